@@ -1,0 +1,205 @@
+"""The cost graph: what every frontend produces and every analysis consumes.
+
+A :class:`CostGraph` is a flat, ordered list of :class:`Op` records. Each op carries its
+hierarchical name (the module path, ``layer1.0.conv1``), its kind, its multiply-accumulates
+(``macs``), its other floating-point operations (``nonmac_flops``), the parameter elements
+it is the first to use, the weight elements and activation elements it reads, the activation
+elements it writes, and its shapes. Precision is not baked in: bytes are computed on demand
+from a :class:`~chipfit.precision.Precision`.
+
+Counting conventions (DESIGN.md): ``flops = 2 * macs + nonmac_flops``; one MAC is two
+operations, as in every chip's TOPS rating. Ops no formula covers are kept in the graph with
+``supported=False`` and summarised in :attr:`CostGraph.unsupported`; they are never silently
+counted as zero.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .precision import Precision, get_precision
+
+Shape = tuple[int, ...]
+
+#: Op kinds, the coarse classes reports colour and group by.
+KINDS = (
+    "conv",         # convolutions, transposed and grouped included
+    "linear",       # matrix product with a weight operand (nn.Linear, projections)
+    "matmul",       # matrix product of two activations
+    "attention",    # fused attention (QK^T, softmax, AV) of any SDPA kernel
+    "norm",         # batch/layer/group/instance/RMS normalisation
+    "activation",   # ReLU, GELU, SiLU, sigmoid, ...
+    "softmax",
+    "pool",
+    "elementwise",  # add, mul, div, pow, comparisons, ...
+    "reduction",    # sum, mean, max over dimensions
+    "embedding",
+    "resize",       # interpolation / upsampling
+    "data",         # copies that move bytes but do no arithmetic (cat, clone, gather, ...)
+    "unsupported",  # no formula: listed, never silently zero
+)
+
+
+@dataclass(slots=True)
+class Op:
+    """One operation of the model, with everything analysis needs and no precision."""
+
+    name: str                 # module path of the innermost module ('' for the root)
+    kind: str                 # one of KINDS
+    op: str                   # the concrete op, e.g. 'aten.convolution'
+    macs: int = 0
+    nonmac_flops: int = 0
+    params: int = 0           # unique parameter elements this op is the first to use
+    weight_elems: int = 0     # weight (parameter/buffer) elements read
+    act_read_elems: int = 0   # activation elements read
+    act_write_elems: int = 0  # activation elements written
+    input_shapes: tuple[Shape, ...] = ()
+    output_shapes: tuple[Shape, ...] = ()
+    module_type: str = ""     # class name of the innermost module
+    supported: bool = True
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs + self.nonmac_flops
+
+    def weight_bytes(self, precision: str | Precision = "fp32") -> int:
+        return get_precision(precision).weight_bytes(self.weight_elems)
+
+    def activation_bytes(self, precision: str | Precision = "fp32") -> int:
+        p = get_precision(precision)
+        return p.activation_bytes(self.act_read_elems + self.act_write_elems)
+
+    def bytes(self, precision: str | Precision = "fp32") -> int:
+        """Bytes moved by this op run alone: weights read + activations read and written."""
+        return self.weight_bytes(precision) + self.activation_bytes(precision)
+
+    def to_dict(self, precision: str | Precision = "fp32") -> dict:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "op": self.op,
+            "module_type": self.module_type,
+            "macs": self.macs,
+            "flops": self.flops,
+            "params": self.params,
+            "weight_bytes": self.weight_bytes(precision),
+            "activation_bytes": self.activation_bytes(precision),
+            "input_shapes": [list(s) for s in self.input_shapes],
+            "output_shapes": [list(s) for s in self.output_shapes],
+            "supported": self.supported,
+        }
+
+
+@dataclass(slots=True)
+class ModuleRow:
+    """Ops summed over one module at a chosen depth of the module tree."""
+
+    name: str
+    depth: int
+    module_type: str
+    n_ops: int = 0
+    macs: int = 0
+    nonmac_flops: int = 0
+    params: int = 0
+    weight_elems: int = 0
+    act_read_elems: int = 0
+    act_write_elems: int = 0
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs + self.nonmac_flops
+
+    def add(self, op: Op) -> None:
+        self.n_ops += 1
+        self.macs += op.macs
+        self.nonmac_flops += op.nonmac_flops
+        self.params += op.params
+        self.weight_elems += op.weight_elems
+        self.act_read_elems += op.act_read_elems
+        self.act_write_elems += op.act_write_elems
+
+    def to_dict(self, precision: str | Precision = "fp32") -> dict:
+        p = get_precision(precision)
+        return {
+            "name": self.name,
+            "depth": self.depth,
+            "module_type": self.module_type,
+            "ops": self.n_ops,
+            "macs": self.macs,
+            "flops": self.flops,
+            "params": self.params,
+            "weight_bytes": p.weight_bytes(self.weight_elems),
+            "activation_bytes": p.activation_bytes(self.act_read_elems + self.act_write_elems),
+        }
+
+
+@dataclass
+class CostGraph:
+    """An ordered list of ops plus model-level facts a frontend knows."""
+
+    model: str
+    ops: list[Op] = field(default_factory=list)
+    params: int = 0                      # unique parameter elements of the whole model
+    inputs: dict[str, Shape] = field(default_factory=dict)
+    module_types: dict[str, str] = field(default_factory=dict)  # module path -> class name
+    frontend: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    # -- totals -----------------------------------------------------------------------
+    @property
+    def macs(self) -> int:
+        return sum(op.macs for op in self.ops)
+
+    @property
+    def nonmac_flops(self) -> int:
+        return sum(op.nonmac_flops for op in self.ops)
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs + self.nonmac_flops
+
+    @property
+    def unsupported(self) -> dict[str, int]:
+        """Ops without a cost formula, with how often each occurred, in first-seen order."""
+        return dict(Counter(op.op for op in self.ops if not op.supported))
+
+    def weight_bytes(self, precision: str | Precision = "fp32") -> int:
+        """Bytes to store every unique parameter once at ``precision``."""
+        return get_precision(precision).weight_bytes(self.params)
+
+    def activation_bytes(self, precision: str | Precision = "fp32") -> int:
+        """Activation traffic: elements every op reads and writes, summed, unfused."""
+        p = get_precision(precision)
+        return p.activation_bytes(sum(op.act_read_elems + op.act_write_elems for op in self.ops))
+
+    def weight_traffic_bytes(self, precision: str | Precision = "fp32") -> int:
+        """Weight bytes read by all ops (a weight used twice is read twice)."""
+        return get_precision(precision).weight_bytes(sum(op.weight_elems for op in self.ops))
+
+    # -- views --------------------------------------------------------------------------
+    def by_module(self, depth: int = 1) -> list[ModuleRow]:
+        """Sum ops per module, cutting module paths at ``depth`` (0 = whole model).
+
+        Rows are returned in the order their first op ran; every op lands in exactly one
+        row, so the rows add up to the totals.
+        """
+        rows: dict[str, ModuleRow] = {}
+        for op in self.ops:
+            parts = op.name.split(".") if op.name else []
+            key = ".".join(parts[:depth])
+            row = rows.get(key)
+            if row is None:
+                row = rows[key] = ModuleRow(
+                    name=key,
+                    depth=min(depth, len(parts)),
+                    module_type=self.module_types.get(key, ""),
+                )
+            row.add(op)
+        return list(rows.values())
+
+    def by_kind(self) -> dict[str, ModuleRow]:
+        rows: dict[str, ModuleRow] = {}
+        for op in self.ops:
+            rows.setdefault(op.kind, ModuleRow(name=op.kind, depth=0, module_type="")).add(op)
+        return rows

@@ -1,0 +1,286 @@
+"""PyTorch frontend: trace any ``nn.Module`` at the aten level into a :class:`CostGraph`.
+
+How it counts
+    * A ``TorchDispatchMode`` sees every aten op after autograd and composite
+      decomposition and prices it with the shape-only formulas of :mod:`.torch_ops`.
+    * A ``TorchFunctionMode`` catches ``F.scaled_dot_product_attention`` before it picks a
+      kernel (math, flash, efficient, cuDNN or the CPU flash kernel) and records one
+      ``attention`` op, so attention counts the same on every device and backend.
+    * ``nn.MultiheadAttention`` / ``nn.TransformerEncoderLayer`` fast paths are switched off
+      during the trace (``torch.backends.mha``), so ``no_grad``/``inference_mode`` trace the
+      same ops as training mode; their fused kernels also have formulas, for direct calls.
+    * Global module hooks name each op by the innermost module running it.
+    * Weights are told apart from activations by provenance: parameters and buffers, and
+      whatever is derived from them alone (``weight.t()``, a dtype cast), are weights.
+
+By default the model runs on the ``meta`` device: no weight is allocated and no arithmetic
+is done. A module that already holds real weights is called with meta stand-ins through
+``torch.func.functional_call``; the caller's module is never modified.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import torch
+from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten, tree_map
+from torch.utils.weak import WeakIdKeyDictionary
+
+from ..costgraph import CostGraph, Op
+from ..errors import ChipfitError
+from . import torch_ops
+from .torch_ops import DATA_MOVEMENT, REGISTRY, SHAPE_ONLY, Cost, TShape
+
+_SDPA_FUNCTIONS = {torch.nn.functional.scaled_dot_product_attention}
+
+
+def _to_shape(x: Any) -> Any:
+    return TShape(int(d) for d in x.shape) if isinstance(x, torch.Tensor) else x
+
+
+def _tensors(tree: Any) -> list[torch.Tensor]:
+    leaves, _ = tree_flatten(tree)
+    return [x for x in leaves if isinstance(x, torch.Tensor)]
+
+
+class _Recorder:
+    """Collects ops while the model runs."""
+
+    def __init__(self, weights: Mapping[int, tuple[torch.Tensor, bool]], names: dict[int, str]):
+        self.ops: list[Op] = []
+        self.names = names                       # id(module) -> module path
+        self.stack: list[tuple[str, str]] = [("", "")]  # (module path, class name)
+        self.suppress = 0
+        # tensor -> ids of the parameters/buffers it derives from (weights only)
+        self.roots: WeakIdKeyDictionary = WeakIdKeyDictionary()
+        self.root_params: dict[int, int] = {}    # root id -> parameter elements (0: buffer)
+        self.seen_roots: set[int] = set()
+        for rid, (tensor, is_param) in weights.items():
+            self.roots[tensor] = frozenset((rid,))
+            self.root_params[rid] = tensor.numel() if is_param else 0
+
+    # -- module naming -------------------------------------------------------------------
+    def enter(self, module: torch.nn.Module, *_: Any) -> None:
+        name = self.names.get(id(module))
+        if name is None:  # a module built inside forward: attribute to its caller
+            self.stack.append(self.stack[-1])
+        else:
+            self.stack.append((name, type(module).__name__))
+
+    def leave(self, *_: Any) -> None:
+        if len(self.stack) > 1:
+            self.stack.pop()
+
+    # -- recording -----------------------------------------------------------------------
+    def _weight_roots(self, tensors: Sequence[torch.Tensor]) -> tuple[frozenset, int, int]:
+        roots: set[int] = set()
+        weight_elems = act_elems = 0
+        for t in tensors:
+            r = self.roots.get(t)
+            if r is None:
+                act_elems += t.numel()
+            else:
+                roots |= r
+                weight_elems += t.numel()
+        return frozenset(roots), weight_elems, act_elems
+
+    def record(self, name: str, kind: str | None, cost: Cost | None, args: Any, kwargs: Any,
+               out: Any) -> None:
+        inputs = _tensors((args, kwargs))
+        outputs = _tensors(out)
+        roots, weight_elems, act_read = self._weight_roots(inputs)
+        if roots and act_read == 0:  # computed from weights alone: still a weight
+            for t in outputs:
+                self.roots[t] = roots
+        if kind is None:  # a view or creation op: nothing to record
+            return
+        new_roots = roots - self.seen_roots
+        self.seen_roots |= new_roots
+        supported = kind != "unsupported"
+        if cost is None:
+            cost = Cost()
+        if kind == "matmul" and weight_elems:
+            kind = "linear"
+        path, module_type = self.stack[-1]
+        self.ops.append(
+            Op(
+                name=path,
+                kind=kind,
+                op=name,
+                macs=int(cost.macs),
+                nonmac_flops=int(cost.nonmac),
+                params=sum(self.root_params[r] for r in new_roots),
+                weight_elems=int(weight_elems if cost.weight_elems is None else cost.weight_elems),
+                act_read_elems=int(act_read if cost.act_read_elems is None else cost.act_read_elems),
+                act_write_elems=sum(t.numel() for t in outputs),
+                input_shapes=tuple(tuple(t.shape) for t in inputs),
+                output_shapes=tuple(tuple(t.shape) for t in outputs),
+                module_type=module_type,
+                supported=supported,
+            )
+        )
+
+    def price(self, name: str, args: Any, kwargs: Any, out: Any) -> tuple[str | None, Cost | None]:
+        """(kind, cost) of an aten op; kind None for ops that are ignored."""
+        if name in SHAPE_ONLY:
+            return None, None
+        entry = REGISTRY.get(name)
+        if entry is None:
+            return ("data", Cost()) if name in DATA_MOVEMENT else ("unsupported", None)
+        s_args, s_kwargs, s_out = tree_map(_to_shape, (args, kwargs, out))
+        return entry.kind, entry.formula(*s_args, out=s_out, **s_kwargs)
+
+
+class _DispatchCounter(TorchDispatchMode):
+    def __init__(self, rec: _Recorder):
+        super().__init__()
+        self.rec = rec
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        rec = self.rec
+        if not rec.suppress:
+            name = func._schema.name.split("::", 1)[-1]
+            kind, cost = rec.price(name, args, kwargs, out)
+            rec.record(name, kind, cost, args, kwargs, out)
+        return out
+
+
+class _FunctionCounter(TorchFunctionMode):
+    """Counts SDPA once, before it chooses a kernel, and hides the kernel's own ops."""
+
+    def __init__(self, rec: _Recorder):
+        super().__init__()
+        self.rec = rec
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func not in _SDPA_FUNCTIONS or self.rec.suppress:
+            return func(*args, **kwargs)
+        self.rec.suppress += 1
+        try:
+            out = func(*args, **kwargs)
+        finally:
+            self.rec.suppress -= 1
+        kind, cost = self.rec.price("scaled_dot_product_attention", args, kwargs, out)
+        self.rec.record("scaled_dot_product_attention", kind, cost, args, kwargs, out)
+        return out
+
+
+@contextlib.contextmanager
+def _mha_fastpath_disabled() -> Iterator[None]:
+    mha = getattr(torch.backends, "mha", None)
+    if mha is None:
+        yield
+        return
+    before = mha.get_fastpath_enabled()
+    mha.set_fastpath_enabled(False)
+    try:
+        yield
+    finally:
+        mha.set_fastpath_enabled(before)
+
+
+@contextlib.contextmanager
+def _eval_mode(model: torch.nn.Module) -> Iterator[None]:
+    flags = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield
+    finally:
+        for m, training in flags:
+            m.training = training
+
+
+def _module_names(model: torch.nn.Module) -> tuple[dict[int, str], dict[str, str]]:
+    names: dict[int, str] = {}
+    types: dict[str, str] = {}
+    for name, module in model.named_modules(remove_duplicate=False):
+        names.setdefault(id(module), name)
+        types.setdefault(name, type(module).__name__)
+    return names, types
+
+
+def _on_meta(model: torch.nn.Module) -> bool:
+    return all(t.device.type == "meta" for t in (*model.parameters(), *model.buffers()))
+
+
+def _move(tree: Any, device: torch.device) -> Any:
+    return tree_map(lambda x: x.to(device) if isinstance(x, torch.Tensor) else x, tree)
+
+
+def trace(
+    model: torch.nn.Module,
+    args: tuple = (),
+    kwargs: dict | None = None,
+    *,
+    device: str | torch.device = "meta",
+    name: str | None = None,
+) -> CostGraph:
+    """Run ``model(*args, **kwargs)`` once in eval mode and return its cost graph.
+
+    ``device="meta"`` (default) counts without allocating weights; any other device runs the
+    model where its weights already are (they must be on that device).
+    """
+    kwargs = dict(kwargs or {})
+    device = torch.device(device)
+    names, types = _module_names(model)
+    params = {id(p): p for p in model.parameters()}
+    buffers = {id(b): b for b in model.buffers()}
+    total_params = sum(p.numel() for p in params.values())
+
+    call_model = model
+    if device.type == "meta" and not _on_meta(model):
+        # Call the module with meta stand-ins for its weights, without touching the module.
+        stand_in = {id(t): torch.empty_like(t, device="meta") for t in (*params.values(), *buffers.values())}
+        state = {
+            n: stand_in[id(t)]
+            for n, t in (*model.named_parameters(remove_duplicate=False),
+                         *model.named_buffers(remove_duplicate=False))
+        }
+        weights = {id(t): (stand_in[id(t)], id(t) in params) for t in (*params.values(), *buffers.values())}
+
+        def call_model(*a, **k):  # noqa: E306
+            return torch.func.functional_call(model, state, a, k, tie_weights=True, strict=False)
+    else:
+        weights = {id(t): (t, id(t) in params) for t in (*params.values(), *buffers.values())}
+
+    if device.type == "meta":
+        args, kwargs = _move((args, kwargs), device)
+
+    rec = _Recorder(weights, names)
+    hooks = [
+        torch.nn.modules.module.register_module_forward_pre_hook(rec.enter),
+        torch.nn.modules.module.register_module_forward_hook(rec.leave, always_call=True),
+    ]
+    try:
+        with _eval_mode(model), _mha_fastpath_disabled(), torch.no_grad(), \
+                _FunctionCounter(rec), _DispatchCounter(rec):
+            call_model(*args, **kwargs)
+    except ChipfitError:
+        raise
+    except Exception as exc:  # the model itself failed: say so in one sentence
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        where = "on the meta device; try --device cpu" if device.type == "meta" else f"on {device}"
+        raise ChipfitError(f"running the model failed {where}: {type(exc).__name__}: {first}") from exc
+    finally:
+        for h in hooks:
+            h.remove()
+
+    return CostGraph(
+        model=name or type(model).__name__,
+        ops=rec.ops,
+        params=total_params,
+        inputs={f"arg{i}": tuple(a.shape) for i, a in enumerate(args) if isinstance(a, torch.Tensor)}
+        | {k: tuple(v.shape) for k, v in kwargs.items() if isinstance(v, torch.Tensor)},
+        module_types=types,
+        frontend="torch",
+    )
+
+
+__all__ = ["trace", "torch_ops"]
