@@ -198,6 +198,31 @@ class CostGraph:
             row.add(op)
         return list(rows.values())
 
+    def module_tree(self, depth: int = 2) -> list[ModuleRow]:
+        """Rows for every module down to ``depth``, parents before their children.
+
+        Each row sums the ops inside that module (at any depth below it), so a parent's
+        row equals the sum of its children plus the ops it runs itself.
+        """
+        rows: dict[str, ModuleRow] = {}
+        for op in self.ops:
+            parts = op.name.split(".") if op.name else []
+            for d in range(0, min(depth, len(parts)) + 1):
+                if d == 0 and parts:
+                    continue  # the root row only holds ops run by the root module itself
+                key = ".".join(parts[:d])
+                row = rows.get(key)
+                if row is None:
+                    row = rows[key] = ModuleRow(key, d, self.module_types.get(key, ""))
+                row.add(op)
+        order = {key: i for i, key in enumerate(rows)}
+
+        def tree_key(row: ModuleRow) -> tuple[int, ...]:
+            parts = row.name.split(".") if row.name else []
+            return tuple(order[".".join(parts[:d])] for d in range(0 if not parts else 1, len(parts) + 1))
+
+        return sorted(rows.values(), key=tree_key)
+
     def by_kind(self) -> dict[str, ModuleRow]:
         rows: dict[str, ModuleRow] = {}
         for op in self.ops:

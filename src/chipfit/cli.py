@@ -1,0 +1,125 @@
+"""The ``chipfit`` command: a thin shell over the Python API (DESIGN.md, CLI contract).
+
+Bad input prints one sentence to stderr and exits 2; an internal failure exits 1.
+``--json`` prints exactly one JSON object on stdout and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+__version__ = "0.1.0"  # kept in step with chipfit.__version__
+from .errors import ChipfitError
+
+app = typer.Typer(
+    name="chipfit",
+    help="How much compute and bandwidth does my neural network need, and will this chip run it?",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+stdout = Console()
+
+
+def _fail(message: str, code: int) -> None:
+    Console(stderr=True).print(f"chipfit: {message}", markup=False, highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
+def _emit_json(obj: dict) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2) + "\n")
+
+
+def _version(value: bool) -> None:
+    if value:
+        stdout.print(f"chipfit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """How much compute and bandwidth does my neural network need, and will this chip run it?"""
+
+
+@app.command()
+def count(
+    model: Annotated[str, typer.Argument(help="Built-in name, config.json / model folder, or module:callable.")],
+    input_shape: Annotated[Optional[list[str]], typer.Option(
+        "--input-shape", "-i", help="Input shape such as 1,3,224,224 (repeat for several inputs; "
+        "append :int64 for token ids).")] = None,
+    seq_len: Annotated[Optional[int], typer.Option("--seq-len", "-s", help="Tokens per sequence (text models).")] = None,
+    batch: Annotated[Optional[int], typer.Option("--batch", "-b", help="Batch size (built-in and config models).")] = None,
+    precision: Annotated[str, typer.Option("--precision", "-p", help="Precision for bytes: fp32, fp16, bf16, "
+                                           "fp8, int8, int4, w8a16, w4a16.")] = "fp32",
+    depth: Annotated[int, typer.Option("--depth", "-d", min=0, help="Module tree depth of the table.")] = 1,
+    per_layer: Annotated[bool, typer.Option("--per-layer", help="List every op.")] = False,
+    device: Annotated[str, typer.Option("--device", help="meta (no weights, default), cpu or cuda.")] = "meta",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else.")] = False,
+) -> None:
+    """Count MACs, FLOPs, parameters and bytes of one forward pass."""
+    from .counting import count as count_model
+
+    result = count_model(model, input_shape=input_shape, seq_len=seq_len, batch=batch,
+                         precision=precision, device=device)
+    if as_json:
+        _emit_json(result.to_dict(per_layer=per_layer, depth=depth))
+    else:
+        stdout.print(result.table(depth=depth, per_layer=per_layer))
+
+
+@app.command()
+def models(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else.")] = False,
+) -> None:
+    """List the built-in models."""
+    from rich.table import Table
+
+    from . import zoo
+
+    entries = list(zoo.entries().values())
+    if as_json:
+        _emit_json({"models": [e.model_dump(exclude_none=True) for e in entries]})
+        return
+    table = Table(show_edge=False, header_style="bold")
+    for col in ("name", "frontend", "default input", "aliases", "source"):
+        table.add_column(col, overflow="fold")
+    for e in entries:
+        default = ("×".join(map(str, e.input_shape)) if e.input_shape else f"{e.seq_len} tokens")
+        table.add_row(e.name, e.frontend, default, ", ".join(e.aliases), e.source)
+    stdout.print(table)
+
+
+def main() -> None:
+    """Entry point: run the app, turning exceptions into one sentence and an exit code."""
+    try:
+        rv = app(standalone_mode=False)
+    except ChipfitError as exc:
+        _fail(str(exc), 2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        _fail("interrupted", 130)
+    except Exception as exc:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if os.environ.get("CHIPFIT_DEBUG"):
+            raise
+        _fail(f"internal error ({type(exc).__name__}: {exc}); set CHIPFIT_DEBUG=1 for the traceback", 1)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,170 @@
+"""``chipfit.count``: the cost of one forward pass, at a precision, as plain data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .costgraph import CostGraph, ModuleRow, Op
+from .errors import ChipfitError
+from .precision import Precision, get_precision
+
+
+@dataclass
+class CountResult:
+    """MACs, FLOPs, parameters and bytes of one model at one precision.
+
+    ``macs``/``flops``/``params`` never depend on the precision; ``weight_bytes`` is every
+    unique parameter stored once, ``activation_bytes`` is the activation traffic of all ops
+    run one after another without fusion (each op reads its inputs and writes its outputs).
+    """
+
+    graph: CostGraph
+    precision: Precision
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def model(self) -> str:
+        return self.graph.model
+
+    @property
+    def macs(self) -> int:
+        return self.graph.macs
+
+    @property
+    def flops(self) -> int:
+        return self.graph.flops
+
+    @property
+    def params(self) -> int:
+        return self.graph.params
+
+    @property
+    def weight_bytes(self) -> int:
+        return self.graph.weight_bytes(self.precision)
+
+    @property
+    def activation_bytes(self) -> int:
+        return self.graph.activation_bytes(self.precision)
+
+    @property
+    def layers(self) -> list[Op]:
+        """Every op in execution order."""
+        return self.graph.ops
+
+    @property
+    def unsupported_ops(self) -> dict[str, int]:
+        return self.graph.unsupported
+
+    def modules(self, depth: int = 1) -> list[ModuleRow]:
+        return self.graph.by_module(depth)
+
+    def to_dict(self, per_layer: bool = False, depth: int | None = None) -> dict[str, Any]:
+        """The JSON object of ``chipfit count --json`` (keys fixed by DESIGN.md)."""
+        out: dict[str, Any] = {
+            "model": self.model,
+            "precision": self.precision.name,
+            "inputs": {k: list(v) for k, v in self.graph.inputs.items()},
+            "macs": self.macs,
+            "flops": self.flops,
+            "nonmac_flops": self.graph.nonmac_flops,
+            "params": self.params,
+            "weight_bytes": self.weight_bytes,
+            "activation_bytes": self.activation_bytes,
+            "weight_traffic_bytes": self.graph.weight_traffic_bytes(self.precision),
+            "unsupported_ops": [{"op": k, "count": v} for k, v in self.unsupported_ops.items()],
+            "by_kind": {k: {"macs": r.macs, "flops": r.flops, "ops": r.n_ops}
+                        for k, r in self.graph.by_kind().items()},
+            "notes": list(self.notes),
+        }
+        if depth is not None:
+            out["modules"] = [r.to_dict(self.precision) for r in self.modules(depth)]
+        if per_layer:
+            out["layers"] = [op.to_dict(self.precision) for op in self.layers]
+        return out
+
+    def table(self, depth: int = 1, per_layer: bool = False):
+        """A rich renderable: the module table (or every op with ``per_layer``)."""
+        from .render.count_view import count_table
+
+        return count_table(self, depth=depth, per_layer=per_layer)
+
+    def to_pandas(self):
+        """One row per op (needs pandas)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            from .errors import MissingDependency
+
+            raise MissingDependency("pandas", "pandas", "to_pandas()") from None
+        return pd.DataFrame([op.to_dict(self.precision) for op in self.layers])
+
+    def __repr__(self) -> str:
+        return (f"CountResult(model={self.model!r}, macs={self.macs:,}, flops={self.flops:,}, "
+                f"params={self.params:,}, precision={self.precision.name!r})")
+
+
+def count(
+    model: Any,
+    *,
+    input_shape: Any = None,
+    inputs: Any = None,
+    seq_len: int | None = None,
+    batch: int | None = None,
+    precision: str | Precision = "fp32",
+    device: str = "meta",
+    name: str | None = None,
+) -> CountResult:
+    """Count MACs, FLOPs, parameters and bytes of one forward pass.
+
+    ``model`` is a MODEL string (built-in name, ``config.json`` path, ``module:callable``)
+    or an ``nn.Module``. For a module give ``inputs`` (a tensor, a tuple of tensors or a
+    dict of keyword tensors) or ``input_shape`` (one shape or a list of shapes). Counting
+    runs on the meta device unless ``device`` says otherwise.
+    """
+    prec = get_precision(precision)
+    shapes = _shape_list(input_shape)
+    notes: list[str] = []
+    if isinstance(model, str):
+        if inputs is not None:
+            raise ChipfitError("give inputs only with an nn.Module; for a MODEL string use input_shape")
+        from .modelspec import resolve
+
+        resolved = resolve(model, input_shapes=shapes, seq_len=seq_len, batch=batch, device=device)
+        module, args, kwargs, notes = resolved.module, resolved.args, resolved.kwargs, resolved.notes
+        name = name or resolved.name
+    else:
+        module, args, kwargs = _module_inputs(model, inputs, shapes, device)
+    from .frontends.torch_trace import trace
+
+    graph = trace(module, args, kwargs, device=device, name=name)
+    return CountResult(graph, prec, notes=notes)
+
+
+def _shape_list(input_shape: Any) -> list | None:
+    if input_shape is None:
+        return None
+    if isinstance(input_shape, str):
+        return [input_shape]
+    items = list(input_shape)
+    if items and all(isinstance(d, int) for d in items):
+        return [tuple(items)]
+    return items
+
+
+def _module_inputs(module, inputs, shapes, device):
+    import torch
+
+    from .modelspec import _make_inputs, parse_shape
+
+    if not isinstance(module, torch.nn.Module):
+        raise ChipfitError(f"expected a MODEL string or a torch.nn.Module, got {type(module).__name__}")
+    if inputs is None and not shapes:
+        raise ChipfitError("give the module's inputs or input_shape")
+    if inputs is None:
+        return module, _make_inputs([parse_shape(s) for s in shapes], device), {}
+    if isinstance(inputs, dict):
+        return module, (), inputs
+    if isinstance(inputs, torch.Tensor):
+        return module, (inputs,), {}
+    return module, tuple(inputs), {}

@@ -1,0 +1,202 @@
+"""Turn what a user typed as MODEL into a module plus example inputs (DESIGN.md, CLI).
+
+MODEL is one of
+  * a built-in name (``resnet18``, ``llama-2-7b``; see ``chipfit models``),
+  * a Hugging Face ``config.json`` or a folder holding one,
+  * ``module:callable`` naming a function that returns an ``nn.Module``
+    (``torchvision.models:resnet18``).
+Every failure a user can cause becomes a one-sentence :class:`ChipfitError`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import zoo
+from .errors import ChipfitError, MissingDependency
+
+DEFAULT_IMAGE_SHAPE = (1, 3, 224, 224)
+_DTYPES = {"float": "float32", "float32": "float32", "fp32": "float32", "float16": "float16",
+           "fp16": "float16", "half": "float16", "bfloat16": "bfloat16", "bf16": "bfloat16",
+           "long": "int64", "int64": "int64", "int": "int64", "int32": "int32", "bool": "bool"}
+_SHAPE_RE = re.compile(r"^\s*\d+(\s*[,x×]\s*\d+)*\s*$")
+
+
+@dataclass
+class InputShape:
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+
+    def __str__(self) -> str:
+        text = "×".join(map(str, self.shape))
+        return text if self.dtype == "float32" else f"{text}:{self.dtype}"
+
+
+def parse_shape(text: str | InputShape | tuple | list) -> InputShape:
+    """``'1,3,224,224'`` (or ``1x3x224x224``), optionally ``':int64'`` for the dtype."""
+    if isinstance(text, InputShape):
+        return text
+    if isinstance(text, (tuple, list)):
+        text = ",".join(str(d) for d in text)
+    body, _, dtype = str(text).partition(":")
+    if not _SHAPE_RE.match(body):
+        raise ChipfitError(
+            f"malformed input shape '{text}': expected comma-separated positive integers "
+            f"such as 1,3,224,224 (optionally ':int64')"
+        )
+    dims = tuple(int(d) for d in re.split(r"[,x×]", body.replace(" ", "")))
+    if any(d <= 0 for d in dims):
+        raise ChipfitError(f"malformed input shape '{text}': every dimension must be positive")
+    dtype = dtype.strip().lower() or "float32"
+    if dtype not in _DTYPES:
+        raise ChipfitError(f"unknown input dtype '{dtype}' in '{text}'; use one of {', '.join(sorted(set(_DTYPES)))}")
+    return InputShape(dims, _DTYPES[dtype])
+
+
+@dataclass
+class ResolvedModel:
+    """A module ready to trace, with its inputs, and what the user should be told."""
+
+    name: str
+    module: Any
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        raise MissingDependency("torch", "torch", "counting a PyTorch model") from None
+    return torch
+
+
+def _make_inputs(shapes: list[InputShape], device: str) -> tuple:
+    torch = _torch()
+    return tuple(torch.zeros(s.shape, dtype=getattr(torch, s.dtype), device=device) for s in shapes)
+
+
+def _build_on(device: str, factory, what: str):
+    torch = _torch()
+    try:
+        with torch.device(device):
+            return factory()
+    except ChipfitError:
+        raise
+    except Exception as exc:
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ChipfitError(f"building {what} failed: {type(exc).__name__}: {msg}") from exc
+
+
+def _from_callable(spec: str, device: str):
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise ChipfitError(f"'{spec}' is not of the form module:callable")
+    try:
+        mod = importlib.import_module(module_name)
+    except ImportError as exc:
+        if exc.name in ("torchvision",):
+            raise MissingDependency("torchvision", "vision", f"importing '{module_name}'") from None
+        raise ChipfitError(f"cannot import module '{module_name}': {exc}") from None
+    except Exception as exc:
+        raise ChipfitError(f"importing module '{module_name}' failed: {type(exc).__name__}: {exc}") from None
+    obj = mod
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ChipfitError(f"module '{module_name}' has no attribute '{attr}'")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise ChipfitError(f"'{spec}' is not callable")
+    torch = _torch()
+    module = obj if isinstance(obj, torch.nn.Module) else _build_on(device, obj, f"'{spec}'")
+    if not isinstance(module, torch.nn.Module):
+        raise ChipfitError(f"'{spec}' returned {type(module).__name__}, not a torch.nn.Module")
+    return module
+
+
+def _torchvision_builder(builder: str):
+    _torch()
+    try:
+        import torchvision.models as tvm
+    except ImportError:
+        raise MissingDependency("torchvision", "vision", f"the built-in model '{builder}'") from None
+    return getattr(tvm, builder)
+
+
+def resolve(
+    model: str,
+    *,
+    input_shapes: list | None = None,
+    seq_len: int | None = None,
+    batch: int | None = None,
+    device: str = "meta",
+) -> ResolvedModel:
+    """Resolve a MODEL string into a module and example inputs on ``device``."""
+    shapes = [parse_shape(s) for s in (input_shapes or [])]
+    if batch is not None and batch <= 0:
+        raise ChipfitError(f"batch must be a positive integer, not {batch}")
+    if seq_len is not None and seq_len <= 0:
+        raise ChipfitError(f"sequence length must be a positive integer, not {seq_len}")
+    if batch is not None and shapes:
+        raise ChipfitError("give the batch inside --input-shape or with --batch, not both")
+
+    text = str(model).strip()
+    path = Path(text).expanduser()
+    if text.lower().endswith(".onnx"):
+        raise ChipfitError(f"'{text}': ONNX models are not supported by this version of chipfit yet")
+
+    entry = zoo.find(text)
+    if entry is None and (path.is_dir() or path.suffix == ".json" or path.name == "config.json"):
+        return _resolve_hf(text, _read_hf(path), shapes, seq_len or 128, batch or 1, device,
+                           notes=[] if seq_len else ["sequence length 128 (default; set --seq-len)"])
+    if entry is None and ":" in text and not path.exists():
+        module = _from_callable(text, device)
+        notes = []
+        if not shapes:
+            shapes = [InputShape((batch or 1, *DEFAULT_IMAGE_SHAPE[1:]))]
+            notes.append(f"input {shapes[0]} (default; set --input-shape)")
+        return ResolvedModel(text, module, _make_inputs(shapes, device), notes=notes)
+    if entry is None:
+        if path.exists():
+            raise ChipfitError(f"'{text}' is neither a Hugging Face config.json nor a model folder")
+        entry = zoo.lookup(text)  # raises with the closest names
+
+    if entry.frontend == "hf":
+        return _resolve_hf(entry.name, entry.config, shapes, seq_len or entry.seq_len, batch or 1, device)
+    builder = _torchvision_builder(entry.builder)
+    module = _build_on(device, builder, f"'{entry.name}'")
+    if not shapes:
+        shapes = [InputShape((batch or entry.input_shape[0], *entry.input_shape[1:]))]
+    if seq_len is not None:
+        raise ChipfitError(f"'{entry.name}' takes images: use --input-shape, not --seq-len")
+    return ResolvedModel(entry.name, module, _make_inputs(shapes, device))
+
+
+def _read_hf(path: Path) -> dict:
+    from .frontends import hf
+
+    return hf.read_config(path)
+
+
+def _resolve_hf(name, config, shapes, seq_len, batch, device, notes=None) -> ResolvedModel:
+    from .frontends import hf
+
+    _torch()
+    if shapes:
+        raise ChipfitError(f"'{name}' is a Hugging Face model: set --seq-len and --batch, not --input-shape")
+    if device != "meta":
+        raise ChipfitError("Hugging Face configs are counted on the meta device only (no weights exist)")
+    try:
+        module = hf.build(config)
+    except ChipfitError:
+        raise
+    except Exception as exc:
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ChipfitError(f"transformers could not build '{name}': {type(exc).__name__}: {msg}") from exc
+    kwargs = hf.example_inputs(module, batch, seq_len)
+    return ResolvedModel(name, module, (), kwargs, notes=list(notes or []))

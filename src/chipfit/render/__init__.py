@@ -1,0 +1,1 @@
+"""Renderers: turn analysis results into text, tables and files; they compute nothing."""

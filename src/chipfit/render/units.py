@@ -1,0 +1,19 @@
+"""Human-readable numbers: SI prefixes for counts, decimal units for bytes."""
+
+from __future__ import annotations
+
+_PREFIXES = ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+
+
+def si(value: float, unit: str = "", digits: int = 3) -> str:
+    """``si(1_814_083_944) == '1.81 G'`` (3 significant digits)."""
+    for scale, prefix in _PREFIXES:
+        if abs(value) >= scale:
+            return f"{value / scale:.{digits}g} {prefix}{unit}".rstrip()
+    if isinstance(value, int) or float(value).is_integer():
+        return f"{int(value)} {unit}".rstrip()
+    return f"{value:.{digits}g} {unit}".rstrip()
+
+
+def human_bytes(n: float) -> str:
+    return si(n, "B")
