@@ -82,10 +82,11 @@ def _make_inputs(shapes: list[InputShape], device: str) -> tuple:
 
 
 def _build_on(device: str, factory, what: str):
-    torch = _torch()
+    _torch()
+    from .frontends.torch_build import build_module
+
     try:
-        with torch.device(device):
-            return factory()
+        return build_module(factory, device)
     except ChipfitError:
         raise
     except Exception as exc:
