@@ -1,11 +1,6 @@
 import sys
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_REFDATA = ROOT.parent / "shared" / "refdata"
-DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture

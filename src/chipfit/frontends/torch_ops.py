@@ -65,6 +65,7 @@ class Cost:
     #: that touch only part of a tensor (an embedding reads only the looked-up rows)
     weight_elems: int | None = None
     act_read_elems: int | None = None
+    act_write_elems: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,23 +280,29 @@ def _affine(*terms) -> int:
     return sum(t is not None for t in terms)
 
 
+def _norm(x: TShape, per_element: int) -> Cost:
+    # only the normalised tensor counts as written: the saved statistics some kernels
+    # return (mean, rstd) are sized differently on different devices
+    return Cost(nonmac=numel(x) * per_element, act_write_elems=numel(x))
+
+
 @register("native_layer_norm", kind="norm")
 def _layer_norm(x, normalized_shape, weight=None, bias=None, *args, out, **kwargs) -> Cost:
-    return Cost(nonmac=numel(x) * (5 + _affine(weight, bias)))
+    return _norm(x, 5 + _affine(weight, bias))
 
 
 @register("native_group_norm", kind="norm")
 def _group_norm(x, weight=None, bias=None, *args, out, **kwargs) -> Cost:
-    return Cost(nonmac=numel(x) * (5 + _affine(weight, bias)))
+    return _norm(x, 5 + _affine(weight, bias))
 
 
 @register("_fused_rms_norm", "rms_norm", kind="norm")
 def _rms_norm(x, normalized_shape, weight=None, *args, out, **kwargs) -> Cost:
-    return Cost(nonmac=numel(x) * (3 + _affine(weight)))
+    return _norm(x, 3 + _affine(weight))
 
 
 def _batch_norm(x, weight, bias, training: bool) -> Cost:
-    return Cost(nonmac=numel(x) * (2 + (3 if training else 0) + _affine(weight, bias)))
+    return _norm(x, 2 + (3 if training else 0) + _affine(weight, bias))
 
 
 @register("native_batch_norm", "cudnn_batch_norm", "miopen_batch_norm", kind="norm")
@@ -414,7 +421,9 @@ def _kernel_elems(kernel_size, spatial_dims: int) -> int:
 def _pool(spatial_dims: int, is_max: bool):
     def formula(x, kernel_size, *args, out, **kwargs) -> Cost:
         k = _kernel_elems(kernel_size, spatial_dims)
-        return Cost(nonmac=numel(first_shape(out)) * (k - 1 if is_max else k))
+        values = numel(first_shape(out))
+        # only the pooled values count as written: some kernels also return argmax indices
+        return Cost(nonmac=values * (k - 1 if is_max else k), act_write_elems=values)
 
     return formula
 

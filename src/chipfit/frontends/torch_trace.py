@@ -116,13 +116,27 @@ class _Recorder:
                 params=sum(self.root_params[r] for r in new_roots),
                 weight_elems=int(weight_elems if cost.weight_elems is None else cost.weight_elems),
                 act_read_elems=int(act_read if cost.act_read_elems is None else cost.act_read_elems),
-                act_write_elems=sum(t.numel() for t in outputs),
+                act_write_elems=(sum(t.numel() for t in outputs) if cost.act_write_elems is None
+                                 else int(cost.act_write_elems)),
                 input_shapes=tuple(tuple(t.shape) for t in inputs),
                 output_shapes=tuple(tuple(t.shape) for t in outputs),
                 module_type=module_type,
                 supported=supported,
             )
         )
+
+    def attention(self, sdpa, args: tuple, kwargs: dict) -> Any:
+        """Run SDPA with its kernel's own ops hidden, and record it as one attention op."""
+        if self.suppress:
+            return sdpa(*args, **kwargs)
+        self.suppress += 1
+        try:
+            out = sdpa(*args, **kwargs)
+        finally:
+            self.suppress -= 1
+        kind, cost = self.price("scaled_dot_product_attention", args, kwargs, out)
+        self.record("scaled_dot_product_attention", kind, cost, args, kwargs, out)
+        return out
 
     def price(self, name: str, args: Any, kwargs: Any, out: Any) -> tuple[str | None, Cost | None]:
         """(kind, cost) of an aten op; kind None for ops that are ignored."""
@@ -152,24 +166,38 @@ class _DispatchCounter(TorchDispatchMode):
 
 
 class _FunctionCounter(TorchFunctionMode):
-    """Counts SDPA once, before it chooses a kernel, and hides the kernel's own ops."""
+    """Counts SDPA called through any name bound to the builtin, before it picks a kernel."""
 
     def __init__(self, rec: _Recorder):
         super().__init__()
         self.rec = rec
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        if func not in _SDPA_FUNCTIONS or self.rec.suppress:
-            return func(*args, **kwargs)
-        self.rec.suppress += 1
-        try:
-            out = func(*args, **kwargs)
-        finally:
-            self.rec.suppress -= 1
-        kind, cost = self.rec.price("scaled_dot_product_attention", args, kwargs, out)
-        self.rec.record("scaled_dot_product_attention", kind, cost, args, kwargs, out)
-        return out
+        if func in _SDPA_FUNCTIONS:
+            return self.rec.attention(func, args, kwargs or {})
+        return func(*args, **(kwargs or {}))
+
+
+@contextlib.contextmanager
+def _sdpa_counted(rec: _Recorder) -> Iterator[None]:
+    """Swap ``torch.nn.functional.scaled_dot_product_attention`` for a counting wrapper.
+
+    A TorchFunctionMode is switched off while it handles a call, so it cannot see SDPA
+    nested in another Python-level torch function (``F.multi_head_attention_forward``);
+    callers that look SDPA up at call time (torch.nn.functional itself, transformers, timm)
+    reach this wrapper instead. Restored on exit.
+    """
+    functional = torch.nn.functional
+    original = functional.scaled_dot_product_attention
+
+    def scaled_dot_product_attention(*args, **kwargs):
+        return rec.attention(original, args, kwargs)
+
+    functional.scaled_dot_product_attention = scaled_dot_product_attention
+    try:
+        yield
+    finally:
+        functional.scaled_dot_product_attention = original
 
 
 @contextlib.contextmanager
@@ -250,18 +278,20 @@ def trace(
     else:
         weights = {id(t): (t, id(t) in params) for t in (*params.values(), *buffers.values())}
 
-    if device.type == "meta":
-        args, kwargs = _move((args, kwargs), device)
-
     rec = _Recorder(weights, names)
     hooks = [
         torch.nn.modules.module.register_module_forward_pre_hook(rec.enter),
         torch.nn.modules.module.register_module_forward_hook(rec.leave, always_call=True),
     ]
     try:
-        with _eval_mode(model), _mha_fastpath_disabled(), torch.no_grad(), \
-                _FunctionCounter(rec), _DispatchCounter(rec):
-            call_model(*args, **kwargs)
+        # inference_mode(False): under an outer inference_mode, composite ops (linear, matmul,
+        # layer_norm, ...) would reach the dispatch mode undecomposed; no_grad keeps it cheap.
+        with _eval_mode(model), _mha_fastpath_disabled(), torch.inference_mode(False), \
+                torch.no_grad():
+            if device.type == "meta":
+                args, kwargs = _move((args, kwargs), device)
+            with _sdpa_counted(rec), _FunctionCounter(rec), _DispatchCounter(rec):
+                call_model(*args, **kwargs)
     except ChipfitError:
         raise
     except Exception as exc:  # the model itself failed: say so in one sentence
