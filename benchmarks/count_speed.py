@@ -18,6 +18,7 @@ import io
 import json
 import os
 import platform
+import re
 import resource
 import subprocess
 import sys
@@ -143,6 +144,10 @@ def count_fvcore(w: Workload) -> int:
     return int(analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False).total())
 
 
+class Reported(Exception):
+    """A failure a counter printed instead of raising; the text is already 'Error: message'."""
+
+
 def count_ptflops(w: Workload, backend: str) -> int:
     from ptflops import get_model_complexity_info
 
@@ -152,8 +157,9 @@ def count_ptflops(w: Workload, backend: str) -> int:
         macs, _ = get_model_complexity_info(
             w.model, tuple(first.shape[1:]), input_constructor=lambda _: w.kwargs or first,
             as_strings=False, print_per_layer_stat=False, backend=backend)
-    if macs is None:
-        raise RuntimeError(printed.getvalue().split("exception:")[-1].strip().splitlines()[0])
+    if macs is None:  # it printed "<class 'pkg.Error'>: message"
+        reason = printed.getvalue().split("exception:")[-1].strip().splitlines()[0]
+        raise Reported(re.sub(r"<class '(?:\w+\.)*(\w+)'>", r"\1", reason))
     return int(macs)
 
 
@@ -179,7 +185,7 @@ COUNTERS = {
 def short_reason(exc: BaseException) -> str:
     text = str(exc).strip()
     line = text.splitlines()[0] if text else ""
-    return f"{type(exc).__name__}: {line}"[:120]
+    return (line if isinstance(exc, Reported) else f"{type(exc).__name__}: {line}")[:240]
 
 
 def timed(fn) -> tuple[float, int]:
@@ -248,11 +254,13 @@ def header() -> list[str]:
         assert round(MODELS[name].reference / 1e9, 3) == gmacs, f"{name}: reference disagrees with torchvision"
     return [
         "Versions: " + ", ".join(f"{lib} {version(lib)}" for lib in libs)
-        + f", python {platform.python_version()}; {os.cpu_count()} CPU cores, no GPU.",
+        + f", python {platform.python_version()}; {os.cpu_count()} CPU cores; everything runs on "
+        "the CPU or the meta device.",
         "",
-        "Each row: one run in a fresh Python process. seconds = the counting call only (model and "
-        "inputs built before the timer, except the MODEL-string row); peak RSS = ru_maxrss of that "
-        "process, so it includes the interpreter, imports and the model build (real fp32 weights for "
+        "Each row is measured in its own fresh Python process. seconds: the counting call only (model "
+        "and inputs are built before the timer, except in the MODEL-string row), best of 2 calls "
+        f"when the first took under {REPEAT_UNDER_S} s, else one call. Peak RSS: ru_maxrss of that "
+        "process, so it includes the interpreter, the imports and the model (real fp32 weights for "
         "the vision models, meta tensors for the Llamas).",
         "",
         "References (MACs, one forward pass, batch 1): "
@@ -267,13 +275,21 @@ def header() -> list[str]:
 
 LEGEND = [
     "",
-    "How each counter's figure became MACs: chipfit `CountResult.macs`; torch "
-    "`FlopCounterMode.get_total_flops()` counts 2 FLOPs per MAC (matmul, conv, attention), so "
-    "MACs = total // 2; fvcore `FlopCountAnalysis.total()` counts one \"flop\" per MAC and is "
-    "reported as is; ptflops `get_model_complexity_info(as_strings=False)` returns MACs (as is); "
-    "calflops `calculate_flops(output_as_string=False)` returns (flops, macs, params) and the macs "
-    "value is used. Each counter counts only the ops it knows, so an error column below 0 usually "
-    "means ops it skipped. \"failed\" cells give the exception the counter raised.",
+    "Inputs: vision models are built on the CPU with random fp32 weights, fed one 1x3x224x224 "
+    "tensor and counted with autograd on, as the counters' own docs do; `vit_b_16/no_grad` repeats "
+    "ViT-B/16 under `torch.no_grad()`, where `nn.MultiheadAttention` takes its fused fast path. "
+    "The Llamas are built on the meta device the way chipfit builds them (`LlamaForCausalLM`, sdpa "
+    "attention, transformers defaults otherwise) and fed `input_ids` of shape 1xS under "
+    "`torch.no_grad()`.",
+    "",
+    "How each figure became MACs: chipfit `CountResult.macs`; torch "
+    "`FlopCounterMode.get_total_flops()` counts 2 FLOPs per MAC, so MACs = total // 2; fvcore "
+    "`FlopCountAnalysis.total()` counts one \"flop\" per MAC (as is); ptflops "
+    "`get_model_complexity_info(as_strings=False)` returns MACs (as is); calflops "
+    "`calculate_flops(output_as_string=False)` returns (flops, macs, params): macs is used. Each "
+    "counter prices only the ops it knows, so a negative error usually means skipped ops and a "
+    "positive one ops it counts as MACs beyond matmul/conv (bias, norm, activation, pooling). "
+    "\"failed\" cells give the exception the counter raised (ptflops prints it and returns None).",
 ]
 
 

@@ -25,7 +25,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-stdout = Console()
+# Piped output is not bound by a terminal's width: use 120 columns unless COLUMNS says otherwise.
+stdout = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
 
 
 def _fail(message: str, code: int) -> None:

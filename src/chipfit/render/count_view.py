@@ -43,31 +43,42 @@ def count_table(result: "CountResult", depth: int = 1, per_layer: bool = False) 
     p = result.precision
     total = result.macs
     table = Table(show_edge=False, header_style="bold", pad_edge=False)
-    table.add_column("#" if per_layer else "module", overflow="fold")
-    table.add_column("op" if per_layer else "type")
     if per_layer:
-        table.add_column("output shape")
-    for col in ("MACs", "FLOPs", "params", f"weights@{p.name}", f"act@{p.name}", "% MACs"):
-        table.add_column(col, justify="right")
-    if per_layer:
+        table.add_column("#", justify="right")
+        table.add_column("module", overflow="fold", min_width=12)
+        table.add_column("op", overflow="fold", min_width=8, max_width=18)
+        table.add_column("output", overflow="fold", min_width=9, max_width=18)
+        for col in ("MACs", "FLOPs", "bytes", "%MACs"):
+            table.add_column(col, justify="right", no_wrap=True)
         for i, op in enumerate(result.layers):
             shape = "×".join(map(str, op.output_shapes[0])) if op.output_shapes else ""
             table.add_row(
-                f"{i} {op.name or '(root)'}", Text(op.op, style="red" if not op.supported else ""),
-                shape, si(op.macs), si(op.flops), si(op.params), human_bytes(op.weight_bytes(p)),
-                human_bytes(op.activation_bytes(p)), _pct(op.macs, total),
+                str(i), op.name or "(root)", Text(op.op, style="" if op.supported else "bold red"),
+                shape, si(op.macs), si(op.flops), human_bytes(op.bytes(p)), _pct(op.macs, total),
             )
-    else:
-        for row in result.graph.module_tree(depth):
-            indent = "  " * max(row.depth - 1, 0)
-            table.add_row(
-                indent + (row.name.rsplit(".", 1)[-1] if row.depth > 1 else row.name or "(root)"), row.module_type, si(row.macs), si(row.flops),
-                si(row.params), human_bytes(p.weight_bytes(row.weight_elems)),
-                human_bytes(p.activation_bytes(row.act_read_elems + row.act_write_elems)),
-                _pct(row.macs, total),
-            )
+        table.add_section()
+        table.add_row("", "total", "", "", si(result.macs), si(result.flops),
+                      human_bytes(result.graph.weight_traffic_bytes(p) + result.activation_bytes),
+                      "100%" if total else "-")
+        legend = Text(f"bytes: weights read + activations read and written, at {p.name}", style="dim")
+        return Group(summary(result), Text(""), table, legend)
+
+    table.add_column("module", no_wrap=True)
+    table.add_column("type", overflow="ellipsis", max_width=16)
+    for col in ("MACs", "FLOPs", "params", "weights", "act.", "%MACs"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for row in result.graph.module_tree(depth):
+        indent = "  " * max(row.depth - 1, 0)
+        table.add_row(
+            indent + (row.name.rsplit(".", 1)[-1] if row.depth > 1 else row.name or "(root)"),
+            row.module_type, si(row.macs), si(row.flops), si(row.params),
+            human_bytes(p.weight_bytes(row.weight_elems)),
+            human_bytes(p.activation_bytes(row.act_read_elems + row.act_write_elems)),
+            _pct(row.macs, total),
+        )
     table.add_section()
-    table.add_row("total", "", *([""] if per_layer else []), si(result.macs), si(result.flops),
-                  si(result.params), human_bytes(result.weight_bytes),
-                  human_bytes(result.activation_bytes), "100%" if total else "-")
-    return Group(summary(result), Text(""), table)
+    table.add_row("total", "", si(result.macs), si(result.flops), si(result.params),
+                  human_bytes(result.weight_bytes), human_bytes(result.activation_bytes),
+                  "100%" if total else "-")
+    legend = Text(f"weights and act. (activations read + written) in bytes at {p.name}", style="dim")
+    return Group(summary(result), Text(""), table, legend)
