@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten, tree_map
+from torch.utils._pytree import tree_map
 from torch.utils.weak import WeakIdKeyDictionary
 
 from ..costgraph import CostGraph, Op
@@ -38,13 +38,32 @@ from .torch_ops import DATA_MOVEMENT, REGISTRY, SHAPE_ONLY, Cost, TShape
 _SDPA_FUNCTIONS = {torch.nn.functional.scaled_dot_product_attention}
 
 
-def _to_shape(x: Any) -> Any:
-    return TShape(int(d) for d in x.shape) if isinstance(x, torch.Tensor) else x
+# aten arguments and outputs are tensors, scalars and (nested) tuples, lists and dicts; these
+# two walkers replace torch's generic pytree, which was the tracer's largest overhead.
+def _shapes(x: Any) -> Any:
+    """``x`` with every tensor replaced by its :class:`TShape`."""
+    if isinstance(x, torch.Tensor):
+        return TShape(x.shape)
+    if isinstance(x, (tuple, list)):
+        return type(x)(_shapes(v) for v in x) if type(x) in (tuple, list) else x
+    if isinstance(x, dict):
+        return {k: _shapes(v) for k, v in x.items()}
+    return x
 
 
-def _tensors(tree: Any) -> list[torch.Tensor]:
-    leaves, _ = tree_flatten(tree)
-    return [x for x in leaves if isinstance(x, torch.Tensor)]
+def _tensors(x: Any, found: list | None = None) -> list[torch.Tensor]:
+    """Every tensor inside ``x``, in order."""
+    if found is None:
+        found = []
+    if isinstance(x, torch.Tensor):
+        found.append(x)
+    elif isinstance(x, (tuple, list)):
+        for v in x:
+            _tensors(v, found)
+    elif isinstance(x, dict):
+        for v in x.values():
+            _tensors(v, found)
+    return found
 
 
 class _Recorder:
@@ -145,8 +164,7 @@ class _Recorder:
         entry = REGISTRY.get(name)
         if entry is None:
             return ("data", Cost()) if name in DATA_MOVEMENT else ("unsupported", None)
-        s_args, s_kwargs, s_out = tree_map(_to_shape, (args, kwargs, out))
-        return entry.kind, entry.formula(*s_args, out=s_out, **s_kwargs)
+        return entry.kind, entry.formula(*_shapes(args), out=_shapes(out), **_shapes(kwargs))
 
 
 class _DispatchCounter(TorchDispatchMode):
