@@ -125,3 +125,21 @@ def test_public_api_accepts_a_module_and_inputs():
     by_tensor = chipfit.count(model, inputs=torch.randn(1, 3, 224, 224))
     assert counts(by_shape.graph) == counts(by_tensor.graph)
     assert round(by_shape.macs / 1e9, 3) == 0.057  # torchvision MobileNet_V3_Small _ops
+
+
+def test_result_views_agree_with_the_totals():
+    from rich.console import Console
+
+    r = chipfit.count("resnet18", precision="fp16")
+    assert sum(row.macs for row in r.modules(depth=2)) == r.macs
+    data = r.to_dict(per_layer=True, depth=1)
+    assert data["precision"] == "fp16" and data["weight_bytes"] == 2 * r.params
+    assert sum(m["macs"] for m in data["modules"]) == r.macs == sum(op["macs"] for op in data["layers"])
+    console = Console(width=120, record=True)
+    console.print(r.table(depth=2))
+    text = console.export_text()
+    assert "layer4" in text and "1.81 G" in text
+    pd = pytest.importorskip("pandas", reason="to_pandas needs pandas")
+    frame = r.to_pandas()
+    assert isinstance(frame, pd.DataFrame) and len(frame) == len(r.layers)
+    assert frame["macs"].sum() == r.macs

@@ -148,11 +148,16 @@ class _Recorder:
         """Run SDPA with its kernel's own ops hidden, and record it as one attention op."""
         if self.suppress:
             return sdpa(*args, **kwargs)
-        self.suppress += 1
-        try:
-            out = sdpa(*args, **kwargs)
-        finally:
-            self.suppress -= 1
+        q, _, v = (list(args) + [kwargs.get(k) for k in ("query", "key", "value")][len(args):])[:3]
+        if all(isinstance(t, torch.Tensor) and t.device.type == "meta" for t in (q, v)):
+            # on meta only the shape matters: skip running the kernel's decomposition
+            out = q.new_empty((*q.shape[:-1], v.shape[-1]))
+        else:
+            self.suppress += 1
+            try:
+                out = sdpa(*args, **kwargs)
+            finally:
+                self.suppress -= 1
         kind, cost = self.price("scaled_dot_product_attention", args, kwargs, out)
         self.record("scaled_dot_product_attention", kind, cost, args, kwargs, out)
         return out
