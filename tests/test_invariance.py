@@ -143,3 +143,12 @@ def test_result_views_agree_with_the_totals():
     frame = r.to_pandas()
     assert isinstance(frame, pd.DataFrame) and len(frame) == len(r.layers)
     assert frame["macs"].sum() == r.macs
+
+
+def test_batch_scales_counts_linearly():
+    one, four = chipfit.count("resnet18"), chipfit.count("resnet18", batch=4)
+    assert four.macs == 4 * one.macs and four.params == one.params
+    assert four.graph.inputs == {"arg0": (4, 3, 224, 224)}
+    pytest.importorskip("transformers")
+    g1, g3 = chipfit.count("gpt2", seq_len=32), chipfit.count("gpt2", seq_len=32, batch=3)
+    assert g3.macs == 3 * g1.macs
