@@ -32,7 +32,6 @@ from torch.utils.weak import WeakIdKeyDictionary
 
 from ..costgraph import CostGraph, Op
 from ..errors import ChipfitError
-from . import torch_ops
 from .torch_ops import DATA_MOVEMENT, REGISTRY, SHAPE_ONLY, Cost, TShape
 
 _SDPA_FUNCTIONS = {torch.nn.functional.scaled_dot_product_attention}
@@ -336,4 +335,4 @@ def trace(
     )
 
 
-__all__ = ["trace", "torch_ops"]
+__all__ = ["trace"]
