@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-__version__ = "0.1.0"  # kept in step with chipfit.__version__
+from . import __version__
 from .errors import ChipfitError
 
 app = typer.Typer(

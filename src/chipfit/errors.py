@@ -13,6 +13,12 @@ class ChipfitError(Exception):
     """Bad input: the message is one sentence meant for the user."""
 
 
+def first_line(exc: BaseException) -> str:
+    """``'TypeName: first line of the message'``, to quote a foreign exception in one sentence."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+
+
 class MissingDependency(ChipfitError):
     """An optional package is needed; the message names the pip command that fixes it."""
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import zoo
-from .errors import ChipfitError, MissingDependency
+from .errors import ChipfitError, MissingDependency, first_line
 
 DEFAULT_IMAGE_SHAPE = (1, 3, 224, 224)
 _DTYPES = {"float": "float32", "float32": "float32", "fp32": "float32", "float16": "float16",
@@ -90,8 +90,7 @@ def _build_on(device: str, factory, what: str):
     except ChipfitError:
         raise
     except Exception as exc:
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ChipfitError(f"building {what} failed: {type(exc).__name__}: {msg}") from exc
+        raise ChipfitError(f"building {what} failed: {first_line(exc)}") from exc
 
 
 def _from_callable(spec: str, device: str):
@@ -105,7 +104,7 @@ def _from_callable(spec: str, device: str):
             raise MissingDependency("torchvision", "vision", f"importing '{module_name}'") from None
         raise ChipfitError(f"cannot import module '{module_name}': {exc}") from None
     except Exception as exc:
-        raise ChipfitError(f"importing module '{module_name}' failed: {type(exc).__name__}: {exc}") from None
+        raise ChipfitError(f"importing module '{module_name}' failed: {first_line(exc)}") from None
     obj = mod
     for part in attr.split("."):
         if not hasattr(obj, part):
@@ -153,7 +152,9 @@ def resolve(
 
     entry = zoo.find(text)
     if entry is None and (path.is_dir() or path.suffix == ".json" or path.name == "config.json"):
-        return _resolve_hf(text, _read_hf(path), shapes, seq_len or 128, batch or 1, device,
+        from .frontends.hf import read_config
+
+        return _resolve_hf(text, read_config(path), shapes, seq_len or 128, batch or 1, device,
                            notes=[] if seq_len else ["sequence length 128 (default; set --seq-len)"])
     if entry is None and ":" in text and not path.exists():
         module = _from_callable(text, device)
@@ -169,19 +170,12 @@ def resolve(
 
     if entry.frontend == "hf":
         return _resolve_hf(entry.name, entry.config, shapes, seq_len or entry.seq_len, batch or 1, device)
-    builder = _torchvision_builder(entry.builder)
-    module = _build_on(device, builder, f"'{entry.name}'")
-    if not shapes:
-        shapes = [InputShape((batch or entry.input_shape[0], *entry.input_shape[1:]))]
     if seq_len is not None:
         raise ChipfitError(f"'{entry.name}' takes images: use --input-shape, not --seq-len")
+    module = _build_on(device, _torchvision_builder(entry.builder), f"'{entry.name}'")
+    if not shapes:
+        shapes = [InputShape((batch or entry.input_shape[0], *entry.input_shape[1:]))]
     return ResolvedModel(entry.name, module, _make_inputs(shapes, device))
-
-
-def _read_hf(path: Path) -> dict:
-    from .frontends import hf
-
-    return hf.read_config(path)
 
 
 def _resolve_hf(name, config, shapes, seq_len, batch, device, notes=None) -> ResolvedModel:
@@ -197,7 +191,6 @@ def _resolve_hf(name, config, shapes, seq_len, batch, device, notes=None) -> Res
     except ChipfitError:
         raise
     except Exception as exc:
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ChipfitError(f"transformers could not build '{name}': {type(exc).__name__}: {msg}") from exc
+        raise ChipfitError(f"transformers could not build '{name}': {first_line(exc)}") from exc
     kwargs = hf.example_inputs(module, batch, seq_len)
     return ResolvedModel(name, module, (), kwargs, notes=list(notes or []))

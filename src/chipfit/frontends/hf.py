@@ -9,7 +9,6 @@ PyTorch frontend like any other module.
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,6 @@ def _transformers():
     except ImportError:
         raise MissingDependency("transformers", "hf", "building a Hugging Face model") from None
     transformers.logging.set_verbosity_error()
-    logging.getLogger("transformers").setLevel(logging.ERROR)
     return transformers
 
 

@@ -31,7 +31,7 @@ from torch.utils._pytree import tree_map
 from torch.utils.weak import WeakIdKeyDictionary
 
 from ..costgraph import CostGraph, Op
-from ..errors import ChipfitError
+from ..errors import ChipfitError, first_line
 from .torch_ops import DATA_MOVEMENT, REGISTRY, SHAPE_ONLY, Cost, TShape
 
 _SDPA_FUNCTIONS = {torch.nn.functional.scaled_dot_product_attention}
@@ -147,8 +147,9 @@ class _Recorder:
         """Run SDPA with its kernel's own ops hidden, and record it as one attention op."""
         if self.suppress:
             return sdpa(*args, **kwargs)
-        q, _, v = (list(args) + [kwargs.get(k) for k in ("query", "key", "value")][len(args):])[:3]
-        if all(isinstance(t, torch.Tensor) and t.device.type == "meta" for t in (q, v)):
+        q = args[0] if len(args) > 0 else kwargs["query"]
+        v = args[2] if len(args) > 2 else kwargs["value"]
+        if q.device.type == "meta" and v.device.type == "meta":
             # on meta only the shape matters: skip running the kernel's decomposition
             out = q.new_empty((*q.shape[:-1], v.shape[-1]))
         else:
@@ -317,9 +318,8 @@ def trace(
     except ChipfitError:
         raise
     except Exception as exc:  # the model itself failed: say so in one sentence
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         where = "on the meta device; try --device cpu" if device.type == "meta" else f"on {device}"
-        raise ChipfitError(f"running the model failed {where}: {type(exc).__name__}: {first}") from exc
+        raise ChipfitError(f"running the model failed {where}: {first_line(exc)}") from exc
     finally:
         for h in hooks:
             h.remove()
