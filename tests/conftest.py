@@ -14,3 +14,9 @@ def run_cli():
         return p.returncode, p.stdout, p.stderr
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _no_user_chip_files(tmp_path_factory, monkeypatch):
+    """Tests see the built-in chip database only, never the developer's own chip folder."""
+    monkeypatch.setenv("CHIPFIT_CHIPS_DIR", str(tmp_path_factory.mktemp("no-user-chips")))

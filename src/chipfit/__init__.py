@@ -5,16 +5,23 @@ Public API::
     import chipfit
     r = chipfit.count("resnet18")            # or an nn.Module with input_shape=(1, 3, 224, 224)
     r.macs, r.flops, r.params, r.layers, r.to_dict(), r.to_pandas()
+    v = chipfit.check("resnet18", "jetson-orin-nano-8gb", fps=30, precision="int8")
+    v.sufficient, v.margin_tops, v.latency_s, v.max_fps, v.limiting, v.explain()
+    chipfit.rank("resnet18", fps=30, precision="int8", by="power").ranked
+    chipfit.chips(category="edge")
 """
 
+from .chips import chips
 from .costgraph import CostGraph, ModuleRow, Op
 from .counting import CountResult, count
 from .errors import ChipfitError, MissingDependency
 from .precision import PRECISIONS, Precision, get_precision
+from .verdict import CheckResult, RankResult, check, rank
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ChipfitError", "CostGraph", "CountResult", "MissingDependency", "ModuleRow", "Op",
-    "PRECISIONS", "Precision", "count", "get_precision", "__version__",
+    "CheckResult", "ChipfitError", "CostGraph", "CountResult", "MissingDependency", "ModuleRow", "Op",
+    "PRECISIONS", "Precision", "RankResult", "check", "chips", "count", "get_precision", "rank",
+    "__version__",
 ]

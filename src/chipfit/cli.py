@@ -78,6 +78,124 @@ def count(
         stdout.print(result.table(depth=depth, per_layer=per_layer))
 
 
+ModelArg = Annotated[str, typer.Argument(help="Built-in name, config.json / model folder, or module:callable.")]
+InputShapeOpt = Annotated[Optional[list[str]], typer.Option(
+    "--input-shape", "-i", help="Input shape such as 1,3,224,224 (repeat for several inputs; "
+    "append :int64 for token ids).")]
+SeqLenOpt = Annotated[Optional[int], typer.Option("--seq-len", "-s", help="Tokens per sequence (text models).")]
+FpsOpt = Annotated[float, typer.Option("--fps", "-f", help="Target rate: inferences (frames, requests) per second.")]
+UtilOpt = Annotated[Optional[float], typer.Option(
+    "--utilization", "-u", help="Use one efficiency factor U in (0, 1] for compute and memory instead of "
+    "the fitted per-class factors (the seeds' mode).")]
+ChipsFileOpt = Annotated[Optional[list[str]], typer.Option(
+    "--chips-file", help="Extra chip file(s) of the database schema (repeatable); see README.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else.")]
+
+
+@app.command()
+def check(
+    model: ModelArg,
+    chip: Annotated[str, typer.Option("--chip", "-c", help="Chip id or alias (chipfit chips); ID:UNIT picks a unit.")],
+    fps: FpsOpt,
+    precision: Annotated[str, typer.Option("--precision", "-p", help="fp32, tf32, fp16, bf16, fp8, int8, int4, "
+                                           "w8a16, w4a16.")] = "int8",
+    batch: Annotated[int, typer.Option("--batch", "-b", help="Inferences per batch on the chip.")] = 1,
+    utilization: UtilOpt = None,
+    sparse: Annotated[bool, typer.Option("--sparse", help="Use the 2:4 structured-sparsity peak.")] = False,
+    no_fuse: Annotated[bool, typer.Option("--no-fuse", help="Do not assume point-wise ops are fused.")] = False,
+    input_shape: InputShapeOpt = None,
+    seq_len: SeqLenOpt = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Write every formula with its numbers.")] = False,
+    per_layer: Annotated[bool, typer.Option("--per-layer", help="Per-op roofline table.")] = False,
+    chips_file: ChipsFileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Will this chip run the model at this rate? Verdict first, then the details."""
+    from .verdict import check as check_model
+
+    result = check_model(model, chip, fps=fps, precision=precision, batch=batch, utilization=utilization,
+                         sparse=sparse, fuse=not no_fuse, chips_files=chips_file or (),
+                         input_shape=input_shape, seq_len=seq_len)
+    if as_json:
+        out = result.to_dict(per_layer=per_layer)
+        if explain:
+            out["explain"] = [{"quantity": q, "formula": f} for q, f in result.explain()]
+        _emit_json(out)
+    else:
+        from .render.check_view import check_view
+
+        stdout.print(check_view(result, explain=explain, per_layer=per_layer))
+
+
+@app.command()
+def rank(
+    model: ModelArg,
+    fps: FpsOpt,
+    precision: Annotated[str, typer.Option("--precision", "-p", help="Workload precision.")] = "int8",
+    by: Annotated[str, typer.Option("--by", help="Sort by power, margin, energy or latency.")] = "power",
+    category: Annotated[Optional[str], typer.Option("--category", help="edge, mobile, desktop, datacenter or cpu.")] = None,
+    max_power: Annotated[Optional[float], typer.Option("--max-power", help="Only chips rated at most W watts.")] = None,
+    min_memory: Annotated[Optional[float], typer.Option("--min-memory", help="Only chips with at least GB of memory.")] = None,
+    batch: Annotated[int, typer.Option("--batch", "-b", help="Inferences per batch on the chip.")] = 1,
+    utilization: UtilOpt = None,
+    input_shape: InputShapeOpt = None,
+    seq_len: SeqLenOpt = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Also list the chips that fall short.")] = False,
+    chips_file: ChipsFileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Every chip that meets the target, best first."""
+    from .verdict import rank as rank_model
+
+    result = rank_model(model, fps=fps, precision=precision, by=by, batch=batch, utilization=utilization,
+                        category=category, max_power=max_power, min_memory_gb=min_memory,
+                        chips_files=chips_file or (), input_shape=input_shape, seq_len=seq_len)
+    if as_json:
+        _emit_json(result.to_dict())
+    else:
+        from .render.check_view import rank_view
+
+        stdout.print(rank_view(result, show_all=show_all))
+
+
+@app.command()
+def chips(
+    chip: Annotated[Optional[str], typer.Argument(help="A chip id: show every number with its source.")] = None,
+    category: Annotated[Optional[str], typer.Option("--category", help="edge, mobile, desktop, datacenter or cpu.")] = None,
+    vendor: Annotated[Optional[str], typer.Option("--vendor", help="Vendor name (substring).")] = None,
+    precision: Annotated[Optional[str], typer.Option("--precision", "-p", help="Only chips with a dense peak for it.")] = None,
+    max_power: Annotated[Optional[float], typer.Option("--max-power", help="Only chips rated at most W watts.")] = None,
+    min_memory: Annotated[Optional[float], typer.Option("--min-memory", help="Only chips with at least GB of memory.")] = None,
+    chips_file: ChipsFileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the chip database, or show one chip with sources and FLOP:byte ridge points."""
+    from .chips import chips as list_chips, database
+
+    if chip is not None:
+        rec, _ = database(chips_file or ()).get(chip)
+        if as_json:
+            _emit_json({"chip": rec.chip.model_dump(exclude_none=True), "vendor": rec.vendor,
+                        "origin": rec.origin,
+                        "sources": {k: v.model_dump(exclude_none=True) for k, v in rec.sources.items()},
+                        "ridge_points": rec.ridge_points()})
+        else:
+            from .render.chips_view import chip_detail
+
+            stdout.print(chip_detail(rec))
+        return
+    if category is not None and category.lower() not in ("edge", "mobile", "desktop", "datacenter", "cpu"):
+        raise ChipfitError(f"unknown category '{category}'; use edge, mobile, desktop, datacenter or cpu")
+    records = list_chips(category=category, vendor=vendor, precision=precision, max_power=max_power,
+                         min_memory_gb=min_memory, chips_files=chips_file or ())
+    if as_json:
+        _emit_json({"chips": [r.summary() for r in records]})
+    else:
+        from .render.chips_view import chips_table
+
+        stdout.print(chips_table(records))
+
+
 @app.command()
 def models(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else.")] = False,

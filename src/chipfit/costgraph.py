@@ -177,6 +177,12 @@ class CostGraph:
         """Weight bytes read by all ops (a weight used twice is read twice)."""
         return get_precision(precision).weight_bytes(sum(op.weight_elems for op in self.ops))
 
+    def peak_activation_elems(self) -> int:
+        """Activation elements one op needs resident at once (its inputs and outputs), at
+        the largest op: a lower bound on peak activation memory, since tensors kept for later
+        ops (residuals, skip connections, a KV cache) add to it."""
+        return max((op.act_read_elems + op.act_write_elems for op in self.ops), default=0)
+
     # -- views --------------------------------------------------------------------------
     def by_module(self, depth: int = 1) -> list[ModuleRow]:
         """Sum ops per module, cutting module paths at ``depth`` (0 = whole model).

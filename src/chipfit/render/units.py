@@ -17,3 +17,12 @@ def si(value: float, unit: str = "", digits: int = 3) -> str:
 
 def human_bytes(n: float) -> str:
     return si(n, "B")
+
+
+def num(x: float | None, digits: int = 4) -> str:
+    """A plain number for people: ``3,350``, ``113,093``, ``0.1093``, ``2.4``; ``-`` for None."""
+    if x is None:
+        return "-"
+    if abs(x) >= 10 ** (digits - 1):
+        return f"{x:,.0f}"
+    return f"{x:.{digits}g}"

@@ -1,0 +1,77 @@
+"""Fit the efficiency factors of src/chipfit/efficiency.yaml on the validation cases.
+
+    python benchmarks/fit_efficiency.py          # prints the fit, writes efficiency.yaml
+
+Protocol: each efficiency class with measurements is fitted on the cases marked ``role: fit``
+whose units all belong to it (nvidia-gpu: timm on an RTX 4090; nvidia-dla: the DLA table of
+Jetson AGX Orin at MAXN). Cases marked ``holdout`` (MLPerf on Jetson AGX Orin) are never
+fitted on. Classes without public measurements borrow a fit and say which.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+
+import yaml
+
+from _cases import ROOT, load_cases, predictor
+from chipfit.calibration import class_fit, fit_class, op_is_depthwise, residual
+from chipfit.efficiency import EfficiencyFile, efficiency_classes
+
+METHOD = ("per class, coordinate search on a log grid of (gemm, depthwise, memory) minimising the mean "
+          "squared log error of predicted vs measured throughput/latency over the class's fit rows; "
+          "vector = depthwise; leave-one-out error refits without each row")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dry-run", action="store_true", help="print, do not write efficiency.yaml")
+    args = ap.parse_args()
+    cf = load_cases()
+    pred = predictor()
+    desc = {k: v.description for k, v in efficiency_classes().items()}
+    fits, effs = {}, {}
+    order = [("nvidia-gpu", None), ("nvidia-dla", "nvidia-gpu")]
+    for cls, borrow in order:
+        cases = [c for c in cf.cases if c.role == "fit" and pred.classes(c) == {cls}]
+        eff, preds, loo = fit_class(pred, cases, cls, effs, borrow=effs.get(borrow) if borrow else None)
+        res = residual(preds, loo)
+        effs[cls] = eff
+        basis = (f"fitted on {len(cases)} rows of measured_public.csv "
+                 f"({', '.join(c.id for c in cases)})")
+        if borrow and not any(op_is_depthwise(pred.graph(c)) for c in cases):
+            basis += f"; the rows hold no depthwise ops, so depthwise/vector come from the {borrow} fit"
+        fits[cls] = class_fit(desc[cls], eff, basis, [c.id for c in cases], res)
+        print(f"{cls:11s} gemm {eff.gemm:.3f} depthwise {eff.depthwise:.3f} memory {eff.memory:.3f}  "
+              f"n={res.n} median {res.median_abs_pct:.1f}% p90 {res.p90_abs_pct:.1f}% "
+              f"LOO median {res.loo_median_abs_pct}%")
+        for p in preds:
+            print(f"    {p.case.id:7s} {p.case.measured_model[:40]:40s} measured {p.case.measured:10.4g} "
+                  f"predicted {p.predicted:10.4g}  {100 * p.error:+6.1f}%")
+    # classes without measurements of their own borrow a fit
+    gpu, dla = fits["nvidia-gpu"], fits["nvidia-dla"]
+    fits["gpu"] = gpu.model_copy(update={
+        "description": desc["gpu"], "fitted_on": [], "residual": None,
+        "basis": "no measurements of non-NVIDIA GPUs in measured_public.csv: borrows the nvidia-gpu fit"})
+    fits["npu"] = dla.model_copy(update={
+        "description": desc["npu"], "fitted_on": [], "residual": None,
+        "basis": "no NPU measurements in measured_public.csv: borrows the nvidia-dla fit "
+                 "(NVDLA is the measured fixed-function accelerator closest to an NPU)"})
+    fits["cpu"] = gpu.model_copy(update={
+        "description": desc["cpu"], "fitted_on": [], "residual": None,
+        "basis": "no CPU measurements in measured_public.csv: borrows the nvidia-gpu fit until "
+                 "chipfit probe/calibrate measure the machine (issue 8)"})
+    doc = EfficiencyFile(generated_by="benchmarks/fit_efficiency.py", date=datetime.date.today().isoformat(),
+                         method=METHOD, classes={k: fits[k] for k in desc})
+    text = ("# Written by benchmarks/fit_efficiency.py; do not edit by hand. Schema: chipfit/efficiency.py\n"
+            + yaml.safe_dump(doc.model_dump(exclude_none=True), sort_keys=False, width=110))
+    if args.dry_run:
+        print(text)
+    else:
+        (ROOT / "src" / "chipfit" / "efficiency.yaml").write_text(text, encoding="utf-8")
+        print("wrote src/chipfit/efficiency.yaml")
+
+
+if __name__ == "__main__":
+    main()

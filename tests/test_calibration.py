@@ -1,0 +1,71 @@
+"""Efficiency factors: fitted on the published rows they name, reproducible, and validated."""
+
+import csv
+import sys
+from pathlib import Path
+from statistics import median
+
+import pytest
+
+from chipfit.efficiency import efficiency_file
+
+pytest.importorskip("torchvision", reason="the validation models need torchvision")
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "refdata" / "measured_public.csv"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _cases import load_cases, predictor  # noqa: E402
+from chipfit.calibration import fit_class  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def cases():
+    return load_cases()
+
+
+@pytest.fixture(scope="module")
+def pred():
+    return predictor()
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="../shared/refdata is not checked out next to the repo")
+def test_cases_copy_their_rows_of_measured_public_csv(cases):
+    rows = list(csv.DictReader(SHARED.open(encoding="utf-8")))
+    for c in cases.cases:
+        row = rows[c.row - 1]
+        assert (row["hardware"], row["model"], float(row["value"]), row["unit"]) == \
+            (c.hardware, c.measured_model, c.value, c.unit), c.id
+
+
+def test_every_class_says_what_it_was_fitted_on(cases):
+    ids = {c.id for c in cases.cases if c.role == "fit"}
+    for name, fit in efficiency_file().classes.items():
+        assert set(fit.fitted_on) <= ids, name
+        assert bool(fit.fitted_on) == (fit.residual is not None), name
+        if not fit.fitted_on:
+            assert "borrows" in fit.basis, name
+
+
+@pytest.mark.parametrize("cls", ["nvidia-gpu", "nvidia-dla"])
+def test_refitting_reproduces_the_stored_factors(cases, pred, cls):
+    stored = efficiency_file().classes[cls]
+    fit_cases = [c for c in cases.cases if c.id in stored.fitted_on]
+    fixed = {}
+    if cls == "nvidia-dla":
+        from chipfit.efficiency import for_class
+
+        fixed["nvidia-gpu"] = for_class("nvidia-gpu")
+        borrow = fixed["nvidia-gpu"]
+    else:
+        borrow = None
+    eff, preds, _ = fit_class(pred, fit_cases, cls, fixed, borrow=borrow)
+    assert (eff.gemm, eff.depthwise, eff.memory) == pytest.approx(
+        (stored.gemm, stored.depthwise, stored.memory), rel=1e-3)
+    assert median(p.abs_pct for p in preds) == pytest.approx(stored.residual.median_abs_pct, abs=0.01)
+
+
+def test_predictions_of_all_published_cnn_rows_have_median_error_within_15_percent(cases, pred):
+    errors = [pred.predict(c).abs_pct for c in cases.cases]
+    assert len(errors) >= 15
+    assert median(errors) <= 15
