@@ -3,9 +3,10 @@
     python benchmarks/fit_efficiency.py          # prints the fit, writes efficiency.yaml
 
 Protocol: each efficiency class with measurements is fitted on the cases marked ``role: fit``
-whose units all belong to it (nvidia-gpu: timm on an RTX 4090; nvidia-dla: the DLA table of
-Jetson AGX Orin at MAXN). Cases marked ``holdout`` (MLPerf on Jetson AGX Orin) are never
-fitted on. Classes without public measurements borrow a fit and say which.
+whose units all belong to it (nvidia-gpu: timm on an RTX 4090; nvidia-jetson-gpu: MLPerf
+SingleStream/MultiStream on the Jetson AGX Orin GPU; nvidia-dla: the DLA table of Jetson AGX
+Orin at MAXN). Cases marked ``holdout`` (MLPerf Offline on the Orin's GPU and DLAs together)
+are never fitted on. Classes without public measurements borrow a fit and say which.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def main() -> None:
     pred = predictor()
     desc = {k: v.description for k, v in efficiency_classes().items()}
     fits, effs = {}, {}
-    order = [("nvidia-gpu", None), ("nvidia-dla", "nvidia-gpu")]
+    order = [("nvidia-gpu", None), ("nvidia-jetson-gpu", "nvidia-gpu"), ("nvidia-dla", "nvidia-gpu")]
     for cls, borrow in order:
         cases = [c for c in cf.cases if c.role == "fit" and pred.classes(c) == {cls}]
         eff, preds, loo = fit_class(pred, cases, cls, effs, borrow=effs.get(borrow) if borrow else None)

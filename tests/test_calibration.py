@@ -47,18 +47,14 @@ def test_every_class_says_what_it_was_fitted_on(cases):
             assert "borrows" in fit.basis, name
 
 
-@pytest.mark.parametrize("cls", ["nvidia-gpu", "nvidia-dla"])
+@pytest.mark.parametrize("cls", ["nvidia-gpu", "nvidia-jetson-gpu", "nvidia-dla"])
 def test_refitting_reproduces_the_stored_factors(cases, pred, cls):
+    from chipfit.efficiency import for_class
+
     stored = efficiency_file().classes[cls]
     fit_cases = [c for c in cases.cases if c.id in stored.fitted_on]
-    fixed = {}
-    if cls == "nvidia-dla":
-        from chipfit.efficiency import for_class
-
-        fixed["nvidia-gpu"] = for_class("nvidia-gpu")
-        borrow = fixed["nvidia-gpu"]
-    else:
-        borrow = None
+    fixed = {k: for_class(k) for k in efficiency_file().classes if k != cls}
+    borrow = None if cls == "nvidia-gpu" else for_class("nvidia-gpu")
     eff, preds, _ = fit_class(pred, fit_cases, cls, fixed, borrow=borrow)
     assert (eff.gemm, eff.depthwise, eff.memory) == pytest.approx(
         (stored.gemm, stored.depthwise, stored.memory), rel=1e-3)

@@ -2,7 +2,6 @@
 
 import pytest
 
-from chipfit.chips import database
 from chipfit.costgraph import CostGraph, Op
 from chipfit.efficiency import Efficiency
 from chipfit.errors import ChipfitError

@@ -2,7 +2,7 @@
 
 They are data (``efficiency.yaml``), fitted by ``benchmarks/fit_efficiency.py`` on the
 measured rows of ``refdata/measured_public.csv`` per *efficiency class* of compute unit
-(``nvidia-gpu``, ``nvidia-dla``, ``npu``, ``gpu``, ``cpu``) and per *op class*:
+(``nvidia-gpu``, ``nvidia-jetson-gpu``, ``nvidia-dla``, ``npu``, ``gpu``, ``cpu``) and per *op class*:
 
 - ``gemm``: convolutions (groups < channels), linear layers, matrix products, attention;
 - ``depthwise``: depthwise convolutions (one input channel per group), which reuse little data;
