@@ -11,6 +11,7 @@ Rows come from benchmarks/validation_cases.yaml (copied from refdata/measured_pu
 from __future__ import annotations
 
 import argparse
+import os
 import datetime
 import platform
 from collections import defaultdict
@@ -61,8 +62,10 @@ def main() -> None:
     for r in [head] + rows:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths)))
     print()
-    for r in [["rows", "n", "median |error|", "p90 |error|"]] + summary:
-        print("  ".join(v.ljust(16) for v in r))
+    table = [["rows", "n", "median |error|", "p90 |error|"]] + summary
+    widths = [max(len(r[i]) for r in table) for i in range(4)]
+    for r in table:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths)))
     if args.no_write:
         return
     import torch
@@ -99,7 +102,7 @@ How each row is predicted (model, chip unit, precision, batch, fusion) is in
 """
     with open(args.out, "w", encoding="utf-8") as fh:
         fh.write(text)
-    print(f"\nwrote {args.out}")
+    print(f"\nwrote {os.path.relpath(args.out)}")
 
 
 if __name__ == "__main__":

@@ -115,7 +115,8 @@ def rank_view(res: "RankResult", show_all: bool = False) -> Group:
         name = r.chip if r.unit.id == "main" else f"{r.chip}:{r.unit.id}"
         style = "" if r.sufficient else "dim"
         table.add_row(str(i) if r.sufficient else "-", Text(name, style=style), f"{r.peak_tops:g}",
-                      f"{r.margin_tops:+.3g}", _fps(r.max_fps), _t(r.latency_s), r.bound,
+                      f"{r.margin_tops:+.3g}", _fps(r.max_fps), _t(r.latency_s),
+                      r.bound if r.bandwidth_gbps else "compute*",
                       f"{r.power_w:g} W" if r.power_w else "?",
                       f"{r.energy_per_inference_j:.2g}" if r.energy_per_inference_j else "?",
                       "fits" if r.memory_fits else "too small")
@@ -123,5 +124,7 @@ def rank_view(res: "RankResult", show_all: bool = False) -> Group:
     tail = f"{len(res.failing)} chips fall short" + ("" if show_all else " (--all lists them)")
     if res.skipped:
         tail += f"; {len(res.skipped)} not checked (no {c.precision.compute} peak, or filtered out)"
+    if any(not r.bandwidth_gbps for r in rows):
+        tail += "\n* DRAM bandwidth unknown (on-chip or host memory): memory time not modelled, an optimistic bound"
     parts.append(Text(tail, style="dim"))
     return Group(*parts)

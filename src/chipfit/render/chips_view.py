@@ -23,14 +23,14 @@ def _num(x: float | None) -> str:
 
 def chips_table(records: list["ChipRecord"]) -> Group:
     table = Table(show_edge=False, header_style="bold", pad_edge=False)
-    table.add_column("id", no_wrap=True)
-    table.add_column("category")
+    table.add_column("id", no_wrap=True, min_width=max((len(r.id) for r in records), default=2))
+    table.add_column("category", no_wrap=True, min_width=10)
     for k in ("int8", "fp16", "fp32"):
-        table.add_column(f"{k} TOPS", justify="right")
-    table.add_column("GB/s", justify="right")
-    table.add_column("memory", justify="right")
-    table.add_column("power", justify="right", no_wrap=True)
-    table.add_column("name", overflow="fold")
+        table.add_column(k, justify="right", no_wrap=True, min_width=6)
+    table.add_column("GB/s", justify="right", no_wrap=True, min_width=6)
+    table.add_column("memory", justify="right", no_wrap=True, min_width=6)
+    table.add_column("power", justify="right", no_wrap=True, min_width=9)
+    table.add_column("name", overflow="ellipsis", no_wrap=True, max_width=48)
     for rec in records:
         s = rec.summary()
         dense = s["dense_tops"]
@@ -41,7 +41,7 @@ def chips_table(records: list["ChipRecord"]) -> Group:
         table.add_row(s["id"], s["category"], *(_num(dense.get(k)) for k in ("int8", "fp16", "fp32")),
                       _num(s["memory_bandwidth_gbps"]),
                       "-" if s["memory_gb"] is None else f"{s['memory_gb']:g} GB", power, name)
-    legend = Text(f"{len(records)} chips; dense peaks of the first unit (TOPS = TFLOPS for floats); "
+    legend = Text(f"{len(records)} chips; int8/fp16/fp32: dense peak TOPS (= TFLOPS) of the first unit; "
                   "'chipfit chips ID' shows every number with its source", style="dim")
     return Group(table, legend)
 
@@ -61,19 +61,25 @@ def chip_detail(rec: "ChipRecord") -> Group:
     table.add_column("field", no_wrap=True)
     table.add_column("value", justify="right", no_wrap=True)
     table.add_column("flag", no_wrap=True)
-    table.add_column("source / formula", overflow="fold")
+    table.add_column("source, formula, note", overflow="fold")
     units = {"memory_bandwidth_gbps": "GB/s", "memory_gb": "GB", "onchip_memory_mb": "MB", "power_w": "W"}
+    cited: list[str] = []
     for name, fig in c.figures():
-        src = rec.sources[fig.source]
+        if fig.source not in cited:
+            cited.append(fig.source)
         unit = units.get(name.rsplit(".", 1)[-1], "TOPS")
         value = f"{fig.min:g}-{fig.value:g} {unit}" if fig.min else f"{fig.value:g} {unit}"
-        detail = src.title + (f" <{src.url}>" if src.url else "") + (f" ({src.date})" if src.date else "")
+        detail = f"[{cited.index(fig.source) + 1}]"
         if fig.formula:
-            detail = f"{fig.formula} — {detail}"
+            detail += f" {fig.formula}"
         if fig.note:
             detail += f" — {fig.note}"
         table.add_row(name, value, Text(fig.flag, style=FLAG_STYLE[fig.flag]), detail)
-    parts += [Text(""), table]
+    parts += [Text(""), table, Text("")]
+    for i, key in enumerate(cited, 1):
+        src = rec.sources[key]
+        parts.append(Text(f"[{i}] {src.title}" + (f" <{src.url}>" if src.url else "")
+                          + (f" ({src.date})" if src.date else ""), style="dim"))
     for u in c.units:
         n = f"{u.count} × " if u.count > 1 else ""
         parts.append(Text(f"unit {u.id}: {n}{u.name} (efficiency class {u.efficiency_class})", style="dim"))
