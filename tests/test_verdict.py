@@ -162,3 +162,11 @@ def test_rank_lists_only_chips_that_meet_the_target_sorted(resnet18):
 def test_rank_refuses_unknown_sort_key(resnet18):
     with pytest.raises(ChipfitError, match="--by must be one of"):
         chipfit.rank(resnet18, fps=30, by="price")
+
+
+def test_without_a_unit_the_first_unit_with_the_precision_is_chosen(resnet18):
+    # Apple M4: the GPU (first unit) has no int8 peak in the database, the Neural Engine has
+    r = chipfit.check(resnet18, "apple-m4", fps=30, precision="int8")
+    assert r.unit.id == "ane" and "unit ane chosen" in r.notes[0]
+    with pytest.raises(ChipfitError, match="apple-m4:gpu has no dense int8 peak"):
+        chipfit.check(resnet18, "apple-m4:gpu", fps=30, precision="int8")

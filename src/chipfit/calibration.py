@@ -95,12 +95,12 @@ class Predictor:
         return self.graphs[key]
 
     def units(self, case: Case):
+        """The chip and the units the case runs on (``ID:all``: every unit)."""
         ref, _, unit_id = case.chip.partition(":")
-        rec, unit = self.db.get(ref)
         if unit_id == "all":
+            rec, _ = self.db.get(ref)
             return rec, rec.chip.compute_units()
-        if unit_id:
-            rec, unit = self.db.get(case.chip)
+        rec, unit = self.db.get(case.chip)
         return rec, [unit]
 
     def classes(self, case: Case) -> set[str]:

@@ -311,9 +311,20 @@ def check(model: Any, chip: str, *, fps: float, precision: str | Precision = "in
         raise ChipfitError(f"{record.id} has no compute peak in the database (only "
                            f"{', '.join(n for n, _ in record.chip.figures()) or 'no numbers'}); "
                            f"it cannot be checked")
-    get_precision(precision)
-    return predict(_count(model, precision, count_kwargs), record, unit, fps=fps, batch=batch,
-                   utilization=utilization, sparse=sparse, fuse=fuse)
+    prec = get_precision(precision)
+    note = None
+    if ":" not in chip and prec.compute not in (unit.sparse if sparse else unit.dense):
+        # no unit named: take the first unit that has the precision (as rank does)
+        other = next((u for u in record.chip.compute_units()
+                      if prec.compute in (u.sparse if sparse else u.dense)), None)
+        if other is not None:
+            note = f"unit {other.id} chosen: the default unit {unit.id} has no {prec.compute} peak"
+            unit = other
+    result = predict(_count(model, precision, count_kwargs), record, unit, fps=fps, batch=batch,
+                     utilization=utilization, sparse=sparse, fuse=fuse)
+    if note:
+        result.notes.insert(0, note)
+    return result
 
 
 def _validate_rate(fps: float, utilization: float | None) -> None:
