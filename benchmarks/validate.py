@@ -21,10 +21,7 @@ from _cases import ROOT, load_cases, predictor
 from chipfit import __version__
 from chipfit.calibration import percentile
 from chipfit.efficiency import efficiency_file
-
-
-def _fmt(x: float) -> str:
-    return f"{x:,.4g}" if x < 1e4 else f"{x:,.0f}"
+from chipfit.render.units import num
 
 
 def _unit(case) -> str:
@@ -45,7 +42,7 @@ def main() -> None:
         c = p.case
         rows.append([c.id + ("" if c.role == "fit" else "*"), c.hardware.split("(")[0].strip()[:38],
                      c.measured_model[:34], f"{c.metric} ({_unit(c)})", str(c.batch),
-                     _fmt(c.measured), _fmt(p.predicted), f"{100 * p.error:+.1f}%"])
+                     num(c.measured), num(p.predicted), f"{100 * p.error:+.1f}%"])
     groups: dict[str, list[float]] = defaultdict(list)
     for p in preds:
         groups["all rows"].append(p.abs_pct)

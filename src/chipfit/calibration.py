@@ -114,7 +114,7 @@ class Predictor:
         bw = rec.chip.memory_bandwidth_gbps.value * 1e9 if rec.chip.memory_bandwidth_gbps else 0.0
         total, latency, bytes_per_s = 0.0, None, 0.0
         for unit in units:
-            table = unit.sparse if case.sparse else unit.dense
+            table = unit.peaks(case.sparse)
             if prec.compute not in table:
                 continue
             eff = effs.get(unit.efficiency_class) or for_class(unit.efficiency_class)

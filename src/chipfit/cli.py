@@ -184,8 +184,6 @@ def chips(
 
             stdout.print(chip_detail(rec))
         return
-    if category is not None and category.lower() not in ("edge", "mobile", "desktop", "datacenter", "cpu"):
-        raise ChipfitError(f"unknown category '{category}'; use edge, mobile, desktop, datacenter or cpu")
     records = list_chips(category=category, vendor=vendor, precision=precision, max_power=max_power,
                          min_memory_gb=min_memory, chips_files=chips_file or ())
     if as_json:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from .chips import ChipDB, ChipRecord, Unit, database
+from .chips import ChipDB, ChipRecord, Unit, database, select
 from .counting import CountResult
 from .efficiency import Efficiency, for_class
 from .errors import ChipfitError
@@ -223,14 +223,14 @@ class CheckResult:
 
 
 def _unit_peak(record: ChipRecord, unit: Unit, precision: Precision, sparse: bool) -> float:
-    table = unit.sparse if sparse else unit.dense
+    table = unit.peaks(sparse)
     fig = table.get(precision.compute)
     if fig is not None:
         return fig.value
     kind = "sparse" if sparse else "dense"
     have = ", ".join(table) or "none"
-    others = [u.id for u in record.chip.compute_units() if u is not unit
-              and precision.compute in (u.sparse if sparse else u.dense)]
+    others = [u.id for u in record.chip.compute_units() if u.id != unit.id
+              and precision.compute in u.peaks(sparse)]
     hint = f"; unit {', '.join(record.id + ':' + o for o in others)} has it" if others else ""
     where = record.id if unit.id == "main" else f"{record.id}:{unit.id}"
     raise ChipfitError(f"{where} has no {kind} {precision.compute} peak in the database "
@@ -245,8 +245,7 @@ def _power(record: ChipRecord, unit: Unit) -> float | None:
 def predict(count: CountResult, record: ChipRecord, unit: Unit, *, fps: float, batch: int = 1,
             utilization: float | None = None, sparse: bool = False, fuse: bool = True) -> CheckResult:
     """The verdict for a counted model on one unit of one chip."""
-    if not fps > 0:
-        raise ChipfitError(f"--fps must be positive, got {fps:g}")
+    _validate_rate(fps, utilization)
     if batch < 1:
         raise ChipfitError(f"--batch must be at least 1, got {batch}")
     prec = count.precision
@@ -276,10 +275,10 @@ def predict(count: CountResult, record: ChipRecord, unit: Unit, *, fps: float, b
         notes.append(f"efficiency class '{eff.efficiency_class}' has no fitted measurements: {eff.basis}")
     others = []
     for u in chip.compute_units():
-        if u.id == unit.id or prec.compute not in (u.sparse if sparse else u.dense):
+        if u.id == unit.id or prec.compute not in u.peaks(sparse):
             continue
         ueff = for_class(u.efficiency_class, utilization)
-        upeak = _unit_peak(record, u, prec, sparse)
+        upeak = u.peaks(sparse)[prec.compute].value
         r = roofline(graph, prec, upeak * 1e12, bw, ueff, batch=1, fuse=fuse)
         others.append(UnitSummary(u.id, u.name, u.count, upeak, r.throughput))
     if unit.count > 1:
@@ -313,10 +312,9 @@ def check(model: Any, chip: str, *, fps: float, precision: str | Precision = "in
                            f"it cannot be checked")
     prec = get_precision(precision)
     note = None
-    if ":" not in chip and prec.compute not in (unit.sparse if sparse else unit.dense):
+    if ":" not in chip and prec.compute not in unit.peaks(sparse):
         # no unit named: take the first unit that has the precision (as rank does)
-        other = next((u for u in record.chip.compute_units()
-                      if prec.compute in (u.sparse if sparse else u.dense)), None)
+        other = record.chip.unit_with(prec.compute, sparse)
         if other is not None:
             note = f"unit {other.id} chosen: the default unit {unit.id} has no {prec.compute} peak"
             unit = other
@@ -347,7 +345,8 @@ class RankResult:
 
     def to_dict(self) -> dict[str, Any]:
         def row(r: CheckResult) -> dict[str, Any]:
-            return {k: r.to_dict()[k] for k in (
+            d = r.to_dict()
+            return {k: d[k] for k in (
                 "chip", "chip_name", "unit", "required_tops", "chip_peak_tops", "effective_tops",
                 "margin_tops", "latency_s", "max_fps", "max_fps_batched", "utilization", "bound",
                 "limiting", "memory_fits", "sufficient", "power_w", "energy_per_inference_j")}
@@ -381,26 +380,12 @@ def rank(model: Any, *, fps: float, precision: str | Precision = "int8", by: str
     if by not in SORT_KEYS:
         raise ChipfitError(f"--by must be one of {', '.join(SORT_KEYS)}, got '{by}'")
     prec = get_precision(precision)
-    db = db or database(chips_files)
-    if category is not None and category not in {r.chip.category for r in db}:
-        raise ChipfitError(f"unknown category '{category}'; the database has "
-                           f"{', '.join(sorted({r.chip.category for r in db}))}")
+    records = select(db or database(chips_files), category=category, max_power=max_power,
+                     min_memory_gb=min_memory_gb)
     count = _count(model, prec, count_kwargs)
     ranked, failing, skipped = [], [], {}
-    for rec in db:
-        chip = rec.chip
-        if category is not None and chip.category != category:
-            continue
-        power = chip.power_w.value if chip.power_w else None
-        if max_power is not None and (power is None or power > max_power):
-            skipped[rec.id] = "power unknown" if power is None else f"power {power:g} W > {max_power:g} W"
-            continue
-        if min_memory_gb is not None and (chip.memory_gb is None or chip.memory_gb.value < min_memory_gb):
-            skipped[rec.id] = "memory capacity unknown" if chip.memory_gb is None else \
-                f"memory {chip.memory_gb.value:g} GB < {min_memory_gb:g} GB"
-            continue
-        unit = next((u for u in chip.compute_units()
-                     if prec.compute in (u.sparse if sparse else u.dense)), None)
+    for rec in records:
+        unit = rec.chip.unit_with(prec.compute, sparse)
         if unit is None:
             skipped[rec.id] = f"no {'sparse' if sparse else 'dense'} {prec.compute} peak in the database"
             continue

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, get_args
 
 from ..datafile import load, load_path
 from ..errors import ChipfitError
-from .schema import Chip, ChipFile, Figure, Source, Unit
+from .schema import Category, Chip, ChipFile, Figure, Source, Unit
 
-__all__ = ["Chip", "ChipDB", "ChipRecord", "Figure", "Source", "Unit", "chips", "config_dir", "database"]
+__all__ = ["Chip", "ChipDB", "ChipRecord", "Figure", "Source", "Unit", "check_category", "chips",
+           "config_dir", "database", "select"]
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class ChipRecord:
             "id": c.id, "name": c.name, "vendor": self.vendor, "category": c.category,
             "units": [u.id for u in units],
             "dense_tops": {k: f.value for k, f in dense.items()},
-            "sparse_tops": {k: f.value for k, f in (units[0].sparse if units else {}).items()},
+            "sparse_tops": {k: f.value for k, f in (units[0].peaks(sparse=True) if units else {}).items()},
             "memory_bandwidth_gbps": c.memory_bandwidth_gbps.value if c.memory_bandwidth_gbps else None,
             "memory_gb": c.memory_gb.value if c.memory_gb else None,
             "power_w": c.power_w.value if c.power_w else None,
@@ -154,21 +155,32 @@ def _key(name: str) -> str:
     return name.strip().lower().replace("_", "-").replace(" ", "-")
 
 
-def chips(category: str | None = None, vendor: str | None = None, precision: str | None = None,
-          max_power: float | None = None, min_memory_gb: float | None = None,
-          chips_files: Iterable[str | Path] = ()) -> list[ChipRecord]:
-    """The chips of the database that pass the filters (all given filters must hold)."""
+def check_category(category: str | None) -> str | None:
+    """``category`` in lower case, or a one-sentence error naming the valid ones."""
+    if category is None:
+        return None
+    valid = get_args(Category)
+    if category.lower() not in valid:
+        raise ChipfitError(f"unknown category '{category}'; use {', '.join(valid)}")
+    return category.lower()
+
+
+def select(records: Iterable[ChipRecord], category: str | None = None, vendor: str | None = None,
+           precision: str | None = None, max_power: float | None = None,
+           min_memory_gb: float | None = None) -> list[ChipRecord]:
+    """The records that pass every filter given (power and memory must be known to pass)."""
     from ..precision import get_precision
 
+    category = check_category(category)
     compute = get_precision(precision).compute if precision else None
     out = []
-    for rec in database(chips_files):
+    for rec in records:
         c = rec.chip
-        if category and c.category != category.lower():
+        if category and c.category != category:
             continue
         if vendor and vendor.lower() not in rec.vendor.lower():
             continue
-        if compute and not any(compute in u.dense for u in c.compute_units()):
+        if compute and c.unit_with(compute) is None:
             continue
         if max_power is not None and (c.power_w is None or c.power_w.value > max_power):
             continue
@@ -176,6 +188,13 @@ def chips(category: str | None = None, vendor: str | None = None, precision: str
             continue
         out.append(rec)
     return out
+
+
+def chips(category: str | None = None, vendor: str | None = None, precision: str | None = None,
+          max_power: float | None = None, min_memory_gb: float | None = None,
+          chips_files: Iterable[str | Path] = ()) -> list[ChipRecord]:
+    """The chips of the database that pass the filters (all given filters must hold)."""
+    return select(database(chips_files), category, vendor, precision, max_power, min_memory_gb)
 
 
 def database(chips_files: Iterable[str | Path] = ()) -> ChipDB:

@@ -91,6 +91,10 @@ class Unit(_Strict):
     sparse: dict[ComputeKey, Figure] = Field(default_factory=dict)
     power_w: Figure | None = None
 
+    def peaks(self, sparse: bool = False) -> dict[str, Figure]:
+        """Peak per arithmetic: the 2:4-sparsity table with ``sparse``, else the dense one."""
+        return self.sparse if sparse else self.dense
+
 
 class Chip(_Strict):
     id: str = Field(pattern=ID_PATTERN)
@@ -127,6 +131,10 @@ class Chip(_Strict):
             return []
         return [Unit(id="main", name=self.name, efficiency_class=self.efficiency_class or "",
                      dense=self.dense, sparse=self.sparse, power_w=self.power_w)]
+
+    def unit_with(self, compute: str, sparse: bool = False) -> Unit | None:
+        """The first unit with a peak for ``compute`` (dense, or sparse with ``sparse``)."""
+        return next((u for u in self.compute_units() if compute in u.peaks(sparse)), None)
 
     def figures(self) -> list[tuple[str, Figure]]:
         """Every sourced number with its dotted field name."""

@@ -15,10 +15,6 @@ if TYPE_CHECKING:
     from ..verdict import CheckResult, RankResult
 
 
-def _fps(x: float) -> str:
-    return f"{x:,.4g}" if x < 1e4 else f"{x:,.0f}"
-
-
 def verdict_line(r: "CheckResult") -> Text:
     where = r.chip if r.unit.id == "main" else f"{r.chip}:{r.unit.id}"
     if r.sufficient:
@@ -37,8 +33,8 @@ def check_view(r: "CheckResult", explain: bool = False, per_layer: bool = False)
     t.add_row("limiting", r.limiting)
     t.add_row("margin", f"{r.margin_tops:+.4g} TOPS  (effective {num(r.effective_tops)} − required "
               f"{num(r.required_tops)})")
-    t.add_row("max FPS", f"{_fps(r.max_fps)} at batch 1 (latency {_t(r.latency_s)}, {r.bound}-bound)"
-              + (f"; {_fps(r.max_fps_batched)} at batch {r.best_batch}" if r.best_batch > 1 else ""))
+    t.add_row("max FPS", f"{num(r.max_fps)} at batch 1 (latency {_t(r.latency_s)}, {r.bound}-bound)"
+              + (f"; {num(r.max_fps_batched)} at batch {r.best_batch}" if r.best_batch > 1 else ""))
     t.add_row("utilization", f"{r.utilization:.1%} of the {'unit' if r.unit.id != 'main' else 'chip'} "
               f"at {r.fps:g} FPS")
     t.add_row("", "")
@@ -63,7 +59,7 @@ def check_view(r: "CheckResult", explain: bool = False, per_layer: bool = False)
     for u in r.other_units:
         n = f"{u.count} × " if u.count > 1 else ""
         t.add_row("other unit", f"{u.unit} ({n}{u.name}): {u.peak_tops:g} TOPS, "
-                  f"{_fps(u.max_fps)} FPS each at batch 1")
+                  f"{num(u.max_fps)} FPS each at batch 1")
     eff = r.efficiency
     t.add_row("efficiency", f"{eff.efficiency_class}: gemm {eff.gemm:.3g}, depthwise {eff.depthwise:.3g}, "
               f"vector {eff.vector:.3g}, memory {eff.memory:.3g} ({eff.basis})")
@@ -115,7 +111,7 @@ def rank_view(res: "RankResult", show_all: bool = False) -> Group:
         name = r.chip if r.unit.id == "main" else f"{r.chip}:{r.unit.id}"
         style = "" if r.sufficient else "dim"
         table.add_row(str(i) if r.sufficient else "-", Text(name, style=style), f"{r.peak_tops:g}",
-                      f"{r.margin_tops:+.3g}", _fps(r.max_fps), _t(r.latency_s),
+                      f"{r.margin_tops:+.3g}", num(r.max_fps), _t(r.latency_s),
                       r.bound if r.bandwidth_gbps else "compute*",
                       f"{r.power_w:g} W" if r.power_w else "?",
                       f"{r.energy_per_inference_j:.2g}" if r.energy_per_inference_j else "?",
@@ -123,7 +119,7 @@ def rank_view(res: "RankResult", show_all: bool = False) -> Group:
     parts: list = [head, table]
     tail = f"{len(res.failing)} chips fall short" + ("" if show_all else " (--all lists them)")
     if res.skipped:
-        tail += f"; {len(res.skipped)} not checked (no {c.precision.compute} peak, or filtered out)"
+        tail += f"; {len(res.skipped)} not checked (no {c.precision.compute} peak in the database)"
     if any(not r.bandwidth_gbps for r in rows):
         tail += "\n* DRAM bandwidth unknown (on-chip or host memory): memory time not modelled, an optimistic bound"
     parts.append(Text(tail, style="dim"))

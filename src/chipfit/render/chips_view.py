@@ -8,17 +8,13 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from .units import num
+
 if TYPE_CHECKING:
     from ..chips import ChipRecord
 
 PEAK_KEYS = ("int4", "int8", "fp8", "fp16", "bf16", "tf32", "fp32")
 FLAG_STYLE = {"datasheet": "green", "third-party": "yellow", "derived": "cyan", "measured": "magenta"}
-
-
-def _num(x: float | None) -> str:
-    if x is None:
-        return "-"
-    return f"{x:,.4g}" if x < 1e4 else f"{x:,.0f}"
 
 
 def chips_table(records: list["ChipRecord"]) -> Group:
@@ -38,8 +34,8 @@ def chips_table(records: list["ChipRecord"]) -> Group:
             f"{s['power_min_w']:g}-{s['power_w']:g} W" if s["power_min_w"] else f"{s['power_w']:g} W")
         units = s["units"]
         name = s["name"] + (f"  [{', '.join(units)}]" if len(units) > 1 else "")
-        table.add_row(s["id"], s["category"], *(_num(dense.get(k)) for k in ("int8", "fp16", "fp32")),
-                      _num(s["memory_bandwidth_gbps"]),
+        table.add_row(s["id"], s["category"], *(num(dense.get(k)) for k in ("int8", "fp16", "fp32")),
+                      num(s["memory_bandwidth_gbps"]),
                       "-" if s["memory_gb"] is None else f"{s['memory_gb']:g} GB", power, name)
     legend = Text(f"{len(records)} chips; int8/fp16/fp32: dense peak TOPS (= TFLOPS) of the first unit; "
                   "'chipfit chips ID' shows every number with its source", style="dim")
