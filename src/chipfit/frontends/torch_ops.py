@@ -15,6 +15,7 @@ MACs (multiply-accumulates of tensor contractions)
 
 Non-MAC FLOPs, per output element unless stated (each arithmetic operation, comparison or
 elementary function evaluation counts 1):
+    (the shared per-element costs live in costs.py)
     bias add of addmm / baddbmm / conv: 1 per output element
     element-wise arithmetic and comparisons: 1 (addcmul/addcdiv 2, lerp 3)
     relu, threshold 1; leaky_relu, hardtanh, prelu 2; tanh 1; sigmoid 4; silu 5;
@@ -42,30 +43,18 @@ Every other op without a formula is *unsupported*: kept in the graph and listed.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+
+from . import costs
+from .costs import Cost, numel
 
 
 class TShape(tuple):
     """The shape of a tensor argument (so formulas can tell tensors from int lists)."""
 
     __slots__ = ()
-
-
-def numel(shape: Iterable[int] | None) -> int:
-    return math.prod(shape) if shape is not None else 0
-
-
-@dataclass(frozen=True, slots=True)
-class Cost:
-    macs: int = 0
-    nonmac: int = 0
-    #: overrides of what the tracer would count from the tensor arguments, for ops
-    #: that touch only part of a tensor (an embedding reads only the looked-up rows)
-    weight_elems: int | None = None
-    act_read_elems: int | None = None
-    act_write_elems: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,21 +179,14 @@ def _int8pack_mm(a, w, scales, *args, out, **kwargs) -> Cost:
 # Attention
 # --------------------------------------------------------------------------------------
 def attention_cost(q: TShape, k: TShape, v: TShape, masked: bool, heads_last: bool = False) -> Cost:
-    """QK^T and AV MACs of dense attention, grouped-query aware.
+    """QK^T and AV of dense attention, grouped-query aware (:func:`costs.attention_cost`).
 
     ``q`` is (..., Hq, Lq, E) and ``k``/``v`` are (..., Hkv, Lk, E/Ev); with
     ``heads_last`` (flash/efficient forward kernels) they are (B, L, H, E).
     Every query head attends to Lk keys whatever the number of key/value heads.
     """
-    if heads_last:
-        lk = k[1]
-        rows = numel(q[:-1])          # B * Lq * Hq
-    else:
-        lk = k[-2]
-        rows = numel(q[:-1])          # (...) * Hq * Lq
-    e, ev = q[-1], v[-1]
-    scores = rows * lk
-    return Cost(macs=scores * (e + ev), nonmac=scores * (6 + (1 if masked else 0)))
+    lk = k[1] if heads_last else k[-2]
+    return costs.attention_cost(numel(q[:-1]), lk, q[-1], v[-1], masked)
 
 
 @register("scaled_dot_product_attention", "_scaled_dot_product_attention_math", kind="attention")
@@ -280,29 +262,29 @@ def _affine(*terms) -> int:
     return sum(t is not None for t in terms)
 
 
-def _norm(x: TShape, per_element: int) -> Cost:
+def _norm(x: TShape, kind: str, affine_terms: int, training: bool = False) -> Cost:
     # only the normalised tensor counts as written: the saved statistics some kernels
     # return (mean, rstd) are sized differently on different devices
-    return Cost(nonmac=numel(x) * per_element, act_write_elems=numel(x))
+    return Cost(nonmac=costs.norm_cost(numel(x), kind, affine_terms, training), act_write_elems=numel(x))
 
 
 @register("native_layer_norm", kind="norm")
 def _layer_norm(x, normalized_shape, weight=None, bias=None, *args, out, **kwargs) -> Cost:
-    return _norm(x, 5 + _affine(weight, bias))
+    return _norm(x, "layer", _affine(weight, bias))
 
 
 @register("native_group_norm", kind="norm")
 def _group_norm(x, weight=None, bias=None, *args, out, **kwargs) -> Cost:
-    return _norm(x, 5 + _affine(weight, bias))
+    return _norm(x, "group", _affine(weight, bias))
 
 
 @register("_fused_rms_norm", "rms_norm", kind="norm")
 def _rms_norm(x, normalized_shape, weight=None, *args, out, **kwargs) -> Cost:
-    return _norm(x, 3 + _affine(weight))
+    return _norm(x, "rms", _affine(weight))
 
 
 def _batch_norm(x, weight, bias, training: bool) -> Cost:
-    return _norm(x, 2 + (3 if training else 0) + _affine(weight, bias))
+    return _norm(x, "batch", _affine(weight, bias), training)
 
 
 @register("native_batch_norm", "cudnn_batch_norm", "miopen_batch_norm", kind="norm")
@@ -339,24 +321,26 @@ def _per_output(cost: int):
     return formula
 
 
-ACTIVATION_COST = {
-    "relu": 1, "threshold": 1, "leaky_relu": 2, "hardtanh": 2, "prelu": 2,
-    "_prelu_kernel": 2, "tanh": 1, "sigmoid": 4, "silu": 5, "hardsigmoid": 4,
-    "hardswish": 5, "elu": 4, "celu": 4, "selu": 5, "softplus": 4, "mish": 7,
-    "log_sigmoid_forward": 5, "glu": 5,
+#: aten activation ops -> the shared per-element cost name
+_ACTIVATIONS = {
+    "relu": "relu", "threshold": "threshold", "leaky_relu": "leaky_relu", "hardtanh": "hardtanh",
+    "prelu": "prelu", "_prelu_kernel": "prelu", "tanh": "tanh", "sigmoid": "sigmoid", "silu": "silu",
+    "hardsigmoid": "hardsigmoid", "hardswish": "hardswish", "elu": "elu", "celu": "celu",
+    "selu": "selu", "softplus": "softplus", "mish": "mish", "log_sigmoid_forward": "log_sigmoid",
+    "glu": "glu",
 }
-for _name, _c in ACTIVATION_COST.items():
-    register(_name, kind="activation", inplace=True)(_per_output(_c))
+for _name, _key in _ACTIVATIONS.items():
+    register(_name, kind="activation", inplace=True)(_per_output(costs.ACTIVATION_COST[_key]))
 
 
 @register("gelu", kind="activation", inplace=True)
 def _gelu(x, *args, out, **kwargs) -> Cost:
     approximate = args[0] if args else kwargs.get("approximate", "none")
-    return Cost(nonmac=numel(x) * (9 if approximate == "tanh" else 5))
+    return Cost(nonmac=numel(x) * costs.ACTIVATION_COST["gelu_tanh" if approximate == "tanh" else "gelu"])
 
 
 register("_softmax", "_log_softmax", "_safe_softmax", "softmax", "log_softmax",
-         kind="softmax")(_per_output(5))
+         kind="softmax")(_per_output(costs.SOFTMAX_COST))
 
 ELEMENTWISE_COST = {
     **dict.fromkeys(
@@ -444,15 +428,16 @@ def _adaptive_pool(x, *args, out, **kwargs) -> Cost:
 # --------------------------------------------------------------------------------------
 # Interpolation
 # --------------------------------------------------------------------------------------
-RESIZE_COST = {
-    "upsample_nearest1d": 0, "upsample_nearest2d": 0, "upsample_nearest3d": 0,
-    "_upsample_nearest_exact1d": 0, "_upsample_nearest_exact2d": 0, "_upsample_nearest_exact3d": 0,
-    "upsample_linear1d": 3, "upsample_bilinear2d": 7, "_upsample_bilinear2d_aa": 7,
-    "upsample_bicubic2d": 31, "_upsample_bicubic2d_aa": 31, "upsample_trilinear3d": 15,
-    "grid_sampler_2d": 7, "grid_sampler_3d": 15,
+#: aten interpolation ops -> input taps per output element
+_RESIZE_TAPS = {
+    "upsample_nearest1d": 1, "upsample_nearest2d": 1, "upsample_nearest3d": 1,
+    "_upsample_nearest_exact1d": 1, "_upsample_nearest_exact2d": 1, "_upsample_nearest_exact3d": 1,
+    "upsample_linear1d": 2, "upsample_bilinear2d": 4, "_upsample_bilinear2d_aa": 4,
+    "upsample_bicubic2d": 16, "_upsample_bicubic2d_aa": 16, "upsample_trilinear3d": 8,
+    "grid_sampler_2d": 4, "grid_sampler_3d": 8,
 }
-for _name, _c in RESIZE_COST.items():
-    register(_name, kind="resize")(_per_output(_c))
+for _name, _taps in _RESIZE_TAPS.items():
+    register(_name, kind="resize")(_per_output(costs.interpolation_cost(_taps)))
 
 
 # --------------------------------------------------------------------------------------
