@@ -5,7 +5,9 @@ hierarchical name (the module path, ``layer1.0.conv1``), its kind, its multiply-
 (``macs``), its other floating-point operations (``nonmac_flops``), the parameter elements
 it is the first to use, the weight elements and activation elements it reads, the activation
 elements it writes, and its shapes. Precision is not baked in: bytes are computed on demand
-from a :class:`~chipfit.precision.Precision`.
+from a :class:`~chipfit.precision.Precision`, except where the model itself fixes the storage
+of an op (a quantized ONNX graph stores int8 weights whatever precision the user asks):
+``weight_bits`` / ``act_bits`` then override the precision's bits for that op.
 
 Counting conventions (DESIGN.md): ``flops = 2 * macs + nonmac_flops``; one MAC is two
 operations, as in every chip's TOPS rating. Ops no formula covers are kept in the graph with
@@ -58,17 +60,25 @@ class Op:
     output_shapes: tuple[Shape, ...] = ()
     module_type: str = ""     # class name of the innermost module
     supported: bool = True
+    weight_bits: int | None = None  # storage fixed by the model (quantized), else the precision's
+    act_bits: int | None = None
 
     @property
     def flops(self) -> int:
         return 2 * self.macs + self.nonmac_flops
 
+    def weight_bits_at(self, precision: Precision) -> int:
+        return self.weight_bits or precision.weight_bits
+
+    def act_bits_at(self, precision: Precision) -> int:
+        return self.act_bits or precision.activation_bits
+
     def weight_bytes(self, precision: str | Precision = "fp32") -> int:
-        return get_precision(precision).weight_bytes(self.weight_elems)
+        return _nbytes(self.weight_elems, self.weight_bits_at(get_precision(precision)))
 
     def activation_bytes(self, precision: str | Precision = "fp32") -> int:
-        p = get_precision(precision)
-        return p.activation_bytes(self.act_read_elems + self.act_write_elems)
+        bits = self.act_bits_at(get_precision(precision))
+        return _nbytes(self.act_read_elems + self.act_write_elems, bits)
 
     def bytes(self, precision: str | Precision = "fp32") -> int:
         """Bytes moved by this op run alone: weights read + activations read and written."""
@@ -85,10 +95,16 @@ class Op:
             "params": self.params,
             "weight_bytes": self.weight_bytes(precision),
             "activation_bytes": self.activation_bytes(precision),
+            "weight_bits": self.weight_bits_at(get_precision(precision)),
+            "activation_bits": self.act_bits_at(get_precision(precision)),
             "input_shapes": [list(s) for s in self.input_shapes],
             "output_shapes": [list(s) for s in self.output_shapes],
             "supported": self.supported,
         }
+
+
+def _nbytes(elements: int, bits: int) -> int:
+    return -(-elements * bits // 8)
 
 
 @dataclass(slots=True)
@@ -105,6 +121,9 @@ class ModuleRow:
     weight_elems: int = 0
     act_read_elems: int = 0
     act_write_elems: int = 0
+    # elements by the bits the model fixes for them (None: the precision's)
+    _weight_by_bits: dict = field(default_factory=dict)
+    _act_by_bits: dict = field(default_factory=dict)
 
     @property
     def flops(self) -> int:
@@ -118,9 +137,19 @@ class ModuleRow:
         self.weight_elems += op.weight_elems
         self.act_read_elems += op.act_read_elems
         self.act_write_elems += op.act_write_elems
+        w, a = self._weight_by_bits, self._act_by_bits
+        w[op.weight_bits] = w.get(op.weight_bits, 0) + op.weight_elems
+        a[op.act_bits] = a.get(op.act_bits, 0) + op.act_read_elems + op.act_write_elems
+
+    def weight_bytes(self, precision: str | Precision = "fp32") -> int:
+        p = get_precision(precision)
+        return sum(_nbytes(n, bits or p.weight_bits) for bits, n in self._weight_by_bits.items())
+
+    def activation_bytes(self, precision: str | Precision = "fp32") -> int:
+        p = get_precision(precision)
+        return sum(_nbytes(n, bits or p.activation_bits) for bits, n in self._act_by_bits.items())
 
     def to_dict(self, precision: str | Precision = "fp32") -> dict:
-        p = get_precision(precision)
         return {
             "name": self.name,
             "depth": self.depth,
@@ -129,8 +158,8 @@ class ModuleRow:
             "macs": self.macs,
             "flops": self.flops,
             "params": self.params,
-            "weight_bytes": p.weight_bytes(self.weight_elems),
-            "activation_bytes": p.activation_bytes(self.act_read_elems + self.act_write_elems),
+            "weight_bytes": self.weight_bytes(precision),
+            "activation_bytes": self.activation_bytes(precision),
         }
 
 
@@ -164,24 +193,34 @@ class CostGraph:
         """Ops without a cost formula, with how often each occurred, in first-seen order."""
         return dict(Counter(op.op for op in self.ops if not op.supported))
 
+    @property
+    def quantized_params(self) -> int:
+        """Parameter elements whose storage the model fixes (quantized weights)."""
+        return sum(op.params for op in self.ops if op.weight_bits)
+
     def weight_bytes(self, precision: str | Precision = "fp32") -> int:
-        """Bytes to store every unique parameter once at ``precision``."""
-        return get_precision(precision).weight_bytes(self.params)
+        """Bytes to store every unique parameter once: at ``precision``, or at the bits the
+        model fixes for the ops that first use them."""
+        p = get_precision(precision)
+        fixed = sum(_nbytes(op.params, op.weight_bits) for op in self.ops if op.weight_bits)
+        return fixed + p.weight_bytes(self.params - self.quantized_params)
 
     def activation_bytes(self, precision: str | Precision = "fp32") -> int:
         """Activation traffic: elements every op reads and writes, summed, unfused."""
         p = get_precision(precision)
-        return p.activation_bytes(sum(op.act_read_elems + op.act_write_elems for op in self.ops))
+        return sum(op.activation_bytes(p) for op in self.ops)
 
     def weight_traffic_bytes(self, precision: str | Precision = "fp32") -> int:
         """Weight bytes read by all ops (a weight used twice is read twice)."""
-        return get_precision(precision).weight_bytes(sum(op.weight_elems for op in self.ops))
+        p = get_precision(precision)
+        return sum(op.weight_bytes(p) for op in self.ops)
 
-    def peak_activation_elems(self) -> int:
-        """Activation elements one op needs resident at once (its inputs and outputs), at
+    def peak_activation_bytes(self, precision: str | Precision = "fp32") -> int:
+        """Activation bytes one op needs resident at once (its inputs and outputs), at
         the largest op: a lower bound on peak activation memory, since tensors kept for later
         ops (residuals, skip connections, a KV cache) add to it."""
-        return max((op.act_read_elems + op.act_write_elems for op in self.ops), default=0)
+        p = get_precision(precision)
+        return max((op.activation_bytes(p) for op in self.ops), default=0)
 
     # -- views --------------------------------------------------------------------------
     def by_module(self, depth: int = 1) -> list[ModuleRow]:

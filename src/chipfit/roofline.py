@@ -144,11 +144,11 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
         raise ValueError("peak_ops must be positive")
     times: list[OpTime] = []
     chain = 0  # elements of the tensor the previous (fusible-into) op produced, 0 if none
-    w_bits, a_bits = precision.weight_bits, precision.activation_bits
     mem_rate = bandwidth * efficiency.memory
     for op in graph.ops:
         out_elems = op.act_write_elems
         read = op.act_read_elems
+        w_bits, a_bits = op.weight_bits_at(precision), op.act_bits_at(precision)
         fused = False
         if fuse and op.kind in FUSIBLE_KINDS and chain and _same_size(op, chain):
             fused = True

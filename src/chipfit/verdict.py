@@ -256,7 +256,7 @@ def predict(count: CountResult, record: ChipRecord, unit: Unit, *, fps: float, b
     capacity = int(chip.memory_gb.value * 1e9) if chip.memory_gb else None
     graph = count.graph
     weight_bytes = graph.weight_bytes(prec)
-    working = prec.activation_bytes(graph.peak_activation_elems())
+    working = graph.peak_activation_bytes(prec)
 
     def run(b: int) -> Roofline:
         return roofline(graph, prec, peak_tops * 1e12, bw, eff, batch=b, fuse=fuse)

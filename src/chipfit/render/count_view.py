@@ -72,8 +72,8 @@ def count_table(result: "CountResult", depth: int = 1, per_layer: bool = False) 
         table.add_row(
             indent + (row.name.rsplit(".", 1)[-1] if row.depth > 1 else row.name or "(root)"),
             row.module_type, si(row.macs), si(row.flops), si(row.params),
-            human_bytes(p.weight_bytes(row.weight_elems)),
-            human_bytes(p.activation_bytes(row.act_read_elems + row.act_write_elems)),
+            human_bytes(row.weight_bytes(p)),
+            human_bytes(row.activation_bytes(p)),
             _pct(row.macs, total),
         )
     table.add_section()
