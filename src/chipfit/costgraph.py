@@ -62,6 +62,7 @@ class Op:
     supported: bool = True
     weight_bits: int | None = None  # storage fixed by the model (quantized), else the precision's
     act_bits: int | None = None
+    node: str = ""            # the frontend's own name of the op (an ONNX node name)
 
     @property
     def flops(self) -> int:
@@ -87,6 +88,7 @@ class Op:
     def to_dict(self, precision: str | Precision = "fp32") -> dict:
         return {
             "name": self.name,
+            "node": self.node,
             "kind": self.kind,
             "op": self.op,
             "module_type": self.module_type,
