@@ -17,6 +17,11 @@ from rich.console import Console
 from . import __version__
 from .errors import ChipfitError
 
+MODEL_HELP = "Built-in name, .onnx file, config.json / model folder, or module:callable."
+INPUT_SHAPE_HELP = ("Input shape such as 1,3,224,224 (repeat for several inputs; append :int64 for token ids); "
+                    "for an ONNX model NAME=SHAPE, e.g. input_ids=1,128.")
+DIM_HELP = "Bind a free dimension of an ONNX model, NAME=VALUE such as batch=1 (repeatable)."
+
 app = typer.Typer(
     name="chipfit",
     help="How much compute and bandwidth does my neural network need, and will this chip run it?",
@@ -54,10 +59,10 @@ def _main(
 
 @app.command()
 def count(
-    model: Annotated[str, typer.Argument(help="Built-in name, config.json / model folder, or module:callable.")],
+    model: Annotated[str, typer.Argument(help=MODEL_HELP)],
     input_shape: Annotated[Optional[list[str]], typer.Option(
-        "--input-shape", "-i", help="Input shape such as 1,3,224,224 (repeat for several inputs; "
-        "append :int64 for token ids).")] = None,
+        "--input-shape", "-i", help=INPUT_SHAPE_HELP)] = None,
+    dim: Annotated[Optional[list[str]], typer.Option("--dim", help=DIM_HELP)] = None,
     seq_len: Annotated[Optional[int], typer.Option("--seq-len", "-s", help="Tokens per sequence (text models).")] = None,
     batch: Annotated[Optional[int], typer.Option("--batch", "-b", help="Batch size (built-in and config models).")] = None,
     precision: Annotated[str, typer.Option("--precision", "-p", help="Precision for bytes: fp32, fp16, bf16, "
@@ -71,17 +76,16 @@ def count(
     from .counting import count as count_model
 
     result = count_model(model, input_shape=input_shape, seq_len=seq_len, batch=batch,
-                         precision=precision, device=device)
+                         precision=precision, device=device, dims=dim)
     if as_json:
         _emit_json(result.to_dict(per_layer=per_layer, depth=depth))
     else:
         stdout.print(result.table(depth=depth, per_layer=per_layer))
 
 
-ModelArg = Annotated[str, typer.Argument(help="Built-in name, config.json / model folder, or module:callable.")]
-InputShapeOpt = Annotated[Optional[list[str]], typer.Option(
-    "--input-shape", "-i", help="Input shape such as 1,3,224,224 (repeat for several inputs; "
-    "append :int64 for token ids).")]
+ModelArg = Annotated[str, typer.Argument(help=MODEL_HELP)]
+InputShapeOpt = Annotated[Optional[list[str]], typer.Option("--input-shape", "-i", help=INPUT_SHAPE_HELP)]
+DimOpt = Annotated[Optional[list[str]], typer.Option("--dim", help=DIM_HELP)]
 SeqLenOpt = Annotated[Optional[int], typer.Option("--seq-len", "-s", help="Tokens per sequence (text models).")]
 FpsOpt = Annotated[float, typer.Option("--fps", "-f", help="Target rate: inferences (frames, requests) per second.")]
 UtilOpt = Annotated[Optional[float], typer.Option(
@@ -105,6 +109,7 @@ def check(
     no_fuse: Annotated[bool, typer.Option("--no-fuse", help="Do not assume point-wise ops are fused.")] = False,
     input_shape: InputShapeOpt = None,
     seq_len: SeqLenOpt = None,
+    dim: DimOpt = None,
     explain: Annotated[bool, typer.Option("--explain", help="Write every formula with its numbers.")] = False,
     per_layer: Annotated[bool, typer.Option("--per-layer", help="Per-op roofline table.")] = False,
     chips_file: ChipsFileOpt = None,
@@ -115,7 +120,7 @@ def check(
 
     result = check_model(model, chip, fps=fps, precision=precision, batch=batch, utilization=utilization,
                          sparse=sparse, fuse=not no_fuse, chips_files=chips_file or (),
-                         input_shape=input_shape, seq_len=seq_len)
+                         input_shape=input_shape, seq_len=seq_len, dims=dim)
     if as_json:
         out = result.to_dict(per_layer=per_layer)
         if explain:
@@ -140,6 +145,7 @@ def rank(
     utilization: UtilOpt = None,
     input_shape: InputShapeOpt = None,
     seq_len: SeqLenOpt = None,
+    dim: DimOpt = None,
     show_all: Annotated[bool, typer.Option("--all", help="Also list the chips that fall short.")] = False,
     chips_file: ChipsFileOpt = None,
     as_json: JsonOpt = False,
@@ -149,7 +155,7 @@ def rank(
 
     result = rank_model(model, fps=fps, precision=precision, by=by, batch=batch, utilization=utilization,
                         category=category, max_power=max_power, min_memory_gb=min_memory,
-                        chips_files=chips_file or (), input_shape=input_shape, seq_len=seq_len)
+                        chips_files=chips_file or (), input_shape=input_shape, seq_len=seq_len, dims=dim)
     if as_json:
         _emit_json(result.to_dict())
     else:

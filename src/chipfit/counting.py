@@ -114,17 +114,33 @@ def count(
     precision: str | Precision = "fp32",
     device: str = "meta",
     name: str | None = None,
+    dims: dict[str, int] | list[str] | None = None,
 ) -> CountResult:
     """Count MACs, FLOPs, parameters and bytes of one forward pass.
 
-    ``model`` is a MODEL string (built-in name, ``config.json`` path, ``module:callable``)
-    or an ``nn.Module``. For a module give ``inputs`` (a tensor, a tuple of tensors or a
-    dict of keyword tensors) or ``input_shape`` (one shape or a list of shapes). Counting
-    runs on the meta device unless ``device`` says otherwise.
+    ``model`` is a MODEL string (built-in name, ``.onnx`` path, ``config.json`` path,
+    ``module:callable``) or an ``nn.Module``. For a module give ``inputs`` (a tensor, a tuple
+    of tensors or a dict of keyword tensors) or ``input_shape`` (one shape or a list of
+    shapes). Counting runs on the meta device unless ``device`` says otherwise. For an ONNX
+    file, ``dims`` binds free dimensions by name (``{"batch": 1}`` or ``["batch=1"]``),
+    ``input_shape`` gives whole input shapes (``"input_ids=1,128"``) and ``batch`` binds a free
+    leading dimension; its weights are never read.
     """
     prec = get_precision(precision)
     shapes = _shape_list(input_shape)
     notes: list[str] = []
+    from .modelspec import is_onnx
+
+    if isinstance(model, str) and is_onnx(model):
+        if inputs is not None or seq_len is not None:
+            raise ChipfitError("an ONNX model takes --dim NAME=VALUE or --input-shape NAME=SHAPE, "
+                               "not inputs or --seq-len")
+        from .frontends.onnx_walk import read
+
+        graph = read(model, input_shapes=shapes, dims=dims, batch=batch, name=name)
+        return CountResult(graph, prec, notes=list(graph.notes))
+    if dims:
+        raise ChipfitError("--dim binds dimensions of an ONNX model; this model is not one")
     if isinstance(model, str):
         if inputs is not None:
             raise ChipfitError("give inputs only with an nn.Module; for a MODEL string use input_shape")

@@ -1,6 +1,7 @@
 """Turn what a user typed as MODEL into a module plus example inputs (DESIGN.md, CLI).
 
 MODEL is one of
+  * a path to an ``.onnx`` file (read by the ONNX frontend, see :func:`chipfit.counting.count`),
   * a built-in name (``resnet18``, ``llama-2-7b``; see ``chipfit models``),
   * a Hugging Face ``config.json`` or a folder holding one,
   * ``module:callable`` naming a function that returns an ``nn.Module``
@@ -55,6 +56,10 @@ def parse_shape(text: str | InputShape | tuple | list) -> InputShape:
     if dtype not in _DTYPES:
         raise ChipfitError(f"unknown input dtype '{dtype}' in '{text}'; use one of {', '.join(sorted(set(_DTYPES)))}")
     return InputShape(dims, _DTYPES[dtype])
+
+
+def is_onnx(model: str) -> bool:
+    return str(model).strip().lower().endswith(".onnx")
 
 
 @dataclass
@@ -147,8 +152,8 @@ def resolve(
 
     text = str(model).strip()
     path = Path(text).expanduser()
-    if text.lower().endswith(".onnx"):
-        raise ChipfitError(f"'{text}': ONNX models are not supported by this version of chipfit yet")
+    if is_onnx(text):
+        raise ChipfitError(f"'{text}' is an ONNX model: it is read by the ONNX frontend, not built as a module")
 
     entry = zoo.find(text)
     if entry is None and (path.is_dir() or path.suffix == ".json" or path.name == "config.json"):

@@ -295,7 +295,10 @@ def _count(model: Any, precision: str | Precision, count_kwargs: dict) -> CountR
     if isinstance(model, CountResult):
         return CountResult(model.graph, get_precision(precision), notes=list(model.notes))
     from .counting import count
+    from .modelspec import is_onnx
 
+    if isinstance(model, str) and is_onnx(model):
+        count_kwargs.setdefault("batch", 1)  # a free batch dimension: one inference; --batch batches on the chip
     return count(model, precision=precision, **count_kwargs)
 
 

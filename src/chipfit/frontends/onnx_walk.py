@@ -53,9 +53,18 @@ def _attrs(node) -> dict:
     return out
 
 
-def scope(node) -> tuple[str, str]:
-    """(module path, module class name) the exporter encoded for ``node``."""
+def scope(node, weight_names: list[str] = ()) -> tuple[str, str]:
+    """(module path, module class name) the exporter encoded for ``node``.
+
+    When onnxscript's rewriter fused two nodes (a BatchNorm into the Conv before it) the
+    survivor carries the other's metadata; its weight's name (``conv1.weight``) then says
+    which module it belongs to.
+    """
     meta = {p.key: p.value for p in node.metadata_props}
+    if "Fuse" in meta.get("pkg.onnxscript.rewriter.rule_name", ""):
+        for w in weight_names:
+            if w.endswith(".weight") and "::" not in w:
+                return w[: -len(".weight")], ""
     scopes = meta.get("pkg.torch.onnx.name_scopes")
     if scopes:
         try:
@@ -198,7 +207,7 @@ class _Walker:
             wbits = self.storage_bits(max(weights, key=lambda w: numel(self.shape(w) or ())))
         abits = next((b for b in (self.act_bits(i) for i in acts) if b), None)
 
-        path, module_type = scope(node)
+        path, module_type = scope(node, [o for w in weights for o in sorted(self.const[w])])
         if module_type:
             self.module_types.setdefault(path, module_type)
         self.ops.append(Op(

@@ -44,8 +44,11 @@ def count_table(result: "CountResult", depth: int = 1, per_layer: bool = False) 
     total = result.macs
     table = Table(show_edge=False, header_style="bold", pad_edge=False)
     if per_layer:
+        nodes = any(op.node for op in result.layers)  # ONNX: the node's own name as well
         table.add_column("#", justify="right")
         table.add_column("module", overflow="fold", min_width=12)
+        if nodes:
+            table.add_column("node", overflow="fold", min_width=8, max_width=28)
         table.add_column("op", overflow="fold", min_width=8, max_width=18)
         table.add_column("output", overflow="fold", min_width=9, max_width=18)
         for col in ("MACs", "FLOPs", "bytes", "%MACs"):
@@ -53,11 +56,12 @@ def count_table(result: "CountResult", depth: int = 1, per_layer: bool = False) 
         for i, op in enumerate(result.layers):
             shape = "×".join(map(str, op.output_shapes[0])) if op.output_shapes else ""
             table.add_row(
-                str(i), op.name or "(root)", Text(op.op, style="" if op.supported else "bold red"),
+                str(i), op.name or "(root)", *([op.node] if nodes else []),
+                Text(op.op, style="" if op.supported else "bold red"),
                 shape, si(op.macs), si(op.flops), human_bytes(op.bytes(p)), _pct(op.macs, total),
             )
         table.add_section()
-        table.add_row("", "total", "", "", si(result.macs), si(result.flops),
+        table.add_row("", "total", *([""] if nodes else []), "", "", si(result.macs), si(result.flops),
                       human_bytes(result.graph.weight_traffic_bytes(p) + result.activation_bytes),
                       "100%" if total else "-")
         legend = Text(f"bytes: weights read + activations read and written, at {p.name}", style="dim")
