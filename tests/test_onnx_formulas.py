@@ -272,3 +272,64 @@ def test_control_flow_is_listed_not_zero(tmp_path):
     g = read(path)
     assert g.unsupported == {"If": 1}
     assert any("control flow" in n for n in g.notes)
+
+
+U8, I8, I32 = TensorProto.UINT8, TensorProto.INT8, TensorProto.INT32
+
+
+def test_qlinear_conv_and_matmul_are_int8(tmp_path):
+    # QOperator format: integer kernels with scales and zero points as inputs
+    scalar = {"xs": np.float32(0.1), "xz": np.uint8(128), "ws": np.float32(0.2), "wz": np.int8(0),
+              "ys": np.float32(0.3), "yz": np.uint8(128)}
+    nodes = [
+        helper.make_node("QLinearConv", ["x", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"], ["c"],
+                         kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Flatten", ["c"], ["f"]),
+        helper.make_node("QLinearMatMul", ["f", "ys", "yz", "m", "ws", "wz", "ys", "yz"], ["y"]),
+    ]
+    path = _write(tmp_path, nodes, [("x", U8, [1, 4, 8, 8])], [("y", U8, None)],
+                  {**scalar, "w": _w(6, 4, 3, 3, dtype=np.int8), "b": _w(6, dtype=np.int32),
+                   "m": _w(6 * 64, 10, dtype=np.int8)})
+    g = read(path)
+    conv, mm = g.ops
+    assert conv.macs == 6 * 8 * 8 * 4 * 9 and conv.nonmac_flops == 2 * 6 * 64   # requantise + bias
+    assert mm.macs == 6 * 64 * 10 and mm.kind == "linear"
+    assert g.params == 6 * 4 * 9 + 6 + 6 * 64 * 10        # scales and zero points are not parameters
+    assert all(op.weight_bits == 8 and op.act_bits == 8 for op in (conv, mm))
+    # 8-bit whatever the precision asked (the int32 bias is counted with its op's weights)
+    assert g.weight_bytes("fp32") == g.params
+    assert conv.activation_bytes("fp32") == 4 * 64 + 6 * 64
+
+
+def test_qdq_pairs_mark_the_conv_int8_and_weight_only_stays_float_activations(tmp_path):
+    s, z = np.float32(0.05), np.int8(0)
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "s", "z"], ["xq"]),
+        helper.make_node("DequantizeLinear", ["xq", "s", "z"], ["xd"]),
+        helper.make_node("DequantizeLinear", ["wq", "s", "z"], ["wd"]),     # folded into the weight
+        helper.make_node("Conv", ["xd", "wd"], ["c"], kernel_shape=[1, 1]),
+        helper.make_node("DequantizeLinear", ["mq", "s", "z"], ["md"]),
+        helper.make_node("Flatten", ["c"], ["f"]),
+        helper.make_node("MatMul", ["f", "md"], ["y"]),                     # int8 weight, float input
+    ]
+    path = _write(tmp_path, nodes, [("x", F, [1, 4, 5, 5])], [("y", F, None)],
+                  {"s": s, "z": z, "wq": _w(8, 4, 1, 1, dtype=np.int8), "mq": _w(200, 3, dtype=np.int8)})
+    g = read(path)
+    assert [op.op for op in g.ops] == ["Conv", "MatMul"]      # Q/DQ cost nothing of their own
+    conv, mm = g.ops
+    assert conv.macs == 8 * 25 * 4 and (conv.weight_bits, conv.act_bits) == (8, 8)
+    assert mm.macs == 200 * 3 and (mm.weight_bits, mm.act_bits) == (8, None)
+    assert g.params == 8 * 4 + 200 * 3
+    assert g.weight_bytes("fp16") == g.params
+    assert any("weight-only" in n for n in g.notes)
+
+
+def test_matmul_integer_dynamic_quantization(tmp_path):
+    nodes = [helper.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"]),
+             helper.make_node("MatMulInteger", ["xq", "w", "xz"], ["y32"])]
+    path = _write(tmp_path, nodes, [("x", F, [4, 16])], [("y32", I32, None)],
+                  {"w": _w(16, 8, dtype=np.int8)})
+    g = read(path)
+    dq, mm = g.ops
+    assert dq.nonmac_flops == 6 * 64                   # min, max, then quantise each element
+    assert mm.macs == 4 * 16 * 8 and (mm.weight_bits, mm.act_bits) == (8, 8)
