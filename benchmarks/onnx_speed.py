@@ -29,7 +29,8 @@ that all tools find it in the OS page cache. The tools:
 * onnx-opcounter 0.0.4: ``calculate_macs(onnx.load(path))`` and ``calculate_params``
   (every initializer element, scalars included). Shapes come from onnx shape inference
   (strict, data_prop); an unknown dim is read as 0, which zeroes the ops downstream
-  (legacy BERT: the batch dim goes symbolic after the mask arithmetic). Conv: output
+  (legacy exports: BERT's batch dim goes symbolic after the mask arithmetic, so nearly all
+  its MatMuls count 0; GPT-2 loses attn @ V and c_proj the same way). Conv: output
   elements x Cin/group x kernel (no bias); ConvTranspose uses the same formula, so it is
   counted from the output side (stride^2 times too high); Gemm/MatMul: input elements x
   last output dim; BatchNormalization 2, Relu and Add 1 per element; Resize 'linear' 11 per
@@ -51,6 +52,7 @@ import io
 import os
 import platform
 import statistics
+import sys
 import tempfile
 import time
 import warnings
@@ -106,7 +108,7 @@ def export(name: str, exporter: str, folder: Path) -> Path:
     # The legacy exporter cannot export MHA's fused fast path (aten::_native_multi_head_attention);
     # no torch.no_grad() either, for the same reason.
     torch.backends.mha.set_fastpath_enabled(False)
-    print(f"exporting {path.name} ...", flush=True)
+    print(f"exporting {path.name} ...", file=sys.stderr, flush=True)
     model, args = build(name)
     with tempfile.TemporaryDirectory(dir=folder) as tmp:  # a crash leaves no half-written file
         part = Path(tmp) / path.name
@@ -217,10 +219,10 @@ def main() -> None:
     headers = ["file (MB)", "tool", "seconds", "MACs", "params", "MACs vs chipfit", "note"]
     rows, results = [], {}
     for path in files:
+        print(f"timing {path.name} ...", file=sys.stderr, flush=True)
         warm_cache(path)
         ref = None
         for tool in TOOLS:
-            print(f"running {tool} on {path.name} ...", flush=True)
             r = results[path.stem, tool] = measure(tool, path, args.runs)
             rows.append([f"{path.name} ({size_mb(path):,.0f})", tool, *cells(r, ref)])
             if tool == "chipfit":
@@ -238,11 +240,11 @@ def main() -> None:
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(*headers, show_lines=False)
+        table = Table(*headers)
+        for col in table.columns[2:6]:
+            col.justify = "right"
         for i, row in enumerate(rows):
             table.add_row(*row, end_section=(i % len(TOOLS) == len(TOOLS) - 1))
-        for col in (2, 3, 4, 5):
-            table.columns[col].justify = "right"
         Console(width=max(160, Console().width)).print(table)
 
     if "vit_b_16" in models:

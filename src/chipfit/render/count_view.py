@@ -14,6 +14,14 @@ if TYPE_CHECKING:
     from ..counting import CountResult
 
 
+NODE_WIDTH = 22
+
+
+def _left_trim(text: str, width: int) -> str:
+    """The end of a long name, where node names keep the op (``…/layer1.0/conv1/Conv``)."""
+    return text if len(text) <= width else "…" + text[-(width - 1):]
+
+
 def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "-"
 
@@ -48,7 +56,7 @@ def count_table(result: "CountResult", depth: int = 1, per_layer: bool = False) 
         table.add_column("#", justify="right")
         table.add_column("module", overflow="fold", min_width=12)
         if nodes:
-            table.add_column("node", overflow="fold", min_width=8, max_width=28)
+            table.add_column("node", no_wrap=True, max_width=NODE_WIDTH)
         table.add_column("op", overflow="fold", min_width=8, max_width=18)
         table.add_column("output", overflow="fold", min_width=9, max_width=18)
         for col in ("MACs", "FLOPs", "bytes", "%MACs"):
@@ -56,7 +64,7 @@ def count_table(result: "CountResult", depth: int = 1, per_layer: bool = False) 
         for i, op in enumerate(result.layers):
             shape = "×".join(map(str, op.output_shapes[0])) if op.output_shapes else ""
             table.add_row(
-                str(i), op.name or "(root)", *([op.node] if nodes else []),
+                str(i), op.name or "(root)", *([_left_trim(op.node, NODE_WIDTH)] if nodes else []),
                 Text(op.op, style="" if op.supported else "bold red"),
                 shape, si(op.macs), si(op.flops), human_bytes(op.bytes(p)), _pct(op.macs, total),
             )
