@@ -1,8 +1,8 @@
 """Read an ``.onnx`` file without its weights, bind its free dimensions, infer every shape.
 
-* The protobuf is parsed with ``load_external_data=False``: weights kept in external files
-  are never read (their files are only checked to exist and be long enough), and weight
-  bytes stored inside the file are dropped from the in-memory model before shape inference.
+* Weights are never read: the protobuf is parsed from a skeleton of the file without the
+  initializers' large data fields (:mod:`.onnx_skeleton`), and external-data files are only
+  checked to exist and be long enough.
 * Free dimensions of the graph inputs (``batch``, ``sequence``, unnamed ``?``) are bound
   from ``--dim NAME=VALUE``, ``--input-shape [NAME=]1,3,224,224`` or ``--batch``; every
   one left unbound is named in one error.
@@ -97,8 +97,11 @@ def load(path: str | os.PathLike, *, input_shapes: list | None = None, dims: lis
     if not path.is_file():
         raise ChipfitError(f"'{path}' does not exist" if not path.exists() else f"'{path}' is not a file")
     shapes, bound = parse_bindings(input_shapes, dims)
+    from .onnx_skeleton import read_skeleton
+
     try:
-        model = onnx.load(str(path), load_external_data=False)
+        data, _ = read_skeleton(path)  # the weights stored inside the file are never read
+        model = onnx.load_model_from_string(data)
     except Exception as exc:
         raise ChipfitError(f"'{path}' is not a readable ONNX model ({first_line(exc)})") from None
     if not model.HasField("graph") or (not model.graph.node and not model.graph.output):
@@ -183,16 +186,23 @@ def _fold_shape_arithmetic(model) -> bool:
                      if node.op_type == "Shape" else np.array(math.prod(dims), dtype=np.int64))
             results = [value]
         elif all(i in known for i in ins) and all(_maybe_small_integer(types.get(o)) for o in outs):
-            if node.op_type == "Constant" and node.attribute and node.attribute[0].HasField("t") \
-                    and node.attribute[0].t.data_type not in _INTEGER_TYPES:
-                continue
-            try:
-                single = helper.make_model(
-                    helper.make_graph([node], "fold", [], [helper.make_tensor_value_info(o, 0, None) for o in outs]),
-                    opset_imports=model.opset_import, ir_version=model.ir_version)
-                results = ReferenceEvaluator(single).run(None, {i: known[i] for i in ins})
-            except Exception:
-                continue
+            value = node.attribute[0] if node.op_type == "Constant" and len(node.attribute) == 1 else None
+            if value is not None and value.name in ("value", "value_int", "value_ints"):
+                if value.name == "value" and value.t.data_type not in _INTEGER_TYPES:
+                    continue
+                try:
+                    results = [numpy_helper.to_array(value.t) if value.name == "value"
+                               else np.array(helper.get_attribute_value(value), dtype=np.int64)]
+                except Exception:
+                    continue
+            else:
+                try:
+                    single = helper.make_model(
+                        helper.make_graph([node], "fold", [], [helper.make_tensor_value_info(o, 0, None) for o in outs]),
+                        opset_imports=model.opset_import, ir_version=model.ir_version)
+                    results = ReferenceEvaluator(single).run(None, {i: known[i] for i in ins})
+                except Exception:
+                    continue
         else:
             continue
         arrays = [np.asarray(r) for r in results]
