@@ -14,8 +14,9 @@ Every tool runs on every file --runs times in this process; each run loads the f
 disk and counts, and the table shows the median. Every file is read once before timing so
 that all tools find it in the OS page cache. The tools:
 
-* chipfit: ``chipfit.frontends.onnx_walk.read(path)``; parses the protobuf without its
-  external data (the .data file is only stat'ed). MACs are multiply-accumulates of matmul-like
+* chipfit: ``chipfit.frontends.onnx_walk.read(path)``; reads neither the external data (the
+  .data file is only stat'ed) nor the weight bytes stored inline (it parses a skeleton of the
+  protobuf read over a memory map). MACs are multiply-accumulates of matmul-like
   ops (Conv, Gemm, MatMul, attention products), as torchvision's published _ops figures.
 * onnx-tool 1.0.1: ``onnx_tool.Model(path)`` then, like ``onnx_tool.model_profile``,
   ``graph_reorder_nodes(); shape_infer(); profile(exclude_ops=NoMacsOps)``; MACs are
