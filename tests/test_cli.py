@@ -83,7 +83,7 @@ def test_hf_config_file(cli, tmp_path):
     (("count", "tests.fixtures.models:broken"), "this builder is broken"),
     (("count", "resnet18", "--precision", "int3"), "unknown precision 'int3'"),
     (("count", "missing/config.json"), "no Hugging Face config"),
-    (("count", "model.onnx"), "ONNX"),
+    (("count", "model.onnx"), "does not exist"),
 ])
 def test_bad_input_is_one_sentence_and_exit_2(cli, args, needle):
     rc, out, err = cli(*args)

@@ -17,6 +17,10 @@ from __future__ import annotations
 import heapq
 import math
 import os
+import select
+import signal
+import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +34,11 @@ MAX_DIM = 2**40
 MAX_ELEMS = 2**62
 #: rounds of (shape inference, fold the shape arithmetic it made computable)
 MAX_FOLD_ROUNDS = 8
+#: what the first shape inference may take (it runs in a child process on Linux)
+INFER_MEMORY_BYTES = 2 * 2**30
+INFER_SECONDS = 60
+#: no tensor may have more dimensions than this
+MAX_RANK = 64
 
 _DATA_FIELDS = ("raw_data", "float_data", "int32_data", "int64_data", "double_data",
                 "uint64_data", "string_data")
@@ -100,18 +109,22 @@ def load(path: str | os.PathLike, *, input_shapes: list | None = None, dims: lis
     from .onnx_skeleton import read_skeleton
 
     try:
-        data, _ = read_skeleton(path)  # the weights stored inside the file are never read
+        data, skipped = read_skeleton(path)  # the weights stored inside the file are never read
         model = onnx.load_model_from_string(data)
     except Exception as exc:
         raise ChipfitError(f"'{path}' is not a readable ONNX model ({first_line(exc)})") from None
     if not model.HasField("graph") or (not model.graph.node and not model.graph.output):
         raise ChipfitError(f"'{path}' is not an ONNX model (no graph in it)")
+    _check_text(model, path)
+    _check_tensor_data(model, skipped, path)
     _check_external_data(model, path)
     _strip_weights(model)
     notes: list[str] = []
     if model.functions:
         try:
-            model = onnx.inliner.inline_local_functions(model)
+            from onnx import inliner
+
+            model = inliner.inline_local_functions(model)
         except Exception as exc:
             raise ChipfitError(f"'{path}': inlining its local functions failed ({first_line(exc)})") from None
     graph = model.graph
@@ -124,7 +137,11 @@ def load(path: str | os.PathLike, *, input_shapes: list | None = None, dims: lis
         if v.type.HasField("tensor_type"):
             v.type.tensor_type.ClearField("shape")
     del graph.value_info[:]
-    inferred = _infer(model, path)
+    inferred = _infer_isolated(model, path)
+    for vi in (*inferred.graph.value_info, *inferred.graph.output):
+        if vi.type.HasField("tensor_type") and len(vi.type.tensor_type.shape.dim) > MAX_RANK:
+            raise ChipfitError(f"'{path}': value '{vi.name}' has an absurd rank "
+                               f"({len(vi.type.tensor_type.shape.dim):,} dimensions)")
     for _ in range(MAX_FOLD_ROUNDS):
         if not _fold_shape_arithmetic(inferred):
             break
@@ -138,6 +155,124 @@ def load(path: str | os.PathLike, *, input_shapes: list | None = None, dims: lis
                 if a.name == "value" and a.HasField("t"):
                     inits[node.output[0]] = values[node.output[0]] = Tensor(tuple(a.t.dims), a.t.data_type)
     return LoadedModel(path, inferred, list(inferred.graph.node), values, inits, inputs, notes)
+
+
+def _infer_isolated(model, path: Path):
+    """The first shape inference, in a forked child with bounded memory and time (Linux).
+
+    A few kilobytes of ONNX can make onnx's C++ shape inference build shapes of absurd rank
+    (a Reshape whose shape input declares 2**31 values): in a child that runs out of memory or
+    time, that is one clear error instead of the OOM killer ending the process. Later rounds
+    only add folded constants of at most ``KEEP_VALUES_UP_TO`` values and run in-process.
+    """
+    if not sys.platform.startswith("linux") or os.environ.get("CHIPFIT_INFER_IN_PROCESS"):
+        return _infer(model, path)
+    onnx = _onnx()
+    data = model.SerializeToString()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        status = 0
+        try:
+            os.close(read_end)
+            _limit_address_space(INFER_MEMORY_BYTES)
+            try:
+                out = b"\0" + onnx.shape_inference.infer_shapes(
+                    data, check_type=False, strict_mode=False, data_prop=True).SerializeToString()
+            except Exception as exc:
+                out = b"\1" + first_line(exc).encode("utf-8", errors="replace")
+            with os.fdopen(write_end, "wb") as f:
+                f.write(out)
+        except BaseException:
+            status = 3
+        os._exit(status)
+    os.close(write_end)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + INFER_SECONDS
+    with os.fdopen(read_end, "rb") as f:
+        while True:
+            ready, _, _ = select.select([f], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise ChipfitError(f"'{path}': onnx shape inference took more than {INFER_SECONDS} s; "
+                                   f"the model's dimensions are absurd")
+            chunk = f.read1(1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    out = b"".join(chunks)
+    if status != 0 or not out:
+        raise ChipfitError(f"'{path}': onnx shape inference ran out of memory "
+                           f"(more than {INFER_MEMORY_BYTES / 2**30:.0f} GiB); the model's dimensions are absurd")
+    if out[:1] == b"\1":
+        raise ChipfitError(f"'{path}': onnx shape inference failed ({out[1:].decode()})")
+    return onnx.load_model_from_string(out[1:])
+
+
+def _limit_address_space(extra: int) -> None:
+    import resource
+
+    with open("/proc/self/statm") as f:
+        current = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    resource.setrlimit(resource.RLIMIT_AS, (current + extra, current + extra))
+
+
+def _check_text(model, path: Path) -> None:
+    """Every string field must be UTF-8 text (protobuf hands invalid UTF-8 over as bytes)."""
+    from google.protobuf.descriptor import FieldDescriptor
+
+    stack = [model]
+    while stack:
+        message = stack.pop()
+        for desc, value in message.ListFields():
+            repeated = getattr(desc, "is_repeated", None)
+            if repeated is None:
+                repeated = desc.label == FieldDescriptor.LABEL_REPEATED
+            items = value if repeated else (value,)
+            if desc.type == FieldDescriptor.TYPE_STRING:
+                for item in items:
+                    if isinstance(item, bytes):
+                        raise ChipfitError(f"'{path}': its {desc.name} {item[:40]!r} is not UTF-8 text")
+            elif desc.type == FieldDescriptor.TYPE_MESSAGE:
+                stack.extend(items)
+
+
+#: bits per element of the ONNX element types (strings excluded)
+_ELEMENT_BITS = {1: 32, 2: 8, 3: 8, 4: 16, 5: 16, 6: 32, 7: 64, 9: 8, 10: 16, 11: 64, 12: 32, 13: 64,
+                 14: 64, 15: 128, 16: 16, 17: 8, 18: 8, 19: 8, 20: 8, 21: 4, 22: 4, 23: 4, 24: 8, 25: 2, 26: 2}
+#: element types stored one value per element in int32_data / int64_data / ... fields
+_ONE_PER_ELEMENT = {1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 16}
+
+
+def _check_tensor_data(model, skipped: dict, path: Path) -> None:
+    """Every weight's stored bytes must match its declared dims (a tensor declaring 2**40
+    elements over 8 bytes would make shape inference build absurd shapes)."""
+    tensors = [(t, skipped.get(t.name, {})) for t in model.graph.initializer]
+    tensors += [(a.t, {}) for n in model.graph.node if n.op_type == "Constant"
+                for a in n.attribute if a.HasField("t")]
+    for t, left_out in tensors:
+        numel = math.prod(t.dims)
+        bits = _ELEMENT_BITS.get(t.data_type)
+        if t.data_location == 1:  # EXTERNAL: the length it claims (checked against the file later)
+            length = {e.key: e.value for e in t.external_data}.get("length")
+            if bits and length and length.isdigit() and int(length) != -(-numel * bits // 8):
+                raise ChipfitError(f"'{path}': weight '{t.name}' declares {numel:,} elements but its external "
+                                   f"data is {int(length):,} bytes long")
+            continue
+        raw = len(t.raw_data) + left_out.get(9, 0)
+        typed = (len(t.float_data) + len(t.int32_data) + len(t.int64_data) + len(t.double_data)
+                 + len(t.uint64_data) + len(t.string_data))
+        if raw and bits:
+            ok = raw == -(-numel * bits // 8)
+        elif typed and not left_out and t.data_type in _ONE_PER_ELEMENT:
+            ok = typed == numel
+        else:
+            ok = bool(raw or typed or left_out) or numel == 0
+        if not ok:
+            raise ChipfitError(f"'{path}': tensor '{t.name}' declares {numel:,} elements, "
+                               f"which its stored data does not hold")
 
 
 def _infer(model, path: Path):
@@ -185,7 +320,7 @@ def _fold_shape_arithmetic(model) -> bool:
             value = (np.array(dims[attrs.get("start", 0):attrs.get("end", len(dims))], dtype=np.int64)
                      if node.op_type == "Shape" else np.array(math.prod(dims), dtype=np.int64))
             results = [value]
-        elif all(i in known for i in ins) and all(_maybe_small_integer(types.get(o)) for o in outs):
+        elif all(i in known for i in ins) and all(_small_integer(types.get(o)) for o in outs):
             value = node.attribute[0] if node.op_type == "Constant" and len(node.attribute) == 1 else None
             if value is not None and value.name in ("value", "value_int", "value_ints"):
                 if value.name == "value" and value.t.data_type not in _INTEGER_TYPES:
@@ -230,12 +365,12 @@ def _static_dims(t) -> list[int] | None:
     return None if None in dims else dims
 
 
-def _maybe_small_integer(t) -> bool:
-    """Could this value be a small integer tensor (type integer, size small or unknown)?"""
+def _small_integer(t) -> bool:
+    """Is this value an integer tensor known to be small (safe to compute)?"""
     if t is None or t.elem_type not in _INTEGER_TYPES:
         return False
     dims = _static_dims(t)
-    return dims is None or math.prod(dims) <= KEEP_VALUES_UP_TO
+    return dims is not None and math.prod(dims) <= KEEP_VALUES_UP_TO
 
 
 def _check_external_data(model, path: Path) -> None:
@@ -342,7 +477,7 @@ def _bind_inputs(graph, inits, shapes, bound, batch, notes) -> dict[str, tuple[i
         for v in values:
             tt.shape.dim.add().dim_value = v
     if unbound:
-        example = " ".join(f"--dim {u.split(chr(39))[1]}=N" for u in unbound if u.startswith("'"))
+        example = " ".join(f"--dim {u.split(chr(39))[1]}=<value>" for u in unbound if u.startswith("'"))
         raise ChipfitError(
             "unbound dimensions: " + ", ".join(unbound) + "; give each with --dim NAME=VALUE"
             + (f" ({example})" if example else "") + " or whole shapes with --input-shape NAME=1,3,224,224"
@@ -406,6 +541,8 @@ def _tensor(vi, path: Path) -> Tensor:
 
 
 def _checked(t: Tensor, name: str, path: Path) -> Tensor:
+    if t.shape is not None and len(t.shape) > MAX_RANK:
+        raise ChipfitError(f"'{path}': tensor '{name}' has an absurd rank ({len(t.shape):,} dimensions)")
     n = 1
     for d in t.shape or ():
         if d < 0 or d > MAX_DIM:

@@ -127,8 +127,18 @@ def _conv_macs(y: Shape, w: Shape) -> int:
     return numel(y) * numel(w[1:])  # each output: C/group × kernel taps
 
 
+def _check_groups(n: NodeShapes, x_index: int, w_index: int) -> None:
+    group = n.attr("group", 1)
+    x, w = n.inputs[x_index], n.inputs[w_index]
+    if not isinstance(group, int) or group < 1:
+        raise ValueError(f"group must be a positive integer, not {group!r}")
+    if x is not None and w is not None and len(x) > 1 and len(w) > 1 and x[1] != w[1] * group:
+        raise ValueError(f"{x[1]} input channels do not match weight channels {w[1]} × group {group}")
+
+
 @register("Conv", kind="conv")
 def _conv(n: NodeShapes) -> Cost:
+    _check_groups(n, 0, 1)
     return Cost(macs=_conv_macs(n.out(), n.inp(1)), nonmac=_bias(n, 2))
 
 
@@ -140,11 +150,13 @@ def _fused_conv(n: NodeShapes) -> Cost:  # Conv + bias + activation (+ residual 
 
 @register("ConvInteger", kind="conv")
 def _conv_integer(n: NodeShapes) -> Cost:
+    _check_groups(n, 0, 1)
     return Cost(macs=_conv_macs(n.out(), n.inp(1)))
 
 
 @register("QLinearConv", kind="conv", params=(3, 8))
 def _qlinear_conv(n: NodeShapes) -> Cost:
+    _check_groups(n, 0, 3)
     y = numel(n.out())
     return Cost(macs=_conv_macs(n.out(), n.inp(3)), nonmac=y + _bias(n, 8))
 
@@ -511,18 +523,21 @@ def _kernel(n: NodeShapes) -> int:
 
 @register("MaxPool", kind="pool")
 def _max_pool(n: NodeShapes) -> Cost:  # only the pooled values count as written, not indices
+    k = _kernel(n)
     y = numel(n.out())
-    return Cost(nonmac=y * (_kernel(n) - 1), act_write_elems=y)
+    return Cost(nonmac=y * (k - 1), act_write_elems=y)
 
 
 @register("AveragePool", kind="pool")
 def _avg_pool(n: NodeShapes) -> Cost:
-    return Cost(nonmac=numel(n.out()) * _kernel(n))
+    k = _kernel(n)
+    return Cost(nonmac=numel(n.out()) * k)
 
 
 @register("LpPool", kind="pool")
 def _lp_pool(n: NodeShapes) -> Cost:
-    return Cost(nonmac=numel(n.out()) * 2 * _kernel(n))
+    k = _kernel(n)
+    return Cost(nonmac=numel(n.out()) * 2 * k)
 
 
 @register("GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool", kind="pool")

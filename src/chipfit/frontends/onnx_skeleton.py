@@ -82,41 +82,47 @@ def _length_delimited(field: int, body: bytes) -> bytes:
     return _encode_varint(field << 3 | 2) + _encode_varint(len(body)) + body
 
 
-def _tensor_without_data(buf, start: int, end: int) -> tuple[bytes, int]:
-    parts, skipped = [], 0
+_TENSOR_NAME, _RAW_DATA = 8, 9
+
+
+def _tensor_without_data(buf, start: int, end: int, skipped: dict) -> bytes:
+    parts, name, left_out = [], b"", {}
     for field, wire, rec, payload, stop in _records(buf, start, end):
+        if field == _TENSOR_NAME and wire == 2:
+            name = bytes(buf[payload:stop])
         if field in _TENSOR_DATA and stop - payload > KEEP_DATA_BYTES:
-            skipped += stop - payload
+            left_out[field] = left_out.get(field, 0) + stop - payload
             continue
         parts.append(buf[rec:stop])
-    return b"".join(parts), skipped
+    if left_out:
+        skipped[name.decode("utf-8", errors="replace")] = left_out
+    return b"".join(parts)
 
 
-def _graph_without_weights(buf, start: int, end: int) -> tuple[bytes, int]:
-    parts, skipped = [], 0
+def _graph_without_weights(buf, start: int, end: int, skipped: dict) -> bytes:
+    parts = []
     for field, wire, rec, payload, stop in _records(buf, start, end):
         if field == _GRAPH_INITIALIZER and wire == 2:
-            body, n = _tensor_without_data(buf, payload, stop)
-            skipped += n
-            parts.append(_length_delimited(field, body))
+            parts.append(_length_delimited(field, _tensor_without_data(buf, payload, stop, skipped)))
         else:
             parts.append(buf[rec:stop])
-    return b"".join(parts), skipped
+    return b"".join(parts)
 
 
-def read_skeleton(path: str | Path) -> tuple[bytes, int]:
-    """The model's bytes with the large initializer data left out, and how many bytes were
-    skipped. Raises :class:`WireError` if the file is not a well-formed protobuf."""
+def read_skeleton(path: str | Path) -> tuple[bytes, dict[str, dict[int, int]]]:
+    """The model's bytes with the large initializer data left out, and what was left out:
+    ``{initializer name: {TensorProto field number: bytes}}`` (field 9 is ``raw_data``).
+    Raises :class:`WireError` if the file is not a well-formed protobuf."""
     with open(path, "rb") as f:
         size = f.seek(0, 2)
         if size == 0:
             raise WireError("the file is empty")
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-            parts, skipped = [], 0
+            parts: list[bytes] = []
+            skipped: dict[str, dict[int, int]] = {}
             for field, wire, rec, payload, stop in _records(buf, 0, size):
                 if field == _MODEL_GRAPH and wire == 2:
-                    body, skipped = _graph_without_weights(buf, payload, stop)
-                    parts.append(_length_delimited(field, body))
+                    parts.append(_length_delimited(field, _graph_without_weights(buf, payload, stop, skipped)))
                 else:
                     parts.append(buf[rec:stop])
             return b"".join(parts), skipped
