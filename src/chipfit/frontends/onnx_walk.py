@@ -28,7 +28,7 @@ from .onnx_model import LoadedModel
 from .onnx_ops import CONTROL_FLOW, DATA_INPUTS, DATA_MOVEMENT, QDQ, SHAPE_ONLY, NodeShapes, UnknownShape, lookup
 
 # onnx.TensorProto element types
-_FLOAT, _UINT8, _INT8, _UINT16, _INT16, _INT32, _INT64, _BOOL, _FLOAT16, _DOUBLE = 1, 2, 3, 4, 5, 6, 7, 9, 10, 11
+_FLOAT, _UINT8, _INT8, _INT32, _INT64, _BOOL, _FLOAT16, _DOUBLE = 1, 2, 3, 6, 7, 9, 10, 11
 _BFLOAT16, _UINT4, _INT4, _FLOAT4 = 16, 21, 22, 23
 _FLOAT8 = {17, 18, 19, 20}
 FLOAT_TYPES = {_FLOAT, _FLOAT16, _DOUBLE, _BFLOAT16}
