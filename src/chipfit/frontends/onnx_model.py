@@ -40,6 +40,15 @@ INFER_SECONDS = 60
 #: no tensor may have more dimensions than this
 MAX_RANK = 64
 
+# onnx.TensorProto element types, the one place the ONNX frontend spells them out
+FLOAT_TYPES = frozenset({1, 10, 11, 16})                # float, float16, double, bfloat16
+INTEGER_TYPES = frozenset({2, 3, 4, 5, 6, 7, 9, 12, 13})  # uint8 ... int64, bool, uint32, uint64
+#: bits per element (strings excluded)
+ELEMENT_BITS = {1: 32, 2: 8, 3: 8, 4: 16, 5: 16, 6: 32, 7: 64, 9: 8, 10: 16, 11: 64, 12: 32, 13: 64,
+                14: 64, 15: 128, 16: 16, 17: 8, 18: 8, 19: 8, 20: 8, 21: 4, 22: 4, 23: 4, 24: 8, 25: 2, 26: 2}
+#: storage bits of the quantized types: (u)int8, float8 variants, (u)int4, float4, (u)int2
+QUANTIZED_BITS = {t: ELEMENT_BITS[t] for t in (2, 3, 17, 18, 19, 20, 21, 22, 23, 25, 26)}
+
 _DATA_FIELDS = ("raw_data", "float_data", "int32_data", "int64_data", "double_data",
                 "uint64_data", "string_data")
 
@@ -239,10 +248,6 @@ def _check_text(model, path: Path) -> None:
                 stack.extend(items)
 
 
-#: bits per element of the ONNX element types (strings excluded)
-_ELEMENT_BITS = {1: 32, 2: 8, 3: 8, 4: 16, 5: 16, 6: 32, 7: 64, 9: 8, 10: 16, 11: 64, 12: 32, 13: 64,
-                 14: 64, 15: 128, 16: 16, 17: 8, 18: 8, 19: 8, 20: 8, 21: 4, 22: 4, 23: 4, 24: 8, 25: 2, 26: 2}
-#: element types stored one value per element in int32_data / int64_data / ... fields
 _ONE_PER_ELEMENT = {1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 16}
 
 
@@ -254,7 +259,7 @@ def _check_tensor_data(model, skipped: dict, path: Path) -> None:
                 for a in n.attribute if a.HasField("t")]
     for t, left_out in tensors:
         numel = math.prod(t.dims)
-        bits = _ELEMENT_BITS.get(t.data_type)
+        bits = ELEMENT_BITS.get(t.data_type)
         if t.data_location == 1:  # EXTERNAL: the length it claims (checked against the file later)
             length = {e.key: e.value for e in t.external_data}.get("length")
             if bits and length and length.isdigit() and int(length) != -(-numel * bits // 8):
@@ -282,7 +287,6 @@ def _infer(model, path: Path):
         raise ChipfitError(f"'{path}': onnx shape inference failed ({first_line(exc)})") from None
 
 
-_INTEGER_TYPES = {2, 3, 4, 5, 6, 7, 9, 12, 13}  # uint8 ... int64, bool, uint32, uint64
 _NEVER_FOLD = {"RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Bernoulli",
                "Multinomial", "If", "Loop", "Scan", "SequenceMap"}
 
@@ -301,7 +305,7 @@ def _fold_shape_arithmetic(model) -> bool:
              if vi.type.HasField("tensor_type")}
     known: dict[str, object] = {}
     for t in graph.initializer:
-        if t.data_location != 1 and t.data_type in _INTEGER_TYPES and math.prod(t.dims) <= KEEP_VALUES_UP_TO:
+        if t.data_location != 1 and t.data_type in INTEGER_TYPES and math.prod(t.dims) <= KEEP_VALUES_UP_TO:
             try:
                 known[t.name] = numpy_helper.to_array(t)
             except Exception:
@@ -323,7 +327,7 @@ def _fold_shape_arithmetic(model) -> bool:
         elif all(i in known for i in ins) and all(_small_integer(types.get(o)) for o in outs):
             value = node.attribute[0] if node.op_type == "Constant" and len(node.attribute) == 1 else None
             if value is not None and value.name in ("value", "value_int", "value_ints"):
-                if value.name == "value" and value.t.data_type not in _INTEGER_TYPES:
+                if value.name == "value" and value.t.data_type not in INTEGER_TYPES:
                     continue
                 try:
                     results = [numpy_helper.to_array(value.t) if value.name == "value"
@@ -367,7 +371,7 @@ def _static_dims(t) -> list[int] | None:
 
 def _small_integer(t) -> bool:
     """Is this value an integer tensor known to be small (safe to compute)?"""
-    if t is None or t.elem_type not in _INTEGER_TYPES:
+    if t is None or t.elem_type not in INTEGER_TYPES:
         return False
     dims = _static_dims(t)
     return dims is not None and math.prod(dims) <= KEEP_VALUES_UP_TO
@@ -399,22 +403,15 @@ def _check_external_data(model, path: Path) -> None:
 
 
 def _strip_weights(model) -> None:
-    """Drop weight values from the in-memory model: shapes need only their dims."""
-    def strip(t) -> None:
-        n = 1
-        for d in t.dims:
-            n *= d
-        if n > KEEP_VALUES_UP_TO:
-            for f in _DATA_FIELDS:
-                t.ClearField(f)
-
-    for t in model.graph.initializer:
-        strip(t)
+    """Drop large values of Constant nodes: shapes need only their dims. (Initializers are
+    already without theirs: the skeleton reader left their data out.)"""
     for node in model.graph.node:
-        if node.op_type == "Constant":
-            for a in node.attribute:
-                if a.HasField("t"):
-                    strip(a.t)
+        if node.op_type != "Constant":
+            continue
+        for a in node.attribute:
+            if a.HasField("t") and math.prod(a.t.dims) > KEEP_VALUES_UP_TO:
+                for f in _DATA_FIELDS:
+                    a.t.ClearField(f)
 
 
 def _dims_of(vi) -> list:

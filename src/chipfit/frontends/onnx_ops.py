@@ -606,9 +606,8 @@ DATA_MOVEMENT = frozenset(
 )
 
 #: which inputs of a data-movement or ignored op are data (the rest: shapes, axes, pads)
-DATA_INPUTS = {"Reshape": (0,), "Expand": (0,), "Tile": (0,), "Pad": (0,),
-               "Split": (0,), "Squeeze": (0,), "Unsqueeze": (0,), "Resize": (0,),
-               "Upsample": (0,), "QuantizeLinear": (0,), "DequantizeLinear": (0,)}
+DATA_INPUTS = {"Reshape": (0,), "Expand": (0,), "Tile": (0,), "Pad": (0,), "Split": (0,),
+               "Squeeze": (0,), "Unsqueeze": (0,), "QuantizeLinear": (0,), "DequantizeLinear": (0,)}
 
 #: quantize/dequantize: folded into a constant weight, an alias of a quantized activation
 QDQ = frozenset({"QuantizeLinear", "DequantizeLinear"})

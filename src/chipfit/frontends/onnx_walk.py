@@ -24,17 +24,12 @@ import ast
 from ..costgraph import CostGraph, Op
 from ..errors import ChipfitError
 from .costs import Cost, numel
-from .onnx_model import LoadedModel
+from .onnx_model import FLOAT_TYPES, QUANTIZED_BITS, LoadedModel
 from .onnx_ops import CONTROL_FLOW, DATA_INPUTS, DATA_MOVEMENT, QDQ, SHAPE_ONLY, NodeShapes, UnknownShape, lookup
 
-# onnx.TensorProto element types
-_FLOAT, _UINT8, _INT8, _INT32, _INT64, _BOOL, _FLOAT16, _DOUBLE = 1, 2, 3, 6, 7, 9, 10, 11
-_BFLOAT16, _UINT4, _INT4, _FLOAT4 = 16, 21, 22, 23
-_FLOAT8 = {17, 18, 19, 20}
-FLOAT_TYPES = {_FLOAT, _FLOAT16, _DOUBLE, _BFLOAT16}
-#: storage bits of the quantized element types
-QUANT_BITS = {_UINT8: 8, _INT8: 8, _UINT4: 4, _INT4: 4, _FLOAT4: 4, 25: 2, 26: 2, **dict.fromkeys(_FLOAT8, 8)}
-PARAM_TYPES = FLOAT_TYPES | set(QUANT_BITS) | {_INT32}
+_INT32, _INT64, _BOOL = 6, 7, 9
+#: element types a parameter can have: floats, quantized integers and int32 (quantized biases)
+PARAM_TYPES = FLOAT_TYPES | set(QUANTIZED_BITS) | {_INT32}
 _METADATA = frozenset({"Shape", "Size"})
 
 
@@ -117,13 +112,13 @@ class _Walker:
         if not origins:
             return None
         biggest = max(origins, key=lambda o: numel(self.inits[o].shape))
-        return QUANT_BITS.get(self.inits[biggest].elem_type)
+        return QUANTIZED_BITS.get(self.inits[biggest].elem_type)
 
     def act_bits(self, name: str) -> int | None:
         if name in self.qbits:
             return self.qbits[name]
         v = self.values.get(name)
-        return QUANT_BITS.get(v.elem_type) if v is not None else None
+        return QUANTIZED_BITS.get(v.elem_type) if v is not None else None
 
     def param_inputs(self, node, params: tuple[int, ...] | None) -> list[str]:
         idx = params if params is not None else DATA_INPUTS.get(node.op_type)
