@@ -173,7 +173,7 @@ def resolve(
             raise ChipfitError(f"'{text}' is neither a Hugging Face config.json nor a model folder")
         entry = zoo.lookup(text)  # raises with the closest names
 
-    if entry.frontend == "hf":
+    if entry.frontend in ("hf", "config"):
         return _resolve_hf(entry.name, entry.config, shapes, seq_len or entry.seq_len, batch or 1, device)
     if seq_len is not None:
         raise ChipfitError(f"'{entry.name}' takes images: use --input-shape, not --seq-len")

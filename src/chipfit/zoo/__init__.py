@@ -1,4 +1,13 @@
-"""The built-in model zoo: schema-checked entries in ``models.yaml``, looked up by name."""
+"""The built-in model zoo: schema-checked entries in this package's ``*.yaml`` files, looked
+up by name or alias.
+
+Frontends:
+  * ``torchvision`` — ``torchvision.models.<builder>()`` traced on the meta device;
+  * ``config``      — a Hugging Face ``config.json`` (``config``) built analytically by
+    :mod:`chipfit.frontends.arch` (no torch); ``--trace`` builds it with transformers instead;
+  * ``hf``          — a Hugging Face ``config`` traced with transformers only (no analytic
+    builder covers it).
+"""
 
 from __future__ import annotations
 
@@ -18,19 +27,22 @@ class ZooEntry(BaseModel):
 
     name: str
     aliases: list[str] = Field(default_factory=list)
-    frontend: Literal["torchvision", "hf"]
+    frontend: Literal["torchvision", "config", "hf"]
+    task: Literal["vision", "language", "speech", "multimodal"]
     source: str = Field(min_length=1)
+    description: str = ""
     builder: str | None = None            # torchvision builder function name
     input_shape: list[int] | None = None  # torchvision input (N, C, H, W)
     config: dict[str, Any] | None = None  # Hugging Face config.json contents
     seq_len: int | None = None            # default sequence length of text models
+    inputs: dict[str, Any] | None = None  # traced-only (hf) models: how to feed them
 
     @model_validator(mode="after")
     def _complete(self) -> "ZooEntry":
         if self.frontend == "torchvision" and not (self.builder and self.input_shape):
             raise ValueError(f"{self.name}: a torchvision entry needs builder and input_shape")
-        if self.frontend == "hf" and not (self.config and "model_type" in self.config and self.seq_len):
-            raise ValueError(f"{self.name}: an hf entry needs config (with model_type) and seq_len")
+        if self.frontend in ("config", "hf") and not (self.config and "model_type" in self.config):
+            raise ValueError(f"{self.name}: a {self.frontend} entry needs config (with model_type)")
         return self
 
 
@@ -40,9 +52,17 @@ def _key(name: str) -> str:
 
 @lru_cache(maxsize=1)
 def entries() -> dict[str, ZooEntry]:
-    """All built-in models by canonical name."""
-    text = resources.files(__package__).joinpath("models.yaml").read_text(encoding="utf-8")
-    return {e.name: e for e in (ZooEntry(**raw) for raw in yaml.safe_load(text))}
+    """All built-in models by canonical name, file by file in name order."""
+    out: dict[str, ZooEntry] = {}
+    for path in sorted(resources.files(__package__).iterdir(), key=lambda p: p.name):
+        if not path.name.endswith(".yaml"):
+            continue
+        for raw in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+            entry = ZooEntry(**raw)
+            if entry.name in out:
+                raise ValueError(f"zoo: '{entry.name}' is defined twice ({path.name})")
+            out[entry.name] = entry
+    return out
 
 
 @lru_cache(maxsize=1)
