@@ -63,6 +63,8 @@ class Op:
     weight_bits: int | None = None  # storage fixed by the model (quantized), else the precision's
     act_bits: int | None = None
     node: str = ""            # the frontend's own name of the op (an ONNX node name)
+    cache_read_elems: int = 0   # of act_read_elems: read from a KV cache
+    cache_write_elems: int = 0  # of act_write_elems: written to a KV cache
 
     @property
     def flops(self) -> int:
@@ -176,6 +178,7 @@ class CostGraph:
     module_types: dict[str, str] = field(default_factory=dict)  # module path -> class name
     frontend: str = ""
     notes: list[str] = field(default_factory=list)
+    kv_cache_elems: int = 0              # KV-cache elements held after this pass (generative phases)
 
     # -- totals -----------------------------------------------------------------------
     @property
@@ -216,6 +219,14 @@ class CostGraph:
         """Weight bytes read by all ops (a weight used twice is read twice)."""
         p = get_precision(precision)
         return sum(op.weight_bytes(p) for op in self.ops)
+
+    @property
+    def kv_cache_read_elems(self) -> int:
+        return sum(op.cache_read_elems for op in self.ops)
+
+    @property
+    def kv_cache_write_elems(self) -> int:
+        return sum(op.cache_write_elems for op in self.ops)
 
     def peak_activation_bytes(self, precision: str | Precision = "fp32") -> int:
         """Activation bytes one op needs resident at once (its inputs and outputs), at

@@ -1,0 +1,25 @@
+"""The architecture-config frontend: analytic cost graphs from Hugging Face ``config.json``
+files and the built-in zoo, in milliseconds and without torch.
+
+``hf_config`` reads a config into the generic pieces of ``spec``; ``build`` prices them for a
+phase (forward, prefill, decode with a KV cache). The tests hold every family's MACs and
+parameters equal to transformers' own model traced by the PyTorch frontend.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...costgraph import CostGraph
+from .build import Phase, build
+from .hf_config import read, supported_model_types
+
+
+def from_config(config: dict[str, Any], phase: Phase | None = None, name: str = "model",
+                where: str = "the config") -> CostGraph:
+    """The cost graph of the model ``config`` describes, running ``phase`` (default: one
+    forward pass of 128 tokens)."""
+    return build(read(config, where), phase or Phase(), name)
+
+
+__all__ = ["Phase", "build", "from_config", "read", "supported_model_types"]

@@ -1,0 +1,472 @@
+"""Architecture (:mod:`.spec`) × phase → :class:`~chipfit.costgraph.CostGraph`, analytically.
+
+Every model is made of the same few pieces (embedding, attention, MLP or MoE, norm, head,
+convolution), each priced once here from shapes alone, with the per-element costs shared by
+the traced frontends (:mod:`chipfit.frontends.costs`), so a builder's layer and a traced
+layer agree: the tests hold the MACs and parameters of every family equal to transformers'
+own model, traced, for forward, prefill and decode.
+
+Phases (:class:`Phase`)
+    forward  one pass over N tokens per sequence, logits for every token (what a traced
+             ``model(input_ids)`` computes);
+    prefill  the prompt of N tokens of a generative model: the KV cache is written and only
+             the last token's logits are computed, as serving engines do;
+    decode   one new token per sequence at context position P: the KV cache of P tokens is
+             read (``min(P + 1, window)`` keys with a sliding window), the new K/V written.
+
+Conventions
+    * Attention is dense: in a forward or prefill pass every query meets every key of the
+      sequence, as SDPA/flash kernels compute it; ``causal_discount`` counts only the
+      unmasked scores (``Σ min(i, window)`` keys for query i) instead.
+    * MoE: each token runs ``top_k`` experts, so expert MACs are exact whatever the routing;
+      expert weights read assume uniform routing: ``E · (1 − (1 − k/E)^T)`` experts are
+      touched by T tokens.
+    * Ops are the kernels a serving runtime runs (a norm, a rotary embedding, the attention
+      are one op each), so activation traffic is that of fused kernels, lower than the
+      unfused op-by-op trace; MACs and parameters are identical.
+    * KV-cache traffic is part of the attention op's reads and the ``kv_cache`` op's writes
+      (``Op.cache_read_elems`` / ``cache_write_elems`` say how much of it is cache).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ...costgraph import CostGraph, Op
+from ...errors import ChipfitError
+from ..costs import ACTIVATION_COST, ATTENTION_SCORE_COST, SOFTMAX_COST, norm_cost
+from .spec import (
+    MLP,
+    Arch,
+    Attention,
+    AudioFrontend,
+    Conv1d,
+    Decoder,
+    DualEncoder,
+    Encoder,
+    EncoderDecoder,
+    Head,
+    Layer,
+    MoE,
+    Norm,
+    PatchEmbedding,
+    QFormer,
+    Stack,
+    TokenEmbedding,
+    VisionLanguage,
+)
+
+#: quick_gelu = x · sigmoid(1.702 x): a multiply, a sigmoid (4), a multiply.
+_ACT_COST = {**ACTIVATION_COST, "quick_gelu": 6}
+#: Rotary embedding per element of Q and K: x·cos + rotate_half(x)·sin.
+ROTARY_COST = 3
+
+
+@dataclass(frozen=True)
+class Phase:
+    kind: Literal["forward", "prefill", "decode"] = "forward"
+    tokens: int = 128            # N: tokens per sequence (forward, prefill); decode runs 1
+    context: int = 0             # P: tokens already in the KV cache (decode)
+    batch: int = 1
+    causal_discount: bool = False
+    encoder_tokens: int | None = None  # source tokens of a text encoder-decoder (T5), else N
+
+    def __post_init__(self):
+        if self.kind not in ("forward", "prefill", "decode"):
+            raise ChipfitError(f"unknown phase '{self.kind}': use forward, prefill or decode")
+        for what, v, low in (("batch", self.batch, 1), ("the number of tokens", self.tokens, 1),
+                             ("the context position", self.context, 0)):
+            if not isinstance(v, int) or isinstance(v, bool) or v < low:
+                bound = "a positive" if low else "a non-negative"
+                raise ChipfitError(f"{what} must be {bound} integer, not {v!r}")
+
+    @property
+    def new_tokens(self) -> int:
+        return 1 if self.kind == "decode" else self.tokens
+
+    def describe(self) -> str:
+        b = f"batch {self.batch}"
+        if self.kind == "decode":
+            return f"decode: 1 token per sequence at context position {self.context:,}, {b}"
+        what = "prefill" if self.kind == "prefill" else "forward"
+        return f"{what}: {self.tokens:,} tokens per sequence, {b}"
+
+
+class _Emitter:
+    """Appends ops to a graph; when ``dry`` only the parameters are counted (weights the
+    model holds but this phase does not run: Whisper's encoder while decoding)."""
+
+    __slots__ = ("graph", "ops", "dry")
+
+    def __init__(self, graph: CostGraph):
+        self.graph = graph
+        self.ops = graph.ops
+        self.dry = False
+
+    def op(self, name: str, kind: str, op: str, *, macs: int = 0, nonmac: int = 0, params: int = 0,
+           weight: int = 0, read: int = 0, write: int = 0, ins: tuple = (), outs: tuple = (),
+           cache_read: int = 0, cache_write: int = 0) -> None:
+        self.graph.params += params
+        if self.dry:
+            return
+        self.ops.append(Op(name, kind, op, macs, nonmac, params, weight, read, write, ins, outs,
+                           cache_read_elems=cache_read, cache_write_elems=cache_write))
+
+    def params(self, n: int) -> None:
+        self.graph.params += n
+
+    # -- primitives --------------------------------------------------------------------
+    def linear(self, name: str, rows: int, d_in: int, d_out: int, bias: bool = False,
+               tied: bool = False) -> None:
+        w = d_in * d_out + (d_out if bias else 0)
+        self.op(name, "linear", "linear", macs=rows * d_in * d_out, nonmac=rows * d_out if bias else 0,
+                params=0 if tied else w, weight=w, read=rows * d_in, write=rows * d_out,
+                ins=((rows, d_in),), outs=((rows, d_out),))
+
+    def norm(self, name: str, rows: int, width: int, norm: Norm) -> None:
+        n = rows * width
+        affine = (2 if norm.bias and norm.kind != "rms" else 1) if norm.affine else 0
+        p = norm.params(width)
+        self.op(name, "norm", f"{norm.kind}_norm", nonmac=norm_cost(n, norm.kind, affine) + (n if norm.plus_one else 0),
+                params=p, weight=p, read=n, write=n, ins=((rows, width),), outs=((rows, width),))
+
+    def act(self, name: str, elems: int, act: str) -> None:
+        self.op(name, "activation", act, nonmac=_ACT_COST[act] * elems, read=elems, write=elems,
+                ins=((elems,),), outs=((elems,),))
+
+    def elementwise(self, name: str, elems: int, op: str = "add", inputs: int = 2) -> None:
+        self.op(name, "elementwise", op, nonmac=elems, read=inputs * elems, write=elems,
+                ins=((elems,),) * inputs, outs=((elems,),))
+
+    def embedding(self, name: str, rows: int, table: int, width: int, shared: bool = False) -> None:
+        self.op(name, "embedding", "embedding", params=0 if shared else table * width, weight=rows * width,
+                read=rows, write=rows * width, ins=((table, width), (rows,)), outs=((rows, width),))
+
+    def conv1d(self, name: str, batch: int, length: int, c: Conv1d) -> int:
+        out = c.out_len(length)
+        if out <= 0:
+            raise ChipfitError(f"{name}: an input of {length} frames is too short for its convolutions")
+        full = out + c.drop_last
+        w = c.c_out * (c.c_in // c.groups) * c.kernel + (c.c_out if c.bias else 0)
+        self.op(name, "conv", "conv1d", macs=batch * full * c.c_out * (c.c_in // c.groups) * c.kernel,
+                nonmac=batch * full * c.c_out if c.bias else 0, params=w + c.extra_params, weight=w,
+                read=batch * c.c_in * length, write=batch * c.c_out * full,
+                ins=((batch, c.c_in, length),), outs=((batch, c.c_out, full),))
+        if c.norm is not None:
+            self.norm(f"{name}_norm", batch * out, c.c_out, c.norm)
+        if c.act is not None:
+            self.act(f"{name}_act", batch * out * c.c_out, c.act)
+        return out
+
+
+def causal_scores(q: int, window: int | None) -> int:
+    """Unmasked scores of a causal (optionally windowed) attention over q tokens: Σ min(i, w)."""
+    w = q if window is None else min(window, q)
+    return w * (w + 1) // 2 + (q - w) * w
+
+
+@dataclass(frozen=True)
+class _Run:
+    """How a stack runs in this phase."""
+
+    batch: int
+    q_len: int                 # new tokens per sequence
+    past: int = 0              # tokens already cached (decode)
+    cache: Literal["none", "write", "read"] = "none"
+    enc_len: int = 0           # encoder tokens seen by cross-attention
+    discount: bool = False
+
+
+def _attention(em: _Emitter, p: str, a: Attention, hidden: int, run: _Run, cross: bool) -> int:
+    """One attention block (projections, rotary, cache, scores, output); returns the KV-cache
+    elements it holds afterwards."""
+    b, q = run.batch, run.q_len
+    rows = b * q
+    hq, hkv, hd = a.heads, a.kv_heads, a.head_dim
+    em.linear(f"{p}.q_proj", rows, hidden, hq * hd, a.q_bias)
+    kv_in = a.kv_in or hidden
+    if cross:
+        keys = run.enc_len
+        new_kv = 0 if run.cache == "read" else keys   # cross K/V computed once, then cached
+    else:
+        keys = q + run.past
+        if a.window is not None and run.cache == "read":
+            keys = min(keys, a.window)
+        new_kv = q
+    dry, em.dry = em.dry, em.dry or new_kv == 0
+    em.linear(f"{p}.k_proj", b * max(new_kv, 1), kv_in, hkv * hd, a.k_bias)
+    em.linear(f"{p}.v_proj", b * max(new_kv, 1), kv_in, hkv * hd, a.v_bias)
+    em.dry = dry
+    if a.rotary:
+        n = rows * (hq + hkv) * hd
+        em.op(f"{p}.rotary", "elementwise", "rotary", nonmac=ROTARY_COST * n, read=n, write=n)
+    kv_new_elems = 2 * b * hkv * new_kv * hd
+    if run.cache != "none" and new_kv:
+        em.op(f"{p}.kv_cache", "data", "kv_cache_write", read=kv_new_elems, write=kv_new_elems,
+              cache_write=kv_new_elems, ins=((b, hkv, new_kv, hd),) * 2, outs=((b, hkv, new_kv, hd),) * 2)
+    if a.causal and not cross and run.discount and run.cache != "read":
+        scores_per_head = causal_scores(q, a.window)
+    else:
+        scores_per_head = q * keys
+    scores = b * hq * scores_per_head
+    masked = a.causal and not cross
+    kv_elems = 2 * b * hkv * keys * hd
+    cache_read = kv_elems - kv_new_elems if run.cache == "read" else 0  # the new K/V was just written
+    em.op(f"{p}.attention", "attention", "attention", macs=scores * 2 * hd,
+          nonmac=scores * (ATTENTION_SCORE_COST + masked), read=rows * hq * hd + kv_elems,
+          write=rows * hq * hd, cache_read=cache_read,
+          ins=((b, hq, q, hd), (b, hkv, keys, hd), (b, hkv, keys, hd)), outs=((b, hq, q, hd),))
+    em.linear(f"{p}.o_proj", rows, hq * hd, a.out_dim or hidden, a.o_bias)
+    if run.cache == "none":
+        return 0
+    held = keys if cross else (q + run.past if a.window is None else min(q + run.past, a.window))
+    return 2 * b * hkv * held * hd
+
+
+def _mlp(em: _Emitter, p: str, m: MLP, hidden: int, rows: int) -> None:
+    if m.gated:
+        em.linear(f"{p}.gate_proj", rows, hidden, m.inter, m.bias)
+        em.act(f"{p}.act_fn", rows * m.inter, m.act)
+        em.linear(f"{p}.up_proj", rows, hidden, m.inter, m.bias)
+        em.elementwise(f"{p}.gate_mul", rows * m.inter, "mul")
+    else:
+        em.linear(f"{p}.fc1", rows, hidden, m.inter, m.bias)
+        em.act(f"{p}.act_fn", rows * m.inter, m.act)
+    em.linear(f"{p}.down_proj" if m.gated else f"{p}.fc2", rows, m.inter, hidden, m.bias)
+
+
+def _moe(em: _Emitter, p: str, m: MoE, hidden: int, rows: int) -> None:
+    e, k, inter = m.experts, m.top_k, m.inter
+    em.linear(f"{p}.gate", rows, hidden, e)
+    em.op(f"{p}.router", "softmax", "softmax_topk", nonmac=rows * e * (SOFTMAX_COST + 1),
+          read=rows * e, write=2 * rows * k)
+    active = rows * k
+    touched = expected_experts(e, k, rows)
+    for proj, d_in, d_out in (("gate_proj", hidden, inter), ("up_proj", hidden, inter),
+                              ("down_proj", inter, hidden)):
+        if proj == "down_proj":
+            em.act(f"{p}.experts.act_fn", active * inter, m.act)
+            em.elementwise(f"{p}.experts.gate_mul", active * inter, "mul")
+        w = d_in * d_out
+        em.op(f"{p}.experts.{proj}", "linear", "linear", macs=active * w, params=e * w,
+              weight=round(touched * w), read=active * d_in, write=active * d_out,
+              ins=((active, d_in),), outs=((active, d_out),))
+    em.op(f"{p}.experts.combine", "elementwise", "weighted_sum", nonmac=2 * active * hidden,
+          read=active * hidden + active, write=rows * hidden)
+    if m.shared_inter:
+        _mlp(em, f"{p}.shared_expert", MLP(m.shared_inter, m.act, gated=True), hidden, rows)
+        if m.shared_gate:
+            em.linear(f"{p}.shared_expert_gate", rows, hidden, 1)
+            em.act(f"{p}.shared_expert_gate_act", rows, "sigmoid")
+            em.elementwise(f"{p}.shared_expert_scale", rows * hidden, "mul")
+        em.elementwise(f"{p}.shared_expert_add", rows * hidden)
+
+
+def _stack(em: _Emitter, s: Stack, run: _Run) -> int:
+    """Every layer of a stack; returns the KV-cache elements it holds."""
+    rows, h, held = run.batch * run.q_len, s.hidden, 0
+    for i, layer in enumerate(s.layers):
+        p = f"{s.prefix}.{i}"
+        held += _layer(em, p, layer, h, rows, run)
+    if s.final_norm is not None:
+        em.norm(s.final_norm_name, rows, h, s.final_norm)
+    return held
+
+
+def _layer(em: _Emitter, p: str, layer: Layer, h: int, rows: int, run: _Run) -> int:
+    em.norm(f"{p}.input_layernorm", rows, h, layer.norm)
+    held = _attention(em, f"{p}.self_attn", layer.attn, h, run, cross=False)
+    em.elementwise(f"{p}.attn_residual", rows * h)
+    if layer.cross is not None:
+        em.norm(f"{p}.cross_attn_layernorm", rows, h, layer.norm)
+        held += _attention(em, f"{p}.cross_attn", layer.cross, h, run, cross=True)
+        em.elementwise(f"{p}.cross_attn_residual", rows * h)
+    em.norm(f"{p}.post_attention_layernorm", rows, h, layer.norm)
+    if isinstance(layer.mlp, MoE):
+        _moe(em, f"{p}.mlp", layer.mlp, h, rows)
+    else:
+        _mlp(em, f"{p}.mlp", layer.mlp, h, rows)
+    em.elementwise(f"{p}.mlp_residual", rows * h)
+    em.params(layer.unused_params)
+    return held
+
+
+# -- fronts and heads ----------------------------------------------------------------------
+
+def _tokens_front(em: _Emitter, e: TokenEmbedding, batch: int, q: int) -> None:
+    rows = batch * q
+    em.embedding(e.name, rows, e.vocab, e.hidden, shared=e.shared)
+    if e.scale:
+        em.elementwise(f"{e.name}.scale", rows * e.hidden, "mul", inputs=1)
+    if e.positions:
+        em.embedding(f"{e.name}.positions", q, e.positions, e.hidden)
+        em.elementwise(f"{e.name}.add_positions", rows * e.hidden)
+    if e.token_types:
+        em.embedding(f"{e.name}.token_types", rows, e.token_types, e.hidden)
+        em.elementwise(f"{e.name}.add_token_types", rows * e.hidden)
+    if e.norm is not None:
+        em.norm(f"{e.name}.norm", rows, e.hidden, e.norm)
+
+
+def _patch_front(em: _Emitter, e: PatchEmbedding, batch: int) -> int:
+    h, w = e.image[0] // e.patch, e.image[1] // e.patch
+    k = e.channels * e.patch * e.patch
+    wt = e.hidden * k + (e.hidden if e.bias else 0)
+    n = batch * h * w
+    em.op(f"{e.name}.patch_embedding", "conv", "conv2d", macs=n * e.hidden * k,
+          nonmac=n * e.hidden if e.bias else 0, params=wt, weight=wt,
+          read=batch * e.channels * e.image[0] * e.image[1], write=n * e.hidden,
+          ins=((batch, e.channels, *e.image),), outs=((batch, e.hidden, h, w),))
+    tokens = e.tokens
+    em.params(e.hidden if e.cls else 0)
+    em.op(f"{e.name}.positions", "elementwise", "add", nonmac=batch * tokens * e.hidden,
+          params=tokens * e.hidden, weight=tokens * e.hidden, read=batch * tokens * e.hidden,
+          write=batch * tokens * e.hidden)
+    if e.pre_norm is not None:
+        em.norm(f"{e.name}.pre_layernorm", batch * tokens, e.hidden, e.pre_norm)
+    return tokens
+
+
+def _audio_front(em: _Emitter, f: AudioFrontend, batch: int, length: int) -> int:
+    for i, c in enumerate(f.convs):
+        length = em.conv1d(f"{f.name}.conv{i + 1}" if f.positions else f"{f.name}.conv_layers.{i}", batch, length, c)
+    h = f.hidden
+    if f.projection is not None:
+        norm, width = f.projection
+        em.norm("feature_projection.layer_norm", batch * length, width, norm)
+        em.linear("feature_projection.projection", batch * length, width, h, True)
+    if f.positions:
+        if length > f.positions:
+            raise ChipfitError(f"the audio gives {length} positions but the encoder has {f.positions}")
+        em.op(f"{f.name}.embed_positions", "elementwise", "add", nonmac=batch * length * h,
+              params=f.positions * h, weight=length * h, read=batch * length * h + length * h,
+              write=batch * length * h)
+    if f.pos_conv is not None:
+        em.conv1d("encoder.pos_conv_embed", batch, length, f.pos_conv)
+        em.elementwise("encoder.pos_conv_residual", batch * length * h)
+    if f.pos_norm is not None:
+        em.norm("encoder.layer_norm", batch * length, h, f.pos_norm)
+    em.params(f.extra_params)
+    return length
+
+
+def _heads(em: _Emitter, heads: tuple[Head, ...], batch: int, tokens: int, shared_vocab: int = 0) -> None:
+    for hd in heads:
+        rows = batch if hd.tokens == "first" else batch * tokens
+        if hd.norm is not None:
+            em.norm(hd.norm_name or hd.name, rows, hd.d_in, hd.norm)
+        if hd.d_out:
+            em.linear(hd.name, rows, hd.d_in, hd.d_out, hd.bias, tied=hd.tied)
+        if hd.act is not None and hd.d_out:
+            em.act(f"{hd.name}.act", rows * hd.d_out, hd.act)
+
+
+# -- model kinds ---------------------------------------------------------------------------
+
+def _check_positions(what: str, max_positions: int | None, needed: int, learned: bool, notes: list[str]) -> None:
+    if max_positions is None or needed <= max_positions:
+        return
+    if learned:
+        raise ChipfitError(f"{what} needs {needed:,} positions but the model has {max_positions:,} "
+                           f"(learned position embeddings cannot go further)")
+    notes.append(f"{needed:,} positions exceed the {max_positions:,} the model was trained for")
+
+
+def _decoder(em: _Emitter, d: Decoder, phase: Phase, notes: list[str], *, enc_len: int = 0,
+             extra_tokens: int = 0) -> int:
+    b, q = phase.batch, phase.new_tokens + (0 if phase.kind == "decode" else extra_tokens)
+    past = phase.context if phase.kind == "decode" else 0
+    _check_positions("the sequence", d.max_positions, past + q, bool(d.embed.positions), notes)
+    _tokens_front(em, d.embed, b, q)
+    cache = {"forward": "none", "prefill": "write", "decode": "read"}[phase.kind]
+    held = _stack(em, d.stack, _Run(b, q, past, cache, enc_len, phase.causal_discount))
+    if d.head is not None:
+        rows_tokens = q if phase.kind == "forward" else 1
+        _heads(em, (d.head,), b, rows_tokens)
+    return held
+
+
+def _encoder(em: _Emitter, e: Encoder, batch: int, tokens: int | None, notes: list[str]) -> int:
+    f = e.front
+    if isinstance(f, PatchEmbedding):
+        n = _patch_front(em, f, batch)
+    elif isinstance(f, AudioFrontend):
+        n = _audio_front(em, f, batch, f.fixed_len or tokens)
+    else:
+        _check_positions("the input", e.max_positions, tokens, bool(f.positions), notes)
+        _tokens_front(em, f, batch, tokens)
+        n = tokens
+    _stack(em, e.stack, _Run(batch, n))
+    _heads(em, e.heads, batch, n)
+    return n
+
+
+def build(arch: Arch, phase: Phase, name: str) -> CostGraph:
+    """The cost graph of ``arch`` running ``phase``."""
+    g = CostGraph(model=name, frontend="config")
+    em = _Emitter(g)
+    notes = g.notes
+    b, n = phase.batch, phase.tokens
+    if isinstance(arch, Decoder):
+        g.kv_cache_elems = _decoder(em, arch, phase, notes)
+        g.inputs = {"input_ids": (b, phase.new_tokens)}
+    elif isinstance(arch, EncoderDecoder):
+        enc = arch.encoder
+        src = enc.front.fixed_len if isinstance(enc.front, AudioFrontend) else (phase.encoder_tokens or n)
+        em.dry = phase.kind == "decode"
+        enc_len = _encoder(em, enc, b, src, notes)
+        em.dry = False
+        em.params(2 * arch.relative_buckets * enc.stack.layers[0].attn.heads if arch.relative_buckets else 0)
+        g.kv_cache_elems = _decoder(em, arch.decoder, phase, notes, enc_len=enc_len)
+        key = "input_features" if isinstance(enc.front, AudioFrontend) else "input_ids"
+        g.inputs = {key: (b, src), "decoder_input_ids": (b, phase.new_tokens)}
+    elif isinstance(arch, VisionLanguage):
+        em.dry = phase.kind == "decode"
+        _encoder(em, arch.vision, b, None, notes)
+        _heads(em, arch.projector, b, arch.image_tokens)
+        em.dry = False
+        g.kv_cache_elems = _decoder(em, arch.llm, phase, notes, extra_tokens=arch.image_tokens)
+        img = arch.vision.front.image
+        g.inputs = {"pixel_values": (b, arch.vision.front.channels, *img),
+                    "input_ids": (b, phase.new_tokens + (0 if phase.kind == "decode" else arch.image_tokens))}
+        if phase.kind != "decode":
+            notes.append(f"{arch.image_tokens} image tokens precede the {n:,} text tokens")
+    else:
+        if phase.kind != "forward":
+            raise ChipfitError(f"'{name}' is not generative: it runs one forward pass "
+                               f"(--phase prefill/decode apply to language models)")
+        if isinstance(arch, Encoder):
+            f = arch.front
+            tokens = _encoder(em, arch, b, n, notes)
+            if isinstance(f, PatchEmbedding):
+                g.inputs = {"pixel_values": (b, f.channels, *f.image)}
+            elif isinstance(f, AudioFrontend):
+                g.inputs = {"input_values": (b, n)}
+                notes.append(f"{n:,} audio samples → {tokens:,} frames")
+            else:
+                g.inputs = {"input_ids": (b, n)}
+        elif isinstance(arch, DualEncoder):
+            _encoder(em, arch.vision, b, None, notes)
+            _encoder(em, arch.text, b, n, notes)
+            em.params(arch.extra_params)
+            f = arch.vision.front
+            g.inputs = {"pixel_values": (b, f.channels, *f.image), "input_ids": (b, n)}
+        elif isinstance(arch, QFormer):
+            q, hidden = arch.queries, arch.stack.hidden
+            em.params(q * hidden if arch.query_params else 0)
+            em.norm("layernorm", b * q, hidden, arch.norm)
+            _stack(em, arch.stack, _Run(b, q, enc_len=arch.enc_tokens))
+            g.inputs = {"query_embeds": (b, q, hidden), "encoder_hidden_states": (b, arch.enc_tokens, arch.enc_dim)}
+        else:  # pragma: no cover - every Arch kind is handled above
+            raise ChipfitError(f"no builder for {type(arch).__name__}")
+    g.notes.insert(0, phase.describe())
+    return g
+
+
+def expected_experts(experts: int, top_k: int, tokens: int) -> float:
+    """Experts touched by ``tokens`` tokens routed uniformly to ``top_k`` of ``experts``."""
+    return experts * (1.0 - (1.0 - top_k / experts) ** tokens)
+
+
+__all__ = ["Phase", "build", "causal_scores", "expected_experts"]

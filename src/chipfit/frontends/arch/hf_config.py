@@ -1,0 +1,440 @@
+"""Hugging Face ``config.json`` → architecture (:mod:`.spec`), one reader per ``model_type``.
+
+A reader only translates key names and conventions into the generic pieces; it never lists
+ops. Keys that set a size must be present (a missing one is named in the error); flags
+(biases, tied embeddings, activation) default as transformers' config class defaults them.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from typing import Any
+
+from ...errors import ChipfitError
+from .spec import (
+    MLP,
+    Arch,
+    Attention,
+    AudioFrontend,
+    Conv1d,
+    Decoder,
+    DualEncoder,
+    Encoder,
+    EncoderDecoder,
+    Head,
+    Layer,
+    MoE,
+    Norm,
+    PatchEmbedding,
+    QFormer,
+    Stack,
+    TokenEmbedding,
+    VisionLanguage,
+)
+
+READERS: dict[str, Callable[["Config"], Arch]] = {}
+
+#: Hugging Face activation names → the per-element cost keys of frontends/costs.py
+#: (``quick_gelu`` = x·sigmoid(1.702x) is priced in build.py).
+ACTIVATIONS = {
+    "silu": "silu", "swish": "silu", "relu": "relu", "gelu": "gelu", "gelu_new": "gelu_tanh",
+    "gelu_pytorch_tanh": "gelu_tanh", "gelu_fast": "gelu_tanh", "gelu_python": "gelu",
+    "quick_gelu": "quick_gelu", "tanh": "tanh", "sigmoid": "sigmoid",
+}
+
+
+def reader(*model_types: str):
+    def register(fn):
+        for t in model_types:
+            READERS[t] = fn
+        return fn
+    return register
+
+
+def supported_model_types() -> list[str]:
+    return sorted(READERS)
+
+
+class Config:
+    """A config dict with error messages that name the file and the missing keys."""
+
+    def __init__(self, data: dict[str, Any], where: str):
+        self.data = data
+        self.where = where
+
+    def get(self, *keys: str, default: Any = None) -> Any:
+        for k in keys:
+            if self.data.get(k) is not None:
+                return self.data[k]
+        return default
+
+    def require(self, *keys: str | tuple[str, ...]) -> list[Any]:
+        """Values of required keys (a tuple lists alternative spellings); all missing keys
+        are named in one error."""
+        values, missing = [], []
+        for key in keys:
+            names = key if isinstance(key, tuple) else (key,)
+            v = self.get(*names)
+            if v is None:
+                missing.append(names[0])
+            values.append(v)
+        if missing:
+            raise ChipfitError(f"{self.where} is missing {', '.join(repr(m) for m in missing)}, "
+                               f"needed to build a '{self.get('model_type')}' model")
+        for key, v in zip(keys, values):
+            name = key[0] if isinstance(key, tuple) else key
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                raise ChipfitError(f"{self.where}: '{name}' must be a positive integer, not {v!r}")
+        return values
+
+    def sub(self, key: str) -> "Config":
+        value = self.data.get(key)
+        if not isinstance(value, dict):
+            raise ChipfitError(f"{self.where} is missing the '{key}' section")
+        return Config(value, f"{self.where} ({key})")
+
+    def act(self, *keys: str, default: str) -> str:
+        name = self.get(*keys, default=default)
+        if name not in ACTIVATIONS:
+            raise ChipfitError(f"{self.where}: unsupported activation '{name}' "
+                               f"(supported: {', '.join(sorted(ACTIVATIONS))})")
+        return ACTIVATIONS[name]
+
+    def head_dim(self, hidden: int, heads: int, key: str = "head_dim") -> int:
+        explicit = self.get(key)
+        if explicit is not None:
+            return explicit
+        if hidden % heads:
+            raise ChipfitError(f"{self.where}: hidden size {hidden} is not divisible by "
+                               f"{heads} attention heads")
+        return hidden // heads
+
+    def kv_heads(self, heads: int, key: str = "num_key_value_heads") -> int:
+        kv = self.get(key, default=heads)
+        if not isinstance(kv, int) or kv <= 0 or heads % kv:
+            raise ChipfitError(f"{self.where}: {heads} attention heads cannot be shared by "
+                               f"{kv!r} key/value heads (it must divide the number of heads)")
+        return kv
+
+
+def read(config: dict[str, Any], where: str = "the config") -> Arch:
+    """The architecture a ``config.json`` describes."""
+    cfg = Config(config, where)
+    model_type = config.get("model_type")
+    fn = READERS.get(model_type)
+    if fn is None:
+        close = difflib.get_close_matches(str(model_type), READERS, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ChipfitError(f"model_type '{model_type}' has no analytic builder{hint}; supported: "
+                           f"{', '.join(supported_model_types())}")
+    return fn(cfg)
+
+
+# -- decoder-only language models ---------------------------------------------------------
+
+def _windows(cfg: Config, layers: int) -> list[int | None]:
+    """Sliding window per layer: ``layer_types`` if given, else Qwen's ``use_sliding_window``
+    from ``max_window_layers`` on, else ``sliding_window`` for every layer."""
+    window = cfg.get("sliding_window")
+    types = cfg.get("layer_types")
+    if types is not None:
+        if len(types) != layers:
+            raise ChipfitError(f"{cfg.where}: 'layer_types' has {len(types)} entries for {layers} layers")
+        return [window if t == "sliding_attention" else None for t in types]
+    if cfg.get("model_type") in ("qwen2", "qwen2_moe"):
+        if not cfg.get("use_sliding_window", default=False):
+            return [None] * layers
+        first = cfg.get("max_window_layers", default=layers)
+        return [window if i >= first else None for i in range(layers)]
+    return [window] * layers
+
+
+@reader("llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "gemma", "phi3")
+def _causal_lm(cfg: Config) -> Decoder:
+    t = cfg.get("model_type")
+    hidden, layers, heads, vocab = cfg.require("hidden_size", "num_hidden_layers",
+                                               "num_attention_heads", "vocab_size")
+    kv = cfg.kv_heads(heads)
+    hd = cfg.head_dim(hidden, heads)
+    qkv_bias = cfg.get("attention_bias", "qkv_bias", default=t in ("qwen2", "qwen2_moe"))
+    o_bias = bool(cfg.get("attention_bias", default=False))
+    act = cfg.act("hidden_activation", "hidden_act",
+                  default="gelu_pytorch_tanh" if t == "gemma" else "silu")
+    mlp_bias = bool(cfg.get("mlp_bias", default=False))
+    windows = _windows(cfg, layers)
+    norm = Norm("rms", bias=False, plus_one=t == "gemma")
+    experts = cfg.get("num_local_experts", "num_experts", default=0)
+    mlp_only = set(cfg.get("mlp_only_layers", default=[]))
+    step = cfg.get("decoder_sparse_step", default=1)
+    if experts:
+        top_k = cfg.get("num_experts_per_tok", default=2)
+        if not 0 < top_k <= experts:
+            raise ChipfitError(f"{cfg.where}: num_experts_per_tok {top_k} must be between 1 and "
+                               f"the number of experts ({experts})")
+        moe = MoE(experts, top_k,
+                  cfg.require(("moe_intermediate_size", "intermediate_size"))[0], act,
+                  shared_inter=cfg.get("shared_expert_intermediate_size", default=0) if t == "qwen2_moe" else 0,
+                  shared_gate=t == "qwen2_moe")
+    dense = None
+    if not experts or mlp_only or step > 1:
+        dense = MLP(cfg.require("intermediate_size")[0], act, gated=True, bias=mlp_bias)
+    out = []
+    for i in range(layers):
+        attn = Attention(heads, kv, hd, q_bias=bool(qkv_bias), k_bias=bool(qkv_bias), v_bias=bool(qkv_bias),
+                         o_bias=o_bias, rotary=True, causal=True, window=windows[i])
+        use_moe = experts and i not in mlp_only and (i + 1) % step == 0
+        out.append(Layer(attn, moe if use_moe else dense, norm))
+    tied = bool(cfg.get("tie_word_embeddings", default=t == "gemma"))
+    stack = Stack("layers", hidden, tuple(out), final_norm=norm)
+    rotary = int(hd * cfg.get("partial_rotary_factor", default=1.0))
+    return Decoder(TokenEmbedding(vocab, hidden, scale=t == "gemma"), stack,
+                   Head("lm_head", hidden, vocab, tied=tied),
+                   max_positions=cfg.get("max_position_embeddings"), rotary_dim=rotary)
+
+
+@reader("gpt2")
+def _gpt2(cfg: Config) -> Decoder:
+    hidden, layers, heads, vocab, positions = cfg.require(
+        ("n_embd", "hidden_size"), ("n_layer", "num_hidden_layers"), ("n_head", "num_attention_heads"),
+        "vocab_size", ("n_positions", "max_position_embeddings"))
+    hd = cfg.head_dim(hidden, heads, key="__no_head_dim__")
+    inter = cfg.get("n_inner", default=4 * hidden)
+    act = cfg.act("activation_function", default="gelu_new")
+    norm = Norm("layer")
+    attn = Attention(heads, heads, hd, True, True, True, True, causal=True)
+    layer = Layer(attn, MLP(inter, act, bias=True), norm)
+    stack = Stack("h", hidden, (layer,) * layers, final_norm=norm, final_norm_name="ln_f")
+    return Decoder(TokenEmbedding(vocab, hidden, positions=positions, name="wte"), stack,
+                   Head("lm_head", hidden, vocab, tied=bool(cfg.get("tie_word_embeddings", default=True))),
+                   max_positions=positions)
+
+
+# -- encoders -----------------------------------------------------------------------------
+
+def _encoder_stack(cfg: Config, prefix: str, hidden: int, layers: int, heads: int, inter: int,
+                   act: str, norm: Norm, final_norm: Norm | None, causal: bool = False,
+                   final_name: str = "norm") -> Stack:
+    hd = cfg.head_dim(hidden, heads, key="__no_head_dim__")
+    attn = Attention(heads, heads, hd, True, True, True, True, causal=causal)
+    layer = Layer(attn, MLP(inter, act, bias=True), norm)
+    return Stack(prefix, hidden, (layer,) * layers, final_norm=final_norm, final_norm_name=final_name)
+
+
+@reader("bert")
+def _bert(cfg: Config) -> Encoder:
+    hidden, layers, heads, inter, vocab, positions = cfg.require(
+        "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "vocab_size",
+        "max_position_embeddings")
+    norm = Norm("layer")
+    stack = _encoder_stack(cfg, "encoder.layer", hidden, layers, heads, inter,
+                           cfg.act("hidden_act", default="gelu"), norm, None)
+    embed = TokenEmbedding(vocab, hidden, positions=positions, token_types=cfg.get("type_vocab_size", default=2),
+                           norm=norm, name="embeddings")
+    archs = cfg.get("architectures", default=["BertModel"])
+    heads_ = (Head("pooler", hidden, hidden, bias=True, act="tanh", tokens="first"),) if "BertModel" in archs else ()
+    return Encoder(embed, stack, heads_, max_positions=positions)
+
+
+def _image_size(cfg: Config) -> tuple[int, int]:
+    size = cfg.get("image_size", default=224)
+    return (size, size) if isinstance(size, int) else tuple(size)
+
+
+@reader("vit")
+def _vit(cfg: Config) -> Encoder:
+    hidden, layers, heads, inter = cfg.require(
+        "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")
+    patch = cfg.get("patch_size", default=16)
+    norm = Norm("layer")
+    stack = _encoder_stack(cfg, "encoder.layer", hidden, layers, heads, inter,
+                           cfg.act("hidden_act", default="gelu"), norm, norm, final_name="layernorm")
+    embed = PatchEmbedding(cfg.get("num_channels", default=3), _image_size(cfg), patch, hidden)
+    archs = cfg.get("architectures", default=["ViTModel"])
+    if "ViTForImageClassification" in archs:
+        labels = cfg.get("num_labels", default=len(cfg.get("id2label", default={})) or 2)
+        heads_ = (Head("classifier", hidden, labels, bias=True, tokens="first"),)
+    else:
+        heads_ = (Head("pooler", hidden, hidden, bias=True, act="tanh", tokens="first"),)
+    return Encoder(embed, stack, heads_)
+
+
+def _clip_vision(cfg: Config, prefix: str = "vision_model", projection: int = 0) -> Encoder:
+    hidden, layers, heads, inter = cfg.require(
+        "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")
+    norm = Norm("layer")
+    stack = _encoder_stack(cfg, f"{prefix}.encoder.layers", hidden, layers, heads, inter,
+                           cfg.act("hidden_act", default="quick_gelu"), norm, None)
+    embed = PatchEmbedding(cfg.get("num_channels", default=3), _image_size(cfg), cfg.get("patch_size", default=32),
+                           hidden, bias=False, pre_norm=norm, name=f"{prefix}.embeddings")
+    heads_ = [Head(f"{prefix}.post_layernorm", hidden, 0, tokens="first", norm=norm)]
+    if projection:
+        heads_.append(Head("visual_projection", hidden, projection, tokens="first"))
+    return Encoder(embed, stack, tuple(heads_))
+
+
+def _clip_text(cfg: Config, prefix: str = "text_model", projection: int = 0) -> Encoder:
+    hidden, layers, heads, inter, vocab, positions = cfg.require(
+        "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "vocab_size",
+        "max_position_embeddings")
+    norm = Norm("layer")
+    stack = _encoder_stack(cfg, f"{prefix}.encoder.layers", hidden, layers, heads, inter,
+                           cfg.act("hidden_act", default="quick_gelu"), norm, norm, causal=True,
+                           final_name="final_layer_norm")
+    stack = Stack(stack.prefix, hidden, stack.layers, norm, f"{prefix}.final_layer_norm")
+    heads_ = (Head("text_projection", hidden, projection, tokens="first"),) if projection else ()
+    return Encoder(TokenEmbedding(vocab, hidden, positions=positions, name=f"{prefix}.embeddings"),
+                   stack, heads_, max_positions=positions)
+
+
+@reader("clip_vision_model")
+def _clip_vision_model(cfg: Config) -> Encoder:
+    return _clip_vision(cfg)
+
+
+@reader("clip_text_model")
+def _clip_text_model(cfg: Config) -> Encoder:
+    return _clip_text(cfg)
+
+
+@reader("clip")
+def _clip(cfg: Config) -> DualEncoder:
+    proj = cfg.get("projection_dim", default=512)
+    return DualEncoder(_clip_vision(cfg.sub("vision_config"), projection=proj),
+                       _clip_text(cfg.sub("text_config"), projection=proj))
+
+
+@reader("wav2vec2")
+def _wav2vec2(cfg: Config) -> Encoder:
+    hidden, layers, heads, inter = cfg.require(
+        "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")
+    dims = cfg.get("conv_dim", default=[512] * 7)
+    kernels = cfg.get("conv_kernel", default=[10, 3, 3, 3, 3, 2, 2])
+    strides = cfg.get("conv_stride", default=[5, 2, 2, 2, 2, 2, 2])
+    if not len(dims) == len(kernels) == len(strides):
+        raise ChipfitError(f"{cfg.where}: conv_dim, conv_kernel and conv_stride differ in length")
+    bias = bool(cfg.get("conv_bias", default=False))
+    mode = cfg.get("feat_extract_norm", default="group")
+    act = cfg.act("feat_extract_activation", default="gelu")
+    convs, c_in = [], 1
+    for i, (c, k, s) in enumerate(zip(dims, kernels, strides)):
+        norm = None
+        if mode == "layer":
+            norm = Norm("layer")
+        elif mode == "group" and i == 0:
+            norm = Norm("group")
+        convs.append(Conv1d(c_in, c, k, s, bias=bias, act=act, norm=norm))
+        c_in = c
+    k, groups = cfg.get("num_conv_pos_embeddings", default=128), cfg.get("num_conv_pos_embedding_groups", default=16)
+    if hidden % groups:
+        raise ChipfitError(f"{cfg.where}: hidden size {hidden} is not divisible by {groups} "
+                           f"positional convolution groups")
+    pos = Conv1d(hidden, hidden, k, padding=k // 2, groups=groups, act=act, extra_params=k,
+                 drop_last=1 if k % 2 == 0 else 0)
+    stable = bool(cfg.get("do_stable_layer_norm", default=False))
+    norm = Norm("layer")
+    masked = hidden if (cfg.get("mask_time_prob", default=0.05) > 0 or cfg.get("mask_feature_prob", default=0) > 0) else 0
+    front = AudioFrontend(tuple(convs), hidden, projection=(norm, c_in), pos_conv=pos,
+                          pos_norm=None if stable else norm, extra_params=masked)
+    stack = _encoder_stack(cfg, "encoder.layers", hidden, layers, heads, inter,
+                           cfg.act("hidden_act", default="gelu"), norm, norm if stable else None)
+    return Encoder(front, stack)
+
+
+# -- encoder-decoder ----------------------------------------------------------------------
+
+@reader("whisper")
+def _whisper(cfg: Config) -> EncoderDecoder:
+    d, enc_layers, dec_layers, enc_heads, dec_heads, enc_ffn, dec_ffn, vocab, mels, src, tgt = cfg.require(
+        "d_model", "encoder_layers", "decoder_layers", "encoder_attention_heads", "decoder_attention_heads",
+        "encoder_ffn_dim", "decoder_ffn_dim", "vocab_size", "num_mel_bins", "max_source_positions",
+        "max_target_positions")
+    act = cfg.act("activation_function", default="gelu")
+    norm = Norm("layer")
+
+    def attn(heads, causal=False, cross=False):
+        hd = cfg.head_dim(d, heads, key="__no_head_dim__")
+        return Attention(heads, heads, hd, q_bias=True, k_bias=False, v_bias=True, o_bias=True,
+                         causal=causal, kv_in=d if cross else None)
+
+    enc_layer = Layer(attn(enc_heads), MLP(enc_ffn, act, bias=True), norm)
+    convs = (Conv1d(mels, d, 3, padding=1, act=act), Conv1d(d, d, 3, stride=2, padding=1, act=act))
+    encoder = Encoder(AudioFrontend(convs, d, positions=src, fixed_len=2 * src, name="encoder"),
+                      Stack("encoder.layers", d, (enc_layer,) * enc_layers, norm, "encoder.layer_norm"))
+    dec_layer = Layer(attn(dec_heads, causal=True), MLP(dec_ffn, act, bias=True), norm, cross=attn(dec_heads, cross=True))
+    decoder = Decoder(TokenEmbedding(vocab, d, positions=tgt, name="decoder.embed_tokens"),
+                      Stack("decoder.layers", d, (dec_layer,) * dec_layers, norm, "decoder.layer_norm"),
+                      Head("proj_out", d, vocab, tied=bool(cfg.get("tie_word_embeddings", default=True))),
+                      max_positions=tgt)
+    return EncoderDecoder(encoder, decoder)
+
+
+@reader("t5")
+def _t5(cfg: Config) -> EncoderDecoder:
+    d, d_kv, d_ff, layers, heads, vocab = cfg.require("d_model", "d_kv", "d_ff", "num_layers", "num_heads",
+                                                      "vocab_size")
+    dec_layers = cfg.get("num_decoder_layers", default=layers)
+    proj = str(cfg.get("feed_forward_proj", default="relu"))
+    gated = proj.startswith("gated-")
+    act = "gelu_tanh" if proj == "gated-gelu" else ACTIVATIONS.get(proj.removeprefix("gated-"))
+    if act is None:
+        raise ChipfitError(f"{cfg.where}: unsupported feed_forward_proj '{proj}'")
+    norm = Norm("rms", bias=False)
+    self_attn = Attention(heads, heads, d_kv, out_dim=d)
+    mlp = MLP(d_ff, act, gated=gated)
+    enc = Stack("encoder.block", d, (Layer(self_attn, mlp, norm),) * layers, norm, "encoder.final_layer_norm")
+    dec_layer = Layer(Attention(heads, heads, d_kv, causal=True, out_dim=d), mlp, norm,
+                      cross=Attention(heads, heads, d_kv, kv_in=d, out_dim=d))
+    dec = Stack("decoder.block", d, (dec_layer,) * dec_layers, norm, "decoder.final_layer_norm")
+    tied = bool(cfg.get("tie_word_embeddings", default=True))
+    embed = TokenEmbedding(vocab, d, name="shared")
+    return EncoderDecoder(Encoder(embed, enc),
+                          Decoder(TokenEmbedding(vocab, d, shared=True, name="decoder.embed_tokens"), dec,
+                                  Head("lm_head", d, vocab, tied=tied)),
+                          relative_buckets=cfg.get("relative_attention_num_buckets", default=32))
+
+
+# -- multimodal ---------------------------------------------------------------------------
+
+@reader("blip_2_qformer")
+def _qformer(cfg: Config) -> QFormer:
+    hidden, layers, heads, inter = cfg.require(
+        "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")
+    enc_dim = cfg.get("encoder_hidden_size", default=1408)
+    every = cfg.get("cross_attention_frequency", default=2)
+    act = cfg.act("hidden_act", default="gelu")
+    hd = cfg.head_dim(hidden, heads, key="__no_head_dim__")
+    norm = Norm("layer")
+    text_ffn = (2 * hidden * inter + inter + hidden + 2 * hidden) if cfg.get("use_qformer_text_input", default=False) else 0
+    out = []
+    for i in range(layers):
+        cross = Attention(heads, heads, hd, True, True, True, True, kv_in=enc_dim) if i % every == 0 else None
+        out.append(Layer(Attention(heads, heads, hd, True, True, True, True), MLP(inter, act, bias=True),
+                         norm, cross=cross, unused_params=text_ffn))
+    image = cfg.get("image_tokens", default=257)
+    return QFormer(Stack("encoder.layer", hidden, tuple(out)), cfg.get("num_query_tokens", default=32),
+                   image, enc_dim, norm)
+
+
+@reader("llava")
+def _llava(cfg: Config) -> VisionLanguage:
+    vision = _clip_vision(cfg.sub("vision_config"), prefix="vision_tower.vision_model")
+    llm = read(dict(cfg.sub("text_config").data), f"{cfg.where} (text_config)")
+    if not isinstance(llm, Decoder):
+        raise ChipfitError(f"{cfg.where}: text_config must describe a decoder-only language model")
+    llm = Decoder(TokenEmbedding(llm.embed.vocab, llm.embed.hidden, scale=llm.embed.scale,
+                                 name="language_model.embed_tokens"),
+                  Stack("language_model.layers", llm.stack.hidden, llm.stack.layers, llm.stack.final_norm,
+                        "language_model.norm"),
+                  llm.head, llm.max_positions, llm.rotary_dim)
+    # transformers runs the whole vision tower and picks the hidden states of
+    # vision_feature_layer (-2 by default): every layer is counted.
+    bias = bool(cfg.get("multimodal_projector_bias", default=True))
+    act = cfg.act("projector_hidden_act", default="gelu")
+    width = llm.stack.hidden
+    projector = (Head("multi_modal_projector.linear_1", vision.stack.hidden, width, bias=bias, act=act),
+                 Head("multi_modal_projector.linear_2", width, width, bias=bias))
+    patches = vision.front.tokens - 1
+    strategy = cfg.get("vision_feature_select_strategy", default="default")
+    image_tokens = patches if strategy == "default" else patches + 1
+    return VisionLanguage(vision, projector, llm, image_tokens)

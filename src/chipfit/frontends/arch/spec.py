@@ -1,0 +1,226 @@
+"""Architectures as plain data: the generic pieces every analytic model is made of.
+
+A config reader (:mod:`.hf_config`) turns a Hugging Face ``config.json`` into one of the
+model kinds at the bottom of this file; the builder (:mod:`.build`) turns that into a cost
+graph for a phase. Nothing here knows a model family: a Llama, a Mixtral and a GPT-2 differ
+only in the values of these fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Union
+
+
+@dataclass(frozen=True, slots=True)
+class Norm:
+    kind: Literal["layer", "rms", "group"]
+    bias: bool = True         # LayerNorm's bias (RMSNorm has none)
+    plus_one: bool = False    # Gemma's RMSNorm scales by (1 + w)
+    affine: bool = True
+
+    def params(self, width: int) -> int:
+        if not self.affine:
+            return 0
+        return width * (2 if self.bias and self.kind != "rms" else 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Attention:
+    """Multi-head attention; grouped-query when ``kv_heads < heads`` (one: multi-query)."""
+
+    heads: int
+    kv_heads: int
+    head_dim: int
+    q_bias: bool = False
+    k_bias: bool = False
+    v_bias: bool = False
+    o_bias: bool = False
+    kv_in: int | None = None     # width K/V are projected from (cross-attention), else hidden
+    rotary: bool = False         # rotary position embedding applied to Q and K
+    causal: bool = False
+    window: int | None = None    # sliding window (keys per query), None: unbounded
+    out_dim: int | None = None   # width of the output projection, else hidden
+
+
+@dataclass(frozen=True, slots=True)
+class MLP:
+    inter: int
+    act: str                     # a key of costs.ACTIVATION_COST
+    gated: bool = False          # gate and up projections (SwiGLU / GeGLU): three matrices
+    bias: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MoE:
+    """Top-k routed experts (each a gated MLP of ``inter``), optional shared experts."""
+
+    experts: int
+    top_k: int
+    inter: int
+    act: str
+    shared_inter: int = 0        # width of the always-on shared expert(s), 0: none
+    shared_gate: bool = False    # a sigmoid gate on the shared expert (Qwen-MoE)
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    attn: Attention
+    mlp: Union[MLP, MoE]
+    norm: Norm
+    cross: Attention | None = None   # cross-attention to an encoder's output
+    unused_params: int = 0           # parameters the layer holds but this input never uses
+
+
+@dataclass(frozen=True, slots=True)
+class Stack:
+    """A stack of transformer layers at width ``hidden``; module paths ``{prefix}.{i}``."""
+
+    prefix: str
+    hidden: int
+    layers: tuple[Layer, ...]
+    final_norm: Norm | None = None
+    final_norm_name: str = "norm"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenEmbedding:
+    vocab: int
+    hidden: int
+    positions: int = 0           # learned absolute position rows (GPT-2, BERT, Whisper decoder)
+    token_types: int = 0         # BERT's segment embedding rows
+    norm: Norm | None = None     # LayerNorm after the sum (BERT)
+    scale: bool = False          # multiplied by sqrt(hidden) (Gemma)
+    shared: bool = False         # the same matrix as another embedding (T5's decoder)
+    name: str = "embed_tokens"
+
+
+@dataclass(frozen=True, slots=True)
+class PatchEmbedding:
+    channels: int
+    image: tuple[int, int]
+    patch: int
+    hidden: int
+    bias: bool = True
+    cls: bool = True
+    pre_norm: Norm | None = None  # CLIP's LayerNorm before the encoder
+    name: str = "embeddings"
+
+    @property
+    def tokens(self) -> int:
+        return (self.image[0] // self.patch) * (self.image[1] // self.patch) + int(self.cls)
+
+
+@dataclass(frozen=True, slots=True)
+class Conv1d:
+    c_in: int
+    c_out: int
+    kernel: int
+    stride: int = 1
+    padding: int = 0
+    groups: int = 1
+    bias: bool = True
+    act: str | None = None
+    norm: Norm | None = None     # over channels after the convolution
+    extra_params: int = 0        # weight-norm magnitudes (wav2vec2's positional conv)
+    drop_last: int = 0           # output frames removed afterwards (same-length padding)
+
+    def out_len(self, length: int) -> int:
+        return (length + 2 * self.padding - self.kernel) // self.stride + 1 - self.drop_last
+
+
+@dataclass(frozen=True, slots=True)
+class AudioFrontend:
+    """Convolutions over a 1-D signal (log-mel frames or raw samples), then into the stack."""
+
+    convs: tuple[Conv1d, ...]
+    hidden: int
+    positions: int = 0              # position rows added after the convolutions (Whisper)
+    projection: tuple[Norm, int] | None = None  # (norm, width in): wav2vec2's feature projection
+    pos_conv: Conv1d | None = None  # convolutional relative positions (wav2vec2)
+    pos_norm: Norm | None = None    # LayerNorm after the positional conv (post-LN wav2vec2)
+    extra_params: int = 0           # masked-frame embedding and the like
+    fixed_len: int | None = None    # input length the model always takes (Whisper: 3000 frames)
+    name: str = "feature_extractor"
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """A projection on top: LM head, classifier, pooler, CLIP projection, VLM projector."""
+
+    name: str
+    d_in: int
+    d_out: int
+    bias: bool = False
+    tied: bool = False           # shares the token embedding's weights
+    act: str | None = None
+    tokens: Literal["all", "first"] = "all"  # 'first': only the CLS/first token
+    norm: Norm | None = None     # a norm on its input (CLIP's post_layernorm)
+    norm_name: str = ""
+
+
+Front = Union[TokenEmbedding, PatchEmbedding, AudioFrontend]
+
+
+@dataclass(frozen=True, slots=True)
+class Decoder:
+    """Decoder-only language model (Llama, Mistral, Qwen, Gemma, Phi, GPT-2, Mixtral...)."""
+
+    embed: TokenEmbedding
+    stack: Stack
+    head: Head | None
+    max_positions: int | None = None
+    rotary_dim: int = 0          # rotary dims per head (cos/sin tables), 0: none
+
+
+@dataclass(frozen=True, slots=True)
+class Encoder:
+    """Bidirectional encoder over tokens, image patches or audio (BERT, ViT, CLIP towers, wav2vec2)."""
+
+    front: Front
+    stack: Stack
+    heads: tuple[Head, ...] = ()
+    max_positions: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EncoderDecoder:
+    """An encoder feeding a decoder through cross-attention (Whisper, T5)."""
+
+    encoder: Encoder
+    decoder: Decoder
+    relative_buckets: int = 0    # T5 relative position bias rows, per stack (first layer)
+
+
+@dataclass(frozen=True, slots=True)
+class QFormer:
+    """Learned queries attending to themselves and, every few layers, to image features (BLIP-2)."""
+
+    stack: Stack
+    queries: int
+    enc_tokens: int
+    enc_dim: int
+    norm: Norm
+    query_params: bool = True    # the learned query embeddings belong to this model
+
+
+@dataclass(frozen=True, slots=True)
+class DualEncoder:
+    """Two towers embedded into one space (CLIP): each tower, then its projection."""
+
+    vision: Encoder
+    text: Encoder
+    extra_params: int = 1        # CLIP's logit scale
+
+
+@dataclass(frozen=True, slots=True)
+class VisionLanguage:
+    """Vision encoder → projector → language model (LLaVA)."""
+
+    vision: Encoder
+    projector: tuple[Head, ...]
+    llm: Decoder
+    image_tokens: int            # image positions in the language model's sequence
+
+
+Arch = Union[Decoder, Encoder, EncoderDecoder, QFormer, DualEncoder, VisionLanguage]
