@@ -55,7 +55,8 @@ def test_precision_changes_bytes_only():
 def test_zoo_entries_are_schema_checked_and_sourced():
     entries = zoo.entries()
     assert len(entries) >= 14
-    assert all(e.source for e in entries.values())
+    assert all(e.source for e in entries)
+    assert {e.task for e in zoo.entries("speech")} == {"speech"}
     assert zoo.lookup("Llama-2-7b-hf").name == "llama-2-7b"
     with pytest.raises(ChipfitError, match="did you mean"):
         zoo.lookup("lama-2-7b")

@@ -70,13 +70,22 @@ def count(
     depth: Annotated[int, typer.Option("--depth", "-d", min=0, help="Module tree depth of the table.")] = 1,
     per_layer: Annotated[bool, typer.Option("--per-layer", help="List every op.")] = False,
     device: Annotated[str, typer.Option("--device", help="meta (no weights, default), cpu or cuda.")] = "meta",
+    phase: Annotated[str, typer.Option("--phase", help="Language models: forward (all logits), prefill "
+                                       "(prompt, KV cache written, last logits) or decode (one token).")] = "forward",
+    context: Annotated[Optional[int], typer.Option("--context", help="Decode: tokens already in the KV cache "
+                                                   "(default: --seq-len).")] = None,
+    causal_discount: Annotated[bool, typer.Option("--causal-discount", help="Count only unmasked attention "
+                                                  "scores (default: dense, as kernels compute them).")] = False,
+    trace: Annotated[bool, typer.Option("--trace", help="Build a config model with transformers and trace it "
+                                        "instead of the analytic builder.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else.")] = False,
 ) -> None:
-    """Count MACs, FLOPs, parameters and bytes of one forward pass."""
+    """Count MACs, FLOPs, parameters and bytes of one forward pass (or one LLM phase)."""
     from .counting import count as count_model
 
     result = count_model(model, input_shape=input_shape, seq_len=seq_len, batch=batch,
-                         precision=precision, device=device, dims=dim)
+                         precision=precision, device=device, dims=dim, phase=phase, context=context,
+                         causal_discount=causal_discount, trace=trace)
     if as_json:
         _emit_json(result.to_dict(per_layer=per_layer, depth=depth))
     else:
@@ -201,25 +210,23 @@ def chips(
 
 
 @app.command()
-def models(
+def zoo(
+    task: Annotated[Optional[str], typer.Option("--task", help="vision, language, speech or multimodal.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else.")] = False,
 ) -> None:
-    """List the built-in models."""
-    from rich.table import Table
+    """List the built-in models (the zoo): how each is built, its default input, its source."""
+    from . import zoo as zoo_data
 
-    from . import zoo
-
-    entries = list(zoo.entries().values())
+    entries = zoo_data.entries(task)
     if as_json:
         _emit_json({"models": [e.model_dump(exclude_none=True) for e in entries]})
         return
-    table = Table(show_edge=False, header_style="bold")
-    for col in ("name", "frontend", "default input", "aliases", "source"):
-        table.add_column(col, overflow="fold")
-    for e in entries:
-        default = ("×".join(map(str, e.input_shape)) if e.input_shape else f"{e.seq_len} tokens")
-        table.add_row(e.name, e.frontend, default, ", ".join(e.aliases), e.source)
-    stdout.print(table)
+    from .render.zoo_view import zoo_table
+
+    stdout.print(zoo_table(entries))
+
+
+app.command("models", hidden=True, help="Same as 'zoo'.")(zoo)
 
 
 def main() -> None:

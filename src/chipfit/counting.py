@@ -22,6 +22,7 @@ class CountResult:
     graph: CostGraph
     precision: Precision
     notes: list[str] = field(default_factory=list)
+    phase: str | None = None      # forward / prefill / decode of a language model, else None
 
     @property
     def model(self) -> str:
@@ -46,6 +47,11 @@ class CountResult:
     @property
     def activation_bytes(self) -> int:
         return self.graph.activation_bytes(self.precision)
+
+    @property
+    def kv_cache_bytes(self) -> int:
+        """KV cache held after this pass, stored at the precision's activation width."""
+        return -(-self.graph.kv_cache_elems * self.precision.activation_bits // 8)
 
     @property
     def layers(self) -> list[Op]:
@@ -77,6 +83,12 @@ class CountResult:
                         for k, r in self.graph.by_kind().items()},
             "notes": list(self.notes),
         }
+        if self.phase is not None:
+            bits = self.precision.activation_bits
+            out["phase"] = self.phase
+            out["kv_cache_bytes"] = self.kv_cache_bytes
+            out["kv_cache_read_bytes"] = -(-self.graph.kv_cache_read_elems * bits // 8)
+            out["kv_cache_write_bytes"] = -(-self.graph.kv_cache_write_elems * bits // 8)
         if depth is not None:
             out["modules"] = [r.to_dict(self.precision) for r in self.modules(depth)]
         if per_layer:
@@ -115,6 +127,10 @@ def count(
     device: str = "meta",
     name: str | None = None,
     dims: dict[str, int] | list[str] | None = None,
+    phase: str = "forward",
+    context: int | None = None,
+    causal_discount: bool = False,
+    trace: bool = False,
 ) -> CountResult:
     """Count MACs, FLOPs, parameters and bytes of one forward pass.
 
@@ -125,6 +141,13 @@ def count(
     file, ``dims`` binds free dimensions by name (``{"batch": 1}`` or ``["batch=1"]``),
     ``input_shape`` gives whole input shapes (``"input_ids=1,128"``) and ``batch`` binds a free
     leading dimension; its weights are never read.
+
+    A model given by an architecture config (a built-in language, speech or multimodal model,
+    or a ``config.json``) is built analytically, without torch, unless ``trace`` asks for
+    transformers' own model traced by the PyTorch frontend. ``phase`` is ``forward`` (one pass,
+    every token's logits), ``prefill`` (the prompt: KV cache written, last logits only) or
+    ``decode`` (one token per sequence at ``context`` cached tokens, default ``seq_len``);
+    ``causal_discount`` counts only the unmasked attention scores.
     """
     prec = get_precision(precision)
     shapes = _shape_list(input_shape)
@@ -141,12 +164,26 @@ def count(
         return CountResult(graph, prec, notes=list(graph.notes))
     if dims:
         raise ChipfitError("--dim binds dimensions of an ONNX model; this model is not one")
+    from .modelspec import config_model
+
+    cm = config_model(model) if isinstance(model, str) else None
+    if cm is not None and not trace:
+        return _count_config(cm, prec, input_shape=shapes, seq_len=seq_len, batch=batch, phase=phase,
+                             context=context, causal_discount=causal_discount, device=device)
+    generative = phase != "forward" or context is not None
+    if causal_discount:
+        raise ChipfitError("--causal-discount applies to models built from a config (not traced)")
+    if generative and (cm is None and not (isinstance(model, str) and _traced_hf(model))):
+        raise ChipfitError("--phase and --context apply to language models (built-in or config.json)")
     if isinstance(model, str):
         if inputs is not None:
             raise ChipfitError("give inputs only with an nn.Module; for a MODEL string use input_shape")
         from .modelspec import resolve
 
-        resolved = resolve(model, input_shapes=shapes, seq_len=seq_len, batch=batch, device=device)
+        if phase == "decode" and context is None:
+            context = seq_len or (cm.seq_len if cm else None) or 128
+        resolved = resolve(model, input_shapes=shapes, seq_len=seq_len, batch=batch, device=device,
+                           phase=phase, context=context or 0)
         module, args, kwargs, notes = resolved.module, resolved.args, resolved.kwargs, resolved.notes
         name = name or resolved.name
     else:
@@ -154,7 +191,40 @@ def count(
     from .frontends.torch_trace import trace
 
     graph = trace(module, args, kwargs, device=device, name=name)
-    return CountResult(graph, prec, notes=notes)
+    return CountResult(graph, prec, notes=notes, phase=phase if cm is not None else None)
+
+
+def _traced_hf(model: str) -> bool:
+    from . import zoo
+
+    entry = zoo.find(model)
+    return entry is not None and entry.frontend == "hf"
+
+
+def _count_config(cm, prec: Precision, *, input_shape, seq_len, batch, phase, context, causal_discount,
+                  device) -> CountResult:
+    """An architecture config, built analytically (:mod:`chipfit.frontends.arch`)."""
+    from .frontends.arch import Phase, from_config
+
+    if input_shape:
+        raise ChipfitError(f"'{cm.name}' is built from its config: set --seq-len and --batch, not --input-shape")
+    if device != "meta":
+        raise ChipfitError(f"'{cm.name}' is built from its config, on no device: --device applies "
+                           f"with --trace")
+    notes = []
+    tokens = seq_len or cm.seq_len
+    if tokens is None:
+        tokens = 128
+        notes.append("sequence length 128 (default; set --seq-len)")
+    if phase == "decode" and context is None:
+        context = tokens
+    elif phase != "decode" and context is not None:
+        raise ChipfitError("--context sets the cache position of the decode phase; use --phase decode")
+    ph = Phase(phase, tokens, context or 0, 1 if batch is None else batch, causal_discount)
+    graph = from_config(cm.config, ph, cm.name, cm.where)
+    if causal_discount:
+        graph.notes.append("causal discount: only the unmasked attention scores are counted")
+    return CountResult(graph, prec, notes=graph.notes + notes, phase=phase)
 
 
 def _shape_list(input_shape: Any) -> list | None:

@@ -140,8 +140,11 @@ def resolve(
     seq_len: int | None = None,
     batch: int | None = None,
     device: str = "meta",
+    phase: str = "forward",
+    context: int = 0,
 ) -> ResolvedModel:
-    """Resolve a MODEL string into a module and example inputs on ``device``."""
+    """Resolve a MODEL string into a module and example inputs on ``device``; a Hugging Face
+    model is fed for ``phase`` (forward, prefill, or decode at ``context``)."""
     shapes = [parse_shape(s) for s in (input_shapes or [])]
     if batch is not None and batch <= 0:
         raise ChipfitError(f"batch must be a positive integer, not {batch}")
@@ -160,7 +163,8 @@ def resolve(
         from .frontends.hf import read_config
 
         return _resolve_hf(text, read_config(path), shapes, seq_len or 128, batch or 1, device,
-                           notes=[] if seq_len else ["sequence length 128 (default; set --seq-len)"])
+                           notes=[] if seq_len else ["sequence length 128 (default; set --seq-len)"],
+                           phase=phase, context=context)
     if entry is None and ":" in text and not path.exists():
         module = _from_callable(text, device)
         notes = []
@@ -174,7 +178,8 @@ def resolve(
         entry = zoo.lookup(text)  # raises with the closest names
 
     if entry.frontend in ("hf", "config"):
-        return _resolve_hf(entry.name, entry.config, shapes, seq_len or entry.seq_len, batch or 1, device)
+        return _resolve_hf(entry.name, entry.config, shapes, seq_len or entry.seq_len, batch or 1, device,
+                           inputs=entry.inputs, phase=phase, context=context)
     if seq_len is not None:
         raise ChipfitError(f"'{entry.name}' takes images: use --input-shape, not --seq-len")
     module = _build_on(device, _torchvision_builder(entry.builder), f"'{entry.name}'")
@@ -183,7 +188,36 @@ def resolve(
     return ResolvedModel(entry.name, module, _make_inputs(shapes, device))
 
 
-def _resolve_hf(name, config, shapes, seq_len, batch, device, notes=None) -> ResolvedModel:
+@dataclass
+class ConfigModel:
+    """A model given by an architecture config: built analytically unless traced."""
+
+    name: str
+    config: dict
+    seq_len: int | None      # the entry's default tokens (None: 128, said in a note)
+    where: str               # for error messages: the file or the zoo entry
+
+
+def config_model(model: str) -> ConfigModel | None:
+    """The config behind MODEL when it is a config-frontend zoo entry or a ``config.json``
+    file or folder, else None."""
+    text = str(model).strip()
+    entry = zoo.find(text)
+    if entry is not None:
+        if entry.frontend != "config":
+            return None
+        return ConfigModel(entry.name, entry.config, entry.seq_len, f"the built-in model '{entry.name}'")
+    path = Path(text).expanduser()
+    if not is_onnx(text) and (path.is_dir() or path.suffix == ".json" or path.name == "config.json"):
+        from .frontends.hf import read_config
+
+        where = path / "config.json" if path.is_dir() else path
+        return ConfigModel(text, read_config(path), None, f"'{where}'")
+    return None
+
+
+def _resolve_hf(name, config, shapes, seq_len, batch, device, notes=None, inputs=None,
+                phase="forward", context=0) -> ResolvedModel:
     from .frontends import hf
 
     _torch()
@@ -197,5 +231,6 @@ def _resolve_hf(name, config, shapes, seq_len, batch, device, notes=None) -> Res
         raise
     except Exception as exc:
         raise ChipfitError(f"transformers could not build '{name}': {first_line(exc)}") from exc
-    kwargs = hf.example_inputs(module, batch, seq_len)
-    return ResolvedModel(name, module, (), kwargs, notes=list(notes or []))
+    notes = list(notes or [])
+    kwargs = hf.example_inputs(module, batch, seq_len, inputs, notes, phase=phase, context=context)
+    return ResolvedModel(name, module, (), kwargs, notes=notes)

@@ -57,6 +57,8 @@ def build(config: dict[str, Any], attn_implementation: str = "sdpa"):
         cls = getattr(transformers, arch, None)
         if cls is not None:
             break
+    if cls is not None and attn_implementation == "sdpa" and not getattr(cls, "_supports_sdpa", True):
+        attn_implementation = "eager"  # no SDPA path (FastSpeech2Conformer): its own attention code
     with torch.device("meta"):
         if cls is not None:
             model = cls._from_config(hf_config, attn_implementation=attn_implementation)
@@ -65,14 +67,34 @@ def build(config: dict[str, Any], attn_implementation: str = "sdpa"):
     return model.eval()
 
 
-def example_inputs(model, batch: int, seq_len: int) -> dict[str, Any]:
-    """Meta-device inputs for one forward pass: ``seq_len`` tokens, or one image / 30 s clip."""
+def example_inputs(model, batch: int, seq_len: int, inputs: dict[str, Any] | None = None,
+                   notes: list[str] | None = None, *, phase: str = "forward", context: int = 0) -> dict[str, Any]:
+    """Meta-device inputs for one pass: ``seq_len`` tokens, or one image / 30 s clip.
+
+    Speech-synthesis models (and any zoo entry with ``inputs``) are fed by
+    :mod:`.hf_speech`, which appends what it chose to ``notes``.
+
+    ``phase`` ``prefill`` keeps only the last token's logits (``logits_to_keep=1``);
+    ``decode`` feeds one token per sequence with a KV cache of ``context`` tokens (and, for an
+    encoder-decoder, the encoder's output and a filled cross-attention cache).
+    """
+    import inspect
+
     import torch
 
+    from . import hf_speech
+
+    if inputs or hf_speech.handles(model):
+        if phase != "forward":
+            raise ChipfitError(f"{type(model).__name__} is not a language model: it has no {phase} phase")
+        return hf_speech.example_inputs(model, inputs, batch, seq_len, notes)
     cfg = model.config
     main = getattr(model, "main_input_name", "input_ids")
     meta = torch.device("meta")
-    inputs: dict[str, Any] = {}
+    inputs = {}
+    encdec = getattr(cfg, "is_encoder_decoder", False)
+    if phase == "decode":
+        return _decode_inputs(model, batch, context, encdec, seq_len)
     if main == "input_ids":
         inputs["input_ids"] = torch.zeros(batch, seq_len, dtype=torch.long, device=meta)
     elif main == "pixel_values":
@@ -86,6 +108,50 @@ def example_inputs(model, batch: int, seq_len: int) -> dict[str, Any]:
         inputs["input_values"] = torch.zeros(batch, seq_len, device=meta)
     else:
         raise ChipfitError(f"chipfit does not know how to feed a '{main}' input to {type(model).__name__}")
-    if getattr(cfg, "is_encoder_decoder", False):
+    if encdec:
         inputs["decoder_input_ids"] = torch.zeros(batch, seq_len, dtype=torch.long, device=meta)
+    vision = getattr(cfg, "vision_config", None)
+    if main == "input_ids" and vision is not None and "pixel_values" in inspect.signature(model.forward).parameters:
+        size = vision.image_size  # a dual encoder (CLIP): one image per text
+        inputs["pixel_values"] = torch.zeros(batch, vision.num_channels, size, size, device=meta)
+    if phase == "prefill":
+        if "logits_to_keep" not in inspect.signature(model.forward).parameters:
+            raise ChipfitError(f"transformers' {type(model).__name__} cannot keep only the last logits: "
+                               f"trace its forward phase instead")
+        inputs["logits_to_keep"] = 1
+    return inputs
+
+
+def _decode_inputs(model, batch: int, context: int, encdec: bool, source: int) -> dict[str, Any]:
+    """One new token per sequence after ``context`` cached ones (meta tensors); an
+    encoder-decoder's cross-attention cache holds its fixed source length (Whisper) or
+    ``source`` tokens."""
+    import torch
+    from transformers import DynamicCache, EncoderDecoderCache
+
+    meta = torch.device("meta")
+    cfg = model.config
+    text = cfg if encdec else cfg.get_text_config(decoder=True)
+    heads = getattr(text, "decoder_attention_heads", None) or text.num_attention_heads
+    kv = heads if encdec else (getattr(text, "num_key_value_heads", None) or heads)
+    hidden = getattr(text, "d_model", None) or text.hidden_size
+    hd = getattr(text, "head_dim", None) or getattr(text, "d_kv", None) or hidden // heads
+    layers = (getattr(text, "decoder_layers", None) or getattr(text, "num_decoder_layers", None)
+              or text.num_hidden_layers)
+    cache = DynamicCache(config=text) if not encdec else DynamicCache()
+    for i in range(layers):
+        k = torch.zeros(batch, kv, context, hd, device=meta)
+        cache.update(k, k.clone(), i)
+    inputs: dict[str, Any] = {"decoder_input_ids" if encdec else "input_ids":
+                              torch.zeros(batch, 1, dtype=torch.long, device=meta)}
+    if encdec:
+        src = getattr(cfg, "max_source_positions", None) or source
+        cross = DynamicCache()
+        for i in range(layers):
+            k = torch.zeros(batch, heads, src, hd, device=meta)
+            cross.update(k, k.clone(), i)
+        cache = EncoderDecoderCache(cache, cross)
+        inputs["encoder_outputs"] = (torch.zeros(batch, src, hidden, device=meta),)
+    inputs["past_key_values"] = cache
+    inputs["cache_position"] = torch.arange(context, context + 1, device=meta)
     return inputs

@@ -157,6 +157,15 @@ def _scaled_mm(a, b, *args, out, **kwargs) -> Cost:
     return Cost(macs=_torch_macs("_scaled_mm", (a, b, *args), kwargs, first_shape(out)))
 
 
+@register("_grouped_mm", kind="matmul")
+def _grouped_mm(a, b, *args, out, **kwargs) -> Cost:
+    """Grouped GEMM (transformers' MoE experts): each row of ``a`` meets one group's matrix,
+    so MACs = rows × K × N whatever the group sizes; 2-D × 2-D splits K by group instead."""
+    if len(a) == 2 and len(b) == 2:
+        return Cost(macs=a[0] * a[1] * b[1])
+    return Cost(macs=numel(first_shape(out)) * a[-1])
+
+
 @register("mv", "dot", "vdot", "_int_mm", kind="matmul")
 def _mv(a, b, *args, out, **kwargs) -> Cost:
     # mv: (n, k) @ (k,) ; dot: (k,) . (k,) ; _int_mm: (n, k) @ (k, m)
@@ -375,12 +384,18 @@ def _per_input(cost: int, plus_output: int = 0):
 
 
 register("sum", "nansum", "prod", "amax", "amin", "max", "min", "argmax", "argmin", "any",
-         "all", "cumsum", "cumprod", "aminmax", "logcumsumexp", "count_nonzero",
+         "all", "cumsum", "cumprod", "aminmax", "logcumsumexp", "count_nonzero", "histc", "bincount",
          kind="reduction")(_per_input(1))
 register("mean", "nanmean", kind="reduction")(_per_input(1, plus_output=1))
 register("var", "std", "var_mean", "std_mean", kind="reduction")(_per_input(3))
 register("linalg_vector_norm", "norm", "logsumexp", kind="reduction")(_per_input(2))
 register("topk", "kthvalue", "median", "mode", kind="reduction")(_per_input(1))
+
+
+@register("_weight_norm_interface", kind="norm")
+def _weight_norm(v, g, *args, out, **kwargs) -> Cost:
+    """w = g · v / ‖v‖ (weight normalisation): square and sum, then one scale per element."""
+    return Cost(nonmac=3 * numel(v))
 
 
 @register("sort", "argsort", kind="reduction")

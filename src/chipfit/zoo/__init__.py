@@ -50,8 +50,19 @@ def _key(name: str) -> str:
     return name.strip().lower().replace("_", "-")
 
 
+TASKS = ("vision", "language", "speech", "multimodal")
+
+
+def entries(task: str | None = None) -> list[ZooEntry]:
+    """The built-in models (of one ``task``), grouped by task."""
+    if task is not None and task not in TASKS:
+        raise ChipfitError(f"unknown task '{task}': use one of {', '.join(TASKS)}")
+    everything = sorted(by_name().values(), key=lambda e: TASKS.index(e.task))
+    return [e for e in everything if task in (None, e.task)]
+
+
 @lru_cache(maxsize=1)
-def entries() -> dict[str, ZooEntry]:
+def by_name() -> dict[str, ZooEntry]:
     """All built-in models by canonical name, file by file in name order."""
     out: dict[str, ZooEntry] = {}
     for path in sorted(resources.files(__package__).iterdir(), key=lambda p: p.name):
@@ -68,7 +79,7 @@ def entries() -> dict[str, ZooEntry]:
 @lru_cache(maxsize=1)
 def _index() -> dict[str, ZooEntry]:
     index: dict[str, ZooEntry] = {}
-    for entry in entries().values():
+    for entry in by_name().values():
         for alias in (entry.name, *entry.aliases):
             index[_key(alias)] = entry
     return index

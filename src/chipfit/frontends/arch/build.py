@@ -450,6 +450,9 @@ def build(arch: Arch, phase: Phase, name: str) -> CostGraph:
             _encoder(em, arch.vision, b, None, notes)
             _encoder(em, arch.text, b, n, notes)
             em.params(arch.extra_params)
+            proj = arch.vision.heads[-1].d_out
+            em.op("logits_per_text", "matmul", "matmul", macs=b * b * proj, read=2 * b * proj, write=b * b,
+                  ins=((b, proj), (proj, b)), outs=((b, b),))
             f = arch.vision.front
             g.inputs = {"pixel_values": (b, f.channels, *f.image), "input_ids": (b, n)}
         elif isinstance(arch, QFormer):

@@ -386,7 +386,9 @@ def _t5(cfg: Config) -> EncoderDecoder:
     dec_layer = Layer(Attention(heads, heads, d_kv, causal=True, out_dim=d), mlp, norm,
                       cross=Attention(heads, heads, d_kv, kv_in=d, out_dim=d))
     dec = Stack("decoder.block", d, (dec_layer,) * dec_layers, norm, "decoder.final_layer_norm")
-    tied = bool(cfg.get("tie_word_embeddings", default=True))
+    # transformers (5.x) always ties T5's lm_head to the shared embedding;
+    # tie_word_embeddings only decides whether the decoder output is rescaled.
+    tied = True
     embed = TokenEmbedding(vocab, d, name="shared")
     return EncoderDecoder(Encoder(embed, enc),
                           Decoder(TokenEmbedding(vocab, d, shared=True, name="decoder.embed_tokens"), dec,

@@ -1,0 +1,175 @@
+"""The analytic builders against transformers' own models, traced by the PyTorch frontend.
+
+For one config of each family, at several sequence lengths, batch sizes and phases, the
+builder's MACs and parameters must equal the trace exactly; FLOPs (whose element-wise part
+the builder prices per fused kernel, the trace per aten op) within 1 %.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("transformers")
+torch = pytest.importorskip("torch")
+
+from chipfit import count  # noqa: E402
+from chipfit.frontends.arch import Phase, from_config  # noqa: E402
+
+SMALL = dict(hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
+             vocab_size=100, max_position_embeddings=256)
+DECODERS = {
+    "llama": dict(SMALL, model_type="llama", architectures=["LlamaForCausalLM"], num_key_value_heads=2),
+    "mistral": dict(SMALL, model_type="mistral", architectures=["MistralForCausalLM"], num_key_value_heads=1,
+                    sliding_window=8),
+    "qwen2": dict(SMALL, model_type="qwen2", architectures=["Qwen2ForCausalLM"], num_key_value_heads=2,
+                  tie_word_embeddings=True),
+    "gemma": dict(SMALL, model_type="gemma", architectures=["GemmaForCausalLM"], num_key_value_heads=1,
+                  head_dim=32),
+    "phi3": dict(SMALL, model_type="phi3", architectures=["Phi3ForCausalLM"], num_key_value_heads=4,
+                 pad_token_id=0, sliding_window=None),
+    "gpt2": dict(model_type="gpt2", architectures=["GPT2LMHeadModel"], n_embd=64, n_layer=2, n_head=4,
+                 n_positions=128, vocab_size=100),
+    "mixtral": dict(SMALL, model_type="mixtral", architectures=["MixtralForCausalLM"], num_key_value_heads=2,
+                    num_local_experts=4, num_experts_per_tok=2),
+    "qwen2_moe": dict(SMALL, model_type="qwen2_moe", architectures=["Qwen2MoeForCausalLM"], num_hidden_layers=3,
+                      num_key_value_heads=2, num_experts=6, num_experts_per_tok=2, moe_intermediate_size=32,
+                      shared_expert_intermediate_size=40, decoder_sparse_step=2),
+}
+ENCODERS = {
+    "bert": dict(SMALL, model_type="bert", architectures=["BertModel"], max_position_embeddings=128),
+    "vit": dict(SMALL, model_type="vit", architectures=["ViTForImageClassification"], image_size=32, patch_size=8,
+                num_labels=10),
+    "clip_text_model": dict(SMALL, model_type="clip_text_model", architectures=["CLIPTextModel"],
+                            max_position_embeddings=77),
+    "clip_vision_model": dict(SMALL, model_type="clip_vision_model", architectures=["CLIPVisionModel"],
+                              image_size=32, patch_size=8),
+    "clip": dict(model_type="clip", architectures=["CLIPModel"], projection_dim=24,
+                 text_config=dict(SMALL, max_position_embeddings=77),
+                 vision_config=dict(SMALL, hidden_size=48, image_size=32, patch_size=8)),
+    "wav2vec2": dict(SMALL, model_type="wav2vec2", architectures=["Wav2Vec2Model"], conv_dim=[32, 32, 32],
+                     conv_kernel=[10, 3, 3], conv_stride=[5, 2, 2], num_conv_pos_embeddings=16,
+                     num_conv_pos_embedding_groups=4),
+    "wav2vec2-stable": dict(SMALL, model_type="wav2vec2", architectures=["Wav2Vec2Model"], conv_dim=[32, 32],
+                            conv_kernel=[10, 3], conv_stride=[5, 2], num_conv_pos_embeddings=15,
+                            num_conv_pos_embedding_groups=4, do_stable_layer_norm=True, feat_extract_norm="layer"),
+}
+ENC_DEC = {
+    "whisper": dict(model_type="whisper", architectures=["WhisperForConditionalGeneration"], d_model=64,
+                    encoder_layers=2, decoder_layers=3, encoder_attention_heads=4, decoder_attention_heads=2,
+                    encoder_ffn_dim=96, decoder_ffn_dim=80, vocab_size=100, num_mel_bins=16,
+                    max_source_positions=50, max_target_positions=40, pad_token_id=0, bos_token_id=1,
+                    eos_token_id=2, decoder_start_token_id=3, suppress_tokens=[], begin_suppress_tokens=[]),
+    "t5": dict(model_type="t5", architectures=["T5ForConditionalGeneration"], d_model=64, d_kv=16, d_ff=96,
+               num_layers=2, num_decoder_layers=3, num_heads=4, vocab_size=100, feed_forward_proj="gated-gelu"),
+}
+
+
+def _file(tmp_path, name, cfg) -> str:
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(cfg))
+    return str(path)
+
+
+def _same(built, traced):
+    assert built.macs == traced.macs
+    assert built.params == traced.params
+    assert built.flops == pytest.approx(traced.flops, rel=0.01)
+    assert not traced.unsupported_ops
+
+
+@pytest.mark.parametrize("family", DECODERS)
+@pytest.mark.parametrize("phase, tokens, context, batch", [
+    ("forward", 7, None, 2), ("forward", 33, None, 1), ("prefill", 9, None, 3),
+    ("decode", 4, 5, 2), ("decode", 4, 20, 1),   # 20 > the sliding window of 8
+])
+def test_decoder_only_equals_transformers(tmp_path, family, phase, tokens, context, batch):
+    path = _file(tmp_path, family, DECODERS[family])
+    kw = dict(phase=phase, seq_len=tokens, context=context, batch=batch)
+    _same(count(path, **kw), count(path, trace=True, **kw))
+
+
+@pytest.mark.parametrize("family", ENCODERS)
+@pytest.mark.parametrize("tokens, batch", [(11, 2), (40, 1)])
+def test_encoders_equal_transformers(tmp_path, family, tokens, batch):
+    if family.startswith("wav2vec2"):
+        tokens *= 50  # raw audio samples
+    path = _file(tmp_path, family, ENCODERS[family])
+    _same(count(path, seq_len=tokens, batch=batch), count(path, seq_len=tokens, batch=batch, trace=True))
+
+
+@pytest.mark.parametrize("family", ENC_DEC)
+@pytest.mark.parametrize("phase, tokens, context, batch", [
+    ("forward", 5, None, 2), ("forward", 12, None, 1), ("decode", 6, 7, 3), ("decode", 3, 30, 1)])
+def test_encoder_decoders_equal_transformers(tmp_path, family, phase, tokens, context, batch):
+    path = _file(tmp_path, family, ENC_DEC[family])
+    kw = dict(phase=phase, seq_len=tokens, context=context, batch=batch)
+    _same(count(path, **kw), count(path, trace=True, **kw))
+
+
+@pytest.mark.parametrize("family", ENC_DEC)
+def test_encoder_decoder_prefill_is_forward_without_the_other_logits(tmp_path, family):
+    """transformers' Whisper/T5 cannot keep only the last logits: prefill = forward minus the
+    LM head on the N − 1 earlier tokens (d_model × vocab MACs each)."""
+    path = _file(tmp_path, family, ENC_DEC[family])
+    n, b = 9, 2
+    fwd, pre = count(path, seq_len=n, batch=b), count(path, phase="prefill", seq_len=n, batch=b)
+    cfg = ENC_DEC[family]
+    assert fwd.macs - pre.macs == b * (n - 1) * cfg["d_model"] * cfg["vocab_size"]
+    assert pre.to_dict()["kv_cache_write_bytes"] > 0
+
+
+def test_qformer_equals_transformers():
+    cfg = dict(model_type="blip_2_qformer", hidden_size=64, num_hidden_layers=3, num_attention_heads=4,
+               intermediate_size=96, encoder_hidden_size=48, cross_attention_frequency=2,
+               num_query_tokens=8, image_tokens=17)
+    import transformers
+
+    hf_cfg = transformers.Blip2QFormerConfig(**{k: v for k, v in cfg.items()
+                                                if k not in ("model_type", "num_query_tokens", "image_tokens")})
+    with torch.device("meta"):
+        model = transformers.Blip2QFormerModel(hf_cfg).eval()
+    inputs = {"query_embeds": torch.zeros(2, 8, 64, device="meta"),
+              "encoder_hidden_states": torch.zeros(2, 17, 48, device="meta")}
+    traced = count(model, inputs=inputs)
+    built = from_config(cfg, Phase(batch=2))
+    assert built.macs == traced.macs
+    # the 8 learned queries belong to the Q-Former stage here (transformers keeps them in Blip2Model)
+    assert built.params == traced.params + 8 * 64
+
+
+def test_llava_equals_transformers():
+    """LLaVA on CPU (its image-token scatter reads data): vision tower, projector, language model."""
+    import transformers
+
+    vision = dict(hidden_size=32, intermediate_size=48, num_hidden_layers=2, num_attention_heads=4,
+                  image_size=28, patch_size=14)
+    text = dict(SMALL, model_type="llama", num_key_value_heads=2, vocab_size=120)
+    cfg = dict(model_type="llava", architectures=["LlavaForConditionalGeneration"], image_token_index=110,
+               vision_config=dict(vision, model_type="clip_vision_model"), text_config=text)
+    hf_cfg = transformers.LlavaConfig(vision_config=transformers.CLIPVisionConfig(**vision),
+                                      text_config=transformers.LlamaConfig(**{k: v for k, v in text.items()
+                                                                             if k != "model_type"}),
+                                      image_token_index=110)
+    model = transformers.LlavaForConditionalGeneration(hf_cfg).eval()
+    n_text, b = 6, 2
+    ids = torch.cat([torch.full((b, 4), 110), torch.ones(b, n_text, dtype=torch.long)], dim=1)  # 2×2 patches
+    traced = count(model, inputs={"input_ids": ids, "pixel_values": torch.zeros(b, 3, 28, 28)}, device="cpu")
+    built = from_config(cfg, Phase(tokens=n_text, batch=b))
+    assert built.macs == traced.macs
+    assert built.params == traced.params
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model, kw", [
+    ("llama-3-8b", dict(seq_len=32)),
+    ("llama-3-8b", dict(phase="decode", context=100, batch=2)),
+    ("mistral-7b", dict(phase="decode", context=5000)),   # beyond the 4,096-token window
+    ("whisper-tiny", dict(seq_len=4)),
+    ("whisper-tiny", dict(phase="decode", context=10)),
+    ("gpt2", dict(seq_len=128, batch=2)),
+    ("bert-base", dict(seq_len=128)),
+])
+def test_zoo_models_equal_transformers(model, kw):
+    _same(count(model, **kw), count(model, trace=True, **kw))
