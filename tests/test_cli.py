@@ -99,16 +99,21 @@ def test_unreadable_config(cli, tmp_path):
 
 
 def test_missing_optional_dependency_names_the_pip_command(tmp_path):
-    """With transformers unimportable, an HF model asks for chipfit[hf]."""
+    """With transformers and torch unimportable, tracing an HF model asks for the extra that
+    provides it, while the analytic builder needs neither."""
     import subprocess
 
-    blocker = tmp_path / "transformers.py"
-    blocker.write_text("raise ImportError('blocked for this test')\n")
+    for blocked in ("transformers", "torch"):
+        (tmp_path / f"{blocked}.py").write_text("raise ImportError('blocked for this test')\n")
     env = dict(os.environ, PYTHONPATH=str(tmp_path))
-    p = subprocess.run([sys.executable, "-m", "chipfit", "count", "gpt2"], capture_output=True,
+    p = subprocess.run([sys.executable, "-m", "chipfit", "count", "gpt2", "--trace"], capture_output=True,
                        text=True, env=env, timeout=300)
     assert_one_sentence_error(p.returncode, p.stdout, p.stderr)
-    assert "pip install 'chipfit[hf]'" in p.stderr
+    assert "pip install 'chipfit[" in p.stderr
+    p = subprocess.run([sys.executable, "-m", "chipfit", "count", "llama-3-70b", "--json"], capture_output=True,
+                       text=True, env=env, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["params"] == 70_553_706_496  # llm_configs.csv
 
 
 def test_models_lists_the_zoo(cli):

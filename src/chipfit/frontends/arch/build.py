@@ -264,14 +264,35 @@ def _moe(em: _Emitter, p: str, m: MoE, hidden: int, rows: int) -> None:
 
 
 def _stack(em: _Emitter, s: Stack, run: _Run) -> int:
-    """Every layer of a stack; returns the KV-cache elements it holds."""
+    """Every layer of a stack; returns the KV-cache elements it holds.
+
+    A layer equal to one already built is not priced again: its ops are that layer's,
+    renamed (a Llama-3-70B decode step is 80 copies of one layer)."""
     rows, h, held = run.batch * run.q_len, s.hidden, 0
+    built: dict[Layer, tuple[int, int, int, int, int]] = {}  # layer -> (first op, end, params, held, i)
     for i, layer in enumerate(s.layers):
         p = f"{s.prefix}.{i}"
-        held += _layer(em, p, layer, h, rows, run)
+        seen = built.get(layer)
+        if seen is not None and not em.dry:
+            start, end, params, layer_held, j = seen
+            em.graph.params += params
+            cut = len(f"{s.prefix}.{j}")
+            em.ops.extend(_renamed(op, p + op.name[cut:]) for op in em.ops[start:end])
+            held += layer_held
+            continue
+        start, params0 = len(em.ops), em.graph.params
+        layer_held = _layer(em, p, layer, h, rows, run)
+        built[layer] = (start, len(em.ops), em.graph.params - params0, layer_held, i)
+        held += layer_held
     if s.final_norm is not None:
         em.norm(s.final_norm_name, rows, h, s.final_norm)
     return held
+
+
+def _renamed(op: Op, name: str) -> Op:
+    return Op(name, op.kind, op.op, op.macs, op.nonmac_flops, op.params, op.weight_elems, op.act_read_elems,
+              op.act_write_elems, op.input_shapes, op.output_shapes,
+              cache_read_elems=op.cache_read_elems, cache_write_elems=op.cache_write_elems)
 
 
 def _layer(em: _Emitter, p: str, layer: Layer, h: int, rows: int, run: _Run) -> int:
