@@ -116,10 +116,21 @@ def test_missing_optional_dependency_names_the_pip_command(tmp_path):
     assert json.loads(p.stdout)["params"] == 70_553_706_496  # llm_configs.csv
 
 
-def test_models_lists_the_zoo(cli):
-    rc, out, err = cli("models", "--json")
+def test_zoo_lists_the_built_in_models(cli):
+    rc, out, err = cli("zoo", "--task", "speech", "--json")
+    assert rc == 0, err
+    assert {m["task"] for m in json.loads(out)["models"]} == {"speech"}
+    rc, out, err = cli("zoo")
+    assert rc == 0 and "llama-3-70b" in out and "analytic" in out
+    rc, out, err = cli("zoo", "--task", "audio")
+    assert_one_sentence_error(rc, out, err)
+    rc, out, err = cli("models", "--json")   # the old name still works
     assert rc == 0, err
     names = {m["name"] for m in json.loads(out)["models"]}
+    assert {"llama-3-8b", "llama-3-70b", "llama-3.1-8b", "mistral-7b", "mixtral-8x7b", "qwen2.5-0.5b",
+            "qwen2.5-7b", "qwen2.5-72b", "gemma-2b", "phi-3-mini", "gpt2-medium", "gpt2-large", "gpt2-xl",
+            "bert-large", "vit-base-patch16-224", "vit-l-14", "clip-vit-l-14", "whisper-base", "whisper-small",
+            "whisper-medium", "whisper-large-v3", "blip2-qformer", "wav2vec2-base", "llava-1.5-7b"} <= names
     assert {"resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_large", "mobilenet_v3_small",
             "efficientnet_b0", "vit_b_16", "vit_l_16", "convnext_tiny", "gpt2", "bert-base",
             "llama-2-7b", "llama-2-70b", "whisper-tiny"} <= names

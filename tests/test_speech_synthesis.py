@@ -195,6 +195,18 @@ def test_fastspeech2_seq_len_sets_the_phonemes():
     assert r.notes[0].startswith("100 phonemes → 860 mel frames")
 
 
+def test_text_to_waveform_is_the_sum_of_the_pair():
+    """FastSpeech2ConformerWithHifiGan (both in one module) is fed like FastSpeech2: its MACs
+    are FastSpeech2's plus the vocoder's over the same 430 frames."""
+    sub = {name: {k: v for k, v in zoo.lookup(name).config.items() if k != "architectures"}
+           for name in ("fastspeech2", "hifigan")}
+    joint = hf.build({"model_type": "fastspeech2_conformer_with_hifigan",
+                      "architectures": ["FastSpeech2ConformerWithHifiGan"],
+                      "model_config": sub["fastspeech2"], "vocoder_config": sub["hifigan"]})
+    g = trace(joint, (), hf.example_inputs(joint, 1, None))
+    assert g.macs == chipfit.count("fastspeech2").macs + hifigan_macs(_config("hifigan"), 430)
+
+
 def test_inputs_are_checked(fastspeech2_meta):
     with pytest.raises(ChipfitError, match="takes inputs phonemes, mel_frames, not frames"):
         hf_speech.example_inputs(fastspeech2_meta, {"frames": 10}, 1)

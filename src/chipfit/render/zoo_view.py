@@ -26,7 +26,7 @@ def default_input(e: "ZooEntry") -> str:
     if kind == "llava":
         return f"{cfg.get('vision_config', {}).get('image_size', 336)}² image + {e.seq_len or 128:,} tokens"
     if kind == "blip_2_qformer":
-        return f"{cfg.get('num_query_tokens', 32)} queries × {cfg.get('image_tokens', 257)} image features"
+        return f"{cfg.get('num_query_tokens', 32)} queries, {cfg.get('image_tokens', 257)} image tokens"
     if kind in ("vit", "clip_vision_model") or "image_size" in cfg:
         return f"{cfg.get('image_size', 224)}² image"
     if kind == "whisper":
@@ -41,8 +41,8 @@ def zoo_table(entries: list["ZooEntry"]) -> Group:
     table.add_column("name", no_wrap=True, min_width=max((len(e.name) for e in entries), default=4))
     table.add_column("task", no_wrap=True, min_width=10)
     table.add_column("built", no_wrap=True, min_width=8)
-    table.add_column("default input", no_wrap=True, min_width=30)
-    table.add_column("aliases", overflow="ellipsis", no_wrap=True)
+    table.add_column("default input", no_wrap=True, min_width=28)
+    table.add_column("aliases", overflow="ellipsis", no_wrap=True, max_width=20)
     for e in entries:
         table.add_row(e.name, e.task, BUILT_BY[e.frontend], default_input(e), ", ".join(e.aliases))
     legend = Text(f"{len(entries)} models. analytic: built from its Hugging Face config in milliseconds, "

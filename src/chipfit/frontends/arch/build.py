@@ -270,8 +270,11 @@ def _stack(em: _Emitter, s: Stack, run: _Run) -> int:
     renamed (a Llama-3-70B decode step is 80 copies of one layer)."""
     rows, h, held = run.batch * run.q_len, s.hidden, 0
     built: dict[Layer, tuple[int, int, int, int, int]] = {}  # layer -> (first op, end, params, held, i)
+    types = em.graph.module_types
+    types[s.prefix] = f"{len(s.layers)} layers"
     for i, layer in enumerate(s.layers):
         p = f"{s.prefix}.{i}"
+        types[p] = _layer_type(layer)
         seen = built.get(layer)
         if seen is not None and not em.dry:
             start, end, params, layer_held, j = seen
@@ -287,6 +290,17 @@ def _stack(em: _Emitter, s: Stack, run: _Run) -> int:
     if s.final_norm is not None:
         em.norm(s.final_norm_name, rows, h, s.final_norm)
     return held
+
+
+def _layer_type(layer: Layer) -> str:
+    a = layer.attn
+    attn = "MHA" if a.kv_heads == a.heads else ("MQA" if a.kv_heads == 1 else f"GQA {a.heads}/{a.kv_heads}")
+    if a.window is not None:
+        attn += f" window {a.window:,}"
+    mlp = (f"MoE {layer.mlp.top_k}/{layer.mlp.experts}" if isinstance(layer.mlp, MoE)
+           else ("gated MLP" if layer.mlp.gated else "MLP"))
+    cross = " + cross-attn" if layer.cross is not None else ""
+    return f"{'causal ' if a.causal else ''}{attn}{cross} + {mlp}"
 
 
 def _renamed(op: Op, name: str) -> Op:

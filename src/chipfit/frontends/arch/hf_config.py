@@ -127,7 +127,8 @@ def read(config: dict[str, Any], where: str = "the config") -> Arch:
         close = difflib.get_close_matches(str(model_type), READERS, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise ChipfitError(f"model_type '{model_type}' has no analytic builder{hint}; supported: "
-                           f"{', '.join(supported_model_types())}")
+                           f"{', '.join(supported_model_types())} (--trace builds any model_type "
+                           f"transformers knows)")
     return fn(cfg)
 
 
@@ -153,8 +154,10 @@ def _windows(cfg: Config, layers: int) -> list[int | None]:
 @reader("llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "gemma", "phi3")
 def _causal_lm(cfg: Config) -> Decoder:
     t = cfg.get("model_type")
-    hidden, layers, heads, vocab = cfg.require("hidden_size", "num_hidden_layers",
-                                               "num_attention_heads", "vocab_size")
+    experts = cfg.get("num_local_experts", "num_experts", default=0)
+    hidden, layers, heads, vocab, *_ = cfg.require(
+        "hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size",
+        *(() if experts else ("intermediate_size",)))
     kv = cfg.kv_heads(heads)
     hd = cfg.head_dim(hidden, heads)
     qkv_bias = cfg.get("attention_bias", "qkv_bias", default=t in ("qwen2", "qwen2_moe"))
@@ -164,7 +167,6 @@ def _causal_lm(cfg: Config) -> Decoder:
     mlp_bias = bool(cfg.get("mlp_bias", default=False))
     windows = _windows(cfg, layers)
     norm = Norm("rms", bias=False, plus_one=t == "gemma")
-    experts = cfg.get("num_local_experts", "num_experts", default=0)
     mlp_only = set(cfg.get("mlp_only_layers", default=[]))
     step = cfg.get("decoder_sparse_step", default=1)
     if experts:
