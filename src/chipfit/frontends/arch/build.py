@@ -386,7 +386,7 @@ def _audio_front(em: _Emitter, f: AudioFrontend, batch: int, length: int) -> int
     return length
 
 
-def _heads(em: _Emitter, heads: tuple[Head, ...], batch: int, tokens: int, shared_vocab: int = 0) -> None:
+def _heads(em: _Emitter, heads: tuple[Head, ...], batch: int, tokens: int) -> None:
     for hd in heads:
         rows = batch if hd.tokens == "first" else batch * tokens
         if hd.norm is not None:
