@@ -54,6 +54,14 @@ class CountResult:
         return -(-self.graph.kv_cache_elems * self.precision.activation_bits // 8)
 
     @property
+    def kv_cache_read_bytes(self) -> int:
+        return -(-self.graph.kv_cache_read_elems * self.precision.activation_bits // 8)
+
+    @property
+    def kv_cache_write_bytes(self) -> int:
+        return -(-self.graph.kv_cache_write_elems * self.precision.activation_bits // 8)
+
+    @property
     def layers(self) -> list[Op]:
         """Every op in execution order."""
         return self.graph.ops
@@ -84,11 +92,10 @@ class CountResult:
             "notes": list(self.notes),
         }
         if self.phase is not None:
-            bits = self.precision.activation_bits
             out["phase"] = self.phase
             out["kv_cache_bytes"] = self.kv_cache_bytes
-            out["kv_cache_read_bytes"] = -(-self.graph.kv_cache_read_elems * bits // 8)
-            out["kv_cache_write_bytes"] = -(-self.graph.kv_cache_write_elems * bits // 8)
+            out["kv_cache_read_bytes"] = self.kv_cache_read_bytes
+            out["kv_cache_write_bytes"] = self.kv_cache_write_bytes
         if depth is not None:
             out["modules"] = [r.to_dict(self.precision) for r in self.modules(depth)]
         if per_layer:
@@ -167,21 +174,22 @@ def count(
     from .modelspec import config_model
 
     cm = config_model(model) if isinstance(model, str) else None
+    if context is not None and phase != "decode":
+        raise ChipfitError("--context sets the cache position of the decode phase; use --phase decode")
+    if cm is None and phase != "forward":
+        raise ChipfitError("--phase and --context apply to language models (built-in or config.json)")
+    if causal_discount and (cm is None or trace):
+        raise ChipfitError("--causal-discount applies to models built from a config (not traced)")
+    if phase == "decode" and context is None:
+        context = seq_len or cm.seq_len or 128   # decode after as many tokens as a forward pass
     if cm is not None and not trace:
         return _count_config(cm, prec, input_shape=shapes, seq_len=seq_len, batch=batch, phase=phase,
                              context=context, causal_discount=causal_discount, device=device)
-    generative = phase != "forward" or context is not None
-    if causal_discount:
-        raise ChipfitError("--causal-discount applies to models built from a config (not traced)")
-    if generative and (cm is None and not (isinstance(model, str) and _traced_hf(model))):
-        raise ChipfitError("--phase and --context apply to language models (built-in or config.json)")
     if isinstance(model, str):
         if inputs is not None:
             raise ChipfitError("give inputs only with an nn.Module; for a MODEL string use input_shape")
         from .modelspec import resolve
 
-        if phase == "decode" and context is None:
-            context = seq_len or (cm.seq_len if cm else None) or 128
         resolved = resolve(model, input_shapes=shapes, seq_len=seq_len, batch=batch, device=device,
                            phase=phase, context=context or 0)
         module, args, kwargs, notes = resolved.module, resolved.args, resolved.kwargs, resolved.notes
@@ -192,13 +200,6 @@ def count(
 
     graph = trace(module, args, kwargs, device=device, name=name)
     return CountResult(graph, prec, notes=notes, phase=phase if cm is not None else None)
-
-
-def _traced_hf(model: str) -> bool:
-    from . import zoo
-
-    entry = zoo.find(model)
-    return entry is not None and entry.frontend == "hf"
 
 
 def _count_config(cm, prec: Precision, *, input_shape, seq_len, batch, phase, context, causal_discount,
@@ -216,14 +217,8 @@ def _count_config(cm, prec: Precision, *, input_shape, seq_len, batch, phase, co
     if tokens is None:
         tokens = 128
         notes.append("sequence length 128 (default; set --seq-len)")
-    if phase == "decode" and context is None:
-        context = tokens
-    elif phase != "decode" and context is not None:
-        raise ChipfitError("--context sets the cache position of the decode phase; use --phase decode")
     ph = Phase(phase, tokens, context or 0, 1 if batch is None else batch, causal_discount)
     graph = from_config(cm.config, ph, cm.name, cm.where)
-    if causal_discount:
-        graph.notes.append("causal discount: only the unmasked attention scores are counted")
     return CountResult(graph, prec, notes=graph.notes + notes, phase=phase)
 
 

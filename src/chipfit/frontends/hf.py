@@ -91,35 +91,35 @@ def example_inputs(model, batch: int, seq_len: int, inputs: dict[str, Any] | Non
     cfg = model.config
     main = getattr(model, "main_input_name", "input_ids")
     meta = torch.device("meta")
-    inputs = {}
+    feed: dict[str, Any] = {}
     encdec = getattr(cfg, "is_encoder_decoder", False)
     if phase == "decode":
         return _decode_inputs(model, batch, context, encdec, seq_len)
     if main == "input_ids":
-        inputs["input_ids"] = torch.zeros(batch, seq_len, dtype=torch.long, device=meta)
+        feed["input_ids"] = torch.zeros(batch, seq_len, dtype=torch.long, device=meta)
     elif main == "pixel_values":
         size = getattr(cfg, "image_size", 224)
         size = tuple(size) if isinstance(size, (list, tuple)) else (size, size)
-        inputs["pixel_values"] = torch.zeros(batch, getattr(cfg, "num_channels", 3), *size, device=meta)
+        feed["pixel_values"] = torch.zeros(batch, getattr(cfg, "num_channels", 3), *size, device=meta)
     elif main == "input_features":  # Whisper-style log-mel spectrogram (2 frames per position)
         frames = 2 * cfg.max_source_positions
-        inputs["input_features"] = torch.zeros(batch, cfg.num_mel_bins, frames, device=meta)
+        feed["input_features"] = torch.zeros(batch, cfg.num_mel_bins, frames, device=meta)
     elif main == "input_values":    # raw waveform (wav2vec2): seq_len samples
-        inputs["input_values"] = torch.zeros(batch, seq_len, device=meta)
+        feed["input_values"] = torch.zeros(batch, seq_len, device=meta)
     else:
         raise ChipfitError(f"chipfit does not know how to feed a '{main}' input to {type(model).__name__}")
     if encdec:
-        inputs["decoder_input_ids"] = torch.zeros(batch, seq_len, dtype=torch.long, device=meta)
+        feed["decoder_input_ids"] = torch.zeros(batch, seq_len, dtype=torch.long, device=meta)
     vision = getattr(cfg, "vision_config", None)
     if main == "input_ids" and vision is not None and "pixel_values" in inspect.signature(model.forward).parameters:
         size = vision.image_size  # a dual encoder (CLIP): one image per text
-        inputs["pixel_values"] = torch.zeros(batch, vision.num_channels, size, size, device=meta)
+        feed["pixel_values"] = torch.zeros(batch, vision.num_channels, size, size, device=meta)
     if phase == "prefill":
         if "logits_to_keep" not in inspect.signature(model.forward).parameters:
             raise ChipfitError(f"transformers' {type(model).__name__} cannot keep only the last logits: "
                                f"trace its forward phase instead")
-        inputs["logits_to_keep"] = 1
-    return inputs
+        feed["logits_to_keep"] = 1
+    return feed
 
 
 def _decode_inputs(model, batch: int, context: int, encdec: bool, source: int) -> dict[str, Any]:

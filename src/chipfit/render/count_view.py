@@ -39,9 +39,9 @@ def summary(result: "CountResult") -> Table:
     t.add_row(f"weights @ {p.name}", human_bytes(result.weight_bytes))
     t.add_row(f"activation traffic @ {p.name}", human_bytes(result.activation_bytes))
     if result.phase in ("prefill", "decode"):
-        d = result.to_dict()
-        t.add_row(f"KV cache @ {p.name}", f"{human_bytes(d['kv_cache_bytes'])} held after this step  "
-                  f"(read {human_bytes(d['kv_cache_read_bytes'])}, written {human_bytes(d['kv_cache_write_bytes'])})")
+        t.add_row(f"KV cache @ {p.name}", f"{human_bytes(result.kv_cache_bytes)} held after this step  "
+                  f"(read {human_bytes(result.kv_cache_read_bytes)}, "
+                  f"written {human_bytes(result.kv_cache_write_bytes)})")
     unsupported = result.unsupported_ops
     t.add_row("unsupported ops",
               Text(", ".join(f"{k} ×{v}" for k, v in unsupported.items()), style="bold red")

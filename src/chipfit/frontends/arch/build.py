@@ -126,8 +126,8 @@ class _Emitter:
 
     def norm(self, name: str, rows: int, width: int, norm: Norm) -> None:
         n = rows * width
-        affine = (2 if norm.bias and norm.kind != "rms" else 1) if norm.affine else 0
         p = norm.params(width)
+        affine = p // width   # weight (and bias) terms per element
         self.op(name, "norm", f"{norm.kind}_norm", nonmac=norm_cost(n, norm.kind, affine) + (n if norm.plus_one else 0),
                 params=p, weight=p, read=n, write=n, ins=((rows, width),), outs=((rows, width),))
 
@@ -499,6 +499,8 @@ def build(arch: Arch, phase: Phase, name: str) -> CostGraph:
         else:  # pragma: no cover - every Arch kind is handled above
             raise ChipfitError(f"no builder for {type(arch).__name__}")
     g.notes.insert(0, phase.describe())
+    if phase.causal_discount:
+        g.notes.append("causal discount: only the unmasked attention scores are counted")
     return g
 
 
