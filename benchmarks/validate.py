@@ -3,9 +3,11 @@
     python benchmarks/validate.py                 # table on stdout, VALIDATION.md rewritten
     python benchmarks/validate.py --no-write      # table only
 
-Rows come from benchmarks/validation_cases.yaml (copied from refdata/measured_public.csv).
-``fit`` rows were used to fit the efficiency factors of their class (in-sample);
-``holdout`` rows never were (out-of-sample). Both are reported, separately and together.
+Rows come from benchmarks/validation_cases.yaml (models on chips: ``chipfit check``) and
+benchmarks/llm_cases.yaml (LLM inference: ``chipfit llm``), copied from
+refdata/measured_public.csv. ``fit`` rows were used to fit the efficiency factors of their
+class (in-sample); ``holdout`` rows never were (out-of-sample). Both are reported, separately
+and together.
 """
 
 from __future__ import annotations
@@ -17,15 +19,93 @@ import platform
 from collections import defaultdict
 from statistics import median
 
-from _cases import ROOT, load_cases, predictor
+from _cases import HERE, ROOT, load_cases, predictor
 from chipfit import __version__
 from chipfit.calibration import percentile
+from chipfit.datafile import load_path
 from chipfit.efficiency import efficiency_file
+from chipfit.llm_calibration import LLMCaseFile, predict as predict_llm
+from chipfit.llm_efficiency import llm_efficiency_file
 from chipfit.render.units import num
 
 
 def _unit(case) -> str:
     return "s" if case.metric == "latency" else "inf/s"
+
+
+def md_table(header, body) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in body]
+    return "\n".join(out)
+
+
+def print_table(rows) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths)))
+
+
+def _stats(groups: dict[str, list[float]]) -> list[list[str]]:
+    return [[k, str(len(v)), f"{median(v):.1f}%", f"{percentile(v, 90):.1f}%"] for k, v in groups.items() if v]
+
+
+def llm_section() -> tuple[str, list[list[str]], list[list[str]], list[list[str]]]:
+    """Predict every LLM case: (markdown, rows, decode summary, prefill summary)."""
+    cf = load_path(LLMCaseFile, HERE / "llm_cases.yaml")
+    preds = [predict_llm(c) for c in cf.cases]
+    head = ["case", "hardware", "model", "format", "engine", "metric", "measured", "predicted", "rate error"]
+    rows = []
+    summaries = {"decode": defaultdict(list), "prefill": defaultdict(list)}
+    for p in preds:
+        c = p.case
+        rows.append([c.id + ("" if c.role == "fit" else "*"), c.hardware.split("(")[0].strip()[:34],
+                     c.model, c.precision, c.engine, f"{c.metric} b{c.batch} {c.prompt}+{c.output}",
+                     num(c.measured), num(p.predicted), f"{100 * p.error:+.1f}%"])
+        g = summaries[c.phase]
+        g["all rows"].append(p.abs_pct)
+        g[f"{c.role} rows"].append(p.abs_pct)
+        g[f"{p.result.efficiency.efficiency_class} / {c.engine}"].append(p.abs_pct)
+    dec, pre = _stats(summaries["decode"]), _stats(summaries["prefill"])
+    fits = llm_efficiency_file()
+    fit_rows = [[f"{f.efficiency_class}/{f.engine}", f"{f.decode_memory:.3g}", f"{f.prefill_gemm:.3g}",
+                 f"{f.layer_overhead_s * 1e6:.3g}",
+                 f"{f.decode_residual.median_abs_pct:g}% ({f.decode_residual.cv_median_abs_pct}%)" if f.decode_residual else "-",
+                 f"{f.prefill_residual.median_abs_pct:g}% ({f.prefill_residual.cv_median_abs_pct}%)" if f.prefill_residual else "-",
+                 str(len(f.fitted_on))] for f in fits.fits]
+    text = f"""## LLM inference (`chipfit llm`)
+
+Every LLM row of `refdata/measured_public.csv` is predicted by `chipfit.llm` with the cases of
+`benchmarks/llm_cases.yaml` (model, chip, weight format, engine, batch, prompt and output
+tokens, chips) and the engine efficiencies of `src/chipfit/llm_efficiency.yaml` (fitted
+{fits.date} by `benchmarks/fit_llm.py`). Errors are on the **rate** (tokens/s): for a time
+metric (TPOT, TTFT) the rate is its inverse, so a negative error means chipfit predicts slower
+than measured. Decode rows are `decode_tps`, `tpot` and whole-request `throughput`; prefill
+rows are `ttft` and `prefill_tps`. Rows marked `*` are held out (never fitted on): the Apple
+M2 family (the Apple fit used M1 chips only), Llama-3-70B (fitted on 7-13B models), the newer
+llama.cpp CUDA scoreboard, the Jetson Orin Nano MLC rows (no Jetson or MLC row was fitted: they
+use the pooled `all/generic` factors), and three rows whose note says why.
+
+### Decode tokens/s
+
+{md_table(["rows", "n", "median abs error", "p90 abs error"], dec)}
+
+### Prefill tokens/s (TTFT)
+
+{md_table(["rows", "n", "median abs error", "p90 abs error"], pre)}
+
+### Fitted factors
+
+memory: fraction of DRAM bandwidth streamed; matrix: fraction of the dense peak of matrix
+products; overhead: µs per layer per step (launches, host work). Errors are in-sample, with
+the 5-fold cross-validated median in brackets.
+
+{md_table(["class/engine", "memory", "matrix", "overhead µs", "decode error (cv)", "prefill error (cv)", "rows"], fit_rows)}
+
+### Rows
+
+{md_table(head, rows)}
+"""
+    return text, [head] + rows, dec, pre
 
 
 def main() -> None:
@@ -48,21 +128,17 @@ def main() -> None:
         groups["all rows"].append(p.abs_pct)
         groups[f"{p.case.role} rows"].append(p.abs_pct)
         groups["class " + "+".join(sorted(pred.classes(p.case)))].append(p.abs_pct)
-    summary = [[k, str(len(v)), f"{median(v):.1f}%", f"{percentile(v, 90):.1f}%"] for k, v in groups.items()]
+    summary = _stats(groups)
 
-    def md_table(header, body):
-        out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-        out += ["| " + " | ".join(r) + " |" for r in body]
-        return "\n".join(out)
-
-    widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
-    for r in [head] + rows:
-        print("  ".join(v.ljust(w) for v, w in zip(r, widths)))
+    print_table([head] + rows)
     print()
-    table = [["rows", "n", "median |error|", "p90 |error|"]] + summary
-    widths = [max(len(r[i]) for r in table) for i in range(4)]
-    for r in table:
-        print("  ".join(v.ljust(w) for v, w in zip(r, widths)))
+    print_table([["rows", "n", "median |error|", "p90 |error|"]] + summary)
+    llm_md, llm_rows, llm_dec, llm_pre = llm_section()
+    print()
+    print_table(llm_rows)
+    for what, stats in (("LLM decode tokens/s", llm_dec), ("LLM prefill tokens/s", llm_pre)):
+        print(f"\n{what}")
+        print_table([["rows", "n", "median |error|", "p90 |error|"]] + stats)
     if args.no_write:
         return
     import torch
@@ -96,7 +172,8 @@ How each row is predicted (model, chip unit, precision, batch, fusion) is in
 ## Rows not predicted, and why
 
 {md_table(["row", "model", "reason"], [[str(n['row']), str(n['model']), n['reason']] for n in cf.not_predicted])}
-"""
+
+{llm_md}"""
     with open(args.out, "w", encoding="utf-8") as fh:
         fh.write(text)
     print(f"\nwrote {os.path.relpath(args.out)}")

@@ -185,6 +185,33 @@ def test_moe_experts_touched_and_active_macs():
     assert expert_macs == 32 * 2 * 3 * 4096 * 14336   # two experts per token
 
 
+def test_gemma_2_2b_by_hand():
+    """Gemma 2 2B: four RMSNorms a layer, tied head; even layers slide over 4,096 keys."""
+    h, inter, layers, heads, kv, hd, vocab = 2304, 9216, 26, 8, 4, 256, 256000
+    layer = h * (heads + 2 * kv) * hd + heads * hd * h + 3 * h * inter + 4 * h
+    assert count("gemma-2-2b", seq_len=8).params == layers * layer + vocab * h + h == 2_614_341_888
+    p = 10_000
+    g = count("gemma-2-2b", phase="decode", context=p).graph
+    assert g.kv_cache_elems == 2 * kv * hd * (13 * 4096 + 13 * (p + 1))
+    attn = {op.name: op.macs for op in g.ops if op.name.endswith(".attention")}
+    assert attn["layers.0.self_attn.attention"] == heads * 4096 * 2 * hd
+    assert attn["layers.1.self_attn.attention"] == heads * (p + 1) * 2 * hd
+
+
+def test_gemma2_softcapping_costs_three_flops_per_element():
+    """cap·tanh(x / cap): divide, tanh, multiply, on every attention score and every logit;
+    a null cap in config.json switches it off (absent: Gemma2Config's 50 and 30)."""
+    base = dict(model_type="gemma2", hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                num_attention_heads=4, num_key_value_heads=2, head_dim=16, vocab_size=100)
+    n, b = 20, 2
+    on = from_config(base, Phase(tokens=n, batch=b))
+    off = from_config(dict(base, attn_logit_softcapping=None, final_logit_softcapping=None), Phase(tokens=n, batch=b))
+    assert on.flops - off.flops == 3 * (2 * b * 4 * n * n + b * n * 100)
+    assert on.macs == off.macs and on.params == off.params
+    full = from_config(dict(base, sliding_window=None), Phase("decode", context=50))
+    assert full.kv_cache_elems == 2 * 2 * 2 * 16 * 51
+
+
 # -- bad input ------------------------------------------------------------------------------
 
 def _err(tmp_path, cfg, **kw) -> str:
@@ -214,6 +241,8 @@ def test_missing_keys_are_named(tmp_path):
           intermediate_size=8), "positive integer"),
     (dict(model_type="mixtral", hidden_size=64, num_hidden_layers=2, num_attention_heads=4, vocab_size=10,
           intermediate_size=8, num_local_experts=4, num_experts_per_tok=5), "between 1 and"),
+    (dict(model_type="gemma2", hidden_size=64, num_hidden_layers=2, num_attention_heads=4, vocab_size=10,
+          intermediate_size=8, layer_types=["sliding_attention"]), "'layer_types' has 1 entries for 2 layers"),
     (dict(model_type="gpt2", n_embd=64, n_layer=2, n_head=4, vocab_size=10, n_positions=16, activation_function="x"),
      "unsupported activation"),
 ])

@@ -27,6 +27,14 @@ DECODERS = {
                   tie_word_embeddings=True),
     "gemma": dict(SMALL, model_type="gemma", architectures=["GemmaForCausalLM"], num_key_value_heads=1,
                   head_dim=32),
+    # Gemma 2: 3 layers, sliding (window 8), full, sliding as transformers' default layer_types
+    "gemma2": dict(SMALL, model_type="gemma2", architectures=["Gemma2ForCausalLM"], num_hidden_layers=3,
+                   num_key_value_heads=2, head_dim=32, sliding_window=8, query_pre_attn_scalar=32),
+    # explicit layer_types, soft-capping switched off by null, an untied head
+    "gemma2-nocap": dict(SMALL, model_type="gemma2", architectures=["Gemma2ForCausalLM"], num_hidden_layers=3,
+                         num_key_value_heads=4, head_dim=16, sliding_window=8,
+                         layer_types=["full_attention", "sliding_attention", "sliding_attention"],
+                         attn_logit_softcapping=None, final_logit_softcapping=None, tie_word_embeddings=False),
     "phi3": dict(SMALL, model_type="phi3", architectures=["Phi3ForCausalLM"], num_key_value_heads=4,
                  pad_token_id=0, sliding_window=None),
     "gpt2": dict(model_type="gpt2", architectures=["GPT2LMHeadModel"], n_embd=64, n_layer=2, n_head=4,
@@ -166,6 +174,10 @@ def test_llava_equals_transformers():
     ("llama-3-8b", dict(seq_len=32)),
     ("llama-3-8b", dict(phase="decode", context=100, batch=2)),
     ("mistral-7b", dict(phase="decode", context=5000)),   # beyond the 4,096-token window
+    ("llama-3.2-3b", dict(seq_len=32)),
+    ("gemma-2-2b", dict(seq_len=32, batch=2)),
+    ("gemma-2-2b", dict(phase="prefill", seq_len=64)),
+    ("gemma-2-2b", dict(phase="decode", context=5000)),   # beyond the window of the even layers
     ("whisper-tiny", dict(seq_len=4)),
     ("whisper-tiny", dict(phase="decode", context=10)),
     ("gpt2", dict(seq_len=128, batch=2)),
@@ -173,3 +185,24 @@ def test_llava_equals_transformers():
 ])
 def test_zoo_models_equal_transformers(model, kw):
     _same(count(model, **kw), count(model, trace=True, **kw))
+
+
+@pytest.mark.parametrize("model, cls, expected", [
+    ("gemma-2-2b", "Gemma2ForCausalLM", 2_614_341_888),     # the published 2,614,341,888
+    ("llama-3.2-3b", "LlamaForCausalLM", 3_212_749_824),
+    ("llama-3.2-1b", "LlamaForCausalLM", 1_235_814_400),
+])
+def test_zoo_parameters_equal_transformers_on_meta(model, cls, expected):
+    """The zoo config, built by transformers' own class on the meta device (tied embeddings
+    counted once), holds exactly the parameters the analytic builder counts."""
+    import transformers
+
+    from chipfit import zoo
+
+    cfg = dict(zoo.lookup(model).config)
+    config_cls = getattr(transformers, cls.replace("ForCausalLM", "Config"))
+    with torch.device("meta"):
+        hf = getattr(transformers, cls)(config_cls(**{k: v for k, v in cfg.items()
+                                                      if k not in ("model_type", "architectures")}))
+    assert sum(p.numel() for p in hf.parameters()) == expected
+    assert from_config(cfg, Phase(tokens=8)).params == expected

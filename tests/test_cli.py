@@ -48,7 +48,12 @@ def test_count_precision_changes_bytes_not_ops(cli):
     assert rc == 0 and int8["macs"] == fp32["macs"] and int8["flops"] == fp32["flops"]
     assert int8["weight_bytes"] * 4 == fp32["weight_bytes"]
     w4 = json.loads(cli("count", "resnet18", "--json", "--precision", "w4a16")[1])
-    assert w4["weight_bytes"] == (11_689_512 + 1) // 2 and w4["activation_bytes"] * 2 == fp32["activation_bytes"]
+    # w4a16 (AWQ/GPTQ layout): conv and linear weights at 4 bits plus an fp16 scale and a 4-bit
+    # zero per group of 128; the BatchNorm scales and shifts (2 x 4,800 channels) stay fp16
+    bn = 2 * (64 + 4 * 64 + 5 * 128 + 5 * 256 + 5 * 512)
+    matrix_bytes = -(-(11_689_512 - bn) * (4 * 128 + 20) // (8 * 128))
+    assert w4["weight_bytes"] == matrix_bytes + 2 * bn
+    assert w4["activation_bytes"] * 2 == fp32["activation_bytes"]
 
 
 def test_count_table_and_depth(cli):

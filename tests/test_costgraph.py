@@ -46,7 +46,9 @@ def test_module_tree_nests_parents_before_children():
 def test_precision_changes_bytes_only():
     g = graph()
     assert g.weight_bytes("fp32") == 720 and g.weight_bytes("int8") == 180
-    assert g.weight_bytes("w4a16") == 90 and g.activation_bytes("w4a16") == 2 * 195
+    # w4a16: 4 bits + an fp16 scale and a 4-bit zero per group of 128 = 4.15625 bits per weight
+    assert g.weight_bytes("w4a16") == -(-180 * (4 + 20 / 128) // 8) == 94
+    assert g.activation_bytes("w4a16") == 2 * 195
     assert g.weight_bytes("int4") == 90 and g.activation_bytes("int4") == (195 + 1) // 2
     with pytest.raises(ChipfitError, match="unknown precision"):
         get_precision("fp12")

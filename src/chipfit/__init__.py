@@ -9,19 +9,23 @@ Public API::
     v.sufficient, v.margin_tops, v.latency_s, v.max_fps, v.limiting, v.explain()
     chipfit.rank("resnet18", fps=30, precision="int8", by="power").ranked
     chipfit.chips(category="edge")
+    t = chipfit.llm("llama-2-7b", "rtx-4090", prompt=512, output=128, precision="w4a16")
+    t.ttft_s, t.tpot_s, t.decode_tokens_per_s, t.memory_fits, t.max_batch, t.explain()
 """
 
 from .chips import chips
 from .costgraph import CostGraph, ModuleRow, Op
 from .counting import CountResult, count
 from .errors import ChipfitError, MissingDependency
+from .llm import LLMResult, LLMSweep, llm
 from .precision import PRECISIONS, Precision, get_precision
 from .verdict import CheckResult, RankResult, check, rank
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "CheckResult", "ChipfitError", "CostGraph", "CountResult", "MissingDependency", "ModuleRow", "Op",
+    "CheckResult", "ChipfitError", "CostGraph", "CountResult", "LLMResult", "LLMSweep", "MissingDependency",
+    "ModuleRow", "Op", "llm",
     "PRECISIONS", "Precision", "RankResult", "check", "chips", "count", "get_precision", "rank",
     "__version__",
 ]

@@ -30,8 +30,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-# Piped output is not bound by a terminal's width: use 120 columns unless COLUMNS says otherwise.
-stdout = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
+# Piped output is not bound by a terminal's width: use 120 columns unless COLUMNS (non-empty) says otherwise.
+stdout = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS", "").strip() else 120)
 
 
 def _fail(message: str, code: int) -> None:
@@ -171,6 +171,63 @@ def rank(
         from .render.check_view import rank_view
 
         stdout.print(rank_view(result, show_all=show_all))
+
+
+@app.command()
+def llm(
+    model: ModelArg,
+    chip: Annotated[str, typer.Option("--chip", "-c", help="Chip id or alias (chipfit chips).")],
+    prompt: Annotated[int, typer.Option("--prompt", help="Prompt tokens per sequence.")] = 512,
+    output: Annotated[int, typer.Option("--output", help="Output tokens per sequence.")] = 128,
+    batch: Annotated[int, typer.Option("--batch", "-b", help="Sequences decoded together.")] = 1,
+    precision: Annotated[str, typer.Option("--precision", "-p", help="Weights: fp32, fp16, bf16, fp8, int8 (w8a8), "
+                                           "w8a16, w4a16, or q4_0, q8_0, q4_k_m (llama.cpp), q4f16_1 (MLC).")] = "fp16",
+    kv_precision: Annotated[Optional[str], typer.Option("--kv-precision", help="KV cache: fp32, fp16, bf16, fp8, "
+                                                        "int8, int4 (default: fp16, fp32 or bf16 with the weights).")] = None,
+    group_size: Annotated[Optional[int], typer.Option("--group-size", help="Weights per scale of a group-quantized "
+                                                      "format (w4a16 default 128).")] = None,
+    context: Annotated[Optional[int], typer.Option("--context", help="KV cache tokens reserved per sequence "
+                                                   "(default: prompt + output).")] = None,
+    chips_count: Annotated[int, typer.Option("--chips-count", "-n", help="Identical chips in tensor parallelism.")] = 1,
+    link_gbps: Annotated[Optional[float], typer.Option("--link-gbps", help="Chip-to-chip bandwidth per direction, "
+                                                       "GB/s (default 32: PCIe 4.0 x16).")] = None,
+    engine: Annotated[str, typer.Option("--engine", help="generic, hf, tinychat, tensorrt-llm, llama.cpp or mlc: "
+                                        "whose fitted efficiency to use.")] = "generic",
+    overhead_gb: Annotated[float, typer.Option("--overhead-gb", help="Runtime memory per chip, GB.")] = 0.5,
+    sweep: Annotated[Optional[str], typer.Option("--sweep", help="One parameter over values: batch=1,4,16,64 "
+                                                 "(or prompt, output, context, chips_count).")] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Write every formula with its numbers.")] = False,
+    chips_file: ChipsFileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Time to first token, time per output token, tokens/s and memory of an LLM on a chip."""
+    from .llm import fit_advice, llm as run_llm, parse_sweep, sweep as run_sweep
+
+    kwargs = dict(prompt=prompt, output=output, batch=batch, precision=precision, kv_precision=kv_precision,
+                  group_size=group_size, context=context, chips_count=chips_count, link_gbps=link_gbps,
+                  engine=engine, overhead_gb=overhead_gb, chips_files=chips_file or ())
+    if sweep is not None:
+        key, values = parse_sweep(sweep)
+        result = run_sweep(model, chip, key, values, **kwargs)
+        if as_json:
+            _emit_json(result.to_dict())
+        else:
+            from .render.llm_view import sweep_view
+
+            stdout.print(sweep_view(result))
+        return
+    result = run_llm(model, chip, **kwargs)
+    if not result.memory_fits:
+        raise ChipfitError(fit_advice(result))
+    if as_json:
+        out = result.to_dict()
+        if explain:
+            out["explain"] = [{"quantity": q, "formula": f} for q, f in result.explain()]
+        _emit_json(out)
+    else:
+        from .render.llm_view import llm_view
+
+        stdout.print(llm_view(result, explain=explain))
 
 
 @app.command()

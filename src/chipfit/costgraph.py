@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .precision import Precision, get_precision
+from .precision import Precision, get_precision, nbytes as _nbytes, weight_role
 
 Shape = tuple[int, ...]
 
@@ -70,8 +70,14 @@ class Op:
     def flops(self) -> int:
         return 2 * self.macs + self.nonmac_flops
 
-    def weight_bits_at(self, precision: Precision) -> int:
-        return self.weight_bits or precision.weight_bits
+    @property
+    def weight_role(self) -> str:
+        """What its weights are to a weight format: see :func:`chipfit.precision.weight_role`."""
+        return weight_role(self.kind, self.name)
+
+    def weight_bits_at(self, precision: Precision) -> float:
+        """Bits per weight element: fixed by the model, else the format's for the op's role."""
+        return self.weight_bits or precision.bits_for(self.weight_role)
 
     def act_bits_at(self, precision: Precision) -> int:
         return self.act_bits or precision.activation_bits
@@ -107,10 +113,6 @@ class Op:
         }
 
 
-def _nbytes(elements: int, bits: int) -> int:
-    return -(-elements * bits // 8)
-
-
 @dataclass(slots=True)
 class ModuleRow:
     """Ops summed over one module at a chosen depth of the module tree."""
@@ -142,12 +144,13 @@ class ModuleRow:
         self.act_read_elems += op.act_read_elems
         self.act_write_elems += op.act_write_elems
         w, a = self._weight_by_bits, self._act_by_bits
-        w[op.weight_bits] = w.get(op.weight_bits, 0) + op.weight_elems
+        key = (op.weight_bits, op.weight_role)
+        w[key] = w.get(key, 0) + op.weight_elems
         a[op.act_bits] = a.get(op.act_bits, 0) + op.act_read_elems + op.act_write_elems
 
     def weight_bytes(self, precision: str | Precision = "fp32") -> int:
         p = get_precision(precision)
-        return sum(_nbytes(n, bits or p.weight_bits) for bits, n in self._weight_by_bits.items())
+        return sum(_nbytes(n, bits or p.bits_for(role)) for (bits, role), n in self._weight_by_bits.items())
 
     def activation_bytes(self, precision: str | Precision = "fp32") -> int:
         p = get_precision(precision)
@@ -207,8 +210,14 @@ class CostGraph:
         """Bytes to store every unique parameter once: at ``precision``, or at the bits the
         model fixes for the ops that first use them."""
         p = get_precision(precision)
-        fixed = sum(_nbytes(op.params, op.weight_bits) for op in self.ops if op.weight_bits)
-        return fixed + p.weight_bytes(self.params - self.quantized_params)
+        by_bits: dict[float, int] = {}
+        for op in self.ops:
+            if op.params:
+                bits = op.weight_bits_at(p)
+                by_bits[bits] = by_bits.get(bits, 0) + op.params
+        # parameters no op claims (held but unused by this input) are stored as matrices
+        rest = self.params - sum(by_bits.values())
+        return sum(_nbytes(n, bits) for bits, n in by_bits.items()) + p.weight_bytes(max(0, rest))
 
     def activation_bytes(self, precision: str | Precision = "fp32") -> int:
         """Activation traffic: elements every op reads and writes, summed, unfused."""

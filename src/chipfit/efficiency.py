@@ -37,6 +37,7 @@ class Residual(_Strict):
     median_abs_pct: float = Field(ge=0)
     p90_abs_pct: float = Field(ge=0)
     loo_median_abs_pct: float | None = Field(default=None, ge=0)  # leave-one-out, when n > 2
+    cv_median_abs_pct: float | None = Field(default=None, ge=0)   # k-fold cross-validation
 
 
 class ClassFit(_Strict):

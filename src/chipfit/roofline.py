@@ -9,6 +9,12 @@ For every op::
 and the model's latency is the sum over ops (ops run one after another). Batch ``B``
 multiplies FLOPs and activation bytes by ``B``; weights are read once per batch.
 
+**Weight-only formats** (``w4a16``, ``q4_0``, …) read narrow weights and pay for it on the
+compute side: every weight element read is dequantized (``DEQUANT_OPS`` operations: scale
+and offset) before the 16-bit matrix product; those operations are added to the op's FLOPs.
+**KV cache**: the cache elements an op reads or writes move at ``kv_bits`` (default: the
+activation width), so a quantized cache (``--kv-precision fp8``) is priced as such.
+
 **Bytes and fusion.** Deployment runtimes (TensorRT, ONNX Runtime, RKNN, DLA and NPU
 compilers) fuse point-wise ops (norms, activations, element-wise arithmetic) into the
 convolution or matrix product before them, so the intermediate tensor never goes to DRAM.
@@ -31,6 +37,9 @@ from .precision import Precision
 MATRIX_KINDS = frozenset({"conv", "linear", "matmul", "attention"})
 #: Point-wise kinds a runtime fuses into the op before them.
 FUSIBLE_KINDS = frozenset({"norm", "activation", "elementwise"})
+#: Operations to dequantize one weight element of a weight-only format (multiply by the
+#: group's scale, add its offset), run once per weight read.
+DEQUANT_OPS = 2
 
 
 def op_class(op: Op) -> str:
@@ -137,7 +146,8 @@ class Roofline:
 
 
 def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth: float,
-             efficiency: Efficiency, batch: int = 1, fuse: bool = True) -> Roofline:
+             efficiency: Efficiency, batch: int = 1, fuse: bool = True,
+             kv_bits: float | None = None) -> Roofline:
     """Time every op of ``graph`` at ``batch`` on a unit with ``peak_ops`` ops/s and
     ``bandwidth`` bytes/s (0 = unknown), at the efficiencies given."""
     if peak_ops <= 0:
@@ -160,9 +170,17 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
                 prev.bytes = int(max(0, prev.bytes - cancel))
                 prev.memory_s = prev.bytes / mem_rate if mem_rate else 0.0
         flops = op.flops * batch
-        nbytes = int((op.weight_elems * w_bits + (read + out_elems) * batch * a_bits) / 8)
+        act_bits = (read + out_elems) * batch * a_bits
+        if kv_bits is not None and (op.cache_read_elems or op.cache_write_elems):
+            cache = op.cache_read_elems + op.cache_write_elems
+            act_bits += cache * batch * (kv_bits - a_bits)
+        nbytes = int((op.weight_elems * w_bits + act_bits) / 8)
         cls = op_class(op)
         compute_s = flops / (peak_ops * efficiency.compute(cls))
+        if w_bits < a_bits and op.weight_elems and cls != "vector":
+            dq = DEQUANT_OPS * op.weight_elems
+            flops += dq
+            compute_s += dq / (peak_ops * efficiency.compute(cls))
         memory_s = nbytes / mem_rate if mem_rate else 0.0
         times.append(OpTime(op.name, op.kind, op.op, cls, flops, nbytes, compute_s, memory_s, fused))
         chain = out_elems if (op.kind in MATRIX_KINDS or op.kind in FUSIBLE_KINDS) and out_elems else 0

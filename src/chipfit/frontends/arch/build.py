@@ -57,8 +57,11 @@ from .spec import (
     VisionLanguage,
 )
 
+#: Logit soft-capping cap · tanh(x / cap) (Gemma 2's attention scores and final logits):
+#: a divide, a tanh (1), a multiply per element.
+SOFTCAP_COST = 2 + ACTIVATION_COST["tanh"]
 #: quick_gelu = x · sigmoid(1.702 x): a multiply, a sigmoid (4), a multiply.
-_ACT_COST = {**ACTIVATION_COST, "quick_gelu": 6}
+_ACT_COST = {**ACTIVATION_COST, "quick_gelu": 6, "softcap": SOFTCAP_COST}
 #: Rotary embedding per element of Q and K: x·cos + rotate_half(x)·sin.
 ROTARY_COST = 3
 
@@ -214,7 +217,8 @@ def _attention(em: _Emitter, p: str, a: Attention, hidden: int, run: _Run, cross
     kv_elems = 2 * b * hkv * keys * hd
     cache_read = kv_elems - kv_new_elems if run.cache == "read" else 0  # the new K/V was just written
     em.op(f"{p}.attention", "attention", "attention", macs=scores * 2 * hd,
-          nonmac=scores * (ATTENTION_SCORE_COST + masked), read=rows * hq * hd + kv_elems,
+          nonmac=scores * (ATTENTION_SCORE_COST + masked + (SOFTCAP_COST if a.softcap else 0)),
+          read=rows * hq * hd + kv_elems,
           write=rows * hq * hd, cache_read=cache_read,
           ins=((b, hq, q, hd), (b, hkv, keys, hd), (b, hkv, keys, hd)), outs=((b, hq, q, hd),))
     em.linear(f"{p}.o_proj", rows, hq * hd, a.out_dim or hidden, a.o_bias)
@@ -312,16 +316,21 @@ def _renamed(op: Op, name: str) -> Op:
 def _layer(em: _Emitter, p: str, layer: Layer, h: int, rows: int, run: _Run) -> int:
     em.norm(f"{p}.input_layernorm", rows, h, layer.norm)
     held = _attention(em, f"{p}.self_attn", layer.attn, h, run, cross=False)
+    if layer.sandwich:
+        em.norm(f"{p}.post_attention_layernorm", rows, h, layer.norm)
     em.elementwise(f"{p}.attn_residual", rows * h)
     if layer.cross is not None:
         em.norm(f"{p}.cross_attn_layernorm", rows, h, layer.norm)
         held += _attention(em, f"{p}.cross_attn", layer.cross, h, run, cross=True)
         em.elementwise(f"{p}.cross_attn_residual", rows * h)
-    em.norm(f"{p}.post_attention_layernorm", rows, h, layer.norm)
+    em.norm(f"{p}.pre_feedforward_layernorm" if layer.sandwich else f"{p}.post_attention_layernorm",
+            rows, h, layer.norm)
     if isinstance(layer.mlp, MoE):
         _moe(em, f"{p}.mlp", layer.mlp, h, rows)
     else:
         _mlp(em, f"{p}.mlp", layer.mlp, h, rows)
+    if layer.sandwich:
+        em.norm(f"{p}.post_feedforward_layernorm", rows, h, layer.norm)
     em.elementwise(f"{p}.mlp_residual", rows * h)
     em.params(layer.unused_params)
     return held

@@ -195,6 +195,39 @@ def _causal_lm(cfg: Config) -> Decoder:
                    max_positions=cfg.get("max_position_embeddings"), rotary_dim=rotary)
 
 
+@reader("gemma2")
+def _gemma2(cfg: Config) -> Decoder:
+    """Gemma 2 (transformers' Gemma2Config / modeling_gemma2): Gemma's (1 + w) RMSNorm, GeGLU
+    and sqrt(hidden)-scaled tied embedding, plus a norm after attention and after the MLP (4 a
+    layer), ``layer_types`` (default: sliding window on even layers 0, 2, ..., full attention on
+    odd ones) and tanh soft-capping of the attention scores and final logits."""
+    hidden, layers, heads, vocab, inter = cfg.require(
+        "hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size", "intermediate_size")
+    kv = cfg.kv_heads(heads)
+    hd = cfg.get("head_dim", default=256)   # Gemma2Config's default, not hidden // heads
+    bias = bool(cfg.get("attention_bias", default=False))
+    act = cfg.act("hidden_activation", default="gelu_pytorch_tanh")   # modeling_gemma2 ignores hidden_act
+
+    def explicit(key: str, default: Any) -> Any:   # null switches the feature off, absence defaults
+        return cfg.data[key] if key in cfg.data else default
+
+    window, attn_cap, final_cap = (explicit("sliding_window", 4096), explicit("attn_logit_softcapping", 50.0),
+                                   explicit("final_logit_softcapping", 30.0))
+    types = cfg.get("layer_types", default=["sliding_attention" if i % 2 == 0 else "full_attention"
+                                            for i in range(layers)])
+    if len(types) != layers:
+        raise ChipfitError(f"{cfg.where}: 'layer_types' has {len(types)} entries for {layers} layers")
+    windows = [window if t == "sliding_attention" else None for t in types]
+    norm = Norm("rms", bias=False, plus_one=True)
+    mlp = MLP(inter, act, gated=True)
+    out = tuple(Layer(Attention(heads, kv, hd, bias, bias, bias, bias, rotary=True, causal=True, window=w,
+                                softcap=attn_cap or None), mlp, norm, sandwich=True) for w in windows)
+    head = Head("lm_head", hidden, vocab, tied=bool(cfg.get("tie_word_embeddings", default=True)),
+                act="softcap" if final_cap else None)
+    return Decoder(TokenEmbedding(vocab, hidden, scale=True), Stack("layers", hidden, out, final_norm=norm), head,
+                   max_positions=cfg.get("max_position_embeddings", default=8192), rotary_dim=hd)
+
+
 @reader("gpt2")
 def _gpt2(cfg: Config) -> Decoder:
     hidden, layers, heads, vocab, positions = cfg.require(

@@ -41,6 +41,7 @@ class Attention:
     causal: bool = False
     window: int | None = None    # sliding window (keys per query), None: unbounded
     out_dim: int | None = None   # width of the output projection, else hidden
+    softcap: float | None = None  # scores → cap·tanh(scores / cap) before softmax (Gemma 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,7 @@ class Layer:
     norm: Norm
     cross: Attention | None = None   # cross-attention to an encoder's output
     unused_params: int = 0           # parameters the layer holds but this input never uses
+    sandwich: bool = False           # norms after attention and MLP too, 4 a layer (Gemma 2)
 
 
 @dataclass(frozen=True, slots=True)
