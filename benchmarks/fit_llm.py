@@ -143,6 +143,15 @@ def fit_group(rows, start):
     return p, free, cv
 
 
+def basis_text(cls: str, eng: str, n_decode: int, n_prefill: int, borrowed: str | None) -> str:
+    engines = ("every engine and chip class, pooled" if (cls, eng) == ("all", "generic")
+               else f"{ENGINES[eng]}, every chip class" if cls == "all" else ENGINES[eng])
+    text = f"fitted on {n_decode} decode and {n_prefill} prefill rows of measured_public.csv ({engines})"
+    if borrowed:
+        text += f"; prefill_gemm from {borrowed} (no row depends on it)"
+    return text
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dry-run", action="store_true")
@@ -162,6 +171,14 @@ def main() -> None:
         rows = sorted(by_group[key], key=lambda x: x[0].row)
         if eng != "generic" and cls == "all" and len({r.unit.efficiency_class for _, r in rows}) == 1:
             continue  # the same rows as the class's own entry
+        ids = [c.id for c, _ in rows]
+        twin = next((f for f in fits if f.fitted_on == ids), None)
+        if twin is not None:  # the same rows as an entry already fitted (one engine on the class)
+            fits.append(twin.model_copy(update={"efficiency_class": cls, "engine": eng, "basis": twin.basis.replace(
+                f"({ENGINES[twin.engine]})", f"({ENGINES[eng]}: the only engine measured on the class)")}))
+            done[key] = (twin.prefill_gemm, twin.decode_memory, twin.layer_overhead_s)
+            print(f"{cls + '/' + eng:28s} = {twin.efficiency_class}/{twin.engine} (the same rows)")
+            continue
         borrow = done.get((cls, "generic")) or done.get(("all", eng)) or done.get(("all", "generic"))
         start = borrow or (0.5, 0.7, 5e-5)
         p, free, cv = fit_group(rows, start)
@@ -170,13 +187,9 @@ def main() -> None:
         pre = [abs_pct(c, r, p) for c, r in rows if c.phase == "prefill"]
         cv_dec = [v for (c, _), v in ((x, cv.get(x[0].id)) for x in rows) if v is not None and c.phase == "decode"]
         cv_pre = [v for (c, _), v in ((x, cv.get(x[0].id)) for x in rows) if v is not None and c.phase == "prefill"]
-        ids = [c.id for c, _ in rows]
-        what = f"{len(dec)} decode and {len(pre)} prefill rows" + (
-            "" if 0 in free else "; no row depends on prefill_gemm: borrowed from "
-            + ("the class's pooled fit" if (cls, "generic") in done and key != (cls, "generic") else "the pooled fit"))
-        engines = ("every engine and chip class, pooled" if (cls, eng) == ("all", "generic")
-                   else f"{ENGINES[eng]}, every chip class" if cls == "all" else ENGINES[eng])
-        basis = f"fitted on {what} of measured_public.csv ({engines})"
+        borrowed = None if 0 in free else (
+            "the class's pooled fit" if (cls, "generic") in done and key != (cls, "generic") else "the pooled fit")
+        basis = basis_text(cls, eng, len(dec), len(pre), borrowed)
         fits.append(LLMFit(efficiency_class=cls, engine=eng, decode_memory=p[1], prefill_gemm=p[0],
                            layer_overhead_s=p[2], basis=basis, fitted_on=ids,
                            decode_residual=residual(dec, cv_dec), prefill_residual=residual(pre, cv_pre)))

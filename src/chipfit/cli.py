@@ -66,7 +66,7 @@ def count(
     seq_len: Annotated[Optional[int], typer.Option("--seq-len", "-s", help="Tokens per sequence (text models).")] = None,
     batch: Annotated[Optional[int], typer.Option("--batch", "-b", help="Batch size (built-in and config models).")] = None,
     precision: Annotated[str, typer.Option("--precision", "-p", help="Precision for bytes: fp32, fp16, bf16, "
-                                           "fp8, int8, int4, w8a16, w4a16.")] = "fp32",
+                                           "fp8, int8, int4, w8a16, w4a16, q8_0, q4_0, q4_k_m, q4f16_1.")] = "fp32",
     depth: Annotated[int, typer.Option("--depth", "-d", min=0, help="Module tree depth of the table.")] = 1,
     per_layer: Annotated[bool, typer.Option("--per-layer", help="List every op.")] = False,
     device: Annotated[str, typer.Option("--device", help="meta (no weights, default), cpu or cuda.")] = "meta",
@@ -111,7 +111,7 @@ def check(
     chip: Annotated[str, typer.Option("--chip", "-c", help="Chip id or alias (chipfit chips); ID:UNIT picks a unit.")],
     fps: FpsOpt,
     precision: Annotated[str, typer.Option("--precision", "-p", help="fp32, tf32, fp16, bf16, fp8, int8, int4, "
-                                           "w8a16, w4a16.")] = "int8",
+                                           "w8a16, w4a16, q8_0, q4_0, q4_k_m, q4f16_1.")] = "int8",
     batch: Annotated[int, typer.Option("--batch", "-b", help="Inferences per batch on the chip.")] = 1,
     utilization: UtilOpt = None,
     sparse: Annotated[bool, typer.Option("--sparse", help="Use the 2:4 structured-sparsity peak.")] = False,

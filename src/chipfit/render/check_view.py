@@ -8,7 +8,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from .explain import _t
+from .explain import _t, explain_table
 from .units import human_bytes, num, si
 
 if TYPE_CHECKING:
@@ -67,13 +67,7 @@ def check_view(r: "CheckResult", explain: bool = False, per_layer: bool = False)
         t.add_row("note", note)
     parts: list = [verdict_line(r), t]
     if explain:
-        ex = Table(show_edge=False, header_style="bold", title="how these numbers are computed",
-                   title_justify="left", title_style="bold")
-        ex.add_column("quantity", style="bold", no_wrap=True)
-        ex.add_column("formula", overflow="fold")
-        for q, f in r.explain():
-            ex.add_row(q, f)
-        parts += [Text(""), ex]
+        parts += [Text(""), explain_table(r.explain())]
     if per_layer:
         parts += [Text(""), layer_table(r)]
     return Group(*parts)

@@ -19,6 +19,19 @@ def _t(x: float) -> str:
     return f"{x * 1e6:.3g} µs"
 
 
+def explain_table(rows: list[tuple[str, str]]):
+    """The --explain table: one row per quantity, its formula with the numbers substituted."""
+    from rich.table import Table
+
+    ex = Table(show_edge=False, header_style="bold", title="how these numbers are computed",
+               title_justify="left", title_style="bold")
+    ex.add_column("quantity", style="bold", no_wrap=True)
+    ex.add_column("formula", overflow="fold")
+    for q, f in rows:
+        ex.add_row(q, f)
+    return ex
+
+
 def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
     c, e, p = r.count, r.efficiency, r.precision
     lines: list[tuple[str, str]] = []

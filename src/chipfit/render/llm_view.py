@@ -9,7 +9,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from .explain import _t
+from .explain import _t, explain_table
 from .units import human_bytes, num, si
 
 if TYPE_CHECKING:
@@ -77,13 +77,7 @@ def llm_view(r: "LLMResult", explain: bool = False) -> Group:
         t.add_row("note", note)
     parts: list = [headline(r), t]
     if explain:
-        ex = Table(show_edge=False, header_style="bold", title="how these numbers are computed",
-                   title_justify="left", title_style="bold")
-        ex.add_column("quantity", style="bold", no_wrap=True)
-        ex.add_column("formula", overflow="fold")
-        for q, f in r.explain():
-            ex.add_row(q, f)
-        parts += [Text(""), ex]
+        parts += [Text(""), explain_table(r.explain())]
     return Group(*parts)
 
 
