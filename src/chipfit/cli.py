@@ -190,10 +190,11 @@ def llm(
                                                    "(default: prompt + output).")] = None,
     chips_count: Annotated[int, typer.Option("--chips-count", "-n", help="Identical chips in tensor parallelism.")] = 1,
     link_gbps: Annotated[Optional[float], typer.Option("--link-gbps", help="Chip-to-chip bandwidth per direction, "
-                                                       "GB/s (default 32: PCIe 4.0 x16).")] = None,
+                                                       "GB/s (default: PCIe 4.0 x16, 32).")] = None,
     engine: Annotated[str, typer.Option("--engine", help="generic, hf, tinychat, tensorrt-llm, llama.cpp or mlc: "
                                         "whose fitted efficiency to use.")] = "generic",
-    overhead_gb: Annotated[float, typer.Option("--overhead-gb", help="Runtime memory per chip, GB.")] = 0.5,
+    overhead_gb: Annotated[Optional[float], typer.Option("--overhead-gb", help="Runtime memory per chip, GB "
+                                                         "(default 0.5).")] = None,
     sweep: Annotated[Optional[str], typer.Option("--sweep", help="One parameter over values: batch=1,4,16,64 "
                                                  "(or prompt, output, context, chips_count).")] = None,
     explain: Annotated[bool, typer.Option("--explain", help="Write every formula with its numbers.")] = False,

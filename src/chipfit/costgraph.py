@@ -201,11 +201,6 @@ class CostGraph:
         """Ops without a cost formula, with how often each occurred, in first-seen order."""
         return dict(Counter(op.op for op in self.ops if not op.supported))
 
-    @property
-    def quantized_params(self) -> int:
-        """Parameter elements whose storage the model fixes (quantized weights)."""
-        return sum(op.params for op in self.ops if op.weight_bits)
-
     def weight_bytes(self, precision: str | Precision = "fp32") -> int:
         """Bytes to store every unique parameter once: at ``precision``, or at the bits the
         model fixes for the ops that first use them."""

@@ -194,7 +194,7 @@ class LLMResult:
     @property
     def weight_bytes(self) -> int:
         """Weights of the whole model (all chips)."""
-        return self.memory.weights * self.chips_count
+        return self.graph.weight_bytes(self.precision)
 
     @property
     def kv_cache_bytes(self) -> int:
@@ -440,7 +440,7 @@ def _allreduce_s(n: int, nbytes: float, link_gbps: float) -> float:
 def llm(model: str, chip: str, *, prompt: int = 512, output: int = 128, batch: int = 1,
         precision: str | Precision = "fp16", kv_precision: str | None = None, context: int | None = None,
         chips_count: int = 1, link_gbps: float | None = None, engine: str = "generic",
-        group_size: int | None = None, overhead_gb: float = DEFAULT_OVERHEAD_GB,
+        group_size: int | None = None, overhead_gb: float | None = None,
         chips_files: Iterable[str] = ()) -> LLMResult:
     """Time to first token, time per output token and memory of ``model`` serving ``batch``
     sequences of ``prompt`` + ``output`` tokens on ``chips_count`` chips ``chip``."""
@@ -451,6 +451,8 @@ def llm(model: str, chip: str, *, prompt: int = 512, output: int = 128, batch: i
     if context is not None and (not isinstance(context, int) or context < prompt + output):
         raise ChipfitError(f"--context {context} is shorter than prompt + output = {prompt + output:,} "
                            f"tokens: the KV cache must hold them all")
+    if overhead_gb is None:
+        overhead_gb = DEFAULT_OVERHEAD_GB
     if not overhead_gb >= 0:
         raise ChipfitError(f"--overhead-gb must be zero or more, got {overhead_gb:g}")
     if link_gbps is not None and not link_gbps > 0:

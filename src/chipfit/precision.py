@@ -69,11 +69,6 @@ class Precision:
     more_bits: float | None = None       # value and down projections (llama.cpp k-quant mixes)
 
     @property
-    def weight_only(self) -> bool:
-        """Weights narrower than the arithmetic: dequantized before each matrix product."""
-        return self.weight_bits < self.activation_bits
-
-    @property
     def bits_per_weight(self) -> float:
         """Bits one matrix weight takes, its share of the group's scale and zero included."""
         if not self.group_size:
