@@ -232,6 +232,52 @@ def llm(
 
 
 @app.command()
+def plan(
+    scenario: Annotated[str, typer.Argument(help="Scenario file (YAML): stages, rates, dependencies, budget; "
+                                            "see examples/.")],
+    chip: Annotated[Optional[str], typer.Option("--chip", "-c", help="Chip for every stage that does not name "
+                                                "its own (replaces the scenario's chip).")] = None,
+    rank: Annotated[bool, typer.Option("--rank", help="Run the scenario on every chip and rank those that "
+                                       "carry it.")] = False,
+    load: Annotated[float, typer.Option("--load", help="Multiply every rate (2: twice the traffic).")] = 1.0,
+    by: Annotated[str, typer.Option("--by", help="--rank: sort by power, utilization or latency.")] = "power",
+    category: Annotated[Optional[str], typer.Option("--category", help="--rank: edge, mobile, desktop, "
+                                                    "datacenter or cpu.")] = None,
+    max_power: Annotated[Optional[float], typer.Option("--max-power", help="--rank: only chips rated at most "
+                                                       "W watts.")] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="--rank: also list the chips that fall short.")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Write every formula with its numbers.")] = False,
+    chips_file: ChipsFileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Several models at once: per-stage demand, chip utilization, memory and end-to-end latency."""
+    from .plan import plan as run_plan, rank_plan
+
+    if rank:
+        if chip is not None:
+            raise ChipfitError("--rank tries every chip; leave out --chip")
+        ranked = rank_plan(scenario, by=by, category=category, max_power=max_power, load_factor=load,
+                           chips_files=chips_file or ())
+        if as_json:
+            _emit_json(ranked.to_dict())
+        else:
+            from .render.plan_view import rank_plan_view
+
+            stdout.print(rank_plan_view(ranked, show_all=show_all))
+        return
+    result = run_plan(scenario, chip=chip, load_factor=load, chips_files=chips_file or ())
+    if as_json:
+        out = result.to_dict()
+        if explain:
+            out["explain"] = [{"quantity": q, "formula": f} for q, f in result.explain()]
+        _emit_json(out)
+    else:
+        from .render.plan_view import plan_view
+
+        stdout.print(plan_view(result, explain=explain))
+
+
+@app.command()
 def chips(
     chip: Annotated[Optional[str], typer.Argument(help="A chip id: show every number with its source.")] = None,
     category: Annotated[Optional[str], typer.Option("--category", help="edge, mobile, desktop, datacenter or cpu.")] = None,

@@ -206,6 +206,7 @@ def _count_config(cm, prec: Precision, *, input_shape, seq_len, batch, phase, co
                   device) -> CountResult:
     """An architecture config, built analytically (:mod:`chipfit.frontends.arch`)."""
     from .frontends.arch import Phase, from_config
+    from .frontends.arch.build import takes_tokens
 
     if input_shape:
         raise ChipfitError(f"'{cm.name}' is built from its config: set --seq-len and --batch, not --input-shape")
@@ -214,11 +215,10 @@ def _count_config(cm, prec: Precision, *, input_shape, seq_len, batch, phase, co
                            f"with --trace")
     notes = []
     tokens = seq_len or cm.seq_len
-    if tokens is None:
-        tokens = 128
-        notes.append("sequence length 128 (default; set --seq-len)")
-    ph = Phase(phase, tokens, context or 0, 1 if batch is None else batch, causal_discount)
+    ph = Phase(phase, tokens or 128, context or 0, 1 if batch is None else batch, causal_discount)
     graph = from_config(cm.config, ph, cm.name, cm.where)
+    if tokens is None and takes_tokens(graph):
+        notes.append("sequence length 128 (default; set --seq-len)")
     return CountResult(graph, prec, notes=graph.notes + notes, phase=phase)
 
 

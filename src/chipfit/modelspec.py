@@ -125,11 +125,15 @@ def _from_callable(spec: str, device: str):
 
 
 def _torchvision_builder(builder: str):
+    """``torchvision.models.<builder>``, or chipfit's ``module:function`` wrapper of one."""
     _torch()
     try:
         import torchvision.models as tvm
     except ImportError:
         raise MissingDependency("torchvision", "vision", f"the built-in model '{builder}'") from None
+    if ":" in builder:
+        module_name, _, attr = builder.partition(":")
+        return getattr(importlib.import_module(module_name), attr)
     return getattr(tvm, builder)
 
 

@@ -308,24 +308,29 @@ def check(model: Any, chip: str, *, fps: float, precision: str | Precision = "in
     """Will ``chip`` run ``model`` at ``fps`` in ``precision``? ``model`` is anything
     :func:`chipfit.count` takes, or a :class:`CountResult` already computed."""
     _validate_rate(fps, utilization)
-    record, unit = database(chips_files).get(chip)
-    if unit is None:
-        raise ChipfitError(f"{record.id} has no compute peak in the database (only "
-                           f"{', '.join(n for n, _ in record.chip.figures()) or 'no numbers'}); "
-                           f"it cannot be checked")
     prec = get_precision(precision)
-    note = None
-    if ":" not in chip and prec.compute not in unit.peaks(sparse):
-        # no unit named: take the first unit that has the precision (as rank does)
-        other = record.chip.unit_with(prec.compute, sparse)
-        if other is not None:
-            note = f"unit {other.id} chosen: the default unit {unit.id} has no {prec.compute} peak"
-            unit = other
+    record, unit, note = pick_unit(chip, prec, sparse, chips_files)
     result = predict(_count(model, precision, count_kwargs), record, unit, fps=fps, batch=batch,
                      utilization=utilization, sparse=sparse, fuse=fuse)
     if note:
         result.notes.insert(0, note)
     return result
+
+
+def pick_unit(chip: str, prec: Precision, sparse: bool = False,
+              chips_files: Iterable[str] = ()) -> tuple[ChipRecord, Unit, str | None]:
+    """The chip and unit ``chip`` names (``ID`` or ``ID:UNIT``). With no unit named, the
+    first unit that has a peak at ``prec`` (as rank does), with a note saying so."""
+    record, unit = database(chips_files).get(chip)
+    if unit is None:
+        raise ChipfitError(f"{record.id} has no compute peak in the database (only "
+                           f"{', '.join(n for n, _ in record.chip.figures()) or 'no numbers'}); "
+                           f"it cannot be checked")
+    if ":" not in chip and prec.compute not in unit.peaks(sparse):
+        other = record.chip.unit_with(prec.compute, sparse)
+        if other is not None:
+            return record, other, f"unit {other.id} chosen: the default unit {unit.id} has no {prec.compute} peak"
+    return record, unit, None
 
 
 def _validate_rate(fps: float, utilization: float | None) -> None:

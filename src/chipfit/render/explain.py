@@ -4,19 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .units import human_bytes, num, si
+from .units import duration as _t, human_bytes, num, si
 
 if TYPE_CHECKING:
     from ..verdict import CheckResult
-
-
-def _t(x: float) -> str:
-    """A time in readable units."""
-    if x >= 1:
-        return f"{x:.3g} s"
-    if x >= 1e-3:
-        return f"{x * 1e3:.3g} ms"
-    return f"{x * 1e6:.3g} µs"
 
 
 def explain_table(rows: list[tuple[str, str]]):

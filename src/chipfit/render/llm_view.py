@@ -9,8 +9,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from .explain import _t, explain_table
-from .units import human_bytes, num, si
+from .explain import explain_table
+from .units import duration as _t, human_bytes, num, si
 
 if TYPE_CHECKING:
     from ..llm import LLMResult, LLMSweep

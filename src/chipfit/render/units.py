@@ -26,3 +26,14 @@ def num(x: float | None, digits: int = 4) -> str:
     if abs(x) >= 10 ** (digits - 1):
         return f"{x:,.0f}"
     return f"{x:.{digits}g}"
+
+
+def duration(x: float) -> str:
+    """A time in readable units: ``1.5 s``, ``12.3 ms``, ``870 µs``; ``unbounded`` for infinity."""
+    if x == float("inf"):
+        return "unbounded"
+    if x >= 1:
+        return f"{x:.3g} s"
+    if x >= 1e-3:
+        return f"{x * 1e3:.3g} ms"
+    return f"{x * 1e6:.3g} µs"

@@ -446,6 +446,11 @@ def _encoder(em: _Emitter, e: Encoder, batch: int, tokens: int | None, notes: li
     return n
 
 
+def takes_tokens(graph: CostGraph) -> bool:
+    """Whether the graph's inputs include token ids (so that a sequence length applies)."""
+    return any(k in graph.inputs for k in ("input_ids", "decoder_input_ids"))
+
+
 def build(arch: Arch, phase: Phase, name: str) -> CostGraph:
     """The cost graph of ``arch`` running ``phase``."""
     g = CostGraph(model=name, frontend="config")
@@ -507,7 +512,8 @@ def build(arch: Arch, phase: Phase, name: str) -> CostGraph:
             g.inputs = {"query_embeds": (b, q, hidden), "encoder_hidden_states": (b, arch.enc_tokens, arch.enc_dim)}
         else:  # pragma: no cover - every Arch kind is handled above
             raise ChipfitError(f"no builder for {type(arch).__name__}")
-    g.notes.insert(0, phase.describe())
+    if takes_tokens(g):  # a ViT or a Q-Former has no sequence length to state
+        g.notes.insert(0, phase.describe())
     if phase.causal_discount:
         g.notes.append("causal discount: only the unmasked attention scores are counted")
     return g
