@@ -11,6 +11,9 @@ Public API::
     chipfit.chips(category="edge")
     t = chipfit.llm("llama-2-7b", "rtx-4090", prompt=512, output=128, precision="w4a16")
     t.ttft_s, t.tpot_s, t.decode_tokens_per_s, t.memory_fits, t.max_batch, t.explain()
+    p = chipfit.plan("examples/speech_to_speech.yaml", chip="jetson-agx-orin-64gb")
+    p.sufficient, p.limiting, p.utilization, p.memory_bytes, p.latency_loaded_s, p.stages, p.explain()
+    chipfit.rank_plan("examples/multi_camera.yaml", category="edge").ranked
 """
 
 from .chips import chips
@@ -18,6 +21,7 @@ from .costgraph import CostGraph, ModuleRow, Op
 from .counting import CountResult, count
 from .errors import ChipfitError, MissingDependency
 from .llm import LLMResult, LLMSweep, llm
+from .plan import PlanRank, PlanResult, plan, rank_plan
 from .precision import PRECISIONS, Precision, get_precision
 from .verdict import CheckResult, RankResult, check, rank
 
@@ -25,7 +29,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CheckResult", "ChipfitError", "CostGraph", "CountResult", "LLMResult", "LLMSweep", "MissingDependency",
-    "ModuleRow", "Op", "llm",
+    "ModuleRow", "Op", "PlanRank", "PlanResult", "llm", "plan", "rank_plan",
     "PRECISIONS", "Precision", "RankResult", "check", "chips", "count", "get_precision", "rank",
     "__version__",
 ]
