@@ -290,3 +290,24 @@ def test_scenario_order_follows_links():
     sc = loads("name: t\nstages:\n  - name: b\n    model: resnet18\n    after: a\n"
                "  - name: a\n    model: resnet18\n    rate: 1\n")
     assert [s.name for s in sc.order()] == ["a", "b"]
+
+
+def test_readme_tables_of_the_examples_are_chipfits_numbers():
+    """The README's recomputed multimodal and speech-to-speech tables hold what plan computes."""
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    vl = {s.name: s for s in plan(EXAMPLES / "vision_language.yaml").stages}
+    llm = vl["llm"].detail
+    assert f"{vl['image_encoder'].detail.count.macs / 1e9:.2f} GMACs = {vl['image_encoder'].flops / 1e9:.1f} GFLOPs" \
+        in readme
+    assert f"{vl['qformer'].detail.count.macs / 1e9:.2f} GMACs = {vl['qformer'].flops / 1e9:.1f} GFLOPs" in readme
+    pre, dec = llm.prefill.flops / llm.batch / 1e9, llm.decode.flops / llm.batch / 1e9
+    assert f"{pre:,.0f} GFLOPs prefill + {dec:,.0f} GFLOPs decode = {pre + dec:,.0f} GFLOPs" in readme
+    total = sum(s.flops for s in vl.values()) / 1e12
+    assert f"{total:.2f} TFLOPs → {total:.2f} TOPS at 1 request/s, {2 * total:.2f} at 2" in readme
+    s2s = plan(EXAMPLES / "speech_to_speech.yaml")
+    assert f"**{s2s.required_tops:.2f} TOPS** | **{s2s.required_bandwidth_gbps:.1f} GB/s** | " \
+           f"**{s2s.memory_bytes / 1e9:.2f} GB**" in readme
+    by = {s.name: s for s in s2s.stages}
+    assert f"{by['llm'].flops / 1e9:,.0f} GFLOPs a request" in readme
+    assert f"{by['asr_encoder'].detail.count.macs / 1e9:.1f} GMACs = {by['asr_encoder'].flops / 1e9:.1f} GFLOPs" \
+        in readme

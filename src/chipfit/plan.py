@@ -118,7 +118,8 @@ class StagePlan:
             "required_bandwidth_gbps": self.required_bandwidth_gbps, "chip_peak_tops": self.peak_tops,
             "busy_s_per_run": self.busy_s, "share": self.share, "latency_s": self.latency_s,
             "batch_latency_s": self.batch_latency_s, "bound": self.bound,
-            "weight_bytes": self.weight_bytes, "working_bytes": self.working_bytes, "notes": list(self.notes),
+            "weight_bytes": self.weight_bytes, "working_bytes": self.working_bytes, "note": s.note,
+            "notes": list(self.notes),
         }
         if s.llm:
             d = self.detail
@@ -273,7 +274,7 @@ class PlanResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "scenario": self.name, "description": self.scenario.description,
+            "scenario": self.name, "description": self.scenario.description, "source": self.scenario.source,
             "chips": [c.to_dict() for c in self.chips],
             "stages": [s.to_dict() for s in self.stages],
             "required_tops": self.required_tops, "required_bandwidth_gbps": self.required_bandwidth_gbps,

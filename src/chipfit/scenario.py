@@ -108,7 +108,7 @@ class Stage(BaseModel):
     output: Optional[int] = Field(None, ge=1)
     engine: Optional[str] = None
     kv_precision: Optional[str] = None
-    note: str = ""
+    note: str = ""            # free text, carried into the JSON
 
     @field_validator("rate", mode="before")
     @classmethod
@@ -162,7 +162,7 @@ class Scenario(BaseModel):
     latency_budget_s: Optional[float] = Field(None, gt=0)
     overhead_gb: float = Field(0.5, ge=0, description="runtime memory allowance per chip, GB")
     stages: list[Stage] = Field(min_length=1)
-    source: str = ""
+    source: str = ""          # where the rates and sizes come from (free text)
     _origin: str = PrivateAttr("<scenario>")
     _root: Any = PrivateAttr(None)
 
