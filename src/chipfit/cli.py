@@ -43,6 +43,13 @@ def _emit_json(obj: dict) -> None:
     sys.stdout.write(json.dumps(obj, indent=2) + "\n")
 
 
+def _with_explain(out: dict, result, explain: bool) -> dict:
+    """The --json object, with the --explain formulas under "explain" when asked."""
+    if explain:
+        out["explain"] = [{"quantity": q, "formula": f} for q, f in result.explain()]
+    return out
+
+
 def _version(value: bool) -> None:
     if value:
         stdout.print(f"chipfit {__version__}")
@@ -132,9 +139,7 @@ def check(
                          input_shape=input_shape, seq_len=seq_len, dims=dim)
     if as_json:
         out = result.to_dict(per_layer=per_layer)
-        if explain:
-            out["explain"] = [{"quantity": q, "formula": f} for q, f in result.explain()]
-        _emit_json(out)
+        _emit_json(_with_explain(out, result, explain))
     else:
         from .render.check_view import check_view
 
@@ -222,9 +227,7 @@ def llm(
         raise ChipfitError(fit_advice(result))
     if as_json:
         out = result.to_dict()
-        if explain:
-            out["explain"] = [{"quantity": q, "formula": f} for q, f in result.explain()]
-        _emit_json(out)
+        _emit_json(_with_explain(out, result, explain))
     else:
         from .render.llm_view import llm_view
 
@@ -268,9 +271,7 @@ def plan(
     result = run_plan(scenario, chip=chip, load_factor=load, chips_files=chips_file or ())
     if as_json:
         out = result.to_dict()
-        if explain:
-            out["explain"] = [{"quantity": q, "formula": f} for q, f in result.explain()]
-        _emit_json(out)
+        _emit_json(_with_explain(out, result, explain))
     else:
         from .render.plan_view import plan_view
 

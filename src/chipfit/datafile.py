@@ -21,9 +21,14 @@ M = TypeVar("M", bound=BaseModel)
 
 def load(model: type[M], text: str, origin: str, context: dict[str, Any] | None = None) -> M:
     """Parse ``text`` (YAML) and validate it as ``model``; ``origin`` names it in errors."""
+    return load_tree(model, text, origin, context)[0]
+
+
+def load_tree(model: type[M], text: str, origin: str, context: dict[str, Any] | None = None) -> tuple[M, Any]:
+    """:func:`load`, with the YAML node tree (for locating later, cross-field errors)."""
     root, data = parse(text, origin)
     try:
-        return model.model_validate(data, context=context)
+        return model.model_validate(data, context=context), root
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
@@ -120,14 +125,18 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 
 
 def load_path(model: type[M], path: str | Path, context: dict[str, Any] | None = None) -> M:
+    return load(model, read_text(path), str(path), context)
+
+
+def read_text(path: str | Path) -> str:
+    """A data file's text, or one sentence saying why it cannot be read."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ChipfitError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ChipfitError(f"{path}: cannot read it ({type(exc).__name__})") from None
-    return load(model, text, str(path), context)
 
 
 def _dotted(loc: tuple) -> str:

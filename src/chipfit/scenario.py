@@ -193,19 +193,11 @@ class Scenario(BaseModel):
 def load(path: str | Path) -> Scenario:
     """Read and validate a scenario file; the cross-stage rules (unique names, known and
     acyclic ``after`` links, a rate where nothing feeds the stage) are checked here too."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ChipfitError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ChipfitError(f"{path}: cannot read it ({type(exc).__name__})") from None
-    return loads(text, str(path))
+    return loads(datafile.read_text(path), str(path))
 
 
 def loads(text: str, origin: str = "<scenario>") -> Scenario:
-    scenario = datafile.load(Scenario, text, origin)
-    root, _ = datafile.parse(text, origin)
+    scenario, root = datafile.load_tree(Scenario, text, origin)
 
     def fail(loc: tuple, msg: str) -> ChipfitError:
         return datafile.problem(origin, root, loc, msg)
