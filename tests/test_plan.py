@@ -190,9 +190,10 @@ def test_rank_puts_carrying_chips_first(tmp_path):
 
 @pytest.mark.parametrize("name", ["multi_camera", "vision_language", "speech_to_speech"])
 def test_examples_run(name, run_cli):
-    rc, out, err = run_cli("plan", str(EXAMPLES / f"{name}.yaml"), "--json")
+    rc, out, err = run_cli("plan", str(EXAMPLES / f"{name}.yaml"), "--json", "--explain")
     assert rc == 0, err
     d = json.loads(out)
+    assert {e["quantity"] for e in d["explain"]} >= {f"{s['name']} share" for s in d["stages"]}
     for key in ("scenario", "stages", "chips", "required_tops", "required_bandwidth_gbps", "memory_bytes",
                 "memory_fits", "utilization", "critical_path", "latency_s", "latency_loaded_s", "sufficient",
                 "limiting"):

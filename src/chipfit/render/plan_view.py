@@ -86,10 +86,11 @@ def plan_explanation(r: "PlanResult") -> list[tuple[str, str]]:
             src = f"{num(sp.triggers_per_s / s.streams)} starts/s (slowest input)"
         else:
             src = f"{s.rate.describe(s.covers_s)} = {num(sp.triggers_per_s / s.streams)} starts/s"
-        fan = f" × fan-out {s.rate.per_input:g}" if form == "per_input" else ""
+        fan = f" × fan-out {s.rate.per_input:g}" if s.rate is not None and form == "per_input" else ""
         streams = f" × {s.streams} streams" if s.streams > 1 else ""
         repeat = f" × repeat {s.repeat}" if s.repeat > 1 else ""
-        rows.append((f"{sp.name} runs/s", f"{src}{streams}{fan}{repeat} = {num(sp.runs_per_s)}"))
+        more = f"{streams}{fan}{repeat}"
+        rows.append((f"{sp.name} runs/s", f"{src}{more} = {num(sp.runs_per_s)}" if more else src))
         rows.append((f"{sp.name} TOPS", f"{num(sp.flops / 1e9)} GFLOPs per run × {num(sp.runs_per_s)}/s "
                      f"= {num(sp.required_tops)} TOPS ({sp.precision}, peak {sp.peak_tops:g} on {_where(sp)})"))
         what = "prefill + decode of one batch" if s.llm else "roofline latency of one batch"
