@@ -450,7 +450,7 @@ def _stage(sc: Scenario, i: int, s: Stage, default_chip: str | None, chip_given:
         raise fail(chip_loc, exc) from None
     try:
         count = _count(s, prec, cache)
-        res = predict(count, record, unit, fps=max(runs, 1e-12), batch=s.batch)
+        res = predict(count, record, unit, fps=runs, batch=s.batch)
     except ChipfitError as exc:
         raise fail(where + ("model",), exc) from None
     batch_s = res.roof.latency_s
@@ -462,7 +462,7 @@ def _stage(sc: Scenario, i: int, s: Stage, default_chip: str | None, chip_given:
 
 def _count(s: Stage, prec: Any, cache: dict):
     """The stage's count at ``prec`` (chip-independent: computed once per plan or ranking)."""
-    from .verdict import _count as count_model
+    from .verdict import count_for
 
     kwargs: dict[str, Any] = {}
     if s.input_shape:
@@ -475,7 +475,7 @@ def _count(s: Stage, prec: Any, cache: dict):
         kwargs["context"] = s.context
     key = (s.model, prec.name, tuple(sorted((k, str(v)) for k, v in kwargs.items())))
     if key not in cache:
-        cache[key] = count_model(s.model, prec, kwargs)
+        cache[key] = count_for(s.model, prec, kwargs)
     return cache[key]
 
 

@@ -147,10 +147,6 @@ class Stage(BaseModel):
     def kind(self) -> str:
         return "llm" if self.llm else "model"
 
-    @property
-    def model_name(self) -> str:
-        return self.llm or self.model or ""
-
 
 class Scenario(BaseModel):
     model_config = _STRICT
@@ -166,17 +162,9 @@ class Scenario(BaseModel):
     _origin: str = PrivateAttr("<scenario>")
     _root: Any = PrivateAttr(None)
 
-    @property
-    def origin(self) -> str:
-        return self._origin
-
     def problem(self, loc: tuple, msg: str) -> ChipfitError:
         """One sentence naming this scenario's file, the line of ``loc`` and the field."""
         return datafile.problem(self._origin, self._root, loc, msg)
-
-    @property
-    def by_name(self) -> dict[str, Stage]:
-        return {s.name: s for s in self.stages}
 
     def order(self) -> list[Stage]:
         """The stages, every one after those in its ``after`` (the file's order otherwise)."""

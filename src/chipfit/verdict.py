@@ -291,7 +291,9 @@ def predict(count: CountResult, record: ChipRecord, unit: Unit, *, fps: float, b
     )
 
 
-def _count(model: Any, precision: str | Precision, count_kwargs: dict) -> CountResult:
+def count_for(model: Any, precision: str | Precision, count_kwargs: dict) -> CountResult:
+    """The count ``check`` prices: ``model`` counted at ``precision`` (a CountResult is re-priced;
+    an ONNX file's free batch dimension is bound to one inference)."""
     if isinstance(model, CountResult):
         return CountResult(model.graph, get_precision(precision), notes=list(model.notes))
     from .counting import count
@@ -310,7 +312,7 @@ def check(model: Any, chip: str, *, fps: float, precision: str | Precision = "in
     _validate_rate(fps, utilization)
     prec = get_precision(precision)
     record, unit, note = pick_unit(chip, prec, sparse, chips_files)
-    result = predict(_count(model, precision, count_kwargs), record, unit, fps=fps, batch=batch,
+    result = predict(count_for(model, precision, count_kwargs), record, unit, fps=fps, batch=batch,
                      utilization=utilization, sparse=sparse, fuse=fuse)
     if note:
         result.notes.insert(0, note)
@@ -390,7 +392,7 @@ def rank(model: Any, *, fps: float, precision: str | Precision = "int8", by: str
     prec = get_precision(precision)
     records = select(db or database(chips_files), category=category, max_power=max_power,
                      min_memory_gb=min_memory_gb)
-    count = _count(model, prec, count_kwargs)
+    count = count_for(model, prec, count_kwargs)
     ranked, failing, skipped = [], [], {}
     for rec in records:
         unit = rec.chip.unit_with(prec.compute, sparse)
