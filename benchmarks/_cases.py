@@ -1,4 +1,8 @@
-"""Shared by fit_efficiency.py and validate.py: the validation cases and a predictor."""
+"""Shared by fit_efficiency.py and validate.py: the validation cases and a predictor.
+
+Published rows come from validation_cases.yaml; this machine's rows (``lm-N`` = data row N of
+local/measured_local.csv, written by measure_local.py) are predicted on the probed chip
+local/this-machine.yaml."""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ from chipfit.calibration import CaseFile, Predictor  # noqa: E402
 from chipfit.datafile import load_path  # noqa: E402
 
 CASES_PATH = HERE / "validation_cases.yaml"
+LOCAL_CHIP = HERE / "local" / "this-machine.yaml"
+LOCAL_CSV = HERE / "local" / "measured_local.csv"
 
 
 def load_cases() -> CaseFile:
@@ -21,3 +27,13 @@ def load_cases() -> CaseFile:
 
 def predictor() -> Predictor:
     return Predictor()
+
+
+def local_cases():
+    """(this machine's measured rows as cases, a predictor whose database has the probed chip)."""
+    from chipfit.calibrate import ShapePredictor, cases_from_rows, read_rows
+    from chipfit.chips import database
+
+    cases = cases_from_rows(read_rows(LOCAL_CSV), "benchmarks/local/measured_local.csv", "this-machine",
+                            prefix="lm-")
+    return cases, ShapePredictor(database([LOCAL_CHIP]))

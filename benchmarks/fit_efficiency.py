@@ -6,7 +6,9 @@ Protocol: each efficiency class with measurements is fitted on the cases marked 
 whose units all belong to it (nvidia-gpu: timm on an RTX 4090; nvidia-jetson-gpu: MLPerf
 SingleStream/MultiStream on the Jetson AGX Orin GPU; nvidia-dla: the DLA table of Jetson AGX
 Orin at MAXN). Cases marked ``holdout`` (MLPerf Offline on the Orin's GPU and DLAs together)
-are never fitted on. Classes without public measurements borrow a fit and say which.
+are never fitted on. Classes without public measurements borrow a fit and say which. The cpu
+class is fitted on this machine's own ``role: fit`` rows (benchmarks/local/measured_local.csv,
+onnxruntime on the probed 2-core CPU); its holdout rows are never fitted on.
 """
 
 from __future__ import annotations
@@ -16,13 +18,22 @@ import datetime
 
 import yaml
 
-from _cases import ROOT, load_cases, predictor
+from _cases import ROOT, load_cases, local_cases, predictor
 from chipfit.calibration import class_fit, fit_class, op_is_depthwise, residual
 from chipfit.efficiency import EfficiencyFile, efficiency_classes
 
 METHOD = ("per class, coordinate search on a log grid of (gemm, depthwise, memory) minimising the mean "
           "squared log error of predicted vs measured throughput/latency over the class's fit rows; "
           "vector = depthwise; leave-one-out error refits without each row")
+
+
+def _report(cls, eff, res, preds) -> None:
+    print(f"{cls:11s} gemm {eff.gemm:.3f} depthwise {eff.depthwise:.3f} memory {eff.memory:.3f}  "
+          f"n={res.n} median {res.median_abs_pct:.1f}% p90 {res.p90_abs_pct:.1f}% "
+          f"LOO median {res.loo_median_abs_pct}%")
+    for p in preds:
+        print(f"    {p.case.id:7s} {p.case.measured_model[:40]:40s} measured {p.case.measured:10.4g} "
+              f"predicted {p.predicted:10.4g}  {100 * p.error:+6.1f}%")
 
 
 def main() -> None:
@@ -44,12 +55,7 @@ def main() -> None:
         if borrow and not any(op_is_depthwise(pred.graph(c)) for c in cases):
             basis += f"; the rows hold no depthwise ops, so depthwise/vector come from the {borrow} fit"
         fits[cls] = class_fit(desc[cls], eff, basis, [c.id for c in cases], res)
-        print(f"{cls:11s} gemm {eff.gemm:.3f} depthwise {eff.depthwise:.3f} memory {eff.memory:.3f}  "
-              f"n={res.n} median {res.median_abs_pct:.1f}% p90 {res.p90_abs_pct:.1f}% "
-              f"LOO median {res.loo_median_abs_pct}%")
-        for p in preds:
-            print(f"    {p.case.id:7s} {p.case.measured_model[:40]:40s} measured {p.case.measured:10.4g} "
-                  f"predicted {p.predicted:10.4g}  {100 * p.error:+6.1f}%")
+        _report(cls, eff, res, preds)
     # classes without measurements of their own borrow a fit
     gpu, dla = fits["nvidia-gpu"], fits["nvidia-dla"]
     fits["gpu"] = gpu.model_copy(update={
@@ -59,10 +65,16 @@ def main() -> None:
         "description": desc["npu"], "fitted_on": [], "residual": None,
         "basis": "no NPU measurements in measured_public.csv: borrows the nvidia-dla fit "
                  "(NVDLA is the measured fixed-function accelerator closest to an NPU)"})
-    fits["cpu"] = gpu.model_copy(update={
-        "description": desc["cpu"], "fitted_on": [], "residual": None,
-        "basis": "no CPU measurements in measured_public.csv: borrows the nvidia-gpu fit until "
-                 "chipfit probe/calibrate measure the machine (issue 8)"})
+    lcases, lpred = local_cases()
+    lfit = [c for c in lcases if c.role == "fit"]
+    eff, preds, loo = fit_class(lpred, lfit, "cpu", {})
+    res = residual(preds, loo)
+    fits["cpu"] = class_fit(desc["cpu"], eff, (
+        f"fitted on {len(lfit)} onnxruntime rows measured by benchmarks/measure_local.py on a probed "
+        f"2-core AMD EPYC (benchmarks/local/measured_local.csv: {', '.join(c.id for c in lfit)}); peaks "
+        f"there are probed matmul rates, so the factors are relative to achieved, not rated, peaks"),
+        [c.id for c in lfit], res)
+    _report("cpu", eff, res, preds)
     doc = EfficiencyFile(generated_by="benchmarks/fit_efficiency.py", date=datetime.date.today().isoformat(),
                          method=METHOD, classes={k: fits[k] for k in desc})
     text = ("# Written by benchmarks/fit_efficiency.py; do not edit by hand. Schema: chipfit/efficiency.py\n"

@@ -7,6 +7,8 @@ parts (no weights). Used by the validation cases as ``validation_models:NAME``.
 - ``resnet34_backbone``: torchvision ResNet-34 without its pooling and classifier.
 - ``vit_small_patch16_224``: ViT-S/16 (Touvron et al. 2021, DeiT-S: 12 layers, 6 heads,
   width 384, MLP 1536), the shape of timm's ``vit_small_patch16_224``.
+- ``whisper_tiny_encoder``: the audio encoder of the zoo's whisper-tiny (measured on this machine
+  by ``benchmarks/measure_local.py``).
 """
 
 from __future__ import annotations
@@ -49,3 +51,12 @@ def vit_small_patch16_224() -> nn.Module:
 
     return VisionTransformer(image_size=224, patch_size=16, num_layers=12, num_heads=6,
                              hidden_dim=384, mlp_dim=1536)
+
+
+def whisper_tiny_encoder() -> nn.Module:
+    """Whisper-tiny's audio encoder (the zoo's whisper-tiny config; random weights), fed a
+    1x80x3000 log-mel spectrogram (30 s)."""
+    from chipfit.frontends.hf import build
+    from chipfit.zoo import lookup
+
+    return build(lookup("whisper-tiny").config, device=str(torch.get_default_device())).get_encoder()

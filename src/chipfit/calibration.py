@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .chips import ChipDB, database
 from .costgraph import CostGraph
-from .efficiency import ClassFit, Efficiency, Residual, for_class
+from .efficiency import ClassFit, Efficiency, Residual, for_unit
 from .precision import get_precision
 from .roofline import roofline
 
@@ -117,7 +117,7 @@ class Predictor:
             table = unit.peaks(case.sparse)
             if prec.compute not in table:
                 continue
-            eff = effs.get(unit.efficiency_class) or for_class(unit.efficiency_class)
+            eff = effs.get(unit.efficiency_class) or for_unit(unit)
             r = roofline(graph, prec, table[prec.compute].value * 1e12, bw, eff, batch=case.batch,
                          fuse=case.fuse)
             if latency is None:

@@ -314,6 +314,126 @@ def chips(
         stdout.print(chips_table(records))
 
 
+def _progress():
+    """A rich progress bar on stderr (shown on a terminal only), and its update callback."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=Console(stderr=True), transient=True)
+    task = bar.add_task("starting", total=None)
+
+    def update(stage: str, done: int, total: int) -> None:
+        bar.update(task, description=stage, completed=done, total=total or None)
+
+    return bar, update
+
+
+@app.command()
+def measure(
+    model: Annotated[str, typer.Argument(help=MODEL_HELP)],
+    runtime: Annotated[str, typer.Option("--runtime", "-r", help="onnxruntime (exports MODEL to ONNX first) "
+                                         "or torch.")] = "onnxruntime",
+    device: Annotated[str, typer.Option("--device", help="cpu or cuda.")] = "cpu",
+    batch: Annotated[int, typer.Option("--batch", "-b", help="Inferences per run.")] = 1,
+    precision: Annotated[str, typer.Option("--precision", "-p", help="fp32 (onnxruntime); fp32, bf16 or fp16 "
+                                           "(torch).")] = "fp32",
+    threads: Annotated[Optional[int], typer.Option("--threads", help="Intra-op threads (default: all cores).")] = None,
+    chip: Annotated[Optional[str], typer.Option("--chip", "-c", help="Chip to predict on (default: this-machine, "
+                                                "written by 'chipfit probe'); '' for none.")] = None,
+    chips_file: Annotated[Optional[list[str]], typer.Option("--chips-file", help="Extra chip file.")] = None,
+    input_shape: Annotated[Optional[list[str]], typer.Option("--input-shape", "-i", help=INPUT_SHAPE_HELP)] = None,
+    dim: Annotated[Optional[list[str]], typer.Option("--dim", help=DIM_HELP)] = None,
+    seq_len: Annotated[Optional[int], typer.Option("--seq-len", "-s", help="Tokens per sequence.")] = None,
+    min_runs: Annotated[int, typer.Option("--min-runs", help="Timed runs, at least.")] = 10,
+    min_time: Annotated[float, typer.Option("--min-time", help="Seconds of timed runs, at least.")] = 3.0,
+    max_time: Annotated[float, typer.Option("--max-time", help="Stop timing after this many seconds.")] = 60.0,
+    save: Annotated[Optional[str], typer.Option("--save", help="Append the result as a row of this CSV "
+                                                "(the input of 'chipfit calibrate').")] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="Show how every number is computed.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else.")] = False,
+) -> None:
+    """Time real inference (warm-up, median, p90, fresh process) and compare with the prediction."""
+    from .measure import measure as run_measure
+
+    bar, update = _progress()
+    with bar:
+        result = run_measure(model, runtime=runtime, device=device, batch=batch, precision=precision,
+                             threads=threads, chip=chip, input_shape=input_shape, seq_len=seq_len, dims=dim,
+                             chips_files=chips_file or (), min_runs=min_runs, min_time_s=min_time,
+                             max_time_s=max_time, progress=update)
+    if save:
+        from .calibrate import append_row
+
+        append_row(save, result)
+    if as_json:
+        _emit_json(_with_explain(result.to_dict(), result, explain))
+        return
+    from .render.measure_view import measure_view
+
+    stdout.print(measure_view(result, explain))
+    if save:
+        stdout.print(f"appended to {save}")
+
+
+@app.command()
+def probe(
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Chip file to write (default: "
+                                                  "this-machine.yaml in the chips config folder).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the file if it exists.")] = False,
+    threads: Annotated[Optional[int], typer.Option("--threads", help="CPU threads (default: all cores).")] = None,
+    reps: Annotated[int, typer.Option("--reps", min=1, help="Runs per micro-benchmark (the best counts).")] = 5,
+    no_write: Annotated[bool, typer.Option("--no-write", help="Measure and print only.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else.")] = False,
+) -> None:
+    """Measure this machine (matmul per precision, memory bandwidth) and write it as a chip file."""
+    from pathlib import Path
+
+    from .chips import config_dir
+    from .chips.userfile import write_atomic
+    from .probe import chip_file_dict, chip_file_text, probe as run_probe
+
+    path = None if no_write else Path(output) if output else config_dir() / "this-machine.yaml"
+    if path is not None and path.exists() and not force:
+        raise ChipfitError(f"{path} already exists: pass --force to replace it (or --output elsewhere)")
+    if threads is not None and threads < 1:
+        raise ChipfitError(f"--threads must be at least 1, got {threads}")
+    bar, update = _progress()
+    with bar:
+        result = run_probe(threads=threads, reps=reps, step=lambda s: update(s, 0, 0))
+    if path is not None:
+        write_atomic(path, chip_file_text(result), overwrite=force)
+    if as_json:
+        _emit_json({"path": str(path) if path else None, **chip_file_dict(result)})
+        return
+    from .render.measure_view import probe_view
+
+    stdout.print(probe_view(result, str(path) if path else None))
+
+
+@app.command()
+def calibrate(
+    chip: Annotated[str, typer.Argument(help="Chip id (or ID:UNIT) to fit.")],
+    measurements: Annotated[str, typer.Option("--from", help="CSV of measurements ('chipfit measure --save' "
+                                              "writes one; see the README for the columns).")],
+    chips_file: Annotated[Optional[list[str]], typer.Option("--chips-file", help="Extra chip file.")] = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="For a built-in chip: the new chip file "
+                                                  "(default: CHIP.yaml in the chips config folder).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Fit and print; write nothing.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else.")] = False,
+) -> None:
+    """Fit a chip's compute and memory efficiencies to measurements; store them in its chip file."""
+    from .calibrate import calibrate as run_calibrate, store
+
+    result = run_calibrate(chip, measurements, chips_files=chips_file or ())
+    path = None if dry_run else str(store(result, output))
+    if as_json:
+        _emit_json({"path": path, **result.to_dict()})
+        return
+    from .render.measure_view import calibrate_view
+
+    stdout.print(calibrate_view(result, path))
+
+
 @app.command()
 def zoo(
     task: Annotated[Optional[str], typer.Option("--task", help="vision, language, speech or multimodal.")] = None,

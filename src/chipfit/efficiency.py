@@ -11,7 +11,8 @@ measured rows of ``refdata/measured_public.csv`` per *efficiency class* of compu
 
 Each class records the rows it was fitted on and the residual error of that fit; a class with
 no public measurements says so and borrows the pooled fit. ``--utilization U`` replaces all
-four factors by ``U`` (the seeds' single-factor mode).
+four factors by ``U`` (the seeds' single-factor mode). A chip calibrated by ``chipfit calibrate``
+carries its own factors, which replace its class's (:func:`for_unit`).
 """
 
 from __future__ import annotations
@@ -88,6 +89,16 @@ def efficiency_file() -> EfficiencyFile:
 
 def efficiency_classes() -> dict[str, ClassFit]:
     return dict(efficiency_file().classes)
+
+
+def for_unit(unit, utilization: float | None = None) -> Efficiency:
+    """The factors a compute unit runs at: ``utilization`` when given, else the unit's own
+    calibration (``chipfit calibrate``) when it has one, else its efficiency class's."""
+    cal = getattr(unit, "efficiency", None)
+    if utilization is not None or cal is None:
+        return for_class(unit.efficiency_class, utilization)
+    return Efficiency(cal.gemm, cal.depthwise, cal.vector, cal.memory, f"{unit.efficiency_class}, calibrated",
+                      cal.basis, cal.residual)
 
 
 def for_class(name: str, utilization: float | None = None) -> Efficiency:

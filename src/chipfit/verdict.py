@@ -24,7 +24,7 @@ from typing import Any, Iterable
 
 from .chips import ChipDB, ChipRecord, Unit, database, select
 from .counting import CountResult
-from .efficiency import Efficiency, for_class
+from .efficiency import Efficiency, for_unit
 from .errors import ChipfitError
 from .precision import Precision, get_precision
 from .render.units import num
@@ -250,7 +250,7 @@ def predict(count: CountResult, record: ChipRecord, unit: Unit, *, fps: float, b
         raise ChipfitError(f"--batch must be at least 1, got {batch}")
     prec = count.precision
     peak_tops = _unit_peak(record, unit, prec, sparse)
-    eff = for_class(unit.efficiency_class, utilization)
+    eff = for_unit(unit, utilization)
     chip = record.chip
     bw = chip.memory_bandwidth_gbps.value * 1e9 if chip.memory_bandwidth_gbps else 0.0
     capacity = int(chip.memory_gb.value * 1e9) if chip.memory_gb else None
@@ -277,7 +277,7 @@ def predict(count: CountResult, record: ChipRecord, unit: Unit, *, fps: float, b
     for u in chip.compute_units():
         if u.id == unit.id or prec.compute not in u.peaks(sparse):
             continue
-        ueff = for_class(u.efficiency_class, utilization)
+        ueff = for_unit(u, utilization)
         upeak = u.peaks(sparse)[prec.compute].value
         r = roofline(graph, prec, upeak * 1e12, bw, ueff, batch=1, fuse=fuse)
         others.append(UnitSummary(u.id, u.name, u.count, upeak, r.throughput))

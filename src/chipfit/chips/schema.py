@@ -22,6 +22,9 @@ A file names its documents once under ``sources`` and every number cites one of 
 document), ``third-party`` (quoted by someone else), ``derived`` (arithmetic on sourced
 numbers; ``formula`` is then required) or ``measured`` (by ``chipfit probe`` or a benchmark).
 
+``efficiency`` (written by ``chipfit calibrate``) holds efficiency factors fitted to
+measurements of this very chip; they replace its efficiency class's factors in predictions.
+
 A chip whose vendor splits the compute into separately programmed units (a Jetson's GPU and
 its DLAs) lists them under ``units``; the first unit is the default one. A single-unit chip
 may give ``dense``/``sparse``/``efficiency_class`` at the chip level instead.
@@ -32,6 +35,8 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from ..efficiency import Residual
 
 #: Arithmetic a chip rates its peak in; the ``compute`` of a workload precision.
 ComputeKey = Literal["fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4"]
@@ -80,6 +85,19 @@ class Headline(_Strict):
     flag: Flag
 
 
+class Calibration(_Strict):
+    """Efficiency factors fitted to measurements of this chip (``chipfit calibrate``)."""
+
+    gemm: float = Field(gt=0, le=1)
+    depthwise: float = Field(gt=0, le=1)
+    vector: float = Field(gt=0, le=1)
+    memory: float = Field(gt=0, le=1)
+    basis: str = Field(min_length=3)       # what was fitted, on what, in one sentence
+    date: str | None = None
+    rows: list[str] = Field(min_length=1)  # the measurements: 'model batch precision: measured s'
+    residual: Residual
+
+
 class Unit(_Strict):
     """A compute unit the vendor describes separately (GPU, DLA, NPU, CPU cluster)."""
 
@@ -90,6 +108,7 @@ class Unit(_Strict):
     dense: dict[ComputeKey, Figure] = Field(min_length=1)
     sparse: dict[ComputeKey, Figure] = Field(default_factory=dict)
     power_w: Figure | None = None
+    efficiency: Calibration | None = None
 
     def peaks(self, sparse: bool = False) -> dict[str, Figure]:
         """Peak per arithmetic: the 2:4-sparsity table with ``sparse``, else the dense one."""
@@ -105,6 +124,7 @@ class Chip(_Strict):
     efficiency_class: str | None = None
     dense: dict[ComputeKey, Figure] = Field(default_factory=dict)
     sparse: dict[ComputeKey, Figure] = Field(default_factory=dict)
+    efficiency: Calibration | None = None
     units: list[Unit] = Field(default_factory=list)
     memory_bandwidth_gbps: Figure | None = None
     memory_gb: Figure | None = None
@@ -114,8 +134,8 @@ class Chip(_Strict):
 
     @model_validator(mode="after")
     def _units_or_peaks(self) -> "Chip":
-        if self.units and (self.dense or self.sparse or self.efficiency_class):
-            raise ValueError("give either units or chip-level dense/sparse/efficiency_class, not both")
+        if self.units and (self.dense or self.sparse or self.efficiency_class or self.efficiency):
+            raise ValueError("give either units or chip-level dense/sparse/efficiency_class/efficiency, not both")
         if not self.units and self.dense and not self.efficiency_class:
             raise ValueError("a chip with dense peaks needs efficiency_class")
         ids = [u.id for u in self.units]
@@ -130,7 +150,8 @@ class Chip(_Strict):
         if not self.dense:
             return []
         return [Unit(id="main", name=self.name, efficiency_class=self.efficiency_class or "",
-                     dense=self.dense, sparse=self.sparse, power_w=self.power_w)]
+                     dense=self.dense, sparse=self.sparse, power_w=self.power_w,
+                     efficiency=self.efficiency)]
 
     def unit_with(self, compute: str, sparse: bool = False) -> Unit | None:
         """The first unit with a peak for ``compute`` (dense, or sparse with ``sparse``)."""

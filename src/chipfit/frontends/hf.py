@@ -40,8 +40,9 @@ def read_config(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def build(config: dict[str, Any], attn_implementation: str = "sdpa"):
-    """A transformers model for ``config`` with meta weights, in eval mode."""
+def build(config: dict[str, Any], attn_implementation: str = "sdpa", device: str = "meta"):
+    """A transformers model for ``config`` with weights on ``device`` (meta: none allocated;
+    elsewhere randomly initialised, nothing downloaded), in eval mode."""
     import torch
 
     transformers = _transformers()
@@ -59,7 +60,7 @@ def build(config: dict[str, Any], attn_implementation: str = "sdpa"):
             break
     if cls is not None and attn_implementation == "sdpa" and not getattr(cls, "_supports_sdpa", True):
         attn_implementation = "eager"  # no SDPA path (FastSpeech2Conformer): its own attention code
-    with torch.device("meta"):
+    with torch.device(device):
         if cls is not None:
             model = cls._from_config(hf_config, attn_implementation=attn_implementation)
         else:
