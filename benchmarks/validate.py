@@ -5,7 +5,9 @@
 
 Rows come from benchmarks/validation_cases.yaml (models on chips: ``chipfit check``) and
 benchmarks/llm_cases.yaml (LLM inference: ``chipfit llm``), copied from
-refdata/measured_public.csv. ``fit`` rows were used to fit the efficiency factors of their
+refdata/measured_public.csv, and from benchmarks/local/measured_local.csv (chipfit's own
+onnxruntime measurements of this machine, made by benchmarks/measure_local.py, predicted on the
+probed chip file benchmarks/local/this-machine.yaml). ``fit`` rows were used to fit the efficiency factors of their
 class (in-sample); ``holdout`` rows never were (out-of-sample). Both are reported, separately
 and together.
 """
@@ -19,7 +21,7 @@ import platform
 from collections import defaultdict
 from statistics import median
 
-from _cases import HERE, ROOT, load_cases, predictor
+from _cases import HERE, LOCAL_CHIP, LOCAL_CSV, ROOT, load_cases, local_cases, predictor
 from chipfit import __version__
 from chipfit.calibration import percentile
 from chipfit.datafile import load_path
@@ -108,6 +110,48 @@ the 5-fold cross-validated median in brackets.
     return text, [head] + rows, dec, pre
 
 
+def local_section() -> tuple[str, list[list[str]], list[list[str]]]:
+    """This machine's own measurements against the predictions: (markdown, rows, summary)."""
+    from chipfit.calibrate import read_rows
+    from chipfit.chips import database
+    from chipfit.render.units import duration
+
+    cases, pred = local_cases()
+    raw = read_rows(LOCAL_CSV)
+    chip = database([LOCAL_CHIP]).get("this-machine")[0].chip
+    head = ["row", "model", "batch", "runs", "measured median", "p90", "predicted", "error"]
+    rows, groups = [], defaultdict(list)
+    for c in cases:
+        p = pred.predict(c)
+        r = raw[c.row - 1]
+        rows.append([c.id + ("" if c.role == "fit" else "*"), c.model.removeprefix("validation_models:"),
+                     str(c.batch), r["runs"], duration(c.measured), duration(float(r["p90_s"])),
+                     duration(p.predicted), f"{100 * p.error:+.1f}%"])
+        groups["all rows"].append(p.abs_pct)
+        groups[f"{c.role} rows"].append(p.abs_pct)
+    summary = _stats(groups)
+    peaks = ", ".join(f"{k} {v.value * 1e3:.4g} G{'OPS' if k == 'int8' else 'FLOP/s'}" for k, v in chip.dense.items())
+    versions = sorted({r["versions"] for r in raw})
+    text = f"""## This machine (`chipfit measure`, onnxruntime on a probed CPU)
+
+{chip.name}: `chipfit probe` measured {peaks}, memory {chip.memory_bandwidth_gbps.value:g} GB/s
+(`benchmarks/local/this-machine.yaml`). Every model ran with `chipfit measure MODEL` ({', '.join(versions)},
+fp32, all threads, warm-up then at least 5 s of timed runs in a fresh process; measured
+{raw[0]['date']} by `python benchmarks/measure_local.py`) and is predicted as `chipfit check` predicts
+it, with the built-in `cpu` efficiency class. That class was fitted on the rows without `*`
+(one per kind of op mix); rows marked `*` are held out.
+
+{md_table(["rows", "n", "median abs error", "p90 abs error"], summary)}
+
+{md_table(head, rows)}
+
+The error scatter of small models is partly the machine's: a 2-core VM, where the same model's
+median moved by up to 2x between two runs of the script on the same day (mobilenet_v3_small: 2.6 ms,
+then 1.3 ms).
+"""
+    return text, [head] + rows, summary
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--no-write", action="store_true", help="do not rewrite VALIDATION.md")
@@ -133,6 +177,10 @@ def main() -> None:
     print_table([head] + rows)
     print()
     print_table([["rows", "n", "median |error|", "p90 |error|"]] + summary)
+    local_md, local_rows, local_summary = local_section()
+    print()
+    print_table(local_rows)
+    print_table([["rows", "n", "median |error|", "p90 |error|"]] + local_summary)
     llm_md, llm_rows, llm_dec, llm_pre = llm_section()
     print()
     print_table(llm_rows)
@@ -173,6 +221,7 @@ How each row is predicted (model, chip unit, precision, batch, fusion) is in
 
 {md_table(["row", "model", "reason"], [[str(n['row']), str(n['model']), n['reason']] for n in cf.not_predicted])}
 
+{local_md}
 {llm_md}"""
     with open(args.out, "w", encoding="utf-8") as fh:
         fh.write(text)

@@ -14,14 +14,21 @@ Public API::
     p = chipfit.plan("examples/speech_to_speech.yaml", chip="jetson-agx-orin-64gb")
     p.sufficient, p.limiting, p.utilization, p.memory_bytes, p.latency_loaded_s, p.stages, p.explain()
     chipfit.rank_plan("examples/multi_camera.yaml", category="edge").ranked
+    m = chipfit.measure("resnet18", runtime="onnxruntime")   # real timing in a fresh process
+    m.median_s, m.p90_s, m.achieved_tops, m.predicted_s, m.error
+    chipfit.probe()                                          # this machine's matmul and memory rates
+    chipfit.calibrate("this-machine", "rows.csv").calibration  # efficiencies fitted to measurements
 """
 
+from .calibrate import CalibrationResult, calibrate
 from .chips import chips
 from .costgraph import CostGraph, ModuleRow, Op
 from .counting import CountResult, count
 from .errors import ChipfitError, MissingDependency
 from .llm import LLMResult, LLMSweep, llm
+from .measure import MeasureResult, measure
 from .plan import PlanRank, PlanResult, plan, rank_plan
+from .probe import ProbeResult, probe
 from .precision import PRECISIONS, Precision, get_precision
 from .verdict import CheckResult, RankResult, check, rank
 
@@ -31,5 +38,5 @@ __all__ = [
     "CheckResult", "ChipfitError", "CostGraph", "CountResult", "LLMResult", "LLMSweep", "MissingDependency",
     "ModuleRow", "Op", "PlanRank", "PlanResult", "llm", "plan", "rank_plan",
     "PRECISIONS", "Precision", "RankResult", "check", "chips", "count", "get_precision", "rank",
-    "__version__",
+    "CalibrationResult", "MeasureResult", "ProbeResult", "calibrate", "measure", "probe", "__version__",
 ]

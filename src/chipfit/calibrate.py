@@ -10,7 +10,8 @@ chip are skipped), ``source``. Other columns are kept for the reader and ignored
 
 The fit is :func:`chipfit.calibration.fit_class` (the one that fitted the built-in classes):
 coordinate search on a log grid of (gemm, depthwise = vector, memory) minimising the mean
-squared log error of predicted vs measured latency, with the leave-one-out error. Factors the
+squared log error of predicted vs measured latency, from several starting points (the loss is
+not convex), with the leave-one-out error. Factors the
 rows cannot identify (depthwise, when no row has a depthwise convolution) are kept from the
 chip's current factors. The result is stored in the chip file as the chip's ``efficiency``
 (:class:`~chipfit.chips.schema.Calibration`), with the rows and the residual error.
@@ -183,7 +184,7 @@ def calibrate(chip: str, measurements: str | Path, *, chips_files: Iterable[str]
     fit_rows = [c for c in cases if c.role == "fit"]
     if not fit_rows:
         raise ChipfitError(f"{measurements}: every row is a holdout row: nothing to fit on")
-    eff, _, loo = fit_class(pred, fit_rows, cls, {}, borrow=current)
+    eff, _, loo = fit_class(pred, fit_rows, cls, {}, borrow=current, restarts=True)
     after = [pred.predict(c, {cls: eff}) for c in cases]
     fitted = [p for p in after if p.case.role == "fit"]
     dw = any(op_is_depthwise(pred.graph(c)) for c in fit_rows)

@@ -180,16 +180,26 @@ def _search(pred: Predictor, cases: list[Case], cls: str, fixed: dict[str, Effic
     return g, d, m
 
 
+#: Extra starting points of a ``restarts`` fit: the roofline's max() makes the loss non-convex,
+#: and coordinate descent from one start can stop in a local minimum.
+RESTARTS = [(g, d, m) for g in (0.1, 0.5, 1.0) for d in (0.03, 0.3) for m in (0.2, 0.7)]
+
+
 def fit_class(pred: Predictor, cases: list[Case], cls: str, fixed: dict[str, Efficiency],
-              borrow: Efficiency | None = None) -> tuple[Efficiency, list[Prediction], list[float]]:
+              borrow: Efficiency | None = None,
+              restarts: bool = False) -> tuple[Efficiency, list[Prediction], list[float]]:
     """Fit class ``cls`` on ``cases``; factors the cases cannot identify come from ``borrow``.
+    ``restarts`` also descends from every point of :data:`RESTARTS` and keeps the best fit (the
+    built-in classes were fitted without, and their stored factors reproduce so).
 
     Returns the efficiency, the in-sample predictions and the leave-one-out |errors| in %.
     """
     has_dw = any(op_is_depthwise(pred.graph(c)) for c in cases)
     free = ("gemm", "memory") + (("depthwise",) if has_dw or borrow is None else ())
     start = (0.5, borrow.depthwise if borrow else 0.1, 0.7)
-    g, d, m = _search(pred, cases, cls, fixed, start, free)
+    starts = [start] + ([(g, d if "depthwise" in free else start[1], m) for g, d, m in RESTARTS] if restarts else [])
+    fits = [_search(pred, cases, cls, fixed, s, free) for s in dict.fromkeys(starts)]
+    g, d, m = min(fits, key=lambda f: _loss(pred, cases, cls, Efficiency(f[0], f[1], f[1], f[2], cls, "fit"), fixed))
     eff = Efficiency(g, d, d, m, cls, "fit")
     effs = dict(fixed)
     effs[cls] = eff
