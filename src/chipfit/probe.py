@@ -143,7 +143,8 @@ def probe_device(device: str = "cpu", threads: int | None = None, reps: int = 5,
             continue
         tops[prec] = best_rate / 1e12
         op = "torch._int_mm" if prec == "int8" else "torch.matmul"
-        notes[prec] = (f"fastest {op} {prec} run, square {best_n}x{best_n} (of {sizes[0]}..{sizes[-1]}), "
+        notes[prec] = (f"fastest {op} {prec} run, square {best_n}x{best_n}"
+                       + (f" (of {sizes[0]}..{sizes[-1]})" if len(sizes) > 1 else "") + ", "
                        f"{threads or 'all'} threads" if device == "cpu" else f"fastest {op} {prec} run on {name}")
     step("memory")
     elems = MEMORY_MIB * 2 ** 20 // 4
