@@ -217,6 +217,13 @@ def test_calibrate_recovers_known_factors_and_writes_them_keeping_the_users_text
     # predictions now use the chip's own factors
     r = chipfit.check("resnet18", "testchip", fps=1, precision="fp32", chips_files=[chip_file])
     assert r.efficiency.efficiency_class == "cpu, calibrated" and r.efficiency.gemm == pytest.approx(g)
+    from rich.console import Console
+
+    from chipfit.render.chips_view import chip_detail
+
+    console = Console(width=200, record=True)
+    console.print(chip_detail(database([chip_file]).get("testchip")[0]))
+    assert f"calibrated efficiency: gemm {g:.3g}" in console.export_text()
     # calibrating again replaces the block instead of adding a second one
     store(calibrate("testchip", rows, chips_files=[chip_file]))
     assert chip_file.read_text(encoding="utf-8").count("efficiency:") == 1

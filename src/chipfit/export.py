@@ -37,8 +37,8 @@ def real_module(model: str, *, input_shape: list[str] | None = None, seq_len: in
     config = None
     if entry is not None and entry.frontend in ("hf", "config"):
         config, seq, inputs = entry.config, seq_len or entry.seq_len or 128, entry.inputs
-    elif entry is None and modelspec.config_model(text) is not None:
-        config, seq, inputs = modelspec.config_model(text).config, seq_len or 128, None
+    elif entry is None and (cm := modelspec.config_model(text)) is not None:
+        config, seq, inputs = cm.config, seq_len or 128, None
     if config is not None:
         from .frontends import hf
 

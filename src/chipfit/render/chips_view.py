@@ -79,6 +79,13 @@ def chip_detail(rec: "ChipRecord") -> Group:
     for u in c.units:
         n = f"{u.count} × " if u.count > 1 else ""
         parts.append(Text(f"unit {u.id}: {n}{u.name} (efficiency class {u.efficiency_class})", style="dim"))
+    for u in c.compute_units():
+        e = u.efficiency
+        if e is not None:
+            where = "" if u.id == "main" else f" of unit {u.id}"
+            parts.append(Text(f"calibrated efficiency{where}: gemm {e.gemm:.3g}, depthwise {e.depthwise:.3g}, "
+                              f"vector {e.vector:.3g}, memory {e.memory:.3g}; median |error| "
+                              f"{e.residual.median_abs_pct:g} % over {e.residual.n} rows ({e.basis})"))
     ridge = rec.ridge_points()
     if ridge:
         rt = Table(show_edge=False, header_style="bold", pad_edge=False,
