@@ -31,9 +31,9 @@ def predictor() -> Predictor:
 
 def local_cases():
     """(this machine's measured rows as cases, a predictor whose database has the probed chip)."""
-    from chipfit.calibrate import ShapePredictor, cases_from_rows, read_rows
+    from chipfit.calibrate import cases_from_rows, read_rows
     from chipfit.chips import database
 
     cases = cases_from_rows(read_rows(LOCAL_CSV), "benchmarks/local/measured_local.csv", "this-machine",
                             prefix="lm-")
-    return cases, ShapePredictor(database([LOCAL_CHIP]))
+    return cases, Predictor(database([LOCAL_CHIP]))

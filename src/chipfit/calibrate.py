@@ -3,7 +3,8 @@
 Measurements are rows of a CSV file: ``chipfit measure --save FILE.csv`` appends one per run, and
 published figures can be typed in the same columns. Required: ``model`` (any MODEL),
 ``batch``, ``precision`` and ``median_s`` (seconds per batch; ``latency_s`` is read the same).
-Optional: ``input_shape`` (``;`` between several inputs), ``seq_len``, ``runtime`` (``torch``:
+Optional: ``input_shape`` (of one inference, as ``chipfit count --input-shape``; ``;`` between
+several inputs; ``batch`` multiplies it), ``seq_len``, ``runtime`` (``torch``:
 point-wise ops are not fused; anything else: fused, as onnxruntime, TensorRT and NPU compilers
 do), ``role`` (``holdout`` rows are predicted but never fitted on), ``chip`` (rows naming another
 chip are skipped), ``source``. Other columns are kept for the reader and ignored here.
@@ -28,7 +29,7 @@ from typing import Iterable
 from .calibration import Case, Prediction, Predictor, fit_class, op_is_depthwise, residual
 from .chips import ChipDB, ChipRecord, Unit, database
 from .chips.schema import Calibration
-from .efficiency import Efficiency, for_unit
+from .efficiency import for_unit
 from .errors import ChipfitError
 
 COLUMNS = ["model", "input_shape", "seq_len", "batch", "precision", "runtime", "device", "threads",
@@ -125,27 +126,6 @@ def cases_from_rows(rows: list[dict[str, str]], origin: str, chip: str, prefix: 
     return out
 
 
-class ShapePredictor(Predictor):
-    """A :class:`Predictor` that reads ``a|b`` in a case's input shape as two inputs. A shape
-    holds the batch already, so such a case is priced as one pass of its graph."""
-
-    def graph(self, case: Case):
-        key = (case.model, case.input_shape, case.seq_len)
-        if key not in self.graphs:
-            from .counting import count
-            from .modelspec import is_onnx
-
-            shapes = case.input_shape.split("|") if case.input_shape else None
-            batch = 1 if is_onnx(case.model) and not shapes else None  # a free batch dim: one inference
-            self.graphs[key] = count(case.model, input_shape=shapes, seq_len=case.seq_len, batch=batch).graph
-        return self.graphs[key]
-
-    def predict(self, case: Case, effs: dict[str, Efficiency] | None = None) -> Prediction:
-        if not case.input_shape:
-            return super().predict(case, effs)
-        return Prediction(case, super().predict(case.model_copy(update={"batch": 1}), effs).predicted)
-
-
 @dataclass
 class CalibrationResult:
     record: ChipRecord
@@ -177,7 +157,7 @@ def calibrate(chip: str, measurements: str | Path, *, chips_files: Iterable[str]
         raise ChipfitError(f"{record.id} has no compute peak in the database: nothing to calibrate")
     ref = record.id if unit.id == "main" else f"{record.id}:{unit.id}"
     cases = cases_from_rows(read_rows(measurements), str(measurements), ref)
-    pred = ShapePredictor(db)
+    pred = Predictor(db)
     cls = unit.efficiency_class
     current = for_unit(unit)
     before = [pred.predict(c, {cls: current}) for c in cases]

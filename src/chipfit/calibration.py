@@ -91,7 +91,11 @@ class Predictor:
         if key not in self.graphs:
             from .counting import count
 
-            self.graphs[key] = count(case.model, input_shape=case.input_shape, seq_len=case.seq_len).graph
+            from .modelspec import is_onnx
+
+            shapes = case.input_shape.split("|") if case.input_shape else None  # 'a|b': two inputs
+            batch = 1 if is_onnx(case.model) and not shapes else None  # a free batch dim: one inference
+            self.graphs[key] = count(case.model, input_shape=shapes, seq_len=case.seq_len, batch=batch).graph
         return self.graphs[key]
 
     def units(self, case: Case):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import inspect
 import io
 import os
 import tempfile
@@ -23,77 +24,27 @@ from .errors import ChipfitError, first_line
 def real_module(model: str, *, input_shape: list[str] | None = None, seq_len: int | None = None,
                 batch: int = 1, device: str = "cpu") -> tuple[Any, tuple, dict]:
     """(module in eval mode with random weights on ``device``, args, kwargs) for one forward pass
-    of MODEL at ``batch``, as ``chipfit count`` would feed it."""
+    of MODEL at ``batch``, resolved as ``chipfit count`` resolves it; float inputs are random."""
     import torch
 
-    from . import modelspec, zoo
-    from .modelspec import InputShape, _build_on, _from_callable, _torchvision_builder, parse_shape
+    from .modelspec import resolve
 
-    shapes = [parse_shape(s) for s in (input_shape or [])]
-    if shapes and batch != 1:
-        raise ChipfitError("give the batch inside --input-shape or with --batch, not both")
-    text = str(model).strip()
-    entry = zoo.find(text)
-    config = None
-    if entry is not None and entry.frontend in ("hf", "config"):
-        config, seq, inputs = entry.config, seq_len or entry.seq_len or 128, entry.inputs
-    elif entry is None and (cm := modelspec.config_model(text)) is not None:
-        config, seq, inputs = cm.config, seq_len or 128, None
-    if config is not None:
-        from .frontends import hf
-
-        if shapes:
-            raise ChipfitError(f"'{text}' is a Hugging Face model: set --seq-len and --batch, not --input-shape")
-        try:
-            module = hf.build(config, device=device)
-        except ChipfitError:
-            raise
-        except Exception as exc:
-            raise ChipfitError(f"transformers could not build '{text}': {first_line(exc)}") from exc
-        meta = hf.example_inputs(module, batch, seq, inputs, [])
-        kwargs = {k: _like(v, device) for k, v in meta.items()}
-        if "input_ids" in kwargs and not getattr(module.config, "is_encoder_decoder", False):
-            kwargs["attention_mask"] = torch.ones_like(kwargs["input_ids"])
-        if "use_cache" in _params(module):
-            kwargs["use_cache"] = False
-        return module, (), kwargs
-    if entry is not None:
-        if seq_len is not None:
-            raise ChipfitError(f"'{entry.name}' takes images: use --input-shape, not --seq-len")
-        module = _build_on(device, _torchvision_builder(entry.builder), f"'{entry.name}'").eval()
-        shapes = shapes or [InputShape((batch, *entry.input_shape[1:]))]
-    elif ":" in text:
-        module = _from_callable(text, device).eval()
-        if not shapes:
-            raise ChipfitError(f"'{text}': give its input with --input-shape (e.g. 1,3,224,224)")
-    else:
-        zoo.lookup(text)  # raises with the closest names
-        raise ChipfitError(f"'{text}' cannot be measured")  # pragma: no cover
-    args = tuple(_random(s.shape, s.dtype, device) for s in shapes)
-    return module, args, {}
-
-
-def _params(module) -> set[str]:
-    import inspect
-
-    return set(inspect.signature(module.forward).parameters)
-
-
-def _random(shape, dtype: str, device: str):
-    import torch
-
-    t = getattr(torch, dtype)
-    if t.is_floating_point:
-        return torch.randn(shape, dtype=t, device=device)
-    return torch.zeros(shape, dtype=t, device=device)
-
-
-def _like(value, device: str):
-    import torch
-
-    if isinstance(value, torch.Tensor):
-        return _random(tuple(value.shape), str(value.dtype).removeprefix("torch."), device)
-    return value
+    resolved = resolve(model, input_shapes=input_shape, seq_len=seq_len, device=device,
+                       batch=None if input_shape and batch == 1 else batch)
+    module, kwargs = resolved.module.eval(), dict(resolved.kwargs)
+    params = inspect.signature(module.forward).parameters
+    for ids in ("input_ids", "decoder_input_ids"):
+        # token inputs get an explicit mask: without one transformers builds it with aten::diff,
+        # which the TorchScript exporter cannot export
+        mask = ids.replace("input_ids", "attention_mask")
+        if ids in kwargs and mask in params and mask not in kwargs:
+            kwargs[mask] = torch.ones_like(kwargs[ids])
+    if "use_cache" in params:
+        kwargs["use_cache"] = False
+    args = tuple(a.normal_() if a.is_floating_point() else a for a in resolved.args)
+    kwargs = {k: v.normal_() if isinstance(v, torch.Tensor) and v.is_floating_point() else v
+              for k, v in kwargs.items()}
+    return module, args, kwargs
 
 
 def _tensors(out) -> tuple:
@@ -138,7 +89,8 @@ def to_onnx(model: str, folder: str | Path, *, input_shape: list[str] | None = N
     with tempfile.TemporaryDirectory(dir=folder) as tmp:  # a crash leaves no half-written file
         part = Path(tmp) / path.name
         try:
-            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+                    contextlib.redirect_stderr(io.StringIO()):  # a failed export prints its whole graph
                 warnings.simplefilter("ignore")
                 torch.onnx.export(Forward().eval(), feed, str(part), dynamo=False, opset_version=17,
                                   input_names=input_names)

@@ -209,9 +209,9 @@ def _check_args(runtime: str, device: str, batch: int, precision: str, threads: 
 
 def default_chip(device: str, chips_files: Iterable[str] = ()) -> str | None:
     from .chips import database
-    from .probe import CHIP_ID
+    from .probe import chip_id
 
-    want = CHIP_ID if device == "cpu" else f"{CHIP_ID}-gpu"
+    want = chip_id(device)
     return want if want in database(chips_files).records else None
 
 

@@ -227,14 +227,18 @@ def _resolve_hf(name, config, shapes, seq_len, batch, device, notes=None, inputs
     _torch()
     if shapes:
         raise ChipfitError(f"'{name}' is a Hugging Face model: set --seq-len and --batch, not --input-shape")
-    if device != "meta":
-        raise ChipfitError("Hugging Face configs are counted on the meta device only (no weights exist)")
+    if device != "meta" and phase != "forward":
+        raise ChipfitError(f"the {phase} phase is built on the meta device only (its KV cache holds no data)")
     try:
-        module = hf.build(config)
+        module = hf.build(config, device=device)
     except ChipfitError:
         raise
     except Exception as exc:
         raise ChipfitError(f"transformers could not build '{name}': {first_line(exc)}") from exc
     notes = list(notes or [])
     kwargs = hf.example_inputs(module, batch, seq_len, inputs, notes, phase=phase, context=context)
+    if device != "meta":  # the example inputs are meta tensors: give them storage (zeros, as _make_inputs)
+        torch = _torch()
+        kwargs = {k: torch.zeros(v.shape, dtype=v.dtype, device=device) if isinstance(v, torch.Tensor) else v
+                  for k, v in kwargs.items()}
     return ResolvedModel(name, module, (), kwargs, notes=notes)

@@ -174,8 +174,9 @@ def _fig(value: float, note: str | None = None) -> dict:
     return out
 
 
-def chip_id(dev: DeviceProbe) -> str:
-    return CHIP_ID if dev.device == "cpu" else f"{CHIP_ID}-gpu"
+def chip_id(device: str) -> str:
+    """The id the probe gives the chip of ``device`` (cpu or cuda)."""
+    return CHIP_ID if device == "cpu" else f"{CHIP_ID}-gpu"
 
 
 def chip_file_dict(result: ProbeResult) -> dict:
@@ -184,7 +185,7 @@ def chip_file_dict(result: ProbeResult) -> dict:
     for dev in result.devices:
         cpu = dev.device == "cpu"
         chip = {
-            "id": chip_id(dev),
+            "id": chip_id(dev.device),
             "name": f"This machine: {dev.name}" + (f" ({dev.threads} threads)" if cpu else ""),
             "category": "cpu" if cpu else "desktop",
             "aliases": ["local"] if cpu else ["local-gpu"],
