@@ -141,7 +141,7 @@ def test_measure_missing_onnx_file_and_torch_on_onnx(run_cli, tmp_path):
 def test_probe_writes_a_measured_chip_file_that_check_can_use(monkeypatch, tmp_path):
     import importlib
 
-    from chipfit.chips.userfile import write_atomic
+    from chipfit.fileio import write_atomic
 
     probe_mod = importlib.import_module("chipfit.probe")  # the module (chipfit.probe is the function)
 

@@ -184,7 +184,8 @@ def store(result: CalibrationResult, output: str | Path | None = None) -> Path:
     import yaml
 
     from .chips import config_dir
-    from .chips.userfile import set_efficiency_in_file, write_atomic
+    from .chips.userfile import set_efficiency_in_file
+    from .fileio import write_atomic
 
     block = result.calibration.model_dump(exclude_none=True)
     unit_id = None if result.unit.id == "main" and not result.record.chip.units else result.unit.id

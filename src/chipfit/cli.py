@@ -50,6 +50,55 @@ def _with_explain(out: dict, result, explain: bool) -> dict:
     return out
 
 
+FORMATS = ("table", "json", "csv", "markdown")
+
+
+def _format(fmt: str, as_json: bool, report: str | None, force: bool) -> str:
+    """The output format (--json is --format json); refuses a report file that exists, before any work."""
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise ChipfitError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if as_json and fmt not in ("table", "json"):
+        raise ChipfitError(f"--json and --format {fmt} ask for two formats: give one")
+    if report is not None:
+        from .fileio import refuse_existing
+
+        if not report.lower().endswith((".html", ".htm")):
+            raise ChipfitError(f"--report {report}: the report is an HTML page; name it .html")
+        refuse_existing(report, force)
+    return "json" if as_json else fmt
+
+
+def _busy(message: str):
+    """A spinner on stderr while something slow runs (on a terminal only)."""
+    from contextlib import nullcontext
+
+    err = Console(stderr=True)
+    return err.status(message) if err.is_terminal else nullcontext()
+
+
+def _finish(kind: str, fmt: str, data, view, report: str | None = None, force: bool = False, full=None) -> None:
+    """Emit a result: its report (from ``full()``, else ``data()``), then ``data()`` in ``fmt`` or ``view()``."""
+    if report is not None:
+        import shlex
+
+        from .report import write
+
+        page = {"command": kind, **(full or data)()}
+        write(report, page, force, " ".join(shlex.quote(a) for a in ["chipfit", *sys.argv[1:]]))
+        Console(stderr=True).print(f"wrote {report}", markup=False, highlight=False)
+    if fmt == "table":
+        stdout.print(view())
+        return
+    out = {"command": kind, **data()}
+    if fmt == "json":
+        _emit_json(out)
+        return
+    from .render.tabular import to_csv, to_markdown
+
+    sys.stdout.write(to_csv(out) if fmt == "csv" else to_markdown(out))
+
+
 def _version(value: bool) -> None:
     if value:
         stdout.print(f"chipfit {__version__}")
@@ -86,17 +135,22 @@ def count(
     trace: Annotated[bool, typer.Option("--trace", help="Build a config model with transformers and trace it "
                                         "instead of the analytic builder.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="table (default), json, csv or markdown.")] = "table",
+    report: Annotated[Optional[str], typer.Option("--report", help="Also write a self-contained HTML report "
+                                                  "(charts) to this .html file.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="--report: replace the file if it exists.")] = False,
 ) -> None:
     """Count MACs, FLOPs, parameters and bytes of one forward pass (or one LLM phase)."""
     from .counting import count as count_model
 
-    result = count_model(model, input_shape=input_shape, seq_len=seq_len, batch=batch,
-                         precision=precision, device=device, dims=dim, phase=phase, context=context,
-                         causal_discount=causal_discount, trace=trace)
-    if as_json:
-        _emit_json(result.to_dict(per_layer=per_layer, depth=depth))
-    else:
-        stdout.print(result.table(depth=depth, per_layer=per_layer))
+    fmt = _format(fmt, as_json, report, force)
+    with _busy(f"counting {model}"):
+        result = count_model(model, input_shape=input_shape, seq_len=seq_len, batch=batch,
+                             precision=precision, device=device, dims=dim, phase=phase, context=context,
+                             causal_discount=causal_discount, trace=trace)
+    _finish("count", fmt, lambda: result.to_dict(per_layer=per_layer, depth=depth),
+            lambda: result.table(depth=depth, per_layer=per_layer), report, force,
+            lambda: result.to_dict(per_layer=True, depth=depth))
 
 
 ModelArg = Annotated[str, typer.Argument(help=MODEL_HELP)]
@@ -110,6 +164,10 @@ UtilOpt = Annotated[Optional[float], typer.Option(
 ChipsFileOpt = Annotated[Optional[list[str]], typer.Option(
     "--chips-file", help="Extra chip file(s) of the database schema (repeatable); see README.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else.")]
+ReportOpt = Annotated[Optional[str], typer.Option("--report", help="Also write a self-contained HTML report "
+                                                 "(charts, formulas) to this .html file.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="--report: replace the file if it exists.")]
+FormatOpt = Annotated[str, typer.Option("--format", help="table (default), json, csv or markdown.")]
 
 
 @app.command()
@@ -130,20 +188,22 @@ def check(
     per_layer: Annotated[bool, typer.Option("--per-layer", help="Per-op roofline table.")] = False,
     chips_file: ChipsFileOpt = None,
     as_json: JsonOpt = False,
+    fmt: FormatOpt = "table",
+    report: ReportOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Will this chip run the model at this rate? Verdict first, then the details."""
+    from .render.check_view import check_view
     from .verdict import check as check_model
 
-    result = check_model(model, chip, fps=fps, precision=precision, batch=batch, utilization=utilization,
-                         sparse=sparse, fuse=not no_fuse, chips_files=chips_file or (),
-                         input_shape=input_shape, seq_len=seq_len, dims=dim)
-    if as_json:
-        out = result.to_dict(per_layer=per_layer)
-        _emit_json(_with_explain(out, result, explain))
-    else:
-        from .render.check_view import check_view
-
-        stdout.print(check_view(result, explain=explain, per_layer=per_layer))
+    fmt = _format(fmt, as_json, report, force)
+    with _busy(f"counting {model}"):
+        result = check_model(model, chip, fps=fps, precision=precision, batch=batch, utilization=utilization,
+                             sparse=sparse, fuse=not no_fuse, chips_files=chips_file or (),
+                             input_shape=input_shape, seq_len=seq_len, dims=dim)
+    _finish("check", fmt, lambda: _with_explain(result.to_dict(per_layer=per_layer), result, explain),
+            lambda: check_view(result, explain=explain, per_layer=per_layer), report, force,
+            lambda: _with_explain(result.to_dict(per_layer=True), result, True))
 
 
 @app.command()
@@ -161,21 +221,26 @@ def rank(
     seq_len: SeqLenOpt = None,
     dim: DimOpt = None,
     show_all: Annotated[bool, typer.Option("--all", help="Also list the chips that fall short.")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Write the formulas with the best chip's numbers, "
+                                          "and each chip's efficiency source and validation error.")] = False,
     chips_file: ChipsFileOpt = None,
     as_json: JsonOpt = False,
+    fmt: FormatOpt = "table",
+    report: ReportOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Every chip that meets the target, best first."""
+    from .render.check_view import rank_view
     from .verdict import rank as rank_model
 
-    result = rank_model(model, fps=fps, precision=precision, by=by, batch=batch, utilization=utilization,
-                        category=category, max_power=max_power, min_memory_gb=min_memory,
-                        chips_files=chips_file or (), input_shape=input_shape, seq_len=seq_len, dims=dim)
-    if as_json:
-        _emit_json(result.to_dict())
-    else:
-        from .render.check_view import rank_view
-
-        stdout.print(rank_view(result, show_all=show_all))
+    fmt = _format(fmt, as_json, report, force)
+    with _busy(f"ranking chips for {model}"):
+        result = rank_model(model, fps=fps, precision=precision, by=by, batch=batch, utilization=utilization,
+                            category=category, max_power=max_power, min_memory_gb=min_memory,
+                            chips_files=chips_file or (), input_shape=input_shape, seq_len=seq_len, dims=dim)
+    _finish("rank", fmt, lambda: _with_explain(result.to_dict(), result, explain),
+            lambda: rank_view(result, show_all=show_all, explain=explain), report, force,
+            lambda: _with_explain(result.to_dict(), result, True))
 
 
 @app.command()
@@ -205,33 +270,32 @@ def llm(
     explain: Annotated[bool, typer.Option("--explain", help="Write every formula with its numbers.")] = False,
     chips_file: ChipsFileOpt = None,
     as_json: JsonOpt = False,
+    fmt: FormatOpt = "table",
+    report: ReportOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Time to first token, time per output token, tokens/s and memory of an LLM on a chip."""
     from .llm import fit_advice, llm as run_llm, parse_sweep, sweep as run_sweep
+    from .render.llm_view import llm_view, sweep_view
 
+    fmt = _format(fmt, as_json, report, force)
     kwargs = dict(prompt=prompt, output=output, batch=batch, precision=precision, kv_precision=kv_precision,
                   group_size=group_size, context=context, chips_count=chips_count, link_gbps=link_gbps,
                   engine=engine, overhead_gb=overhead_gb, chips_files=chips_file or ())
     if sweep is not None:
         key, values = parse_sweep(sweep)
-        result = run_sweep(model, chip, key, values, **kwargs)
-        if as_json:
-            _emit_json(result.to_dict())
-        else:
-            from .render.llm_view import sweep_view
-
-            stdout.print(sweep_view(result))
+        bar, update = _progress()
+        with bar:
+            swept = run_sweep(model, chip, key, values, progress=update, **kwargs)
+        _finish("llm-sweep", fmt, swept.to_dict, lambda: sweep_view(swept), report, force)
         return
-    result = run_llm(model, chip, **kwargs)
+    with _busy(f"pricing {model}"):
+        result = run_llm(model, chip, **kwargs)
     if not result.memory_fits:
         raise ChipfitError(fit_advice(result))
-    if as_json:
-        out = result.to_dict()
-        _emit_json(_with_explain(out, result, explain))
-    else:
-        from .render.llm_view import llm_view
-
-        stdout.print(llm_view(result, explain=explain))
+    _finish("llm", fmt, lambda: _with_explain(result.to_dict(), result, explain),
+            lambda: llm_view(result, explain=explain), report, force,
+            lambda: _with_explain(result.to_dict(), result, True))
 
 
 @app.command()
@@ -252,30 +316,29 @@ def plan(
     explain: Annotated[bool, typer.Option("--explain", help="Write every formula with its numbers.")] = False,
     chips_file: ChipsFileOpt = None,
     as_json: JsonOpt = False,
+    fmt: FormatOpt = "table",
+    report: ReportOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Several models at once: per-stage demand, chip utilization, memory and end-to-end latency."""
     from .plan import plan as run_plan, rank_plan
+    from .render.plan_view import plan_view, rank_plan_view
 
+    fmt = _format(fmt, as_json, report, force)
     if rank:
         if chip is not None:
             raise ChipfitError("--rank tries every chip; leave out --chip")
-        ranked = rank_plan(scenario, by=by, category=category, max_power=max_power, load_factor=load,
-                           chips_files=chips_file or ())
-        if as_json:
-            _emit_json(ranked.to_dict())
-        else:
-            from .render.plan_view import rank_plan_view
-
-            stdout.print(rank_plan_view(ranked, show_all=show_all))
+        bar, update = _progress()
+        with bar:
+            ranked = rank_plan(scenario, by=by, category=category, max_power=max_power, load_factor=load,
+                               chips_files=chips_file or (), progress=update)
+        _finish("plan-rank", fmt, ranked.to_dict, lambda: rank_plan_view(ranked, show_all=show_all), report, force)
         return
-    result = run_plan(scenario, chip=chip, load_factor=load, chips_files=chips_file or ())
-    if as_json:
-        out = result.to_dict()
-        _emit_json(_with_explain(out, result, explain))
-    else:
-        from .render.plan_view import plan_view
-
-        stdout.print(plan_view(result, explain=explain))
+    with _busy(f"planning {scenario}"):
+        result = run_plan(scenario, chip=chip, load_factor=load, chips_files=chips_file or ())
+    _finish("plan", fmt, lambda: _with_explain(result.to_dict(), result, explain),
+            lambda: plan_view(result, explain=explain), report, force,
+            lambda: _with_explain(result.to_dict(), result, True))
 
 
 @app.command()
@@ -288,11 +351,16 @@ def chips(
     min_memory: Annotated[Optional[float], typer.Option("--min-memory", help="Only chips with at least GB of memory.")] = None,
     chips_file: ChipsFileOpt = None,
     as_json: JsonOpt = False,
+    fmt: FormatOpt = "table",
 ) -> None:
     """List the chip database, or show one chip with sources and FLOP:byte ridge points."""
     from .chips import chips as list_chips, database
 
+    fmt = _format(fmt, as_json, None, False)
+    as_json = fmt == "json"
     if chip is not None:
+        if fmt in ("csv", "markdown"):
+            raise ChipfitError(f"--format {fmt} lists chips; for one chip use --json or the table")
         rec, _ = database(chips_file or ()).get(chip)
         if as_json:
             _emit_json({"chip": rec.chip.model_dump(exclude_none=True), "vendor": rec.vendor,
@@ -306,7 +374,12 @@ def chips(
         return
     records = list_chips(category=category, vendor=vendor, precision=precision, max_power=max_power,
                          min_memory_gb=min_memory, chips_files=chips_file or ())
-    if as_json:
+    if fmt in ("csv", "markdown"):
+        from .render.tabular import to_csv, to_markdown
+
+        listing = {"chips": [r.summary() for r in records]}
+        sys.stdout.write(to_csv(listing) if fmt == "csv" else to_markdown(listing))
+    elif as_json:
         _emit_json({"chips": [r.summary() for r in records]})
     else:
         from .render.chips_view import chips_table
@@ -389,7 +462,7 @@ def probe(
     from pathlib import Path
 
     from .chips import config_dir
-    from .chips.userfile import write_atomic
+    from .fileio import write_atomic
     from .probe import chip_file_dict, chip_file_text, probe as run_probe
 
     path = None if no_write else Path(output) if output else config_dir() / "this-machine.yaml"
@@ -432,6 +505,24 @@ def calibrate(
     from .render.measure_view import calibrate_view
 
     stdout.print(calibrate_view(result, path))
+
+
+@app.command()
+def report(
+    result: Annotated[str, typer.Argument(help="A result saved with --json (count, check, rank, llm or plan); "
+                                          "- reads stdin.")],
+    output: Annotated[Optional[str], typer.Option("--output", "-o", "--html", help="The .html file to write "
+                                                  "(default: RESULT.html beside RESULT.json).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the file if it exists.")] = False,
+) -> None:
+    """Render a saved JSON result as a self-contained HTML page (charts, formulas; opens offline)."""
+    from .report import default_path, load, write
+
+    path = output or str(default_path(result))
+    if not path.lower().endswith((".html", ".htm")):
+        raise ChipfitError(f"--output {path}: the report is an HTML page; name it .html")
+    write(path, load(result), force)
+    stdout.print(f"wrote {path}")
 
 
 @app.command()

@@ -608,15 +608,17 @@ def fit_advice(result: LLMResult, chips_files: Iterable[str] = ()) -> str:
     return text
 
 
-def sweep(model: str, chip: str, key: str, values: list[int], **kwargs: Any) -> LLMSweep:
+def sweep(model: str, chip: str, key: str, values: list[int], progress=None, **kwargs: Any) -> LLMSweep:
     """``llm`` at every value of one parameter (``batch``, ``prompt``, ``output``, ``context``
-    or ``chips_count``)."""
+    or ``chips_count``); ``progress(label, done, total)`` is told of each point."""
     if key not in SWEEP_KEYS:
         raise ChipfitError(f"--sweep takes one of {', '.join(SWEEP_KEYS)}, got '{key}'")
     if not values:
         raise ChipfitError("--sweep needs at least one value, e.g. batch=1,4,16")
     points = []
-    for v in values:
+    for i, v in enumerate(values):
+        if progress:
+            progress(f"{key}={v}", i, len(values))
         kw = dict(kwargs)
         kw[key] = v
         points.append(llm(model, chip, **kw))

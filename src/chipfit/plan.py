@@ -344,15 +344,18 @@ def plan(scenario: str | Path | Scenario | dict, *, chip: str | None = None, loa
 
 def rank_plan(scenario: str | Path | Scenario | dict, *, by: str = "power", category: str | None = None,
               max_power: float | None = None, min_memory_gb: float | None = None, load_factor: float = 1.0,
-              chips_files: Iterable[str] = ()) -> PlanRank:
-    """Run the scenario with each chip of the database as its chip; sort those that carry it."""
+              chips_files: Iterable[str] = (), progress=None) -> PlanRank:
+    """Run the scenario with each chip of the database as its chip; sort those that carry it.
+    ``progress(chip, done, total)`` is told of each chip."""
     if by not in SORT_KEYS:
         raise ChipfitError(f"--by must be one of {', '.join(SORT_KEYS)}, got '{by}'")
     sc = as_scenario(scenario)
     records = select(database(chips_files), category=category, max_power=max_power, min_memory_gb=min_memory_gb)
     cache: dict = {}
     ranked, failing, skipped = [], [], {}
-    for rec in records:
+    for i, rec in enumerate(records):
+        if progress:
+            progress(rec.id, i, len(records))
         try:
             p = plan(sc, chip=rec.id, load_factor=load_factor, chips_files=chips_files, _cache=cache)
         except ChipfitError as exc:

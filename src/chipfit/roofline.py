@@ -72,6 +72,7 @@ class OpTime:
     compute_s: float
     memory_s: float
     fused: bool = False  # folded into the op before it (its intermediate stays on chip)
+    macs: int = 0        # multiply-accumulates of the op at this batch
 
     @property
     def time_s(self) -> float:
@@ -89,7 +90,7 @@ class OpTime:
     def to_dict(self) -> dict:
         return {
             "name": self.name, "kind": self.kind, "op": self.op, "op_class": self.op_class,
-            "flops": self.flops, "bytes": self.bytes,
+            "macs": self.macs, "flops": self.flops, "bytes": self.bytes,
             "intensity": None if not self.bytes else round(self.intensity, 3),
             "compute_s": self.compute_s, "memory_s": self.memory_s, "time_s": self.time_s,
             "bound": self.bound, "fused": self.fused,
@@ -182,7 +183,8 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
             flops += dq
             compute_s += dq / (peak_ops * efficiency.compute(cls))
         memory_s = nbytes / mem_rate if mem_rate else 0.0
-        times.append(OpTime(op.name, op.kind, op.op, cls, flops, nbytes, compute_s, memory_s, fused))
+        times.append(OpTime(op.name, op.kind, op.op, cls, flops, nbytes, compute_s, memory_s, fused,
+                            op.macs * batch))
         chain = out_elems if (op.kind in MATRIX_KINDS or op.kind in FUSIBLE_KINDS) and out_elems else 0
     notes = []
     if not bandwidth:

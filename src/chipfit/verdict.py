@@ -370,6 +370,12 @@ class RankResult:
             "skipped": [{"chip": k, "reason": v} for k, v in self.skipped.items()],
         }
 
+    def explain(self) -> list[tuple[str, str]]:
+        """(quantity, formula): the requirement, then each chip's formula, efficiency and validation."""
+        from .render.explain import rank_explanation
+
+        return rank_explanation(self)
+
 
 def _sort_key(by: str):
     inf = float("inf")

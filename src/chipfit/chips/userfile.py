@@ -9,33 +9,14 @@ against the schema before an atomic replace (a temporary file in the same folder
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import yaml
 
 from ..datafile import load, parse, read_text
 from ..errors import ChipfitError
+from ..fileio import write_atomic
 from .schema import ChipFile
-
-
-def write_atomic(path: str | Path, text: str, overwrite: bool = False) -> None:
-    """Write ``text`` to ``path`` atomically; refuses an existing file unless ``overwrite``."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise ChipfitError(f"{path} already exists: pass --force to replace it")
-    if path.is_dir():
-        raise ChipfitError(f"{path} is a folder")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _get(mapping: yaml.MappingNode, key: str):

@@ -88,7 +88,7 @@ def layer_table(r: "CheckResult") -> Table:
     return table
 
 
-def rank_view(res: "RankResult", show_all: bool = False) -> Group:
+def rank_view(res: "RankResult", show_all: bool = False, explain: bool = False) -> Group:
     c = res.count
     head = Text(f"{c.model} at {res.fps:g} FPS, {c.precision.name}: needs "
                 f"{c.flops * res.fps / 1e12:.4g} TOPS; {len(res.ranked)} chips meet it "
@@ -117,4 +117,8 @@ def rank_view(res: "RankResult", show_all: bool = False) -> Group:
     if any(not r.bandwidth_gbps for r in rows):
         tail += "\n* DRAM bandwidth unknown (on-chip or host memory): memory time not modelled, an optimistic bound"
     parts.append(Text(tail, style="dim"))
+    if explain:
+        from .explain import explain_table
+
+        parts += [Text(""), explain_table(res.explain())]
     return Group(*parts)

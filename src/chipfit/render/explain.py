@@ -23,6 +23,32 @@ def explain_table(rows: list[tuple[str, str]]):
     return ex
 
 
+def efficiency_basis(e) -> str:
+    """Where an efficiency came from, and how far its class's predictions were from measurements."""
+    if e.residual is not None:
+        return (f"{e.basis}; validation on {e.residual.n} rows: median |error| {e.residual.median_abs_pct:.1f} %, "
+                f"p90 {e.residual.p90_abs_pct:.1f} %")
+    return f"{e.basis}; not validated: no measured rows of this class (see VALIDATION.md)"
+
+
+def rank_explanation(res) -> list[tuple[str, str]]:
+    """The shared requirement, then per chip: its latency and max FPS formula, efficiency and validation."""
+    c = res.count
+    lines = [("required TOPS", f"FLOPs × fps = 2 × {si(c.macs)} MACs + {si(c.graph.nonmac_flops)} other = "
+              f"{si(c.flops)} × {res.fps:g}/s = {num(c.flops * res.fps / 1e12)} TOPS"),
+             ("each chip", "latency = Σ_i max(flops_i / (peak × eff_class), bytes_i / (bandwidth × eff_memory)); "
+              "max FPS = 1 / latency; sufficient when max FPS ≥ target and the memory fits")]
+    for r in list(res.ranked) + list(res.failing):
+        e = r.efficiency
+        name = r.chip if r.unit.id == "main" else f"{r.chip}:{r.unit.id}"
+        bw = f"{r.bandwidth_gbps:g} GB/s × {e.memory:.3g}" if r.bandwidth_gbps else "bandwidth unknown"
+        lines.append((name, f"peak {r.peak_tops:g} TOPS × gemm {e.gemm:.3g} (depthwise {e.depthwise:.3g}, "
+                      f"vector {e.vector:.3g}), {bw}: latency {_t(r.latency_s)} ({r.bound}-bound) → max FPS "
+                      f"1 / {_t(r.latency_s)} = {num(r.max_fps)} {'≥' if r.max_fps >= res.fps else '<'} "
+                      f"{res.fps:g}; class {e.efficiency_class}: {efficiency_basis(e)}"))
+    return lines
+
+
 def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
     c, e, p = r.count, r.efficiency, r.precision
     lines: list[tuple[str, str]] = []
@@ -73,11 +99,7 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
         lines.append(("energy", f"power × latency = {r.power_w:g} W × {_t(r.latency_s)} = "
                       f"{num(r.energy_per_inference_j)} J per inference (upper bound: rated power)"))
         lines.append(("TOPS/W", f"peak / power = {r.peak_tops:g} / {r.power_w:g} = {r.tops_per_w:.3g}"))
-    basis = e.basis
-    if e.residual is not None:
-        basis += (f"; validation on {e.residual.n} rows: median |error| {e.residual.median_abs_pct:.1f} %, "
-                  f"p90 {e.residual.p90_abs_pct:.1f} %")
-    lines.append(("efficiency source", f"class {e.efficiency_class}: {basis}"))
+    lines.append(("efficiency source", f"class {e.efficiency_class}: {efficiency_basis(e)}"))
     verdict = "sufficient" if r.sufficient else "NOT sufficient"
     lines.append(("verdict", f"throughput {num(r.throughput_fps)} FPS {'≥' if r.throughput_fps >= r.fps else '<'} "
                   f"{r.fps:g} FPS and memory {'fits' if r.memory_fits else 'does not fit'} → {verdict}"))
