@@ -206,7 +206,8 @@ def bars(rows: list[Bar], title: str, series: list[str], fmt=None, log: bool = F
                 body.append(_text(label_w - 6, y + row_h - 5, b.label if len(b.label) <= 40 else b.label[:38] + "…",
                                   "end"))
             body.append(f'<rect class="pt" x="{_fmt(x)}" y="{_fmt(y + 2)}" width="{_fmt(W(v))}" '
-                        f'height="{row_h - 4}" fill="{color}" data-value="{v!r}"{_tip(b.tip)}>{_title(b.tip)}</rect>')
+                        f'height="{row_h - 4}" fill="{color}" data-series="{escape(series[s])}" data-value="{v!r}"'
+                        f'{_tip(b.tip)}>{_title(b.tip)}</rect>')
             body.append(_text(x + W(v) + 4, y + row_h - 5, fmt[s](v) if v is not None else "-",
                               extra=' fill="#333"'))
         if ref and s == 0:
