@@ -388,11 +388,16 @@ def chips(
 
 
 def _progress():
-    """A rich progress bar on stderr (shown on a terminal only), and its update callback."""
+    """A rich progress bar on stderr and its update callback; on a non-terminal, neither prints."""
+    from contextlib import nullcontext
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    err = Console(stderr=True)
+    if not err.is_terminal:
+        return nullcontext(), lambda *_: None
     bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   console=Console(stderr=True), transient=True)
+                   console=err, transient=True)
     task = bar.add_task("starting", total=None)
 
     def update(stage: str, done: int, total: int) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +25,7 @@ class CountResult:
     precision: Precision
     notes: list[str] = field(default_factory=list)
     phase: str | None = None      # forward / prefill / decode of a language model, else None
+    sparse_weights: list[dict] = field(default_factory=list)  # zeros of pruned/sparse weights (torch)
 
     @property
     def model(self) -> str:
@@ -89,6 +92,7 @@ class CountResult:
             "unsupported_ops": [{"op": k, "count": v} for k, v in self.unsupported_ops.items()],
             "by_kind": {k: {"macs": r.macs, "flops": r.flops, "ops": r.n_ops}
                         for k, r in self.graph.by_kind().items()},
+            "sparse_weights": self.sparse_weights,
             "notes": list(self.notes),
         }
         if self.phase is not None:
@@ -196,10 +200,16 @@ def count(
         name = name or resolved.name
     else:
         module, args, kwargs = _module_inputs(model, inputs, shapes, device)
+    from .frontends.torch_sparsity import sparsity_note, weight_sparsity
     from .frontends.torch_trace import trace
 
     graph = trace(module, args, kwargs, device=device, name=name)
-    return CountResult(graph, prec, notes=notes, phase=phase if cm is not None else None)
+    # the zeros of weights the user made (a module, module:callable), not of chipfit's random ones
+    users = not isinstance(model, str) or (":" in model and not Path(model).exists())
+    sparse, unread = weight_sparsity(module, plain=users)
+    note = sparsity_note(sparse, unread)
+    return CountResult(graph, prec, notes=notes + ([note] if note else []), phase=phase if cm is not None else None,
+                       sparse_weights=sparse)
 
 
 def _count_config(cm, prec: Precision, *, input_shape, seq_len, batch, phase, context, causal_discount,

@@ -95,7 +95,9 @@ def _build_on(device: str, factory, what: str):
     except ChipfitError:
         raise
     except Exception as exc:
-        raise ChipfitError(f"building {what} failed: {first_line(exc)}") from exc
+        hint = ("; a model that needs real weights to be built (a quantized one) counts with --device cpu"
+                if device == "meta" else "")
+        raise ChipfitError(f"building {what} failed: {first_line(exc)}{hint}") from exc
 
 
 def _from_callable(spec: str, device: str):

@@ -36,6 +36,8 @@ class Cost:
     weight_elems: int | None = None
     act_read_elems: int | None = None
     act_write_elems: int | None = None
+    weight_bits: int | None = None   # storage the model fixes (a quantized module's int8 weights)
+    params: int | None = None        # parameters held outside nn.Parameter (packed quantized weights)
 
 
 #: FLOPs per output element of an activation function.

@@ -145,6 +145,24 @@ def _mm(a, b, *args, out, **kwargs) -> Cost:
     return Cost(macs=_torch_macs("mm" if len(a) == 2 else "bmm", (a, b), {}, first_shape(out)))
 
 
+#: Ops whose weights are packed objects, not tensors: their formulas count those weights.
+PACKED_WEIGHT_OPS = frozenset({"linear_dynamic"})
+
+
+@register("linear_dynamic", kind="linear")
+def _linear_dynamic(x, packed, *_, out, **__) -> Cost:
+    """``quantized::linear_dynamic`` (``quantize_dynamic``'s Linear): int8 weights, activations
+    quantized on the fly. MACs = output elements × in_features; the packed weight (in × out, int8)
+    and its float bias are this op's parameters."""
+    import torch
+
+    w, b = torch.ops.quantized.linear_unpack(packed)  # the constant weight object, not data
+    n_in, n_out = x[-1], first_shape(out)[-1]
+    bias = b.numel() if b is not None else 0
+    return Cost(macs=numel(first_shape(out)) * n_in, nonmac=numel(first_shape(out)) if bias else 0,
+                weight_elems=n_in * n_out + bias, weight_bits=8, params=w.numel() + bias)
+
+
 @register("addmm", "baddbmm", kind="matmul")
 def _addmm(bias, a, b, *args, out, **kwargs) -> Cost:
     out_shape = first_shape(out)

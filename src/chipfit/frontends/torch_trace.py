@@ -12,6 +12,15 @@ How it counts
     * Global module hooks name each op by the innermost module running it.
     * Weights are told apart from activations by provenance: parameters and buffers, and
       whatever is derived from them alone (``weight.t()``, a dtype cast), are weights.
+      An element-wise op on weights alone that rewrites a parameter into a tensor of its own
+      shape (``torch.nn.utils.prune``'s ``weight = weight_orig * weight_mask`` before each
+      call, a cast) is folded, as exporters fold constants: it is not counted, and its result
+      is the weight of the op that uses it. So a pruned module costs what the module with the
+      pruned weight costs. (Other computation on weights alone, such as Swin V2's position-bias
+      MLP over a constant table, is counted, as torchvision's own counts do.)
+    * Dynamically quantized modules (``torch.ao.quantization.quantize_dynamic``) hold their
+      weights packed, outside ``nn.Parameter``: their ops carry those weights' elements as
+      parameters, stored at 8 bits (run with ``device="cpu"``: they cannot be built on meta).
 
 By default the model runs on the ``meta`` device: no weight is allocated and no arithmetic
 is done. A module that already holds real weights is called with meta stand-ins through
@@ -32,7 +41,7 @@ from torch.utils.weak import WeakIdKeyDictionary
 
 from ..costgraph import CostGraph, Op
 from ..errors import ChipfitError, first_line
-from .torch_ops import DATA_MOVEMENT, REGISTRY, SHAPE_ONLY, Cost, TShape
+from .torch_ops import DATA_MOVEMENT, PACKED_WEIGHT_OPS, REGISTRY, SHAPE_ONLY, Cost, TShape
 
 _SDPA_FUNCTIONS = {torch.nn.functional.scaled_dot_product_attention}
 
@@ -77,9 +86,12 @@ class _Recorder:
         self.roots: WeakIdKeyDictionary = WeakIdKeyDictionary()
         self.root_params: dict[int, int] = {}    # root id -> parameter elements (0: buffer)
         self.seen_roots: set[int] = set()
+        self.param_tensors: set[int] = set()     # ids of the parameters themselves (not derived)
         for rid, (tensor, is_param) in weights.items():
             self.roots[tensor] = frozenset((rid,))
             self.root_params[rid] = tensor.numel() if is_param else 0
+            if is_param:
+                self.param_tensors.add(id(tensor))
 
     # -- module naming -------------------------------------------------------------------
     def enter(self, module: torch.nn.Module, *_: Any) -> None:
@@ -106,6 +118,13 @@ class _Recorder:
                 weight_elems += t.numel()
         return frozenset(roots), weight_elems, act_elems
 
+    def _rewrites_a_parameter(self, kind, cost, inputs, outputs) -> bool:
+        """An element-wise op that turns a parameter into a same-shaped weight (a mask, a cast)."""
+        if kind not in ("elementwise", "data") or (cost is not None and cost.macs) or len(outputs) != 1:
+            return False
+        shape = outputs[0].shape
+        return any(id(t) in self.param_tensors and t.shape == shape for t in inputs)
+
     def record(self, name: str, kind: str | None, cost: Cost | None, args: Any, kwargs: Any,
                out: Any) -> None:
         inputs = _tensors((args, kwargs))
@@ -114,6 +133,8 @@ class _Recorder:
         if roots and act_read == 0:  # computed from weights alone: still a weight
             for t in outputs:
                 self.roots[t] = roots
+            if self._rewrites_a_parameter(kind, cost, inputs, outputs):
+                return
         if kind is None:  # a view or creation op: nothing to record
             return
         new_roots = roots - self.seen_roots
@@ -131,7 +152,7 @@ class _Recorder:
                 op=name,
                 macs=int(cost.macs),
                 nonmac_flops=int(cost.nonmac),
-                params=sum(self.root_params[r] for r in new_roots),
+                params=sum(self.root_params[r] for r in new_roots) + (cost.params or 0),
                 weight_elems=int(weight_elems if cost.weight_elems is None else cost.weight_elems),
                 act_read_elems=int(act_read if cost.act_read_elems is None else cost.act_read_elems),
                 act_write_elems=(sum(t.numel() for t in outputs) if cost.act_write_elems is None
@@ -140,6 +161,7 @@ class _Recorder:
                 output_shapes=tuple(tuple(t.shape) for t in outputs),
                 module_type=module_type,
                 supported=supported,
+                weight_bits=cost.weight_bits,
             )
         )
 
@@ -324,6 +346,8 @@ def trace(
         for h in hooks:
             h.remove()
 
+    # packed (quantized) weights are no nn.Parameter: their ops counted them
+    total_params += sum(o.params for o in rec.ops if o.op in PACKED_WEIGHT_OPS)
     return CostGraph(
         model=name or type(model).__name__,
         ops=rec.ops,

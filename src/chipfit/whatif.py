@@ -1,0 +1,319 @@
+"""What if: the levers that close a gap between a model and a chip, each priced on that chip.
+
+``chipfit.whatif(model, chip, fps=...)`` checks the model as given, then one option per lever,
+each with the same roofline as ``check`` (plain data, no printing):
+
+* **precision**: every step of fp32 → tf32 → fp16/bf16 → fp8 → int8 → int4 / w4a16 that the unit
+  has a dense peak for;
+* **batch** 2, 4, 8, 16: more inferences per pass (throughput), at a longer latency per batch plus
+  the wait to fill it, (batch − 1) / fps;
+* **input size** scaled to 0.75× and 0.5× per side (images, rounded to a multiple of 32) or the
+  sequence length halved (text), recounted at that size;
+* **2:4 structured sparsity**, only on a unit with a sparse peak at that precision;
+* **channel pruning** at the given ratios: every internal channel count × (1 − ratio), the module
+  rebuilt with those channels and recounted (convolutional networks: Conv2d, BatchNorm2d, Linear);
+* **unstructured pruning**, shown for what it is: fewer non-zeros, the same dense MACs and time;
+* **lighter architectures** of the zoo (and torchvision's light classifiers) with fewer MACs, with
+  their ImageNet top-1 accuracy as published in torchvision's weight metadata.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from .counting import CountResult, _shape_list, count
+from .errors import ChipfitError
+from .precision import get_precision
+from .verdict import CheckResult, pick_unit, predict
+
+PRECISION_LADDER = ("fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4", "w4a16")
+BATCHES = (2, 4, 8, 16)
+SCALES = (0.75, 0.5)
+PRUNE_RATIOS = (0.25, 0.5)
+UNSTRUCTURED = 0.5
+#: Light ImageNet classifiers of torchvision tried besides the zoo's (builder names).
+LIGHT_CLASSIFIERS = ("mobilenet_v3_small", "mobilenet_v3_large", "mobilenet_v2", "efficientnet_b0",
+                     "shufflenet_v2_x1_0", "mnasnet1_0", "squeezenet1_1", "regnet_y_400mf", "resnet18")
+
+
+@dataclass
+class Option:
+    """One lever at one setting, and what it gives on the chip (``result`` None: not priced)."""
+
+    lever: str
+    setting: str
+    result: CheckResult | None
+    note: str = ""
+    accuracy_top1: float | None = None
+    accuracy_source: str | None = None
+    latency_s: float | None = None      # end to end for one input (batching adds the wait to fill)
+    macs: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.result
+        return {
+            "lever": self.lever, "setting": self.setting,
+            "macs": self.macs if self.macs is not None else (r.count.macs if r else None),
+            "required_tops": r.required_tops if r else None,
+            "latency_s": self.latency_s if self.latency_s is not None else (r.latency_s if r else None),
+            "max_fps": r.throughput_fps if r else None,
+            "memory_bytes": r.memory_required_bytes if r else None,
+            "energy_per_inference_j": (r.energy_per_inference_j / r.batch
+                                       if r and r.energy_per_inference_j is not None else None),
+            "sufficient": r.sufficient if r else None,
+            "accuracy_top1": self.accuracy_top1, "accuracy_source": self.accuracy_source,
+            "note": self.note,
+        }
+
+
+@dataclass
+class WhatIfResult:
+    model: str
+    chip: str
+    unit: str
+    fps: float
+    precision: str
+    baseline: CheckResult
+    options: list[Option]
+    notes: list[str] = field(default_factory=list)
+
+    def fitting(self) -> list[Option]:
+        return [o for o in self.options if o.result is not None and o.result.sufficient]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "chip": self.chip, "unit": self.unit, "fps": self.fps,
+                "precision": self.precision, "sufficient": self.baseline.sufficient,
+                "options": [o.to_dict() for o in self.options], "notes": self.notes}
+
+
+def whatif(model: Any, chip: str, *, fps: float, precision: str = "int8", prune_ratios: Iterable[float] = PRUNE_RATIOS,
+           scales: Iterable[float] = SCALES, batches: Iterable[int] = BATCHES, lighter: bool = True,
+           chips_files: Iterable[str] = (), input_shape: Any = None, seq_len: int | None = None,
+           progress: Callable[[str, int, int], None] | None = None) -> WhatIfResult:
+    """Price every lever for ``model`` on ``chip`` at ``fps``; see the module docstring."""
+    prune_ratios, scales, batches = list(prune_ratios), list(scales), list(batches)
+    for r in prune_ratios:
+        if not 0 < r < 1:
+            raise ChipfitError(f"--prune ratios must be in (0, 1), got {r:g}")
+    for s in scales:
+        if not 0 < s < 1:
+            raise ChipfitError(f"--scale factors must be in (0, 1), got {s:g}")
+    for b in batches:
+        if b < 2:
+            raise ChipfitError(f"--batches must be at least 2, got {b}")
+    if not fps > 0:
+        raise ChipfitError(f"--fps must be positive, got {fps:g}")
+    prec = get_precision(precision)
+    record, unit, unit_note = pick_unit(chip, prec, False, chips_files)
+    steps = 7 + len(prune_ratios)
+    tell = progress or (lambda *_: None)
+    tell("counting the model", 0, steps)
+    base_count = count(model, input_shape=input_shape, seq_len=seq_len, precision=prec)
+    base = predict(base_count, record, unit, fps=fps)
+    name = base_count.model
+    options = [Option("as given", f"{prec.name}, batch 1", base)]
+
+    tell("precision", 1, steps)
+    peaks = unit.peaks(False)
+    for p in PRECISION_LADDER:
+        if p == prec.name:
+            continue
+        pp = get_precision(p)
+        if pp.compute not in peaks:
+            continue
+        options.append(Option("precision", p, predict(count_as(base_count, pp), record, unit, fps=fps),
+                              note=_precision_note(prec.name, p)))
+
+    tell("batching", 2, steps)
+    for b in batches:
+        r = predict(base_count, record, unit, fps=fps, batch=b)
+        wait = (b - 1) / fps
+        options.append(Option("batch", str(b), r, latency_s=r.roof.latency_s + wait,
+                              note=f"latency = batch of {b} ({_ms(r.roof.latency_s)}) + wait to fill it "
+                                   f"({b - 1}/{fps:g} s = {_ms(wait)})"))
+
+    tell("input size", 3, steps)
+    options += _input_options(model, base_count, record, unit, fps, prec, scales, input_shape, seq_len)
+
+    tell("sparsity", 4, steps)
+    sparse = unit.peaks(True)
+    if prec.compute in sparse:
+        options.append(Option("2:4 sparsity", f"{prec.name} sparse peak",
+                              predict(base_count, record, unit, fps=fps, sparse=True),
+                              note="needs the model pruned to 2:4 and fine-tuned; the sparse peak "
+                                   f"{sparse[prec.compute].value:g} TOPS"))
+    else:
+        options.append(Option("2:4 sparsity", "not on this chip", None,
+                              note=f"{record.id}:{unit.id} lists no sparse {prec.compute} peak: "
+                                   "2:4 sparsity gives no speed-up here"))
+    options.append(Option("unstructured pruning", f"{UNSTRUCTURED:.0%} zeros", base,
+                          note="fewer non-zeros, the same dense MACs: no speed-up on dense hardware "
+                               "(smaller only if stored compressed)"))
+
+    for i, ratio in enumerate(prune_ratios):
+        tell(f"channel pruning {ratio:g}", 5 + i, steps)
+        options.append(_pruned_option(model, ratio, record, unit, fps, prec, input_shape))
+
+    if lighter:
+        tell("lighter architectures", 5 + len(prune_ratios), steps)
+        options += _lighter(name, base_count, record, unit, fps, prec)
+    tell("done", steps, steps)
+    notes = [unit_note] if unit_note else []
+    return WhatIfResult(name, record.id, unit.id, fps, prec.name, base, options, notes)
+
+
+def count_as(c: CountResult, prec) -> CountResult:
+    """The same cost graph at another precision (precision never changes the op count)."""
+    return CountResult(c.graph, prec, notes=list(c.notes), phase=c.phase, sparse_weights=c.sparse_weights)
+
+
+def _ms(s: float) -> str:
+    return f"{s * 1e3:.3g} ms"
+
+
+def _precision_note(src: str, dst: str) -> str:
+    order = {p: i for i, p in enumerate(PRECISION_LADDER)}
+    if order.get(dst, 0) > order.get(src, 0):
+        return "needs quantization (post-training or aware training); check the accuracy"
+    return "wider than asked: more bytes, usually no accuracy loss"
+
+
+def _input_options(model, base_count, record, unit, fps, prec, scales, input_shape, seq_len) -> list[Option]:
+    shapes = base_count.graph.inputs
+    out: list[Option] = []
+    image = [s for s in shapes.values() if len(s) == 4]
+    if isinstance(model, str) and len(shapes) == 1 and image:
+        n, c, h, w = image[0]
+        for s in scales:
+            hh, ww = max(32, round(h * s / 32) * 32), max(32, round(w * s / 32) * 32)
+            try:
+                cr = count(model, input_shape=[f"{n},{c},{hh},{ww}"], precision=prec)
+            except ChipfitError as exc:
+                out.append(Option("input size", f"{hh}×{ww}", None, note=f"not counted: {exc}"))
+                continue
+            out.append(Option("input size", f"{hh}×{ww}", predict(cr, record, unit, fps=fps),
+                              note=f"{s:g}× per side; accuracy drops unless trained at that size"))
+        return out
+    if isinstance(model, str) and (base_count.phase is not None or seq_len):
+        length = seq_len or next((s[-1] for s in shapes.values() if len(s) == 2), None)
+        if length:
+            for s in scales:
+                L = max(1, int(length * s))
+                cr = count(model, seq_len=L, precision=prec)
+                out.append(Option("sequence length", str(L), predict(cr, record, unit, fps=fps),
+                                  note=f"{s:g}× the tokens"))
+    return out
+
+
+def prune_channels(module, ratio: float, image_channels: int = 3):
+    """A copy of a convolutional network with every internal channel count × (1 − ratio)
+    (rounded, at least 1; the image's channels and the classifier's outputs kept), on meta."""
+    import torch
+    from torch import nn
+
+    keep = 1 - ratio
+
+    def f(c: int, groups: int = 1) -> int:
+        return max(groups, round(c * keep / groups) * groups)
+
+    linears = [m for m in module.modules() if isinstance(m, nn.Linear)]
+    last = linears[-1] if linears else None
+    new = copy.deepcopy(module).to("meta")
+    for parent in list(new.modules()):
+        for cname, child in list(parent.named_children()):
+            rep = None
+            with torch.device("meta"):
+                if isinstance(child, nn.Conv2d):
+                    depthwise = child.groups == child.in_channels == child.out_channels and child.groups > 1
+                    cin = child.in_channels if child.in_channels == image_channels else f(child.in_channels,
+                                                                                          child.groups)
+                    cout = cin if depthwise else f(child.out_channels, child.groups)
+                    rep = nn.Conv2d(cin, cout, child.kernel_size, child.stride, child.padding, child.dilation,
+                                    cin if depthwise else child.groups, child.bias is not None, child.padding_mode)
+                elif isinstance(child, nn.BatchNorm2d):
+                    rep = nn.BatchNorm2d(f(child.num_features), child.eps, child.momentum, child.affine,
+                                         child.track_running_stats)
+                elif isinstance(child, nn.Linear):
+                    is_last = last is not None and child.in_features == last.in_features and \
+                        child.out_features == last.out_features
+                    rep = nn.Linear(f(child.in_features), child.out_features if is_last else f(child.out_features),
+                                    child.bias is not None)
+            if rep is not None:
+                setattr(parent, cname, rep)
+    return new
+
+
+def _pruned_option(model, ratio, record, unit, fps, prec, input_shape) -> Option:
+    setting = f"{ratio:.0%} of channels"
+    from .modelspec import resolve
+
+    if not isinstance(model, str):
+        return Option("channel pruning", setting, None, note="give the model by name to rebuild it pruned")
+    try:
+        res = resolve(model, input_shapes=_shape_list(input_shape))
+    except ChipfitError as exc:
+        return Option("channel pruning", setting, None, note=f"not rebuilt: {exc}")
+    from torch import nn
+
+    if not any(isinstance(m, nn.Conv2d) for m in res.module.modules()):
+        return Option("channel pruning", setting, None,
+                      note="channel pruning is rebuilt for convolutional networks only")
+    try:
+        pruned = prune_channels(res.module, ratio)
+        cr = count(pruned, inputs=res.args[0] if len(res.args) == 1 else res.args, precision=prec,
+                   name=f"{res.name} pruned {ratio:g}")
+    except (ChipfitError, RuntimeError, ValueError) as exc:
+        return Option("channel pruning", setting, None, note=f"this network could not be rebuilt pruned ({exc})")
+    return Option("channel pruning", setting, predict(cr, record, unit, fps=fps),
+                  note=f"every internal channel × {1 - ratio:g}, recounted; needs fine-tuning, accuracy drops")
+
+
+def top1(builder: str) -> tuple[float, str] | None:
+    """ImageNet-1K top-1 of torchvision's default weights for ``builder``, with its source."""
+    try:
+        from torchvision.models import get_model_weights
+
+        w = get_model_weights(builder).DEFAULT
+    except Exception:
+        return None
+    acc = w.meta.get("_metrics", {}).get("ImageNet-1K", {}).get("acc@1")
+    if acc is None:
+        return None
+    return acc, f"torchvision {w} (recipe {w.meta.get('recipe', 'n/a')})"
+
+
+def _lighter(name, base_count, record, unit, fps, prec) -> list[Option]:
+    from . import zoo
+
+    entry = zoo.find(name)
+    candidates: dict[str, str] = {}
+    for e in zoo.entries("vision"):
+        if e.frontend == "torchvision" and e.builder and e.input_shape and e.input_shape[2:] == [224, 224]:
+            candidates[e.name] = e.builder
+    for b in LIGHT_CLASSIFIERS:
+        candidates.setdefault(b, b)
+    if entry is None or entry.frontend != "torchvision" or name not in candidates:
+        return [Option("lighter model", "-", None,
+                       note="lighter architectures are compared for ImageNet classifiers of the zoo")]
+    out = []
+    for cname, builder in candidates.items():
+        if cname == name:
+            continue
+        acc = top1(builder)
+        if acc is None:
+            continue
+        spec = cname if zoo.find(cname) else f"torchvision.models:{builder}"
+        cr = count(spec, input_shape=["1,3,224,224"], precision=prec, name=cname)
+        if cr.macs >= base_count.macs:
+            continue
+        out.append(Option("lighter model", cname, predict(cr, record, unit, fps=fps), accuracy_top1=acc[0],
+                          accuracy_source=acc[1], macs=cr.macs))
+    base_acc = top1(entry.builder)
+    if base_acc:
+        out.sort(key=lambda o: -(o.accuracy_top1 or 0))
+        for o in out:
+            o.note = f"ImageNet top-1 {o.accuracy_top1:.1f} % vs {base_acc[0]:.1f} % for {name}"
+    return out
+
