@@ -61,11 +61,9 @@ def _format(fmt: str, as_json: bool, report: str | None, force: bool) -> str:
     if as_json and fmt not in ("table", "json"):
         raise ChipfitError(f"--json and --format {fmt} ask for two formats: give one")
     if report is not None:
-        from .fileio import refuse_existing
+        from .report import check_target
 
-        if not report.lower().endswith((".html", ".htm")):
-            raise ChipfitError(f"--report {report}: the report is an HTML page; name it .html")
-        refuse_existing(report, force)
+        check_target(report, force, "--report")
     return "json" if as_json else fmt
 
 
@@ -113,46 +111,6 @@ def _main(
     """How much compute and bandwidth does my neural network need, and will this chip run it?"""
 
 
-@app.command()
-def count(
-    model: Annotated[str, typer.Argument(help=MODEL_HELP)],
-    input_shape: Annotated[Optional[list[str]], typer.Option(
-        "--input-shape", "-i", help=INPUT_SHAPE_HELP)] = None,
-    dim: Annotated[Optional[list[str]], typer.Option("--dim", help=DIM_HELP)] = None,
-    seq_len: Annotated[Optional[int], typer.Option("--seq-len", "-s", help="Tokens per sequence (text models).")] = None,
-    batch: Annotated[Optional[int], typer.Option("--batch", "-b", help="Batch size (built-in and config models).")] = None,
-    precision: Annotated[str, typer.Option("--precision", "-p", help="Precision for bytes: fp32, fp16, bf16, "
-                                           "fp8, int8, int4, w8a16, w4a16, q8_0, q4_0, q4_k_m, q4f16_1.")] = "fp32",
-    depth: Annotated[int, typer.Option("--depth", "-d", min=0, help="Module tree depth of the table.")] = 1,
-    per_layer: Annotated[bool, typer.Option("--per-layer", help="List every op.")] = False,
-    device: Annotated[str, typer.Option("--device", help="meta (no weights, default), cpu or cuda.")] = "meta",
-    phase: Annotated[str, typer.Option("--phase", help="Language models: forward (all logits), prefill "
-                                       "(prompt, KV cache written, last logits) or decode (one token).")] = "forward",
-    context: Annotated[Optional[int], typer.Option("--context", help="Decode: tokens already in the KV cache "
-                                                   "(default: --seq-len).")] = None,
-    causal_discount: Annotated[bool, typer.Option("--causal-discount", help="Count only unmasked attention "
-                                                  "scores (default: dense, as kernels compute them).")] = False,
-    trace: Annotated[bool, typer.Option("--trace", help="Build a config model with transformers and trace it "
-                                        "instead of the analytic builder.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else.")] = False,
-    fmt: Annotated[str, typer.Option("--format", help="table (default), json, csv or markdown.")] = "table",
-    report: Annotated[Optional[str], typer.Option("--report", help="Also write a self-contained HTML report "
-                                                  "(charts) to this .html file.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="--report: replace the file if it exists.")] = False,
-) -> None:
-    """Count MACs, FLOPs, parameters and bytes of one forward pass (or one LLM phase)."""
-    from .counting import count as count_model
-
-    fmt = _format(fmt, as_json, report, force)
-    with _busy(f"counting {model}"):
-        result = count_model(model, input_shape=input_shape, seq_len=seq_len, batch=batch,
-                             precision=precision, device=device, dims=dim, phase=phase, context=context,
-                             causal_discount=causal_discount, trace=trace)
-    _finish("count", fmt, lambda: result.to_dict(per_layer=per_layer, depth=depth),
-            lambda: result.table(depth=depth, per_layer=per_layer), report, force,
-            lambda: result.to_dict(per_layer=True, depth=depth))
-
-
 ModelArg = Annotated[str, typer.Argument(help=MODEL_HELP)]
 InputShapeOpt = Annotated[Optional[list[str]], typer.Option("--input-shape", "-i", help=INPUT_SHAPE_HELP)]
 DimOpt = Annotated[Optional[list[str]], typer.Option("--dim", help=DIM_HELP)]
@@ -168,6 +126,46 @@ ReportOpt = Annotated[Optional[str], typer.Option("--report", help="Also write a
                                                  "(charts, formulas) to this .html file.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="--report: replace the file if it exists.")]
 FormatOpt = Annotated[str, typer.Option("--format", help="table (default), json, csv or markdown.")]
+
+
+@app.command()
+def count(
+    model: ModelArg,
+    input_shape: InputShapeOpt = None,
+    dim: DimOpt = None,
+    seq_len: SeqLenOpt = None,
+    batch: Annotated[Optional[int], typer.Option("--batch", "-b", help="Batch size (built-in and config models).")] = None,
+    precision: Annotated[str, typer.Option("--precision", "-p", help="Precision for bytes: fp32, fp16, bf16, "
+                                           "fp8, int8, int4, w8a16, w4a16, q8_0, q4_0, q4_k_m, q4f16_1.")] = "fp32",
+    depth: Annotated[int, typer.Option("--depth", "-d", min=0, help="Module tree depth of the table.")] = 1,
+    per_layer: Annotated[bool, typer.Option("--per-layer", help="List every op.")] = False,
+    device: Annotated[str, typer.Option("--device", help="meta (no weights, default), cpu or cuda.")] = "meta",
+    phase: Annotated[str, typer.Option("--phase", help="Language models: forward (all logits), prefill "
+                                       "(prompt, KV cache written, last logits) or decode (one token).")] = "forward",
+    context: Annotated[Optional[int], typer.Option("--context", help="Decode: tokens already in the KV cache "
+                                                   "(default: --seq-len).")] = None,
+    causal_discount: Annotated[bool, typer.Option("--causal-discount", help="Count only unmasked attention "
+                                                  "scores (default: dense, as kernels compute them).")] = False,
+    trace: Annotated[bool, typer.Option("--trace", help="Build a config model with transformers and trace it "
+                                        "instead of the analytic builder.")] = False,
+    as_json: JsonOpt = False,
+    fmt: FormatOpt = "table",
+    report: ReportOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Count MACs, FLOPs, parameters and bytes of one forward pass (or one LLM phase)."""
+    from .counting import count as count_model
+
+    fmt = _format(fmt, as_json, report, force)
+    with _busy(f"counting {model}"):
+        result = count_model(model, input_shape=input_shape, seq_len=seq_len, batch=batch,
+                             precision=precision, device=device, dims=dim, phase=phase, context=context,
+                             causal_discount=causal_discount, trace=trace)
+    _finish("count", fmt, lambda: result.to_dict(per_layer=per_layer, depth=depth),
+            lambda: result.table(depth=depth, per_layer=per_layer), report, force,
+            lambda: result.to_dict(per_layer=True, depth=depth))
+
+
 
 
 @app.command()
@@ -408,7 +406,7 @@ def _progress():
 
 @app.command()
 def measure(
-    model: Annotated[str, typer.Argument(help=MODEL_HELP)],
+    model: ModelArg,
     runtime: Annotated[str, typer.Option("--runtime", "-r", help="onnxruntime (exports MODEL to ONNX first) "
                                          "or torch.")] = "onnxruntime",
     device: Annotated[str, typer.Option("--device", help="cpu or cuda.")] = "cpu",
@@ -419,8 +417,8 @@ def measure(
     chip: Annotated[Optional[str], typer.Option("--chip", "-c", help="Chip to predict on (default: this-machine, "
                                                 "written by 'chipfit probe'); '' for none.")] = None,
     chips_file: Annotated[Optional[list[str]], typer.Option("--chips-file", help="Extra chip file.")] = None,
-    input_shape: Annotated[Optional[list[str]], typer.Option("--input-shape", "-i", help=INPUT_SHAPE_HELP)] = None,
-    dim: Annotated[Optional[list[str]], typer.Option("--dim", help=DIM_HELP)] = None,
+    input_shape: InputShapeOpt = None,
+    dim: DimOpt = None,
     seq_len: Annotated[Optional[int], typer.Option("--seq-len", "-s", help="Tokens per sequence.")] = None,
     min_runs: Annotated[int, typer.Option("--min-runs", help="Timed runs, at least.")] = 10,
     min_time: Annotated[float, typer.Option("--min-time", help="Seconds of timed runs, at least.")] = 3.0,
@@ -428,7 +426,7 @@ def measure(
     save: Annotated[Optional[str], typer.Option("--save", help="Append the result as a row of this CSV "
                                                 "(the input of 'chipfit calibrate').")] = None,
     explain: Annotated[bool, typer.Option("--explain", help="Show how every number is computed.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Time real inference (warm-up, median, p90, fresh process) and compare with the prediction."""
     from .measure import measure as run_measure
@@ -461,7 +459,7 @@ def probe(
     threads: Annotated[Optional[int], typer.Option("--threads", help="CPU threads (default: all cores).")] = None,
     reps: Annotated[int, typer.Option("--reps", min=1, help="Runs per micro-benchmark (the best counts).")] = 5,
     no_write: Annotated[bool, typer.Option("--no-write", help="Measure and print only.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Measure this machine (matmul per precision, memory bandwidth) and write it as a chip file."""
     from pathlib import Path
@@ -497,7 +495,7 @@ def calibrate(
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="For a built-in chip: the new chip file "
                                                   "(default: CHIP.yaml in the chips config folder).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Fit and print; write nothing.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Fit a chip's compute and memory efficiencies to measurements; store them in its chip file."""
     from .calibrate import calibrate as run_calibrate, store
@@ -521,11 +519,10 @@ def report(
     force: Annotated[bool, typer.Option("--force", help="Replace the file if it exists.")] = False,
 ) -> None:
     """Render a saved JSON result as a self-contained HTML page (charts, formulas; opens offline)."""
-    from .report import default_path, load, write
+    from .report import check_target, default_path, load, write
 
     path = output or str(default_path(result))
-    if not path.lower().endswith((".html", ".htm")):
-        raise ChipfitError(f"--output {path}: the report is an HTML page; name it .html")
+    check_target(path, force, "--output")
     write(path, load(result), force)
     stdout.print(f"wrote {path}")
 
@@ -533,7 +530,7 @@ def report(
 @app.command()
 def zoo(
     task: Annotated[Optional[str], typer.Option("--task", help="vision, language, speech or multimodal.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """List the built-in models (the zoo): how each is built, its default input, its source."""
     from . import zoo as zoo_data

@@ -15,11 +15,17 @@ from .fileio import refuse_existing, write_atomic
 from .render.html_report import render
 
 
+def check_target(path: str | Path, force: bool, option: str = "--report") -> Path:
+    """One sentence unless ``path`` names an .html page that may be written (before any work)."""
+    if not str(path).lower().endswith((".html", ".htm")):
+        raise ChipfitError(f"{option} {path}: the report is an HTML page; name it .html")
+    return refuse_existing(path, force)
+
+
 def write(path: str | Path, result: dict, force: bool = False, command_line: str | None = None) -> Path:
     """Render ``result`` (a command's JSON object) to ``path``; refuses an existing file unless ``force``."""
-    path = refuse_existing(path, force)
     write_atomic(path, render(result, command_line), overwrite=force)
-    return path
+    return Path(path)
 
 
 def load(path: str) -> dict:

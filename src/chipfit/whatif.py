@@ -152,9 +152,7 @@ def whatif(model: Any, chip: str, *, fps: float, precision: str = "int8", prune_
                           note="fewer non-zeros, the same dense MACs: no speed-up on dense hardware "
                                "(smaller only if stored compressed)"))
 
-    for i, ratio in enumerate(prune_ratios):
-        tell(f"channel pruning {ratio:g}", 5 + i, steps)
-        options.append(_pruned_option(model, ratio, record, unit, fps, prec, input_shape))
+    options += _pruned_options(model, prune_ratios, base_count, record, unit, fps, prec, input_shape, tell)
 
     if lighter:
         tell("lighter architectures", 5 + len(prune_ratios), steps)
@@ -245,29 +243,40 @@ def prune_channels(module, ratio: float, image_channels: int = 3):
     return new
 
 
-def _pruned_option(model, ratio, record, unit, fps, prec, input_shape) -> Option:
-    setting = f"{ratio:.0%} of channels"
+def _pruned_options(model, ratios, base_count, record, unit, fps, prec, input_shape, tell) -> list[Option]:
+    """Channel pruning at each ratio: the network resolved once, rebuilt narrower per ratio, recounted."""
+    settings = [f"{r:.0%} of channels" for r in ratios]
+
+    def none(note: str) -> list[Option]:
+        return [Option("channel pruning", s, None, note=note) for s in settings]
+
+    if not ratios:
+        return []
+    if not isinstance(model, str):
+        return none("give the model by name to rebuild it pruned")
+    if base_count.graph.frontend != "torch" or not any(o.kind == "conv" for o in base_count.layers):
+        return none("channel pruning is rebuilt for traced convolutional networks only")
     from .modelspec import resolve
 
-    if not isinstance(model, str):
-        return Option("channel pruning", setting, None, note="give the model by name to rebuild it pruned")
     try:
         res = resolve(model, input_shapes=_shape_list(input_shape))
     except ChipfitError as exc:
-        return Option("channel pruning", setting, None, note=f"not rebuilt: {exc}")
-    from torch import nn
-
-    if not any(isinstance(m, nn.Conv2d) for m in res.module.modules()):
-        return Option("channel pruning", setting, None,
-                      note="channel pruning is rebuilt for convolutional networks only")
-    try:
-        pruned = prune_channels(res.module, ratio)
-        cr = count(pruned, inputs=res.args[0] if len(res.args) == 1 else res.args, precision=prec,
-                   name=f"{res.name} pruned {ratio:g}")
-    except (ChipfitError, RuntimeError, ValueError) as exc:
-        return Option("channel pruning", setting, None, note=f"this network could not be rebuilt pruned ({exc})")
-    return Option("channel pruning", setting, predict(cr, record, unit, fps=fps),
-                  note=f"every internal channel × {1 - ratio:g}, recounted; needs fine-tuning, accuracy drops")
+        return none(f"not rebuilt: {exc}")
+    out = []
+    for i, (ratio, setting) in enumerate(zip(ratios, settings)):
+        tell(f"channel pruning {ratio:g}", 5 + i, 7 + len(ratios))
+        try:
+            pruned = prune_channels(res.module, ratio)
+            cr = count(pruned, inputs=res.args[0] if len(res.args) == 1 else res.args, precision=prec,
+                       name=f"{res.name} pruned {ratio:g}")
+        except (ChipfitError, RuntimeError, ValueError) as exc:
+            out.append(Option("channel pruning", setting, None,
+                              note=f"this network could not be rebuilt pruned ({exc})"))
+            continue
+        out.append(Option("channel pruning", setting, predict(cr, record, unit, fps=fps),
+                          note=f"every internal channel × {1 - ratio:g}, recounted; needs fine-tuning, "
+                               "accuracy drops"))
+    return out
 
 
 def top1(builder: str) -> tuple[float, str] | None:

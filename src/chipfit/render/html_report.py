@@ -208,7 +208,7 @@ def _roofs_check(r: dict) -> list[svg.Roof]:
     return roofs
 
 
-def _layer_tip(o: dict, unit: str = "") -> str:
+def _layer_tip(o: dict) -> str:
     inten = "-" if o.get("intensity") is None else f"{o['intensity']:.4g}"
     fused = ", fused into the op before" if o.get("fused") else ""
     return (f"{o['name']} ({o['kind']}, {o['op']}{fused})\nMACs {o.get('macs', 0):,}\nFLOPs {o['flops']:,}\n"

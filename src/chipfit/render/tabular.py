@@ -54,9 +54,14 @@ def _pick(rows: list[dict], keys: tuple[str, ...]) -> tuple[list[str], list[list
     return present, [[r.get(k) for k in present] for r in rows]
 
 
+def _kind(result: dict) -> str:
+    """The result's kind; ``{"chips": [...]}`` is the chip listing."""
+    return "chips" if set(result) == {"chips"} else kind_of(result)
+
+
 def table(result: dict) -> tuple[list[str], list[list[Any]]]:
     """The result's main table: (columns, rows)."""
-    kind = "chips" if set(result) == {"chips"} else kind_of(result)
+    kind = _kind(result)
     if kind in ("count", "check") and result.get("layers"):
         return _pick(result["layers"], _COUNT_LAYER if kind == "count" else _CHECK_LAYER)
     if kind == "count" and result.get("modules"):
@@ -120,7 +125,7 @@ def _md_table(cols: list[str], rows: list[list[Any]]) -> str:
 
 
 def to_markdown(result: dict) -> str:
-    kind = "chips" if set(result) == {"chips"} else kind_of(result)
+    kind = _kind(result)
     parts = []
     head = summary(result, kind) if kind != "chips" else []
     cols, rows = table(result)
