@@ -1,6 +1,8 @@
-"""chipfit.whatif: the levers priced on one chip (the library; the command comes with issue 10)."""
+"""chipfit.whatif and ``chipfit whatif``: the levers priced on one chip, checked by hand."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -72,3 +74,109 @@ def test_bad_levers_are_one_sentence(kwargs, fragment):
     args.update(kwargs)
     with pytest.raises(ChipfitError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
         wi.whatif("resnet18", "rk3588", **args)
+
+
+def _hand_latency_bounds(c):
+    """The roofline by hand from the totals: compute time C = Σ over op classes of FLOPs / (peak ×
+    that class's efficiency), memory time M = bytes / (bandwidth × memory efficiency). Summing
+    max(compute, memory) op by op lies between max(C, M) and C + M."""
+    from chipfit.roofline import op_class
+
+    flops = {"gemm": 0, "depthwise": 0, "vector": 0}
+    for op in c.count.layers:
+        flops[op_class(op)] += op.flops
+    peak = c.peak_tops * 1e12
+    C = sum(f / (peak * getattr(c.efficiency, k)) for k, f in flops.items() if f)
+    M = c.roof1.bytes / (c.effective_bandwidth_gbps * 1e9)
+    return max(C, M), C + M
+
+
+@pytest.mark.parametrize("fps", [60, 300])
+def test_verdicts_agree_with_hand_roofline_bounds(fps):
+    r = wi.whatif("resnet50", "rk3588", fps=fps, batches=(2,), scales=(0.5,), prune_ratios=(0.5,))
+    decided = 0
+    for o in r.options:
+        c = o.result
+        if c is None or c.batch > 1:
+            continue
+        lo, hi = _hand_latency_bounds(c)
+        assert lo * (1 - 1e-9) <= c.latency_s <= hi * (1 + 1e-9)
+        if 1 / hi >= fps:          # even with no overlap of compute and memory it keeps up
+            assert c.sufficient, o.setting
+            decided += 1
+        elif 1 / lo < fps:         # even with perfect overlap it cannot
+            assert not c.sufficient, o.setting
+            decided += 1
+    assert decided >= 5
+    best = r.choice()
+    if fps == 60:
+        # by hand: 0.494 TOPS of 6, and 1 / (C + M) ≥ 60 FPS: the model as given is the choice
+        assert best.lever == "as given" and r.baseline.sufficient
+    else:
+        # 300 FPS: as given, batching and a half-size input fall short; channel pruning at 50 %
+        # (a quarter of the MACs) is the least change that fits, before switching models
+        assert not r.baseline.sufficient
+        assert best.lever == "channel pruning" and best.setting == "50% of channels"
+        assert all(not o.result.sufficient for o in r.options if o.lever in ("batch", "input size"))
+
+
+def test_whatif_command_json_and_table(run_cli):
+    rc, out, err = run_cli("whatif", "resnet50", "--chip", "rk3588", "--fps", "60", "--json")
+    assert rc == 0, err
+    d = json.loads(out)
+    assert d["command"] == "whatif" and d["sufficient"] is True and d["choice"] == "as given: int8, batch 1"
+    rows = {(o["lever"], o["setting"]): o for o in d["options"]}
+    assert rows[("2:4 sparsity", "not on this chip")]["sufficient"] is None
+    assert rows[("unstructured pruning", "50% zeros")]["latency_s"] == rows[("as given", "int8, batch 1")]["latency_s"]
+    # the fitting list is exactly the priced options whose throughput meets 60 FPS (memory fits here)
+    fits = [f"{o['lever']}: {o['setting']}" for o in d["options"]
+            if o["sufficient"] and o["lever"] != "unstructured pruning"]
+    assert d["fitting"] == fits
+    assert all(o["max_fps"] >= 60 for o in d["options"] if o["sufficient"])
+    lighter = [o for o in d["options"] if o["lever"] == "lighter model"]
+    assert lighter and all(o["accuracy_top1"] and "torchvision" in o["accuracy_source"] for o in lighter)
+    assert rows[("as given", "int8, batch 1")]["accuracy_top1"] == pytest.approx(80.858)  # ResNet50 V2 weights
+
+    rc, out, err = run_cli("whatif", "resnet18", "--chip", "rk3588", "--fps", "30", "--lever", "batch,input",
+                           "--batch", "2")
+    assert rc == 0, err
+    assert out.startswith("SUFFICIENT AS GIVEN  resnet18 on rk3588 at 30 FPS, int8")
+    assert "batch: 2" in out and "input size: 160×160" in out and "lighter" not in out
+
+
+@pytest.mark.parametrize("args, sentence", [
+    (["--to-precision", "int4"], "rk3588 has no dense int4 peak, so int4 is not an option on this chip"),
+    (["--lever", "sparsity"], "rk3588 lists no sparse int8 peak: 2:4 sparsity is not accelerated on this chip"),
+    (["--prune", "1.5"], "--prune ratios must be in (0, 1), got 1.5"),
+    (["--prune", "0"], "--prune ratios must be in (0, 1), got 0"),
+    (["--prune", "half"], "--prune takes numbers such as 0.25,0.5, got 'half'"),
+    (["--scale", "2"], "--scale factors must be in (0, 1), got 2"),
+    (["--batch", "1"], "--batches must be at least 2, got 1"),
+    (["--lever", "quantum"], "unknown lever 'quantum'"),
+    (["--precision", "int3"], "int3"),
+])
+def test_whatif_bad_input_is_one_sentence(run_cli, args, sentence):
+    rc, out, err = run_cli("whatif", "resnet18", "--chip", "rk3588", "--fps", "30", *args)
+    assert rc == 2 and out == ""
+    assert sentence in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_whatif_report_and_formats(run_cli, tmp_path):
+    page = tmp_path / "w.html"
+    rc, out, err = run_cli("whatif", "resnet18", "--chip", "jetson-orin-nano-8gb", "--fps", "2000", "--lever",
+                           "precision,batch,sparsity", "--report", str(page), "--format", "csv")
+    assert rc == 0, err
+    lines = out.strip().splitlines()
+    assert lines[0].startswith("lever,setting,macs,required_tops,latency_s,max_fps")
+    assert any(line.startswith("2:4 sparsity,int8 sparse peak,") for line in lines)
+    html = page.read_text()
+    assert 'data-kind="whatif"' in html and 'data-chart="options"' in html
+    assert "NOT SUFFICIENT AS GIVEN" in html or "SUFFICIENT AS GIVEN" in html
+    from chipfit.render.html_report import kind_of
+
+    data = json.loads(html.split('id="chipfit-result">')[1].split("</script>")[0])
+    assert kind_of(data) == "whatif"
+    # energy = rated power × latency, where the chip lists its power (the Orin Nano does)
+    for o in data["options"]:
+        if o["sufficient"] is not None and o["lever"] != "batch":
+            assert o["energy_per_inference_j"] == pytest.approx(15 * o["latency_s"], rel=1e-9)

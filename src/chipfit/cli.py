@@ -339,6 +339,70 @@ def plan(
             lambda: _with_explain(result.to_dict(), result, True))
 
 
+def _split_floats(values: Optional[list[str]], flag: str) -> Optional[list[float]]:
+    """``--prune 0.25,0.5 --prune 0.75`` → [0.25, 0.5, 0.75] (None when not given)."""
+    if not values:
+        return None
+    out = []
+    for part in ",".join(values).split(","):
+        try:
+            out.append(float(part))
+        except ValueError:
+            raise ChipfitError(f"{flag} takes numbers such as 0.25,0.5, got {part.strip()!r}") from None
+    return out
+
+
+def _split_words(values: Optional[list[str]]) -> Optional[list[str]]:
+    return [w.strip() for v in values for w in v.split(",") if w.strip()] if values else None
+
+
+@app.command()
+def whatif(
+    model: ModelArg,
+    chip: Annotated[str, typer.Option("--chip", "-c", help="Chip id or alias (chipfit chips); ID:UNIT picks a unit.")],
+    fps: FpsOpt,
+    precision: Annotated[str, typer.Option("--precision", "-p", help="The precision the model runs at now "
+                                           "(default int8).")] = "int8",
+    to_precision: Annotated[Optional[list[str]], typer.Option(
+        "--to-precision", help="Precisions to try (e.g. fp16,int4); default: every one the chip has a dense peak "
+        "for. One the chip lacks is an error.")] = None,
+    lever: Annotated[Optional[list[str]], typer.Option(
+        "--lever", help="Only these levers: precision, batch, input, sparsity, unstructured, prune, lighter "
+        "(comma-separated or repeated). Asking for sparsity on a chip without a sparse peak is an error.")] = None,
+    prune: Annotated[Optional[list[str]], typer.Option("--prune", help="Channel-pruning ratios in (0, 1) "
+                                                       "(default 0.25,0.5).")] = None,
+    scale: Annotated[Optional[list[str]], typer.Option("--scale", help="Input size (or sequence length) factors "
+                                                       "in (0, 1) (default 0.75,0.5).")] = None,
+    batch: Annotated[Optional[list[str]], typer.Option("--batch", "-b", help="Batch sizes to try, ≥ 2 "
+                                                       "(default 2,4,8,16).")] = None,
+    input_shape: InputShapeOpt = None,
+    seq_len: SeqLenOpt = None,
+    chips_file: ChipsFileOpt = None,
+    as_json: JsonOpt = False,
+    fmt: FormatOpt = "table",
+    report: ReportOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Which lever closes the gap on this chip: precision, batch, input size, sparsity, pruning, a lighter model."""
+    from .render.whatif_view import whatif_view
+    from .whatif import BATCHES, PRUNE_RATIOS, SCALES, whatif as run_whatif
+
+    fmt = _format(fmt, as_json, report, force)
+    batches = _split_floats(batch, "--batch")
+    if batches and any(b != int(b) for b in batches):
+        raise ChipfitError(f"--batch takes whole numbers, got {','.join(f'{b:g}' for b in batches)}")
+    bar, update = _progress()
+    with bar:
+        result = run_whatif(model, chip, fps=fps, precision=precision,
+                            prune_ratios=_split_floats(prune, "--prune") or PRUNE_RATIOS,
+                            scales=_split_floats(scale, "--scale") or SCALES,
+                            batches=[int(b) for b in batches] if batches else BATCHES,
+                            levers=_split_words(lever), precisions=_split_words(to_precision),
+                            chips_files=chips_file or (), input_shape=input_shape, seq_len=seq_len,
+                            progress=update)
+    _finish("whatif", fmt, result.to_dict, lambda: whatif_view(result), report, force)
+
+
 @app.command()
 def chips(
     chip: Annotated[Optional[str], typer.Argument(help="A chip id: show every number with its source.")] = None,
@@ -512,7 +576,7 @@ def calibrate(
 
 @app.command()
 def report(
-    result: Annotated[str, typer.Argument(help="A result saved with --json (count, check, rank, llm or plan); "
+    result: Annotated[str, typer.Argument(help="A result saved with --json (count, check, rank, llm, plan or whatif); "
                                           "- reads stdin.")],
     output: Annotated[Optional[str], typer.Option("--output", "-o", "--html", help="The .html file to write "
                                                   "(default: RESULT.html beside RESULT.json).")] = None,
@@ -525,6 +589,22 @@ def report(
     check_target(path, force, "--output")
     write(path, load(result), force)
     stdout.print(f"wrote {path}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (default: this machine only).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
+    allow_remote: Annotated[bool, typer.Option("--allow-remote", help="Allow a --host other machines can reach "
+                                               "(the server has no authentication).")] = False,
+    max_upload_mb: Annotated[float, typer.Option("--max-upload-mb", help="Largest ONNX upload, MiB.")] = 1024,
+) -> None:
+    """A local web page and JSON API: pick a model (or drop an ONNX file), chips, a rate, a precision."""
+    from .serve.run import serve as run_server
+
+    if not max_upload_mb > 0 or max_upload_mb == float("inf"):
+        raise ChipfitError(f"--max-upload-mb must be a positive number, got {max_upload_mb:g}")
+    run_server(host, port, allow_remote=allow_remote, max_upload_bytes=int(max_upload_mb * (1 << 20)))
 
 
 @app.command()

@@ -33,6 +33,8 @@ BATCHES = (2, 4, 8, 16)
 SCALES = (0.75, 0.5)
 PRUNE_RATIOS = (0.25, 0.5)
 UNSTRUCTURED = 0.5
+#: The levers, in table order (``levers=`` picks some).
+LEVERS = ("precision", "batch", "input", "sparsity", "unstructured", "prune", "lighter")
 #: Light ImageNet classifiers of torchvision tried besides the zoo's (builder names).
 LIGHT_CLASSIFIERS = ("mobilenet_v3_small", "mobilenet_v3_large", "mobilenet_v2", "efficientnet_b0",
                      "shufflenet_v2_x1_0", "mnasnet1_0", "squeezenet1_1", "regnet_y_400mf", "resnet18")
@@ -80,20 +82,57 @@ class WhatIfResult:
     notes: list[str] = field(default_factory=list)
 
     def fitting(self) -> list[Option]:
-        return [o for o in self.options if o.result is not None and o.result.sufficient]
+        """The options that meet the target rate with the memory fitting, in table order."""
+        return [o for o in self.options if o.result is not None and o.result.sufficient
+                and o.lever != "unstructured pruning"]
+
+    def choice(self) -> Option | None:
+        """The least intrusive option that fits: the model as given if it does, else the first
+        fitting lever in the order of :data:`LEVERS` (precision, batch, input size, sparsity,
+        pruning, another model); a wider precision than asked counts as no change, a narrower one
+        (quantization) comes after the input size."""
+        order = {p: i for i, p in enumerate(PRECISION_LADDER)}
+
+        def intrusion(o: Option) -> float:
+            if o.lever == "precision" and order.get(o.setting, 0) > order.get(self.precision, 0):
+                return 3.5      # a narrower precision: quantization, after batching and input size
+            return _INTRUSION.get(o.lever, 9)
+
+        return min(self.fitting(), key=lambda o: (intrusion(o), o.accuracy_top1 is None, -(o.accuracy_top1 or 0)),
+                   default=None)
 
     def to_dict(self) -> dict[str, Any]:
+        best = self.choice()
         return {"model": self.model, "chip": self.chip, "unit": self.unit, "fps": self.fps,
                 "precision": self.precision, "sufficient": self.baseline.sufficient,
+                "macs": self.baseline.count.macs, "required_tops": self.baseline.required_tops,
+                "fitting": [f"{o.lever}: {o.setting}" for o in self.fitting()],
+                "choice": f"{best.lever}: {best.setting}" if best else None,
                 "options": [o.to_dict() for o in self.options], "notes": self.notes}
+
+
+#: How much each lever changes the deployment (for :meth:`WhatIfResult.choice`): lower first.
+_INTRUSION = {"as given": 0, "precision": 1, "batch": 2, "input size": 3, "sequence length": 3,
+              "2:4 sparsity": 4, "channel pruning": 5, "lighter model": 6}
 
 
 def whatif(model: Any, chip: str, *, fps: float, precision: str = "int8", prune_ratios: Iterable[float] = PRUNE_RATIOS,
            scales: Iterable[float] = SCALES, batches: Iterable[int] = BATCHES, lighter: bool = True,
+           levers: Iterable[str] | None = None, precisions: Iterable[str] | None = None,
            chips_files: Iterable[str] = (), input_shape: Any = None, seq_len: int | None = None,
            progress: Callable[[str, int, int], None] | None = None) -> WhatIfResult:
-    """Price every lever for ``model`` on ``chip`` at ``fps``; see the module docstring."""
+    """Price every lever for ``model`` on ``chip`` at ``fps``; see the module docstring.
+
+    ``levers`` keeps only those of :data:`LEVERS`; asking for ``sparsity`` on a unit without a
+    sparse peak is an error, as is a precision of ``precisions`` the unit has no dense peak for
+    (by default every supported step of the ladder is tried and the others are left out).
+    """
     prune_ratios, scales, batches = list(prune_ratios), list(scales), list(batches)
+    asked = set(LEVERS) if levers is None else set(levers)
+    for lv in asked - set(LEVERS):
+        raise ChipfitError(f"unknown lever {lv!r}: use {', '.join(LEVERS)}")
+    if not lighter:
+        asked.discard("lighter")
     for r in prune_ratios:
         if not 0 < r < 1:
             raise ChipfitError(f"--prune ratios must be in (0, 1), got {r:g}")
@@ -107,54 +146,66 @@ def whatif(model: Any, chip: str, *, fps: float, precision: str = "int8", prune_
         raise ChipfitError(f"--fps must be positive, got {fps:g}")
     prec = get_precision(precision)
     record, unit, unit_note = pick_unit(chip, prec, False, chips_files)
+    peaks = unit.peaks(False)
+    where = record.id if unit.id == "main" else f"{record.id}:{unit.id}"
+    if precisions is None:
+        ladder = [get_precision(p) for p in PRECISION_LADDER if get_precision(p).compute in peaks]
+    else:
+        ladder = [get_precision(p) for p in precisions]
+        for pp in ladder:
+            if pp.compute not in peaks:
+                raise ChipfitError(f"{where} has no dense {pp.compute} peak, so {pp.name} is not an option on "
+                                   f"this chip (it lists {', '.join(sorted(peaks)) or 'none'})")
+    sparse = unit.peaks(True)
+    if levers is not None and "sparsity" in asked and prec.compute not in sparse:
+        raise ChipfitError(f"{where} lists no sparse {prec.compute} peak: 2:4 sparsity is not accelerated on "
+                           "this chip")
     steps = 7 + len(prune_ratios)
     tell = progress or (lambda *_: None)
     tell("counting the model", 0, steps)
     base_count = count(model, input_shape=input_shape, seq_len=seq_len, precision=prec)
     base = predict(base_count, record, unit, fps=fps)
     name = base_count.model
-    options = [Option("as given", f"{prec.name}, batch 1", base)]
+    acc = top1(name) if isinstance(model, str) else None
+    options = [Option("as given", f"{prec.name}, batch 1", base, accuracy_top1=acc[0] if acc else None,
+                      accuracy_source=acc[1] if acc else None)]
 
     tell("precision", 1, steps)
-    peaks = unit.peaks(False)
-    for p in PRECISION_LADDER:
-        if p == prec.name:
+    for pp in ladder if "precision" in asked else ():
+        if pp.name == prec.name:
             continue
-        pp = get_precision(p)
-        if pp.compute not in peaks:
-            continue
-        options.append(Option("precision", p, predict(count_as(base_count, pp), record, unit, fps=fps),
-                              note=_precision_note(prec.name, p)))
+        options.append(Option("precision", pp.name, predict(count_as(base_count, pp), record, unit, fps=fps),
+                              note=_precision_note(prec.name, pp.name)))
 
     tell("batching", 2, steps)
-    for b in batches:
+    for b in batches if "batch" in asked else ():
         r = predict(base_count, record, unit, fps=fps, batch=b)
         wait = (b - 1) / fps
         options.append(Option("batch", str(b), r, latency_s=r.roof.latency_s + wait,
-                              note=f"latency = batch of {b} ({_ms(r.roof.latency_s)}) + wait to fill it "
-                                   f"({b - 1}/{fps:g} s = {_ms(wait)})"))
+                              note=f"a batch takes {_ms(r.roof.latency_s)}, + {_ms(wait)} to fill it "
+                                   f"({b - 1}/{fps:g} s)"))
 
     tell("input size", 3, steps)
-    options += _input_options(model, base_count, record, unit, fps, prec, scales, input_shape, seq_len)
+    if "input" in asked:
+        options += _input_options(model, base_count, record, unit, fps, prec, scales, input_shape, seq_len)
 
     tell("sparsity", 4, steps)
-    sparse = unit.peaks(True)
-    if prec.compute in sparse:
+    if "sparsity" in asked and prec.compute in sparse:
         options.append(Option("2:4 sparsity", f"{prec.name} sparse peak",
                               predict(base_count, record, unit, fps=fps, sparse=True),
-                              note="needs the model pruned to 2:4 and fine-tuned; the sparse peak "
-                                   f"{sparse[prec.compute].value:g} TOPS"))
-    else:
+                              note=f"sparse peak {sparse[prec.compute].value:g} TOPS; needs the weights pruned "
+                                   "2:4 and fine-tuned"))
+    elif "sparsity" in asked:
         options.append(Option("2:4 sparsity", "not on this chip", None,
-                              note=f"{record.id}:{unit.id} lists no sparse {prec.compute} peak: "
-                                   "2:4 sparsity gives no speed-up here"))
-    options.append(Option("unstructured pruning", f"{UNSTRUCTURED:.0%} zeros", base,
-                          note="fewer non-zeros, the same dense MACs: no speed-up on dense hardware "
-                               "(smaller only if stored compressed)"))
+                              note=f"no sparse {prec.compute} peak on {where}: no speed-up"))
+    if "unstructured" in asked:
+        options.append(Option("unstructured pruning", f"{UNSTRUCTURED:.0%} zeros", base,
+                              note="the same dense MACs: no speed-up on dense hardware (smaller only if "
+                                   "stored compressed)"))
+    if "prune" in asked:
+        options += _pruned_options(model, prune_ratios, base_count, record, unit, fps, prec, input_shape, tell)
 
-    options += _pruned_options(model, prune_ratios, base_count, record, unit, fps, prec, input_shape, tell)
-
-    if lighter:
+    if "lighter" in asked:
         tell("lighter architectures", 5 + len(prune_ratios), steps)
         options += _lighter(name, base_count, record, unit, fps, prec)
     tell("done", steps, steps)
@@ -192,7 +243,7 @@ def _input_options(model, base_count, record, unit, fps, prec, scales, input_sha
                 out.append(Option("input size", f"{hh}×{ww}", None, note=f"not counted: {exc}"))
                 continue
             out.append(Option("input size", f"{hh}×{ww}", predict(cr, record, unit, fps=fps),
-                              note=f"{s:g}× per side; accuracy drops unless trained at that size"))
+                              note=f"{s:g}× per side; retrain at that size"))
         return out
     if isinstance(model, str) and (base_count.phase is not None or seq_len):
         length = seq_len or next((s[-1] for s in shapes.values() if len(s) == 2), None)
@@ -274,13 +325,19 @@ def _pruned_options(model, ratios, base_count, record, unit, fps, prec, input_sh
                               note=f"this network could not be rebuilt pruned ({exc})"))
             continue
         out.append(Option("channel pruning", setting, predict(cr, record, unit, fps=fps),
-                          note=f"every internal channel × {1 - ratio:g}, recounted; needs fine-tuning, "
-                               "accuracy drops"))
+                          note=f"channels × {1 - ratio:g}, recounted; needs fine-tuning"))
     return out
 
 
-def top1(builder: str) -> tuple[float, str] | None:
-    """ImageNet-1K top-1 of torchvision's default weights for ``builder``, with its source."""
+def top1(name: str) -> tuple[float, str] | None:
+    """ImageNet-1K top-1 as published for a zoo model or torchvision builder ``name``, with its
+    source: the zoo entry's ``top1`` if it has one, else torchvision's default weights' metadata."""
+    from . import zoo
+
+    entry = zoo.find(name)
+    if entry is not None and entry.top1 is not None:
+        return entry.top1, entry.top1_source or entry.source
+    builder = entry.builder if entry is not None and entry.frontend == "torchvision" else name
     try:
         from torchvision.models import get_model_weights
 
@@ -310,7 +367,7 @@ def _lighter(name, base_count, record, unit, fps, prec) -> list[Option]:
     for cname, builder in candidates.items():
         if cname == name:
             continue
-        acc = top1(builder)
+        acc = top1(cname)
         if acc is None:
             continue
         spec = cname if zoo.find(cname) else f"torchvision.models:{builder}"
@@ -319,10 +376,5 @@ def _lighter(name, base_count, record, unit, fps, prec) -> list[Option]:
             continue
         out.append(Option("lighter model", cname, predict(cr, record, unit, fps=fps), accuracy_top1=acc[0],
                           accuracy_source=acc[1], macs=cr.macs))
-    base_acc = top1(entry.builder)
-    if base_acc:
-        out.sort(key=lambda o: -(o.accuracy_top1 or 0))
-        for o in out:
-            o.note = f"ImageNet top-1 {o.accuracy_top1:.1f} % vs {base_acc[0]:.1f} % for {name}"
+    out.sort(key=lambda o: -(o.accuracy_top1 or 0))
     return out
-

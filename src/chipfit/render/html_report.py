@@ -24,7 +24,7 @@ from .units import duration, human_bytes, num, si
 #: Most bars in a per-layer chart; the rest are summed into one row (the roofline shows every op).
 MAX_LAYER_BARS = 150
 
-KINDS = ("count", "check", "rank", "llm", "llm-sweep", "plan", "plan-rank")
+KINDS = ("count", "check", "rank", "llm", "llm-sweep", "plan", "plan-rank", "whatif")
 
 
 def kind_of(result: dict) -> str:
@@ -38,6 +38,8 @@ def kind_of(result: dict) -> str:
         return kind
     if "sweep" in result and "points" in result:
         return "llm-sweep"
+    if "options" in result and "fitting" in result:
+        return "whatif"
     if "scenario" in result:
         return "plan" if "stages" in result else "plan-rank"
     if "ttft_s" in result:
@@ -48,7 +50,7 @@ def kind_of(result: dict) -> str:
         return "check"
     if "macs" in result and "flops" in result:
         return "count"
-    raise ChipfitError("this JSON is not a chipfit result (count, check, rank, llm or plan --json)")
+    raise ChipfitError("this JSON is not a chipfit result (count, check, rank, llm, plan or whatif --json)")
 
 
 def render(result: dict, command_line: str | None = None) -> str:
@@ -60,6 +62,19 @@ def render(result: dict, command_line: str | None = None) -> str:
         raise ChipfitError(f"this {kind} result is missing or has a malformed field ({type(exc).__name__}: {exc}); "
                            "render the JSON that chipfit printed, unchanged") from None
     return _page(title, kind, body, result, command_line)
+
+
+def fragment(result: dict) -> tuple[str, str, str]:
+    """``(kind, title, body)`` of one result: the page's content (verdict, summary, charts,
+    formulas) without the page around it, for ``chipfit serve``, which shows it inside its own
+    page and brings the style and the hover/sort script itself."""
+    kind = kind_of(result)
+    try:
+        title, body = _SECTIONS[kind](result)
+    except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
+        raise ChipfitError(f"this {kind} result is missing or has a malformed field ({type(exc).__name__}: {exc}); "
+                           "render the JSON that chipfit printed, unchanged") from None
+    return kind, title, body
 
 
 # ---------------------------------------------------------------------------------------------
@@ -486,9 +501,54 @@ def _plan_rank(r: dict) -> tuple[str, str]:
     return title, head + _section("Chips", chart, table)
 
 
+# ---------------------------------------------------------------------------------------------
+# whatif
+
+def _whatif(r: dict) -> tuple[str, str]:
+    fps = r["fps"]
+    where = r["chip"] if r["unit"] == "main" else f"{r['chip']}:{r['unit']}"
+    title = f"{r['model']} on {where} at {fps:g} FPS, {r['precision']}: what if"
+    head = _verdict(r["sufficient"], title, f"{len(r['fitting'])} options fit; least change: {r['choice'] or 'none'}",
+                    ("SUFFICIENT AS GIVEN", "NOT SUFFICIENT AS GIVEN"))
+    kv = _kv([("model", "macs", r["macs"], f"{r['model']}: {si(r['macs'])}MACs"),
+              ("required TOPS", "required_tops", r["required_tops"], f"{num(r['required_tops'])} TOPS"),
+              ("options that fit", None, len(r["fitting"]), str(len(r["fitting"]))),
+              ("least change that fits", "choice", r["choice"], r["choice"] or "none")])
+    priced = [o for o in r["options"] if o["sufficient"] is not None]
+
+    def label(o: dict) -> str:
+        return f"{o['lever']}: {o['setting']}"
+
+    energy = any(o["energy_per_inference_j"] for o in priced)
+    rows = [svg.Bar(label(o), [o["max_fps"], o["energy_per_inference_j"] or 0][:1 + energy],
+                    f"{label(o)}: max {num(o['max_fps'])} FPS, latency {duration(o['latency_s'])}, "
+                    f"{num(o['required_tops'], 3)} TOPS needed, {human_bytes(o['memory_bytes'])}"
+                    + (f", top-1 {o['accuracy_top1']:.1f} %" if o["accuracy_top1"] is not None else "")
+                    + (f"; {o['note']}" if o["note"] else ""),
+                    [svg.OK if o["sufficient"] else svg.BAD, svg.GREY]) for o in priced]
+    chart = _chart("options", f"Max FPS per option (log scale; the line is the target {fps:g} FPS; green fits)"
+                   + (" and energy per inference at the chip's rated power" if energy else
+                      "; the chip lists no power, so no energy"),
+                   svg.bars(rows, "Options on this chip", ["max FPS", "energy per inference"][:1 + energy],
+                            [num, lambda j: f"{j * 1e3:.3g} mJ" if j else "-"][:1 + energy], log=True, ref=fps,
+                            ref_label=f"{fps:g} FPS"))
+    table = _table(["lever", "setting", "MACs", "TOPS", "latency", "max FPS", "memory", "energy", "verdict",
+                    "top-1", "note"],
+                   [[o["lever"], o["setting"], si(o["macs"]) if o["macs"] is not None else "-",
+                     num(o["required_tops"], 3) if o["sufficient"] is not None else "-",
+                     duration(o["latency_s"]) if o["sufficient"] is not None else "-",
+                     num(o["max_fps"]) if o["sufficient"] is not None else "-",
+                     human_bytes(o["memory_bytes"]) if o["sufficient"] is not None else "-",
+                     f"{o['energy_per_inference_j'] * 1e3:.3g} mJ" if o["energy_per_inference_j"] else "-",
+                     "-" if o["sufficient"] is None else "fits" if o["sufficient"] else "no",
+                     f"{o['accuracy_top1']:.1f} %" if o["accuracy_top1"] is not None else "-", o["note"]]
+                    for o in r["options"]])
+    return title, "".join([head, _section("Summary", kv), _section("Options", chart, table), _notes(r)])
+
+
 _SECTIONS: dict[str, Callable[[dict], tuple[str, str]]] = {
     "count": _count, "check": _check, "rank": _rank, "llm": _llm, "llm-sweep": _llm_sweep, "plan": _plan,
-    "plan-rank": _plan_rank,
+    "plan-rank": _plan_rank, "whatif": _whatif,
 }
 
 

@@ -30,6 +30,7 @@ SUMMARY_KEYS = {
     "plan": ("scenario", "sufficient", "limiting", "required_tops", "required_bandwidth_gbps", "memory_bytes",
              "memory_fits", "utilization", "latency_s", "latency_loaded_s", "latency_budget_s"),
     "plan-rank": ("scenario", "by"),
+    "whatif": ("model", "chip", "unit", "precision", "fps", "sufficient", "macs", "required_tops", "choice"),
     "chips": (),
 }
 
@@ -46,6 +47,8 @@ _STAGE = ("name", "kind", "model", "chip", "unit", "precision", "rate", "streams
           "weight_bytes", "working_bytes")
 _PLAN_CHIP = ("chip", "chip_name", "sufficient", "utilization", "memory_bytes", "memory_capacity_bytes",
               "latency_s", "latency_loaded_s", "power_w", "limiting")
+_OPTION = ("lever", "setting", "macs", "required_tops", "latency_s", "max_fps", "memory_bytes",
+           "energy_per_inference_j", "sufficient", "accuracy_top1", "accuracy_source", "note")
 _CHIP = ("id", "name", "vendor", "category", "memory_bandwidth_gbps", "memory_gb", "power_w", "origin")
 
 
@@ -74,6 +77,8 @@ def table(result: dict) -> tuple[list[str], list[list[Any]]]:
         return [result["sweep"]] + cols, [[v] + r for v, r in zip(result["values"], rows)]
     if kind == "plan":
         return _pick(result["stages"], _STAGE)
+    if kind == "whatif":
+        return _pick(result["options"], _OPTION)
     if kind == "plan-rank":
         return _pick(result["chips"] + result.get("insufficient", []), _PLAN_CHIP)
     if kind == "chips":

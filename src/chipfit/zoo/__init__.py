@@ -36,6 +36,8 @@ class ZooEntry(BaseModel):
     config: dict[str, Any] | None = None  # Hugging Face config.json contents
     seq_len: int | None = None            # default sequence length of text models
     inputs: dict[str, Any] | None = None  # traced-only (hf) models: how to feed them
+    top1: float | None = None             # ImageNet-1K top-1 % as published (when torchvision has none)
+    top1_source: str | None = None        # where that figure is published
 
     @model_validator(mode="after")
     def _complete(self) -> "ZooEntry":
