@@ -89,3 +89,17 @@ def test_structured_pruning_zeros_channels_but_keeps_the_shapes():
     assert r.macs == 32 * 32 * (16 * 3 * 9 + 32 * 16 * 9)             # dense: the shapes did not change
     [w] = r.sparse_weights
     assert w["zeros"] == 16 * 16 * 9 and w["sparsity"] == 0.5
+
+
+def test_readme_transformations_example_runs_verbatim():
+    """The README's quantize_dynamic + prune example, executed as written (its asserts are the test)."""
+    import pathlib
+    import re
+
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Transformations applied for real", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    assert "quantize_dynamic" in code and "prune.l1_unstructured" in code
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exec(compile(code, "README.md", "exec"), {"__name__": "readme_example"})

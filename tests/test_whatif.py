@@ -8,13 +8,13 @@ import pytest
 
 pytest.importorskip("torchvision")
 
-import chipfit.whatif as wi  # noqa: E402
+from chipfit.whatif import whatif  # noqa: E402
 from chipfit.errors import ChipfitError  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def resnet50_rk3588():
-    return wi.whatif("resnet50", "rk3588", fps=60, precision="int8", batches=(2, 4), lighter=False)
+    return whatif("resnet50", "rk3588", fps=60, precision="int8", batches=(2, 4), lighter=False)
 
 
 def test_resnet50_at_60_fps_on_rk3588(resnet50_rk3588):
@@ -53,7 +53,7 @@ def test_channel_pruning_recounts_the_rebuilt_network(resnet50_rk3588):
 
 
 def test_lighter_models_carry_published_accuracy():
-    r = wi.whatif("resnet50", "rk3588", fps=60, batches=(2,), prune_ratios=(0.5,), scales=(0.5,))
+    r = whatif("resnet50", "rk3588", fps=60, batches=(2,), prune_ratios=(0.5,), scales=(0.5,))
     light = [o for o in r.options if o.lever == "lighter model" and o.result is not None]
     names = {o.setting for o in light}
     assert {"mobilenet_v2", "efficientnet_b0", "resnet18"} <= names
@@ -73,7 +73,7 @@ def test_bad_levers_are_one_sentence(kwargs, fragment):
     args = dict(fps=30)
     args.update(kwargs)
     with pytest.raises(ChipfitError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
-        wi.whatif("resnet18", "rk3588", **args)
+        whatif("resnet18", "rk3588", **args)
 
 
 def _hand_latency_bounds(c):
@@ -93,7 +93,7 @@ def _hand_latency_bounds(c):
 
 @pytest.mark.parametrize("fps", [60, 300])
 def test_verdicts_agree_with_hand_roofline_bounds(fps):
-    r = wi.whatif("resnet50", "rk3588", fps=fps, batches=(2,), scales=(0.5,), prune_ratios=(0.5,))
+    r = whatif("resnet50", "rk3588", fps=fps, batches=(2,), scales=(0.5,), prune_ratios=(0.5,))
     decided = 0
     for o in r.options:
         c = o.result
@@ -134,7 +134,10 @@ def test_whatif_command_json_and_table(run_cli):
     assert d["fitting"] == fits
     assert all(o["max_fps"] >= 60 for o in d["options"] if o["sufficient"])
     lighter = [o for o in d["options"] if o["lever"] == "lighter model"]
-    assert lighter and all(o["accuracy_top1"] and "torchvision" in o["accuracy_source"] for o in lighter)
+    assert lighter and all(o["accuracy_top1"] and o["accuracy_source"] for o in lighter)
+    lite0 = next(o for o in lighter if o["setting"] == "efficientnet_lite0")   # the zoo entry's published top-1
+    assert lite0["accuracy_top1"] == 75.1 and "tensorflow/tpu" in lite0["accuracy_source"]
+    assert all("torchvision" in o["accuracy_source"] for o in lighter if o["setting"] != "efficientnet_lite0")
     assert rows[("as given", "int8, batch 1")]["accuracy_top1"] == pytest.approx(80.858)  # ResNet50 V2 weights
 
     rc, out, err = run_cli("whatif", "resnet18", "--chip", "rk3588", "--fps", "30", "--lever", "batch,input",

@@ -14,6 +14,8 @@ Public API::
     p = chipfit.plan("examples/speech_to_speech.yaml", chip="jetson-agx-orin-64gb")
     p.sufficient, p.limiting, p.utilization, p.memory_bytes, p.latency_loaded_s, p.stages, p.explain()
     chipfit.rank_plan("examples/multi_camera.yaml", category="edge").ranked
+    w = chipfit.whatif("resnet50", "rk3588", fps=300)        # precision, batch, input, sparsity, pruning, lighter
+    w.fitting(), w.choice(), w.options, w.to_dict()
     m = chipfit.measure("resnet18", runtime="onnxruntime")   # real timing in a fresh process
     m.median_s, m.p90_s, m.achieved_tops, m.predicted_s, m.error
     chipfit.probe()                                          # this machine's matmul and memory rates
@@ -31,6 +33,7 @@ from .plan import PlanRank, PlanResult, plan, rank_plan
 from .probe import ProbeResult, probe
 from .precision import PRECISIONS, Precision, get_precision
 from .verdict import CheckResult, RankResult, check, rank
+from .whatif import WhatIfResult, whatif
 
 __version__ = "0.1.0"
 
@@ -39,4 +42,5 @@ __all__ = [
     "ModuleRow", "Op", "PlanRank", "PlanResult", "llm", "plan", "rank_plan",
     "PRECISIONS", "Precision", "RankResult", "check", "chips", "count", "get_precision", "rank",
     "CalibrationResult", "MeasureResult", "ProbeResult", "calibrate", "measure", "probe", "__version__",
+    "WhatIfResult", "whatif",
 ]
