@@ -3,8 +3,8 @@
 ``chipfit.whatif(model, chip, fps=...)`` checks the model as given, then one option per lever,
 each with the same roofline as ``check`` (plain data, no printing):
 
-* **precision**: every step of fp32 → tf32 → fp16/bf16 → fp8 → int8 → int4 / w4a16 that the unit
-  has a dense peak for;
+* **precision**: every step of fp32 → tf32 → fp16/bf16 → fp8 → int8 → int4 / w4a16 narrower than
+  the one asked that the unit has a dense peak for (``precisions=`` names others);
 * **batch** 2, 4, 8, 16: more inferences per pass (throughput), at a longer latency per batch plus
   the wait to fill it, (batch − 1) / fps;
 * **input size** scaled to 0.75× and 0.5× per side (images, rounded to a multiple of 32) or the
@@ -29,6 +29,8 @@ from .precision import get_precision
 from .verdict import CheckResult, pick_unit, predict
 
 PRECISION_LADDER = ("fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4", "w4a16")
+#: How narrow each step is: a larger rank is narrower; equal ranks are peers (fp16/bf16, fp8/int8).
+NARROWNESS = {"fp32": 0, "tf32": 1, "fp16": 2, "bf16": 2, "fp8": 3, "int8": 3, "int4": 4, "w4a16": 4}
 BATCHES = (2, 4, 8, 16)
 SCALES = (0.75, 0.5)
 PRUNE_RATIOS = (0.25, 0.5)
@@ -91,10 +93,8 @@ class WhatIfResult:
         fitting lever in the order of :data:`LEVERS` (precision, batch, input size, sparsity,
         pruning, another model); a wider precision than asked counts as no change, a narrower one
         (quantization) comes after the input size."""
-        order = {p: i for i, p in enumerate(PRECISION_LADDER)}
-
         def intrusion(o: Option) -> float:
-            if o.lever == "precision" and order.get(o.setting, 0) > order.get(self.precision, 0):
+            if o.lever == "precision" and NARROWNESS.get(o.setting, 0) > NARROWNESS.get(self.precision, 0):
                 return 3.5      # a narrower precision: quantization, after batching and input size
             return _INTRUSION.get(o.lever, 9)
 
@@ -125,7 +125,8 @@ def whatif(model: Any, chip: str, *, fps: float, precision: str = "int8", prune_
 
     ``levers`` keeps only those of :data:`LEVERS`; asking for ``sparsity`` on a unit without a
     sparse peak is an error, as is a precision of ``precisions`` the unit has no dense peak for
-    (by default every supported step of the ladder is tried and the others are left out).
+    (by default every step of the ladder narrower than ``precision`` that the unit has a dense
+    peak for is tried, and the others are left out).
     """
     prune_ratios, scales, batches = list(prune_ratios), list(scales), list(batches)
     asked = set(LEVERS) if levers is None else set(levers)
@@ -148,8 +149,10 @@ def whatif(model: Any, chip: str, *, fps: float, precision: str = "int8", prune_
     record, unit, unit_note = pick_unit(chip, prec, False, chips_files)
     peaks = unit.peaks(False)
     where = record.id if unit.id == "main" else f"{record.id}:{unit.id}"
-    if precisions is None:
-        ladder = [get_precision(p) for p in PRECISION_LADDER if get_precision(p).compute in peaks]
+    if precisions is None:      # the narrower steps the unit runs (a wider one never helps speed)
+        here = NARROWNESS.get(prec.name, -1)
+        ladder = [get_precision(p) for p in PRECISION_LADDER
+                  if NARROWNESS[p] > here and get_precision(p).compute in peaks]
     else:
         ladder = [get_precision(p) for p in precisions]
         for pp in ladder:
@@ -223,10 +226,12 @@ def _ms(s: float) -> str:
 
 
 def _precision_note(src: str, dst: str) -> str:
-    order = {p: i for i, p in enumerate(PRECISION_LADDER)}
-    if order.get(dst, 0) > order.get(src, 0):
-        return "needs quantization (post-training or aware training); check the accuracy"
-    return "wider than asked: more bytes, usually no accuracy loss"
+    a, b = NARROWNESS.get(src, 0), NARROWNESS.get(dst, 0)
+    if b > a:
+        return "needs quantization: check the accuracy"
+    if b == a:
+        return "the same width in another format: check the value range"
+    return "wider than asked: more bytes, no accuracy loss"
 
 
 def _input_options(model, base_count, record, unit, fps, prec, scales, input_shape, seq_len) -> list[Option]:
