@@ -1,0 +1,229 @@
+"""``chipfit serve`` end to end: the real command on a free loopback port, driven in headless Chromium.
+
+As ``test_report_browser.py``: needs Debian's ``chromium`` and the ``playwright`` package (never
+its own browser download); without them the tests skip, unless CHIPFIT_REQUIRE_BROWSER=1 (CI),
+where they fail. The page must load nothing but the server's own files, log no console error,
+and show what ``chipfit check ... --json`` prints for the same inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("CHIPFIT_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+HEADLINE = ("required_tops", "chip_peak_tops", "effective_tops", "margin_tops", "latency_s", "max_fps",
+            "utilization", "required_bandwidth_gbps", "memory_required_bytes", "limiting")
+
+
+def _missing() -> str | None:
+    if not CHROMIUM:
+        return "no chromium on PATH (Debian: apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (pip install -e '.[test]')"
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        return "the serve extra is not installed (pip install -e '.[test]')"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    why = _missing()
+    if why:
+        if os.environ.get("CHIPFIT_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"CHIPFIT_REQUIRE_BROWSER=1 but {why}")
+        pytest.skip(why)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def server(browser, tmp_path_factory):
+    """``chipfit serve`` on a free 127.0.0.1 port (built-in chips only); its base URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "CHIPFIT_CHIPS_DIR": str(tmp_path_factory.mktemp("no-user-chips"))}
+    log = tmp_path_factory.mktemp("serve-log") / "serve.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "chipfit", "serve", "--port", str(port)], env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/api/chips", timeout=5) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"chipfit serve did not start: {log.read_text()}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def artifacts() -> Path:
+    out = Path(os.environ.get("CHIPFIT_ARTIFACTS") or ROOT / "test-artifacts")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _open(browser, url: str):
+    """The page at ``url``, with its console errors and every request it makes."""
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    errors, requests = [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(url)
+    page.wait_for_selector("body[data-ready='1']")
+    return page, errors, requests
+
+
+def _figures(page) -> dict[str, object]:
+    return page.eval_on_selector_all("#report [data-key]", "els => Object.fromEntries(els.map(e => "
+                                                           "[e.dataset.key, JSON.parse(e.dataset.value)]))")
+
+
+def _run(page, state: str = "done") -> None:
+    page.click("#run")
+    page.wait_for_selector(f"#out[data-state={state}]", timeout=60_000)
+
+
+def test_check_in_the_page_equals_the_cli(browser, server, run_cli, artifacts):
+    page, errors, requests = _open(browser, server + "/")
+    page.click("label:has(input[name=view][value=check])")
+    page.fill("#model", "resnet18")
+    page.select_option("#chip", "rk3588")
+    page.fill("#fps", "30")
+    page.select_option("#precision", "int8")
+    _run(page)
+    page.screenshot(path=str(artifacts / "serve-check.png"))
+
+    rc, out, err = run_cli("check", "resnet18", "--chip", "rk3588", "--fps", "30", "--precision", "int8", "--json")
+    assert rc == 0, err
+    cli = json.loads(out)
+    verdict = page.locator("#report #verdict")
+    assert verdict.get_attribute("data-value") == json.dumps(cli["sufficient"])
+    assert verdict.inner_text().startswith("SUFFICIENT" if cli["sufficient"] else "INSUFFICIENT")
+    figures = _figures(page)
+    assert {k: figures[k] for k in HEADLINE} == {k: cli[k] for k in HEADLINE}
+    assert page.locator("#report figure[data-chart=roofline] svg circle.pt").count() > 20
+    assert page.locator("#report figure[data-chart=layers] svg").count() == 1
+
+    for key, value in (("view", "check"), ("model", "resnet18"), ("chip", "rk3588"), ("fps", "30"),
+                       ("precision", "int8")):
+        assert f"{key}={value}" in page.url
+    assert errors == []
+    assert requests and all(u.startswith(server + "/") for u in requests)
+
+    shared = page.url                      # the address alone reproduces the result
+    again, errors2, requests2 = _open(browser, shared)
+    again.wait_for_selector("#out[data-state=done]", timeout=60_000)
+    assert again.locator("#report #verdict").get_attribute("data-value") == json.dumps(cli["sufficient"])
+    assert {k: v for k, v in _figures(again).items() if k in HEADLINE} == {k: cli[k] for k in HEADLINE}
+    assert again.input_value("#model") == "resnet18" and again.input_value("#chip") == "rk3588"
+    assert errors2 == [] and all(u.startswith(server + "/") for u in requests2)
+    page.close()
+    again.close()
+
+
+def test_upload_an_onnx_file(browser, server, tmp_path):
+    from test_serve import TINY_MACS, tiny_onnx
+
+    model = tiny_onnx(tmp_path / "tiny.onnx")
+    page, errors, requests = _open(browser, server + "/")
+    page.set_input_files("#file", str(model))
+    assert page.is_disabled("#model") and "tiny.onnx" in page.inner_text("#file-name")
+    page.click("label:has(input[name=view][value=count])")
+    _run(page)
+    figures = _figures(page)
+    assert figures["macs"] == TINY_MACS
+    assert "tiny.onnx" in page.inner_text("#report #verdict")
+    assert "not kept" in page.inner_text("#status")
+
+    page.click("label:has(input[name=view][value=check])")      # the same file, checked on a chip
+    page.select_option("#chip", "rk3588")
+    page.fill("#fps", "30")
+    _run(page)
+    assert page.locator("#report #verdict").get_attribute("data-value") in ("true", "false")
+    assert _figures(page)["macs"] == TINY_MACS
+    assert errors == [] and all(u.startswith(server + "/") for u in requests)
+    page.close()
+
+
+def test_upload_a_text_file_shows_a_clear_error(browser, server, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("these are my notes, not a neural network\n")
+    page, errors, _ = _open(browser, server + "/")
+    page.set_input_files("#file", str(notes))
+    page.click("label:has(input[name=view][value=count])")
+    _run(page, "error")
+    message = page.inner_text("#error")
+    assert message.startswith("'notes.txt' is not a readable ONNX model")
+    assert page.is_visible("#error") and page.inner_html("#report") == ""
+    # the only console line is the browser's own note of the 400 answer
+    assert all("status of 400" in e for e in errors), errors
+
+    page.click("#file-clear")                       # back to a built-in model: the error goes away
+    page.fill("#model", "resnet18")
+    _run(page)
+    assert page.is_hidden("#error")
+    page.close()
+
+
+def _api(server: str, path: str) -> dict:
+    with urllib.request.urlopen(server + path, timeout=60) as r:
+        return json.loads(r.read())
+
+
+def test_rank_llm_and_plan_views(browser, server):
+    page, errors, requests = _open(browser, server + "/?view=llm&model=llama-2-7b&chip=rtx-4090&precision=w4a16")
+    page.wait_for_selector("#out[data-state=done]", timeout=60_000)
+    api = _api(server, "/api/llm?model=llama-2-7b&chip=rtx-4090&precision=w4a16")
+    figures = _figures(page)
+    assert figures["ttft_s"] == api["ttft_s"] and figures["decode_tokens_per_s"] == api["decode_tokens_per_s"]
+
+    page.goto(server + "/?view=rank&model=mobilenet_v2&fps=60&precision=int8&category=edge")
+    page.wait_for_selector("#out[data-state=done]", timeout=60_000)
+    api = _api(server, "/api/rank?model=mobilenet_v2&fps=60&precision=int8&category=edge")
+    best = api["chips"][0]["chip"]
+    assert best in page.inner_text("#report #verdict")
+    assert page.locator("#report figure.chart svg").count() >= 1
+
+    page.click("label:has(input[name=view][value=plan])")      # the sample scenario that the page starts with
+    _run(page)
+    assert page.locator("#report #verdict").get_attribute("data-value") in ("true", "false")
+    assert "view=plan" in page.url and "scenario=" in page.url
+    assert errors == [] and all(u.startswith(server + "/") for u in requests)
+    page.close()
