@@ -55,12 +55,7 @@ def kind_of(result: dict) -> str:
 
 def render(result: dict, command_line: str | None = None) -> str:
     """The HTML page of one result."""
-    kind = kind_of(result)
-    try:
-        title, body = _SECTIONS[kind](result)
-    except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
-        raise ChipfitError(f"this {kind} result is missing or has a malformed field ({type(exc).__name__}: {exc}); "
-                           "render the JSON that chipfit printed, unchanged") from None
+    kind, title, body = fragment(result)
     return _page(title, kind, body, result, command_line)
 
 
