@@ -86,6 +86,53 @@ def test_llm_equals_cli_json(client, run_cli):
     assert got.json() == json.loads(out)
 
 
+def test_whatif_equals_cli_json(client, run_cli):
+    args = dict(model="resnet18", chip="rk3588", fps=30, levers="batch,input", batches=2)
+    got = client.get("/api/whatif", params=args)
+    assert got.status_code == 200, got.text
+    rc, out, err = run_cli("whatif", "resnet18", "--chip", "rk3588", "--fps", "30", "--lever", "batch,input",
+                           "--batch", "2", "--json")
+    assert rc == 0, err
+    cli = json.loads(out)
+    assert got.json() == plain(cli) and cli["command"] == "whatif"
+    assert {o["lever"] for o in cli["options"]} == {"as given", "batch", "input size"}
+    # lists as repeated query parameters, and as a JSON body (a list or the CLI's comma string)
+    repeated = client.get("/api/whatif", params=[("model", "resnet18"), ("chip", "rk3588"), ("fps", 30),
+                                                 ("levers", "batch"), ("levers", "input"), ("batches", 2)])
+    assert repeated.status_code == 200 and repeated.json() == got.json()
+    for body in ({**args, "levers": ["batch", "input"], "batches": [2]}, args):
+        posted = client.post("/api/whatif", json=body)
+        assert posted.status_code == 200 and posted.json() == got.json()
+    assert client.post("/api/render", json=got.json()).json()["kind"] == "whatif"
+
+
+@pytest.mark.parametrize("params, words", [
+    (dict(levers="sparsity"), "rk3588 lists no sparse int8 peak: 2:4 sparsity is not accelerated on this chip"),
+    (dict(prune_ratios=1.5), "prune_ratios.0: input should be less than 1"),
+    (dict(prune_ratios="0.25,1.5"), "prune_ratios.1: input should be less than 1"),
+    (dict(scales=0), "scales.0: input should be greater than 0"),
+    (dict(scales=",".join(["0.5"] * 9)), "scales: list should have at most 8 items"),
+    (dict(batches=1), "batches.0: input should be greater than or equal to 2"),
+    (dict(batches=4096), "batches.0: input should be less than or equal to 1024"),
+    (dict(levers="batch,speed"), "levers.1: input should be 'precision', 'batch'"),
+    (dict(to_precision="fp16"), "rk3588 has no dense fp16 peak, so fp16 is not an option on this chip"),
+    (dict(fps=-1), "fps: input should be greater than 0"),
+])
+def test_whatif_refusals(client, params, words):
+    """The CLI's refusals (the same sentence) and out-of-range settings: 422, one sentence, before any work."""
+    r = client.get("/api/whatif", params={"model": "resnet18", "chip": "rk3588", "fps": 30, **params})
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error.startswith(words) and "\n" not in error, error
+
+
+def test_whatif_sparsity_refusal_is_the_cli_sentence(client, run_cli):
+    r = client.get("/api/whatif", params=dict(model="resnet18", chip="rk3588", fps=30, levers="sparsity"))
+    rc, out, err = run_cli("whatif", "resnet18", "--chip", "rk3588", "--fps", "30", "--lever", "sparsity", "--json")
+    assert rc == 2 and out == ""
+    assert r.status_code == 422 and err.strip() == f"chipfit: {r.json()['error']}"
+
+
 @pytest.mark.parametrize("path, params, expected", [
     ("/api/count", dict(model="resnet18", precision="int8", per_layer=True),
      lambda: {"command": "count", **chipfit.count("resnet18", precision="int8").to_dict(per_layer=True, depth=1)}),
@@ -202,7 +249,8 @@ def test_files_and_callables_are_refused(client, model, tmp_path, monkeypatch):
         f"open({str(marker)!r}, 'w').close()\n\ndef build():\n    raise SystemExit('built')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     for path, params in (("/api/count", {}), ("/api/check", {"chip": "rk3588", "fps": 30}),
-                         ("/api/rank", {"fps": 30}), ("/api/llm", {"chip": "rtx-4090"})):
+                         ("/api/rank", {"fps": 30}), ("/api/llm", {"chip": "rtx-4090"}),
+                         ("/api/whatif", {"chip": "rk3588", "fps": 30, "levers": "batch"})):
         r = client.get(path, params={"model": model, **params})
         assert r.status_code == 422, (path, r.text)
         assert "not a built-in model name" in r.json()["error"]

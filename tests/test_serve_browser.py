@@ -227,3 +227,38 @@ def test_rank_llm_and_plan_views(browser, server):
     assert "view=plan" in page.url and "scenario=" in page.url
     assert errors == [] and all(u.startswith(server + "/") for u in requests)
     page.close()
+
+
+def test_whatif_view_from_a_shared_address(browser, server, run_cli, artifacts):
+    """A what-if address runs on load: the verdict is the CLI's, one bar per priced option."""
+    page, errors, requests = _open(browser, server + "/?view=whatif&model=resnet18&chip=rk3588&fps=30"
+                                                     "&levers=batch,input")
+    page.wait_for_selector("#out[data-state=done]", timeout=90_000)
+    page.screenshot(path=str(artifacts / "serve-whatif.png"), full_page=True)
+    rc, out, err = run_cli("whatif", "resnet18", "--chip", "rk3588", "--fps", "30", "--lever", "batch,input",
+                           "--json")
+    assert rc == 0, err
+    cli = json.loads(out)
+    assert page.get_attribute("#report", "data-kind") == "whatif"
+    assert page.locator("#report #verdict").get_attribute("data-value") == json.dumps(cli["sufficient"])
+    assert _figures(page)["choice"] == cli["choice"]
+    priced = [o for o in cli["options"] if o["sufficient"] is not None]
+    assert len(priced) == 7        # as given, batch 2, 4, 8, 16, input 160×160 and 128×128
+    bars = page.locator('#report figure.chart[data-chart="options"] svg rect.pt[data-series="max FPS"]')
+    assert bars.count() == len(priced)
+    assert [float(v) for v in bars.evaluate_all("els => els.map(e => e.dataset.value)")] == \
+        [o["max_fps"] for o in priced]
+    # the form shows the address's query: only the levers it names are ticked
+    ticked = page.eval_on_selector_all("input[name=levers]:checked", "els => els.map(e => e.value)")
+    assert ticked == ["batch", "input"]
+    assert page.input_value("#model") == "resnet18" and page.input_value("#chip") == "rk3588"
+    assert page.is_visible("#levers") and page.is_hidden("#file")
+    assert errors == [] and all(u.startswith(server + "/") for u in requests)
+
+    page.click("label:has(input[name=levers][value=sparsity])")     # the CLI's refusal, in the page
+    _run(page, "error")
+    assert page.inner_text("#error") == ("rk3588 lists no sparse int8 peak: 2:4 sparsity is not accelerated on "
+                                         "this chip")
+    assert "levers=batch,input,sparsity" in page.url
+    page.close()
+

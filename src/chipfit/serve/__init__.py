@@ -1,4 +1,4 @@
-"""``chipfit serve``: a local web page and JSON API over count, check, rank, llm and plan.
+"""``chipfit serve``: a local web page and JSON API over count, check, rank, llm, plan and whatif.
 
 :func:`create_app` (in :mod:`.app`) builds the FastAPI app; :func:`.run.serve` checks the
 address and runs it with uvicorn. fastapi, uvicorn and python-multipart come with the ``serve``

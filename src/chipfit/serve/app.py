@@ -34,6 +34,7 @@ from .params import (
     PlanParams,
     RankParams,
     UploadParams,
+    WhatIfParams,
 )
 from .upload import Upload, UploadError, received
 
@@ -285,6 +286,8 @@ def create_app(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, *, allowed_host
     command("check", CheckParams, compute.check, "Will this chip run the model at this rate? (chipfit check)")
     command("rank", RankParams, compute.rank, "Every chip that meets the target, best first (chipfit rank)")
     command("llm", LLMParams, compute.llm, "TTFT, time per token, tokens/s and memory of an LLM (chipfit llm)")
+    command("whatif", WhatIfParams, compute.whatif, "Which lever closes the gap on this chip: precision, batch, "
+            "input size, sparsity, pruning, a lighter model (chipfit whatif)")
 
     @app.post("/api/plan", tags=["commands"], summary="Several models at once (chipfit plan)",
               responses=RESULT_RESPONSES | _errors(413), response_class=ResultJSON,

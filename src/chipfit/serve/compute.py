@@ -21,6 +21,7 @@ from .params import (
     LLMParams,
     PlanParams,
     RankParams,
+    WhatIfParams,
     builtin_model,
 )
 
@@ -105,6 +106,19 @@ def llm(p: LLMParams) -> dict:
     if not r.memory_fits:
         raise ChipfitError(fit_advice(r))
     return {"command": "llm", **with_explain(r.to_dict(), r, p.explain)}
+
+
+def whatif(p: WhatIfParams) -> dict:
+    """``chipfit whatif``: every lever priced on the chip (seconds: each lever recounts, and the
+    lighter architectures are traced one by one). Empty lists are the CLI's defaults."""
+    from ..whatif import BATCHES, PRUNE_RATIOS, SCALES
+    from ..whatif import whatif as run
+
+    r = run(builtin_model(p.model), p.chip, fps=p.fps, precision=p.precision,
+            prune_ratios=p.prune_ratios or PRUNE_RATIOS, scales=p.scales or SCALES, batches=p.batches or BATCHES,
+            levers=p.levers or None, precisions=p.to_precision or None, input_shape=_shape(p.input_shape),
+            seq_len=p.seq_len)
+    return {"command": "whatif", **r.to_dict()}
 
 
 def scenario(text: str):

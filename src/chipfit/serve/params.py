@@ -13,15 +13,16 @@ scenario YAML is checked stage by stage with the same guard (:func:`builtin_mode
 from __future__ import annotations
 
 import difflib
-from typing import Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .. import zoo
 from ..chips.schema import Category
 from ..errors import ChipfitError
 from ..modelspec import is_onnx
 from ..precision import PRECISIONS
+from ..whatif import LEVERS
 
 MAX_BATCH = 65_536
 MAX_TOKENS = 1 << 20
@@ -31,6 +32,12 @@ PrecisionName = Literal[tuple(PRECISIONS)]  # type: ignore[valid-type]
 CountPhase = Literal["forward", "prefill", "decode"]
 RankBy = Literal["power", "margin", "energy", "latency"]
 PlanBy = Literal["power", "utilization", "latency"]
+LeverName = Literal[tuple(LEVERS)]  # type: ignore[valid-type]
+#: whatif: at most this many prune ratios, scale factors or batch sizes (each one is a recount).
+MAX_WHATIF_VALUES = 8
+MAX_WHATIF_BATCH = 1024
+Fraction = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]
+WhatIfBatch = Annotated[int, Field(ge=2, le=MAX_WHATIF_BATCH)]
 
 
 def _model_field():
@@ -137,6 +144,50 @@ class LLMParams(_Params):
                                  description="One parameter over values, e.g. batch=1,4,16 (batch, prompt, "
                                              "output, context or chips_count).")
     explain: bool = Field(False, description="Include every formula with its numbers.")
+
+
+class WhatIfParams(_Params):
+    """``chipfit whatif MODEL --chip CHIP --fps FPS --json``.
+
+    The list parameters take repeated values (``?levers=batch&levers=input``), a comma-separated
+    string (``?levers=batch,input``, as the CLI's flags) or, in a JSON body, a list, such a string or
+    one number; an empty one is the CLI's default."""
+
+    model: str = _model_field()
+    chip: str = _chip_field()
+    fps: float = _rate_field()
+    precision: PrecisionName = Field("int8", description="The precision the model runs at now.")
+    levers: Optional[list[LeverName]] = Field(
+        None, max_length=len(LEVERS), examples=[["batch", "input"]],
+        description=f"Only these levers: {', '.join(LEVERS)} (default: all). Asking for sparsity on a chip "
+                    "without a sparse peak is an error.")
+    to_precision: Optional[list[PrecisionName]] = Field(
+        None, max_length=len(PRECISIONS), examples=[["fp16"]],
+        description="Precisions to try (default: every narrower one the chip has a dense peak for); one the chip "
+                    "lacks is an error.")
+    prune_ratios: Optional[list[Fraction]] = Field(
+        None, max_length=MAX_WHATIF_VALUES, examples=[[0.25, 0.5]],
+        description="Channel-pruning ratios in (0, 1) (default 0.25,0.5).")
+    scales: Optional[list[Fraction]] = Field(
+        None, max_length=MAX_WHATIF_VALUES, examples=[[0.75, 0.5]],
+        description="Input size (or sequence length) factors in (0, 1) (default 0.75,0.5).")
+    batches: Optional[list[WhatIfBatch]] = Field(
+        None, max_length=MAX_WHATIF_VALUES, examples=[[2, 4]],
+        description=f"Batch sizes to try, 2 to {MAX_WHATIF_BATCH} (default 2,4,8,16).")
+    seq_len: Optional[int] = _positive(None, MAX_TOKENS, "Tokens per sequence (text models).")
+    input_shape: Optional[str] = Field(None, max_length=200, description="Input shape, e.g. 1,3,224,224.")
+
+    @field_validator("levers", "to_precision", "prune_ratios", "scales", "batches", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        """``"batch,input"`` or ``["batch,input"]`` → ``["batch", "input"]``, ``2`` → ``[2]``; empty → None
+        (the default)."""
+        if isinstance(value, (str, int, float)):
+            value = [value]
+        if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            value = [w.strip() for v in value for w in v.split(",") if w.strip()]
+            return value or None
+        return value
 
 
 class PlanParams(_Params):

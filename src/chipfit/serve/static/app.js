@@ -13,12 +13,13 @@
     check: ['chip', 'fps', 'precision', 'batch', 'seq_len'],
     rank: ['fps', 'precision', 'batch', 'seq_len', 'by', 'category', 'max_power'],
     llm: ['chip', 'prompt', 'output', 'batch', 'precision'],
-    plan: ['chip', 'rank']
+    plan: ['chip', 'rank'],
+    whatif: ['chip', 'fps', 'precision', 'seq_len', 'levers', 'batches', 'to_precision', 'scales', 'prune_ratios']
   };
-  var PRECISION = { count: 'fp32', check: 'int8', rank: 'int8', llm: 'fp16' };
+  var PRECISION = { count: 'fp32', check: 'int8', rank: 'int8', llm: 'fp16', whatif: 'int8' };
   // What the page asks for on top (charts need every op; the report shows the formulas).
   var EXTRA = { count: { per_layer: 'true' }, check: { per_layer: 'true', explain: 'true' },
-                rank: { explain: 'true' }, llm: { explain: 'true' } };
+                rank: { explain: 'true' }, llm: { explain: 'true' }, whatif: {} };
   var SAMPLE = ['name: camera box', 'chip: jetson-orin-nano-8gb', 'precision: int8', 'latency_budget_s: 0.1',
                 'stages:', '  - name: detector', '    model: ssdlite320_mobilenet_v3_large', '    rate: {per_s: 30}',
                 '    streams: 2', '  - name: classifier', '    model: mobilenet_v3_small', '    after: [detector]',
@@ -50,7 +51,22 @@
     if (v !== 'plan' && chipSel.value === '') { chipSel.selectedIndex = chipSel.options.length > 1 ? 1 : 0; }
   }
 
+  // The what-if levers: the checked ones, comma-separated; '' when all are (the CLI's default,
+  // which leaves out what the chip cannot do, such as sparsity without a sparse peak).
+  function leverBoxes() { return Array.prototype.slice.call(form.querySelectorAll('input[name=levers]')); }
+
+  function levers() {
+    var boxes = leverBoxes(), on = boxes.filter(function (b) { return b.checked; });
+    return on.length === boxes.length ? '' : on.map(function (b) { return b.value; }).join(',');
+  }
+
+  function setLevers(text) {
+    var names = String(text || '').split(',').map(function (w) { return w.trim(); }).filter(Boolean);
+    leverBoxes().forEach(function (b) { b.checked = !names.length || names.indexOf(b.value) >= 0; });
+  }
+
   function value(name) {
+    if (name === 'levers') { return levers(); }
     var el = form.elements[name];
     if (!el) { return ''; }
     if (el.type === 'checkbox') { return el.checked ? 'true' : ''; }
@@ -58,6 +74,7 @@
   }
 
   function setValue(name, v) {
+    if (name === 'levers') { setLevers(v); return; }
     var el = form.elements[name];
     if (!el) { return; }
     if (el.type === 'checkbox') { el.checked = v === 'true' || v === '1'; return; }
@@ -80,7 +97,7 @@
   function qs(obj, skip) {
     var p = new URLSearchParams();
     Object.keys(obj).forEach(function (k) { if (!skip || skip.indexOf(k) < 0) { p.append(k, obj[k]); } });
-    return p.toString();
+    return p.toString().replace(/%2C/g, ',');     // lists stay readable: levers=batch,input
   }
 
   async function answer(response) {
@@ -120,6 +137,9 @@
     var q = query(), v = q.view;
     if (v !== 'plan' && !uploaded && !q.model) { fail('Pick a model (or drop an ONNX file).'); return; }
     if (v === 'plan' && !q.scenario.trim()) { fail('Paste a scenario (YAML).'); return; }
+    if (v === 'whatif' && !leverBoxes().some(function (b) { return b.checked; })) {
+      fail('Pick at least one lever.'); return;
+    }
     var share = null;
     if (!uploaded && (v !== 'plan' || q.scenario.length <= MAX_URL_SCENARIO)) {
       share = '/?' + qs(q);
@@ -128,7 +148,9 @@
       }
     }
     $('hint').hidden = true;
-    busy(uploaded ? 'Uploading ' + uploaded.name + ' and reading its graph…' : 'Running ' + v + '…');
+    busy(uploaded ? 'Uploading ' + uploaded.name + ' and reading its graph…' : v === 'whatif'
+      ? 'Pricing every lever on the chip (recounting the model for each; lighter models take longest)…'
+      : 'Running ' + v + '…');
     var request, jsonLink = null, started = performance.now();
     if (uploaded) {
       var body = new FormData();
@@ -173,10 +195,10 @@
     $('file-name').textContent = uploaded ? uploaded.name + ' (' + size(uploaded.size) + ')' : '';
     $('file-clear').hidden = !uploaded;
     $('model').disabled = !!uploaded;
-    ['llm', 'plan'].forEach(function (v) {
+    ['llm', 'plan', 'whatif'].forEach(function (v) {
       form.querySelector('input[name=view][value=' + v + ']').disabled = !!uploaded;
     });
-    if (uploaded && (view() === 'llm' || view() === 'plan')) { setView('count'); } else { showFields(); }
+    if (uploaded && ['llm', 'plan', 'whatif'].indexOf(view()) >= 0) { setView('count'); } else { showFields(); }
   }
 
   function size(bytes) {
@@ -247,6 +269,11 @@
     if (uploaded) { fileInput.value = ''; useFile(null); }
     setView(v);
     precisionTouched = p.has('precision');
+    if (v === 'whatif') {        // every lever and the default settings, unless the address names others
+      setLevers(p.get('levers'));
+      ['batches', 'to_precision', 'scales', 'prune_ratios'].forEach(function (k) { setValue(k, p.get(k) || ''); });
+      $('more').open = ['batches', 'to_precision', 'scales', 'prune_ratios'].some(function (k) { return p.get(k); });
+    }
     p.forEach(function (val, key) {
       if (key === 'scenario') { $('scenario').value = val; } else if (key !== 'view') { setValue(key, val); }
     });
