@@ -1,3 +1,4 @@
+import os
 import sys
 
 import pytest
@@ -20,3 +21,13 @@ def run_cli():
 def _no_user_chip_files(tmp_path_factory, monkeypatch):
     """Tests see the built-in chip database only, never the developer's own chip folder."""
     monkeypatch.setenv("CHIPFIT_CHIPS_DIR", str(tmp_path_factory.mktemp("no-user-chips")))
+
+
+@pytest.fixture(scope="module")
+def artifacts():
+    """Where the browser tests put their screenshots: $CHIPFIT_ARTIFACTS or test-artifacts/ (gitignored)."""
+    from pathlib import Path
+
+    out = Path(os.environ.get("CHIPFIT_ARTIFACTS") or Path(__file__).resolve().parents[1] / "test-artifacts")
+    out.mkdir(parents=True, exist_ok=True)
+    return out

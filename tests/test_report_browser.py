@@ -9,51 +9,19 @@ Screenshots go to ``$CHIPFIT_ARTIFACTS`` (default ``test-artifacts/`` in the che
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import pytest
+from chromium_support import browser_session
 
 from chipfit.render.units import duration, num
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("CHIPFIT_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-# As the machine's notes say: without the background-networking flags Chromium keeps trying to reach Google.
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-
-
-def _missing() -> str | None:
-    if not CHROMIUM:
-        return "no chromium on PATH (Debian: apt-get install chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is not installed (pip install -e '.[test]')"
-    return None
 
 
 @pytest.fixture(scope="module")
 def browser():
-    why = _missing()
-    if why:
-        if os.environ.get("CHIPFIT_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"CHIPFIT_REQUIRE_BROWSER=1 but {why}")
-        pytest.skip(why)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def artifacts() -> Path:
-    out = Path(os.environ.get("CHIPFIT_ARTIFACTS") or ROOT / "test-artifacts")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+    yield from browser_session()
 
 
 def _load(browser, page_path: Path, shot: Path):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -19,43 +18,16 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from chromium_support import browser_session
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("CHIPFIT_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 HEADLINE = ("required_tops", "chip_peak_tops", "effective_tops", "margin_tops", "latency_s", "max_fps",
             "utilization", "required_bandwidth_gbps", "memory_required_bytes", "limiting")
 
 
-def _missing() -> str | None:
-    if not CHROMIUM:
-        return "no chromium on PATH (Debian: apt-get install chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is not installed (pip install -e '.[test]')"
-    try:
-        import fastapi  # noqa: F401
-        import uvicorn  # noqa: F401
-    except ImportError:
-        return "the serve extra is not installed (pip install -e '.[test]')"
-    return None
-
-
 @pytest.fixture(scope="module")
 def browser():
-    why = _missing()
-    if why:
-        if os.environ.get("CHIPFIT_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"CHIPFIT_REQUIRE_BROWSER=1 but {why}")
-        pytest.skip(why)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+    yield from browser_session("fastapi", "uvicorn")
 
 
 @pytest.fixture(scope="module")
@@ -89,13 +61,6 @@ def server(browser, tmp_path_factory):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
-
-
-@pytest.fixture(scope="module")
-def artifacts() -> Path:
-    out = Path(os.environ.get("CHIPFIT_ARTIFACTS") or ROOT / "test-artifacts")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 def _open(browser, url: str):
