@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,10 @@ class CountResult:
     notes: list[str] = field(default_factory=list)
     phase: str | None = None      # forward / prefill / decode of a language model, else None
     sparse_weights: list[dict] = field(default_factory=list)  # zeros of pruned/sparse weights (torch)
+
+    def at(self, precision: "str | Precision") -> "CountResult":
+        """The same count priced at another precision (precision never changes the ops)."""
+        return replace(self, precision=get_precision(precision), notes=list(self.notes))
 
     @property
     def model(self) -> str:

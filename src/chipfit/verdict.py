@@ -295,7 +295,7 @@ def count_for(model: Any, precision: str | Precision, count_kwargs: dict) -> Cou
     """The count ``check`` prices: ``model`` counted at ``precision`` (a CountResult is re-priced;
     an ONNX file's free batch dimension is bound to one inference)."""
     if isinstance(model, CountResult):
-        return CountResult(model.graph, get_precision(precision), notes=list(model.notes))
+        return model.at(precision)
     from .counting import count
     from .modelspec import is_onnx
 

@@ -23,7 +23,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from .counting import CountResult, _shape_list, count
+from .counting import _shape_list, count
 from .errors import ChipfitError
 from .precision import get_precision
 from .verdict import CheckResult, pick_unit, predict
@@ -130,9 +130,10 @@ def whatif(model: Any, chip: str, *, fps: float, precision: str = "int8", prune_
     """
     prune_ratios, scales, batches = list(prune_ratios), list(scales), list(batches)
     asked = set(LEVERS) if levers is None else set(levers)
-    for lv in asked - set(LEVERS):
-        raise ChipfitError(f"unknown lever {lv!r}: use {', '.join(LEVERS)}")
-    if not lighter:
+    unknown = sorted(asked - set(LEVERS))
+    if unknown:
+        raise ChipfitError(f"unknown lever {unknown[0]!r}: use {', '.join(LEVERS)}")
+    if not lighter:     # every lever but the lighter models (unlike levers=, not a request for each)
         asked.discard("lighter")
     for r in prune_ratios:
         if not 0 < r < 1:
@@ -177,7 +178,7 @@ def whatif(model: Any, chip: str, *, fps: float, precision: str = "int8", prune_
     for pp in ladder if "precision" in asked else ():
         if pp.name == prec.name:
             continue
-        options.append(Option("precision", pp.name, predict(count_as(base_count, pp), record, unit, fps=fps),
+        options.append(Option("precision", pp.name, predict(base_count.at(pp), record, unit, fps=fps),
                               note=_precision_note(prec.name, pp.name)))
 
     tell("batching", 2, steps)
@@ -214,11 +215,6 @@ def whatif(model: Any, chip: str, *, fps: float, precision: str = "int8", prune_
     tell("done", steps, steps)
     notes = [unit_note] if unit_note else []
     return WhatIfResult(name, record.id, unit.id, fps, prec.name, base, options, notes)
-
-
-def count_as(c: CountResult, prec) -> CountResult:
-    """The same cost graph at another precision (precision never changes the op count)."""
-    return CountResult(c.graph, prec, notes=list(c.notes), phase=c.phase, sparse_weights=c.sparse_weights)
 
 
 def _ms(s: float) -> str:
