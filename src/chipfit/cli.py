@@ -16,6 +16,7 @@ from rich.console import Console
 
 from . import __version__
 from .errors import ChipfitError
+from .render.explain import with_explain as _with_explain
 
 MODEL_HELP = "Built-in name, .onnx file, config.json / model folder, or module:callable."
 INPUT_SHAPE_HELP = ("Input shape such as 1,3,224,224 (repeat for several inputs; append :int64 for token ids); "
@@ -41,13 +42,6 @@ def _fail(message: str, code: int) -> None:
 
 def _emit_json(obj: dict) -> None:
     sys.stdout.write(json.dumps(obj, indent=2) + "\n")
-
-
-def _with_explain(out: dict, result, explain: bool) -> dict:
-    """The --json object, with the --explain formulas under "explain" when asked."""
-    if explain:
-        out["explain"] = [{"quantity": q, "formula": f} for q, f in result.explain()]
-    return out
 
 
 FORMATS = ("table", "json", "csv", "markdown")

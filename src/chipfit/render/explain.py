@@ -10,6 +10,13 @@ if TYPE_CHECKING:
     from ..verdict import CheckResult
 
 
+def with_explain(out: dict, result, explain: bool) -> dict:
+    """A result's JSON object (``--json``, the web API) with the formulas under ``"explain"`` when asked."""
+    if explain:
+        out["explain"] = [{"quantity": q, "formula": f} for q, f in result.explain()]
+    return out
+
+
 def explain_table(rows: list[tuple[str, str]]):
     """The --explain table: one row per quantity, its formula with the numbers substituted."""
     from rich.table import Table

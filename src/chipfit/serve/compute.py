@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import ChipfitError
+from ..render.explain import with_explain
 from .params import (
     CheckParams,
     CountParams,
@@ -50,13 +51,6 @@ class ResultCache:
     def clear(self) -> None:
         with WORK_LOCK:
             self._items.clear()
-
-
-def with_explain(out: dict, result, explain: bool) -> dict:
-    """The CLI's ``--explain`` in JSON: the formulas under ``"explain"``."""
-    if explain:
-        out["explain"] = [{"quantity": q, "formula": f} for q, f in result.explain()]
-    return out
 
 
 def _shape(text: str | None) -> list[str] | None:
