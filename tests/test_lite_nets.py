@@ -167,10 +167,10 @@ def test_nanodet_plus_m_1_5x_parameters_match_the_released_model(nanodet15x):
 
 
 def test_nanodet_outputs_are_the_head_points():
-    from chipfit.frontends.lite_nets import nanodet_plus_m_320
+    from chipfit.frontends.lite_nets import nanodet_plus_m
     from chipfit.frontends.torch_build import build_module
 
-    model = build_module(nanodet_plus_m_320).eval()
+    model = build_module(nanodet_plus_m).eval()
     for size, points in ((320, 40 * 40 + 20 * 20 + 10 * 10 + 5 * 5), (416, 52 * 52 + 26 * 26 + 13 * 13 + 7 * 7)):
         out = model(torch.zeros(1, 3, size, size, device="meta"))
         assert tuple(out.shape) == (1, points, 80 + 4 * (7 + 1))

@@ -231,13 +231,9 @@ class NanoDetPlus(nn.Module):
         return self.head(self.fpn(feats))
 
 
-def nanodet_plus_m_320() -> NanoDetPlus:
-    """NanoDet-Plus-m (ShuffleNetV2 1.0x, GhostPAN 96, 80 COCO classes) on a 320x320 image."""
-    return NanoDetPlus("1.0", 96)
-
-
-def nanodet_plus_m_416() -> NanoDetPlus:
-    """NanoDet-Plus-m on a 416x416 image (same network as 320; the zoo entry sets the input)."""
+def nanodet_plus_m() -> NanoDetPlus:
+    """NanoDet-Plus-m (ShuffleNetV2 1.0x, GhostPAN 96, 80 COCO classes); the zoo entries set the
+    input, 320x320 or 416x416 (the network is the same)."""
     return NanoDetPlus("1.0", 96)
 
 
