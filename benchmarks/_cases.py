@@ -13,8 +13,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))  # validation_models:NAME
 
-from chipfit.calibration import CaseFile, Predictor  # noqa: E402
-from chipfit.datafile import load_path  # noqa: E402
+from chipfit.calibration.fit import CaseFile, Predictor  # noqa: E402
+from chipfit.core.datafile import load_path  # noqa: E402
 
 CASES_PATH = HERE / "validation_cases.yaml"
 LOCAL_CHIP = HERE / "local" / "this-machine.yaml"
@@ -31,8 +31,8 @@ def predictor() -> Predictor:
 
 def local_cases():
     """(this machine's measured rows as cases, a predictor whose database has the probed chip)."""
-    from chipfit.calibrate import cases_from_rows, read_rows
-    from chipfit.chips import database
+    from chipfit.calibration.calibrate import cases_from_rows, read_rows
+    from chipfit.data.chips import database
 
     cases = cases_from_rows(read_rows(LOCAL_CSV), "benchmarks/local/measured_local.csv", "this-machine",
                             prefix="lm-")

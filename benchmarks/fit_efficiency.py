@@ -17,10 +17,10 @@ import argparse
 import datetime
 
 import yaml
-
 from _cases import ROOT, load_cases, local_cases, predictor
-from chipfit.calibration import class_fit, fit_class, op_is_depthwise, residual
-from chipfit.efficiency import EfficiencyFile, efficiency_classes
+
+from chipfit.calibration.fit import class_fit, fit_class, op_is_depthwise, residual
+from chipfit.data.efficiency import EfficiencyFile, efficiency_classes
 
 METHOD = ("per class, coordinate search on a log grid of (gemm, depthwise, memory) minimising the mean "
           "squared log error of predicted vs measured throughput/latency over the class's fit rows; "

@@ -28,12 +28,12 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from chipfit.calibration import percentile  # noqa: E402
-from chipfit.datafile import load_path  # noqa: E402
-from chipfit.efficiency import Residual  # noqa: E402
-from chipfit.errors import ChipfitError  # noqa: E402
-from chipfit.llm_calibration import LLMCase, LLMCaseFile, rate_error, retime, run  # noqa: E402
-from chipfit.llm_efficiency import ENGINES, LLMEfficiencyFile, LLMFit  # noqa: E402
+from chipfit.calibration.llm_fit import LLMCase, LLMCaseFile, rate_error, retime, run  # noqa: E402
+from chipfit.core.datafile import load_path  # noqa: E402
+from chipfit.core.errors import ChipfitError  # noqa: E402
+from chipfit.core.stats import percentile  # noqa: E402
+from chipfit.data.efficiency import Residual  # noqa: E402
+from chipfit.data.llm_efficiency import ENGINES, LLMEfficiencyFile, LLMFit  # noqa: E402
 
 CASES = HERE / "llm_cases.yaml"
 OUT = ROOT / "src" / "chipfit" / "llm_efficiency.yaml"

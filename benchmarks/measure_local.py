@@ -22,10 +22,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # validation_models:NAME
 
-from chipfit.calibrate import COLUMNS, measure_row  # noqa: E402
-from chipfit.chips.userfile import write_atomic  # noqa: E402
-from chipfit.measure import measure  # noqa: E402
-from chipfit.probe import chip_file_text, probe  # noqa: E402
+from chipfit.calibration.calibrate import COLUMNS, measure_row  # noqa: E402
+from chipfit.data.chips.userfile import write_atomic  # noqa: E402
+from chipfit.measure.probe import chip_file_text, probe  # noqa: E402
+from chipfit.measure.timing import measure  # noqa: E402
 
 LOCAL = HERE / "local"
 CHIP_FILE = LOCAL / "this-machine.yaml"

@@ -14,7 +14,7 @@ Every tool runs on every file --runs times in this process; each run loads the f
 disk and counts, and the table shows the median. Every file is read once before timing so
 that all tools find it in the OS page cache. The tools:
 
-* chipfit: ``chipfit.frontends.onnx_walk.read(path)``; reads neither the external data (the
+* chipfit: ``chipfit.frontends.onnx.walk.read(path)``; reads neither the external data (the
   .data file is only stat'ed) nor the weight bytes stored inline (it parses a skeleton of the
   protobuf read over a memory map). MACs are multiply-accumulates of matmul-like
   ops (Conv, Gemm, MatMul, attention products), as torchvision's published _ops figures.
@@ -124,7 +124,7 @@ def export(name: str, exporter: str, folder: Path) -> Path:
 
 # ----------------------------------------------------------------------------- tools
 def run_chipfit(path: Path) -> tuple[int, int, str]:
-    from chipfit.frontends.onnx_walk import read
+    from chipfit.frontends.onnx.walk import read
 
     g = read(path)
     return g.macs, g.params, "; ".join(g.notes)
@@ -214,7 +214,7 @@ def main() -> None:
     args.dir.mkdir(parents=True, exist_ok=True)
     files = [export(m, e, args.dir) for m in models for e in EXPORTERS]
 
-    for module in ("onnx", "onnx_tool", "onnx_opcounter", "chipfit.frontends.onnx_walk"):
+    for module in ("onnx", "onnx_tool", "onnx_opcounter", "chipfit.frontends.onnx.walk"):
         with contextlib.suppress(ImportError):  # imports are not timed; a missing peer fails its rows
             __import__(module)
     headers = ["file (MB)", "tool", "seconds", "MACs", "params", "MACs vs chipfit", "note"]

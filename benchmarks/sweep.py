@@ -16,7 +16,8 @@ import platform
 import sys
 import time
 
-from chipfit import count, zoo
+from chipfit import count
+from chipfit.data import zoo
 
 SEQS = (32, 64, 128, 256, 512, 768, 1024, 2048, 4096, 8192)
 BATCHES = (1, 4, 16, 64)
@@ -56,7 +57,7 @@ def run_flop_counter(todo) -> float:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from chipfit.frontends import hf
+    from chipfit.frontends.pytorch import hf
 
     t = time.perf_counter()
     for name, seq, batch, _ in todo:

@@ -15,20 +15,22 @@ and together.
 from __future__ import annotations
 
 import argparse
-import os
 import datetime
+import os
 import platform
 from collections import defaultdict
 from statistics import median
 
 from _cases import HERE, LOCAL_CHIP, LOCAL_CSV, ROOT, load_cases, local_cases, predictor
+
 from chipfit import __version__
-from chipfit.calibration import percentile
-from chipfit.datafile import load_path
-from chipfit.efficiency import efficiency_file
-from chipfit.llm_calibration import LLMCaseFile, predict as predict_llm
-from chipfit.llm_efficiency import llm_efficiency_file
-from chipfit.render.units import num
+from chipfit.calibration.llm_fit import LLMCaseFile
+from chipfit.calibration.llm_fit import predict as predict_llm
+from chipfit.core.datafile import load_path
+from chipfit.core.stats import percentile
+from chipfit.core.units import num
+from chipfit.data.efficiency import efficiency_file
+from chipfit.data.llm_efficiency import llm_efficiency_file
 
 
 def _unit(case) -> str:
@@ -112,9 +114,9 @@ the 5-fold cross-validated median in brackets.
 
 def local_section() -> tuple[str, list[list[str]], list[list[str]]]:
     """This machine's own measurements against the predictions: (markdown, rows, summary)."""
-    from chipfit.calibrate import read_rows
-    from chipfit.chips import database
-    from chipfit.render.units import duration
+    from chipfit.calibration.calibrate import read_rows
+    from chipfit.core.units import duration
+    from chipfit.data.chips import database
 
     cases, pred = local_cases()
     raw = read_rows(LOCAL_CSV)

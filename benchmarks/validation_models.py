@@ -56,7 +56,7 @@ def vit_small_patch16_224() -> nn.Module:
 def whisper_tiny_encoder() -> nn.Module:
     """Whisper-tiny's audio encoder (the zoo's whisper-tiny config; random weights), fed a
     1x80x3000 log-mel spectrogram (30 s)."""
-    from chipfit.frontends.hf import build
-    from chipfit.zoo import lookup
+    from chipfit.data.zoo import lookup
+    from chipfit.frontends.pytorch.hf import build
 
     return build(lookup("whisper-tiny").config, device=str(torch.get_default_device())).get_encoder()

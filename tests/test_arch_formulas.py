@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from chipfit import count
-from chipfit.errors import ChipfitError
+from chipfit.core.errors import ChipfitError
 from chipfit.frontends.arch import Phase, from_config, supported_model_types
 from chipfit.frontends.arch.build import causal_scores, expected_experts
 
@@ -53,7 +53,7 @@ def test_parameter_counts_equal_llm_configs_csv(row):
 
 
 def test_dimensions_agree_with_llm_configs_csv():
-    from chipfit import zoo
+    from chipfit.data import zoo
 
     for row in _rows():
         name = CSV_TO_ZOO[row["model"]]
@@ -71,7 +71,7 @@ def test_clip_vit_l14_vision_tower_equals_transformers():
     """The csv gives only timm's rounded 304.2M; transformers' CLIPVisionModelWithProjection is exact."""
     transformers = pytest.importorskip("transformers")
     torch = pytest.importorskip("torch")
-    from chipfit import zoo
+    from chipfit.data import zoo
 
     vision = dict(zoo.lookup("clip-vit-l-14").config["vision_config"])
     vision.pop("model_type", None)

@@ -197,7 +197,7 @@ def test_zoo_parameters_equal_transformers_on_meta(model, cls, expected):
     counted once), holds exactly the parameters the analytic builder counts."""
     import transformers
 
-    from chipfit import zoo
+    from chipfit.data import zoo
 
     cfg = dict(zoo.lookup(model).config)
     config_cls = getattr(transformers, cls.replace("ForCausalLM", "Config"))

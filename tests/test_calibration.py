@@ -7,7 +7,7 @@ from statistics import median
 
 import pytest
 
-from chipfit.efficiency import efficiency_file
+from chipfit.data.efficiency import efficiency_file
 
 pytest.importorskip("torchvision", reason="the validation models need torchvision")
 
@@ -16,7 +16,8 @@ SHARED = ROOT.parent / "shared" / "refdata" / "measured_public.csv"
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _cases import load_cases, local_cases, predictor  # noqa: E402
-from chipfit.calibration import fit_class  # noqa: E402
+
+from chipfit.calibration.fit import fit_class  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +50,7 @@ def test_every_class_says_what_it_was_fitted_on(cases):
 
 @pytest.mark.parametrize("cls", ["nvidia-gpu", "nvidia-jetson-gpu", "nvidia-dla", "cpu"])
 def test_refitting_reproduces_the_stored_factors(cases, pred, cls):
-    from chipfit.efficiency import for_class
+    from chipfit.data.efficiency import for_class
 
     stored = efficiency_file().classes[cls]
     if cls == "cpu":  # this machine's rows, on the probed chip file

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-
 from test_cli import assert_one_sentence_error
 
 pytest.importorskip("torch", reason="needs torch")

@@ -5,11 +5,11 @@ from importlib import resources
 import pytest
 import yaml
 
-from chipfit.chips import ChipFile, config_dir, database
-from chipfit.datafile import load
-from chipfit.errors import ChipfitError
+from chipfit.core.datafile import load
+from chipfit.core.errors import ChipfitError
+from chipfit.data.chips import ChipFile, config_dir, database
 
-DATA = resources.files("chipfit.chips").joinpath("data")
+DATA = resources.files("chipfit.data.chips").joinpath("vendors")
 FILES = sorted(e.name for e in DATA.iterdir() if e.name.endswith(".yaml"))
 
 # every chip the issue names (ids as the database spells them)
@@ -25,9 +25,9 @@ REQUIRED = [
 
 @pytest.mark.parametrize("name", FILES)
 def test_every_chip_file_matches_the_schema(name):
-    from chipfit.chips import _context
+    from chipfit.data.chips import schema_context
 
-    cf = load(ChipFile, DATA.joinpath(name).read_text(encoding="utf-8"), name, _context())
+    cf = load(ChipFile, DATA.joinpath(name).read_text(encoding="utf-8"), name, schema_context())
     for chip in cf.chips:
         figs = chip.figures()
         for field, fig in figs:

@@ -3,7 +3,7 @@
 import pytest
 
 from chipfit import ChipfitError, CostGraph, Op, get_precision
-from chipfit import zoo
+from chipfit.data import zoo
 
 
 def graph():

@@ -6,7 +6,7 @@ torch = pytest.importorskip("torch", reason="the PyTorch frontend needs torch")
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from chipfit.frontends.torch_trace import trace  # noqa: E402
+from chipfit.frontends.pytorch.trace import trace  # noqa: E402
 
 
 def count_fn(fn, *shapes, device="meta", **kw):
@@ -125,7 +125,7 @@ def test_sdpa_aten_kernels_called_directly(op_name, extra):
 
 
 def test_attention_formula_directly_for_cudnn_and_heads_last_kernels():
-    from chipfit.frontends.torch_ops import REGISTRY, TShape
+    from chipfit.frontends.pytorch.ops import REGISTRY, TShape
 
     q, k = TShape((B, HQ, L, E)), TShape((B, HKV, S, E))
     cudnn = REGISTRY["_scaled_dot_product_cudnn_attention"].formula(q, k, k, None, False, 0.0, True, out=q)

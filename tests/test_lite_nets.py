@@ -26,7 +26,7 @@ torch = pytest.importorskip("torch", reason="needs torch")
 pytest.importorskip("torchvision", reason="needs torchvision (pip install 'chipfit[vision]')")
 
 import chipfit  # noqa: E402
-from chipfit import zoo  # noqa: E402
+from chipfit.data import zoo  # noqa: E402
 
 
 def _block_macs(result, prefix: str) -> int:
@@ -34,7 +34,7 @@ def _block_macs(result, prefix: str) -> int:
 
 
 def _bn_channels(builder) -> int:
-    from chipfit.frontends.torch_build import build_module
+    from chipfit.frontends.pytorch.build import build_module
 
     model = build_module(builder)
     return sum(m.num_features for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
@@ -49,7 +49,7 @@ def lite0():
 
 def test_efficientnet_lite0_is_in_the_zoo_by_its_aliases():
     assert zoo.lookup("efficientnet-lite0").name == "efficientnet_lite0"
-    assert zoo.lookup("EfficientNet-Lite0").builder == "chipfit.frontends.lite_nets:efficientnet_lite0"
+    assert zoo.lookup("EfficientNet-Lite0").builder == "chipfit.frontends.pytorch.lite_nets:efficientnet_lite0"
 
 
 def test_efficientnet_lite0_parameters_match_published(lite0):
@@ -66,7 +66,7 @@ def test_efficientnet_lite0_macs_are_b0_without_squeeze_excitation(lite0):
     from torchvision.models import efficientnet_b0
     from torchvision.ops import SqueezeExcitation
 
-    from chipfit.frontends.torch_build import build_module
+    from chipfit.frontends.pytorch.build import build_module
 
     b0_model = build_module(lambda: efficientnet_b0(weights=None))
     se = [name for name, m in b0_model.named_modules() if isinstance(m, SqueezeExcitation)]
@@ -155,7 +155,7 @@ def test_nanodet_plus_m_parameters(nanodet320, nanodet416):
 
 
 def test_nanodet_plus_m_1_5x_parameters_match_the_released_model(nanodet15x):
-    from chipfit.frontends.lite_nets import nanodet_plus_m_1_5x_416
+    from chipfit.frontends.pytorch.lite_nets import nanodet_plus_m_1_5x_416
 
     # OpenVINO's IR of the released weights folds each BatchNorm (2 parameters per channel) into
     # a conv bias (1 per channel): 2.4614 M there, rounded to 4 decimals (±50 parameters) plus
@@ -167,8 +167,8 @@ def test_nanodet_plus_m_1_5x_parameters_match_the_released_model(nanodet15x):
 
 
 def test_nanodet_outputs_are_the_head_points():
-    from chipfit.frontends.lite_nets import nanodet_plus_m
-    from chipfit.frontends.torch_build import build_module
+    from chipfit.frontends.pytorch.build import build_module
+    from chipfit.frontends.pytorch.lite_nets import nanodet_plus_m
 
     model = build_module(nanodet_plus_m).eval()
     for size, points in ((320, 40 * 40 + 20 * 20 + 10 * 10 + 5 * 5), (416, 52 * 52 + 26 * 26 + 13 * 13 + 7 * 7)):

@@ -11,9 +11,9 @@ import pytest
 
 import chipfit
 from chipfit import ChipfitError
-from chipfit.llm import _sum_max, fit_advice, parse_sweep, sweep
-from chipfit.llm_efficiency import lookup
-from chipfit.precision import get_precision
+from chipfit.analysis.llm import _sum_max, fit_advice, parse_sweep, sweep
+from chipfit.core.precision import get_precision
+from chipfit.data.llm_efficiency import lookup
 
 GB = 1e9
 

@@ -7,9 +7,9 @@ from statistics import median
 
 import pytest
 
-from chipfit.datafile import load_path
-from chipfit.llm_calibration import LLMCaseFile, predict
-from chipfit.llm_efficiency import ENGINES, llm_efficiency_file, lookup
+from chipfit.calibration.llm_fit import LLMCaseFile, predict
+from chipfit.core.datafile import load_path
+from chipfit.data.llm_efficiency import ENGINES, llm_efficiency_file, lookup
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "refdata" / "measured_public.csv"

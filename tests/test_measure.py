@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 import chipfit
-from chipfit.calibrate import append_row, calibrate, cases_from_rows, read_rows, store
-from chipfit.chips import database
-from chipfit.chips.userfile import set_efficiency
-from chipfit.errors import ChipfitError
+from chipfit.calibration.calibrate import append_row, calibrate, cases_from_rows, read_rows, store
+from chipfit.core.errors import ChipfitError
+from chipfit.data.chips import database
+from chipfit.data.chips.userfile import set_efficiency
 
 pytest.importorskip("onnxruntime", reason="measuring needs onnxruntime (the [test] extra)")
 pytest.importorskip("torchvision", reason="the measured models come from torchvision")
@@ -141,9 +141,9 @@ def test_measure_missing_onnx_file_and_torch_on_onnx(run_cli, tmp_path):
 def test_probe_writes_a_measured_chip_file_that_check_can_use(monkeypatch, tmp_path):
     import importlib
 
-    from chipfit.fileio import write_atomic
+    from chipfit.core.fileio import write_atomic
 
-    probe_mod = importlib.import_module("chipfit.probe")  # the module (chipfit.probe is the function)
+    probe_mod = importlib.import_module("chipfit.measure.probe")  # the module (chipfit.probe is the function)
 
     monkeypatch.setattr(probe_mod, "MIN_SECONDS", 0.02)
     monkeypatch.setattr(probe_mod, "MATMUL_SIZES", {"fp32": (128, 256), "bf16": (128,), "int8": (128,)})
@@ -173,7 +173,7 @@ def test_probe_refuses_to_overwrite_without_force(run_cli, tmp_path):
 def _synthetic_rows(path: Path, chip_file: Path, eff) -> list[float]:
     """Rows whose 'measured' latency is chipfit's own prediction with factors ``eff``:
     calibrate must find those factors back."""
-    from chipfit.calibration import Case, Predictor
+    from chipfit.calibration.fit import Case, Predictor
 
     pred = Predictor(database([chip_file]))
     measured = []
@@ -191,8 +191,8 @@ def _synthetic_rows(path: Path, chip_file: Path, eff) -> list[float]:
 
 
 def test_calibrate_recovers_known_factors_and_writes_them_keeping_the_users_text(chip_file, tmp_path):
-    from chipfit.calibration import _GRID
-    from chipfit.efficiency import Efficiency
+    from chipfit.calibration.fit import _GRID
+    from chipfit.data.efficiency import Efficiency
 
     g, d, m = _GRID[30], _GRID[12], _GRID[36]   # grid points, so an exact fit exists
     rows = tmp_path / "rows.csv"
@@ -219,7 +219,7 @@ def test_calibrate_recovers_known_factors_and_writes_them_keeping_the_users_text
     assert r.efficiency.efficiency_class == "cpu, calibrated" and r.efficiency.gemm == pytest.approx(g)
     from rich.console import Console
 
-    from chipfit.render.chips_view import chip_detail
+    from chipfit.render.terminal.chips import chip_detail
 
     console = Console(width=200, record=True)
     console.print(chip_detail(database([chip_file]).get("testchip")[0]))
@@ -245,14 +245,14 @@ def test_calibrating_a_builtin_chip_writes_a_copy_that_replaces_it(tmp_path):
 
 
 def test_efficiency_goes_into_the_right_unit_of_a_multi_unit_chip():
-    from chipfit.chips.schema import Calibration
-    from chipfit.efficiency import Residual
+    from chipfit.data.chips.schema import Calibration
+    from chipfit.data.efficiency import Residual
 
     cal = Calibration(gemm=0.5, depthwise=0.1, vector=0.1, memory=0.6, basis="test fit", rows=["r"],
                       residual=Residual(n=1, median_abs_pct=0, p90_abs_pct=0)).model_dump(exclude_none=True)
     new = set_efficiency(CHIP_FILE, "mine.yaml", "twounits", "gpu", cal)
-    from chipfit.chips.schema import ChipFile
-    from chipfit.datafile import load
+    from chipfit.core.datafile import load
+    from chipfit.data.chips.schema import ChipFile
 
     chips = {c.id: c for c in load(ChipFile, new, "t").chips}
     gpu, dla = chips["twounits"].units

@@ -7,7 +7,6 @@ import pytest
 
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
-
 from test_check_cli import CHECK_KEYS  # noqa: E402
 from test_cli import assert_one_sentence_error  # noqa: E402
 

@@ -21,7 +21,7 @@ pytest.importorskip("onnx")
 pytest.importorskip("onnxscript", reason="the dynamo exporter needs onnxscript")
 
 import chipfit  # noqa: E402
-from chipfit.frontends.onnx_walk import read  # noqa: E402
+from chipfit.frontends.onnx.walk import read  # noqa: E402
 
 pytestmark = pytest.mark.slow
 

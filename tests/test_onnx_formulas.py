@@ -11,8 +11,8 @@ import pytest
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from chipfit.errors import ChipfitError  # noqa: E402
-from chipfit.frontends.onnx_walk import read  # noqa: E402
+from chipfit.core.errors import ChipfitError  # noqa: E402
+from chipfit.frontends.onnx.walk import read  # noqa: E402
 
 F = TensorProto.FLOAT
 

@@ -32,7 +32,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 import chipfit
 from chipfit import ChipfitError
-from chipfit.frontends import onnx_model, onnx_walk
+from chipfit.frontends.onnx import model as onnx_model
+from chipfit.frontends.onnx import walk as onnx_walk
 
 #: MACs of the CNN below at batch 1: Conv 8×3×3×3 over 32×32 outputs + Gemm 2048→10
 CNN_MACS = 8 * 3 * 3 * 3 * 32 * 32 + 2048 * 10

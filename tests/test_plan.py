@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 import chipfit
-from chipfit.errors import ChipfitError
-from chipfit.plan import plan, rank_plan
-from chipfit.scenario import loads
+from chipfit.analysis.plan import plan, rank_plan
+from chipfit.analysis.scenario import loads
+from chipfit.core.errors import ChipfitError
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 pytest.importorskip("torchvision", reason="the scenarios use torchvision models (pip install 'chipfit[vision]')")

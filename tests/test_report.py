@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from chipfit.render import html_report
+from chipfit.render.html import page as html_report
 
 
 def _data_keys(page: str) -> dict[str, object]:

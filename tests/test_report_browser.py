@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from chromium_support import browser_session
 
-from chipfit.render.units import duration, num
+from chipfit.core.units import duration, num
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -23,8 +23,8 @@ from fastapi.testclient import TestClient  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 import chipfit  # noqa: E402
-from chipfit.llm import sweep as llm_sweep  # noqa: E402
-from chipfit.render import html_report  # noqa: E402
+from chipfit.analysis.llm import sweep as llm_sweep  # noqa: E402
+from chipfit.render.html import page as html_report  # noqa: E402
 from chipfit.serve import create_app, require  # noqa: E402
 from chipfit.serve.run import allowed_hosts, check_host, is_loopback  # noqa: E402
 

@@ -20,11 +20,11 @@ pytest.importorskip("fastapi")
 from hypothesis import HealthCheck, settings  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 
-import chipfit.whatif  # noqa: E402,F401  (the module; chipfit.whatif the attribute is the function)
+import chipfit.analysis.whatif  # noqa: E402,F401  (the module; chipfit.whatif the attribute is the function)
 from chipfit.serve import create_app  # noqa: E402
 
 WHATIF = "/api/whatif"
-whatif_module = sys.modules["chipfit.whatif"]
+whatif_module = sys.modules["chipfit.analysis.whatif"]
 app_schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(max_upload_bytes=1 << 16))
 schema = app_schema.exclude(path=WHATIF)
 whatif_schema = app_schema.include(path=WHATIF)

@@ -17,10 +17,10 @@ torch = pytest.importorskip("torch", reason="needs torch")
 transformers = pytest.importorskip("transformers", reason="needs transformers")
 
 import chipfit  # noqa: E402
-from chipfit import zoo  # noqa: E402
-from chipfit.errors import ChipfitError  # noqa: E402
-from chipfit.frontends import hf, hf_speech  # noqa: E402
-from chipfit.frontends.torch_trace import trace  # noqa: E402
+from chipfit.core.errors import ChipfitError  # noqa: E402
+from chipfit.data import zoo  # noqa: E402
+from chipfit.frontends.pytorch import hf, hf_speech  # noqa: E402
+from chipfit.frontends.pytorch.trace import trace  # noqa: E402
 
 
 def _config(name: str) -> dict:

@@ -10,8 +10,8 @@ torch = pytest.importorskip("torch", reason="needs torch")
 torchvision = pytest.importorskip("torchvision", reason="needs torchvision (pip install 'chipfit[vision]')")
 from torchvision import models  # noqa: E402
 
-from chipfit.frontends.torch_build import build_module  # noqa: E402
-from chipfit.frontends.torch_trace import trace  # noqa: E402
+from chipfit.frontends.pytorch.build import build_module  # noqa: E402
+from chipfit.frontends.pytorch.trace import trace  # noqa: E402
 
 CASES = [
     (name, weights)

@@ -2,11 +2,11 @@
 
 import pytest
 
-from chipfit.costgraph import CostGraph, Op
-from chipfit.efficiency import Efficiency
-from chipfit.errors import ChipfitError
-from chipfit.precision import get_precision
-from chipfit.roofline import op_class, roofline
+from chipfit.analysis.roofline import op_class, roofline
+from chipfit.core.costgraph import CostGraph, Op
+from chipfit.core.errors import ChipfitError
+from chipfit.core.precision import get_precision
+from chipfit.data.efficiency import Efficiency
 
 pytest.importorskip("torch", reason="needs torch")
 

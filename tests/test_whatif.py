@@ -8,8 +8,8 @@ import pytest
 
 pytest.importorskip("torchvision")
 
-from chipfit.whatif import whatif  # noqa: E402
-from chipfit.errors import ChipfitError  # noqa: E402
+from chipfit.analysis.whatif import whatif  # noqa: E402
+from chipfit.core.errors import ChipfitError  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def _hand_latency_bounds(c):
     """The roofline by hand from the totals: compute time C = Σ over op classes of FLOPs / (peak ×
     that class's efficiency), memory time M = bytes / (bandwidth × memory efficiency). Summing
     max(compute, memory) op by op lies between max(C, M) and C + M."""
-    from chipfit.roofline import op_class
+    from chipfit.analysis.roofline import op_class
 
     flops = {"gemm": 0, "depthwise": 0, "vector": 0}
     for op in c.count.layers:
@@ -175,7 +175,7 @@ def test_whatif_report_and_formats(run_cli, tmp_path):
     html = page.read_text()
     assert 'data-kind="whatif"' in html and 'data-chart="options"' in html
     assert "NOT SUFFICIENT AS GIVEN" in html or "SUFFICIENT AS GIVEN" in html
-    from chipfit.render.html_report import kind_of
+    from chipfit.render.html.page import kind_of
 
     data = json.loads(html.split('id="chipfit-result">')[1].split("</script>")[0])
     assert kind_of(data) == "whatif"

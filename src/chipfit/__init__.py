@@ -22,20 +22,22 @@ Public API::
     chipfit.calibrate("this-machine", "rows.csv").calibration  # efficiencies fitted to measurements
 """
 
-from .calibrate import CalibrationResult, calibrate
-from .chips import chips
-from .costgraph import CostGraph, ModuleRow, Op
-from .counting import CountResult, count
-from .errors import ChipfitError, MissingDependency
-from .llm import LLMResult, LLMSweep, llm
-from .measure import MeasureResult, measure
-from .plan import PlanRank, PlanResult, plan, rank_plan
-from .probe import ProbeResult, probe
-from .precision import PRECISIONS, Precision, get_precision
-from .verdict import CheckResult, RankResult, check, rank
-from .whatif import WhatIfResult, whatif
+from chipfit.analysis.check import CheckResult, check
+from chipfit.analysis.count import CountResult, count
+from chipfit.analysis.llm import LLMResult, LLMSweep, llm
+from chipfit.analysis.plan import PlanRank, PlanResult, plan, rank_plan
+from chipfit.analysis.rank import RankResult, rank
+from chipfit.analysis.whatif import WhatIfResult, whatif
+from chipfit.calibration.calibrate import CalibrationResult, calibrate
+from chipfit.core.costgraph import CostGraph, ModuleRow, Op
+from chipfit.core.errors import ChipfitError, MissingDependency
+from chipfit.core.precision import PRECISIONS, Precision, get_precision
+from chipfit.core.version import VERSION
+from chipfit.data.chips import chips
+from chipfit.measure.probe import ProbeResult, probe
+from chipfit.measure.timing import MeasureResult, measure
 
-__version__ = "0.1.0"
+__version__ = VERSION
 
 __all__ = [
     "CheckResult", "ChipfitError", "CostGraph", "CountResult", "LLMResult", "LLMSweep", "MissingDependency",

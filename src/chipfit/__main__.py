@@ -1,3 +1,3 @@
-from .cli import main
+from chipfit.cli import main
 
 main()

@@ -14,9 +14,9 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from . import __version__
-from .errors import ChipfitError
-from .render.explain import with_explain as _with_explain
+from chipfit.analysis.explain import with_explain as _with_explain
+from chipfit.core.errors import ChipfitError
+from chipfit.core.version import VERSION
 
 MODEL_HELP = "Built-in name, .onnx file, config.json / model folder, or module:callable."
 INPUT_SHAPE_HELP = ("Input shape such as 1,3,224,224 (repeat for several inputs; append :int64 for token ids); "
@@ -55,7 +55,7 @@ def _format(fmt: str, as_json: bool, report: str | None, force: bool) -> str:
     if as_json and fmt not in ("table", "json"):
         raise ChipfitError(f"--json and --format {fmt} ask for two formats: give one")
     if report is not None:
-        from .report import check_target
+        from chipfit.render.report import check_target
 
         check_target(report, force, "--report")
     return "json" if as_json else fmt
@@ -74,7 +74,7 @@ def _finish(kind: str, fmt: str, data, view, report: str | None = None, force: b
     if report is not None:
         import shlex
 
-        from .report import write
+        from chipfit.render.report import write
 
         page = {"command": kind, **(full or data)()}
         write(report, page, force, " ".join(shlex.quote(a) for a in ["chipfit", *sys.argv[1:]]))
@@ -86,14 +86,14 @@ def _finish(kind: str, fmt: str, data, view, report: str | None = None, force: b
     if fmt == "json":
         _emit_json(out)
         return
-    from .render.tabular import to_csv, to_markdown
+    from chipfit.render.tabular import to_csv, to_markdown
 
     sys.stdout.write(to_csv(out) if fmt == "csv" else to_markdown(out))
 
 
 def _version(value: bool) -> None:
     if value:
-        stdout.print(f"chipfit {__version__}")
+        stdout.print(f"chipfit {VERSION}")
         raise typer.Exit()
 
 
@@ -148,7 +148,8 @@ def count(
     force: ForceOpt = False,
 ) -> None:
     """Count MACs, FLOPs, parameters and bytes of one forward pass (or one LLM phase)."""
-    from .counting import count as count_model
+    from chipfit.analysis.count import count as count_model
+    from chipfit.render.terminal.count import count_table
 
     fmt = _format(fmt, as_json, report, force)
     with _busy(f"counting {model}"):
@@ -156,7 +157,7 @@ def count(
                              precision=precision, device=device, dims=dim, phase=phase, context=context,
                              causal_discount=causal_discount, trace=trace)
     _finish("count", fmt, lambda: result.to_dict(per_layer=per_layer, depth=depth),
-            lambda: result.table(depth=depth, per_layer=per_layer), report, force,
+            lambda: count_table(result, depth=depth, per_layer=per_layer), report, force,
             lambda: result.to_dict(per_layer=True, depth=depth))
 
 
@@ -185,8 +186,8 @@ def check(
     force: ForceOpt = False,
 ) -> None:
     """Will this chip run the model at this rate? Verdict first, then the details."""
-    from .render.check_view import check_view
-    from .verdict import check as check_model
+    from chipfit.analysis.check import check as check_model
+    from chipfit.render.terminal.check import check_view
 
     fmt = _format(fmt, as_json, report, force)
     with _busy(f"counting {model}"):
@@ -222,8 +223,8 @@ def rank(
     force: ForceOpt = False,
 ) -> None:
     """Every chip that meets the target, best first."""
-    from .render.check_view import rank_view
-    from .verdict import rank as rank_model
+    from chipfit.analysis.rank import rank as rank_model
+    from chipfit.render.terminal.check import rank_view
 
     fmt = _format(fmt, as_json, report, force)
     with _busy(f"ranking chips for {model}"):
@@ -267,8 +268,10 @@ def llm(
     force: ForceOpt = False,
 ) -> None:
     """Time to first token, time per output token, tokens/s and memory of an LLM on a chip."""
-    from .llm import fit_advice, llm as run_llm, parse_sweep, sweep as run_sweep
-    from .render.llm_view import llm_view, sweep_view
+    from chipfit.analysis.llm import fit_advice, parse_sweep
+    from chipfit.analysis.llm import llm as run_llm
+    from chipfit.analysis.llm import sweep as run_sweep
+    from chipfit.render.terminal.llm import llm_view, sweep_view
 
     fmt = _format(fmt, as_json, report, force)
     kwargs = dict(prompt=prompt, output=output, batch=batch, precision=precision, kv_precision=kv_precision,
@@ -313,8 +316,9 @@ def plan(
     force: ForceOpt = False,
 ) -> None:
     """Several models at once: per-stage demand, chip utilization, memory and end-to-end latency."""
-    from .plan import plan as run_plan, rank_plan
-    from .render.plan_view import plan_view, rank_plan_view
+    from chipfit.analysis.plan import plan as run_plan
+    from chipfit.analysis.plan import rank_plan
+    from chipfit.render.terminal.plan import plan_view, rank_plan_view
 
     fmt = _format(fmt, as_json, report, force)
     if rank:
@@ -378,8 +382,9 @@ def whatif(
     force: ForceOpt = False,
 ) -> None:
     """Which lever closes the gap on this chip: precision, batch, input size, sparsity, pruning, a lighter model."""
-    from .render.whatif_view import whatif_view
-    from .whatif import BATCHES, PRUNE_RATIOS, SCALES, whatif as run_whatif
+    from chipfit.analysis.whatif import BATCHES, PRUNE_RATIOS, SCALES
+    from chipfit.analysis.whatif import whatif as run_whatif
+    from chipfit.render.terminal.whatif import whatif_view
 
     fmt = _format(fmt, as_json, report, force)
     batches = _split_floats(batch, "--batch")
@@ -410,7 +415,8 @@ def chips(
     fmt: FormatOpt = "table",
 ) -> None:
     """List the chip database, or show one chip with sources and FLOP:byte ridge points."""
-    from .chips import chips as list_chips, database
+    from chipfit.data.chips import chips as list_chips
+    from chipfit.data.chips import database
 
     fmt = _format(fmt, as_json, None, False)
     as_json = fmt == "json"
@@ -424,21 +430,21 @@ def chips(
                         "sources": {k: v.model_dump(exclude_none=True) for k, v in rec.sources.items()},
                         "ridge_points": rec.ridge_points()})
         else:
-            from .render.chips_view import chip_detail
+            from chipfit.render.terminal.chips import chip_detail
 
             stdout.print(chip_detail(rec))
         return
     records = list_chips(category=category, vendor=vendor, precision=precision, max_power=max_power,
                          min_memory_gb=min_memory, chips_files=chips_file or ())
     if fmt in ("csv", "markdown"):
-        from .render.tabular import to_csv, to_markdown
+        from chipfit.render.tabular import to_csv, to_markdown
 
         listing = {"chips": [r.summary() for r in records]}
         sys.stdout.write(to_csv(listing) if fmt == "csv" else to_markdown(listing))
     elif as_json:
         _emit_json({"chips": [r.summary() for r in records]})
     else:
-        from .render.chips_view import chips_table
+        from chipfit.render.terminal.chips import chips_table
 
         stdout.print(chips_table(records))
 
@@ -487,7 +493,7 @@ def measure(
     as_json: JsonOpt = False,
 ) -> None:
     """Time real inference (warm-up, median, p90, fresh process) and compare with the prediction."""
-    from .measure import measure as run_measure
+    from chipfit.measure.timing import measure as run_measure
 
     bar, update = _progress()
     with bar:
@@ -496,13 +502,13 @@ def measure(
                              chips_files=chips_file or (), min_runs=min_runs, min_time_s=min_time,
                              max_time_s=max_time, progress=update)
     if save:
-        from .calibrate import append_row
+        from chipfit.calibration.calibrate import append_row
 
         append_row(save, result)
     if as_json:
         _emit_json(_with_explain(result.to_dict(), result, explain))
         return
-    from .render.measure_view import measure_view
+    from chipfit.render.terminal.measure import measure_view
 
     stdout.print(measure_view(result, explain))
     if save:
@@ -522,9 +528,10 @@ def probe(
     """Measure this machine (matmul per precision, memory bandwidth) and write it as a chip file."""
     from pathlib import Path
 
-    from .chips import config_dir
-    from .fileio import write_atomic
-    from .probe import chip_file_dict, chip_file_text, probe as run_probe
+    from chipfit.core.fileio import write_atomic
+    from chipfit.data.chips import config_dir
+    from chipfit.measure.probe import chip_file_dict, chip_file_text
+    from chipfit.measure.probe import probe as run_probe
 
     path = None if no_write else Path(output) if output else config_dir() / "this-machine.yaml"
     if path is not None and path.exists() and not force:
@@ -539,7 +546,7 @@ def probe(
     if as_json:
         _emit_json({"path": str(path) if path else None, **chip_file_dict(result)})
         return
-    from .render.measure_view import probe_view
+    from chipfit.render.terminal.measure import probe_view
 
     stdout.print(probe_view(result, str(path) if path else None))
 
@@ -556,14 +563,15 @@ def calibrate(
     as_json: JsonOpt = False,
 ) -> None:
     """Fit a chip's compute and memory efficiencies to measurements; store them in its chip file."""
-    from .calibrate import calibrate as run_calibrate, store
+    from chipfit.calibration.calibrate import calibrate as run_calibrate
+    from chipfit.calibration.calibrate import store
 
     result = run_calibrate(chip, measurements, chips_files=chips_file or ())
     path = None if dry_run else str(store(result, output))
     if as_json:
         _emit_json({"path": path, **result.to_dict()})
         return
-    from .render.measure_view import calibrate_view
+    from chipfit.render.terminal.measure import calibrate_view
 
     stdout.print(calibrate_view(result, path))
 
@@ -577,7 +585,7 @@ def report(
     force: Annotated[bool, typer.Option("--force", help="Replace the file if it exists.")] = False,
 ) -> None:
     """Render a saved JSON result as a self-contained HTML page (charts, formulas; opens offline)."""
-    from .report import check_target, default_path, load, write
+    from chipfit.render.report import check_target, default_path, load, write
 
     path = output or str(default_path(result))
     check_target(path, force, "--output")
@@ -594,7 +602,7 @@ def serve(
     max_upload_mb: Annotated[float, typer.Option("--max-upload-mb", help="Largest ONNX upload, MiB.")] = 1024,
 ) -> None:
     """A local web page and JSON API: pick a model (or drop an ONNX file), chips, a rate, a precision."""
-    from .serve.run import serve as run_server
+    from chipfit.serve.run import serve as run_server
 
     if not max_upload_mb > 0 or max_upload_mb == float("inf"):
         raise ChipfitError(f"--max-upload-mb must be a positive number, got {max_upload_mb:g}")
@@ -607,13 +615,13 @@ def zoo(
     as_json: JsonOpt = False,
 ) -> None:
     """List the built-in models (the zoo): how each is built, its default input, its source."""
-    from . import zoo as zoo_data
+    from chipfit.data import zoo as zoo_data
 
     entries = zoo_data.entries(task)
     if as_json:
         _emit_json({"models": [e.model_dump(exclude_none=True) for e in entries]})
         return
-    from .render.zoo_view import zoo_table
+    from chipfit.render.terminal.zoo import zoo_table
 
     stdout.print(zoo_table(entries))
 

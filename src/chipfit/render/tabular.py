@@ -12,7 +12,7 @@ import csv
 import io
 from typing import Any
 
-from .html_report import kind_of
+from chipfit.render.html.page import kind_of
 
 #: Scalar keys of the summary, per result kind, in order (those present are shown).
 SUMMARY_KEYS = {

@@ -8,7 +8,7 @@ missing.
 
 from __future__ import annotations
 
-from ..errors import MissingDependency
+from chipfit.core.errors import MissingDependency
 
 PACKAGES = (("fastapi", "fastapi"), ("uvicorn", "uvicorn"), ("python_multipart", "python-multipart"))
 
@@ -25,6 +25,6 @@ def require() -> None:
 def create_app(*args, **kwargs):
     """The FastAPI app (see :func:`chipfit.serve.app.create_app`)."""
     require()
-    from .app import create_app as create
+    from chipfit.serve.app import create_app as create
 
     return create(*args, **kwargs)

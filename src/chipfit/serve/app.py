@@ -24,10 +24,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .. import __version__
-from ..errors import ChipfitError
-from . import compute
-from .params import (
+from chipfit.core.errors import ChipfitError
+from chipfit.core.version import VERSION
+from chipfit.serve import compute
+from chipfit.serve.params import (
     CheckParams,
     CountParams,
     LLMParams,
@@ -36,7 +36,7 @@ from .params import (
     UploadParams,
     WhatIfParams,
 )
-from .upload import Upload, UploadError, received
+from chipfit.serve.upload import Upload, UploadError, received
 
 log = logging.getLogger("chipfit.serve")
 
@@ -150,8 +150,9 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 def _upload_result(up: Upload, p: UploadParams) -> dict:
     """Count (then check or rank) an uploaded ONNX file, as the CLI does with a path."""
-    from ..counting import count
-    from ..verdict import check, rank
+    from chipfit.analysis.check import check
+    from chipfit.analysis.count import count
+    from chipfit.analysis.rank import rank
 
     precision = p.precision or ("fp32" if p.view == "count" else "int8")
     with compute.WORK_LOCK:
@@ -185,7 +186,7 @@ def create_app(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, *, allowed_host
     if max_upload_bytes < 1:
         raise ChipfitError(f"the upload limit must be at least 1 byte, got {max_upload_bytes}")
     app = FastAPI(
-        title="chipfit", version=__version__, docs_url=None, redoc_url=None, openapi_url="/openapi.json",
+        title="chipfit", version=VERSION, docs_url=None, redoc_url=None, openapi_url="/openapi.json",
         description="How much compute and bandwidth does a neural network need, and will this chip run it? "
                     "Each endpoint returns the JSON object the matching `chipfit` command prints with `--json`.",
     )
@@ -243,7 +244,7 @@ def create_app(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, *, allowed_host
              responses={200: {"content": {"application/json": {"schema": RESULT_SCHEMA}}}, **_errors(422)})
     def models(task: Annotated[str | None, Query(max_length=20, description="vision, language, speech or "
                                                                             "multimodal.")] = None):
-        from .. import zoo
+        from chipfit.data import zoo
 
         return ResultJSON({"models": [e.model_dump(exclude_none=True) for e in zoo.entries(task)]})
 
@@ -258,7 +259,7 @@ def create_app(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, *, allowed_host
         max_power: Annotated[float | None, Query(gt=0, le=1e6, allow_inf_nan=False)] = None,
         min_memory_gb: Annotated[float | None, Query(ge=0, le=1e6, allow_inf_nan=False)] = None,
     ):
-        from ..chips import chips as list_chips
+        from chipfit.data.chips import chips as list_chips
 
         records = list_chips(category=category, vendor=vendor, precision=precision, max_power=max_power,
                              min_memory_gb=min_memory_gb)
@@ -337,7 +338,7 @@ def create_app(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, *, allowed_host
                           "with full=true the whole self-contained page that --report writes.")
     def render(result: Annotated[dict[str, Any], Body()],
                full: Annotated[bool, Query(description="The whole page instead of its content.")] = False):
-        from ..render import html_report
+        from chipfit.render.html import page as html_report
 
         try:
             kind, title, body = html_report.fragment(result)

@@ -14,9 +14,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import ChipfitError
-from ..render.explain import with_explain
-from .params import (
+from chipfit.analysis.explain import with_explain
+from chipfit.core.errors import ChipfitError
+from chipfit.serve.params import (
     CheckParams,
     CountParams,
     LLMParams,
@@ -58,7 +58,7 @@ def _shape(text: str | None) -> list[str] | None:
 
 
 def count(p: CountParams) -> dict:
-    from ..counting import count as run
+    from chipfit.analysis.count import count as run
 
     r = run(builtin_model(p.model), precision=p.precision, batch=p.batch, seq_len=p.seq_len,
             input_shape=_shape(p.input_shape), phase=p.phase, context=p.context, causal_discount=p.causal_discount)
@@ -66,7 +66,7 @@ def count(p: CountParams) -> dict:
 
 
 def check(p: CheckParams) -> dict:
-    from ..verdict import check as run
+    from chipfit.analysis.check import check as run
 
     r = run(builtin_model(p.model), p.chip, fps=p.fps, precision=p.precision, batch=p.batch,
             utilization=p.utilization, sparse=p.sparse, fuse=p.fuse, input_shape=_shape(p.input_shape),
@@ -75,7 +75,7 @@ def check(p: CheckParams) -> dict:
 
 
 def rank(p: RankParams) -> dict:
-    from ..verdict import rank as run
+    from chipfit.analysis.rank import rank as run
 
     r = run(builtin_model(p.model), fps=p.fps, precision=p.precision, by=p.by, batch=p.batch,
             utilization=p.utilization, category=p.category, max_power=p.max_power, min_memory_gb=p.min_memory_gb,
@@ -84,8 +84,8 @@ def rank(p: RankParams) -> dict:
 
 
 def llm(p: LLMParams) -> dict:
-    from ..llm import fit_advice, parse_sweep, sweep
-    from ..llm import llm as run
+    from chipfit.analysis.llm import fit_advice, parse_sweep, sweep
+    from chipfit.analysis.llm import llm as run
 
     model = builtin_model(p.model)
     kwargs = dict(prompt=p.prompt, output=p.output, batch=p.batch, precision=p.precision,
@@ -105,8 +105,8 @@ def llm(p: LLMParams) -> dict:
 def whatif(p: WhatIfParams) -> dict:
     """``chipfit whatif``: every lever priced on the chip (seconds: each lever recounts, and the
     lighter architectures are traced one by one). Empty lists are the CLI's defaults."""
-    from ..whatif import BATCHES, PRUNE_RATIOS, SCALES
-    from ..whatif import whatif as run
+    from chipfit.analysis.whatif import BATCHES, PRUNE_RATIOS, SCALES
+    from chipfit.analysis.whatif import whatif as run
 
     r = run(builtin_model(p.model), p.chip, fps=p.fps, precision=p.precision,
             prune_ratios=p.prune_ratios or PRUNE_RATIOS, scales=p.scales or SCALES, batches=p.batches or BATCHES,
@@ -117,7 +117,7 @@ def whatif(p: WhatIfParams) -> dict:
 
 def scenario(text: str):
     """A scenario from YAML text (safe loading), every stage's model a built-in name."""
-    from ..scenario import loads
+    from chipfit.analysis.scenario import loads
 
     sc = loads(text, "scenario")
     for i, s in enumerate(sc.stages):
@@ -130,8 +130,8 @@ def scenario(text: str):
 
 
 def plan(text: str, p: PlanParams) -> dict:
-    from ..plan import plan as run
-    from ..plan import rank_plan
+    from chipfit.analysis.plan import plan as run
+    from chipfit.analysis.plan import rank_plan
 
     sc = scenario(text)
     if p.rank:

@@ -17,12 +17,12 @@ from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .. import zoo
-from ..chips.schema import Category
-from ..errors import ChipfitError
-from ..modelspec import is_onnx
-from ..precision import PRECISIONS
-from ..whatif import LEVERS
+from chipfit.analysis.whatif import LEVERS
+from chipfit.core.errors import ChipfitError
+from chipfit.core.precision import PRECISIONS
+from chipfit.data import zoo
+from chipfit.data.chips.schema import Category
+from chipfit.frontends.resolve import is_onnx
 
 MAX_BATCH = 65_536
 MAX_TOKENS = 1 << 20

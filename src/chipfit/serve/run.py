@@ -5,8 +5,8 @@ from __future__ import annotations
 import ipaddress
 import sys
 
-from ..errors import ChipfitError
-from . import require
+from chipfit.core.errors import ChipfitError
+from chipfit.serve import require
 
 LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
 
@@ -56,7 +56,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, allow_remote: bool = Fal
     require()
     import uvicorn
 
-    from .app import create_app
+    from chipfit.serve.app import create_app
 
     app = create_app(max_upload_bytes, allowed_hosts=allowed_hosts(host))
     if warning:

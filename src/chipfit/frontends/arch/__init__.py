@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...costgraph import CostGraph
-from .build import Phase, build
-from .hf_config import read, supported_model_types
+from chipfit.core.costgraph import CostGraph
+from chipfit.frontends.arch.build import Phase, build
+from chipfit.frontends.arch.hf_config import read, supported_model_types
 
 
 def from_config(config: dict[str, Any], phase: Phase | None = None, name: str = "model",

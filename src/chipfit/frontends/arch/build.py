@@ -1,4 +1,4 @@
-"""Architecture (:mod:`.spec`) × phase → :class:`~chipfit.costgraph.CostGraph`, analytically.
+"""Architecture (:mod:`.spec`) × phase → :class:`~chipfit.core.costgraph.CostGraph`, analytically.
 
 Every model is made of the same few pieces (embedding, attention, MLP or MoE, norm, head,
 convolution), each priced once here from shapes alone, with the per-element costs shared by
@@ -33,10 +33,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ...costgraph import CostGraph, Op
-from ...errors import ChipfitError
-from ..costs import ACTIVATION_COST, ATTENTION_SCORE_COST, SOFTMAX_COST, norm_cost
-from .spec import (
+from chipfit.core.costgraph import CostGraph, Op
+from chipfit.core.errors import ChipfitError
+from chipfit.frontends.arch.spec import (
     MLP,
     Arch,
     Attention,
@@ -56,6 +55,7 @@ from .spec import (
     TokenEmbedding,
     VisionLanguage,
 )
+from chipfit.frontends.costs import ACTIVATION_COST, ATTENTION_SCORE_COST, SOFTMAX_COST, norm_cost
 
 #: Logit soft-capping cap · tanh(x / cap) (Gemma 2's attention scores and final logits):
 #: a divide, a tanh (1), a multiply per element.

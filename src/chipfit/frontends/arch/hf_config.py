@@ -11,8 +11,8 @@ import difflib
 from collections.abc import Callable
 from typing import Any
 
-from ...errors import ChipfitError
-from .spec import (
+from chipfit.core.errors import ChipfitError
+from chipfit.frontends.arch.spec import (
     MLP,
     Arch,
     Attention,

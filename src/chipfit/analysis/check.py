@@ -1,0 +1,338 @@
+"""``chipfit.check`` and ``chipfit.rank``: will this chip run this model at this rate?
+
+The analysis is plain data: a :class:`CheckResult` holds the count, the chip, the per-op
+roofline and every derived figure, and can explain each with its numbers substituted.
+
+Definitions (all per inference at batch 1 unless said otherwise):
+
+- ``required_tops = flops × fps / 1e12`` (``ops`` for TOPS = FLOPs, DESIGN.md);
+- ``effective_tops = dense peak × compute efficiency`` of large matrix ops (or ``× U``);
+- ``margin_tops = effective_tops − required_tops`` (the seeds' margin);
+- ``latency_s`` = the per-op roofline sum (see :mod:`chipfit.analysis.roofline`), ``max_fps = 1 / latency_s``;
+- ``required_bandwidth_gbps = bytes per inference × fps / 1e9`` (bytes after fusion);
+- ``memory_fits``: weights + the largest op working set (× batch) ≤ the chip's memory;
+- ``sufficient``: the chip sustains ``fps`` (batch / latency of one batch ≥ fps) and the
+  model fits in memory;
+- ``energy_per_inference_j = power × latency_s`` at the chip's rated (TDP/typical) power: an
+  upper bound, since a chip below full load draws less.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from chipfit.analysis.count import CountResult
+from chipfit.analysis.explain import check_explanation
+from chipfit.analysis.roofline import Roofline, roofline
+from chipfit.core.errors import ChipfitError
+from chipfit.core.precision import Precision, get_precision
+from chipfit.core.units import num, unit_ref
+from chipfit.data.chips import ChipRecord, Unit, database
+from chipfit.data.efficiency import Efficiency, for_unit
+
+BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+@dataclass
+class UnitSummary:
+    """Batch-1 speed of one unit of a multi-unit chip (for the 'other units' lines)."""
+
+    unit: str
+    name: str
+    count: int
+    peak_tops: float
+    max_fps: float
+
+
+@dataclass
+class CheckResult:
+    count: CountResult
+    record: ChipRecord
+    unit: Unit
+    precision: Precision
+    fps: float
+    batch: int
+    sparse: bool
+    peak_tops: float
+    efficiency: Efficiency
+    roof: Roofline              # at ``batch``
+    roof1: Roofline             # at batch 1
+    batched: dict[int, float]   # batch -> inferences/s, while the batch fits in memory
+    weight_bytes: int
+    peak_activation_bytes: int  # largest op working set at ``batch``
+    capacity_bytes: int | None
+    power_w: float | None
+    other_units: list[UnitSummary] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    # -- requirement ------------------------------------------------------------------
+    @property
+    def chip(self) -> str:
+        return self.record.id
+
+    @property
+    def flops(self) -> int:
+        return self.count.flops
+
+    @property
+    def required_tops(self) -> float:
+        return self.flops * self.fps / 1e12
+
+    @property
+    def bytes_per_inference(self) -> float:
+        return self.roof1.bytes
+
+    @property
+    def required_bandwidth_gbps(self) -> float:
+        return self.bytes_per_inference * self.fps / 1e9
+
+    # -- chip -------------------------------------------------------------------------
+    @property
+    def effective_tops(self) -> float:
+        return self.peak_tops * self.efficiency.gemm
+
+    @property
+    def bandwidth_gbps(self) -> float | None:
+        fig = self.record.chip.memory_bandwidth_gbps
+        return fig.value if fig else None
+
+    @property
+    def effective_bandwidth_gbps(self) -> float | None:
+        bw = self.bandwidth_gbps
+        return bw * self.efficiency.memory if bw else None
+
+    @property
+    def margin_tops(self) -> float:
+        return self.effective_tops - self.required_tops
+
+    # -- prediction -------------------------------------------------------------------
+    @property
+    def latency_s(self) -> float:
+        return self.roof1.latency_s
+
+    @property
+    def max_fps(self) -> float:
+        return self.roof1.throughput
+
+    @property
+    def throughput_fps(self) -> float:
+        """Inferences per second at the batch asked for."""
+        return self.roof.throughput
+
+    @property
+    def max_fps_batched(self) -> float:
+        return max(self.batched.values()) if self.batched else self.max_fps
+
+    @property
+    def best_batch(self) -> int:
+        return max(self.batched, key=self.batched.get) if self.batched else 1
+
+    @property
+    def bound(self) -> str:
+        return self.roof1.bound
+
+    @property
+    def utilization(self) -> float:
+        """Fraction of the time the unit is busy at the target rate (> 1: cannot keep up)."""
+        return self.fps / self.throughput_fps if self.throughput_fps else float("inf")
+
+    @property
+    def memory_required_bytes(self) -> int:
+        return self.weight_bytes + self.peak_activation_bytes
+
+    @property
+    def memory_fits(self) -> bool:
+        return self.capacity_bytes is None or self.memory_required_bytes <= self.capacity_bytes
+
+    @property
+    def sufficient(self) -> bool:
+        return self.memory_fits and self.throughput_fps >= self.fps
+
+    @property
+    def energy_per_inference_j(self) -> float | None:
+        return self.power_w * self.latency_s if self.power_w else None
+
+    @property
+    def tops_per_w(self) -> float | None:
+        return self.peak_tops / self.power_w if self.power_w else None
+
+    @property
+    def limiting(self) -> str:
+        """The limiting resource in one sentence."""
+        if not self.memory_fits:
+            return (f"memory capacity: needs {num(self.memory_required_bytes / 1e9)} GB, "
+                    f"chip has {num(self.capacity_bytes / 1e9)} GB")
+        if self.bound == "memory" and self.bandwidth_gbps:
+            return (f"memory-bound: needs {num(self.required_bandwidth_gbps)} GB/s at {self.fps:g} FPS, "
+                    f"chip has {num(self.bandwidth_gbps)} GB/s ({num(self.effective_bandwidth_gbps)} usable)")
+        return (f"compute-bound: needs {num(self.required_tops)} TOPS at {self.fps:g} FPS, chip has "
+                f"{num(self.peak_tops)} peak ({num(self.effective_tops)} effective)")
+
+    def to_dict(self, per_layer: bool = False, depth: int | None = None) -> dict[str, Any]:
+        out = self.count.to_dict(per_layer=False, depth=depth)
+        eff = self.efficiency
+        out.update({
+            "chip": self.chip,
+            "chip_name": self.record.chip.name,
+            "unit": self.unit.id,
+            "precision": self.precision.name,
+            "sparse": self.sparse,
+            "fps": self.fps,
+            "batch": self.batch,
+            "required_tops": self.required_tops,
+            "chip_peak_tops": self.peak_tops,
+            "effective_tops": self.effective_tops,
+            "margin_tops": self.margin_tops,
+            "latency_s": self.latency_s,
+            "max_fps": self.max_fps,
+            "throughput_fps": self.throughput_fps,
+            "max_fps_batched": self.max_fps_batched,
+            "best_batch": self.best_batch,
+            "utilization": self.utilization,
+            "bound": self.bound,
+            "limiting": self.limiting,
+            "bytes_per_inference": self.bytes_per_inference,
+            "required_bandwidth_gbps": self.required_bandwidth_gbps,
+            "chip_bandwidth_gbps": self.bandwidth_gbps,
+            "effective_bandwidth_gbps": self.effective_bandwidth_gbps,
+            "memory_required_bytes": self.memory_required_bytes,
+            "peak_activation_bytes": self.peak_activation_bytes,
+            "memory_capacity_bytes": self.capacity_bytes,
+            "memory_fits": self.memory_fits,
+            "sufficient": self.sufficient,
+            "power_w": self.power_w,
+            "energy_per_inference_j": self.energy_per_inference_j,
+            "tops_per_w": self.tops_per_w,
+            "efficiency": {"class": eff.efficiency_class, "gemm": eff.gemm, "depthwise": eff.depthwise,
+                           "vector": eff.vector, "memory": eff.memory, "basis": eff.basis,
+                           "validation": eff.residual.model_dump() if eff.residual else None},
+            "fused": self.roof.fused,
+            "other_units": [vars(u) for u in self.other_units],
+            "notes": list(self.count.notes) + self.notes + self.roof.notes,
+        })
+        if per_layer:
+            out["layers"] = [o.to_dict() for o in self.roof.ops]
+        return out
+
+    def explain(self) -> list[tuple[str, str]]:
+        """(quantity, formula with the numbers substituted), as a teacher would write them."""
+        return check_explanation(self)
+
+
+def _unit_peak(record: ChipRecord, unit: Unit, precision: Precision, sparse: bool) -> float:
+    table = unit.peaks(sparse)
+    fig = table.get(precision.compute)
+    if fig is not None:
+        return fig.value
+    kind = "sparse" if sparse else "dense"
+    have = ", ".join(table) or "none"
+    others = [u.id for u in record.chip.compute_units() if u.id != unit.id
+              and precision.compute in u.peaks(sparse)]
+    hint = f"; unit {', '.join(record.id + ':' + o for o in others)} has it" if others else ""
+    where = unit_ref(record.id, unit.id)
+    raise ChipfitError(f"{where} has no {kind} {precision.compute} peak in the database "
+                       f"(it lists {have}){hint}")
+
+
+def _power(record: ChipRecord, unit: Unit) -> float | None:
+    fig = unit.power_w or record.chip.power_w
+    return fig.value if fig else None
+
+
+def predict(count: CountResult, record: ChipRecord, unit: Unit, *, fps: float, batch: int = 1,
+            utilization: float | None = None, sparse: bool = False, fuse: bool = True) -> CheckResult:
+    """The verdict for a counted model on one unit of one chip."""
+    validate_rate(fps, utilization)
+    if batch < 1:
+        raise ChipfitError(f"--batch must be at least 1, got {batch}")
+    prec = count.precision
+    peak_tops = _unit_peak(record, unit, prec, sparse)
+    eff = for_unit(unit, utilization)
+    chip = record.chip
+    bw = chip.memory_bandwidth_gbps.value * 1e9 if chip.memory_bandwidth_gbps else 0.0
+    capacity = int(chip.memory_gb.value * 1e9) if chip.memory_gb else None
+    graph = count.graph
+    weight_bytes = graph.weight_bytes(prec)
+    working = graph.peak_activation_bytes(prec)
+
+    def run(b: int) -> Roofline:
+        return roofline(graph, prec, peak_tops * 1e12, bw, eff, batch=b, fuse=fuse)
+
+    roof1 = run(1)
+    roof = roof1 if batch == 1 else run(batch)
+    batched = {}
+    for b in BATCHES:
+        if capacity is not None and weight_bytes + working * b > capacity:
+            break
+        batched[b] = (roof1 if b == 1 else roof if b == batch else run(b)).throughput
+    notes = []
+    if capacity is None:
+        notes.append("no memory capacity in the database for this chip (host memory): memory fit not checked")
+    if utilization is None and eff.residual is None:
+        notes.append(f"efficiency class '{eff.efficiency_class}' has no fitted measurements: {eff.basis}")
+    others = []
+    for u in chip.compute_units():
+        if u.id == unit.id or prec.compute not in u.peaks(sparse):
+            continue
+        ueff = for_unit(u, utilization)
+        upeak = u.peaks(sparse)[prec.compute].value
+        r = roofline(graph, prec, upeak * 1e12, bw, ueff, batch=1, fuse=fuse)
+        others.append(UnitSummary(u.id, u.name, u.count, upeak, r.throughput))
+    if unit.count > 1:
+        notes.append(f"unit {unit.id} has {unit.count} identical instances: figures are for one")
+    return CheckResult(
+        count=count, record=record, unit=unit, precision=prec, fps=float(fps), batch=batch,
+        sparse=sparse, peak_tops=peak_tops, efficiency=eff, roof=roof, roof1=roof1,
+        batched=batched, weight_bytes=weight_bytes, peak_activation_bytes=working * batch,
+        capacity_bytes=capacity, power_w=_power(record, unit), other_units=others, notes=notes,
+    )
+
+
+def count_for(model: Any, precision: str | Precision, count_kwargs: dict) -> CountResult:
+    """The count ``check`` prices: ``model`` counted at ``precision`` (a CountResult is re-priced;
+    an ONNX file's free batch dimension is bound to one inference)."""
+    if isinstance(model, CountResult):
+        return model.at(precision)
+    from chipfit.analysis.count import count
+    from chipfit.frontends.resolve import is_onnx
+
+    if isinstance(model, str) and is_onnx(model):
+        count_kwargs.setdefault("batch", 1)  # a free batch dimension: one inference; --batch batches on the chip
+    return count(model, precision=precision, **count_kwargs)
+
+
+def check(model: Any, chip: str, *, fps: float, precision: str | Precision = "int8", batch: int = 1,
+          utilization: float | None = None, sparse: bool = False, fuse: bool = True,
+          chips_files: Iterable[str] = (), **count_kwargs: Any) -> CheckResult:
+    """Will ``chip`` run ``model`` at ``fps`` in ``precision``? ``model`` is anything
+    :func:`chipfit.count` takes, or a :class:`CountResult` already computed."""
+    validate_rate(fps, utilization)
+    prec = get_precision(precision)
+    record, unit, note = pick_unit(chip, prec, sparse, chips_files)
+    result = predict(count_for(model, precision, count_kwargs), record, unit, fps=fps, batch=batch,
+                     utilization=utilization, sparse=sparse, fuse=fuse)
+    if note:
+        result.notes.insert(0, note)
+    return result
+
+
+def pick_unit(chip: str, prec: Precision, sparse: bool = False,
+              chips_files: Iterable[str] = ()) -> tuple[ChipRecord, Unit, str | None]:
+    """The chip and unit ``chip`` names (``ID`` or ``ID:UNIT``). With no unit named, the
+    first unit that has a peak at ``prec`` (as rank does), with a note saying so."""
+    record, unit = database(chips_files).get(chip)
+    if unit is None:
+        raise ChipfitError(f"{record.id} has no compute peak in the database (only "
+                           f"{', '.join(n for n, _ in record.chip.figures()) or 'no numbers'}); "
+                           f"it cannot be checked")
+    if ":" not in chip and prec.compute not in unit.peaks(sparse):
+        other = record.chip.unit_with(prec.compute, sparse)
+        if other is not None:
+            return record, other, f"unit {other.id} chosen: the default unit {unit.id} has no {prec.compute} peak"
+    return record, unit, None
+
+
+def validate_rate(fps: float, utilization: float | None) -> None:
+    if not fps > 0:
+        raise ChipfitError(f"--fps must be positive, got {fps:g}")
+    if utilization is not None and not (0 < utilization <= 1):
+        raise ChipfitError(f"--utilization must be in (0, 1], got {utilization:g}")

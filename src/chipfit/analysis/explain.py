@@ -1,0 +1,183 @@
+"""The formulas behind every prediction, with the numbers substituted (``--explain``).
+
+Each builder takes an analysis result and returns ``[(quantity, formula), ...]``: plain data
+that the terminal, the JSON output, the HTML report and the web page all show as they like.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from chipfit.core.units import duration, human_bytes, num, percent, si, unit_ref
+from chipfit.core.units import duration as _t
+
+if TYPE_CHECKING:
+    from chipfit.analysis.check import CheckResult
+    from chipfit.analysis.llm import LLMResult
+    from chipfit.analysis.plan import PlanResult
+
+
+def with_explain(out: dict, result, explain: bool) -> dict:
+    """A result's JSON object (``--json``, the web API) with the formulas under ``"explain"`` when asked."""
+    if explain:
+        out["explain"] = [{"quantity": q, "formula": f} for q, f in result.explain()]
+    return out
+
+
+def efficiency_basis(e) -> str:
+    """Where an efficiency came from, and how far its class's predictions were from measurements."""
+    if e.residual is not None:
+        return (f"{e.basis}; validation on {e.residual.n} rows: median |error| {e.residual.median_abs_pct:.1f} %, "
+                f"p90 {e.residual.p90_abs_pct:.1f} %")
+    return f"{e.basis}; not validated: no measured rows of this class (see VALIDATION.md)"
+
+
+def rank_explanation(res) -> list[tuple[str, str]]:
+    """The shared requirement, then per chip: its latency and max FPS formula, efficiency and validation."""
+    c = res.count
+    lines = [("required TOPS", f"FLOPs × fps = 2 × {si(c.macs)} MACs + {si(c.graph.nonmac_flops)} other = "
+              f"{si(c.flops)} × {res.fps:g}/s = {num(c.flops * res.fps / 1e12)} TOPS"),
+             ("each chip", "latency = Σ_i max(flops_i / (peak × eff_class), bytes_i / (bandwidth × eff_memory)); "
+              "max FPS = 1 / latency; sufficient when max FPS ≥ target and the memory fits")]
+    for r in list(res.ranked) + list(res.failing):
+        e = r.efficiency
+        name = unit_ref(r.chip, r.unit.id)
+        bw = f"{r.bandwidth_gbps:g} GB/s × {e.memory:.3g}" if r.bandwidth_gbps else "bandwidth unknown"
+        lines.append((name, f"peak {r.peak_tops:g} TOPS × gemm {e.gemm:.3g} (depthwise {e.depthwise:.3g}, "
+                      f"vector {e.vector:.3g}), {bw}: latency {_t(r.latency_s)} ({r.bound}-bound) → max FPS "
+                      f"1 / {_t(r.latency_s)} = {num(r.max_fps)} {'≥' if r.max_fps >= res.fps else '<'} "
+                      f"{res.fps:g}; class {e.efficiency_class}: {efficiency_basis(e)}"))
+    return lines
+
+
+def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
+    c, e, p = r.count, r.efficiency, r.precision
+    lines: list[tuple[str, str]] = []
+    other = c.graph.nonmac_flops
+    lines.append(("ops per inference",
+                  f"FLOPs = 2 × MACs + other ops = 2 × {si(c.macs)} + {si(other)} = {si(c.flops)}"))
+    lines.append(("required TOPS",
+                  f"FLOPs × fps = {si(c.flops)} × {r.fps:g}/s = {num(r.required_tops)} TOPS"))
+    peak_kind = "sparse" if r.sparse else "dense"
+    lines.append(("effective TOPS",
+                  f"{peak_kind} {p.compute} peak × efficiency = {r.peak_tops:g} × {e.gemm:.3g} = "
+                  f"{num(r.effective_tops)} TOPS"))
+    lines.append(("margin",
+                  f"effective − required = {num(r.effective_tops)} − {num(r.required_tops)} = "
+                  f"{num(r.margin_tops)} TOPS"))
+    roof = r.roof1
+    w_traffic = c.graph.weight_traffic_bytes(p)
+    lines.append(("bytes per inference",
+                  f"weights read {human_bytes(w_traffic)} + activations {human_bytes(roof.bytes - w_traffic)}"
+                  f" ({'point-wise ops fused into the op before them' if roof.fused else 'unfused'}) = "
+                  f"{human_bytes(roof.bytes)} at {p.name}"))
+    lines.append(("required bandwidth",
+                  f"bytes × fps = {human_bytes(roof.bytes)} × {r.fps:g}/s = {num(r.required_bandwidth_gbps)} GB/s"
+                  + (f" (chip: {r.bandwidth_gbps:g} GB/s × {e.memory:.3g} = {num(r.effective_bandwidth_gbps)} usable)"
+                     if r.bandwidth_gbps else " (chip bandwidth unknown)")))
+    by = r.roof1.time_by_bound()
+    n_mem = sum(1 for o in roof.ops if o.bound == "memory" and o.time_s > 0)
+    n_cmp = sum(1 for o in roof.ops if o.bound == "compute" and o.time_s > 0)
+    lines.append(("per-op roofline",
+                  f"time_i = max(flops_i / (peak × eff_class), bytes_i / (bandwidth × {e.memory:.3g})); "
+                  f"eff_class: gemm {e.gemm:.3g}, depthwise {e.depthwise:.3g}, vector {e.vector:.3g}"))
+    lines.append(("latency (batch 1)",
+                  f"Σ time_i = {_t(by['compute'])} in {n_cmp} compute-bound ops + {_t(by['memory'])} in "
+                  f"{n_mem} memory-bound ops = {_t(r.latency_s)}"))
+    lines.append(("max FPS", f"1 / latency = 1 / {_t(r.latency_s)} = {num(r.max_fps)} FPS"
+                  + (f"; with batching up to {num(r.max_fps_batched)} FPS at batch {r.best_batch}"
+                     if r.best_batch > 1 else "")))
+    if r.batch > 1:
+        lines.append(("throughput", f"batch / latency of a batch = {r.batch} / {_t(r.roof.latency_s)} = "
+                      f"{num(r.throughput_fps)} FPS"))
+    lines.append(("utilization", f"fps / throughput = {r.fps:g} / {num(r.throughput_fps)} = {r.utilization:.1%}"))
+    cap = f"{human_bytes(r.capacity_bytes)}" if r.capacity_bytes else "unknown (host memory)"
+    lines.append(("memory",
+                  f"weights {si(c.params)} params × {p.weight_bits} bit = {human_bytes(r.weight_bytes)} + "
+                  f"largest op working set {human_bytes(r.peak_activation_bytes)} = "
+                  f"{human_bytes(r.memory_required_bytes)} vs {cap}"))
+    if r.power_w:
+        lines.append(("energy", f"power × latency = {r.power_w:g} W × {_t(r.latency_s)} = "
+                      f"{num(r.energy_per_inference_j)} J per inference (upper bound: rated power)"))
+        lines.append(("TOPS/W", f"peak / power = {r.peak_tops:g} / {r.power_w:g} = {r.tops_per_w:.3g}"))
+    lines.append(("efficiency source", f"class {e.efficiency_class}: {efficiency_basis(e)}"))
+    verdict = "sufficient" if r.sufficient else "NOT sufficient"
+    lines.append(("verdict", f"throughput {num(r.throughput_fps)} FPS {'≥' if r.throughput_fps >= r.fps else '<'} "
+                  f"{r.fps:g} FPS and memory {'fits' if r.memory_fits else 'does not fit'} → {verdict}"))
+    return lines
+
+
+def llm_explanation(r: "LLMResult") -> list[tuple[str, str]]:
+    """(quantity, formula with the numbers substituted)."""
+    e, p, mem = r.efficiency, r.precision, r.memory
+    n = r.chips_count
+    split = f" / {n} chips" if n > 1 else ""
+    bw = r.bandwidth_gbps or 0.0
+    out = [
+        ("weight bytes", f"{si(r.params)} params at {p.name}: matrices {p.bits_per_weight:g} bits per weight"
+                         + (f" (= {p.weight_bits} + ({p.scale_bits} + {p.zero_bits}) / {p.group_size} for the "
+                            f"group scales)" if p.group_size else "")
+                         + f"; = {human_bytes(r.weight_bytes)}{split}"),
+        ("KV cache", f"per token: 2 (K and V) × layers × KV heads × head dim × {r.kv_precision.activation_bits / 8:g} "
+                     f"bytes = {human_bytes(r.kv_bytes_per_token)}; × {r.context:,} tokens × batch {r.batch} = "
+                     f"{human_bytes(r.kv_cache_bytes)}"),
+        ("prefill", f"Σ over ops max(FLOPs / ({r.peak_tops:g} T{split and ' × ' + str(n)} × {e.prefill_gemm:.3g}), "
+                    f"bytes / ({bw:g} GB/s{split and ' × ' + str(n)} × {e.decode_memory:.3g})) = "
+                    f"{_t(r.prefill.roofline_s)} ({si(r.prefill.flops)}FLOPs, {human_bytes(r.prefill.bytes)}"
+                    f"{' per chip' if n > 1 else ''}) + {r.layers} layers × {e.layer_overhead_s * 1e6:.3g} µs"
+                    + (f" + all-reduces {_t(r.prefill.comm_s)}" if n > 1 else "") + f" = {_t(r.ttft_s)} = TTFT"),
+        ("decode step", f"at each context c the same roofline: {_t(r.first_step_s)} at c = {r.prompt:,}, "
+                        f"{_t(r.last_step_s)} at the last step; bytes per step ≈ {human_bytes(r.decode.bytes / r.decode.steps)}"
+                        f" (weights + KV cache read) / ({bw:g} GB/s × {e.decode_memory:.3g})"),
+        ("TPOT", f"(Σ over {r.decode.steps:,} steps {_t(r.decode.roofline_s)} + overhead {_t(r.decode.overhead_s)}"
+                 + (f" + all-reduces {_t(r.decode.comm_s)}" if n > 1 else "")
+                 + f") / {r.decode.steps:,} = {_t(r.tpot_s)}; decode rate = 1 / TPOT = {num(r.decode_tokens_per_s)} tokens/s"),
+        ("end to end", f"TTFT {_t(r.ttft_s)} + {r.decode.steps:,} × TPOT = {_t(r.e2e_latency_s)}"),
+        ("memory", f"{human_bytes(mem.weights)} + {human_bytes(mem.kv_cache)} + {human_bytes(mem.activations)} "
+                   f"+ {human_bytes(mem.overhead)} = {human_bytes(mem.total)}"
+                   + (f" ≤ {human_bytes(mem.capacity)}: fits" if mem.capacity and mem.fits else
+                      f" > {human_bytes(mem.capacity)}: does not fit" if mem.capacity else "")),
+        ("efficiency", f"{e.fit}: {e.basis}"),
+    ]
+    return out
+
+
+def plan_explanation(r: "PlanResult") -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    for sp in r.stages:
+        s = sp.stage
+        form = s.rate.form if s.rate else "per_input"
+        if form == "per_input":
+            src = f"{num(sp.triggers_per_s / s.streams)} starts/s (slowest input)"
+        else:
+            src = f"{s.rate.describe(s.covers_s)} = {num(sp.triggers_per_s / s.streams)} starts/s"
+        fan = f" × fan-out {s.rate.per_input:g}" if s.rate is not None and form == "per_input" else ""
+        streams = f" × {s.streams} streams" if s.streams > 1 else ""
+        repeat = f" × repeat {s.repeat}" if s.repeat > 1 else ""
+        more = f"{streams}{fan}{repeat}"
+        rows.append((f"{sp.name} runs/s", f"{src}{more} = {num(sp.runs_per_s)}" if more else src))
+        rows.append((f"{sp.name} TOPS", f"{num(sp.flops / 1e9)} GFLOPs per run × {num(sp.runs_per_s)}/s "
+                     f"= {num(sp.required_tops)} TOPS ({sp.precision}, peak {sp.peak_tops:g} on {unit_ref(sp.chip, sp.unit.id)})"))
+        what = "prefill + decode of one batch" if s.llm else "roofline latency of one batch"
+        rows.append((f"{sp.name} share", f"{num(sp.runs_per_s)}/s × {duration(sp.batch_latency_s)} ({what}) "
+                     f"/ batch {s.batch} = {percent(sp.share)}"))
+    for c in r.chips:
+        for u in c.units:
+            parts = " + ".join(percent(sp.share) for sp in r.stages if sp.unit_key == f"{u.chip}:{u.unit}")
+            rows.append((f"{u.chip}:{u.unit} busy", f"{parts} = {percent(u.utilization)} (≤ 100 % to keep up)"))
+        cap = human_bytes(c.capacity_bytes) if c.capacity_bytes else "unknown"
+        rows.append((f"{c.chip} memory", f"weights {human_bytes(c.weight_bytes)} (each model and precision once) "
+                     f"+ working sets {human_bytes(c.working_bytes)} + runtime {human_bytes(c.overhead_bytes)} "
+                     f"= {human_bytes(c.memory_bytes)} of {cap}"))
+        if c.bandwidth_gbps:
+            rows.append((f"{c.chip} bandwidth", f"Σ bytes per run × runs/s = {num(c.bytes_per_s / 1e9)} GB/s of "
+                         f"{num(c.bandwidth_gbps)} GB/s = {percent(c.bandwidth_share)}"))
+    by = {sp.name: sp for sp in r.stages}
+    alone = " + ".join(duration(by[n].latency_s) for n in r.critical_path)
+    rows.append(("latency", f"{alone} = {duration(r.latency_s)} along {' → '.join(r.critical_path)}"))
+    util = {f"{u.chip}:{u.unit}": u.utilization for c in r.chips for u in c.units}
+    loaded = " + ".join(f"{duration(by[n].latency_s)}/(1 − {util[by[n].unit_key] - by[n].share:.3g})"
+                        for n in r.critical_path)
+    rows.append(("under load", f"{loaded} = {duration(r.latency_loaded_s)} (each stage slowed by the "
+                 f"others' share of its unit)"))
+    return rows

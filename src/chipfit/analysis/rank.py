@@ -1,0 +1,84 @@
+"""``chipfit.rank``: every chip of the database checked for one model, those that meet the
+target sorted best first (by rated power, margin, energy or latency)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from chipfit.analysis.check import CheckResult, count_for, predict, validate_rate
+from chipfit.analysis.count import CountResult
+from chipfit.analysis.explain import rank_explanation
+from chipfit.core.errors import ChipfitError
+from chipfit.core.precision import Precision, get_precision
+from chipfit.data.chips import ChipDB, database, select
+
+SORT_KEYS = ("power", "margin", "energy", "latency")
+
+
+@dataclass
+class RankResult:
+    """Every chip checked; ``ranked`` holds those that meet the target, best first."""
+
+    count: CountResult
+    fps: float
+    by: str
+    ranked: list[CheckResult]
+    failing: list[CheckResult]
+    skipped: dict[str, str]  # chip id -> why it was not checked
+
+    def to_dict(self) -> dict[str, Any]:
+        def row(r: CheckResult) -> dict[str, Any]:
+            d = r.to_dict()
+            return {k: d[k] for k in (
+                "chip", "chip_name", "unit", "required_tops", "chip_peak_tops", "effective_tops",
+                "margin_tops", "latency_s", "max_fps", "max_fps_batched", "utilization", "bound",
+                "limiting", "memory_fits", "sufficient", "power_w", "energy_per_inference_j")}
+
+        return {
+            "model": self.count.model, "precision": self.count.precision.name, "fps": self.fps,
+            "by": self.by, "macs": self.count.macs, "flops": self.count.flops,
+            "required_tops": self.count.flops * self.fps / 1e12,
+            "chips": [row(r) for r in self.ranked],
+            "insufficient": [row(r) for r in self.failing],
+            "skipped": [{"chip": k, "reason": v} for k, v in self.skipped.items()],
+        }
+
+    def explain(self) -> list[tuple[str, str]]:
+        """(quantity, formula): the requirement, then each chip's formula, efficiency and validation."""
+        return rank_explanation(self)
+
+
+def _sort_key(by: str):
+    inf = float("inf")
+    return {
+        "power": lambda r: (r.power_w if r.power_w else inf, r.latency_s),
+        "margin": lambda r: (-r.margin_tops, r.latency_s),
+        "energy": lambda r: (r.energy_per_inference_j if r.energy_per_inference_j else inf, r.latency_s),
+        "latency": lambda r: (r.latency_s,),
+    }[by]
+
+
+def rank(model: Any, *, fps: float, precision: str | Precision = "int8", by: str = "power",
+         batch: int = 1, utilization: float | None = None, category: str | None = None,
+         max_power: float | None = None, min_memory_gb: float | None = None, sparse: bool = False,
+         chips_files: Iterable[str] = (), db: ChipDB | None = None, **count_kwargs: Any) -> RankResult:
+    """Check every chip (after the filters) and sort those that meet the target by ``by``."""
+    validate_rate(fps, utilization)
+    if by not in SORT_KEYS:
+        raise ChipfitError(f"--by must be one of {', '.join(SORT_KEYS)}, got '{by}'")
+    prec = get_precision(precision)
+    records = select(db or database(chips_files), category=category, max_power=max_power,
+                     min_memory_gb=min_memory_gb)
+    count = count_for(model, prec, count_kwargs)
+    ranked, failing, skipped = [], [], {}
+    for rec in records:
+        unit = rec.chip.unit_with(prec.compute, sparse)
+        if unit is None:
+            skipped[rec.id] = f"no {'sparse' if sparse else 'dense'} {prec.compute} peak in the database"
+            continue
+        res = predict(count, rec, unit, fps=fps, batch=batch, utilization=utilization, sparse=sparse)
+        (ranked if res.sufficient else failing).append(res)
+    ranked.sort(key=_sort_key(by))
+    failing.sort(key=lambda r: -r.throughput_fps)
+    return RankResult(count, float(fps), by, ranked, failing, skipped)

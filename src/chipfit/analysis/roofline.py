@@ -1,0 +1,196 @@
+"""Per-op roofline of a cost graph on one compute unit: plain data, no printing.
+
+For every op::
+
+    compute_s = flops / (peak_ops_per_s × compute efficiency of the op's class)
+    memory_s  = bytes / (bandwidth × memory efficiency)
+    time_s    = max(compute_s, memory_s)        bound = whichever is larger
+
+and the model's latency is the sum over ops (ops run one after another). Batch ``B``
+multiplies FLOPs and activation bytes by ``B``; weights are read once per batch.
+
+**Weight-only formats** (``w4a16``, ``q4_0``, …) read narrow weights and pay for it on the
+compute side: every weight element read is dequantized (``DEQUANT_OPS`` operations: scale
+and offset) before the 16-bit matrix product; those operations are added to the op's FLOPs.
+**KV cache**: the cache elements an op reads or writes move at ``kv_bits`` (default: the
+activation width), so a quantized cache (``--kv-precision fp8``) is priced as such.
+
+**Bytes and fusion.** Deployment runtimes (TensorRT, ONNX Runtime, RKNN, DLA and NPU
+compilers) fuse point-wise ops (norms, activations, element-wise arithmetic) into the
+convolution or matrix product before them, so the intermediate tensor never goes to DRAM.
+With ``fuse=True`` (the default) a point-wise op that directly follows a compute op (or
+another fused op) with an output of the same size is fused: the chain's intermediate is
+neither written nor read again; only its other inputs (the residual of an ``add``) and its
+final output move. With ``fuse=False`` every op reads its inputs and writes its outputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import prod
+
+from chipfit.core.costgraph import CostGraph, Op
+from chipfit.core.precision import Precision
+from chipfit.data.efficiency import Efficiency
+
+#: Op kinds that run on the matrix engine.
+MATRIX_KINDS = frozenset({"conv", "linear", "matmul", "attention"})
+#: Point-wise kinds a runtime fuses into the op before them.
+FUSIBLE_KINDS = frozenset({"norm", "activation", "elementwise"})
+#: Operations to dequantize one weight element of a weight-only format (multiply by the
+#: group's scale, add its offset), run once per weight read.
+DEQUANT_OPS = 2
+
+
+def op_class(op: Op) -> str:
+    """``gemm``, ``depthwise`` or ``vector``: which compute efficiency the op runs at."""
+    if op.kind == "conv" and _is_depthwise(op):
+        return "depthwise"
+    if op.kind in MATRIX_KINDS:
+        return "gemm"
+    return "vector"
+
+
+def _is_depthwise(op: Op) -> bool:
+    # inputs of a convolution: (input N,C,..., weight O,C/groups,..., [bias])
+    if len(op.input_shapes) < 2 or len(op.input_shapes[0]) < 3 or len(op.input_shapes[1]) < 3:
+        return False
+    channels, per_group = op.input_shapes[0][1], op.input_shapes[1][1]
+    return per_group == 1 and channels > 1
+
+
+@dataclass(slots=True)
+class OpTime:
+    """One op on the chip: what it costs and how long it takes."""
+
+    name: str
+    kind: str
+    op: str
+    op_class: str
+    flops: int
+    bytes: int
+    compute_s: float
+    memory_s: float
+    fused: bool = False  # folded into the op before it (its intermediate stays on chip)
+    macs: int = 0        # multiply-accumulates of the op at this batch
+
+    @property
+    def time_s(self) -> float:
+        return max(self.compute_s, self.memory_s)
+
+    @property
+    def bound(self) -> str:
+        return "compute" if self.compute_s >= self.memory_s else "memory"
+
+    @property
+    def intensity(self) -> float:
+        """FLOPs per byte moved (arithmetic intensity)."""
+        return self.flops / self.bytes if self.bytes else float("inf")
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name, "kind": self.kind, "op": self.op, "op_class": self.op_class,
+            "macs": self.macs, "flops": self.flops, "bytes": self.bytes,
+            "intensity": None if not self.bytes else round(self.intensity, 3),
+            "compute_s": self.compute_s, "memory_s": self.memory_s, "time_s": self.time_s,
+            "bound": self.bound, "fused": self.fused,
+        }
+
+
+@dataclass
+class Roofline:
+    """The per-op roofline of one batch on one unit."""
+
+    ops: list[OpTime]
+    batch: int
+    peak_ops: float        # ops/s, dense peak of the unit at the precision
+    bandwidth: float       # bytes/s, DRAM peak (0 when unknown: memory time not modelled)
+    efficiency: Efficiency
+    fused: bool
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def latency_s(self) -> float:
+        return sum(o.time_s for o in self.ops)
+
+    @property
+    def flops(self) -> int:
+        return sum(o.flops for o in self.ops)
+
+    @property
+    def bytes(self) -> int:
+        return sum(o.bytes for o in self.ops)
+
+    @property
+    def compute_s(self) -> float:
+        return sum(o.compute_s for o in self.ops)
+
+    @property
+    def memory_s(self) -> float:
+        return sum(o.memory_s for o in self.ops)
+
+    def time_by_bound(self) -> dict[str, float]:
+        out = {"compute": 0.0, "memory": 0.0}
+        for o in self.ops:
+            out[o.bound] += o.time_s
+        return out
+
+    @property
+    def bound(self) -> str:
+        t = self.time_by_bound()
+        return "compute" if t["compute"] >= t["memory"] else "memory"
+
+    @property
+    def throughput(self) -> float:
+        """Inferences per second when batches run back to back."""
+        return self.batch / self.latency_s if self.latency_s > 0 else float("inf")
+
+
+def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth: float,
+             efficiency: Efficiency, batch: int = 1, fuse: bool = True,
+             kv_bits: float | None = None) -> Roofline:
+    """Time every op of ``graph`` at ``batch`` on a unit with ``peak_ops`` ops/s and
+    ``bandwidth`` bytes/s (0 = unknown), at the efficiencies given."""
+    if peak_ops <= 0:
+        raise ValueError("peak_ops must be positive")
+    times: list[OpTime] = []
+    chain = 0  # elements of the tensor the previous (fusible-into) op produced, 0 if none
+    mem_rate = bandwidth * efficiency.memory
+    for op in graph.ops:
+        out_elems = op.act_write_elems
+        read = op.act_read_elems
+        w_bits, a_bits = op.weight_bits_at(precision), op.act_bits_at(precision)
+        fused = False
+        if fuse and op.kind in FUSIBLE_KINDS and chain and _same_size(op, chain):
+            fused = True
+            read = max(0, read - chain)  # the chained input stays on chip
+            # the producer's write of the intermediate is cancelled as well
+            if times:
+                prev = times[-1]
+                cancel = chain * batch * a_bits / 8
+                prev.bytes = int(max(0, prev.bytes - cancel))
+                prev.memory_s = prev.bytes / mem_rate if mem_rate else 0.0
+        flops = op.flops * batch
+        act_bits = (read + out_elems) * batch * a_bits
+        if kv_bits is not None and (op.cache_read_elems or op.cache_write_elems):
+            cache = op.cache_read_elems + op.cache_write_elems
+            act_bits += cache * batch * (kv_bits - a_bits)
+        nbytes = int((op.weight_elems * w_bits + act_bits) / 8)
+        cls = op_class(op)
+        compute_s = flops / (peak_ops * efficiency.compute(cls))
+        if w_bits < a_bits and op.weight_elems and cls != "vector":
+            dq = DEQUANT_OPS * op.weight_elems
+            flops += dq
+            compute_s += dq / (peak_ops * efficiency.compute(cls))
+        memory_s = nbytes / mem_rate if mem_rate else 0.0
+        times.append(OpTime(op.name, op.kind, op.op, cls, flops, nbytes, compute_s, memory_s, fused,
+                            op.macs * batch))
+        chain = out_elems if (op.kind in MATRIX_KINDS or op.kind in FUSIBLE_KINDS) and out_elems else 0
+    notes = []
+    if not bandwidth:
+        notes.append("no DRAM bandwidth in the database for this chip: memory time is not modelled")
+    return Roofline(times, batch, peak_ops, bandwidth, efficiency, fuse, notes)
+
+
+def _same_size(op: Op, chain: int) -> bool:
+    return op.act_write_elems == chain or any(prod(s) == chain for s in op.output_shapes)

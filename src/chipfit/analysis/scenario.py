@@ -1,0 +1,244 @@
+"""Scenario files: several models running at once, what feeds what, and a latency budget.
+
+A scenario is YAML (read with ``yaml.safe_load`` semantics: no tag ever constructs an object)
+validated by the pydantic models below; every error is one sentence naming the file, the line
+and the field (:mod:`chipfit.core.datafile`). Example::
+
+    name: camera box
+    chip: jetson-orin-nano-8gb        # default chip of every stage (--chip overrides it)
+    precision: int8                   # default precision (per stage: precision:)
+    latency_budget_s: 0.1             # end-to-end, along the longest path of `after` links
+    stages:
+      - name: detector
+        model: ssdlite320_mobilenet_v3_large
+        rate: {per_s: 30}             # or a bare number: runs per second per stream
+        streams: 4
+      - name: classifier
+        model: mobilenet_v3_small
+        after: [detector]
+        rate: {per_input: 5}          # 5 runs for every detector run (one per detection)
+        batch: 5
+
+Rates (exactly one form per stage; runs per second of one stream):
+
+- ``per_s: R``: R runs per second (frames, requests);
+- ``every_s: T``: once per window of T seconds (``every_s: 30``: Whisper's 30 s windows);
+- ``realtime: X`` with the stage's ``covers_s: S``: X seconds of audio or video per second, each
+  run covering S seconds (``realtime: 1`` is real time);
+- ``per_input: K``: K runs for every run of the stage(s) in ``after`` (fan-out; a stage with
+  ``after`` and no rate runs once per input).
+
+A stage is a ``model`` (anything ``chipfit count`` takes, with ``input_shape``, ``seq_len``,
+``phase``, ``context``) or an ``llm`` (``chipfit llm``: ``prompt``, ``output``, ``engine``,
+``kv_precision``). ``repeat: N`` runs it N times in sequence per trigger (e.g. decode steps).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from chipfit.core import datafile
+from chipfit.core.errors import ChipfitError
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+RATE_FORMS = ("per_s", "every_s", "realtime", "per_input")
+MODEL_KEYS = ("input_shape", "seq_len", "phase", "context")
+LLM_KEYS = ("prompt", "output", "engine", "kv_precision")
+
+
+class Rate(BaseModel):
+    """Runs per second of one stream, in exactly one of four forms."""
+
+    model_config = _STRICT
+
+    per_s: Optional[float] = Field(None, gt=0, description="runs per second")
+    every_s: Optional[float] = Field(None, gt=0, description="once per window of this many seconds")
+    realtime: Optional[float] = Field(None, gt=0, description="seconds of media per second (needs covers_s)")
+    per_input: Optional[float] = Field(None, gt=0, description="runs per run of the stages in `after`")
+
+    @model_validator(mode="after")
+    def _one(self) -> "Rate":
+        given = [k for k in RATE_FORMS if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of {', '.join(RATE_FORMS)} "
+                             f"({'none' if not given else ' and '.join(given)} given)")
+        return self
+
+    @property
+    def form(self) -> str:
+        return next(k for k in RATE_FORMS if getattr(self, k) is not None)
+
+    @property
+    def value(self) -> float:
+        return getattr(self, self.form)
+
+    def describe(self, covers_s: float | None = None) -> str:
+        v = f"{self.value:g}"
+        return {"per_s": f"{v}/s", "every_s": f"1 per {v} s",
+                "realtime": f"{v}× real time" + (f" ({covers_s:g} s per run)" if covers_s else ""),
+                "per_input": f"{v} per input"}[self.form]
+
+
+class Stage(BaseModel):
+    model_config = _STRICT
+
+    name: str = Field(min_length=1)
+    model: Optional[str] = Field(None, min_length=1)
+    llm: Optional[str] = Field(None, min_length=1)
+    rate: Optional[Rate] = None
+    streams: int = Field(1, ge=1)
+    after: list[str] = Field(default_factory=list)
+    precision: Optional[str] = None
+    chip: Optional[str] = Field(None, min_length=1)
+    unit: Optional[str] = Field(None, min_length=1)
+    batch: int = Field(1, ge=1)
+    repeat: int = Field(1, ge=1)
+    covers_s: Optional[float] = Field(None, gt=0)
+    # model stages
+    input_shape: Optional[list[int]] = None
+    seq_len: Optional[int] = Field(None, ge=1)
+    phase: Optional[Literal["forward", "prefill", "decode"]] = None
+    context: Optional[int] = Field(None, ge=0)
+    # llm stages
+    prompt: Optional[int] = Field(None, ge=1)
+    output: Optional[int] = Field(None, ge=1)
+    engine: Optional[str] = None
+    kv_precision: Optional[str] = None
+    note: str = ""            # free text, carried into the JSON
+
+    @field_validator("rate", mode="before")
+    @classmethod
+    def _bare_number(cls, v: Any) -> Any:
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return {"per_s": v}
+        return v
+
+    @field_validator("after", mode="before")
+    @classmethod
+    def _one_name(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @field_validator("input_shape")
+    @classmethod
+    def _shape(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None and (not v or any(d < 1 for d in v)):
+            raise ValueError("every dimension must be a positive integer")
+        return v
+
+    @model_validator(mode="after")
+    def _kind(self) -> "Stage":
+        if (self.model is None) == (self.llm is None):
+            raise ValueError("give exactly one of model (any MODEL chipfit count takes) or llm (a decoder "
+                             "language model, priced as chipfit llm)")
+        wrong = LLM_KEYS if self.model else MODEL_KEYS
+        bad = [k for k in wrong if getattr(self, k) is not None]
+        if bad:
+            kind = "a model" if self.model else "an llm"
+            raise ValueError(f"{', '.join(bad)} {'does' if len(bad) == 1 else 'do'} not apply to {kind} stage")
+        if self.chip and self.unit:
+            raise ValueError("give chip (ID or ID:UNIT) or unit, not both")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "llm" if self.llm else "model"
+
+
+class Scenario(BaseModel):
+    model_config = _STRICT
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    chip: Optional[str] = Field(None, min_length=1)
+    precision: Optional[str] = None
+    latency_budget_s: Optional[float] = Field(None, gt=0)
+    overhead_gb: float = Field(0.5, ge=0, description="runtime memory allowance per chip, GB")
+    stages: list[Stage] = Field(min_length=1)
+    source: str = ""          # where the rates and sizes come from (free text)
+    _origin: str = PrivateAttr("<scenario>")
+    _root: Any = PrivateAttr(None)
+
+    def problem(self, loc: tuple, msg: str) -> ChipfitError:
+        """One sentence naming this scenario's file, the line of ``loc`` and the field."""
+        return datafile.problem(self._origin, self._root, loc, msg)
+
+    def order(self) -> list[Stage]:
+        """The stages, every one after those in its ``after`` (the file's order otherwise)."""
+        done: dict[str, Stage] = {}
+        pending = list(self.stages)
+        while pending:
+            ready = [s for s in pending if all(a in done for a in s.after)]
+            for s in ready:
+                done[s.name] = s
+            pending = [s for s in pending if s.name not in done]
+        return list(done.values())
+
+
+def load(path: str | Path) -> Scenario:
+    """Read and validate a scenario file; the cross-stage rules (unique names, known and
+    acyclic ``after`` links, a rate where nothing feeds the stage) are checked here too."""
+    return loads(datafile.read_text(path), str(path))
+
+
+def loads(text: str, origin: str = "<scenario>") -> Scenario:
+    scenario, root = datafile.load_tree(Scenario, text, origin)
+
+    def fail(loc: tuple, msg: str) -> ChipfitError:
+        return datafile.problem(origin, root, loc, msg)
+
+    seen: dict[str, int] = {}
+    for i, s in enumerate(scenario.stages):
+        if s.name in seen:
+            raise fail(("stages", i, "name"), f"'{s.name}' is already the name of stages[{seen[s.name]}]")
+        seen[s.name] = i
+    for i, s in enumerate(scenario.stages):
+        for j, a in enumerate(s.after):
+            if a not in seen:
+                raise fail(("stages", i, "after", j), f"no stage is named '{a}' (stages: {', '.join(seen)})")
+            if a == s.name:
+                raise fail(("stages", i, "after", j), f"stage '{a}' cannot feed itself")
+        if s.rate is None and not s.after:
+            raise fail(("stages", i), f"stage '{s.name}' needs a rate (per_s, every_s, realtime or "
+                       f"per_input), or an `after` link to the stage that feeds it")
+        if s.rate is not None and s.rate.form == "per_input" and not s.after:
+            raise fail(("stages", i, "rate", "per_input"), "per_input counts runs per run of the stages "
+                       "in `after`, and this stage has none")
+        if s.rate is not None and s.rate.form == "realtime" and s.covers_s is None:
+            raise fail(("stages", i, "rate", "realtime"), "a realtime rate needs covers_s: the seconds "
+                       "of audio or video one run covers")
+    cycle = _cycle(scenario)
+    if cycle:
+        i = seen[cycle[0]]
+        raise fail(("stages", i, "after"), f"the `after` links form a cycle: {' after '.join(cycle + [cycle[0]])}")
+    scenario._origin, scenario._root = origin, root
+    return scenario
+
+
+def _cycle(scenario: Scenario) -> list[str] | None:
+    """A cycle of ``after`` links (as stage names), if any."""
+    feeds = {s.name: s.after for s in scenario.stages}
+    state: dict[str, int] = {}  # 1 on the path, 2 done
+
+    def visit(n: str, path: list[str]) -> list[str] | None:
+        state[n] = 1
+        for m in feeds[n]:
+            if state.get(m) == 1:
+                return path[path.index(m):] if m in path else [m]
+            if m not in state:
+                found = visit(m, path + [m])
+                if found:
+                    return found
+        state[n] = 2
+        return None
+
+    for s in scenario.stages:
+        if s.name not in state:
+            found = visit(s.name, [s.name])
+            if found:
+                return found
+    return None
+

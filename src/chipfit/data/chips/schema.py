@@ -1,0 +1,208 @@
+"""Schema of chip files (DESIGN.md, "Hardware database"): one YAML file per vendor.
+
+A file names its documents once under ``sources`` and every number cites one of them::
+
+    vendor: NVIDIA
+    sources:
+      h100-ds: {title: "NVIDIA H100 Tensor Core GPU datasheet", url: "https://...", date: "2023-07"}
+    chips:
+      - id: h100-sxm
+        name: NVIDIA H100 SXM5 80GB
+        category: datacenter
+        efficiency_class: nvidia-gpu
+        dense:                      # dense peak per arithmetic, in TOPS (= TFLOPS for floats)
+          fp16: {value: 989.4, source: h100-ds, flag: derived, formula: "1978.9 sparse / 2"}
+        sparse:
+          fp16: {value: 1978.9, source: h100-ds, flag: datasheet}
+        memory_bandwidth_gbps: {value: 3350, source: h100-ds, flag: datasheet}
+        memory_gb: {value: 80, source: h100-ds, flag: datasheet}
+        power_w: {value: 700, source: h100-ds, flag: datasheet}
+
+``flag`` says how the number was obtained: ``datasheet`` (quoted from the vendor's own
+document), ``third-party`` (quoted by someone else), ``derived`` (arithmetic on sourced
+numbers; ``formula`` is then required) or ``measured`` (by ``chipfit probe`` or a benchmark).
+
+``efficiency`` (written by ``chipfit calibrate``) holds efficiency factors fitted to
+measurements of this very chip; they replace its efficiency class's factors in predictions.
+
+A chip whose vendor splits the compute into separately programmed units (a Jetson's GPU and
+its DLAs) lists them under ``units``; the first unit is the default one. A single-unit chip
+may give ``dense``/``sparse``/``efficiency_class`` at the chip level instead.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from chipfit.data.efficiency import Residual
+
+#: Arithmetic a chip rates its peak in; the ``compute`` of a workload precision.
+ComputeKey = Literal["fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4"]
+Flag = Literal["datasheet", "third-party", "derived", "measured"]
+Category = Literal["edge", "mobile", "desktop", "datacenter", "cpu"]
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9.+-]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(_Strict):
+    title: str = Field(min_length=3)
+    url: str | None = None
+    date: str | None = None  # publication or access date: YYYY, YYYY-MM or YYYY-MM-DD
+
+
+class Figure(_Strict):
+    """One sourced number."""
+
+    value: float = Field(gt=0)
+    min: float | None = Field(default=None, gt=0)  # lower end of a range (e.g. power modes)
+    source: str
+    flag: Flag
+    formula: str | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _derived_has_formula(self) -> "Figure":
+        if self.flag == "derived" and not self.formula:
+            raise ValueError("a derived number needs its formula")
+        if self.min is not None and self.min > self.value:
+            raise ValueError(f"min {self.min} is above value {self.value}")
+        return self
+
+
+class Headline(_Strict):
+    """The vendor's marketing figure, kept with what it really measures."""
+
+    value: float = Field(gt=0)
+    unit: str = "TOPS"
+    definition: str = Field(min_length=3)  # e.g. "INT8 sparse, GPU + 2 DLA, MAXN"
+    source: str
+    flag: Flag
+
+
+class Calibration(_Strict):
+    """Efficiency factors fitted to measurements of this chip (``chipfit calibrate``)."""
+
+    gemm: float = Field(gt=0, le=1)
+    depthwise: float = Field(gt=0, le=1)
+    vector: float = Field(gt=0, le=1)
+    memory: float = Field(gt=0, le=1)
+    basis: str = Field(min_length=3)       # what was fitted, on what, in one sentence
+    date: str | None = None
+    rows: list[str] = Field(min_length=1)  # the measurements: 'model batch precision: measured s'
+    residual: Residual
+
+
+class Unit(_Strict):
+    """A compute unit the vendor describes separately (GPU, DLA, NPU, CPU cluster)."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str
+    count: int = Field(default=1, ge=1)  # identical instances (2 DLAs); peaks are per instance
+    efficiency_class: str
+    dense: dict[ComputeKey, Figure] = Field(min_length=1)
+    sparse: dict[ComputeKey, Figure] = Field(default_factory=dict)
+    power_w: Figure | None = None
+    efficiency: Calibration | None = None
+
+    def peaks(self, sparse: bool = False) -> dict[str, Figure]:
+        """Peak per arithmetic: the 2:4-sparsity table with ``sparse``, else the dense one."""
+        return self.sparse if sparse else self.dense
+
+
+class Chip(_Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str
+    category: Category
+    aliases: list[str] = Field(default_factory=list)
+    headline: Headline | None = None
+    efficiency_class: str | None = None
+    dense: dict[ComputeKey, Figure] = Field(default_factory=dict)
+    sparse: dict[ComputeKey, Figure] = Field(default_factory=dict)
+    efficiency: Calibration | None = None
+    units: list[Unit] = Field(default_factory=list)
+    memory_bandwidth_gbps: Figure | None = None
+    memory_gb: Figure | None = None
+    onchip_memory_mb: Figure | None = None  # SRAM of chips without (or besides) DRAM
+    power_w: Figure | None = None  # TDP / typical board power; `min` for configurable ranges
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _units_or_peaks(self) -> "Chip":
+        if self.units and (self.dense or self.sparse or self.efficiency_class or self.efficiency):
+            raise ValueError("give either units or chip-level dense/sparse/efficiency_class/efficiency, not both")
+        if not self.units and self.dense and not self.efficiency_class:
+            raise ValueError("a chip with dense peaks needs efficiency_class")
+        ids = [u.id for u in self.units]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"unit ids repeat: {ids}")
+        return self
+
+    def compute_units(self) -> list[Unit]:
+        """The units, the chip-level peaks making one unit ``main``; empty if no peak is known."""
+        if self.units:
+            return list(self.units)
+        if not self.dense:
+            return []
+        return [Unit(id="main", name=self.name, efficiency_class=self.efficiency_class or "",
+                     dense=self.dense, sparse=self.sparse, power_w=self.power_w,
+                     efficiency=self.efficiency)]
+
+    def unit_with(self, compute: str, sparse: bool = False) -> Unit | None:
+        """The first unit with a peak for ``compute`` (dense, or sparse with ``sparse``)."""
+        return next((u for u in self.compute_units() if compute in u.peaks(sparse)), None)
+
+    def figures(self) -> list[tuple[str, Figure]]:
+        """Every sourced number with its dotted field name."""
+        out: list[tuple[str, Figure]] = []
+        for name in ("memory_bandwidth_gbps", "memory_gb", "onchip_memory_mb", "power_w"):
+            fig = getattr(self, name)
+            if fig is not None:
+                out.append((name, fig))
+        for prefix, unit_dense, unit_sparse, power in (
+            [("", self.dense, self.sparse, None)]
+            + [(f"units.{u.id}.", u.dense, u.sparse, u.power_w) for u in self.units]
+        ):
+            out += [(f"{prefix}dense.{k}", f) for k, f in unit_dense.items()]
+            out += [(f"{prefix}sparse.{k}", f) for k, f in unit_sparse.items()]
+            if power is not None:
+                out.append((f"{prefix}power_w", power))
+        return out
+
+
+class ChipFile(_Strict):
+    vendor: str
+    sources: dict[str, Source] = Field(min_length=1)
+    chips: list[Chip] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _sources_exist(self) -> "ChipFile":
+        for chip in self.chips:
+            cited = [(f"{chip.id}.{name}", fig.source) for name, fig in chip.figures()]
+            if chip.headline is not None:
+                cited.append((f"{chip.id}.headline", chip.headline.source))
+            for where, key in cited:
+                if key not in self.sources:
+                    raise ValueError(f"{where} cites source '{key}', which the file's sources do not list")
+        ids = [c.id for c in self.chips]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"chip ids repeat in the file: {', '.join(dup)}")
+        return self
+
+    @field_validator("chips")
+    @classmethod
+    def _known_classes(cls, chips: list[Chip], info: ValidationInfo) -> list[Chip]:
+        known = (info.context or {}).get("efficiency_classes")
+        if known:
+            for chip in chips:
+                for unit in chip.compute_units():
+                    if unit.efficiency_class not in known:
+                        raise ValueError(f"{chip.id}: efficiency_class '{unit.efficiency_class}' "
+                                         f"is not one of {', '.join(sorted(known))}")
+        return chips

@@ -1,0 +1,102 @@
+"""The built-in model zoo: schema-checked entries in this package's ``*.yaml`` files, looked
+up by name or alias.
+
+Frontends:
+  * ``torchvision`` — ``torchvision.models.<builder>()`` traced on the meta device;
+  * ``config``      — a Hugging Face ``config.json`` (``config``) built analytically by
+    :mod:`chipfit.frontends.arch` (no torch); ``--trace`` builds it with transformers instead;
+  * ``hf``          — a Hugging Face ``config`` traced with transformers only (no analytic
+    builder covers it).
+"""
+
+from __future__ import annotations
+
+import difflib
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from chipfit.core.errors import ChipfitError
+
+
+class ZooEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    aliases: list[str] = Field(default_factory=list)
+    frontend: Literal["torchvision", "config", "hf"]
+    task: Literal["vision", "language", "speech", "multimodal"]
+    source: str = Field(min_length=1)
+    description: str = ""
+    builder: str | None = None            # torchvision builder function name
+    input_shape: list[int] | None = None  # torchvision input (N, C, H, W)
+    config: dict[str, Any] | None = None  # Hugging Face config.json contents
+    seq_len: int | None = None            # default sequence length of text models
+    inputs: dict[str, Any] | None = None  # traced-only (hf) models: how to feed them
+    top1: float | None = None             # ImageNet-1K top-1 % as published (when torchvision has none)
+    top1_source: str | None = None        # where that figure is published
+
+    @model_validator(mode="after")
+    def _complete(self) -> "ZooEntry":
+        if self.frontend == "torchvision" and not (self.builder and self.input_shape):
+            raise ValueError(f"{self.name}: a torchvision entry needs builder and input_shape")
+        if self.frontend in ("config", "hf") and not (self.config and "model_type" in self.config):
+            raise ValueError(f"{self.name}: a {self.frontend} entry needs config (with model_type)")
+        return self
+
+
+def _key(name: str) -> str:
+    return name.strip().lower().replace("_", "-")
+
+
+TASKS = ("vision", "language", "speech", "multimodal")
+
+
+def entries(task: str | None = None) -> list[ZooEntry]:
+    """The built-in models (of one ``task``), grouped by task."""
+    if task is not None and task not in TASKS:
+        raise ChipfitError(f"unknown task '{task}': use one of {', '.join(TASKS)}")
+    everything = sorted(by_name().values(), key=lambda e: TASKS.index(e.task))
+    return [e for e in everything if task in (None, e.task)]
+
+
+@lru_cache(maxsize=1)
+def by_name() -> dict[str, ZooEntry]:
+    """All built-in models by canonical name, file by file in name order."""
+    out: dict[str, ZooEntry] = {}
+    for path in sorted(resources.files(__package__).iterdir(), key=lambda p: p.name):
+        if not path.name.endswith(".yaml"):
+            continue
+        for raw in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+            entry = ZooEntry(**raw)
+            if entry.name in out:
+                raise ValueError(f"zoo: '{entry.name}' is defined twice ({path.name})")
+            out[entry.name] = entry
+    return out
+
+
+@lru_cache(maxsize=1)
+def _index() -> dict[str, ZooEntry]:
+    index: dict[str, ZooEntry] = {}
+    for entry in by_name().values():
+        for alias in (entry.name, *entry.aliases):
+            index[_key(alias)] = entry
+    return index
+
+
+def find(name: str) -> ZooEntry | None:
+    return _index().get(_key(name))
+
+
+def lookup(name: str) -> ZooEntry:
+    """The entry called ``name`` (or an alias); unknown names get the closest matches."""
+    entry = find(name)
+    if entry is not None:
+        return entry
+    close = difflib.get_close_matches(_key(name), list(_index()), n=3, cutoff=0.5)
+    names = sorted({_index()[c].name for c in close})
+    hint = f"; did you mean {', '.join(names)}?" if names else "; run 'chipfit models' to list them"
+    raise ChipfitError(f"unknown model '{name}': not a built-in name, a file, or module:callable{hint}")

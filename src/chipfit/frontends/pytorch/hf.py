@@ -1,0 +1,158 @@
+"""Hugging Face configs: build a transformers model from ``config.json`` alone, on meta.
+
+No weights are read or downloaded and no remote code runs: the config is plain JSON, the
+architecture class comes from transformers itself (``architectures[0]`` when transformers
+knows it, else the generic class for the ``model_type``). The model is then traced by the
+PyTorch frontend like any other module.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from chipfit.core.errors import ChipfitError, MissingDependency
+
+
+def _transformers():
+    try:
+        import transformers
+    except ImportError:
+        raise MissingDependency("transformers", "hf", "building a Hugging Face model") from None
+    transformers.logging.set_verbosity_error()
+    return transformers
+
+
+def read_config(path: str | Path) -> dict[str, Any]:
+    """The JSON of a ``config.json`` file or of a model folder holding one."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "config.json"
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ChipfitError(f"no Hugging Face config at '{p}'") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ChipfitError(f"cannot read '{p}' as a Hugging Face config: {exc}") from None
+    if not isinstance(data, dict) or "model_type" not in data:
+        raise ChipfitError(f"'{p}' is not a Hugging Face config.json (it has no 'model_type')")
+    return data
+
+
+def build(config: dict[str, Any], attn_implementation: str = "sdpa", device: str = "meta"):
+    """A transformers model for ``config`` with weights on ``device`` (meta: none allocated;
+    elsewhere randomly initialised, nothing downloaded), in eval mode."""
+    import torch
+
+    transformers = _transformers()
+    cfg = dict(config)
+    model_type = cfg.pop("model_type")
+    try:
+        hf_config = transformers.AutoConfig.for_model(model_type, **cfg)
+    except (ValueError, KeyError) as exc:
+        raise ChipfitError(f"transformers cannot build model_type '{model_type}': {exc}") from None
+
+    cls = None
+    for arch in config.get("architectures") or []:
+        cls = getattr(transformers, arch, None)
+        if cls is not None:
+            break
+    if cls is not None and attn_implementation == "sdpa" and not getattr(cls, "_supports_sdpa", True):
+        attn_implementation = "eager"  # no SDPA path (FastSpeech2Conformer): its own attention code
+    with torch.device(device):
+        if cls is not None:
+            model = cls._from_config(hf_config, attn_implementation=attn_implementation)
+        else:
+            model = transformers.AutoModel.from_config(hf_config, attn_implementation=attn_implementation)
+    return model.eval()
+
+
+def example_inputs(model, batch: int, seq_len: int, inputs: dict[str, Any] | None = None,
+                   notes: list[str] | None = None, *, phase: str = "forward", context: int = 0) -> dict[str, Any]:
+    """Meta-device inputs for one pass: ``seq_len`` tokens, or one image / 30 s clip.
+
+    Speech-synthesis models (and any zoo entry with ``inputs``) are fed by
+    :mod:`.hf_speech`, which appends what it chose to ``notes``.
+
+    ``phase`` ``prefill`` keeps only the last token's logits (``logits_to_keep=1``);
+    ``decode`` feeds one token per sequence with a KV cache of ``context`` tokens (and, for an
+    encoder-decoder, the encoder's output and a filled cross-attention cache).
+    """
+    import inspect
+
+    import torch
+
+    from chipfit.frontends.pytorch import hf_speech
+
+    if inputs or hf_speech.handles(model):
+        if phase != "forward":
+            raise ChipfitError(f"{type(model).__name__} is not a language model: it has no {phase} phase")
+        return hf_speech.example_inputs(model, inputs, batch, seq_len, notes)
+    cfg = model.config
+    main = getattr(model, "main_input_name", "input_ids")
+    meta = torch.device("meta")
+    feed: dict[str, Any] = {}
+    encdec = getattr(cfg, "is_encoder_decoder", False)
+    if phase == "decode":
+        return _decode_inputs(model, batch, context, encdec, seq_len)
+    if main == "input_ids":
+        feed["input_ids"] = torch.zeros(batch, seq_len, dtype=torch.long, device=meta)
+    elif main == "pixel_values":
+        size = getattr(cfg, "image_size", 224)
+        size = tuple(size) if isinstance(size, (list, tuple)) else (size, size)
+        feed["pixel_values"] = torch.zeros(batch, getattr(cfg, "num_channels", 3), *size, device=meta)
+    elif main == "input_features":  # Whisper-style log-mel spectrogram (2 frames per position)
+        frames = 2 * cfg.max_source_positions
+        feed["input_features"] = torch.zeros(batch, cfg.num_mel_bins, frames, device=meta)
+    elif main == "input_values":    # raw waveform (wav2vec2): seq_len samples
+        feed["input_values"] = torch.zeros(batch, seq_len, device=meta)
+    else:
+        raise ChipfitError(f"chipfit does not know how to feed a '{main}' input to {type(model).__name__}")
+    if encdec:
+        feed["decoder_input_ids"] = torch.zeros(batch, seq_len, dtype=torch.long, device=meta)
+    vision = getattr(cfg, "vision_config", None)
+    if main == "input_ids" and vision is not None and "pixel_values" in inspect.signature(model.forward).parameters:
+        size = vision.image_size  # a dual encoder (CLIP): one image per text
+        feed["pixel_values"] = torch.zeros(batch, vision.num_channels, size, size, device=meta)
+    if phase == "prefill":
+        if "logits_to_keep" not in inspect.signature(model.forward).parameters:
+            raise ChipfitError(f"transformers' {type(model).__name__} cannot keep only the last logits: "
+                               f"trace its forward phase instead")
+        feed["logits_to_keep"] = 1
+    return feed
+
+
+def _decode_inputs(model, batch: int, context: int, encdec: bool, source: int) -> dict[str, Any]:
+    """One new token per sequence after ``context`` cached ones (meta tensors); an
+    encoder-decoder's cross-attention cache holds its fixed source length (Whisper) or
+    ``source`` tokens."""
+    import torch
+    from transformers import DynamicCache, EncoderDecoderCache
+
+    meta = torch.device("meta")
+    cfg = model.config
+    text = cfg if encdec else cfg.get_text_config(decoder=True)
+    heads = getattr(text, "decoder_attention_heads", None) or text.num_attention_heads
+    kv = heads if encdec else (getattr(text, "num_key_value_heads", None) or heads)
+    hidden = getattr(text, "d_model", None) or text.hidden_size
+    hd = getattr(text, "head_dim", None) or getattr(text, "d_kv", None) or hidden // heads
+    layers = (getattr(text, "decoder_layers", None) or getattr(text, "num_decoder_layers", None)
+              or text.num_hidden_layers)
+    cache = DynamicCache(config=text) if not encdec else DynamicCache()
+    for i in range(layers):
+        k = torch.zeros(batch, kv, context, hd, device=meta)
+        cache.update(k, k.clone(), i)
+    inputs: dict[str, Any] = {"decoder_input_ids" if encdec else "input_ids":
+                              torch.zeros(batch, 1, dtype=torch.long, device=meta)}
+    if encdec:
+        src = getattr(cfg, "max_source_positions", None) or source
+        cross = DynamicCache()
+        for i in range(layers):
+            k = torch.zeros(batch, heads, src, hd, device=meta)
+            cross.update(k, k.clone(), i)
+        cache = EncoderDecoderCache(cache, cross)
+        inputs["encoder_outputs"] = (torch.zeros(batch, src, hidden, device=meta),)
+    inputs["past_key_values"] = cache
+    inputs["cache_position"] = torch.arange(context, context + 1, device=meta)
+    return inputs

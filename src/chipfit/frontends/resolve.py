@@ -1,0 +1,257 @@
+"""Turn what a user typed as MODEL into a module plus example inputs (DESIGN.md, CLI).
+
+MODEL is one of
+  * a path to an ``.onnx`` file (read by the ONNX frontend, see :func:`chipfit.analysis.count.count`),
+  * a built-in name (``resnet18``, ``llama-2-7b``; see ``chipfit models``),
+  * a Hugging Face ``config.json`` or a folder holding one,
+  * ``module:callable`` naming a function that returns an ``nn.Module``
+    (``torchvision.models:resnet18``).
+Every failure a user can cause becomes a one-sentence :class:`ChipfitError`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chipfit.core.errors import ChipfitError, MissingDependency, first_line
+from chipfit.data import zoo
+
+DEFAULT_IMAGE_SHAPE = (1, 3, 224, 224)
+_DTYPES = {"float": "float32", "float32": "float32", "fp32": "float32", "float16": "float16",
+           "fp16": "float16", "half": "float16", "bfloat16": "bfloat16", "bf16": "bfloat16",
+           "long": "int64", "int64": "int64", "int": "int64", "int32": "int32", "bool": "bool"}
+_SHAPE_RE = re.compile(r"^\s*\d+(\s*[,x×]\s*\d+)*\s*$")
+
+
+@dataclass
+class InputShape:
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+
+    def __str__(self) -> str:
+        text = "×".join(map(str, self.shape))
+        return text if self.dtype == "float32" else f"{text}:{self.dtype}"
+
+
+def parse_shape(text: str | InputShape | tuple | list) -> InputShape:
+    """``'1,3,224,224'`` (or ``1x3x224x224``), optionally ``':int64'`` for the dtype."""
+    if isinstance(text, InputShape):
+        return text
+    if isinstance(text, (tuple, list)):
+        text = ",".join(str(d) for d in text)
+    body, _, dtype = str(text).partition(":")
+    if not _SHAPE_RE.match(body):
+        raise ChipfitError(
+            f"malformed input shape '{text}': expected comma-separated positive integers "
+            f"such as 1,3,224,224 (optionally ':int64')"
+        )
+    dims = tuple(int(d) for d in re.split(r"[,x×]", body.replace(" ", "")))
+    if any(d <= 0 for d in dims):
+        raise ChipfitError(f"malformed input shape '{text}': every dimension must be positive")
+    dtype = dtype.strip().lower() or "float32"
+    if dtype not in _DTYPES:
+        raise ChipfitError(f"unknown input dtype '{dtype}' in '{text}'; use one of {', '.join(sorted(set(_DTYPES)))}")
+    return InputShape(dims, _DTYPES[dtype])
+
+
+def is_onnx(model: str) -> bool:
+    return str(model).strip().lower().endswith(".onnx")
+
+
+@dataclass
+class ResolvedModel:
+    """A module ready to trace, with its inputs, and what the user should be told."""
+
+    name: str
+    module: Any
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        raise MissingDependency("torch", "torch", "counting a PyTorch model") from None
+    return torch
+
+
+def make_inputs(shapes: list[InputShape], device: str) -> tuple:
+    torch = _torch()
+    return tuple(torch.zeros(s.shape, dtype=getattr(torch, s.dtype), device=device) for s in shapes)
+
+
+def _build_on(device: str, factory, what: str):
+    _torch()
+    from chipfit.frontends.pytorch.build import build_module
+
+    try:
+        return build_module(factory, device)
+    except ChipfitError:
+        raise
+    except Exception as exc:
+        hint = ("; a model that needs real weights to be built (a quantized one) counts with --device cpu"
+                if device == "meta" else "")
+        raise ChipfitError(f"building {what} failed: {first_line(exc)}{hint}") from exc
+
+
+def _from_callable(spec: str, device: str):
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise ChipfitError(f"'{spec}' is not of the form module:callable")
+    try:
+        mod = importlib.import_module(module_name)
+    except ImportError as exc:
+        if exc.name in ("torchvision",):
+            raise MissingDependency("torchvision", "vision", f"importing '{module_name}'") from None
+        raise ChipfitError(f"cannot import module '{module_name}': {exc}") from None
+    except Exception as exc:
+        raise ChipfitError(f"importing module '{module_name}' failed: {first_line(exc)}") from None
+    obj = mod
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ChipfitError(f"module '{module_name}' has no attribute '{attr}'")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise ChipfitError(f"'{spec}' is not callable")
+    torch = _torch()
+    module = obj if isinstance(obj, torch.nn.Module) else _build_on(device, obj, f"'{spec}'")
+    if not isinstance(module, torch.nn.Module):
+        raise ChipfitError(f"'{spec}' returned {type(module).__name__}, not a torch.nn.Module")
+    return module
+
+
+def _torchvision_builder(builder: str):
+    """``torchvision.models.<builder>``, or chipfit's ``module:function`` wrapper of one."""
+    _torch()
+    try:
+        import torchvision.models as tvm
+    except ImportError:
+        raise MissingDependency("torchvision", "vision", f"the built-in model '{builder}'") from None
+    if ":" in builder:
+        module_name, _, attr = builder.partition(":")
+        return getattr(importlib.import_module(module_name), attr)
+    return getattr(tvm, builder)
+
+
+def resolve(
+    model: str,
+    *,
+    input_shapes: list | None = None,
+    seq_len: int | None = None,
+    batch: int | None = None,
+    device: str = "meta",
+    phase: str = "forward",
+    context: int = 0,
+) -> ResolvedModel:
+    """Resolve a MODEL string into a module and example inputs on ``device``; a Hugging Face
+    model is fed for ``phase`` (forward, prefill, or decode at ``context``)."""
+    shapes = [parse_shape(s) for s in (input_shapes or [])]
+    if batch is not None and batch <= 0:
+        raise ChipfitError(f"batch must be a positive integer, not {batch}")
+    if seq_len is not None and seq_len <= 0:
+        raise ChipfitError(f"sequence length must be a positive integer, not {seq_len}")
+    if batch is not None and shapes:
+        raise ChipfitError("give the batch inside --input-shape or with --batch, not both")
+
+    text = str(model).strip()
+    path = Path(text).expanduser()
+    if is_onnx(text):
+        raise ChipfitError(f"'{text}' is an ONNX model: it is read by the ONNX frontend, not built as a module")
+
+    entry = zoo.find(text)
+    if entry is None and (path.is_dir() or path.suffix == ".json" or path.name == "config.json"):
+        from chipfit.frontends.pytorch.hf import read_config
+
+        return _resolve_hf(text, read_config(path), shapes, seq_len or 128, batch or 1, device,
+                           notes=[] if seq_len else ["sequence length 128 (default; set --seq-len)"],
+                           phase=phase, context=context)
+    if entry is None and ":" in text and not path.exists():
+        module = _from_callable(text, device)
+        notes = []
+        if not shapes:
+            shapes = [InputShape((batch or 1, *DEFAULT_IMAGE_SHAPE[1:]))]
+            notes.append(f"input {shapes[0]} (default; set --input-shape)")
+        return ResolvedModel(text, module, make_inputs(shapes, device), notes=notes)
+    if entry is None:
+        if path.exists():
+            raise ChipfitError(f"'{text}' is neither a Hugging Face config.json nor a model folder")
+        entry = zoo.lookup(text)  # raises with the closest names
+
+    if entry.frontend in ("hf", "config"):
+        return _resolve_hf(entry.name, entry.config, shapes, seq_len or entry.seq_len, batch or 1, device,
+                           inputs=entry.inputs, phase=phase, context=context)
+    if seq_len is not None:
+        raise ChipfitError(f"'{entry.name}' takes images: use --input-shape, not --seq-len")
+    module = _build_on(device, _torchvision_builder(entry.builder), f"'{entry.name}'")
+    if not shapes:
+        shapes = [InputShape((batch or entry.input_shape[0], *entry.input_shape[1:]))]
+    return ResolvedModel(entry.name, module, make_inputs(shapes, device))
+
+
+@dataclass
+class ConfigModel:
+    """A model given by an architecture config: built analytically unless traced."""
+
+    name: str
+    config: dict
+    seq_len: int | None      # the entry's default tokens (None: 128, said in a note)
+    where: str               # for error messages: the file or the zoo entry
+
+
+def config_model(model: str) -> ConfigModel | None:
+    """The config behind MODEL when it is a config-frontend zoo entry or a ``config.json``
+    file or folder, else None."""
+    text = str(model).strip()
+    entry = zoo.find(text)
+    if entry is not None:
+        if entry.frontend != "config":
+            return None
+        return ConfigModel(entry.name, entry.config, entry.seq_len, f"the built-in model '{entry.name}'")
+    path = Path(text).expanduser()
+    if not is_onnx(text) and (path.is_dir() or path.suffix == ".json" or path.name == "config.json"):
+        from chipfit.frontends.pytorch.hf import read_config
+
+        where = path / "config.json" if path.is_dir() else path
+        return ConfigModel(text, read_config(path), None, f"'{where}'")
+    return None
+
+
+def _resolve_hf(name, config, shapes, seq_len, batch, device, notes=None, inputs=None,
+                phase="forward", context=0) -> ResolvedModel:
+    from chipfit.frontends.pytorch import hf
+
+    _torch()
+    if shapes:
+        raise ChipfitError(f"'{name}' is a Hugging Face model: set --seq-len and --batch, not --input-shape")
+    if device != "meta" and phase != "forward":
+        raise ChipfitError(f"the {phase} phase is built on the meta device only (its KV cache holds no data)")
+    try:
+        module = hf.build(config, device=device)
+    except ChipfitError:
+        raise
+    except Exception as exc:
+        raise ChipfitError(f"transformers could not build '{name}': {first_line(exc)}") from exc
+    notes = list(notes or [])
+    kwargs = hf.example_inputs(module, batch, seq_len, inputs, notes, phase=phase, context=context)
+    if device != "meta":  # the example inputs are meta tensors: give them storage (zeros, as make_inputs)
+        torch = _torch()
+        kwargs = {k: torch.zeros(v.shape, dtype=v.dtype, device=device) if isinstance(v, torch.Tensor) else v
+                  for k, v in kwargs.items()}
+    return ResolvedModel(name, module, (), kwargs, notes=notes)
+
+
+def shape_list(input_shape: Any) -> list | None:
+    if input_shape is None:
+        return None
+    if isinstance(input_shape, str):
+        return [input_shape]
+    items = list(input_shape)
+    if items and all(isinstance(d, int) for d in items):
+        return [tuple(items)]
+    return items

@@ -1,0 +1,1 @@
+"""The self-contained HTML report: a page drawn from a result's JSON object, charts in SVG."""

@@ -1,0 +1,126 @@
+"""Rich rendering of ``check`` and ``rank`` results: verdict first, then the details."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from chipfit.core.units import duration as _t
+from chipfit.core.units import human_bytes, num, si, unit_ref
+from chipfit.render.terminal.explain import explain_table
+
+if TYPE_CHECKING:
+    from chipfit.analysis.check import CheckResult
+    from chipfit.analysis.rank import RankResult
+
+
+def verdict_line(r: "CheckResult") -> Text:
+    where = unit_ref(r.chip, r.unit.id)
+    if r.sufficient:
+        head = Text("SUFFICIENT", style="bold green")
+    else:
+        head = Text("NOT SUFFICIENT", style="bold red")
+    head.append(f"  {r.count.model} on {where} at {r.fps:g} FPS, {r.precision.name}"
+                + (f", batch {r.batch}" if r.batch > 1 else ""), style="bold")
+    return head
+
+
+def check_view(r: "CheckResult", explain: bool = False, per_layer: bool = False) -> Group:
+    t = Table.grid(padding=(0, 2))
+    t.add_column(style="bold")
+    t.add_column()
+    t.add_row("limiting", r.limiting)
+    t.add_row("margin", f"{r.margin_tops:+.4g} TOPS  (effective {num(r.effective_tops)} − required "
+              f"{num(r.required_tops)})")
+    t.add_row("max FPS", f"{num(r.max_fps)} at batch 1 (latency {_t(r.latency_s)}, {r.bound}-bound)"
+              + (f"; {num(r.max_fps_batched)} at batch {r.best_batch}" if r.best_batch > 1 else ""))
+    t.add_row("utilization", f"{r.utilization:.1%} of the {'unit' if r.unit.id != 'main' else 'chip'} "
+              f"at {r.fps:g} FPS")
+    t.add_row("", "")
+    t.add_row("model", f"{r.count.model}: {si(r.count.macs)}MACs, {si(r.count.flops)}FLOPs, "
+              f"{si(r.count.params)} params")
+    chip = r.record.chip
+    unit = "" if r.unit.id == "main" else f", unit {r.unit.id} ({r.unit.name})"
+    t.add_row("chip", f"{chip.name}{unit}")
+    t.add_row("peak", f"{r.peak_tops:g} TOPS {'sparse' if r.sparse else 'dense'} {r.precision.compute}"
+              f" × efficiency {r.efficiency.gemm:.3g} = {num(r.effective_tops)} effective")
+    bw = (f"{r.bandwidth_gbps:g} GB/s × {r.efficiency.memory:.3g} = {num(r.effective_bandwidth_gbps)} usable"
+          if r.bandwidth_gbps else "unknown")
+    t.add_row("bandwidth", f"needs {num(r.required_bandwidth_gbps)} GB/s "
+              f"({human_bytes(r.bytes_per_inference)} per inference); chip {bw}")
+    cap = human_bytes(r.capacity_bytes) if r.capacity_bytes else "unknown (host memory)"
+    t.add_row("memory", Text(f"{human_bytes(r.memory_required_bytes)} (weights {human_bytes(r.weight_bytes)} + "
+              f"activations {human_bytes(r.peak_activation_bytes)}) of {cap}",
+              style="" if r.memory_fits else "bold red"))
+    if r.power_w:
+        t.add_row("energy", f"≤ {r.energy_per_inference_j:.3g} J per inference at {r.power_w:g} W; "
+                  f"{r.tops_per_w:.3g} peak TOPS/W")
+    for u in r.other_units:
+        n = f"{u.count} × " if u.count > 1 else ""
+        t.add_row("other unit", f"{u.unit} ({n}{u.name}): {u.peak_tops:g} TOPS, "
+                  f"{num(u.max_fps)} FPS each at batch 1")
+    eff = r.efficiency
+    t.add_row("efficiency", f"{eff.efficiency_class}: gemm {eff.gemm:.3g}, depthwise {eff.depthwise:.3g}, "
+              f"vector {eff.vector:.3g}, memory {eff.memory:.3g} ({eff.basis})")
+    for note in r.to_dict()["notes"]:
+        t.add_row("note", note)
+    parts: list = [verdict_line(r), t]
+    if explain:
+        parts += [Text(""), explain_table(r.explain())]
+    if per_layer:
+        parts += [Text(""), layer_table(r)]
+    return Group(*parts)
+
+
+def layer_table(r: "CheckResult") -> Table:
+    table = Table(show_edge=False, header_style="bold", pad_edge=False)
+    table.add_column("#", justify="right")
+    table.add_column("module", overflow="fold", min_width=12)
+    table.add_column("op", overflow="fold", max_width=18)
+    for col in ("FLOPs", "bytes", "FLOP/B", "time", "bound", "%time"):
+        table.add_column(col, justify="right", no_wrap=True)
+    total = r.roof1.latency_s or 1.0
+    for i, o in enumerate(r.roof1.ops):
+        table.add_row(str(i), o.name or "(root)", o.op + (" (fused)" if o.fused else ""), si(o.flops),
+                      human_bytes(o.bytes), "-" if not o.bytes else f"{o.intensity:.3g}", _t(o.time_s),
+                      o.bound, f"{100 * o.time_s / total:.1f}%")
+    return table
+
+
+def rank_view(res: "RankResult", show_all: bool = False, explain: bool = False) -> Group:
+    c = res.count
+    head = Text(f"{c.model} at {res.fps:g} FPS, {c.precision.name}: needs "
+                f"{c.flops * res.fps / 1e12:.4g} TOPS; {len(res.ranked)} chips meet it "
+                f"(sorted by {res.by})", style="bold")
+    table = Table(show_edge=False, header_style="bold", pad_edge=False)
+    for col, just in (("#", "right"), ("chip", "left"), ("peak TOPS", "right"), ("margin", "right"),
+                      ("max FPS", "right"), ("latency", "right"), ("bound", "left"), ("power", "right"),
+                      ("J/inf", "right"), ("memory", "left")):
+        table.add_column(col, justify=just, no_wrap=(col != "chip"))
+    rows = list(res.ranked) + (list(res.failing) if show_all else [])
+    for i, r in enumerate(rows, 1):
+        if i == len(res.ranked) + 1:
+            table.add_section()
+        name = unit_ref(r.chip, r.unit.id)
+        style = "" if r.sufficient else "dim"
+        table.add_row(str(i) if r.sufficient else "-", Text(name, style=style), f"{r.peak_tops:g}",
+                      f"{r.margin_tops:+.3g}", num(r.max_fps), _t(r.latency_s),
+                      r.bound if r.bandwidth_gbps else "compute*",
+                      f"{r.power_w:g} W" if r.power_w else "?",
+                      f"{r.energy_per_inference_j:.2g}" if r.energy_per_inference_j else "?",
+                      "fits" if r.memory_fits else "too small")
+    parts: list = [head, table]
+    tail = f"{len(res.failing)} chips fall short" + ("" if show_all else " (--all lists them)")
+    if res.skipped:
+        tail += f"; {len(res.skipped)} not checked (no {c.precision.compute} peak in the database)"
+    if any(not r.bandwidth_gbps for r in rows):
+        tail += "\n* DRAM bandwidth unknown (on-chip or host memory): memory time not modelled, an optimistic bound"
+    parts.append(Text(tail, style="dim"))
+    if explain:
+        from chipfit.render.terminal.explain import explain_table
+
+        parts += [Text(""), explain_table(res.explain())]
+    return Group(*parts)

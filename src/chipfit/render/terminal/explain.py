@@ -1,0 +1,21 @@
+"""The formulas behind a verdict, with the numbers substituted (``--explain``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    pass
+
+
+def explain_table(rows: list[tuple[str, str]]):
+    """The --explain table: one row per quantity, its formula with the numbers substituted."""
+    from rich.table import Table
+
+    ex = Table(show_edge=False, header_style="bold", title="how these numbers are computed",
+               title_justify="left", title_style="bold")
+    ex.add_column("quantity", style="bold", no_wrap=True)
+    ex.add_column("formula", overflow="fold")
+    for q, f in rows:
+        ex.add_row(q, f)
+    return ex
