@@ -4,17 +4,40 @@ import sys
 import pytest
 
 
-@pytest.fixture
-def run_cli():
-    """Run ``python -m chipfit ARGS`` in a fresh process: (returncode, stdout, stderr)."""
+def cli(*args: str, timeout: float | None = None) -> tuple[int, str, str]:
+    """Run ``chipfit ARGS`` in this process: (exit code, stdout, stderr). ``timeout`` is accepted for
+    the callers written for a subprocess; it is not enforced here."""
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from chipfit.cli import run
+
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = run([str(a) for a in args])
+    return code, out.getvalue(), err.getvalue()
+
+
+def cli_process(*args: str, timeout: float = 300, **kwargs) -> tuple[int, str, str]:
+    """Run ``python -m chipfit ARGS`` in a fresh process: (exit code, stdout, stderr)."""
     import subprocess
 
-    def run(*args: str, timeout: float = 300):
-        p = subprocess.run([sys.executable, "-m", "chipfit", *args], capture_output=True, text=True,
-                           timeout=timeout)
-        return p.returncode, p.stdout, p.stderr
+    p = subprocess.run([sys.executable, "-m", "chipfit", *map(str, args)], capture_output=True, text=True,
+                       timeout=timeout, **kwargs)
+    return p.returncode, p.stdout, p.stderr
 
-    return run
+
+@pytest.fixture
+def run_cli():
+    """``chipfit ARGS`` in this process (fast: no fresh interpreter importing torch per call)."""
+    return cli
+
+
+@pytest.fixture
+def run_cli_process():
+    """``python -m chipfit ARGS`` in a fresh process, for what only a real process shows (the
+    entry point, imports at start-up, output to a pipe)."""
+    return cli_process
 
 
 @pytest.fixture(autouse=True)

@@ -255,11 +255,11 @@ def test_beyond_learned_positions_and_bad_phases(tmp_path):
         count("gpt2", seq_len=2000)
     with pytest.raises(ChipfitError, match="not generative"):
         count("bert-base", phase="decode")
-    with pytest.raises(ChipfitError, match="unknown phase"):
+    with pytest.raises(ChipfitError, match="phase must be one of forward, prefill, decode, got generate"):
         count("gpt2", phase="generate")
     with pytest.raises(ChipfitError, match="batch must be"):
         count("gpt2", batch=0)
-    with pytest.raises(ChipfitError, match="--phase decode"):
+    with pytest.raises(ChipfitError, match="context sets the cache position of the decode phase; set phase to decode"):
         count("gpt2", context=5)
     with pytest.raises(ChipfitError, match="apply to language models"):
         count("resnet18", phase="decode")

@@ -57,9 +57,10 @@ def test_rank_and_chips_json(run_cli):
     (["check", "resnet18", "--chip", "jetson-orin-nano", "--fps", "30"], "did you mean"),
     (["check", "resnet18", "--chip", "coral", "--fps", "30", "--precision", "fp16"], "no dense fp16 peak"),
     (["check", "resnet18", "--chip", "coral", "--fps", "0"], "--fps must be positive"),
-    (["check", "resnet18", "--chip", "coral", "--fps", "30", "--utilization", "1.2"], "--utilization must be in"),
-    (["rank", "resnet18", "--fps", "30", "--category", "spaceship"], "unknown category"),
-    (["chips", "--category", "spaceship"], "unknown category"),
+    (["check", "resnet18", "--chip", "coral", "--fps", "30", "--utilization", "1.2"], "--utilization must be in (0, 1], got 1.2"),
+    (["rank", "resnet18", "--fps", "30", "--category", "spaceship"],
+     "--category must be one of edge, mobile, desktop, datacenter, cpu, got spaceship"),
+    (["chips", "--category", "spaceship"], "--category must be one of edge, mobile, desktop, datacenter, cpu"),
     (["chips", "no-such-chip"], "unknown chip"),
 ])
 def test_bad_input_is_one_sentence_and_exit_2(run_cli, args, fragment):

@@ -86,7 +86,7 @@ def test_hf_config_file(cli, tmp_path):
     (("count", "tests.fixtures.models:missing"), "has no attribute 'missing'"),
     (("count", "tests.fixtures.models:not_a_module"), "not a torch.nn.Module"),
     (("count", "tests.fixtures.models:broken"), "this builder is broken"),
-    (("count", "resnet18", "--precision", "int3"), "unknown precision 'int3'"),
+    (("count", "resnet18", "--precision", "int3"), "--precision must be one of fp32, tf32, fp16, bf16, fp8, int8, int4, w8a16, w4a16, q8_0, q4_0, q4_k_m, q4f16_1, got int3"),
     (("count", "missing/config.json"), "no Hugging Face config"),
     (("count", "model.onnx"), "does not exist"),
 ])

@@ -12,6 +12,8 @@ import pytest
 import chipfit
 from chipfit import ChipfitError
 from chipfit.analysis.llm import _sum_max, fit_advice, parse_sweep, sweep
+from chipfit.cli import flag_of
+from chipfit.core.errors import render_fields
 from chipfit.core.precision import get_precision
 from chipfit.data.llm_efficiency import lookup
 
@@ -183,9 +185,12 @@ def test_largest_batch_and_context_fit_the_memory():
 def test_advice_when_the_model_does_not_fit():
     r = chipfit.llm("llama-2-70b", "a100-80gb-sxm", prompt=512, output=128)
     assert not r.memory_fits
-    text = fit_advice(r)
+    advice = fit_advice(r)  # parameters in backquotes: the library's words, each front end shows its own
     short = (r.memory.total - r.memory.capacity) / GB
-    assert f"{short:,.1f} GB too much" in text
+    assert f"{short:,.1f} GB too much" in advice
+    assert "`precision` w4a16" in advice or "`precision` int8" in advice
+    assert "`chips_count` 2" in advice
+    text = render_fields(advice, flag_of)  # as the command line prints it
     assert "--precision w4a16" in text or "--precision int8" in text
     assert "--chips-count 2" in text
 
@@ -218,13 +223,13 @@ def test_cli_sweep_has_every_point(run_cli):
 @pytest.mark.parametrize("args, needle", [
     (("llama-2-70b", "--chip", "rtx-4090"), "does not fit on rtx-4090"),
     (("llama-2-7b", "--chip", "h100-sxm", "--prompt", "4000", "--output", "200"), "exceed the 4,096-token context"),
-    (("llama-2-7b", "--chip", "h100-sxm", "--batch", "0"), "--batch must be a positive integer"),
-    (("llama-2-7b", "--chip", "h100-sxm", "--precision", "fp12"), "unknown precision 'fp12'"),
-    (("llama-2-7b", "--chip", "h100-sxm", "--kv-precision", "q4"), "unknown KV cache precision"),
-    (("llama-2-7b", "--chip", "h100-sxm", "--engine", "vllm2"), "unknown engine"),
+    (("llama-2-7b", "--chip", "h100-sxm", "--batch", "0"), "--batch must be at least 1, got 0"),
+    (("llama-2-7b", "--chip", "h100-sxm", "--precision", "fp12"), "--precision must be one of fp32, tf32, fp16, bf16, fp8, int8, int4, w8a16, w4a16, q8_0, q4_0, q4_k_m, q4f16_1, got fp12"),
+    (("llama-2-7b", "--chip", "h100-sxm", "--kv-precision", "q4"), "--kv-precision must be one of fp32, fp16, bf16, fp8, int8, int4, got q4"),
+    (("llama-2-7b", "--chip", "h100-sxm", "--engine", "vllm2"), "--engine must be one of generic, hf, tinychat, tensorrt-llm, llama.cpp, mlc, got vllm2"),
     (("resnet18", "--chip", "h100-sxm"), "needs a decoder language model"),
     (("llama-2-7b", "--chip", "h100-sxm", "--sweep", "heads=1,2"), "--sweep must look like"),
-    (("llama-2-7b", "--chip", "h100-sxm", "--context", "100"), "shorter than prompt + output"),
+    (("llama-2-7b", "--chip", "h100-sxm", "--context", "100"), "--context 100 is shorter than --prompt + --output = 640 tokens"),
 ])
 def test_cli_bad_input_is_one_sentence_and_exit_2(run_cli, args, needle):
     rc, out, err = run_cli("llm", *args)

@@ -1,7 +1,7 @@
 """The ONNX frontend on bad input: every failure is one ChipfitError sentence, never a crash.
 
 The contract (chipfit.errors, the CLI contract): a malformed, truncated, cyclic or absurd ``.onnx``
-file, or a wrong ``--dim`` / ``--input-shape``, raises :class:`chipfit.ChipfitError`; the
+file, or a wrong ``dims`` / ``input_shape``, raises :class:`chipfit.ChipfitError`; the
 CLI prints exactly one line ``chipfit: <sentence>`` to stderr and exits with code 2. No
 other exception, no traceback, no hang, no runaway memory.
 
@@ -299,7 +299,7 @@ def test_absurd_initializer_dimension(tmp_path):
 @pytest.mark.parametrize("dims", [{"N": 0}, {"N": -3}, ["N=one"], ["N"], ["=4"]])
 def test_malformed_dim_binding(tmp_path, dims):
     path = write(tmp_path / "cnn.onnx", cnn())
-    raises_chipfit(path, "--dim", dims=dims)
+    raises_chipfit(path, "malformed dims entry", dims=dims)  # the Python API names its argument
 
 
 def test_maxpool_without_kernel_shape(tmp_path):
@@ -315,15 +315,15 @@ def test_einsum_without_equation(tmp_path):
 
 def test_unbound_symbolic_dimension(tmp_path):
     path = write(tmp_path / "cnn.onnx", cnn())
-    message = raises_chipfit(path, "'N'", "--dim")
+    message = raises_chipfit(path, "'N'", "give each in dims")
     assert "input 'x'" in message and "axis 0" in message
-    line = cli_fails(path)
-    assert "'N'" in line and "--dim" in line
+    line = cli_fails(path)  # the command line names its flags
+    assert "'N'" in line and "give each in --dim" in line and "--dim N=<value>" in line
 
 
 def test_unnamed_free_dimension(tmp_path):
     path = write(tmp_path / "m.onnx", cnn(batch=None))  # dim without value or name: '?'
-    raises_chipfit(path, "unnamed dimension", "--input-shape")
+    raises_chipfit(path, "unnamed dimension", "whole shapes in input_shape")
     assert chipfit.count(str(path), batch=1).macs == CNN_MACS
 
 

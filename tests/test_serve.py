@@ -359,7 +359,7 @@ def test_loopback_detection():
     assert all(is_loopback(h) for h in ("127.0.0.1", "127.3.2.1", "::1", "[::1]", "localhost"))
     assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "192.168.1.5", "example.com"))
     assert check_host("127.0.0.1", False) is None
-    with pytest.raises(chipfit.ChipfitError, match="--allow-remote"):
+    with pytest.raises(chipfit.ChipfitError, match="pass allow_remote to serve"):
         check_host("0.0.0.0", False)
     assert "no authentication" in check_host("0.0.0.0", True)
 

@@ -41,7 +41,7 @@ def test_dynamic_quantization_stores_int8_linear_weights():
     assert b.weight_bytes == a.params               # one byte per weight element
 
 
-def test_quantized_module_on_meta_says_to_use_the_cpu(run_cli, tmp_path, monkeypatch):
+def test_quantized_module_on_meta_says_to_use_the_cpu(run_cli_process, tmp_path, monkeypatch):
     (tmp_path / "qmods.py").write_text(
         "import torch\n"
         "def q():\n"
@@ -49,9 +49,9 @@ def test_quantized_module_on_meta_says_to_use_the_cpu(run_cli, tmp_path, monkeyp
         "    return torch.ao.quantization.quantize_dynamic(m, {torch.nn.Linear}, dtype=torch.qint8)\n")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
-    rc, out, err = run_cli("count", "qmods:q", "-i", "1,16")
+    rc, out, err = run_cli_process("count", "qmods:q", "-i", "1,16")  # imports the user's module: a fresh process
     assert rc == 2 and "--device cpu" in err and err.count("\n") == 1, err
-    rc, out, err = run_cli("count", "qmods:q", "-i", "1,16", "--device", "cpu", "--json")
+    rc, out, err = run_cli_process("count", "qmods:q", "-i", "1,16", "--device", "cpu", "--json")
     assert rc == 0, err
     import json
 

@@ -120,10 +120,10 @@ def test_a_precision_the_chip_lacks_is_refused_with_the_units_that_have_it(resne
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(fps=0), "--fps must be positive"),
-    (dict(fps=-5), "--fps must be positive"),
-    (dict(fps=30, utilization=0), "--utilization must be in"),
-    (dict(fps=30, utilization=1.5), "--utilization must be in"),
+    (dict(fps=0), "fps must be positive, got 0"),
+    (dict(fps=-5), "fps must be positive, got -5"),
+    (dict(fps=30, utilization=0), r"utilization must be in \(0, 1\], got 0"),
+    (dict(fps=30, utilization=1.5), r"utilization must be in \(0, 1\], got 1.5"),
 ])
 def test_bad_rates_are_refused(resnet18, kwargs, message):
     with pytest.raises(ChipfitError, match=message):
@@ -160,7 +160,7 @@ def test_rank_lists_only_chips_that_meet_the_target_sorted(resnet18):
 
 
 def test_rank_refuses_unknown_sort_key(resnet18):
-    with pytest.raises(ChipfitError, match="--by must be one of"):
+    with pytest.raises(ChipfitError, match="by must be one of power, margin, energy, latency"):
         chipfit.rank(resnet18, fps=30, by="price")
 
 

@@ -63,10 +63,10 @@ def test_lighter_models_carry_published_accuracy():
 
 
 @pytest.mark.parametrize("kwargs, fragment", [
-    (dict(prune_ratios=(1.2,)), "in (0, 1)"),
-    (dict(prune_ratios=(0,)), "in (0, 1)"),
-    (dict(scales=(1.5,)), "in (0, 1)"),
-    (dict(batches=(1,)), "at least 2"),
+    (dict(prune_ratios=(1.2,)), "prune_ratios item 1 must be in (0, 1), got 1.2"),
+    (dict(prune_ratios=(0,)), "prune_ratios item 1 must be in (0, 1), got 0"),
+    (dict(scales=(1.5,)), "scales item 1 must be in (0, 1), got 1.5"),
+    (dict(batches=(1,)), "batches item 1 must be at least 2, got 1"),
     (dict(fps=0), "must be positive"),
 ])
 def test_bad_levers_are_one_sentence(kwargs, fragment):
@@ -150,12 +150,12 @@ def test_whatif_command_json_and_table(run_cli):
 @pytest.mark.parametrize("args, sentence", [
     (["--to-precision", "int4"], "rk3588 has no dense int4 peak, so int4 is not an option on this chip"),
     (["--lever", "sparsity"], "rk3588 lists no sparse int8 peak: 2:4 sparsity is not accelerated on this chip"),
-    (["--prune", "1.5"], "--prune ratios must be in (0, 1), got 1.5"),
-    (["--prune", "0"], "--prune ratios must be in (0, 1), got 0"),
-    (["--prune", "half"], "--prune takes numbers such as 0.25,0.5, got 'half'"),
-    (["--scale", "2"], "--scale factors must be in (0, 1), got 2"),
-    (["--batch", "1"], "--batches must be at least 2, got 1"),
-    (["--lever", "quantum"], "unknown lever 'quantum'"),
+    (["--prune", "1.5"], "--prune item 1 must be in (0, 1), got 1.5"),
+    (["--prune", "0"], "--prune item 1 must be in (0, 1), got 0"),
+    (["--prune", "half"], "--prune item 1 must be a number, got half"),
+    (["--scale", "2"], "--scale item 1 must be in (0, 1), got 2"),
+    (["--batch", "1"], "--batch item 1 must be at least 2, got 1"),
+    (["--lever", "quantum"], "--lever item 1 must be one of precision, batch, input, sparsity, unstructured, prune, lighter, got quantum"),
     (["--precision", "int3"], "int3"),
 ])
 def test_whatif_bad_input_is_one_sentence(run_cli, args, sentence):

@@ -24,6 +24,7 @@ from typing import Any, Iterable
 
 from chipfit.analysis.count import CountResult
 from chipfit.analysis.explain import check_explanation
+from chipfit.analysis.params import CheckParams, validate
 from chipfit.analysis.roofline import Roofline, roofline
 from chipfit.core.errors import ChipfitError
 from chipfit.core.precision import Precision, get_precision
@@ -241,9 +242,7 @@ def _power(record: ChipRecord, unit: Unit) -> float | None:
 def predict(count: CountResult, record: ChipRecord, unit: Unit, *, fps: float, batch: int = 1,
             utilization: float | None = None, sparse: bool = False, fuse: bool = True) -> CheckResult:
     """The verdict for a counted model on one unit of one chip."""
-    validate_rate(fps, utilization)
-    if batch < 1:
-        raise ChipfitError(f"--batch must be at least 1, got {batch}")
+    validate(CheckParams, fps=fps, batch=batch, utilization=utilization)
     prec = count.precision
     peak_tops = _unit_peak(record, unit, prec, sparse)
     eff = for_unit(unit, utilization)
@@ -296,7 +295,7 @@ def count_for(model: Any, precision: str | Precision, count_kwargs: dict) -> Cou
     from chipfit.frontends.resolve import is_onnx
 
     if isinstance(model, str) and is_onnx(model):
-        count_kwargs.setdefault("batch", 1)  # a free batch dimension: one inference; --batch batches on the chip
+        count_kwargs.setdefault("batch", 1)  # a free batch dimension: one inference; `batch` batches on the chip
     return count(model, precision=precision, **count_kwargs)
 
 
@@ -305,7 +304,8 @@ def check(model: Any, chip: str, *, fps: float, precision: str | Precision = "in
           chips_files: Iterable[str] = (), **count_kwargs: Any) -> CheckResult:
     """Will ``chip`` run ``model`` at ``fps`` in ``precision``? ``model`` is anything
     :func:`chipfit.count` takes, or a :class:`CountResult` already computed."""
-    validate_rate(fps, utilization)
+    validate(CheckParams, chip=chip, fps=fps, precision=precision, batch=batch, utilization=utilization,
+             chips_files=chips_files, **count_kwargs)
     prec = get_precision(precision)
     record, unit, note = pick_unit(chip, prec, sparse, chips_files)
     result = predict(count_for(model, precision, count_kwargs), record, unit, fps=fps, batch=batch,
@@ -330,9 +330,3 @@ def pick_unit(chip: str, prec: Precision, sparse: bool = False,
             return record, other, f"unit {other.id} chosen: the default unit {unit.id} has no {prec.compute} peak"
     return record, unit, None
 
-
-def validate_rate(fps: float, utilization: float | None) -> None:
-    if not fps > 0:
-        raise ChipfitError(f"--fps must be positive, got {fps:g}")
-    if utilization is not None and not (0 < utilization <= 1):
-        raise ChipfitError(f"--utilization must be in (0, 1], got {utilization:g}")

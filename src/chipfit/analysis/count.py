@@ -6,10 +6,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from chipfit.analysis.params import CountParams, validate
 from chipfit.core.costgraph import CostGraph, ModuleRow, Op
 from chipfit.core.errors import ChipfitError
 from chipfit.core.precision import Precision, get_precision
-from chipfit.frontends.resolve import shape_list
+from chipfit.frontends.resolve import is_onnx, shape_list
 
 
 @dataclass
@@ -158,30 +159,31 @@ def count(
     ``decode`` (one token per sequence at ``context`` cached tokens, default ``seq_len``);
     ``causal_discount`` counts only the unmasked attention scores.
     """
+    validate(CountParams, input_shape=input_shape, seq_len=seq_len, batch=batch, precision=precision, device=device,
+             dims=dims, phase=phase, context=context)
     prec = get_precision(precision)
     shapes = shape_list(input_shape)
     notes: list[str] = []
-    from chipfit.frontends.resolve import is_onnx
 
     if isinstance(model, str) and is_onnx(model):
         if inputs is not None or seq_len is not None:
-            raise ChipfitError("an ONNX model takes --dim NAME=VALUE or --input-shape NAME=SHAPE, "
-                               "not inputs or --seq-len")
+            raise ChipfitError("an ONNX model takes `dims` (NAME=VALUE) or `input_shape` (NAME=SHAPE), "
+                               "not `inputs` or `seq_len`")
         from chipfit.frontends.onnx.walk import read
 
         graph = read(model, input_shapes=shapes, dims=dims, batch=batch, name=name)
         return CountResult(graph, prec, notes=list(graph.notes))
     if dims:
-        raise ChipfitError("--dim binds dimensions of an ONNX model; this model is not one")
+        raise ChipfitError("`dims` binds dimensions of an ONNX model; this model is not one")
     from chipfit.frontends.resolve import config_model
 
     cm = config_model(model) if isinstance(model, str) else None
     if context is not None and phase != "decode":
-        raise ChipfitError("--context sets the cache position of the decode phase; use --phase decode")
+        raise ChipfitError("`context` sets the cache position of the decode phase; set `phase` to decode")
     if cm is None and phase != "forward":
-        raise ChipfitError("--phase and --context apply to language models (built-in or config.json)")
+        raise ChipfitError("`phase` and `context` apply to language models (built-in or config.json)")
     if causal_discount and (cm is None or trace):
-        raise ChipfitError("--causal-discount applies to models built from a config (not traced)")
+        raise ChipfitError("`causal_discount` applies to models built from a config (not traced)")
     if phase == "decode" and context is None:
         context = seq_len or cm.seq_len or 128   # decode after as many tokens as a forward pass
     if cm is not None and not trace:
@@ -189,7 +191,7 @@ def count(
                              context=context, causal_discount=causal_discount, device=device)
     if isinstance(model, str):
         if inputs is not None:
-            raise ChipfitError("give inputs only with an nn.Module; for a MODEL string use input_shape")
+            raise ChipfitError("give `inputs` only with an nn.Module; for a MODEL string use `input_shape`")
         from chipfit.frontends.resolve import resolve
 
         resolved = resolve(model, input_shapes=shapes, seq_len=seq_len, batch=batch, device=device,
@@ -217,16 +219,16 @@ def _count_config(cm, prec: Precision, *, input_shape, seq_len, batch, phase, co
     from chipfit.frontends.arch.build import takes_tokens
 
     if input_shape:
-        raise ChipfitError(f"'{cm.name}' is built from its config: set --seq-len and --batch, not --input-shape")
+        raise ChipfitError(f"'{cm.name}' is built from its config: set `seq_len` and `batch`, not `input_shape`")
     if device != "meta":
-        raise ChipfitError(f"'{cm.name}' is built from its config, on no device: --device applies "
-                           f"with --trace")
+        raise ChipfitError(f"'{cm.name}' is built from its config, on no device: `device` applies "
+                           f"with `trace`")
     notes = []
     tokens = seq_len or cm.seq_len
     ph = Phase(phase, tokens or 128, context or 0, 1 if batch is None else batch, causal_discount)
     graph = from_config(cm.config, ph, cm.name, cm.where)
     if tokens is None and takes_tokens(graph):
-        notes.append("sequence length 128 (default; set --seq-len)")
+        notes.append("sequence length 128 (default; set `seq_len`)")
     return CountResult(graph, prec, notes=graph.notes + notes, phase=phase)
 
 

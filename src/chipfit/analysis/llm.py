@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from chipfit.analysis.explain import llm_explanation
+from chipfit.analysis.params import LLMParams, literal_values, validate
 from chipfit.analysis.roofline import Roofline, roofline
 from chipfit.core.costgraph import CostGraph
 from chipfit.core.errors import ChipfitError
@@ -47,7 +48,7 @@ DEFAULT_LINK_GBPS = 32.0
 #: Latency of one all-reduce (NCCL small-message latency on one node), seconds.
 ALLREDUCE_LATENCY_S = 10e-6
 #: KV cache precisions.
-KV_PRECISIONS = ("fp32", "fp16", "bf16", "fp8", "int8", "int4")
+KV_PRECISIONS = literal_values(LLMParams, "kv_precision")
 #: Lighter formats tried, in order, when a model does not fit.
 _LIGHTER = ("fp16", "fp8", "int8", "w8a16", "w4a16", "q4_0")
 #: Sweepable parameters.
@@ -443,19 +444,17 @@ def llm(model: str, chip: str, *, prompt: int = 512, output: int = 128, batch: i
         chips_files: Iterable[str] = ()) -> LLMResult:
     """Time to first token, time per output token and memory of ``model`` serving ``batch``
     sequences of ``prompt`` + ``output`` tokens on ``chips_count`` chips ``chip``."""
-    for what, v, low in (("--prompt", prompt, 1), ("--output", output, 1), ("--batch", batch, 1),
-                         ("--chips-count", chips_count, 1)):
-        if not isinstance(v, int) or isinstance(v, bool) or v < low:
-            raise ChipfitError(f"{what} must be a positive integer, got {v!r}")
-    if context is not None and (not isinstance(context, int) or context < prompt + output):
-        raise ChipfitError(f"--context {context} is shorter than prompt + output = {prompt + output:,} "
+    validate(LLMParams, chip=chip, prompt=prompt, output=output, batch=batch, precision=precision,
+             kv_precision=kv_precision, context=context, chips_count=chips_count, link_gbps=link_gbps,
+             engine=engine, group_size=group_size, overhead_gb=overhead_gb, chips_files=chips_files)
+    for name, v in (("prompt", prompt), ("output", output), ("batch", batch), ("chips_count", chips_count)):
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise ChipfitError(f"`{name}` must be a positive integer, got {v!r}")
+    if context is not None and context < prompt + output:
+        raise ChipfitError(f"`context` {context} is shorter than `prompt` + `output` = {prompt + output:,} "
                            f"tokens: the KV cache must hold them all")
     if overhead_gb is None:
         overhead_gb = DEFAULT_OVERHEAD_GB
-    if not overhead_gb >= 0:
-        raise ChipfitError(f"--overhead-gb must be zero or more, got {overhead_gb:g}")
-    if link_gbps is not None and not link_gbps > 0:
-        raise ChipfitError(f"--link-gbps must be positive, got {link_gbps:g}")
     prec = get_precision(precision)
     if group_size is not None:
         prec = prec.with_group_size(group_size)
@@ -467,7 +466,7 @@ def llm(model: str, chip: str, *, prompt: int = 512, output: int = 128, batch: i
                            f"{m.spec.max_positions:,}-token context of {m.name}")
     ctx = context or needed
     if m.spec.max_positions and ctx > m.spec.max_positions:
-        raise ChipfitError(f"--context {ctx:,} exceeds the {m.spec.max_positions:,}-token context of {m.name}")
+        raise ChipfitError(f"`context` {ctx:,} exceeds the {m.spec.max_positions:,}-token context of {m.name}")
 
     record, unit = _unit(chip, prec, chips_files)
     eff = lookup(unit.efficiency_class, engine)
@@ -530,7 +529,7 @@ def llm(model: str, chip: str, *, prompt: int = 512, output: int = 128, batch: i
                      f"tokens): the cache of those layers stops growing at the window")
     if n > 1:
         notes.append(f"tensor parallelism over {n} chips: every op split evenly; 2 all-reduces per layer "
-                     f"over {link:g} GB/s" + (" (default: PCIe 4.0 x16; set --link-gbps)" if link_gbps is None else ""))
+                     f"over {link:g} GB/s" + (" (default: PCIe 4.0 x16; set `link_gbps`)" if link_gbps is None else ""))
         if m.kv_heads < n:
             notes.append(f"{m.kv_heads} KV heads < {n} chips: each chip holds a copy of some KV heads")
     if m.spec.max_positions and needed > 0.9 * m.spec.max_positions:
@@ -581,9 +580,9 @@ def fit_advice(result: LLMResult, chips_files: Iterable[str] = ()) -> str:
             f"activations {gb(mem.activations)}, runtime {gb(mem.overhead)}), {gb(mem.total - cap)} too much")
     options = []
     if r.batch > 1 and r.max_batch >= 1:
-        options.append(f"--batch {r.max_batch}")
+        options.append(f"`batch` {r.max_batch}")
     if r.max_context >= r.prompt + r.output and r.max_context < r.context:
-        options.append(f"--context {r.max_context:,}")
+        options.append(f"`context` {r.max_context:,}")
     unit_peaks = r.unit.peaks(False)
     for name in _LIGHTER:
         p = PRECISIONS[name]
@@ -591,14 +590,14 @@ def fit_advice(result: LLMResult, chips_files: Iterable[str] = ()) -> str:
             continue
         w = math.ceil(r.graph.weight_bytes(p) / r.chips_count)
         if w + mem.kv_cache + mem.activations + mem.overhead <= cap:
-            options.append(f"--precision {name} ({gb(w + mem.kv_cache + mem.activations + mem.overhead)})")
+            options.append(f"`precision` {name} ({gb(w + mem.kv_cache + mem.activations + mem.overhead)})")
             break
     room = cap - mem.overhead - mem.activations
     if room > 0:
         kv_total = mem.kv_cache * min(r.chips_count, r.kv_heads)
         for k in range(r.chips_count + 1, 65):
             if r.weight_bytes / k + kv_total / min(k, r.kv_heads) <= room:
-                options.append(f"--chips-count {k}")
+                options.append(f"`chips_count` {k}")
                 break
     if options:
         text += "; it would fit with " + " or ".join(options)
@@ -611,9 +610,9 @@ def sweep(model: str, chip: str, key: str, values: list[int], progress=None, **k
     """``llm`` at every value of one parameter (``batch``, ``prompt``, ``output``, ``context``
     or ``chips_count``); ``progress(label, done, total)`` is told of each point."""
     if key not in SWEEP_KEYS:
-        raise ChipfitError(f"--sweep takes one of {', '.join(SWEEP_KEYS)}, got '{key}'")
+        raise ChipfitError(f"`sweep` takes one of {', '.join(SWEEP_KEYS)}, got '{key}'")
     if not values:
-        raise ChipfitError("--sweep needs at least one value, e.g. batch=1,4,16")
+        raise ChipfitError("`sweep` needs at least one value, e.g. batch=1,4,16")
     points = []
     for i, v in enumerate(values):
         if progress:
@@ -629,14 +628,14 @@ def parse_sweep(text: str) -> tuple[str, list[int]]:
     key, sep, vals = str(text).partition("=")
     key = key.strip().replace("-", "_")
     if not sep or key not in SWEEP_KEYS:
-        raise ChipfitError(f"--sweep must look like batch=1,4,16 (one of {', '.join(SWEEP_KEYS)}), "
+        raise ChipfitError(f"`sweep` must look like batch=1,4,16 (one of {', '.join(SWEEP_KEYS)}), "
                            f"got '{text}'")
     try:
         values = [int(v) for v in vals.split(",") if v.strip()]
     except ValueError:
-        raise ChipfitError(f"--sweep values must be integers, got '{vals}'") from None
+        raise ChipfitError(f"`sweep` values must be integers, got '{vals}'") from None
     if not values:
-        raise ChipfitError(f"--sweep needs at least one value, got '{text}'")
+        raise ChipfitError(f"`sweep` needs at least one value, got '{text}'")
     return key, values
 
 

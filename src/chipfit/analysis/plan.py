@@ -38,6 +38,7 @@ from typing import Any, Iterable
 import yaml
 
 from chipfit.analysis.explain import plan_explanation
+from chipfit.analysis.params import PlanParams, literal_values, validate
 from chipfit.analysis.scenario import Scenario, Stage, load, loads
 from chipfit.core.errors import ChipfitError
 from chipfit.core.precision import get_precision
@@ -46,7 +47,7 @@ from chipfit.data.chips import ChipRecord, Unit, database, select
 
 #: Precision of a stage when neither it nor the scenario names one (as chipfit check / llm).
 DEFAULT_PRECISION = {"model": "int8", "llm": "fp16"}
-SORT_KEYS = ("power", "utilization", "latency")
+SORT_KEYS = literal_values(PlanParams, "by")
 
 
 @dataclass
@@ -316,9 +317,8 @@ def plan(scenario: str | Path | Scenario | dict, *, chip: str | None = None, loa
     """Price every stage of ``scenario`` (a file path, a :class:`Scenario` or its dict) on its
     chip, all at once. ``chip`` replaces the scenario's default chip (stages that name their own
     chip keep it); ``load_factor`` multiplies every source rate (2: twice the traffic)."""
+    validate(PlanParams, chip=chip, load_factor=load_factor, chips_files=chips_files)
     sc = as_scenario(scenario)
-    if not load_factor > 0:
-        raise ChipfitError(f"--load must be positive, got {load_factor:g}")
     cache = {} if _cache is None else _cache
     default_chip = chip or sc.chip
     triggers = _triggers(sc, load_factor)
@@ -337,7 +337,7 @@ def plan(scenario: str | Path | Scenario | dict, *, chip: str | None = None, loa
             notes.append(f"{c.chip}: no DRAM bandwidth in the database: memory time not modelled, an "
                          f"optimistic bound")
     if load_factor != 1:
-        notes.insert(0, f"every rate × {load_factor:g} (--load)")
+        notes.insert(0, f"every rate × {load_factor:g} (`load_factor`)")
     return PlanResult(sc, [by_name[s.name] for s in sc.order()], chips, path, lat, loaded, notes)
 
 
@@ -346,8 +346,8 @@ def rank_plan(scenario: str | Path | Scenario | dict, *, by: str = "power", cate
               chips_files: Iterable[str] = (), progress=None) -> PlanRank:
     """Run the scenario with each chip of the database as its chip; sort those that carry it.
     ``progress(chip, done, total)`` is told of each chip."""
-    if by not in SORT_KEYS:
-        raise ChipfitError(f"--by must be one of {', '.join(SORT_KEYS)}, got '{by}'")
+    validate(PlanParams, by=by, category=category, max_power=max_power, min_memory_gb=min_memory_gb,
+             load_factor=load_factor, chips_files=chips_files)
     sc = as_scenario(scenario)
     records = select(database(chips_files), category=category, max_power=max_power, min_memory_gb=min_memory_gb)
     cache: dict = {}
@@ -407,13 +407,13 @@ def _stage(sc: Scenario, i: int, s: Stage, default_chip: str | None, chip_given:
         chip_loc = where + ("unit",) if s.unit else (None if chip_given else ("chip",))
     else:
         raise sc.problem(where, f"stage '{s.name}' has no chip: give chip: in the scenario or the stage, "
-                         f"or --chip")
+                         f"or `chip`")
     prec_name = s.precision or sc.precision or DEFAULT_PRECISION[s.kind]
     prec_loc = where + ("precision",) if s.precision else ("precision",)
 
     def fail(loc: tuple | None, exc: ChipfitError) -> ChipfitError:
-        if loc is None:  # from --chip: no line in the file
-            return ChipfitError(f"--chip {default_chip}: {exc}")
+        if loc is None:  # from the chip argument: no line in the file
+            return ChipfitError(f"`chip` {default_chip}: {exc.template}")
         return sc.problem(loc, str(exc))
 
     try:

@@ -6,14 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from chipfit.analysis.check import CheckResult, count_for, predict, validate_rate
+from chipfit.analysis.check import CheckResult, count_for, predict
 from chipfit.analysis.count import CountResult
 from chipfit.analysis.explain import rank_explanation
-from chipfit.core.errors import ChipfitError
+from chipfit.analysis.params import RankParams, literal_values, validate
 from chipfit.core.precision import Precision, get_precision
 from chipfit.data.chips import ChipDB, database, select
 
-SORT_KEYS = ("power", "margin", "energy", "latency")
+SORT_KEYS = literal_values(RankParams, "by")
 
 
 @dataclass
@@ -64,9 +64,9 @@ def rank(model: Any, *, fps: float, precision: str | Precision = "int8", by: str
          max_power: float | None = None, min_memory_gb: float | None = None, sparse: bool = False,
          chips_files: Iterable[str] = (), db: ChipDB | None = None, **count_kwargs: Any) -> RankResult:
     """Check every chip (after the filters) and sort those that meet the target by ``by``."""
-    validate_rate(fps, utilization)
-    if by not in SORT_KEYS:
-        raise ChipfitError(f"--by must be one of {', '.join(SORT_KEYS)}, got '{by}'")
+    validate(RankParams, fps=fps, precision=precision, by=by, batch=batch, utilization=utilization,
+             category=category, max_power=max_power, min_memory_gb=min_memory_gb, chips_files=chips_files,
+             **count_kwargs)
     prec = get_precision(precision)
     records = select(db or database(chips_files), category=category, max_power=max_power,
                      min_memory_gb=min_memory_gb)

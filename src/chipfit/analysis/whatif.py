@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable
 
 from chipfit.analysis.check import CheckResult, pick_unit, predict
 from chipfit.analysis.count import count
+from chipfit.analysis.params import LEVERS, WhatIfParams, validate
 from chipfit.core.errors import ChipfitError
 from chipfit.core.precision import get_precision
 from chipfit.core.units import unit_ref
@@ -33,12 +34,11 @@ from chipfit.frontends.resolve import shape_list
 PRECISION_LADDER = ("fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4", "w4a16")
 #: How narrow each step is: a larger rank is narrower; equal ranks are peers (fp16/bf16, fp8/int8).
 NARROWNESS = {"fp32": 0, "tf32": 1, "fp16": 2, "bf16": 2, "fp8": 3, "int8": 3, "int4": 4, "w4a16": 4}
-BATCHES = (2, 4, 8, 16)
-SCALES = (0.75, 0.5)
-PRUNE_RATIOS = (0.25, 0.5)
+BATCHES = tuple(WhatIfParams.model_fields["batches"].default)
+SCALES = tuple(WhatIfParams.model_fields["scales"].default)
+PRUNE_RATIOS = tuple(WhatIfParams.model_fields["prune_ratios"].default)
 UNSTRUCTURED = 0.5
 #: The levers, in table order (``levers=`` picks some).
-LEVERS = ("precision", "batch", "input", "sparsity", "unstructured", "prune", "lighter")
 #: Light ImageNet classifiers of torchvision tried besides the zoo's (builder names).
 LIGHT_CLASSIFIERS = ("mobilenet_v3_small", "mobilenet_v3_large", "mobilenet_v2", "efficientnet_b0",
                      "shufflenet_v2_x1_0", "mnasnet1_0", "squeezenet1_1", "regnet_y_400mf", "resnet18")
@@ -131,23 +131,13 @@ def whatif(model: Any, chip: str, *, fps: float, precision: str = "int8", prune_
     peak for is tried, and the others are left out).
     """
     prune_ratios, scales, batches = list(prune_ratios), list(scales), list(batches)
+    validate(WhatIfParams, chip=chip, fps=fps, precision=precision, prune_ratios=prune_ratios, scales=scales,
+             batches=batches, levers=None if levers is None else list(levers),
+             precisions=None if precisions is None else list(precisions), chips_files=chips_files,
+             input_shape=input_shape, seq_len=seq_len)
     asked = set(LEVERS) if levers is None else set(levers)
-    unknown = sorted(asked - set(LEVERS))
-    if unknown:
-        raise ChipfitError(f"unknown lever {unknown[0]!r}: use {', '.join(LEVERS)}")
     if not lighter:     # every lever but the lighter models (unlike levers=, not a request for each)
         asked.discard("lighter")
-    for r in prune_ratios:
-        if not 0 < r < 1:
-            raise ChipfitError(f"--prune ratios must be in (0, 1), got {r:g}")
-    for s in scales:
-        if not 0 < s < 1:
-            raise ChipfitError(f"--scale factors must be in (0, 1), got {s:g}")
-    for b in batches:
-        if b < 2:
-            raise ChipfitError(f"--batches must be at least 2, got {b}")
-    if not fps > 0:
-        raise ChipfitError(f"--fps must be positive, got {fps:g}")
     prec = get_precision(precision)
     record, unit, unit_note = pick_unit(chip, prec, False, chips_files)
     peaks = unit.peaks(False)

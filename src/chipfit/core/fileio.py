@@ -20,7 +20,7 @@ def refuse_existing(path: str | Path, overwrite: bool) -> Path:
     if path.is_dir():
         raise ChipfitError(f"{path} is a folder, not a file")
     if path.exists() and not overwrite:
-        raise ChipfitError(f"{path} already exists: pass --force to replace it")
+        raise ChipfitError(f"{path} already exists: pass `force` to replace it")
     return path
 
 
@@ -42,7 +42,7 @@ def write_atomic(path: str | Path, text: str, overwrite: bool = False) -> None:
             try:
                 os.link(tmp, path)
             except FileExistsError:
-                raise ChipfitError(f"{path} already exists: pass --force to replace it") from None
+                raise ChipfitError(f"{path} already exists: pass `force` to replace it") from None
             except OSError:  # a file system without hard links: the check above has to do
                 os.replace(tmp, path)
     finally:

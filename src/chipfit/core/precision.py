@@ -90,10 +90,10 @@ class Precision:
     def with_group_size(self, group_size: int) -> "Precision":
         """The same weight-only format with another group size."""
         if not self.group_size:
-            raise ChipfitError(f"--group-size applies to the group-quantized formats "
+            raise ChipfitError(f"`group_size` applies to the group-quantized formats "
                                f"({', '.join(n for n, p in PRECISIONS.items() if p.group_size)}), not {self.name}")
         if not isinstance(group_size, int) or group_size < 1:
-            raise ChipfitError(f"--group-size must be a positive integer, got {group_size!r}")
+            raise ChipfitError(f"`group_size` must be a positive integer, got {group_size!r}")
         return replace(self, group_size=group_size)
 
     def describe(self) -> str:

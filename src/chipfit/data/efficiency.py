@@ -78,7 +78,7 @@ class Efficiency:
     def uniform(cls, u: float, efficiency_class: str = "") -> "Efficiency":
         if not (0 < u <= 1):
             raise ChipfitError(f"utilization must be in (0, 1], got {u}")
-        return cls(u, u, u, u, efficiency_class, f"single factor --utilization {u:g} for compute and memory")
+        return cls(u, u, u, u, efficiency_class, f"single factor `utilization` {u:g} for compute and memory")
 
 
 @lru_cache(maxsize=1)

@@ -95,7 +95,7 @@ def _build_on(device: str, factory, what: str):
     except ChipfitError:
         raise
     except Exception as exc:
-        hint = ("; a model that needs real weights to be built (a quantized one) counts with --device cpu"
+        hint = ("; a model that needs real weights to be built (a quantized one) counts with `device` cpu"
                 if device == "meta" else "")
         raise ChipfitError(f"building {what} failed: {first_line(exc)}{hint}") from exc
 
@@ -157,7 +157,7 @@ def resolve(
     if seq_len is not None and seq_len <= 0:
         raise ChipfitError(f"sequence length must be a positive integer, not {seq_len}")
     if batch is not None and shapes:
-        raise ChipfitError("give the batch inside --input-shape or with --batch, not both")
+        raise ChipfitError("give the batch inside `input_shape` or as `batch`, not both")
 
     text = str(model).strip()
     path = Path(text).expanduser()
@@ -169,14 +169,14 @@ def resolve(
         from chipfit.frontends.pytorch.hf import read_config
 
         return _resolve_hf(text, read_config(path), shapes, seq_len or 128, batch or 1, device,
-                           notes=[] if seq_len else ["sequence length 128 (default; set --seq-len)"],
+                           notes=[] if seq_len else ["sequence length 128 (default; set `seq_len`)"],
                            phase=phase, context=context)
     if entry is None and ":" in text and not path.exists():
         module = _from_callable(text, device)
         notes = []
         if not shapes:
             shapes = [InputShape((batch or 1, *DEFAULT_IMAGE_SHAPE[1:]))]
-            notes.append(f"input {shapes[0]} (default; set --input-shape)")
+            notes.append(f"input {shapes[0]} (default; set `input_shape`)")
         return ResolvedModel(text, module, make_inputs(shapes, device), notes=notes)
     if entry is None:
         if path.exists():
@@ -187,7 +187,7 @@ def resolve(
         return _resolve_hf(entry.name, entry.config, shapes, seq_len or entry.seq_len, batch or 1, device,
                            inputs=entry.inputs, phase=phase, context=context)
     if seq_len is not None:
-        raise ChipfitError(f"'{entry.name}' takes images: use --input-shape, not --seq-len")
+        raise ChipfitError(f"'{entry.name}' takes images: use `input_shape`, not `seq_len`")
     module = _build_on(device, _torchvision_builder(entry.builder), f"'{entry.name}'")
     if not shapes:
         shapes = [InputShape((batch or entry.input_shape[0], *entry.input_shape[1:]))]
@@ -228,7 +228,7 @@ def _resolve_hf(name, config, shapes, seq_len, batch, device, notes=None, inputs
 
     _torch()
     if shapes:
-        raise ChipfitError(f"'{name}' is a Hugging Face model: set --seq-len and --batch, not --input-shape")
+        raise ChipfitError(f"'{name}' is a Hugging Face model: set `seq_len` and `batch`, not `input_shape`")
     if device != "meta" and phase != "forward":
         raise ChipfitError(f"the {phase} phase is built on the meta device only (its KV cache holds no data)")
     try:

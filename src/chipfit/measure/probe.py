@@ -118,7 +118,7 @@ def probe_device(device: str = "cpu", threads: int | None = None, reps: int = 5,
         raise MissingDependency("torch", "torch", "chipfit probe") from None
     if device == "cuda":
         if not torch.cuda.is_available():
-            raise ChipfitError("--device cuda: torch sees no CUDA device on this machine")
+            raise ChipfitError("`device` cuda: torch sees no CUDA device on this machine")
         sync = torch.cuda.synchronize
         name = torch.cuda.get_device_name()
         capacity = torch.cuda.get_device_properties(0).total_memory / 1e9

@@ -34,13 +34,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from chipfit.analysis.count import CountResult
+from chipfit.analysis.params import MeasureParams, validate
 from chipfit.core.errors import ChipfitError
 from chipfit.core.precision import get_precision
 from chipfit.core.stats import percentile
 from chipfit.core.units import duration, human_bytes, num, si, signed_percent
 
-RUNTIMES = ("onnxruntime", "torch")
-DEVICES = ("cpu", "cuda")
 TORCH_DTYPES = ("fp32", "bf16", "fp16")
 
 
@@ -189,21 +188,12 @@ def onnx_inputs(path: str | Path, shapes: dict[str, tuple[int, ...]] | None) -> 
     return out
 
 
-def _check_args(runtime: str, device: str, batch: int, precision: str, threads: int | None) -> None:
-    if runtime not in RUNTIMES:
-        raise ChipfitError(f"--runtime must be one of {', '.join(RUNTIMES)}, got '{runtime}'")
-    if device not in DEVICES:
-        raise ChipfitError(f"--device must be one of {', '.join(DEVICES)}, got '{device}'")
-    if batch < 1:
-        raise ChipfitError(f"--batch must be at least 1, got {batch}")
-    if threads is not None and threads < 1:
-        raise ChipfitError(f"--threads must be at least 1, got {threads}")
-    get_precision(precision)
+def _check_args(runtime: str, precision: str) -> None:
     if runtime == "torch" and precision not in TORCH_DTYPES:
-        raise ChipfitError(f"--runtime torch runs {', '.join(TORCH_DTYPES)}, not '{precision}'")
+        raise ChipfitError(f"`runtime` torch runs {', '.join(TORCH_DTYPES)}, not '{precision}'")
     if runtime == "onnxruntime" and precision != "fp32":
-        raise ChipfitError(f"--runtime onnxruntime runs the exported fp32 graph: --precision {precision} "
-                           f"needs a model already quantized to it, measured as an .onnx file with --precision fp32")
+        raise ChipfitError(f"`runtime` onnxruntime runs the exported fp32 graph: `precision` {precision} "
+                           f"needs a model already quantized to it, measured as an .onnx file at fp32")
 
 
 def default_chip(device: str, chips_files: Iterable[str] = ()) -> str | None:
@@ -227,9 +217,10 @@ def measure(model: str, *, runtime: str = "onnxruntime", device: str = "cpu", ba
     from chipfit.data.efficiency import Efficiency
     from chipfit.frontends.resolve import is_onnx
 
-    _check_args(runtime, device, batch, precision, threads)
-    if min_runs < 3 or min_time_s < 0 or max_time_s <= 0:
-        raise ChipfitError("--min-runs must be at least 3 and the times positive")
+    validate(MeasureParams, runtime=runtime, device=device, batch=batch, precision=precision, threads=threads,
+             chip=chip, input_shape=input_shape, seq_len=seq_len, dims=dims, chips_files=chips_files,
+             min_runs=min_runs, min_time_s=min_time_s, max_time_s=max_time_s)
+    _check_args(runtime, get_precision(precision).name)
     chips_files = list(chips_files)
     prec = get_precision(precision)
     threads = threads or os.cpu_count() or 1
@@ -245,7 +236,7 @@ def measure(model: str, *, runtime: str = "onnxruntime", device: str = "cpu", ba
             whole = count(model, precision=prec, batch=batch, input_shape=input_shape, dims=dims)
         else:
             if dims:
-                raise ChipfitError("--dim binds dimensions of an ONNX model; this model is not one")
+                raise ChipfitError("`dims` binds dimensions of an ONNX model; this model is not one")
             from chipfit.measure.export import to_onnx
 
             progress("export to ONNX", 0, 1)
@@ -256,7 +247,7 @@ def measure(model: str, *, runtime: str = "onnxruntime", device: str = "cpu", ba
         plan.inputs = onnx_inputs(onnx_path, whole.graph.inputs if whole else None)
     else:
         if is_onnx(model):
-            raise ChipfitError("--runtime torch runs PyTorch models; an .onnx file needs --runtime onnxruntime")
+            raise ChipfitError("`runtime` torch runs PyTorch models; an .onnx file needs `runtime` onnxruntime")
         plan.model, plan.input_shape, plan.seq_len = model, input_shape, seq_len
     if whole is None:  # the count 'chipfit check MODEL' prices, so that the two predictions agree
         whole = count(model, precision=prec, input_shape=input_shape, seq_len=seq_len,
@@ -281,13 +272,13 @@ def measure(model: str, *, runtime: str = "onnxruntime", device: str = "cpu", ba
         if note:
             notes.append(note)
     elif chip is None:
-        notes.append("no prediction: run 'chipfit probe' to describe this machine, or pass --chip")
+        notes.append("no prediction: run 'chipfit probe' to describe this machine, or pass `chip`")
     return result
 
 
 def _run_worker(plan: Plan, progress: Callable[[str, int, int], None]) -> tuple[list[float], dict]:
     env = dict(os.environ)
-    src = str(Path(__file__).resolve().parent.parent)
+    src = str(Path(__file__).resolve().parents[2])  # the folder that holds the chipfit package
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
     env["OMP_NUM_THREADS"] = str(plan.threads)
     cmd = [sys.executable, "-m", "chipfit.measure.worker"]

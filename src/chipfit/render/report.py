@@ -15,10 +15,10 @@ from chipfit.core.fileio import refuse_existing, write_atomic
 from chipfit.render.html.page import render
 
 
-def check_target(path: str | Path, force: bool, option: str = "--report") -> Path:
+def check_target(path: str | Path, force: bool, option: str = "report") -> Path:
     """One sentence unless ``path`` names an .html page that may be written (before any work)."""
     if not str(path).lower().endswith((".html", ".htm")):
-        raise ChipfitError(f"{option} {path}: the report is an HTML page; name it .html")
+        raise ChipfitError(f"`{option}` {path}: the report is an HTML page; name it .html")
     return refuse_existing(path, force)
 
 
@@ -40,7 +40,7 @@ def load(path: str) -> dict:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ChipfitError(f"{path}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
-                           "save a result with --json") from None
+                           "save a result with `json`") from None
     if not isinstance(data, dict):
         raise ChipfitError(f"{path}: not a chipfit result (a JSON object was expected)")
     return data
@@ -49,5 +49,5 @@ def load(path: str) -> dict:
 def default_path(json_path: str) -> Path:
     """Where ``chipfit report RESULT.json`` writes by default: RESULT.html beside it."""
     if json_path == "-":
-        raise ChipfitError("reading the result from stdin: name the page with --output")
+        raise ChipfitError("reading the result from stdin: name the page with `output`")
     return Path(json_path).with_suffix(".html")

@@ -34,7 +34,7 @@ def check_host(host: str, allow_remote: bool) -> str | None:
     if is_loopback(host):
         return None
     if not allow_remote:
-        raise ChipfitError(f"--host {host} is reachable from other machines: pass --allow-remote to serve "
+        raise ChipfitError(f"`host` {host} is reachable from other machines: pass `allow_remote` to serve "
                            f"there (the server has no authentication), or keep the default 127.0.0.1")
     return (f"warning: serving on {host}: anyone who can reach this machine can use this server and upload "
             f"files to it; it has no authentication")
@@ -50,9 +50,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, allow_remote: bool = Fal
     """Serve the app until interrupted."""
     warning = check_host(host, allow_remote)
     if not 0 < port < 65536:
-        raise ChipfitError(f"--port must be between 1 and 65535, got {port}")
+        raise ChipfitError(f"`port` must be between 1 and 65535, got {port}")
     if max_upload_bytes < 1:
-        raise ChipfitError("--max-upload-mb must be positive")
+        raise ChipfitError("`max_upload_mb` must be positive")
     require()
     import uvicorn
 

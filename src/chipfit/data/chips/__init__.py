@@ -108,7 +108,7 @@ def _user_files(extra: Iterable[str | Path]) -> list[Path]:
     for f in extra:
         p = Path(f)
         if p.is_dir():
-            raise ChipfitError(f"{p}: is a folder; --chips-file takes a YAML file")
+            raise ChipfitError(f"{p}: is a folder; `chips_files` takes YAML files")
         files.append(p)
     return files
 

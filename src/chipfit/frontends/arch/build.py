@@ -484,7 +484,7 @@ def build(arch: Arch, phase: Phase, name: str) -> CostGraph:
     else:
         if phase.kind != "forward":
             raise ChipfitError(f"'{name}' is not generative: it runs one forward pass "
-                               f"(--phase prefill/decode apply to language models)")
+                               f"(`phase` prefill and decode apply to language models)")
         if isinstance(arch, Encoder):
             f = arch.front
             tokens = _encoder(em, arch, b, n, notes)

@@ -127,7 +127,7 @@ def read(config: dict[str, Any], where: str = "the config") -> Arch:
         close = difflib.get_close_matches(str(model_type), READERS, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise ChipfitError(f"model_type '{model_type}' has no analytic builder{hint}; supported: "
-                           f"{', '.join(supported_model_types())} (--trace builds any model_type "
+                           f"{', '.join(supported_model_types())} (`trace` builds any model_type "
                            f"transformers knows)")
     return fn(cfg)
 

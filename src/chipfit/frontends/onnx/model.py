@@ -101,9 +101,9 @@ def parse_bindings(input_shapes: list | None, dims: list | dict | None) -> tuple
         except ValueError:
             number = 0
         if not name or number <= 0:
-            raise ChipfitError(f"malformed --dim '{name}={value}': expected NAME=POSITIVE_INTEGER such as batch=1")
+            raise ChipfitError(f"malformed `dims` entry '{name}={value}': expected NAME=POSITIVE_INTEGER such as batch=1")
         if number > MAX_DIM:
-            raise ChipfitError(f"--dim {name}={number} is absurdly large (at most {MAX_DIM})")
+            raise ChipfitError(f"`dims` entry {name}={number} is absurdly large (at most {MAX_DIM})")
         bound[name] = number
     return shapes, bound
 
@@ -424,7 +424,7 @@ def _bind_inputs(graph, inits, shapes, bound, batch, notes) -> dict[str, tuple[i
     if "" in shapes:
         if len(real) != 1:
             raise ChipfitError(f"the model has {len(real)} inputs ({', '.join(names)}): "
-                               f"name each one, --input-shape NAME=SHAPE")
+                               f"name each one in `input_shape` as NAME=SHAPE")
         shapes[names[0]] = shapes.pop("")
     for name in shapes:
         if name not in names:
@@ -443,7 +443,7 @@ def _bind_inputs(graph, inits, shapes, bound, batch, notes) -> dict[str, tuple[i
         given = shapes.get(vi.name)
         if given is not None:
             if dims and len(given) != len(dims):
-                raise ChipfitError(f"input '{vi.name}' has {len(dims)} dimensions; --input-shape gave {len(given)}")
+                raise ChipfitError(f"input '{vi.name}' has {len(dims)} dimensions; `input_shape` gave {len(given)}")
             fixed = [d.dim_value for d in dims if d.HasField("dim_value")]
             if fixed and any(d.HasField("dim_value") and d.dim_value != g for d, g in zip(dims, given)):
                 notes.append(f"input '{vi.name}': exported as "
@@ -453,7 +453,7 @@ def _bind_inputs(graph, inits, shapes, bound, batch, notes) -> dict[str, tuple[i
         else:
             if not vi.type.tensor_type.HasField("shape"):
                 raise ChipfitError(f"input '{vi.name}' has no shape in the model: give it with "
-                                   f"--input-shape {vi.name}=...")
+                                   f"`input_shape` {vi.name}=...")
             values = []
             for axis, d in enumerate(dims):
                 if d.HasField("dim_value") and d.dim_value > 0:
@@ -474,10 +474,10 @@ def _bind_inputs(graph, inits, shapes, bound, batch, notes) -> dict[str, tuple[i
         for v in values:
             tt.shape.dim.add().dim_value = v
     if unbound:
-        example = " ".join(f"--dim {u.split(chr(39))[1]}=<value>" for u in unbound if u.startswith("'"))
+        example = " ".join(f"`dims` {u.split(chr(39))[1]}=<value>" for u in unbound if u.startswith("'"))
         raise ChipfitError(
-            "unbound dimensions: " + ", ".join(unbound) + "; give each with --dim NAME=VALUE"
-            + (f" ({example})" if example else "") + " or whole shapes with --input-shape NAME=1,3,224,224"
+            "unbound dimensions: " + ", ".join(unbound) + "; give each in `dims` as NAME=VALUE"
+            + (f" ({example})" if example else "") + " or whole shapes in `input_shape` as NAME=1,3,224,224"
         )
     return out
 

@@ -163,7 +163,7 @@ def example_inputs(model, inputs: dict[str, Any] | None, batch: int, seq_len: in
         said.append(f"{phonemes} phonemes → {steps * reduction} mel frames: durations fixed at {spread} "
                     f"frames per phoneme ({steps}/{phonemes} = {steps / phonemes:.4g} on average"
                     + (f", × reduction factor {reduction}" if reduction > 1 else "")
-                    + ") in place of the duration predictor's output; --seq-len sets the phonemes")
+                    + ") in place of the duration predictor's output; `seq_len` sets the phonemes")
         return {"input_ids": torch.zeros(batch, phonemes, dtype=torch.long, device=meta)}
     frames = counts["mel_frames"]
     cfg = model.config

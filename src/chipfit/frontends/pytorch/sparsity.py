@@ -44,7 +44,7 @@ def weight_sparsity(module: Any, plain: bool = True) -> tuple[list[dict], bool]:
 def sparsity_note(found: list[dict], unread: bool) -> str | None:
     if unread:
         return ("pruned weights are on the meta device, where their zeros cannot be read: "
-                "count with --device cpu to see their sparsity")
+                "count with `device` cpu to see their sparsity")
     if not found:
         return None
     zeros, n = sum(f["zeros"] for f in found), sum(f["elements"] for f in found)

@@ -340,7 +340,7 @@ def trace(
     except ChipfitError:
         raise
     except Exception as exc:  # the model itself failed: say so in one sentence
-        where = "on the meta device; try --device cpu" if device.type == "meta" else f"on {device}"
+        where = "on the meta device; try `device` cpu" if device.type == "meta" else f"on {device}"
         raise ChipfitError(f"running the model failed {where}: {first_line(exc)}") from exc
     finally:
         for h in hooks:

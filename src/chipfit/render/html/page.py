@@ -17,7 +17,7 @@ import json
 from html import escape
 from typing import Any, Callable
 
-from chipfit.core.errors import ChipfitError
+from chipfit.core.errors import ChipfitError, render_fields
 from chipfit.core.units import duration, human_bytes, num, percent, si, unit_ref
 from chipfit.render.html import svg
 
@@ -50,7 +50,7 @@ def kind_of(result: dict) -> str:
         return "check"
     if "macs" in result and "flops" in result:
         return "count"
-    raise ChipfitError("this JSON is not a chipfit result (count, check, rank, llm, plan or whatif --json)")
+    raise ChipfitError("this JSON is not a chipfit result (of count, check, rank, llm, plan or whatif)")
 
 
 def render(result: dict, command_line: str | None = None) -> str:
@@ -120,11 +120,11 @@ def _explain(result: dict) -> str:
                         '<p class="muted">This result was saved without its formulas: run the command with '
                         "<code>--explain --json</code> (or <code>--report</code>, which includes them).</p>")
     return _section("How these numbers are computed",
-                    _table(["quantity", "formula"], [[r["quantity"], r["formula"]] for r in rows], "explain"))
+                    _table(["quantity", "formula"], [[r["quantity"], render_fields(r["formula"])] for r in rows], "explain"))
 
 
 def _notes(result: dict) -> str:
-    notes = [n for n in result.get("notes") or [] if n]
+    notes = [render_fields(n) for n in result.get("notes") or [] if n]
     if not notes:
         return ""
     return _section("Notes", "<ul>" + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>")
@@ -140,7 +140,7 @@ def _efficiency(eff: dict | None) -> list[tuple[str, str | None, Any, str]]:
     factors = ", ".join(f"{k} {eff[k]:.3g}" for k in ("gemm", "depthwise", "vector", "memory", "prefill_gemm",
                                                        "decode_memory") if eff.get(k) is not None)
     rows = [("efficiency", "efficiency", eff, f"class {eff.get('class')}: {factors}"),
-            ("efficiency source", None, None, eff.get("basis") or "")]
+            ("efficiency source", None, None, render_fields(eff.get("basis") or ""))]
     for key, label in (("validation", "validation error"), ("decode_validation", "decode validation error"),
                        ("prefill_validation", "prefill validation error")):
         val = eff.get(key)

@@ -8,6 +8,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from chipfit.analysis.params import cli_words
 from chipfit.core.units import duration as _t
 from chipfit.core.units import human_bytes, num, si, unit_ref
 from chipfit.render.terminal.explain import explain_table
@@ -32,7 +33,7 @@ def check_view(r: "CheckResult", explain: bool = False, per_layer: bool = False)
     t = Table.grid(padding=(0, 2))
     t.add_column(style="bold")
     t.add_column()
-    t.add_row("limiting", r.limiting)
+    t.add_row("limiting", cli_words(r.limiting))
     t.add_row("margin", f"{r.margin_tops:+.4g} TOPS  (effective {num(r.effective_tops)} − required "
               f"{num(r.required_tops)})")
     t.add_row("max FPS", f"{num(r.max_fps)} at batch 1 (latency {_t(r.latency_s)}, {r.bound}-bound)"
@@ -64,9 +65,9 @@ def check_view(r: "CheckResult", explain: bool = False, per_layer: bool = False)
                   f"{num(u.max_fps)} FPS each at batch 1")
     eff = r.efficiency
     t.add_row("efficiency", f"{eff.efficiency_class}: gemm {eff.gemm:.3g}, depthwise {eff.depthwise:.3g}, "
-              f"vector {eff.vector:.3g}, memory {eff.memory:.3g} ({eff.basis})")
+              f"vector {eff.vector:.3g}, memory {eff.memory:.3g} ({cli_words(eff.basis)})")
     for note in r.to_dict()["notes"]:
-        t.add_row("note", note)
+        t.add_row("note", cli_words(note))
     parts: list = [verdict_line(r), t]
     if explain:
         parts += [Text(""), explain_table(r.explain())]

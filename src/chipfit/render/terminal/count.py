@@ -8,6 +8,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from chipfit.analysis.params import cli_words
 from chipfit.core.units import human_bytes, si
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def summary(result: "CountResult") -> Table:
               Text(", ".join(f"{k} ×{v}" for k, v in unsupported.items()), style="bold red")
               if unsupported else Text("none", style="green"))
     for note in result.notes:
-        t.add_row("note", note)
+        t.add_row("note", cli_words(note))
     return t
 
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
+from chipfit.analysis.params import cli_words
 
 
 def explain_table(rows: list[tuple[str, str]]):
@@ -17,5 +14,5 @@ def explain_table(rows: list[tuple[str, str]]):
     ex.add_column("quantity", style="bold", no_wrap=True)
     ex.add_column("formula", overflow="fold")
     for q, f in rows:
-        ex.add_row(q, f)
+        ex.add_row(q, cli_words(f))
     return ex

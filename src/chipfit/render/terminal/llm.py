@@ -9,6 +9,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from chipfit.analysis.params import cli_words
 from chipfit.core.units import duration as _t
 from chipfit.core.units import human_bytes, num, si, unit_ref
 from chipfit.render.terminal.explain import explain_table
@@ -68,14 +69,14 @@ def llm_view(r: "LLMResult", explain: bool = False) -> Group:
     t.add_row("chip", f"{r.record.chip.name}: {r.peak_tops:g} TFLOPS dense {r.precision.compute}, {bw}")
     e = r.efficiency
     t.add_row("efficiency", f"{e.fit}: memory {e.decode_memory:.3g}, matrix {e.prefill_gemm:.3g}, "
-              f"{e.layer_overhead_s * 1e6:.3g} µs per layer per step ({e.basis})")
+              f"{e.layer_overhead_s * 1e6:.3g} µs per layer per step ({cli_words(e.basis)})")
     for label, res in (("decode error", e.decode_residual), ("prefill error", e.prefill_residual)):
         if res:
             cv = f", cross-validated {res.cv_median_abs_pct:g} %" if res.cv_median_abs_pct is not None else ""
             t.add_row(label, f"median {res.median_abs_pct:g} %, p90 {res.p90_abs_pct:g} % over {res.n} "
                       f"measured rows{cv}")
     for note in r.notes:
-        t.add_row("note", note)
+        t.add_row("note", cli_words(note))
     parts: list = [headline(r), t]
     if explain:
         parts += [Text(""), explain_table(r.explain())]

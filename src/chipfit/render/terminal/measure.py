@@ -8,6 +8,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from chipfit.analysis.params import cli_words
 from chipfit.core.units import duration, human_bytes, num, si, signed_percent, unit_ref
 from chipfit.render.terminal.explain import explain_table
 
@@ -45,7 +46,7 @@ def measure_view(r: "MeasureResult", explain: bool = False) -> Group:
         t.add_row("error", f"{signed_percent(r.error)} (predicted / measured − 1)")
     parts: list = [head, t]
     if r.notes:
-        parts.append(Text("\n".join(f"note: {n}" for n in r.notes), style="dim"))
+        parts.append(Text("\n".join(f"note: {cli_words(n)}" for n in r.notes), style="dim"))
     if explain:
         parts.append(explain_table(r.explain()))
     return Group(*parts)

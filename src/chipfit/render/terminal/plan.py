@@ -8,6 +8,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from chipfit.analysis.params import cli_words
 from chipfit.core.units import duration, human_bytes, num, percent
 from chipfit.render.terminal.explain import explain_table
 
@@ -22,7 +23,7 @@ def plan_view(r: "PlanResult", explain: bool = False) -> Group:
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold")
     summary.add_column()
-    summary.add_row("limiting", r.limiting)
+    summary.add_row("limiting", cli_words(r.limiting))
     summary.add_row("needs", f"{num(r.required_tops)} TOPS, {num(r.required_bandwidth_gbps)} GB/s, "
                     f"{human_bytes(r.memory_bytes)} of memory")
     budget = f" (budget {duration(r.latency_budget_s)})" if r.latency_budget_s else ""
@@ -62,7 +63,7 @@ def plan_view(r: "PlanResult", explain: bool = False) -> Group:
         nt.add_column(style="bold")
         nt.add_column()
         for n in notes:
-            nt.add_row("note", n)
+            nt.add_row("note", cli_words(n))
         parts += [Text(""), nt]
     if explain:
         parts += [Text(""), explain_table(r.explain())]

@@ -8,6 +8,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from chipfit.analysis.params import cli_words
 from chipfit.core.units import duration, human_bytes, num, si, unit_ref
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def whatif_view(r: "WhatIfResult") -> Group:
         label = Text(f"{o['lever']}: ", style="bold")
         label.append(o["setting"])
         if o["note"]:
-            label.append(f"\n{o['note']}", style="dim")
+            label.append(f"\n{cli_words(o['note'])}", style="dim")
         cells = [label, si(o["macs"]) if o["macs"] is not None else "-",
                  num(o["required_tops"], 3) if priced else "-", duration(o["latency_s"]) if priced else "-",
                  num(o["max_fps"]) if priced else "-", human_bytes(o["memory_bytes"]) if priced else "-"]
@@ -71,7 +72,7 @@ def whatif_view(r: "WhatIfResult") -> Group:
         t.add_row(*cells)
     parts: list = [head, summary, Text(""), t]
     for note in r.notes:
-        parts.append(Text(f"note: {note}", style="dim"))
+        parts.append(Text(f"note: {cli_words(note)}", style="dim"))
     parts.append(Text("TOPS: needed at the target rate. Latency: one input (a batch adds the wait to fill it)."
                       + (" Energy: rated power × latency." if energy else "")
                       + (" Top-1: ImageNet-1K, as published with the weights (--json gives each source)."
