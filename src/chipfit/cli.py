@@ -23,6 +23,7 @@ from typing import Annotated, Any, Callable, Optional, get_args, get_origin
 import typer
 from rich.console import Console
 
+from chipfit.analysis import commands
 from chipfit.analysis import params as P
 from chipfit.analysis.explain import with_explain
 from chipfit.core.errors import ChipfitError, render_fields
@@ -251,105 +252,72 @@ def _main(
 
 
 # -- the analysis commands ------------------------------------------------------------------
+def _analyse(name: str, p: P.Params, out: Output, view: Callable[[Any], Any], busy: str | None = None) -> None:
+    """Run an analysis command and print its result: ``view(result)`` for the table."""
+    if busy is not None:
+        with _busy(busy):
+            ran = commands.run(name, p)
+    else:
+        bar, update = _progress()
+        with bar:
+            ran = commands.run(name, p, progress=update)
+    out.finish(ran.kind, ran.data, lambda: view(ran.result), ran.full)
+
+
 @command("count", P.CountParams)
 def count(p: P.CountParams, out: Output) -> None:
     """Count MACs, FLOPs, parameters and bytes of one forward pass (or one LLM phase)."""
-    from chipfit.analysis.count import count as run
     from chipfit.render.terminal.count import count_table
 
-    with _busy(f"counting {p.model}"):
-        result = run(**p.api())
-    v = p.view()
-    out.finish("count", lambda: result.to_dict(**v), lambda: count_table(result, **v),
-               lambda: result.to_dict(per_layer=True, depth=p.depth))
+    _analyse("count", p, out, lambda r: count_table(r, depth=p.depth, per_layer=p.per_layer), f"counting {p.model}")
 
 
 @command("check", P.CheckParams)
 def check(p: P.CheckParams, out: Output) -> None:
     """Will this chip run the model at this rate? Verdict first, then the details."""
-    from chipfit.analysis.check import check as run
     from chipfit.render.terminal.check import check_view
 
-    with _busy(f"counting {p.model}"):
-        result = run(**p.api())
-    out.finish("check", lambda: with_explain(result.to_dict(per_layer=p.per_layer), result, p.explain),
-               lambda: check_view(result, explain=p.explain, per_layer=p.per_layer),
-               lambda: with_explain(result.to_dict(per_layer=True), result, True))
+    _analyse("check", p, out, lambda r: check_view(r, explain=p.explain, per_layer=p.per_layer),
+             f"counting {p.model}")
 
 
 @command("rank", P.RankParams)
 def rank(p: P.RankParams, out: Output) -> None:
     """Every chip that meets the target, best first."""
-    from chipfit.analysis.rank import rank as run
     from chipfit.render.terminal.check import rank_view
 
-    with _busy(f"ranking chips for {p.model}"):
-        result = run(**p.api())
-    out.finish("rank", lambda: with_explain(result.to_dict(), result, p.explain),
-               lambda: rank_view(result, show_all=p.show_all, explain=p.explain),
-               lambda: with_explain(result.to_dict(), result, True))
+    _analyse("rank", p, out, lambda r: rank_view(r, show_all=p.show_all, explain=p.explain),
+             f"ranking chips for {p.model}")
 
 
 @command("llm", P.LLMParams)
 def llm(p: P.LLMParams, out: Output) -> None:
     """Time to first token, time per output token, tokens/s and memory of an LLM on a chip."""
-    from chipfit.analysis.llm import fit_advice, parse_sweep
-    from chipfit.analysis.llm import llm as run
-    from chipfit.analysis.llm import sweep as run_sweep
     from chipfit.render.terminal.llm import llm_view, sweep_view
 
-    kwargs = p.api()
-    sweep = kwargs.pop("sweep")
-    if sweep is not None:
-        key, values = parse_sweep(sweep)
-        bar, update = _progress()
-        with bar:
-            swept = run_sweep(progress=update, key=key, values=values, **kwargs)
-        out.finish("llm-sweep", swept.to_dict, lambda: sweep_view(swept))
-        return
-    with _busy(f"pricing {p.model}"):
-        result = run(**kwargs)
-    if not result.memory_fits:
-        raise ChipfitError(fit_advice(result))
-    out.finish("llm", lambda: with_explain(result.to_dict(), result, p.explain),
-               lambda: llm_view(result, explain=p.explain), lambda: with_explain(result.to_dict(), result, True))
+    if p.sweep is not None:
+        _analyse("llm", p, out, sweep_view)
+    else:
+        _analyse("llm", p, out, lambda r: llm_view(r, explain=p.explain), f"pricing {p.model}")
 
 
 @command("plan", P.PlanParams)
 def plan(p: P.PlanParams, out: Output) -> None:
     """Several models at once: per-stage demand, chip utilization, memory and end-to-end latency."""
-    from chipfit.analysis.plan import plan as run
-    from chipfit.analysis.plan import rank_plan
     from chipfit.render.terminal.plan import plan_view, rank_plan_view
 
     if p.rank:
-        if p.chip is not None:
-            raise ChipfitError("--rank tries every chip; leave out --chip")
-        bar, update = _progress()
-        with bar:
-            ranked = rank_plan(p.scenario, by=p.by, category=p.category, max_power=p.max_power,
-                               min_memory_gb=p.min_memory_gb, load_factor=p.load_factor,
-                               chips_files=p.chips_files, progress=update)
-        out.finish("plan-rank", ranked.to_dict, lambda: rank_plan_view(ranked, show_all=p.show_all))
-        return
-    if p.category or p.max_power is not None or p.min_memory_gb is not None or p.by != "power":
-        raise ChipfitError("--by, --category, --max-power and --min-memory choose chips for --rank; add --rank")
-    with _busy(f"planning {p.scenario}"):
-        result = run(p.scenario, chip=p.chip, load_factor=p.load_factor, chips_files=p.chips_files)
-    out.finish("plan", lambda: with_explain(result.to_dict(), result, p.explain),
-               lambda: plan_view(result, explain=p.explain), lambda: with_explain(result.to_dict(), result, True))
+        _analyse("plan", p, out, lambda r: rank_plan_view(r, show_all=p.show_all))
+    else:
+        _analyse("plan", p, out, lambda r: plan_view(r, explain=p.explain), f"planning {p.scenario}")
 
 
 @command("whatif", P.WhatIfParams)
 def whatif(p: P.WhatIfParams, out: Output) -> None:
     """Which lever closes the gap on this chip: precision, batch, input size, sparsity, pruning, a lighter model."""
-    from chipfit.analysis.whatif import whatif as run
     from chipfit.render.terminal.whatif import whatif_view
 
-    bar, update = _progress()
-    with bar:
-        result = run(progress=update, **p.api())
-    out.finish("whatif", result.to_dict, lambda: whatif_view(result))
+    _analyse("whatif", p, out, whatif_view)
 
 
 @command("chips", P.ChipsParams, report=False)

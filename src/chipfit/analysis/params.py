@@ -31,7 +31,7 @@ from chipfit.data.llm_efficiency import ENGINES
 MAX_BATCH = 65_536
 MAX_TOKENS = 1 << 20
 MAX_RATE = 1e9
-MAX_VALUES = 16          # values of a list parameter (what-if ratios, batch sizes)
+MAX_VALUES = 8           # values of a list parameter (what-if ratios, batch sizes): each is a recount
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,8 @@ class Params(BaseModel):
         """The arguments of the analysis function (every field but the views)."""
         return {k: getattr(self, k) for k in type(self).model_fields if "view" not in self.roles(k)}
 
-    def view(self) -> dict[str, Any]:
+    def display(self) -> dict[str, Any]:
+        """How the result is shown (the VIEW parameters)."""
         return {k: getattr(self, k) for k in type(self).model_fields if "view" in self.roles(k)}
 
     @classmethod
@@ -157,7 +158,7 @@ class ModelInput(Params):
     input_shape: Annotated[Shapes, Cli(short="-i")] = _p(None, INPUT_SHAPE_HELP, max_length=32)
     seq_len: Annotated[Optional[int], Cli(short="-s")] = _p(None, "Tokens per sequence (text models).", ge=1,
                                                             le=MAX_TOKENS)
-    dims: Annotated[Shapes, Cli(flag="--dim"), LOCAL] = _p(
+    dims: Annotated[Shapes, Cli(flag="--dim")] = _p(
         None, "Bind a free dimension of an ONNX model, NAME=VALUE such as batch=1 (repeatable).", max_length=32)
 
 
@@ -423,7 +424,12 @@ def validate(model: type[Params], **values: Any) -> None:
 
 def _sentence(exc: ValidationError, name: str | None = None, value: Any = None) -> ChipfitError:
     """The first problem of ``exc`` as one sentence: ```fps` must be positive, got -1``."""
-    err = exc.errors()[0]
+    return sentence(exc.errors()[0], name, value)
+
+
+def sentence(err: dict, name: str | None = None, value: Any = None) -> ChipfitError:
+    """One pydantic error (``ValidationError.errors()[0]``) as one sentence naming its parameter;
+    ``name``: the parameter, when ``err`` comes from checking that parameter alone."""
     loc = [str(x) for x in err.get("loc", ())]
     field = name or (loc[0] if loc else "")
     inner = loc[1:] if name is None else loc
@@ -446,6 +452,14 @@ def _sentence(exc: ValidationError, name: str | None = None, value: Any = None) 
         msg = {"greater_than": "must be positive" if bound == 0 else f"must be greater than {bound}",
                "greater_than_equal": f"must be at least {bound}", "less_than": f"must be less than {bound}",
                "less_than_equal": f"must be at most {bound}"}[kind]
+    elif kind in ("too_long", "too_short"):
+        n = ctx.get("max_length" if kind == "too_long" else "min_length")
+        msg = f"must have at {'most' if kind == 'too_long' else 'least'} {n} value{'s' * (n != 1)}"
+        value = None
+    elif kind in ("string_too_long", "string_too_short"):
+        n = ctx.get("max_length" if kind == "string_too_long" else "min_length")
+        msg = f"must be at {'most' if kind == 'string_too_long' else 'least'} {n} characters long"
+        value = None
     elif kind in ("float_parsing", "float_type"):
         msg = "must be a number"
     elif kind in ("int_parsing", "int_type", "int_from_float"):

@@ -24,18 +24,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from chipfit.analysis.explain import with_explain
+from chipfit.analysis.params import sentence
 from chipfit.core.errors import ChipfitError
 from chipfit.core.version import VERSION
 from chipfit.serve import compute
-from chipfit.serve.params import (
-    CheckParams,
-    CountParams,
-    LLMParams,
-    PlanParams,
-    RankParams,
-    UploadParams,
-    WhatIfParams,
-)
+from chipfit.serve.params import COMMANDS, PlanParams, UploadParams, choices
 from chipfit.serve.upload import Upload, UploadError, received
 
 log = logging.getLogger("chipfit.serve")
@@ -64,6 +58,15 @@ stages:
     rate: {per_input: 5}
     batch: 5
 """
+
+SUMMARIES = {
+    "count": "MACs, FLOPs, parameters and bytes (chipfit count)",
+    "check": "Will this chip run the model at this rate? (chipfit check)",
+    "rank": "Every chip that meets the target, best first (chipfit rank)",
+    "llm": "TTFT, time per token, tokens/s and memory of an LLM (chipfit llm)",
+    "whatif": "Which lever closes the gap on this chip: precision, batch, input size, sparsity, pruning, a lighter "
+              "model (chipfit whatif)",
+}
 
 ERROR_SCHEMA = {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}
 RESULT_SCHEMA = {"type": "object", "description": "The object 'chipfit CMD --json' prints, with its 'command' key.",
@@ -121,10 +124,11 @@ def _validation_sentence(exc: RequestValidationError) -> str:
         return f"unknown parameter '{where}'"
     if not where and kind in ("model_attributes_type", "dict_type"):
         return "the request body must be a JSON object"
-    msg = str(err.get("msg", "invalid value"))
-    msg = msg[:1].lower() + msg[1:]
     more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
-    return f"{where}: {msg}{more}" if where else f"{msg}{more}"
+    if not where:
+        msg = str(err.get("msg", "invalid value"))
+        return msg[:1].lower() + msg[1:] + more
+    return str(sentence({**err, "loc": loc})) + more  # the Python API's and the CLI's sentence
 
 
 def _host_allowed(request: Request, allowed: set[str]) -> bool:
@@ -159,7 +163,7 @@ def _upload_result(up: Upload, p: UploadParams) -> dict:
         try:
             # check and rank price one inference: a free batch dimension is bound to 1 (as the CLI does)
             counted = count(str(up.path), precision=precision, batch=p.batch if p.view == "count" else 1,
-                            dims=p.dim or None, input_shape=p.input_shape or None, name=up.filename)
+                            dims=p.dims or None, input_shape=p.input_shape or None, name=up.filename)
         except ChipfitError as exc:
             message = str(exc).replace(str(up.path), up.filename).replace(str(up.path.parent), "")
             raise UploadError(message, 400) from None
@@ -168,14 +172,17 @@ def _upload_result(up: Upload, p: UploadParams) -> dict:
         if p.view == "check":
             r = check(counted, p.chip, fps=p.fps, precision=precision, batch=p.batch or 1,
                       utilization=p.utilization, sparse=p.sparse, fuse=p.fuse)
-            return {"command": "check", **compute.with_explain(r.to_dict(per_layer=p.per_layer), r, p.explain)}
+            return {"command": "check", **with_explain(r.to_dict(per_layer=p.per_layer), r, p.explain)}
         r = rank(counted, fps=p.fps, precision=precision, by=p.by, batch=p.batch or 1, utilization=p.utilization,
                  category=p.category, max_power=p.max_power, min_memory_gb=p.min_memory_gb)
-        return {"command": "rank", **compute.with_explain(r.to_dict(), r, p.explain)}
+        return {"command": "rank", **with_explain(r.to_dict(), r, p.explain)}
 
 
 def _page() -> str:
-    return resources.files(__package__).joinpath("page.html").read_text(encoding="utf-8")
+    """The page, with the pickers' choices and each view's defaults from the parameter models."""
+    spec = json.dumps(choices(), separators=(",", ":")).replace("<", "\\u003c")
+    page = resources.files(__package__).joinpath("page.html").read_text(encoding="utf-8")
+    return page.replace("<!--CHIPFIT-PARAMS-->", f'<script id="chipfit-params" type="application/json">{spec}</script>')
 
 
 def create_app(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, *, allowed_hosts: list[str] | None = None,
@@ -283,12 +290,8 @@ def create_app(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, *, allowed_host
                                  description=f"Parameters as {'a query string' if method == 'get' else 'a JSON body'}; "
                                              f"the answer is what `chipfit {name} ... --json` prints.")(handler)
 
-    command("count", CountParams, compute.count, "MACs, FLOPs, parameters and bytes (chipfit count)")
-    command("check", CheckParams, compute.check, "Will this chip run the model at this rate? (chipfit check)")
-    command("rank", RankParams, compute.rank, "Every chip that meets the target, best first (chipfit rank)")
-    command("llm", LLMParams, compute.llm, "TTFT, time per token, tokens/s and memory of an LLM (chipfit llm)")
-    command("whatif", WhatIfParams, compute.whatif, "Which lever closes the gap on this chip: precision, batch, "
-            "input size, sparsity, pruning, a lighter model (chipfit whatif)")
+    for name, params_type in COMMANDS.items():
+        command(name, params_type, lambda p, name=name: compute.run(name, p), SUMMARIES[name])
 
     @app.post("/api/plan", tags=["commands"], summary="Several models at once (chipfit plan)",
               responses=RESULT_RESPONSES | _errors(413), response_class=ResultJSON,

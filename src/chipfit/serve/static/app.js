@@ -14,9 +14,20 @@
     rank: ['fps', 'precision', 'batch', 'seq_len', 'by', 'category', 'max_power'],
     llm: ['chip', 'prompt', 'output', 'batch', 'precision'],
     plan: ['chip', 'rank'],
-    whatif: ['chip', 'fps', 'precision', 'seq_len', 'levers', 'batches', 'to_precision', 'scales', 'prune_ratios']
+    whatif: ['chip', 'fps', 'precision', 'seq_len', 'levers', 'batches', 'precisions', 'scales', 'prune_ratios']
   };
-  var PRECISION = { count: 'fp32', check: 'int8', rank: 'int8', llm: 'fp16', whatif: 'int8' };
+  // The choices and each view's defaults, from the server's parameter models (never typed twice).
+  var SPEC = JSON.parse($('chipfit-params').textContent);
+  var PRECISION = {};
+  Object.keys(FIELDS).forEach(function (v) {
+    if (SPEC.defaults[v] && SPEC.defaults[v].precision) { PRECISION[v] = SPEC.defaults[v].precision; }
+  });
+  function fill(id, values) {
+    values.forEach(function (x) { var o = document.createElement('option'); o.textContent = x; $(id).appendChild(o); });
+  }
+  fill('precision', SPEC.choices.precision);
+  fill('by', SPEC.choices.by);
+  fill('category', SPEC.choices.category);
   // What the page asks for on top (charts need every op; the report shows the formulas).
   var EXTRA = { count: { per_layer: 'true' }, check: { per_layer: 'true', explain: 'true' },
                 rank: { explain: 'true' }, llm: { explain: 'true' }, whatif: {} };
@@ -271,7 +282,8 @@
     precisionTouched = p.has('precision');
     if (v === 'whatif') {        // every lever and the default settings, unless the address names others
       setLevers(p.get('levers'));
-      ['batches', 'to_precision', 'scales', 'prune_ratios'].forEach(function (k) { setValue(k, p.get(k) || ''); });
+      ['batches', 'precisions', 'scales', 'prune_ratios'].forEach(function (k) { setValue(k, p.get(k) || ''); });
+      if (p.get('to_precision')) { setValue('precisions', p.get('to_precision')); }  // an address made before the rename
       $('more').open = ['batches', 'to_precision', 'scales', 'prune_ratios'].some(function (k) { return p.get(k); });
     }
     p.forEach(function (val, key) {
