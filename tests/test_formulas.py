@@ -128,10 +128,10 @@ def test_attention_formula_directly_for_cudnn_and_heads_last_kernels():
     from chipfit.frontends.pytorch.ops import REGISTRY, TShape
 
     q, k = TShape((B, HQ, L, E)), TShape((B, HKV, S, E))
-    cudnn = REGISTRY["_scaled_dot_product_cudnn_attention"].formula(q, k, k, None, False, 0.0, True, out=q)
+    cudnn = REGISTRY["aten::_scaled_dot_product_cudnn_attention"].formula(q, k, k, None, False, 0.0, True, out=q)
     assert cudnn.macs == B * HQ * L * S * 2 * E and cudnn.nonmac == B * HQ * L * S * 7
     ql, kl = TShape((B, L, HQ, E)), TShape((B, S, HKV, E))  # (B, L, H, E) layout
-    flash = REGISTRY["_flash_attention_forward"].formula(ql, kl, kl, None, None, L, S, 0.0, True, False, out=ql)
+    flash = REGISTRY["aten::_flash_attention_forward"].formula(ql, kl, kl, None, None, L, S, 0.0, True, False, out=ql)
     assert flash.macs == B * HQ * L * S * 2 * E
 
 

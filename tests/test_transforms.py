@@ -36,7 +36,7 @@ def test_dynamic_quantization_stores_int8_linear_weights():
     assert a.params == b.params == 512 * 1024 + 1024 + 1024 * 10 + 10
     assert b.unsupported_ops == {}
     linears = [op for op in b.layers if op.kind == "linear"]
-    assert len(linears) == 2 and all(op.weight_bits == 8 and op.op == "linear_dynamic" for op in linears)
+    assert len(linears) == 2 and all(op.weight_bits == 8 and op.op == "quantized::linear_dynamic" for op in linears)
     assert a.weight_bytes == 4 * b.weight_bytes     # the seeds' "4x fewer weight bytes" (fp32 -> int8)
     assert b.weight_bytes == a.params               # one byte per weight element
 

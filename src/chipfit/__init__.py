@@ -20,6 +20,10 @@ Public API::
     m.median_s, m.p90_s, m.achieved_tops, m.predicted_s, m.error
     chipfit.probe()                                          # this machine's matmul and memory rates
     chipfit.calibrate("this-machine", "rows.csv").calibration  # efficiencies fitted to measurements
+
+    @chipfit.register_torch_op("mylib::scaled_gemm", kind="matmul")   # a formula for your own op
+    def scaled_gemm(a, b, *, out):
+        return chipfit.Cost(macs=a[0] * a[1] * b[1])
 """
 
 from chipfit.analysis.check import CheckResult, check
@@ -34,6 +38,8 @@ from chipfit.core.errors import ChipfitError, MissingDependency
 from chipfit.core.precision import PRECISIONS, Precision, get_precision
 from chipfit.core.version import VERSION
 from chipfit.data.chips import chips
+from chipfit.frontends.costs import Cost
+from chipfit.frontends.registry import register_onnx_op, register_torch_op
 from chipfit.measure.probe import ProbeResult, probe
 from chipfit.measure.timing import MeasureResult, measure
 
@@ -44,5 +50,5 @@ __all__ = [
     "ModuleRow", "Op", "PlanRank", "PlanResult", "llm", "plan", "rank_plan",
     "PRECISIONS", "Precision", "RankResult", "check", "chips", "count", "get_precision", "rank",
     "CalibrationResult", "MeasureResult", "ProbeResult", "calibrate", "measure", "probe", "__version__",
-    "WhatIfResult", "whatif",
+    "WhatIfResult", "whatif", "Cost", "register_onnx_op", "register_torch_op",
 ]

@@ -103,17 +103,35 @@ REGISTRY: dict[tuple[str, str], Entry] = {}
 MS = "com.microsoft"
 
 
+KINDS = ("conv", "linear", "matmul", "attention", "norm", "activation", "softmax", "pool", "elementwise",
+         "reduction", "embedding", "resize", "data")
+
+
+def _domain(domain: str) -> str:
+    return "" if domain in ("", "ai.onnx") else domain
+
+
 def register(*op_types: str, kind: str, domain: str = "", params: tuple[int, ...] | None = None):
+    """Register ``formula`` for ``op_types`` of ``domain`` (``""`` or ``ai.onnx``: the standard
+    operators). ``params``: the inputs that may hold parameters (None: any). Registering an op
+    twice is an error: the first formula would be silently replaced."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    keys = [(_domain(domain), op) for op in op_types]
+
     def deco(formula: Callable[[NodeShapes], Cost]) -> Callable[[NodeShapes], Cost]:
-        for op_type in op_types:
-            REGISTRY[(domain, op_type)] = Entry(kind, formula, params)
+        taken = [f"{d or 'ai.onnx'}::{op}" for d, op in keys if (d, op) in REGISTRY]
+        if taken:
+            raise ValueError(f"a cost formula for {', '.join(taken)} is already registered")
+        for key in keys:
+            REGISTRY[key] = Entry(kind, formula, params)
         return formula
 
     return deco
 
 
 def lookup(domain: str, op_type: str) -> Entry | None:
-    return REGISTRY.get(("" if domain in ("", "ai.onnx") else domain, op_type))
+    return REGISTRY.get((_domain(domain), op_type))
 
 
 def _bias(n: NodeShapes, index: int) -> int:

@@ -63,17 +63,70 @@ class Entry:
     formula: Callable[..., Cost]
 
 
+# --------------------------------------------------------------------------------------
+# Ops that cost nothing, and ops that only move bytes
+# --------------------------------------------------------------------------------------
+#: views, metadata queries and tensor creation: no arithmetic, no activation traffic
+SHAPE_ONLY = frozenset("aten::" + n for n in
+    """view _unsafe_view reshape _reshape_alias permute transpose transpose_ t t_ numpy_T expand
+    expand_as squeeze squeeze_ unsqueeze unsqueeze_ slice select split split_with_sizes unbind
+    chunk narrow as_strided as_strided_ detach detach_ alias lift_fresh lift unfold view_as_real
+    view_as_complex diagonal movedim unflatten flatten empty empty_like empty_strided
+    new_empty new_empty_strided zeros zeros_like ones ones_like full full_like new_zeros new_ones
+    new_full arange linspace logspace scalar_tensor _local_scalar_dense sym_size sym_stride
+    sym_numel sym_storage_offset is_same_size resize_ set_ fill fill_ zero_ _assert_async
+    _assert_tensor_metadata _functional_assert_async _assert_scalar rand randn randint rand_like
+    randn_like randint_like normal_ uniform_ bernoulli_ random_ _has_compatible_shallow_copy_type
+    is_nonzero equal _to_dim_order_copy align_to rename""".split()
+)
+
+#: ops that copy or gather data: 0 FLOPs, bytes counted
+DATA_MOVEMENT = frozenset("aten::" + n for n in
+    """clone copy copy_ _to_copy contiguous cat stack hstack vstack index_select gather scatter
+    scatter_ scatter_add scatter_add_ scatter_reduce index index_put index_put_ _unsafe_index
+    _unsafe_index_put constant_pad_nd reflection_pad1d reflection_pad2d reflection_pad3d
+    replication_pad1d replication_pad2d replication_pad3d _pad_circular repeat repeat_interleave
+    roll flip tril triu tril_ triu_ pixel_shuffle pixel_unshuffle channel_shuffle
+    native_channel_shuffle masked_scatter masked_select narrow_copy slice_scatter select_scatter
+    as_strided_scatter diagonal_scatter im2col col2im split_with_sizes_copy unbind_copy
+    split_copy view_copy permute_copy transpose_copy expand_copy unsqueeze_copy squeeze_copy
+    alias_copy t_copy slice_copy select_copy nonzero unique _unique2 searchsorted bucketize
+    one_hot""".split()
+)
+
+
+#: Formulas by the op's full name, ``namespace::name`` (``aten::convolution``,
+#: ``quantized::linear_dynamic``): an op of another namespace with the same name is another op.
 REGISTRY: dict[str, Entry] = {}
+KINDS = ("conv", "linear", "matmul", "attention", "norm", "activation", "softmax", "pool", "elementwise",
+         "reduction", "embedding", "resize", "data")
 
 
-def register(*names: str, kind: str, inplace: bool = False):
-    """Register ``formula`` for the aten ops ``names`` (and their ``name_`` in-place forms)."""
+def qualified(name: str, namespace: str = "aten") -> str:
+    """``'convolution'`` → ``'aten::convolution'``; a name with its namespace stays as it is."""
+    return name if "::" in name else f"{namespace}::{name}"
+
+
+def display_name(name: str) -> str:
+    """How an op is shown: aten ops by their bare name (``convolution``), others in full."""
+    return name.removeprefix("aten::")
+
+
+def register(*names: str, kind: str, inplace: bool = False, namespace: str = "aten"):
+    """Register ``formula`` for the ops ``names`` (of ``namespace`` unless a name carries its
+    own, ``mylib::fused_mlp``) and, with ``inplace``, their ``name_`` forms. Registering a name
+    twice is an error: the first formula would be silently replaced."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
 
     def deco(formula: Callable[..., Cost]) -> Callable[..., Cost]:
-        for name in names:
-            REGISTRY[name] = Entry(kind, formula)
-            if inplace:
-                REGISTRY[name + "_"] = Entry(kind, formula)
+        keys = [qualified(n, namespace) for n in names]
+        keys += [k + "_" for k in keys] if inplace else []
+        taken = [k for k in keys if k in REGISTRY or k in SHAPE_ONLY or k in DATA_MOVEMENT]
+        if taken:
+            raise ValueError(f"a cost formula for {', '.join(taken)} is already registered")
+        for key in keys:
+            REGISTRY[key] = Entry(kind, formula)
         return formula
 
     return deco
@@ -146,10 +199,10 @@ def _mm(a, b, *args, out, **kwargs) -> Cost:
 
 
 #: Ops whose weights are packed objects, not tensors: their formulas count those weights.
-PACKED_WEIGHT_OPS = frozenset({"linear_dynamic"})
+PACKED_WEIGHT_OPS = frozenset({"quantized::linear_dynamic"})
 
 
-@register("linear_dynamic", kind="linear")
+@register("quantized::linear_dynamic", kind="linear")
 def _linear_dynamic(x, packed, *_, out, **__) -> Cost:
     """``quantized::linear_dynamic`` (``quantize_dynamic``'s Linear): int8 weights, activations
     quantized on the fly. MACs = output elements × in_features; the packed weight (in × out, int8)
@@ -485,35 +538,3 @@ def _embedding(weight, indices, *args, out, **kwargs) -> Cost:
 def _embedding_bag(weight, indices, *args, out, **kwargs) -> Cost:
     rows = numel(indices) * weight[-1]
     return Cost(nonmac=rows, weight_elems=rows, act_read_elems=numel(indices))
-
-
-# --------------------------------------------------------------------------------------
-# Ops that cost nothing, and ops that only move bytes
-# --------------------------------------------------------------------------------------
-#: views, metadata queries and tensor creation: no arithmetic, no activation traffic
-SHAPE_ONLY = frozenset(
-    """view _unsafe_view reshape _reshape_alias permute transpose transpose_ t t_ numpy_T expand
-    expand_as squeeze squeeze_ unsqueeze unsqueeze_ slice select split split_with_sizes unbind
-    chunk narrow as_strided as_strided_ detach detach_ alias lift_fresh lift unfold view_as_real
-    view_as_complex diagonal movedim unflatten flatten empty empty_like empty_strided
-    new_empty new_empty_strided zeros zeros_like ones ones_like full full_like new_zeros new_ones
-    new_full arange linspace logspace scalar_tensor _local_scalar_dense sym_size sym_stride
-    sym_numel sym_storage_offset is_same_size resize_ set_ fill fill_ zero_ _assert_async
-    _assert_tensor_metadata _functional_assert_async _assert_scalar rand randn randint rand_like
-    randn_like randint_like normal_ uniform_ bernoulli_ random_ _has_compatible_shallow_copy_type
-    is_nonzero equal _to_dim_order_copy align_to rename""".split()
-)
-
-#: ops that copy or gather data: 0 FLOPs, bytes counted
-DATA_MOVEMENT = frozenset(
-    """clone copy copy_ _to_copy contiguous cat stack hstack vstack index_select gather scatter
-    scatter_ scatter_add scatter_add_ scatter_reduce index index_put index_put_ _unsafe_index
-    _unsafe_index_put constant_pad_nd reflection_pad1d reflection_pad2d reflection_pad3d
-    replication_pad1d replication_pad2d replication_pad3d _pad_circular repeat repeat_interleave
-    roll flip tril triu tril_ triu_ pixel_shuffle pixel_unshuffle channel_shuffle
-    native_channel_shuffle masked_scatter masked_select narrow_copy slice_scatter select_scatter
-    as_strided_scatter diagonal_scatter im2col col2im split_with_sizes_copy unbind_copy
-    split_copy view_copy permute_copy transpose_copy expand_copy unsqueeze_copy squeeze_copy
-    alias_copy t_copy slice_copy select_copy nonzero unique _unique2 searchsorted bucketize
-    one_hot""".split()
-)

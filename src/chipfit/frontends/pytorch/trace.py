@@ -41,7 +41,15 @@ from torch.utils.weak import WeakIdKeyDictionary
 
 from chipfit.core.costgraph import CostGraph, Op
 from chipfit.core.errors import ChipfitError, first_line
-from chipfit.frontends.pytorch.ops import DATA_MOVEMENT, PACKED_WEIGHT_OPS, REGISTRY, SHAPE_ONLY, Cost, TShape
+from chipfit.frontends.pytorch.ops import (
+    DATA_MOVEMENT,
+    PACKED_WEIGHT_OPS,
+    REGISTRY,
+    SHAPE_ONLY,
+    Cost,
+    TShape,
+    display_name,
+)
 
 _SDPA_FUNCTIONS = {torch.nn.functional.scaled_dot_product_attention}
 
@@ -180,12 +188,12 @@ class _Recorder:
                 out = sdpa(*args, **kwargs)
             finally:
                 self.suppress -= 1
-        kind, cost = self.price("scaled_dot_product_attention", args, kwargs, out)
+        kind, cost = self.price("aten::scaled_dot_product_attention", args, kwargs, out)
         self.record("scaled_dot_product_attention", kind, cost, args, kwargs, out)
         return out
 
     def price(self, name: str, args: Any, kwargs: Any, out: Any) -> tuple[str | None, Cost | None]:
-        """(kind, cost) of an aten op; kind None for ops that are ignored."""
+        """(kind, cost) of an op by its full name (``aten::mm``); kind None for ops that are ignored."""
         if name in SHAPE_ONLY:
             return None, None
         entry = REGISTRY.get(name)
@@ -204,9 +212,9 @@ class _DispatchCounter(TorchDispatchMode):
         out = func(*args, **kwargs)
         rec = self.rec
         if not rec.suppress:
-            name = func._schema.name.split("::", 1)[-1]
+            name = func._schema.name   # namespace::op, e.g. aten::convolution
             kind, cost = rec.price(name, args, kwargs, out)
-            rec.record(name, kind, cost, args, kwargs, out)
+            rec.record(display_name(name), kind, cost, args, kwargs, out)
         return out
 
 
