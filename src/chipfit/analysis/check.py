@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from chipfit.analysis.count import CountResult
+from chipfit.analysis.count import CountResult, count
 from chipfit.analysis.explain import check_explanation
 from chipfit.analysis.params import CheckParams, validate
 from chipfit.analysis.roofline import Roofline, roofline
@@ -31,6 +31,7 @@ from chipfit.core.precision import Precision, get_precision
 from chipfit.core.units import num, unit_ref
 from chipfit.data.chips import ChipRecord, Unit, database
 from chipfit.data.efficiency import Efficiency, for_unit
+from chipfit.frontends.resolve import is_onnx
 
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 @dataclass
@@ -291,9 +292,6 @@ def count_for(model: Any, precision: str | Precision, count_kwargs: dict) -> Cou
     an ONNX file's free batch dimension is bound to one inference)."""
     if isinstance(model, CountResult):
         return model.at(precision)
-    from chipfit.analysis.count import count
-    from chipfit.frontends.resolve import is_onnx
-
     if isinstance(model, str) and is_onnx(model):
         count_kwargs.setdefault("batch", 1)  # a free batch dimension: one inference; `batch` batches on the chip
     return count(model, precision=precision, **count_kwargs)

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from chipfit.analysis import params as P
+from chipfit.analysis.check import check
+from chipfit.analysis.count import count
 from chipfit.analysis.explain import with_explain
+from chipfit.analysis.llm import fit_advice, llm, parse_sweep, sweep
+from chipfit.analysis.plan import plan, rank_plan
+from chipfit.analysis.rank import rank
+from chipfit.analysis.whatif import whatif
 from chipfit.core.errors import ChipfitError
 
 Progress = Callable[[str, int, int], None]
@@ -37,31 +43,23 @@ def run(name: str, p: P.Params, *, scenario: Any = None, progress: Progress | No
 
 
 def _count(p: P.CountParams, **_: Any) -> Ran:
-    from chipfit.analysis.count import count
-
     r = count(**p.api())
     return Ran("count", r, lambda: r.to_dict(per_layer=p.per_layer, depth=p.depth),
                lambda: r.to_dict(per_layer=True, depth=p.depth))
 
 
 def _check(p: P.CheckParams, **_: Any) -> Ran:
-    from chipfit.analysis.check import check
-
     r = check(**p.api())
     return Ran("check", r, lambda: with_explain(r.to_dict(per_layer=p.per_layer), r, p.explain),
                lambda: with_explain(r.to_dict(per_layer=True), r, True))
 
 
 def _rank(p: P.RankParams, **_: Any) -> Ran:
-    from chipfit.analysis.rank import rank
-
     r = rank(**p.api())
     return Ran("rank", r, lambda: with_explain(r.to_dict(), r, p.explain), lambda: with_explain(r.to_dict(), r, True))
 
 
 def _llm(p: P.LLMParams, progress: Progress | None = None, **_: Any) -> Ran:
-    from chipfit.analysis.llm import fit_advice, llm, parse_sweep, sweep
-
     kwargs = p.api()
     text = kwargs.pop("sweep")
     if text is not None:
@@ -75,8 +73,6 @@ def _llm(p: P.LLMParams, progress: Progress | None = None, **_: Any) -> Ran:
 
 
 def _plan(p: P.PlanParams, scenario: Any = None, progress: Progress | None = None) -> Ran:
-    from chipfit.analysis.plan import plan, rank_plan
-
     sc = p.scenario if scenario is None else scenario
     if p.rank:
         if p.chip is not None:
@@ -91,8 +87,6 @@ def _plan(p: P.PlanParams, scenario: Any = None, progress: Progress | None = Non
 
 
 def _whatif(p: P.WhatIfParams, progress: Progress | None = None, **_: Any) -> Ran:
-    from chipfit.analysis.whatif import whatif
-
     r = whatif(progress=progress, **p.api())
     return Ran("whatif", r, r.to_dict, r.to_dict)
 

@@ -8,9 +8,13 @@ from typing import Any
 
 from chipfit.analysis.params import CountParams, validate
 from chipfit.core.costgraph import CostGraph, ModuleRow, Op
-from chipfit.core.errors import ChipfitError
+from chipfit.core.errors import ChipfitError, MissingDependency
 from chipfit.core.precision import Precision, get_precision
-from chipfit.frontends.resolve import is_onnx, shape_list
+from chipfit.frontends.arch import Phase, from_config
+from chipfit.frontends.arch.build import takes_tokens
+from chipfit.frontends.onnx.walk import read
+from chipfit.frontends.pytorch.sparsity import sparsity_note, weight_sparsity
+from chipfit.frontends.resolve import config_model, is_onnx, make_inputs, parse_shape, resolve, shape_list
 
 
 @dataclass
@@ -116,8 +120,6 @@ class CountResult:
         try:
             import pandas as pd
         except ImportError:
-            from chipfit.core.errors import MissingDependency
-
             raise MissingDependency("pandas", "pandas", "to_pandas()") from None
         return pd.DataFrame([op.to_dict(self.precision) for op in self.layers])
 
@@ -169,14 +171,10 @@ def count(
         if inputs is not None or seq_len is not None:
             raise ChipfitError("an ONNX model takes `dims` (NAME=VALUE) or `input_shape` (NAME=SHAPE), "
                                "not `inputs` or `seq_len`")
-        from chipfit.frontends.onnx.walk import read
-
         graph = read(model, input_shapes=shapes, dims=dims, batch=batch, name=name)
         return CountResult(graph, prec, notes=list(graph.notes))
     if dims:
         raise ChipfitError("`dims` binds dimensions of an ONNX model; this model is not one")
-    from chipfit.frontends.resolve import config_model
-
     cm = config_model(model) if isinstance(model, str) else None
     if context is not None and phase != "decode":
         raise ChipfitError("`context` sets the cache position of the decode phase; set `phase` to decode")
@@ -192,15 +190,12 @@ def count(
     if isinstance(model, str):
         if inputs is not None:
             raise ChipfitError("give `inputs` only with an nn.Module; for a MODEL string use `input_shape`")
-        from chipfit.frontends.resolve import resolve
-
         resolved = resolve(model, input_shapes=shapes, seq_len=seq_len, batch=batch, device=device,
                            phase=phase, context=context or 0)
         module, args, kwargs, notes = resolved.module, resolved.args, resolved.kwargs, resolved.notes
         name = name or resolved.name
     else:
         module, args, kwargs = _module_inputs(model, inputs, shapes, device)
-    from chipfit.frontends.pytorch.sparsity import sparsity_note, weight_sparsity
     from chipfit.frontends.pytorch.trace import trace
 
     graph = trace(module, args, kwargs, device=device, name=name)
@@ -215,9 +210,6 @@ def count(
 def _count_config(cm, prec: Precision, *, input_shape, seq_len, batch, phase, context, causal_discount,
                   device) -> CountResult:
     """An architecture config, built analytically (:mod:`chipfit.frontends.arch`)."""
-    from chipfit.frontends.arch import Phase, from_config
-    from chipfit.frontends.arch.build import takes_tokens
-
     if input_shape:
         raise ChipfitError(f"'{cm.name}' is built from its config: set `seq_len` and `batch`, not `input_shape`")
     if device != "meta":
@@ -234,8 +226,6 @@ def _count_config(cm, prec: Precision, *, input_shape, seq_len, batch, phase, co
 
 def _module_inputs(module, inputs, shapes, device):
     import torch
-
-    from chipfit.frontends.resolve import make_inputs, parse_shape
 
     if not isinstance(module, torch.nn.Module):
         raise ChipfitError(f"expected a MODEL string or a torch.nn.Module, got {type(module).__name__}")

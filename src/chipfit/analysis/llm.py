@@ -40,6 +40,9 @@ from chipfit.core.precision import PRECISIONS, Precision, get_precision
 from chipfit.data.chips import ChipRecord, Unit, database
 from chipfit.data.efficiency import Efficiency, for_class
 from chipfit.data.llm_efficiency import LLMEfficiency, lookup
+from chipfit.frontends.arch import Phase, build, read
+from chipfit.frontends.arch.spec import Decoder
+from chipfit.frontends.resolve import config_model
 
 #: Default runtime allowance per chip (CUDA context, kernels, allocator workspace), GB.
 DEFAULT_OVERHEAD_GB = 0.5
@@ -275,16 +278,10 @@ class _Model:
         return {layer.attn.window for layer in self.spec.stack.layers if layer.attn.window}
 
     def graph(self, kind: str, tokens: int, context: int, batch: int) -> CostGraph:
-        from chipfit.frontends.arch import Phase, build
-
         return build(self.spec, Phase(kind, tokens, context, batch), self.name)
 
 
 def _decoder(model: str) -> _Model:
-    from chipfit.frontends.arch import read
-    from chipfit.frontends.arch.spec import Decoder
-    from chipfit.frontends.resolve import config_model
-
     cm = config_model(model) if isinstance(model, str) else None
     if cm is None:
         raise ChipfitError(f"chipfit llm needs a decoder language model given by a config (a built-in "

@@ -37,7 +37,9 @@ from typing import Any, Iterable
 
 import yaml
 
+from chipfit.analysis.check import count_for, pick_unit, predict
 from chipfit.analysis.explain import plan_explanation
+from chipfit.analysis.llm import llm
 from chipfit.analysis.params import PlanParams, literal_values, validate
 from chipfit.analysis.scenario import Scenario, Stage, load, loads
 from chipfit.core.errors import ChipfitError
@@ -423,8 +425,6 @@ def _stage(sc: Scenario, i: int, s: Stage, default_chip: str | None, chip_given:
     runs = triggers * _fanout(s) * s.repeat
     batches = math.ceil(_fanout(s) / s.batch)
     if s.llm:
-        from chipfit.analysis.llm import llm
-
         try:
             database(chips_files).get(chip_ref)
         except ChipfitError as exc:
@@ -444,8 +444,6 @@ def _stage(sc: Scenario, i: int, s: Stage, default_chip: str | None, chip_given:
                        s.repeat * batches * batch_s, batch_s, r.memory.weights,
                        r.memory.kv_cache + r.memory.activations, r.decode.bound, r, notes + r.notes)
         return sp
-    from chipfit.analysis.check import pick_unit, predict
-
     try:
         record, unit, note = pick_unit(chip_ref, prec, chips_files=chips_files)
     except ChipfitError as exc:
@@ -464,8 +462,6 @@ def _stage(sc: Scenario, i: int, s: Stage, default_chip: str | None, chip_given:
 
 def _count(s: Stage, prec: Any, cache: dict):
     """The stage's count at ``prec`` (chip-independent: computed once per plan or ranking)."""
-    from chipfit.analysis.check import count_for
-
     kwargs: dict[str, Any] = {}
     if s.input_shape:
         kwargs["input_shape"] = [",".join(map(str, s.input_shape))]

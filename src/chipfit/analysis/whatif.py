@@ -29,7 +29,8 @@ from chipfit.analysis.params import LEVERS, WhatIfParams, validate
 from chipfit.core.errors import ChipfitError
 from chipfit.core.precision import get_precision
 from chipfit.core.units import unit_ref
-from chipfit.frontends.resolve import shape_list
+from chipfit.data import zoo
+from chipfit.frontends.resolve import resolve, shape_list
 
 PRECISION_LADDER = ("fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4", "w4a16")
 #: How narrow each step is: a larger rank is narrower; equal ranks are peers (fp16/bf16, fp8/int8).
@@ -300,8 +301,6 @@ def _pruned_options(model, ratios, base_count, record, unit, fps, prec, input_sh
         return none("give the model by name to rebuild it pruned")
     if base_count.graph.frontend != "torch" or not any(o.kind == "conv" for o in base_count.layers):
         return none("channel pruning is rebuilt for traced convolutional networks only")
-    from chipfit.frontends.resolve import resolve
-
     try:
         res = resolve(model, input_shapes=shape_list(input_shape))
     except ChipfitError as exc:
@@ -325,8 +324,6 @@ def _pruned_options(model, ratios, base_count, record, unit, fps, prec, input_sh
 def top1(name: str) -> tuple[float, str] | None:
     """ImageNet-1K top-1 as published for a zoo model or torchvision builder ``name``, with its
     source: the zoo entry's ``top1`` if it has one, else torchvision's default weights' metadata."""
-    from chipfit.data import zoo
-
     entry = zoo.find(name)
     if entry is not None and entry.top1 is not None:
         return entry.top1, entry.top1_source or entry.source
@@ -344,8 +341,6 @@ def top1(name: str) -> tuple[float, str] | None:
 
 
 def _lighter(name, base_count, record, unit, fps, prec) -> list[Option]:
-    from chipfit.data import zoo
-
     entry = zoo.find(name)
     candidates: dict[str, str] = {}
     for e in zoo.entries("vision"):

@@ -28,9 +28,11 @@ from typing import Iterable
 
 from chipfit.calibration.fit import Case, Prediction, Predictor, fit_class, op_is_depthwise, residual
 from chipfit.core.errors import ChipfitError
+from chipfit.core.fileio import write_atomic
 from chipfit.core.units import unit_ref
-from chipfit.data.chips import ChipDB, ChipRecord, Unit, database
+from chipfit.data.chips import ChipDB, ChipRecord, Unit, config_dir, database
 from chipfit.data.chips.schema import Calibration
+from chipfit.data.chips.userfile import set_efficiency_in_file
 from chipfit.data.efficiency import for_unit
 
 COLUMNS = ["model", "input_shape", "seq_len", "batch", "precision", "runtime", "device", "threads",
@@ -183,10 +185,6 @@ def store(result: CalibrationResult, output: str | Path | None = None) -> Path:
     """Write the calibration into the chip's own user file (or, for a built-in chip, into
     ``output``: a new chip file holding a copy of the chip, which then replaces the built-in)."""
     import yaml
-
-    from chipfit.core.fileio import write_atomic
-    from chipfit.data.chips import config_dir
-    from chipfit.data.chips.userfile import set_efficiency_in_file
 
     block = result.calibration.model_dump(exclude_none=True)
     unit_id = None if result.unit.id == "main" and not result.record.chip.units else result.unit.id

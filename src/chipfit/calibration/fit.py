@@ -21,12 +21,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chipfit.analysis.roofline import roofline
+from chipfit.analysis.count import count
+from chipfit.analysis.roofline import op_class, roofline
 from chipfit.core.costgraph import CostGraph
 from chipfit.core.precision import get_precision
 from chipfit.core.stats import percentile
 from chipfit.data.chips import ChipDB, database
 from chipfit.data.efficiency import ClassFit, Efficiency, Residual, for_unit
+from chipfit.frontends.resolve import is_onnx
 
 
 class Case(BaseModel):
@@ -90,9 +92,6 @@ class Predictor:
     def graph(self, case: Case) -> CostGraph:
         key = (case.model, case.input_shape, case.seq_len)
         if key not in self.graphs:
-            from chipfit.analysis.count import count
-            from chipfit.frontends.resolve import is_onnx
-
             shapes = case.input_shape.split("|") if case.input_shape else None  # 'a|b': two inputs
             batch = 1 if is_onnx(case.model) and not shapes else None  # a free batch dim: one inference
             self.graphs[key] = count(case.model, input_shape=shapes, seq_len=case.seq_len, batch=batch).graph
@@ -210,8 +209,6 @@ def fit_class(pred: Predictor, cases: list[Case], cls: str, fixed: dict[str, Eff
 
 
 def op_is_depthwise(graph: CostGraph) -> bool:
-    from chipfit.analysis.roofline import op_class
-
     return any(op_class(op) == "depthwise" for op in graph.ops)
 
 

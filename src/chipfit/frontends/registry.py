@@ -26,6 +26,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from chipfit.frontends.costs import Cost
+from chipfit.frontends.onnx import ops as onnx_ops
+from chipfit.frontends.pytorch import ops as torch_ops
 
 Formula = Callable[..., Cost]
 
@@ -37,9 +39,7 @@ def register_torch_op(name: str, *, kind: str, inplace: bool = False) -> Callabl
     shape (a tuple of shapes for several outputs). With ``inplace`` the ``op_`` form too."""
     if "::" not in name:
         raise ValueError(f"give the op's namespace, e.g. 'mylib::{name}' (PyTorch's own ops are 'aten::...')")
-    from chipfit.frontends.pytorch.ops import register
-
-    return register(name, kind=kind, inplace=inplace)
+    return torch_ops.register(name, kind=kind, inplace=inplace)
 
 
 def register_onnx_op(op_type: str, *, kind: str, domain: str = "",
@@ -48,6 +48,4 @@ def register_onnx_op(op_type: str, *, kind: str, domain: str = "",
     the standard operators). ``node`` gives the shapes after shape inference (``node.inp(i)``,
     ``node.out(i)``; None where absent) and the attributes (``node.attr(name, default)``);
     ``params``: the inputs that may hold parameters (default: any initializer)."""
-    from chipfit.frontends.onnx.ops import register
-
-    return register(op_type, kind=kind, domain=domain, params=params)
+    return onnx_ops.register(op_type, kind=kind, domain=domain, params=params)

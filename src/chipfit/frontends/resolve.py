@@ -19,6 +19,8 @@ from typing import Any
 
 from chipfit.core.errors import ChipfitError, MissingDependency, first_line
 from chipfit.data import zoo
+from chipfit.frontends.pytorch import hf
+from chipfit.frontends.pytorch.hf import read_config
 
 DEFAULT_IMAGE_SHAPE = (1, 3, 224, 224)
 _DTYPES = {"float": "float32", "float32": "float32", "fp32": "float32", "float16": "float16",
@@ -166,8 +168,6 @@ def resolve(
 
     entry = zoo.find(text)
     if entry is None and (path.is_dir() or path.suffix == ".json" or path.name == "config.json"):
-        from chipfit.frontends.pytorch.hf import read_config
-
         return _resolve_hf(text, read_config(path), shapes, seq_len or 128, batch or 1, device,
                            notes=[] if seq_len else ["sequence length 128 (default; set `seq_len`)"],
                            phase=phase, context=context)
@@ -215,8 +215,6 @@ def config_model(model: str) -> ConfigModel | None:
         return ConfigModel(entry.name, entry.config, entry.seq_len, f"the built-in model '{entry.name}'")
     path = Path(text).expanduser()
     if not is_onnx(text) and (path.is_dir() or path.suffix == ".json" or path.name == "config.json"):
-        from chipfit.frontends.pytorch.hf import read_config
-
         where = path / "config.json" if path.is_dir() else path
         return ConfigModel(text, read_config(path), None, f"'{where}'")
     return None
@@ -224,8 +222,6 @@ def config_model(model: str) -> ConfigModel | None:
 
 def _resolve_hf(name, config, shapes, seq_len, batch, device, notes=None, inputs=None,
                 phase="forward", context=0) -> ResolvedModel:
-    from chipfit.frontends.pytorch import hf
-
     _torch()
     if shapes:
         raise ChipfitError(f"'{name}' is a Hugging Face model: set `seq_len` and `batch`, not `input_shape`")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from chipfit.core.errors import ChipfitError, first_line
+from chipfit.frontends.resolve import resolve
 
 
 def real_module(model: str, *, input_shape: list[str] | None = None, seq_len: int | None = None,
@@ -26,8 +27,6 @@ def real_module(model: str, *, input_shape: list[str] | None = None, seq_len: in
     """(module in eval mode with random weights on ``device``, args, kwargs) for one forward pass
     of MODEL at ``batch``, resolved as ``chipfit count`` resolves it; float inputs are random."""
     import torch
-
-    from chipfit.frontends.resolve import resolve
 
     resolved = resolve(model, input_shapes=input_shape, seq_len=seq_len, device=device,
                        batch=None if input_shape and batch == 1 else batch)

@@ -33,12 +33,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from chipfit.analysis.count import CountResult
+from chipfit.analysis.check import pick_unit, predict
+from chipfit.analysis.count import CountResult, count
 from chipfit.analysis.params import MeasureParams, validate
+from chipfit.analysis.roofline import roofline
 from chipfit.core.errors import ChipfitError
 from chipfit.core.precision import get_precision
 from chipfit.core.stats import percentile
 from chipfit.core.units import duration, human_bytes, num, si, signed_percent
+from chipfit.data.chips import database
+from chipfit.data.efficiency import Efficiency
+from chipfit.frontends.resolve import is_onnx
+from chipfit.measure.export import to_onnx
+from chipfit.measure.probe import chip_id
 
 TORCH_DTYPES = ("fp32", "bf16", "fp16")
 
@@ -197,9 +204,6 @@ def _check_args(runtime: str, precision: str) -> None:
 
 
 def default_chip(device: str, chips_files: Iterable[str] = ()) -> str | None:
-    from chipfit.data.chips import database
-    from chipfit.measure.probe import chip_id
-
     want = chip_id(device)
     return want if want in database(chips_files).records else None
 
@@ -212,11 +216,6 @@ def measure(model: str, *, runtime: str = "onnxruntime", device: str = "cpu", ba
             progress: Callable[[str, int, int], None] = lambda stage, done, total: None) -> MeasureResult:
     """Measure MODEL (see the module docstring); ``chip=None`` predicts on ``this-machine`` when
     it is in the database, ``chip=''`` predicts nothing."""
-    from chipfit.analysis.count import count
-    from chipfit.analysis.roofline import roofline
-    from chipfit.data.efficiency import Efficiency
-    from chipfit.frontends.resolve import is_onnx
-
     validate(MeasureParams, runtime=runtime, device=device, batch=batch, precision=precision, threads=threads,
              chip=chip, input_shape=input_shape, seq_len=seq_len, dims=dims, chips_files=chips_files,
              min_runs=min_runs, min_time_s=min_time_s, max_time_s=max_time_s)
@@ -237,8 +236,6 @@ def measure(model: str, *, runtime: str = "onnxruntime", device: str = "cpu", ba
         else:
             if dims:
                 raise ChipfitError("`dims` binds dimensions of an ONNX model; this model is not one")
-            from chipfit.measure.export import to_onnx
-
             progress("export to ONNX", 0, 1)
             onnx_path = str(to_onnx(model, cache_dir(), input_shape=input_shape, seq_len=seq_len, batch=batch))
             notes.append(f"ran the ONNX export of {model} (random weights): {onnx_path}")
@@ -263,8 +260,6 @@ def measure(model: str, *, runtime: str = "onnxruntime", device: str = "cpu", ba
                            input_shape=input_shape, seq_len=seq_len, notes=notes)
     chip = default_chip(device, chips_files) if chip is None else chip
     if chip:
-        from chipfit.analysis.check import pick_unit, predict
-
         rec, unit, note = pick_unit(chip, prec, chips_files=chips_files)
         # the graph holds the whole batch: its batch-1 roofline is the batch's latency (weights
         # read once, activations of every inference)

@@ -21,6 +21,8 @@ import sys
 import time
 from typing import Any, Callable
 
+from chipfit.measure.export import real_module
+
 
 def _loop(run: Callable[[], Any], plan: dict, sync: Callable[[], None] = lambda: None) -> list[float]:
     clock = time.perf_counter
@@ -79,8 +81,6 @@ def run_onnxruntime(plan: dict) -> dict:
 
 def run_torch(plan: dict) -> dict:
     import torch
-
-    from chipfit.measure.export import real_module
 
     torch.set_num_threads(plan["threads"])
     device = plan["device"]

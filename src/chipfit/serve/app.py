@@ -24,10 +24,16 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from chipfit.analysis.check import check
+from chipfit.analysis.count import count
 from chipfit.analysis.explain import with_explain
 from chipfit.analysis.params import sentence
+from chipfit.analysis.rank import rank
 from chipfit.core.errors import ChipfitError
 from chipfit.core.version import VERSION
+from chipfit.data import zoo
+from chipfit.data.chips import chips as list_chips
+from chipfit.render.html import page as html_report
 from chipfit.serve import compute
 from chipfit.serve.params import COMMANDS, PlanParams, UploadParams, choices
 from chipfit.serve.upload import Upload, UploadError, received
@@ -154,10 +160,6 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 def _upload_result(up: Upload, p: UploadParams) -> dict:
     """Count (then check or rank) an uploaded ONNX file, as the CLI does with a path."""
-    from chipfit.analysis.check import check
-    from chipfit.analysis.count import count
-    from chipfit.analysis.rank import rank
-
     precision = p.precision or ("fp32" if p.view == "count" else "int8")
     with compute.WORK_LOCK:
         try:
@@ -251,8 +253,6 @@ def create_app(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, *, allowed_host
              responses={200: {"content": {"application/json": {"schema": RESULT_SCHEMA}}}, **_errors(422)})
     def models(task: Annotated[str | None, Query(max_length=20, description="vision, language, speech or "
                                                                             "multimodal.")] = None):
-        from chipfit.data import zoo
-
         return ResultJSON({"models": [e.model_dump(exclude_none=True) for e in zoo.entries(task)]})
 
     @app.get("/api/chips", tags=["data"], summary="The chip database (chipfit chips --json)",
@@ -266,8 +266,6 @@ def create_app(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, *, allowed_host
         max_power: Annotated[float | None, Query(gt=0, le=1e6, allow_inf_nan=False)] = None,
         min_memory_gb: Annotated[float | None, Query(ge=0, le=1e6, allow_inf_nan=False)] = None,
     ):
-        from chipfit.data.chips import chips as list_chips
-
         records = list_chips(category=category, vendor=vendor, precision=precision, max_power=max_power,
                              min_memory_gb=min_memory_gb)
         return ResultJSON({"chips": [r.summary() for r in records]})
@@ -341,8 +339,6 @@ def create_app(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, *, allowed_host
                           "with full=true the whole self-contained page that --report writes.")
     def render(result: Annotated[dict[str, Any], Body()],
                full: Annotated[bool, Query(description="The whole page instead of its content.")] = False):
-        from chipfit.render.html import page as html_report
-
         try:
             kind, title, body = html_report.fragment(result)
             html = html_report.render(result) if full else body

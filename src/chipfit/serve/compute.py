@@ -15,6 +15,8 @@ from collections.abc import Callable
 from typing import Any
 
 from chipfit.analysis import commands
+from chipfit.analysis.llm import parse_sweep
+from chipfit.analysis.scenario import loads
 from chipfit.core.errors import ChipfitError
 from chipfit.serve.params import PlanParams, WebParams, builtin_model
 
@@ -50,8 +52,6 @@ class ResultCache:
 def run(name: str, p: WebParams) -> dict:
     """``chipfit NAME ... --json`` for a validated query."""
     if name == "llm" and p.sweep is not None:
-        from chipfit.analysis.llm import parse_sweep
-
         values = parse_sweep(p.sweep)[1]
         if len(values) > MAX_SWEEP_POINTS:
             raise ChipfitError(f"a sweep takes at most {MAX_SWEEP_POINTS} values, got {len(values)}")
@@ -61,8 +61,6 @@ def run(name: str, p: WebParams) -> dict:
 
 def scenario(text: str):
     """A scenario from YAML text (safe loading), every stage's model a built-in name."""
-    from chipfit.analysis.scenario import loads
-
     sc = loads(text, "scenario")
     for i, s in enumerate(sc.stages):
         field = "model" if s.model else "llm"

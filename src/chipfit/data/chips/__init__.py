@@ -21,7 +21,9 @@ from typing import Iterable, get_args
 
 from chipfit.core.datafile import load, load_path
 from chipfit.core.errors import ChipfitError
+from chipfit.core.precision import get_precision
 from chipfit.data.chips.schema import Category, Chip, ChipFile, Figure, Source, Unit
+from chipfit.data.efficiency import efficiency_classes
 
 __all__ = ["Chip", "ChipDB", "ChipRecord", "Figure", "Source", "Unit", "check_category", "chips",
            "config_dir", "database", "select"]
@@ -83,8 +85,6 @@ def config_dir() -> Path:
 
 
 def schema_context() -> dict:
-    from chipfit.data.efficiency import efficiency_classes
-
     return {"efficiency_classes": set(efficiency_classes())}
 
 
@@ -169,8 +169,6 @@ def select(records: Iterable[ChipRecord], category: str | None = None, vendor: s
            precision: str | None = None, max_power: float | None = None,
            min_memory_gb: float | None = None) -> list[ChipRecord]:
     """The records that pass every filter given (power and memory must be known to pass)."""
-    from chipfit.core.precision import get_precision
-
     category = check_category(category)
     compute = get_precision(precision).compute if precision else None
     out = []

@@ -16,6 +16,7 @@ import yaml
 from chipfit.core.datafile import load, parse, read_text
 from chipfit.core.errors import ChipfitError
 from chipfit.core.fileio import write_atomic
+from chipfit.data.chips import schema_context as ctx
 from chipfit.data.chips.schema import ChipFile
 
 
@@ -71,8 +72,6 @@ def set_efficiency(text: str, origin: str, chip_id: str, unit_id: str | None, bl
 
 
 def schema_context() -> dict:
-    from chipfit.data.chips import schema_context as ctx
-
     return ctx()
 
 

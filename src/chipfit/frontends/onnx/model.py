@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chipfit.core.errors import ChipfitError, MissingDependency, first_line
+from chipfit.frontends.onnx.skeleton import read_skeleton
+from chipfit.frontends.resolve import parse_shape
 
 #: tensors up to this many elements keep their values (shape constants, scales) for
 #: shape inference's data propagation; larger ones are weights and are dropped
@@ -82,8 +84,6 @@ def _onnx():
 
 def parse_bindings(input_shapes: list | None, dims: list | dict | None) -> tuple[dict, dict]:
     """``--input-shape [NAME=]SHAPE`` and ``--dim NAME=VALUE`` into two dicts."""
-    from chipfit.frontends.resolve import parse_shape
-
     shapes: dict[str, tuple[int, ...]] = {}
     for text in input_shapes or []:
         name, eq, body = str(text).rpartition("=")
@@ -115,8 +115,6 @@ def load(path: str | os.PathLike, *, input_shapes: list | None = None, dims: lis
     if not path.is_file():
         raise ChipfitError(f"'{path}' does not exist" if not path.exists() else f"'{path}' is not a file")
     shapes, bound = parse_bindings(input_shapes, dims)
-    from chipfit.frontends.onnx.skeleton import read_skeleton
-
     try:
         data, skipped = read_skeleton(path)  # the weights stored inside the file are never read
         model = onnx.load_model_from_string(data)

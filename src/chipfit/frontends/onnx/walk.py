@@ -24,7 +24,7 @@ import ast
 from chipfit.core.costgraph import CostGraph, Op
 from chipfit.core.errors import ChipfitError
 from chipfit.frontends.costs import Cost, numel
-from chipfit.frontends.onnx.model import FLOAT_TYPES, QUANTIZED_BITS, LoadedModel
+from chipfit.frontends.onnx.model import FLOAT_TYPES, QUANTIZED_BITS, LoadedModel, load
 from chipfit.frontends.onnx.ops import (
     CONTROL_FLOW,
     DATA_INPUTS,
@@ -266,6 +266,4 @@ def walk(loaded: LoadedModel, name: str | None = None) -> CostGraph:
 
 def read(path, *, input_shapes=None, dims=None, batch=None, name: str | None = None) -> CostGraph:
     """The cost graph of an ``.onnx`` file (weights never read)."""
-    from chipfit.frontends.onnx.model import load
-
     return walk(load(path, input_shapes=input_shapes, dims=dims, batch=batch), name)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from chipfit.core.errors import ChipfitError, MissingDependency
+from chipfit.frontends.pytorch import hf_speech
 
 
 def _transformers():
@@ -82,8 +83,6 @@ def example_inputs(model, batch: int, seq_len: int, inputs: dict[str, Any] | Non
     import inspect
 
     import torch
-
-    from chipfit.frontends.pytorch import hf_speech
 
     if inputs or hf_speech.handles(model):
         if phase != "forward":

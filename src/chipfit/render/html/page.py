@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from chipfit.core.errors import ChipfitError, render_fields
 from chipfit.core.units import duration, human_bytes, num, percent, si, unit_ref
+from chipfit.core.version import VERSION
 from chipfit.render.html import svg
 
 #: Most bars in a per-layer chart; the rest are summed into one row (the roofline shows every op).
@@ -590,8 +591,6 @@ _SCRIPT = """
 
 
 def _page(title: str, kind: str, body: str, result: dict, command_line: str | None) -> str:
-    from chipfit.core.version import VERSION
-
     data = json.dumps(result, separators=(",", ":")).replace("</", "<\\/")
     when = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     cmd = f"<div class=\"meta\">command: <code>{escape(command_line)}</code></div>" if command_line else ""

@@ -121,7 +121,5 @@ def rank_view(res: "RankResult", show_all: bool = False, explain: bool = False) 
         tail += "\n* DRAM bandwidth unknown (on-chip or host memory): memory time not modelled, an optimistic bound"
     parts.append(Text(tail, style="dim"))
     if explain:
-        from chipfit.render.terminal.explain import explain_table
-
         parts += [Text(""), explain_table(res.explain())]
     return Group(*parts)
