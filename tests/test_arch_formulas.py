@@ -1,5 +1,5 @@
 """The analytic builders against outside references: parameter counts of
-``../shared/refdata/llm_configs.csv``, formulas written out by hand, the seeds' numbers
+``benchmarks/data/llm_configs.csv``, formulas written out by hand, a widely shared hand estimate's numbers
 (corrected where they were wrong), and bad input."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from chipfit.core.errors import ChipfitError
 from chipfit.frontends.arch import Phase, from_config, supported_model_types
 from chipfit.frontends.arch.build import causal_scores, expected_experts
 
-REFDATA = Path(__file__).parent / "data" / "llm_configs.csv"   # a copy of ../shared/refdata/llm_configs.csv
+REFDATA = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "llm_configs.csv"
 CSV_TO_ZOO = {
     "Llama-2-7B": "llama-2-7b", "Llama-2-13B": "llama-2-13b", "Llama-2-70B": "llama-2-70b",
     "Llama-3-8B": "llama-3-8b", "Llama-3-70B": "llama-3-70b", "Mistral-7B-v0.1": "mistral-7b",
@@ -83,14 +83,14 @@ def test_clip_vit_l14_vision_tower_equals_transformers():
     assert tower.params + 1024 * 768 == 303_966_208
 
 
-# -- the seeds' numbers --------------------------------------------------------------------
+# -- a widely shared hand estimate's numbers --------------------------------------------------------------------
 
 def _kind_macs(graph, word):
     return sum(op.macs for op in graph.ops if word in op.name)
 
 
-def test_seed_per_layer_formula_against_an_exact_swiglu_layer():
-    """Seeds: attention 4·L·H² + 2·L²·H (right, for multi-head attention) and an FFN of
+def test_hand_estimate_per_layer_formula_against_an_exact_swiglu_layer():
+    """The hand estimate: attention 4·L·H² + 2·L²·H (right, for multi-head attention) and an FFN of
     2·L·H·d_ffn with d_ffn = 2.7·H (wrong for LLaMA: SwiGLU has three H×I matrices)."""
     h, inter, n = 4096, 11008, 512
     g = count("llama-2-7b", seq_len=n).graph
@@ -99,17 +99,17 @@ def test_seed_per_layer_formula_against_an_exact_swiglu_layer():
     ffn = sum(op.macs for op in layer0 if ".mlp." in op.name)
     assert attn == 4 * n * h * h + 2 * n * n * h
     assert ffn == 3 * n * h * inter
-    seed_ffn = 2 * n * h * int(2.7 * h)
-    assert ffn / seed_ffn == pytest.approx(1.493, abs=0.001)   # the seed undercounts the FFN by a third
+    hand_ffn = 2 * n * h * int(2.7 * h)
+    assert ffn / hand_ffn == pytest.approx(1.493, abs=0.001)   # the hand estimate undercounts the FFN by a third
 
 
-def test_seed_llama_7b_on_32_tokens_is_0_42_tflops_not_16_8_gflops():
+def test_hand_estimate_llama_7b_on_32_tokens_is_0_42_tflops_not_16_8_gflops():
     h, inter, layers, vocab, n = 4096, 11008, 32, 32000, 32
     macs = n * (layers * (4 * h * h + 3 * h * inter) + h * vocab) + layers * 2 * n * n * h
     r = count("llama-2-7b", seq_len=n)
     assert r.macs == macs
     assert 2 * r.macs == pytest.approx(0.42e12, rel=0.02)
-    assert 2 * r.macs / 16.8e9 > 25      # the seed's figure is 25× too low
+    assert 2 * r.macs / 16.8e9 > 25      # the hand estimate's figure is 25× too low
 
 
 @pytest.mark.parametrize("size, d, layers, mels", [

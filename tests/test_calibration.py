@@ -12,7 +12,7 @@ from chipfit.data.efficiency import efficiency_file
 pytest.importorskip("torchvision", reason="the validation models need torchvision")
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "refdata" / "measured_public.csv"
+MEASURED = ROOT / "benchmarks" / "data" / "measured_public.csv"
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _cases import load_cases, local_cases, predictor  # noqa: E402
@@ -30,9 +30,8 @@ def pred():
     return predictor()
 
 
-@pytest.mark.skipif(not SHARED.exists(), reason="../shared/refdata is not checked out next to the repo")
 def test_cases_copy_their_rows_of_measured_public_csv(cases):
-    rows = list(csv.DictReader(SHARED.open(encoding="utf-8")))
+    rows = list(csv.DictReader(MEASURED.open(encoding="utf-8")))
     for c in cases.cases:
         row = rows[c.row - 1]
         assert (row["hardware"], row["model"], float(row["value"]), row["unit"]) == \
@@ -74,7 +73,7 @@ def test_predictions_of_all_published_cnn_rows_have_median_error_within_15_perce
 
 
 def test_this_machine_rows_predict_within_20_percent_median():
-    """Issue 8's bar: onnxruntime on the probed 2-core CPU, >= 10 models, median |error| <= 20 %,
+    """The bar for this machine: onnxruntime on the probed 2-core CPU, >= 10 models, median |error| <= 20 %,
     and the rows never fitted on alone as well."""
     cases, pred = local_cases()
     errors = {c.id: pred.predict(c).abs_pct for c in cases}

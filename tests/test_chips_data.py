@@ -68,14 +68,14 @@ def _ridge(chip_id, unit, precision):
     return r["flop_per_byte"]
 
 
-@pytest.mark.parametrize("chip, unit, precision, seeds", [
+@pytest.mark.parametrize("chip, unit, precision, by_hand", [
     ("rtx-4090", "main", "fp32", 82),      # FP32 shader
     ("h100-sxm", "main", "fp32", 20),      # FP32 non-tensor
     ("h100-sxm", "main", "tf32", 147),     # TF32 tensor, dense
     ("ryzen-9-7950x", "main", "fp32", 40),
 ])
-def test_seeds_flop_per_byte_ridge_points(chip, unit, precision, seeds):
-    assert _ridge(chip, unit, precision) == pytest.approx(seeds, rel=0.15)
+def test_by_hand_flop_per_byte_ridge_points(chip, unit, precision, by_hand):
+    assert _ridge(chip, unit, precision) == pytest.approx(by_hand, rel=0.15)
 
 
 def test_a_user_chip_file_adds_chips_and_errors_name_file_line_and_field(tmp_path):

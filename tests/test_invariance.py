@@ -1,5 +1,5 @@
 """Counts must not depend on the device, the grad mode, the attention implementation or the
-fused fast path that happens to run (DESIGN.md, counting conventions)."""
+fused fast path that happens to run (docs/architecture.md, counting conventions)."""
 
 import pytest
 

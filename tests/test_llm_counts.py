@@ -1,5 +1,5 @@
 """Transformer counts from configs: exact MACs written out as formulas, parameters from the
-public reference table (tests/data/llm_configs.csv, a copy of shared/refdata)."""
+public reference table (benchmarks/data/llm_configs.csv)."""
 
 import csv
 from pathlib import Path
@@ -11,8 +11,7 @@ pytest.importorskip("transformers", reason="needs transformers (pip install 'chi
 
 import chipfit  # noqa: E402
 
-DATA = Path(__file__).resolve().parent / "data"
-SHARED_REFDATA = Path(__file__).resolve().parents[2] / "shared" / "refdata"
+DATA = Path(__file__).resolve().parents[1] / "benchmarks" / "data"
 
 
 def ref_params(model: str) -> int:
@@ -29,13 +28,6 @@ def decoder_macs(layers, seq, hidden, inter, vocab, heads, kv_heads, gated=True)
     mlp = (3 if gated else 2) * seq * hidden * inter
     attention = 2 * seq * seq * hidden                              # QK^T + AV, dense
     return layers * (proj + mlp + attention) + seq * hidden * vocab  # + lm_head
-
-
-def test_vendored_reference_copy_matches_shared():
-    shared = SHARED_REFDATA / "llm_configs.csv"
-    if not shared.exists():
-        pytest.skip("shared/refdata is not beside this checkout")
-    assert (DATA / "llm_configs.csv").read_bytes() == shared.read_bytes()
 
 
 def test_llama_2_7b_at_2048_tokens():

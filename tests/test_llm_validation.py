@@ -12,7 +12,7 @@ from chipfit.core.datafile import load_path
 from chipfit.data.llm_efficiency import ENGINES, llm_efficiency_file, lookup
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "refdata" / "measured_public.csv"
+MEASURED = ROOT / "benchmarks" / "data" / "measured_public.csv"
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
@@ -26,9 +26,8 @@ def preds(cases):
     return [predict(c) for c in cases]
 
 
-@pytest.mark.skipif(not SHARED.exists(), reason="../shared/refdata is not checked out next to the repo")
 def test_cases_copy_their_rows_of_measured_public_csv(cases):
-    rows = list(csv.DictReader(SHARED.open(encoding="utf-8")))
+    rows = list(csv.DictReader(MEASURED.open(encoding="utf-8")))
     for c in cases:
         row = rows[c.row - 1]
         assert (row["hardware"], row["model"], row["precision"], float(row["value"]), row["unit"]) == \

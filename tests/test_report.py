@@ -179,8 +179,8 @@ def test_rank_explain_gives_each_chips_formula_efficiency_and_validation(run_cli
     assert "not validated" in rows["rk3588"]        # no NPU measurement exists: said so, not hidden
 
 
-def test_seeds_resnet18_worked_example_explained(tmp_path):
-    """The seeds' example: ResNet-18 at 30 FPS, INT8, on a 4-TOPS chip used at 60 %.
+def test_resnet18_worked_example_explained(tmp_path):
+    """The worked example of a widely shared hand estimate: ResNet-18 at 30 FPS, INT8, on a 4-TOPS chip used at 60 %.
 
     By hand, from torchvision's own figure (weights.meta["_ops"] = 1.814 GMACs):
     2 × 1.814 G = 3.63 G operations of contractions per frame; × 30 = 0.109 TOPS; 4 TOPS × 0.6 = 2.4 TOPS usable;

@@ -1,4 +1,4 @@
-"""The seeds' model transformations, applied for real with torch and recounted.
+"""The model transformations a widely shared hand estimate describes, applied for real with torch and recounted.
 
 Dynamic quantization (``torch.ao.quantization.quantize_dynamic``): int8 Linear weights, the same
 MACs, 4x fewer weight bytes than fp32. Pruning (``torch.nn.utils.prune``): the zeros are reported,
@@ -37,7 +37,7 @@ def test_dynamic_quantization_stores_int8_linear_weights():
     assert b.unsupported_ops == {}
     linears = [op for op in b.layers if op.kind == "linear"]
     assert len(linears) == 2 and all(op.weight_bits == 8 and op.op == "quantized::linear_dynamic" for op in linears)
-    assert a.weight_bytes == 4 * b.weight_bytes     # the seeds' "4x fewer weight bytes" (fp32 -> int8)
+    assert a.weight_bytes == 4 * b.weight_bytes     # the hand estimate's "4x fewer weight bytes" (fp32 -> int8)
     assert b.weight_bytes == a.params               # one byte per weight element
 
 

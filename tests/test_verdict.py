@@ -1,4 +1,4 @@
-"""check / rank analysis: the seeds' worked example and the roofline against hand arithmetic."""
+"""check / rank analysis: the hand estimate's worked example and the roofline against hand arithmetic."""
 
 import pytest
 
@@ -18,8 +18,8 @@ def resnet18():
     return chipfit.count("resnet18")
 
 
-def test_seeds_worked_example_resnet18_int8_on_a_4_tops_chip(resnet18):
-    # seeds: 1.814 GMACs x 2 ops/MAC x 30 FPS = 0.109 TOPS; a 4-TOPS chip at utilization
+def test_worked_example_resnet18_int8_on_a_4_tops_chip(resnet18):
+    # by hand: 1.814 GMACs x 2 ops/MAC x 30 FPS = 0.109 TOPS; a 4-TOPS chip at utilization
     # 0.6 has 2.4 effective TOPS, sufficient, margin 2.4 - 0.109 = 2.29 TOPS
     r = chipfit.check(resnet18, "coral-edge-tpu", fps=30, precision="int8", utilization=0.6)
     assert round(r.required_tops, 3) == 0.109

@@ -21,9 +21,9 @@ def test_resnet50_at_60_fps_on_rk3588(resnet50_rk3588):
     r = resnet50_rk3588
     rows = {(o.lever, o.setting): o for o in r.options}
     base = rows[("as given", "int8, batch 1")].result
-    # by hand, the seeds' way: torchvision's 4.089 GMACs × 2 × 60 FPS = 0.49 TOPS of a 6 TOPS int8 NPU
+    # by hand: torchvision's 4.089 GMACs × 2 × 60 FPS = 0.49 TOPS of a 6 TOPS int8 NPU
     assert base.required_tops == pytest.approx(2 * 4.089e9 * 60 / 1e12, rel=0.01)
-    assert base.required_tops < 6 * 0.6           # fits even at the seeds' 60 % utilization
+    assert base.required_tops < 6 * 0.6           # fits even at the hand estimate's 60 % utilization
     # the RK3588 lists int8 only: no other precision step, and no 2:4 sparse peak
     assert not [o for o in r.options if o.lever == "precision"]
     assert rows[("2:4 sparsity", "not on this chip")].result is None

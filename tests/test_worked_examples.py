@@ -1,4 +1,4 @@
-"""The seeds' worked examples, with the arithmetic written out."""
+"""The worked examples of a widely shared hand estimate, with the arithmetic written out."""
 
 import pytest
 

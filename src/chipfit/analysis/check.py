@@ -5,9 +5,9 @@ roofline and every derived figure, and can explain each with its numbers substit
 
 Definitions (all per inference at batch 1 unless said otherwise):
 
-- ``required_tops = flops × fps / 1e12`` (``ops`` for TOPS = FLOPs, DESIGN.md);
+- ``required_tops = flops × fps / 1e12`` (``ops`` for TOPS = FLOPs, docs/architecture.md);
 - ``effective_tops = dense peak × compute efficiency`` of large matrix ops (or ``× U``);
-- ``margin_tops = effective_tops − required_tops`` (the seeds' margin);
+- ``margin_tops = effective_tops − required_tops`` (the margin of a widely shared hand estimate);
 - ``latency_s`` = the per-op roofline sum (see :mod:`chipfit.analysis.roofline`), ``max_fps = 1 / latency_s``;
 - ``required_bandwidth_gbps = bytes per inference × fps / 1e9`` (bytes after fusion);
 - ``memory_fits``: weights + the largest op working set (× batch) ≤ the chip's memory;

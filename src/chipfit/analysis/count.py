@@ -86,7 +86,7 @@ class CountResult:
         return self.graph.by_module(depth)
 
     def to_dict(self, per_layer: bool = False, depth: int | None = None) -> dict[str, Any]:
-        """The JSON object of ``chipfit count --json`` (keys fixed by DESIGN.md)."""
+        """The JSON object of ``chipfit count --json`` (keys fixed by the contract in docs/architecture.md)."""
         out: dict[str, Any] = {
             "model": self.model,
             "precision": self.precision.name,

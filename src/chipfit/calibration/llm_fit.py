@@ -1,6 +1,6 @@
 """Predict published LLM measurements: the cases of ``benchmarks/llm_cases.yaml``.
 
-A case says how to express one measured row of ``refdata/measured_public.csv`` as a
+A case says how to express one measured row of ``benchmarks/data/measured_public.csv`` as a
 :func:`chipfit.llm` call (model, chip, format, engine, batch, prompt and output tokens,
 chips) and what was measured:
 

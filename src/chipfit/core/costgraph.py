@@ -9,7 +9,7 @@ from a :class:`~chipfit.core.precision.Precision`, except where the model itself
 of an op (a quantized ONNX graph stores int8 weights whatever precision the user asks):
 ``weight_bits`` / ``act_bits`` then override the precision's bits for that op.
 
-Counting conventions (DESIGN.md): ``flops = 2 * macs + nonmac_flops``; one MAC is two
+Counting conventions (docs/architecture.md): ``flops = 2 * macs + nonmac_flops``; one MAC is two
 operations, as in every chip's TOPS rating. Ops no formula covers are kept in the graph with
 ``supported=False`` and summarised in :attr:`CostGraph.unsupported`; they are never silently
 counted as zero.

@@ -1,4 +1,4 @@
-"""Workload precisions (DESIGN.md, "Precision"): they change bytes, never op counts.
+"""Workload precisions (docs/architecture.md, "Precision"): they change bytes, never op counts.
 
 Each precision says how many bits one weight element and one activation element take.
 Weight-only forms (``w8a16``, ``w4a16`` and the llama.cpp / MLC formats) store the matrix

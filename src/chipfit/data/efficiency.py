@@ -1,7 +1,7 @@
 """Efficiency factors: the fraction of a chip's dense peak and bandwidth that real runs reach.
 
 They are data (``efficiency.yaml``), fitted by ``benchmarks/fit_efficiency.py`` on the
-measured rows of ``refdata/measured_public.csv`` per *efficiency class* of compute unit
+measured rows of ``benchmarks/data/measured_public.csv`` per *efficiency class* of compute unit
 (``nvidia-gpu``, ``nvidia-jetson-gpu``, ``nvidia-dla``, ``npu``, ``gpu``, ``cpu``) and per *op class*:
 
 - ``gemm``: convolutions (groups < channels), linear layers, matrix products, attention;
@@ -11,7 +11,7 @@ measured rows of ``refdata/measured_public.csv`` per *efficiency class* of compu
 
 Each class records the rows it was fitted on and the residual error of that fit; a class with
 no public measurements says so and borrows the pooled fit. ``--utilization U`` replaces all
-four factors by ``U`` (the seeds' single-factor mode). A chip calibrated by ``chipfit calibrate``
+four factors by ``U`` (the single-factor mode of a widely shared hand estimate). A chip calibrated by ``chipfit calibrate``
 carries its own factors, which replace its class's (:func:`for_unit`).
 """
 

@@ -10,7 +10,7 @@ An LLM step (a prefill or one decode step) is priced by the per-op roofline of
 - ``layer_overhead_s``: fixed time per layer per step (kernel launches, framework work on the
   host), which no roofline shows and which dominates small models on fast chips.
 
-``benchmarks/fit_llm.py`` fits them on the LLM rows of ``refdata/measured_public.csv`` and
+``benchmarks/fit_llm.py`` fits them on the LLM rows of ``benchmarks/data/measured_public.csv`` and
 writes ``llm_efficiency.yaml`` with the rows used and the residual error. A lookup falls back
 from (class, engine) to (class, ``generic``), then to (``all``, engine) and (``all``,
 ``generic``), and says so.

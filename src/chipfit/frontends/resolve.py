@@ -1,4 +1,4 @@
-"""Turn what a user typed as MODEL into a module plus example inputs (DESIGN.md, CLI).
+"""Turn what a user typed as MODEL into a module plus example inputs (docs/architecture.md, the command line).
 
 MODEL is one of
   * a path to an ``.onnx`` file (read by the ONNX frontend, see :func:`chipfit.analysis.count.count`),

@@ -1,4 +1,4 @@
-"""Schema of chip files (DESIGN.md, "Hardware database"): one YAML file per vendor.
+"""Schema of chip files (docs/architecture.md, "Data files"): one YAML file per vendor.
 
 A file names its documents once under ``sources`` and every number cites one of them::
 

@@ -3,7 +3,7 @@
 ``torch.nn.utils.prune`` keeps ``NAME_orig`` and a ``NAME_mask`` buffer and computes
 ``NAME = NAME_orig * NAME_mask`` before each call; after ``prune.remove`` the zeros sit in the
 plain parameter. Either way the weight the module uses is read here, and its zeros counted.
-Counting stays dense (DESIGN.md): a zero weight is still multiplied by dense hardware, so the
+Counting stays dense (docs/architecture.md): a zero weight is still multiplied by dense hardware, so the
 sparsity is reported beside the MACs, never subtracted from them.
 """
 

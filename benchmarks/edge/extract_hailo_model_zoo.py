@@ -1,0 +1,129 @@
+"""Rows from the Hailo model zoo public-model tables (docs/public_models/<DEVICE>/*.rst):
+FPS at batch 1 and batch 8 for Hailo-8, Hailo-8L, Hailo-10H, Hailo-15H and Hailo-15L.
+
+usage: python3 extract_hailo_model_zoo.py /path/to/hailo_model_zoo [--commit c83fc03...] [-o sources/hailo_model_zoo.csv]
+"""
+from __future__ import annotations
+
+import re
+
+from _common import git_ls, git_show, resolve_commit, std_args, write_rows, yolo_tag
+
+SOURCE = "github:hailo-ai/hailo_model_zoo"
+DEFAULT_COMMIT = "c83fc030e862de8daf05b783f503712d168ef620"  # v5.2.0, 2026-01-20
+DEVICES = {"HAILO8": "hailo-8", "HAILO8L": "hailo-8l", "HAILO10H": "hailo-10h",
+           "HAILO15H": "hailo-15h", "HAILO15L": "hailo-15l"}
+SKIP_TASKS = {"text_image_retrieval"}  # text encoders: not vision models
+
+# Hailo network name -> torchvision builder / chipfit zoo name, only where the published model is
+# that architecture (source repo checked in the model zoo's network config). Others keep their own name.
+MODEL_REFS = {
+    "mobilenet_v2_1.0": ("mobilenet_v2", "TF-slim MobileNetV2 1.0/224: same architecture as torchvision mobilenet_v2"),
+    "swin_tiny": ("swin_t", "microsoft/swin-tiny-patch4-window7-224: same architecture as torchvision swin_t"),
+    "swin_small": ("swin_s", "microsoft/swin-small-patch4-window7-224: same architecture as torchvision swin_s"),
+    "vit_base": ("vit_b_16", "timm vit_base_patch16_224: same architecture as torchvision vit_b_16"),
+    "squeezenet_v1.1": ("squeezenet1_1", "imgclsmob SqueezeNet 1.1: same architecture as torchvision squeezenet1_1"),
+    "regnetx_800mf": ("regnet_x_800mf", "pycls RegNetX-800MF: same architecture as torchvision regnet_x_800mf"),
+    "regnetx_1.6gf": ("regnet_x_1_6gf", "pycls RegNetX-1.6GF: same architecture as torchvision regnet_x_1_6gf"),
+    "resnext50_32x4d": ("resnext50_32x4d", "imgclsmob ResNeXt-50 32x4d: same architecture as torchvision resnext50_32x4d"),
+    "efficientnet_lite0": ("efficientnet_lite0", "TF EfficientNet-Lite0 (chipfit zoo efficientnet_lite0)"),
+    "resnet_v1_50": ("resnet_v1_50", "ResNet-50 v1 (stride in the 1x1 conv), not torchvision resnet50 (v1.5)"),
+    "inception_v1": ("inception_v1", "TF-slim Inception v1; torchvision googlenet differs in detail"),
+}
+
+
+def parse_list_tables(text: str):
+    """Yield (section_titles, header, rows) for every rst list-table in `text`."""
+    lines = text.splitlines()
+    titles = {}  # underline char -> latest title
+    order = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if i + 1 < len(lines) and re.fullmatch(r"([=\-^~])\1{2,}", lines[i + 1].strip()) and line.strip() \
+                and not line.startswith(" "):
+            ch = lines[i + 1].strip()[0]
+            if ch not in order:
+                order.append(ch)
+            titles[ch] = line.strip()
+            for lower in order[order.index(ch) + 1:]:
+                titles.pop(lower, None)
+            i += 2
+            continue
+        if line.startswith(".. list-table::"):
+            rows, j = [], i + 1
+            while j < len(lines) and (not lines[j].strip() or lines[j].startswith(" ")):
+                s = lines[j]
+                if s.startswith("   * - "):
+                    rows.append([s[len("   * - "):].strip()])
+                elif (s.startswith("     - ") or s.rstrip() == "     -") and rows:
+                    rows[-1].append(s[len("     -"):].strip())
+                elif s.strip() and rows and s.startswith("       "):
+                    rows[-1][-1] += " " + s.strip()
+                j += 1
+            if rows:
+                yield [titles[c] for c in order if c in titles], rows[0], rows[1:]
+            i = j
+            continue
+        i += 1
+
+
+def extract(repo: str, commit: str) -> list[dict]:
+    sha = resolve_commit(repo, commit)
+    out = []
+    for dev, chip in DEVICES.items():
+        for path in sorted(git_ls(repo, sha, f"docs/public_models/{dev}")):
+            if not path.endswith(".rst"):
+                continue
+            task = path.rsplit("/", 1)[1][len(dev) + 1:-4]
+            if task in SKIP_TASKS:
+                continue
+            text = git_show(repo, sha, path)
+            m = re.search(r"compiled using Hailo Dataflow Compiler (v\d+(?:\.\d+)*)", text)
+            dfc = m.group(1) if m else ""
+            m = re.search(r"ModelZoo/Compiled/(v\d+(?:\.\d+)*)/", text)
+            mz = m.group(1) if m else ""
+            perf_mode = "Benchmark and TAPPAS  networks run in performance mode" in text
+            for titles, header, rows in parse_list_tables(text):
+                if "FPS (Batch Size=1)" not in header:
+                    continue
+                col = {h: k for k, h in enumerate(header)}
+                section = f"{task} / {titles[-1]}" if titles else task
+                for r in rows:
+                    raw = r[col["Network Name"]]
+                    star = "⭐" in raw or "|star|" in raw
+                    rocket = "|rocket|" in raw
+                    name = re.sub(r"\|(rocket|star)\|", "", raw).replace("⭐", "").strip()
+                    res = r[col["Input Resolution (HxWxC)"]].strip()
+                    if not re.fullmatch(r"\d+x\d+x\d+", res):
+                        continue  # no single image input size given
+                    ref, ref_note = MODEL_REFS.get(name, (yolo_tag(name), ""))
+                    for b in (1, 8):
+                        v = r[col[f"FPS (Batch Size={b})"]].strip()
+                        if not re.fullmatch(r"\d+(\.\d+)?", v) or float(v) <= 0:
+                            continue
+                        notes = ["FPS as published; quantized HEF (Hailo devices run integer, mainly 8-bit, "
+                                 "networks; per-layer 4/16-bit choices are not in the table)"]
+                        if ref_note:
+                            notes.append(ref_note)
+                        if star:
+                            notes.append("marked with a star in the source (network used by Hailo apps / TAPPAS)")
+                        if rocket:
+                            notes.append("marked with a rocket in the source (network in the Hailo Benchmark)")
+                        if perf_mode:
+                            notes.append("the page states benchmark and TAPPAS networks run in performance mode")
+                        out.append({
+                            "id": f"hailo-mz/{chip}/{task}/{name}/b{b}",
+                            "chip": chip, "unit": "npu", "runtime": "hailort",
+                            "runtime_version": f"DFC {dfc}" + (f" (model zoo {mz})" if mz else ""),
+                            "model": name, "model_ref": ref, "input": res, "precision": "int8",
+                            "batch": b, "cores": "", "metric": "fps", "value": v,
+                            "source": SOURCE, "source_path": path, "source_commit": sha,
+                            "source_table": section, "notes": "; ".join(notes),
+                        })
+    return out
+
+
+if __name__ == "__main__":
+    a = std_args(__doc__, DEFAULT_COMMIT, "hailo_model_zoo.csv")
+    write_rows(extract(a.repo, a.commit), a.out)
