@@ -1,4 +1,4 @@
-"""Fit the efficiency factors of src/chipfit/efficiency.yaml on the validation cases.
+"""Fit the efficiency factors of src/chipfit/data/efficiency.yaml on the validation cases.
 
     python benchmarks/fit_efficiency.py          # prints the fit, writes efficiency.yaml
 
@@ -82,8 +82,8 @@ def main() -> None:
     if args.dry_run:
         print(text)
     else:
-        (ROOT / "src" / "chipfit" / "efficiency.yaml").write_text(text, encoding="utf-8")
-        print("wrote src/chipfit/efficiency.yaml")
+        (ROOT / "src" / "chipfit" / "data" / "efficiency.yaml").write_text(text, encoding="utf-8")
+        print("wrote src/chipfit/data/efficiency.yaml")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """Fit the LLM engine efficiencies on the published LLM measurements: writes
-src/chipfit/llm_efficiency.yaml.
+src/chipfit/data/llm_efficiency.yaml.
 
     python benchmarks/fit_llm.py            # fit, print, rewrite the yaml
     python benchmarks/fit_llm.py --dry-run  # fit and print only
@@ -36,7 +36,7 @@ from chipfit.data.efficiency import Residual  # noqa: E402
 from chipfit.data.llm_efficiency import ENGINES, LLMEfficiencyFile, LLMFit  # noqa: E402
 
 CASES = HERE / "llm_cases.yaml"
-OUT = ROOT / "src" / "chipfit" / "llm_efficiency.yaml"
+OUT = ROOT / "src" / "chipfit" / "data" / "llm_efficiency.yaml"
 
 #: Search range of each factor (gemm, memory, overhead s/layer), searched on a log scale.
 _RANGE = {0: (0.02, 1.0), 1: (0.05, 1.0), 2: (1e-7, 3e-3)}

@@ -293,9 +293,9 @@ def test_scenario_order_follows_links():
     assert [s.name for s in sc.order()] == ["a", "b"]
 
 
-def test_readme_tables_of_the_examples_are_chipfits_numbers():
-    """The README's recomputed multimodal and speech-to-speech tables hold what plan computes."""
-    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+def test_docs_tables_of_the_examples_are_chipfits_numbers():
+    """The plan page's recomputed multimodal and speech-to-speech tables hold what plan computes."""
+    readme = (EXAMPLES.parent / "docs" / "commands" / "plan.md").read_text(encoding="utf-8")
     vl = {s.name: s for s in plan(EXAMPLES / "vision_language.yaml").stages}
     llm = vl["llm"].detail
     assert f"{vl['image_encoder'].detail.count.macs / 1e9:.2f} GMACs = {vl['image_encoder'].flops / 1e9:.1f} GFLOPs" \

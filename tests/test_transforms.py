@@ -91,15 +91,15 @@ def test_structured_pruning_zeros_channels_but_keeps_the_shapes():
     assert w["zeros"] == 16 * 16 * 9 and w["sparsity"] == 0.5
 
 
-def test_readme_transformations_example_runs_verbatim():
-    """The README's quantize_dynamic + prune example, executed as written (its asserts are the test)."""
+def test_docs_transformations_example_runs_verbatim():
+    """The what-if page's quantize_dynamic + prune example, executed as written (its asserts are the test)."""
     import pathlib
     import re
 
-    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### Transformations applied for real", 1)[1]
+    page = pathlib.Path(__file__).resolve().parents[1] / "docs" / "commands" / "whatif.md"
+    section = page.read_text(encoding="utf-8").split("## Transformations applied for real", 1)[1]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     assert "quantize_dynamic" in code and "prune.l1_unstructured" in code
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        exec(compile(code, "README.md", "exec"), {"__name__": "readme_example"})
+        exec(compile(code, "whatif.md", "exec"), {"__name__": "docs_example"})

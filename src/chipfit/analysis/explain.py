@@ -29,7 +29,7 @@ def efficiency_basis(e) -> str:
     if e.residual is not None:
         return (f"{e.basis}; validation on {e.residual.n} rows: median |error| {e.residual.median_abs_pct:.1f} %, "
                 f"p90 {e.residual.p90_abs_pct:.1f} %")
-    return f"{e.basis}; not validated: no measured rows of this class (see VALIDATION.md)"
+    return f"{e.basis}; not validated: no measured rows of this class"
 
 
 def rank_explanation(res) -> list[tuple[str, str]]:

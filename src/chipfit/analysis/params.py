@@ -438,6 +438,8 @@ def sentence(err: dict, name: str | None = None, value: Any = None) -> ChipfitEr
     ctx = err.get("ctx") or {}
     if "input" in err and (name is None or item):
         value = err["input"]
+    if kind == "sentence":   # a validator's own sentence (PydanticCustomError("sentence", ...))
+        return ChipfitError(str(err.get("msg", "")))
     if kind == "missing":
         return ChipfitError(f"`{field}` is required")
     if kind == "extra_forbidden":

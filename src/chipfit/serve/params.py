@@ -18,6 +18,7 @@ from typing import Any, Literal, Optional
 
 from pydantic import Field, create_model, field_validator, model_validator
 from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
 
 from chipfit.analysis import params as P
 from chipfit.core.errors import ChipfitError
@@ -43,8 +44,8 @@ class WebParams(P.Params):
     def _builtin(cls, value: str) -> str:
         try:
             return builtin_model(value)
-        except ChipfitError as exc:
-            raise ValueError(str(exc)) from None
+        except ChipfitError as exc:  # a whole sentence already: shown as it is
+            raise PydanticCustomError("sentence", str(exc)) from None
 
 
 WEB_MODEL_HELP = ("A built-in model name or alias (GET /api/models); files and module:callable are refused: "

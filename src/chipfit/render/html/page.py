@@ -146,10 +146,10 @@ def _efficiency(eff: dict | None) -> list[tuple[str, str | None, Any, str]]:
                        ("prefill_validation", "prefill validation error")):
         val = eff.get(key)
         if key in eff and not val:
-            rows.append((label, None, None, "not validated: no measured rows of this class (VALIDATION.md)"))
+            rows.append((label, None, None, "not validated: no measured rows of this class"))
         elif val:
             rows.append((label, None, None, f"median |error| {val['median_abs_pct']:.3g} %, "
-                         f"p90 {val['p90_abs_pct']:.3g} % over {val['n']} measured rows (VALIDATION.md)"))
+                         f"p90 {val['p90_abs_pct']:.3g} % over {val['n']} measured rows"))
     return rows
 
 
