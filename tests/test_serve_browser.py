@@ -167,6 +167,20 @@ def test_upload_a_text_file_shows_a_clear_error(browser, server, tmp_path):
     page.close()
 
 
+def test_a_bad_value_is_one_sentence_and_marks_its_field(browser, server):
+    """The API names the parameter as the form does: the page marks that field."""
+    page, errors, _ = _open(browser, server + "/?view=check&model=resnet18&chip=rk3588&fps=0&precision=int8")
+    page.wait_for_selector("#out[data-state=error]", timeout=60_000)
+    assert page.inner_text("#error") == "fps must be positive, got 0"
+    assert page.get_attribute("#fps", "aria-invalid") == "true"
+    assert page.eval_on_selector_all(".invalid", "els => els.map(e => e.name)") == ["fps"]
+    assert all("status of 422" in e for e in errors), errors
+    page.fill("#fps", "30")                        # corrected: the mark goes with the error
+    _run(page)
+    assert page.is_hidden("#error") and page.eval_on_selector_all(".invalid", "els => els.length") == 0
+    page.close()
+
+
 def _api(server: str, path: str) -> dict:
     with urllib.request.urlopen(server + path, timeout=60) as r:
         return json.loads(r.read())

@@ -74,7 +74,9 @@ SUMMARIES = {
               "model (chipfit whatif)",
 }
 
-ERROR_SCHEMA = {"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}
+ERROR_SCHEMA = {"type": "object", "properties": {"error": {"type": "string"},
+                                                "fields": {"type": "array", "items": {"type": "string"}}},
+                "required": ["error"]}
 RESULT_SCHEMA = {"type": "object", "description": "The object 'chipfit CMD --json' prints, with its 'command' key.",
                  "additionalProperties": True}
 
@@ -110,11 +112,12 @@ class ResultJSON(JSONResponse):
         return text.encode("utf-8")
 
 
-def _error(status: int, message: str) -> ResultJSON:
-    return ResultJSON({"error": message}, status_code=status)
+def _error(status: int, message: str, fields: list[str] | None = None) -> ResultJSON:
+    """``{"error": sentence}``, with ``"fields"``: the parameters at fault, for the page to mark."""
+    return ResultJSON({"error": message, **({"fields": fields} if fields else {})}, status_code=status)
 
 
-def _validation_sentence(exc: RequestValidationError) -> str:
+def _validation_sentence(exc: RequestValidationError) -> "str | ChipfitError":
     errors = exc.errors()
     if not errors:
         return "the request is malformed"
@@ -134,7 +137,8 @@ def _validation_sentence(exc: RequestValidationError) -> str:
     if not where:
         msg = str(err.get("msg", "invalid value"))
         return msg[:1].lower() + msg[1:] + more
-    return str(sentence({**err, "loc": loc})) + more  # the Python API's and the CLI's sentence
+    found = sentence({**err, "loc": loc})   # the Python API's and the CLI's sentence
+    return ChipfitError(found.template + more) if more else found
 
 
 def _host_allowed(request: Request, allowed: set[str]) -> bool:
@@ -220,7 +224,7 @@ def create_app(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, *, allowed_host
 
     @app.exception_handler(ChipfitError)
     async def _chipfit_error(request: Request, exc: ChipfitError):
-        return _error(422, str(exc))
+        return _error(422, str(exc), exc.fields)
 
     @app.exception_handler(UploadError)
     async def _upload_error(request: Request, exc: UploadError):
@@ -228,7 +232,8 @@ def create_app(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, *, allowed_host
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
-        return _error(422, _validation_sentence(exc))
+        sentence = _validation_sentence(exc)
+        return _error(422, str(sentence), getattr(sentence, "fields", None))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):

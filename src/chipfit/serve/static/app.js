@@ -115,12 +115,26 @@
     var data = null;
     try { data = await response.json(); } catch (e) { data = null; }
     if (!response.ok) {
-      throw new Error((data && data.error) || ('the server answered ' + response.status + ' ' + response.statusText));
+      var err = new Error((data && data.error) || ('the server answered ' + response.status + ' ' + response.statusText));
+      err.fields = (data && data.fields) || [];     // the parameters at fault, named as the form names them
+      throw err;
     }
     return data;
   }
 
+  // Mark the form fields an error names (the API names parameters as the form does).
+  function mark(fields) {
+    Array.prototype.forEach.call(form.querySelectorAll('.invalid'), function (el) {
+      el.classList.remove('invalid'); el.removeAttribute('aria-invalid');
+    });
+    (fields || []).forEach(function (name) {
+      var el = form.querySelector('[name="' + name + '"]');
+      if (el) { el.classList.add('invalid'); el.setAttribute('aria-invalid', 'true'); }
+    });
+  }
+
   function busy(text) {
+    mark([]);
     out.setAttribute('data-state', 'busy');
     out.setAttribute('aria-busy', 'true');
     statusBox.textContent = text;
@@ -197,6 +211,7 @@
            (share ? '' : uploaded ? ' Uploaded files have no link: they are not kept.' : ''));
     } catch (e) {
       fail(e.message);
+      mark(e.fields);
     }
   }
 
