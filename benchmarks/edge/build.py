@@ -9,7 +9,6 @@ import collections
 import csv
 import re
 import sys
-from pathlib import Path
 
 from _common import COLUMNS, HERE, SOURCES_DIR
 

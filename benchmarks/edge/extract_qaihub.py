@@ -13,7 +13,6 @@ import re
 import subprocess
 
 import yaml
-
 from _common import SOURCES_DIR, git_ls, git_show, resolve_commit, write_rows
 
 SOURCE = "github:quic/ai-hub-models"

@@ -99,7 +99,7 @@ def emit_json(obj: dict) -> None:
     sys.stdout.write(json.dumps(obj, indent=2) + "\n")
 
 
-def _output(values: dict, report: bool) -> Output:
+def _output(values: dict) -> Output:
     """The output options (taken out of ``values``); refuses a report file that exists, before any work."""
     fmt = str(values.pop("fmt", "table")).lower()
     as_json = values.pop("as_json", False)
@@ -119,8 +119,8 @@ def _output(values: dict, report: bool) -> Output:
 _OUTPUT_OPTIONS = {
     "as_json": (bool, False, typer.Option("--json", help="Print one JSON object and nothing else.")),
     "fmt": (str, "table", typer.Option("--format", metavar="TEXT", help="table, json, csv or markdown.")),
-    "report": (Optional[str], None, typer.Option("--report", metavar="FILE.html", help="Also write a self-contained HTML report "
-                                                             "(charts, formulas) to this .html file.")),
+    "report": (Optional[str], None, typer.Option("--report", metavar="FILE.html", help="Also write a "
+                                                 "self-contained HTML report (charts, formulas) to this .html file.")),
     "force": (bool, False, typer.Option("--force", help="--report: replace the file if it exists.")),
 }
 
@@ -223,7 +223,7 @@ def command(name: str, model: type[P.Params] | None = None, *, report: bool = Tr
                                          annotation=Annotated[kind, info]))
 
         def run(**values: Any) -> None:
-            out = _output(values, report) if formats else Output()
+            out = _output(values) if formats else Output()
             extras = {k: values.pop(k) for k in extra}
             given = {k: v for k, v in values.items() if v is not None and v != []}
             handler(model.parse(given) if model is not None else None, out, **extras)
