@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from chipfit.analysis.params import CountParams, validate
 from chipfit.core.costgraph import CostGraph, ModuleRow, Op
 from chipfit.core.errors import ChipfitError, MissingDependency
 from chipfit.core.precision import Precision, get_precision
+from chipfit.data import zoo
 from chipfit.frontends.arch import Phase, from_config
 from chipfit.frontends.arch.build import takes_tokens
 from chipfit.frontends.onnx.walk import read
@@ -190,21 +192,48 @@ def count(
     if isinstance(model, str):
         if inputs is not None:
             raise ChipfitError("give `inputs` only with an nn.Module; for a MODEL string use `input_shape`")
-        resolved = resolve(model, input_shapes=shapes, seq_len=seq_len, batch=batch, device=device,
-                           phase=phase, context=context or 0)
-        module, args, kwargs, notes = resolved.module, resolved.args, resolved.kwargs, resolved.notes
-        name = name or resolved.name
+        key = (model, tuple(str(parse_shape(s)) for s in shapes or ()), seq_len, batch, device, phase, context or 0)
+        if zoo.find(model) is not None or model.startswith("torchvision.models:"):
+            graph, notes, sparse = _traced_builtin(*key)   # a library network: traced once per process
+            if name is not None:
+                graph = replace(graph, model=name)
+        else:
+            graph, notes, sparse = _traced(*key, name=name)
     else:
         module, args, kwargs = _module_inputs(model, inputs, shapes, device)
+        graph = trace_module(module, args, kwargs, device=device, name=name)
+        sparse, unread = weight_sparsity(module, plain=True)  # the zeros of the user's own weights
+        note = sparsity_note(sparse, unread)
+        notes = [note] if note else []
+    return CountResult(graph, prec, notes=list(notes), phase=phase if cm is not None else None,
+                       sparse_weights=[dict(s) for s in sparse])
+
+
+def _traced(model: str, shapes: tuple, seq_len, batch, device, phase, context,
+            name: str | None = None) -> tuple[CostGraph, tuple[str, ...], tuple[dict, ...]]:
+    """Resolve a MODEL string to a module with example inputs and trace it: (graph, notes, zeros)."""
+    resolved = resolve(model, input_shapes=list(shapes), seq_len=seq_len, batch=batch, device=device,
+                       phase=phase, context=context)
+    graph = trace_module(resolved.module, resolved.args, resolved.kwargs, device=device, name=name or resolved.name)
+    # the zeros of weights the user made (module:callable), not of chipfit's random ones
+    users = ":" in model and not Path(model).exists()
+    sparse, unread = weight_sparsity(resolved.module, plain=users)
+    note = sparsity_note(sparse, unread)
+    return graph, tuple(resolved.notes + ([note] if note else [])), tuple(sparse)
+
+
+@lru_cache(maxsize=32)
+def _traced_builtin(model: str, shapes: tuple, seq_len, batch, device, phase, context):
+    """:func:`_traced` for a built-in or torchvision network, kept: the same network at the same
+    inputs always traces to the same graph (graphs are never changed once built)."""
+    return _traced(model, shapes, seq_len, batch, device, phase, context)
+
+
+def trace_module(module, args, kwargs, *, device: str, name: str | None):
+    """The PyTorch frontend's trace (imported here: it loads torch)."""
     from chipfit.frontends.pytorch.trace import trace
 
-    graph = trace(module, args, kwargs, device=device, name=name)
-    # the zeros of weights the user made (a module, module:callable), not of chipfit's random ones
-    users = not isinstance(model, str) or (":" in model and not Path(model).exists())
-    sparse, unread = weight_sparsity(module, plain=users)
-    note = sparsity_note(sparse, unread)
-    return CountResult(graph, prec, notes=notes + ([note] if note else []), phase=phase if cm is not None else None,
-                       sparse_weights=sparse)
+    return trace(module, args, kwargs, device=device, name=name)
 
 
 def _count_config(cm, prec: Precision, *, input_shape, seq_len, batch, phase, context, causal_discount,
