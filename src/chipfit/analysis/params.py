@@ -132,10 +132,6 @@ class Params(BaseModel):
         """The arguments of the analysis function (every field but the views)."""
         return {k: getattr(self, k) for k in type(self).model_fields if "view" not in self.roles(k)}
 
-    def display(self) -> dict[str, Any]:
-        """How the result is shown (the VIEW parameters)."""
-        return {k: getattr(self, k) for k in type(self).model_fields if "view" in self.roles(k)}
-
     @classmethod
     def parse(cls, values: dict[str, Any]) -> "Params":
         """Validate ``values``; the first problem becomes one sentence naming its parameter."""

@@ -39,26 +39,65 @@ def load_tree(model: type[M], text: str, origin: str, context: dict[str, Any] | 
         raise problem(origin, root, loc, msg + more) from None
 
 
+#: YAML nesting deeper than this is refused (no data file of chipfit's needs a tenth of it).
+MAX_DEPTH = 64
+
+
+class _Refused(Exception):
+    def __init__(self, mark, message: str):
+        super().__init__(message)
+        self.mark = mark
+
+
+class _Loader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` without anchors and aliases, and with bounded nesting: a small file
+    whose aliases expand a billion times, or that nests a thousand levels deep, is refused while
+    it is read, before anything is built from it."""
+
+    _depth = 0
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise _Refused(event.start_mark, "YAML anchors and aliases (&name, *name) are not allowed: write "
+                                             "each value out")
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Refused(event.start_mark, f"the YAML nests deeper than {MAX_DEPTH} levels")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def parse(text: str, origin: str) -> tuple[Any, Any]:
-    """(the YAML node tree, the plain data) of ``text``; YAML errors name the line, and a
-    tag that would construct a Python object (``!!python/...``, any custom tag) is refused
-    with the field it sits on."""
+    """(the YAML node tree, the plain data) of ``text``, read once; YAML errors name the line. A
+    tag that would construct a Python object (``!!python/...``, any custom tag) is refused with
+    the field it sits on; so are anchors and aliases, and nesting deeper than :data:`MAX_DEPTH`."""
+    loader = _Loader(text)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        raise _syntax(exc, origin) from None
-    try:
-        return root, yaml.safe_load(text)
-    except yaml.constructor.ConstructorError as exc:
-        tagged = _tagged(root, ())
-        if tagged is not None:
-            loc, node = tagged
-            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            raise problem(origin, root, loc, f"the YAML tag {tag} is not allowed: chipfit reads plain "
-                          f"YAML data only and never constructs objects from a file") from None
-        raise _syntax(exc, origin) from None
-    except yaml.YAMLError as exc:
-        raise _syntax(exc, origin) from None
+        try:
+            root = loader.get_single_node()
+        except _Refused as exc:
+            raise ChipfitError(f"{origin}, line {exc.mark.line + 1}: {exc}") from None
+        except yaml.YAMLError as exc:
+            raise _syntax(exc, origin) from None
+        if root is None:
+            return None, None
+        try:
+            return root, loader.construct_document(root)
+        except yaml.constructor.ConstructorError as exc:
+            tagged = _tagged(root, ())
+            if tagged is not None:
+                loc, node = tagged
+                tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+                raise problem(origin, root, loc, f"the YAML tag {tag} is not allowed: chipfit reads plain "
+                              f"YAML data only and never constructs objects from a file") from None
+            raise _syntax(exc, origin) from None
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:
+            raise _syntax(exc, origin) from None
+    finally:
+        loader.dispose()
 
 
 def problem(origin: str, root: Any, loc: tuple, msg: str) -> ChipfitError:
