@@ -114,8 +114,10 @@ def test_cli_json_save_and_calibrate_roundtrip(run_cli, chip_file, tmp_path):
     assert any(e["quantity"] == "error" for e in d["explain"])
     saved = read_rows(rows)
     assert len(saved) == 1 and float(saved[0]["median_s"]) == pytest.approx(d["median_s"], rel=1e-5)
-    cases = cases_from_rows(saved, str(rows), "testchip")
+    cases = cases_from_rows(saved, str(rows), "testchip", allow_code=True)
     assert cases[0].measured == pytest.approx(d["median_s"], rel=1e-5) and cases[0].fuse
+    with pytest.raises(ChipfitError, match="names Python code"):  # a row naming code is refused by default
+        cases_from_rows(saved, str(rows), "testchip")
 
 
 @pytest.mark.parametrize("args, words", [

@@ -11,7 +11,6 @@ nothing else.
 from __future__ import annotations
 
 import inspect
-import json
 import os
 import shlex
 import sys
@@ -27,6 +26,8 @@ from chipfit.analysis import commands
 from chipfit.analysis import params as P
 from chipfit.analysis.explain import with_explain
 from chipfit.core.errors import ChipfitError, render_fields
+from chipfit.core.jsonio import dumps_json
+from chipfit.core.limits import LIMITS
 from chipfit.core.version import VERSION
 
 app = typer.Typer(
@@ -49,7 +50,8 @@ def _say(message: str) -> None:
 
 
 #: Options of the commands declared here by hand (not from a parameter model).
-_OWN = ("force", "output", "report", "json", "host", "port", "allow_remote", "max_upload_mb", "threads", "reps")
+_OWN = ("force", "output", "report", "json", "host", "port", "allow_remote", "max_upload_mb", "threads", "reps",
+        "max_file_mb", "max_onnx_nodes", "max_layers", "max_stages", "allow_code")
 
 
 def flag_of(name: str) -> str:
@@ -96,7 +98,8 @@ class Output:
 
 
 def emit_json(obj: dict) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2) + "\n")
+    """One JSON object on stdout: standard JSON (a value with no finite limit is null)."""
+    sys.stdout.write(dumps_json(obj) + "\n")
 
 
 def _output(values: dict) -> Output:
@@ -247,8 +250,26 @@ def _version(value: bool) -> None:
 def _main(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
+    max_file_mb: Annotated[Optional[float], typer.Option(
+        "--max-file-mb", help=f"Largest data file read (YAML, JSON, CSV), MB [default: {LIMITS.max_file_mb:g}].")] = None,
+    max_onnx_nodes: Annotated[Optional[int], typer.Option(
+        "--max-onnx-nodes", help=f"Most nodes of an ONNX graph, local functions inlined "
+                                 f"[default: {LIMITS.max_onnx_nodes:,}].")] = None,
+    max_layers: Annotated[Optional[int], typer.Option(
+        "--max-layers", help=f"Most layers of an architecture config [default: {LIMITS.max_layers:,}].")] = None,
+    max_stages: Annotated[Optional[int], typer.Option(
+        "--max-stages", help=f"Most stages of a scenario [default: {LIMITS.max_stages:,}].")] = None,
 ) -> None:
-    """How much compute and bandwidth does my neural network need, and will this chip run it?"""
+    """How much compute and bandwidth does my neural network need, and will this chip run it?
+
+    The --max options raise the caps on what a file may ask (a file from someone else is data: the
+    caps keep a small hostile one from filling the memory); give them before the command."""
+    for name, value in (("--max-file-mb", max_file_mb), ("--max-onnx-nodes", max_onnx_nodes),
+                        ("--max-layers", max_layers), ("--max-stages", max_stages)):
+        if value is not None and not (value > 0 and value < float("inf")):
+            raise ChipfitError(f"{name} must be a positive number, got {value:g}")
+    LIMITS.set(max_file_mb=max_file_mb, max_onnx_nodes=max_onnx_nodes, max_layers=max_layers,
+               max_stages=max_stages)
 
 
 # -- the analysis commands ------------------------------------------------------------------
@@ -428,7 +449,7 @@ def calibrate(p: P.CalibrateParams, out: Output, output: str | None, dry_run: bo
     from chipfit.calibration.calibrate import calibrate as run
     from chipfit.calibration.calibrate import store
 
-    result = run(p.chip, p.measurements, chips_files=p.chips_files)
+    result = run(p.chip, p.measurements, chips_files=p.chips_files, allow_code=p.allow_code)
     path = None if dry_run else str(store(result, output))
     if as_json:
         emit_json({"path": path, **result.to_dict()})

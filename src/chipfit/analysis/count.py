@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from chipfit.analysis.params import CountParams, validate
@@ -16,7 +15,15 @@ from chipfit.frontends.arch import Phase, from_config
 from chipfit.frontends.arch.build import takes_tokens
 from chipfit.frontends.onnx.walk import read
 from chipfit.frontends.pytorch.sparsity import sparsity_note, weight_sparsity
-from chipfit.frontends.resolve import config_model, is_onnx, make_inputs, parse_shape, resolve, shape_list
+from chipfit.frontends.resolve import (
+    config_model,
+    is_onnx,
+    make_inputs,
+    names_code,
+    parse_shape,
+    resolve,
+    shape_list,
+)
 
 
 @dataclass
@@ -216,7 +223,7 @@ def _traced(model: str, shapes: tuple, seq_len, batch, device, phase, context,
                        phase=phase, context=context)
     graph = trace_module(resolved.module, resolved.args, resolved.kwargs, device=device, name=name or resolved.name)
     # the zeros of weights the user made (module:callable), not of chipfit's random ones
-    users = ":" in model and not Path(model).exists()
+    users = names_code(model)
     sparse, unread = weight_sparsity(resolved.module, plain=users)
     note = sparsity_note(sparse, unread)
     return graph, tuple(resolved.notes + ([note] if note else [])), tuple(sparse)

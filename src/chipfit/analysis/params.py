@@ -278,6 +278,8 @@ class PlanParams(ChipFilter, ChipsFiles):
                                                                  "latency.")
     show_all: Annotated[bool, Cli(flag="--all"), VIEW] = _p(False, "With rank: also list the chips that fall "
                                                                    "short.")
+    allow_code: Annotated[bool, LOCAL] = _p(False, "Let stages name module:callable models (Python code that is "
+                                                   "imported and run): only for a scenario you trust.")
     explain: Annotated[bool, VIEW] = _p(False, "Write every formula with its numbers.")
 
 
@@ -358,6 +360,8 @@ class CalibrateParams(ChipsFiles):
     measurements: Annotated[str, Cli(flag="--from"), LOCAL] = _p(
         help="CSV of measurements ('chipfit measure --save' writes one; see the docs for the columns).",
         min_length=1, max_length=4096)
+    allow_code: Annotated[bool, LOCAL] = _p(False, "Let rows name module:callable models (Python code that is "
+                                                   "imported and run): only for a file you trust.")
 
 
 #: The command each model describes.

@@ -46,6 +46,7 @@ from chipfit.core.errors import ChipfitError
 from chipfit.core.precision import get_precision
 from chipfit.core.units import duration, num, unit_ref
 from chipfit.data.chips import ChipRecord, Unit, database, select
+from chipfit.frontends.resolve import names_code
 
 #: Precision of a stage when neither it nor the scenario names one (as chipfit check / llm).
 DEFAULT_PRECISION = {"model": "int8", "llm": "fp16"}
@@ -315,12 +316,15 @@ class PlanRank:
 
 # -- entry points -------------------------------------------------------------------------
 def plan(scenario: str | Path | Scenario | dict, *, chip: str | None = None, load_factor: float = 1.0,
-         chips_files: Iterable[str] = (), _cache: dict | None = None) -> PlanResult:
+         chips_files: Iterable[str] = (), allow_code: bool = False, _cache: dict | None = None) -> PlanResult:
     """Price every stage of ``scenario`` (a file path, a :class:`Scenario` or its dict) on its
     chip, all at once. ``chip`` replaces the scenario's default chip (stages that name their own
-    chip keep it); ``load_factor`` multiplies every source rate (2: twice the traffic)."""
+    chip keep it); ``load_factor`` multiplies every source rate (2: twice the traffic). A stage's
+    model may be ``module:callable`` (Python code, imported and run) only with ``allow_code``:
+    a scenario is data, often received from someone else."""
     validate(PlanParams, chip=chip, load_factor=load_factor, chips_files=chips_files)
     sc = as_scenario(scenario)
+    refuse_code(sc, allow_code)
     cache = {} if _cache is None else _cache
     default_chip = chip or sc.chip
     triggers = _triggers(sc, load_factor)
@@ -345,12 +349,13 @@ def plan(scenario: str | Path | Scenario | dict, *, chip: str | None = None, loa
 
 def rank_plan(scenario: str | Path | Scenario | dict, *, by: str = "power", category: str | None = None,
               max_power: float | None = None, min_memory_gb: float | None = None, load_factor: float = 1.0,
-              chips_files: Iterable[str] = (), progress=None) -> PlanRank:
+              chips_files: Iterable[str] = (), allow_code: bool = False, progress=None) -> PlanRank:
     """Run the scenario with each chip of the database as its chip; sort those that carry it.
     ``progress(chip, done, total)`` is told of each chip."""
     validate(PlanParams, by=by, category=category, max_power=max_power, min_memory_gb=min_memory_gb,
              load_factor=load_factor, chips_files=chips_files)
     sc = as_scenario(scenario)
+    refuse_code(sc, allow_code)
     records = select(database(chips_files), category=category, max_power=max_power, min_memory_gb=min_memory_gb)
     cache: dict = {}
     ranked, failing, skipped = [], [], {}
@@ -358,7 +363,8 @@ def rank_plan(scenario: str | Path | Scenario | dict, *, by: str = "power", cate
         if progress:
             progress(rec.id, i, len(records))
         try:
-            p = plan(sc, chip=rec.id, load_factor=load_factor, chips_files=chips_files, _cache=cache)
+            p = plan(sc, chip=rec.id, load_factor=load_factor, chips_files=chips_files, allow_code=allow_code,
+                     _cache=cache)
         except ChipfitError as exc:
             skipped[rec.id] = _reason(str(exc))
             continue
@@ -370,6 +376,18 @@ def rank_plan(scenario: str | Path | Scenario | dict, *, by: str = "power", cate
     ranked.sort(key=key)
     failing.sort(key=lambda p: p.pressures()[0][0])
     return PlanRank(sc, by, ranked, failing, skipped)
+
+
+def refuse_code(sc: Scenario, allow_code: bool) -> None:
+    """One sentence for a stage whose model is ``module:callable`` unless ``allow_code``."""
+    if allow_code:
+        return
+    for i, s in enumerate(sc.stages):
+        if s.model and names_code(s.model):
+            raise sc.problem(("stages", i, "model"), f"'{s.model}' names Python code (module:callable), which "
+                             f"counting would import and run; a scenario is data and runs no code: give a "
+                             f"built-in name or a model file, or allow it with `allow_code` if you trust "
+                             f"this file")
 
 
 def as_scenario(scenario: str | Path | Scenario | dict) -> Scenario:

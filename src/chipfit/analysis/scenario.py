@@ -42,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 
 from chipfit.core import datafile
 from chipfit.core.errors import ChipfitError
+from chipfit.core.limits import LIMITS
 
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
@@ -190,6 +191,9 @@ def loads(text: str, origin: str = "<scenario>") -> Scenario:
     def fail(loc: tuple, msg: str) -> ChipfitError:
         return datafile.problem(origin, root, loc, msg)
 
+    if len(scenario.stages) > LIMITS.max_stages:
+        raise fail(("stages",), f"{len(scenario.stages):,} stages: chipfit plans at most {LIMITS.max_stages:,} "
+                   f"(raise the cap with `max_stages`)")
     seen: dict[str, int] = {}
     for i, s in enumerate(scenario.stages):
         if s.name in seen:
@@ -219,26 +223,23 @@ def loads(text: str, origin: str = "<scenario>") -> Scenario:
 
 
 def _cycle(scenario: Scenario) -> list[str] | None:
-    """A cycle of ``after`` links (as stage names), if any."""
+    """A cycle of ``after`` links (as stage names), if any (iterative: no depth limit to hit)."""
     feeds = {s.name: s.after for s in scenario.stages}
     state: dict[str, int] = {}  # 1 on the path, 2 done
-
-    def visit(n: str, path: list[str]) -> list[str] | None:
-        state[n] = 1
-        for m in feeds[n]:
-            if state.get(m) == 1:
-                return path[path.index(m):] if m in path else [m]
-            if m not in state:
-                found = visit(m, path + [m])
-                if found:
-                    return found
-        state[n] = 2
-        return None
-
     for s in scenario.stages:
-        if s.name not in state:
-            found = visit(s.name, [s.name])
-            if found:
-                return found
+        if s.name in state:
+            continue
+        path, stack = [s.name], [iter(feeds[s.name])]
+        state[s.name] = 1
+        while stack:
+            m = next(stack[-1], None)
+            if m is None:
+                state[path.pop()] = 2
+                stack.pop()
+            elif state.get(m) == 1:
+                return path[path.index(m):]
+            elif m not in state:
+                state[m] = 1
+                path.append(m)
+                stack.append(iter(feeds[m]))
     return None
-

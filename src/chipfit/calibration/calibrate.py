@@ -22,18 +22,20 @@ from __future__ import annotations
 
 import csv
 import datetime
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 from chipfit.calibration.fit import Case, Prediction, Predictor, fit_class, op_is_depthwise, residual
 from chipfit.core.errors import ChipfitError
-from chipfit.core.fileio import write_atomic
+from chipfit.core.fileio import read_bounded, write_atomic
 from chipfit.core.units import unit_ref
 from chipfit.data.chips import ChipDB, ChipRecord, Unit, config_dir, database
 from chipfit.data.chips.schema import Calibration
 from chipfit.data.chips.userfile import set_efficiency_in_file
 from chipfit.data.efficiency import for_unit
+from chipfit.frontends.resolve import names_code
 
 COLUMNS = ["model", "input_shape", "seq_len", "batch", "precision", "runtime", "device", "threads",
            "runs", "median_s", "p90_s", "min_s", "chip", "predicted_s", "error_pct", "role", "date",
@@ -43,12 +45,10 @@ UNFUSED_RUNTIMES = {"torch", "pytorch", "eager"}
 
 def read_rows(path: str | Path) -> list[dict[str, str]]:
     path = Path(path)
+    text = read_bounded(path, "a measurement CSV")
     try:
-        with path.open(encoding="utf-8", newline="") as fh:
-            rows = list(csv.DictReader(fh))
-    except FileNotFoundError:
-        raise ChipfitError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
         raise ChipfitError(f"{path}: cannot read it as CSV ({exc})") from None
     if not rows:
         raise ChipfitError(f"{path}: no measurement rows")
@@ -75,12 +75,14 @@ def append_row(path: str | Path, result) -> None:
     path = Path(path)
     row = measure_row(result)
     if path.exists() and path.stat().st_size > 0:
-        with path.open(encoding="utf-8", newline="") as fh:
-            header = next(csv.reader(fh), None)
+        text = read_bounded(path, "a measurement CSV")
+        header = next(csv.reader(io.StringIO(text, newline="")), None)
         if not header or "model" not in header:
             raise ChipfitError(f"{path}: not a measurement CSV (its first line has no 'model' column); "
                                f"nothing was appended")
         with path.open("a", encoding="utf-8", newline="") as fh:
+            if not text.endswith(("\n", "\r")):   # the last row has no line end: end it, never join it
+                fh.write("\r\n" if "\r\n" in text else "\n")
             csv.DictWriter(fh, header, extrasaction="ignore").writerow(row)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,7 +92,8 @@ def append_row(path: str | Path, result) -> None:
         w.writerow(row)
 
 
-def cases_from_rows(rows: list[dict[str, str]], origin: str, chip: str, prefix: str = "row ") -> list[Case]:
+def cases_from_rows(rows: list[dict[str, str]], origin: str, chip: str, prefix: str = "row ",
+                    allow_code: bool = False) -> list[Case]:
     """The rows as :class:`Case` objects predicting latency on ``chip`` (ids ``prefix`` + row
     number); a bad cell is one sentence naming the file, the row and the column."""
     chip_key = chip.partition(":")[0]
@@ -119,6 +122,10 @@ def cases_from_rows(rows: list[dict[str, str]], origin: str, chip: str, prefix: 
         if role not in ("fit", "holdout"):
             raise ChipfitError(f"{origin}, row {n}: role must be fit or holdout, got '{role}'")
         shape = cell("input_shape", False).replace(";", "|") or None
+        if names_code(cell("model")) and not allow_code:
+            raise ChipfitError(f"{origin}, row {n}: model '{cell('model')}' names Python code (module:callable), "
+                               f"which counting would import and run; a measurement file is data and runs no "
+                               f"code: allow it with `allow_code` if you trust this file")
         out.append(Case(id=f"{prefix}{n}", row=n, hardware=chip, measured_model=cell("model"), value=value,
                         unit="s", role=role, metric="latency", model=cell("model"), input_shape=shape,
                         seq_len=seq, chip=chip, precision=cell("precision"), batch=batch,
@@ -152,14 +159,15 @@ class CalibrationResult:
 
 
 def calibrate(chip: str, measurements: str | Path, *, chips_files: Iterable[str] = (),
-              db: ChipDB | None = None) -> CalibrationResult:
-    """Fit ``chip``'s factors to the rows of ``measurements`` (nothing is written)."""
+              db: ChipDB | None = None, allow_code: bool = False) -> CalibrationResult:
+    """Fit ``chip``'s factors to the rows of ``measurements`` (nothing is written). A row's model
+    may be ``module:callable`` (Python code, imported and run) only with ``allow_code``."""
     db = db or database(chips_files)
     record, unit = db.get(chip)
     if unit is None:
         raise ChipfitError(f"{record.id} has no compute peak in the database: nothing to calibrate")
     ref = unit_ref(record.id, unit.id)
-    cases = cases_from_rows(read_rows(measurements), str(measurements), ref)
+    cases = cases_from_rows(read_rows(measurements), str(measurements), ref, allow_code=allow_code)
     pred = Predictor(db)
     cls = unit.efficiency_class
     current = for_unit(unit)

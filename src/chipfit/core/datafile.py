@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from chipfit.core.errors import ChipfitError
+from chipfit.core.fileio import read_bounded
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -74,7 +75,10 @@ def parse(text: str, origin: str) -> tuple[Any, Any]:
     """(the YAML node tree, the plain data) of ``text``, read once; YAML errors name the line. A
     tag that would construct a Python object (``!!python/...``, any custom tag) is refused with
     the field it sits on; so are anchors and aliases, and nesting deeper than :data:`MAX_DEPTH`."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.YAMLError as exc:  # the reader refuses control characters before any parsing
+        raise _syntax(exc, origin) from None
     try:
         try:
             root = loader.get_single_node()
@@ -168,14 +172,8 @@ def load_path(model: type[M], path: str | Path, context: dict[str, Any] | None =
 
 
 def read_text(path: str | Path) -> str:
-    """A data file's text, or one sentence saying why it cannot be read."""
-    path = Path(path)
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ChipfitError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ChipfitError(f"{path}: cannot read it ({type(exc).__name__})") from None
+    """A data file's text (a regular file within the size cap), or one sentence saying why not."""
+    return read_bounded(path, "a data file")
 
 
 def _dotted(loc: tuple) -> str:

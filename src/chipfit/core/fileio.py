@@ -1,17 +1,25 @@
-"""Writing files a user may care about: atomically, and never over an existing file unasked.
+"""Reading the files a user gives, bounded; writing the files a user may care about, safely.
 
-A temporary file is written in the target's folder, then moved into place: a crash leaves
-either the old file or the new one, never half of one. Without ``overwrite`` the move is a
-hard link, which fails if the name exists, so a file that appears meanwhile is not replaced.
+Reading: only regular files (a FIFO or a device would block or never end), at most
+``LIMITS.max_file_mb`` (:mod:`chipfit.core.limits`), decoded as UTF-8, or one sentence saying why
+not.
+
+Writing: a temporary file is written in the target's folder, then moved into place: a crash
+leaves either the old file or the new one, never half of one. Without ``overwrite`` the move is
+a hard link, which fails if the name exists, so a file that appears meanwhile is not replaced. A
+symbolic link is written through: the file it points to is replaced, the link stays.
 """
 
 from __future__ import annotations
 
 import os
+import stat
+import sys
 import tempfile
 from pathlib import Path
 
 from chipfit.core.errors import ChipfitError
+from chipfit.core.limits import LIMITS
 
 
 def refuse_existing(path: str | Path, overwrite: bool) -> Path:
@@ -25,8 +33,11 @@ def refuse_existing(path: str | Path, overwrite: bool) -> Path:
 
 
 def write_atomic(path: str | Path, text: str, overwrite: bool = False) -> None:
-    """Write ``text`` to ``path`` atomically; refuses an existing file unless ``overwrite``."""
+    """Write ``text`` to ``path`` atomically; refuses an existing file unless ``overwrite``. A
+    symbolic link is written through: the file it points to is replaced, the link stays."""
     path = refuse_existing(path, overwrite)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -53,3 +64,53 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def read_bounded(path: str | Path, what: str = "a data file") -> str:
+    """The text of ``path`` (``-``: standard input), if it is a regular file of at most
+    ``LIMITS.max_file_mb``; one sentence otherwise. ``what`` names the kind of file in it."""
+    limit = LIMITS.max_file_bytes
+    if str(path) == "-":
+        data = sys.stdin.buffer.read(limit + 1) if hasattr(sys.stdin, "buffer") else sys.stdin.read(limit + 1)
+        if isinstance(data, str):
+            data = data.encode("utf-8", errors="surrogateescape")
+        return _decoded(data, limit, "standard input", what)
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise ChipfitError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ChipfitError(f"{path}: is a folder, not a file") from None
+    except OSError as exc:
+        raise ChipfitError(f"{path}: cannot read it ({exc.strerror or type(exc).__name__})") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise ChipfitError(f"{path}: is a folder, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise ChipfitError(f"{path}: not a regular file (a pipe, a socket or a device): chipfit reads "
+                               f"{what} only from a regular file")
+        if info.st_size > limit:
+            raise ChipfitError(_too_big(path, info.st_size, limit, what))
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise ChipfitError(f"{path}: cannot read it ({exc.strerror or type(exc).__name__})") from None
+    finally:
+        os.close(fd)
+    return _decoded(data, limit, str(path), what)
+
+
+def _decoded(data: bytes, limit: int, where: str, what: str) -> str:
+    if len(data) > limit:
+        raise ChipfitError(_too_big(where, len(data), limit, what))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ChipfitError(f"{where}: not UTF-8 text (byte {exc.start:,}); {what} is text") from None
+
+
+def _too_big(where, size: int, limit: int, what: str) -> str:
+    return (f"{where}: larger than the {limit / (1 << 20):g} MB chipfit reads of {what} ({size / (1 << 20):,.1f} MB "
+            f"or more); raise the cap with `max_file_mb` if the file is yours")

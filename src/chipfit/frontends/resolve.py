@@ -64,6 +64,28 @@ def is_onnx(model: str) -> bool:
     return str(model).strip().lower().endswith(".onnx")
 
 
+def exists(path: Path) -> bool:
+    """Whether ``path`` exists; False for a name the system cannot even look up (too long)."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
+def is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def names_code(model: str) -> bool:
+    """Whether the MODEL string ``model`` is ``module:callable``: Python code that counting it would
+    import and run (not a built-in name, not a file)."""
+    text = str(model).strip()
+    return zoo.find(text) is None and ":" in text and not exists(Path(text).expanduser())
+
+
 @dataclass
 class ResolvedModel:
     """A module ready to trace, with its inputs, and what the user should be told."""
@@ -167,11 +189,11 @@ def resolve(
         raise ChipfitError(f"'{text}' is an ONNX model: it is read by the ONNX frontend, not built as a module")
 
     entry = zoo.find(text)
-    if entry is None and (path.is_dir() or path.suffix == ".json" or path.name == "config.json"):
+    if entry is None and (is_dir(path) or path.suffix == ".json" or path.name == "config.json"):
         return _resolve_hf(text, read_config(path), shapes, seq_len or 128, batch or 1, device,
                            notes=[] if seq_len else ["sequence length 128 (default; set `seq_len`)"],
                            phase=phase, context=context)
-    if entry is None and ":" in text and not path.exists():
+    if entry is None and ":" in text and not exists(path):
         module = _from_callable(text, device)
         notes = []
         if not shapes:
@@ -179,7 +201,7 @@ def resolve(
             notes.append(f"input {shapes[0]} (default; set `input_shape`)")
         return ResolvedModel(text, module, make_inputs(shapes, device), notes=notes)
     if entry is None:
-        if path.exists():
+        if exists(path):
             raise ChipfitError(f"'{text}' is neither a Hugging Face config.json nor a model folder")
         entry = zoo.lookup(text)  # raises with the closest names
 
@@ -214,8 +236,8 @@ def config_model(model: str) -> ConfigModel | None:
             return None
         return ConfigModel(entry.name, entry.config, entry.seq_len, f"the built-in model '{entry.name}'")
     path = Path(text).expanduser()
-    if not is_onnx(text) and (path.is_dir() or path.suffix == ".json" or path.name == "config.json"):
-        where = path / "config.json" if path.is_dir() else path
+    if not is_onnx(text) and (is_dir(path) or path.suffix == ".json" or path.name == "config.json"):
+        where = path / "config.json" if is_dir(path) else path
         return ConfigModel(text, read_config(path), None, f"'{where}'")
     return None
 

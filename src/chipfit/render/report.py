@@ -6,12 +6,11 @@ The page comes from :func:`chipfit.render.html.page.render`, fed the same JSON o
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 from chipfit.core.errors import ChipfitError
-from chipfit.core.fileio import refuse_existing, write_atomic
+from chipfit.core.fileio import read_bounded, refuse_existing, write_atomic
+from chipfit.core.jsonio import loads_json
 from chipfit.render.html.page import render
 
 
@@ -30,17 +29,8 @@ def write(path: str | Path, result: dict, force: bool = False, command_line: str
 
 def load(path: str) -> dict:
     """A saved ``--json`` result from a file, or from stdin for ``-``."""
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ChipfitError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ChipfitError(f"{path}: cannot read it ({exc})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ChipfitError(f"{path}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
-                           "save a result with `json`") from None
+    data = loads_json(read_bounded(path, "a saved result"), "standard input" if path == "-" else path,
+                      "a saved result (save one with `json`)")
     if not isinstance(data, dict):
         raise ChipfitError(f"{path}: not a chipfit result (a JSON object was expected)")
     return data

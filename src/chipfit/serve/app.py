@@ -10,9 +10,7 @@ vanilla JS served from this package; it draws results with the HTML report's ren
 
 # No "from __future__ import annotations": FastAPI reads the endpoints' annotations at run time,
 # and the command endpoints take their parameter model from a closure.
-import json
 import logging
-import math
 from importlib import resources
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -30,6 +28,7 @@ from chipfit.analysis.explain import with_explain
 from chipfit.analysis.params import sentence
 from chipfit.analysis.rank import rank
 from chipfit.core.errors import ChipfitError
+from chipfit.core.jsonio import dumps_json, script_json
 from chipfit.core.version import VERSION
 from chipfit.data import zoo
 from chipfit.data.chips import chips as list_chips
@@ -90,26 +89,11 @@ RESULT_RESPONSES: dict = {200: {"description": "The result, as the CLI's --json 
                                 "content": {"application/json": {"schema": RESULT_SCHEMA}}}, **_errors(422)}
 
 
-def _finite(value: Any) -> Any:
-    """``value`` with NaN and infinities as null (JSON has no such numbers)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
 class ResultJSON(JSONResponse):
     """Plain ``json.dumps`` (the CLI's), without FastAPI's slow encoder pass; non-finite floats become null."""
 
     def render(self, content: Any) -> bytes:
-        try:
-            text = json.dumps(content, allow_nan=False, separators=(",", ":"))
-        except ValueError:
-            text = json.dumps(_finite(content), allow_nan=False, separators=(",", ":"))
-        return text.encode("utf-8")
+        return dumps_json(content, indent=None).encode("utf-8")
 
 
 def _error(status: int, message: str, fields: list[str] | None = None) -> ResultJSON:
@@ -186,7 +170,7 @@ def _upload_result(up: Upload, p: UploadParams) -> dict:
 
 def _page() -> str:
     """The page, with the pickers' choices and each view's defaults from the parameter models."""
-    spec = json.dumps(choices(), separators=(",", ":")).replace("<", "\\u003c")
+    spec = script_json(choices())
     page = resources.files(__package__).joinpath("page.html").read_text(encoding="utf-8")
     return page.replace("<!--CHIPFIT-PARAMS-->", f'<script id="chipfit-params" type="application/json">{spec}</script>')
 

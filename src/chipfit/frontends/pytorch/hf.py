@@ -8,11 +8,12 @@ PyTorch frontend like any other module.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from chipfit.core.errors import ChipfitError, MissingDependency
+from chipfit.core.fileio import read_bounded
+from chipfit.core.jsonio import loads_json
 from chipfit.frontends.pytorch import hf_speech
 
 
@@ -30,12 +31,9 @@ def read_config(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     if p.is_dir():
         p = p / "config.json"
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ChipfitError(f"no Hugging Face config at '{p}'") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ChipfitError(f"cannot read '{p}' as a Hugging Face config: {exc}") from None
+    if not p.exists():
+        raise ChipfitError(f"no Hugging Face config at '{p}'")
+    data = loads_json(read_bounded(p, "a config.json"), str(p), "a Hugging Face config")
     if not isinstance(data, dict) or "model_type" not in data:
         raise ChipfitError(f"'{p}' is not a Hugging Face config.json (it has no 'model_type')")
     return data

@@ -13,11 +13,11 @@ Every headline figure sits in an element with ``data-key`` (its JSON key) and ``
 from __future__ import annotations
 
 import datetime as _dt
-import json
 from html import escape
 from typing import Any, Callable
 
 from chipfit.core.errors import ChipfitError, render_fields
+from chipfit.core.jsonio import dumps_json, script_json
 from chipfit.core.units import duration, human_bytes, num, percent, si, unit_ref
 from chipfit.core.version import VERSION
 from chipfit.render.html import svg
@@ -77,7 +77,7 @@ def fragment(result: dict) -> tuple[str, str, str]:
 # building blocks
 
 def _v(value: Any) -> str:
-    return escape(json.dumps(value), quote=True)
+    return escape(dumps_json(value, indent=None), quote=True)
 
 
 def _kv(rows: list[tuple[str, str | None, Any, str]]) -> str:
@@ -591,7 +591,7 @@ _SCRIPT = """
 
 
 def _page(title: str, kind: str, body: str, result: dict, command_line: str | None) -> str:
-    data = json.dumps(result, separators=(",", ":")).replace("</", "<\\/")
+    data = script_json(result)
     when = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     cmd = f"<div class=\"meta\">command: <code>{escape(command_line)}</code></div>" if command_line else ""
     return (
