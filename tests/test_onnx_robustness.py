@@ -12,10 +12,7 @@ mutate valid models (bytes, then protobuf fields) and require "a count with inte
 
 from __future__ import annotations
 
-import contextlib
-import faulthandler
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,7 +23,8 @@ import pytest
 
 onnx = pytest.importorskip("onnx")
 np = pytest.importorskip("numpy")
-from hypothesis import HealthCheck, given, settings
+from fuzzing import FUZZ_MEMORY, fuzz_settings, memory_limit, time_limit
+from hypothesis import given
 from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
 
@@ -527,85 +525,6 @@ def test_declared_integer_input_in_shape_arithmetic_stays_small(tmp_path):
 # --------------------------------------------------------------------------------------
 # Property tests: mutated models count or raise ChipfitError, nothing else
 # --------------------------------------------------------------------------------------
-#: examples per property test; CHIPFIT_FUZZ_RANDOM=1 explores new examples on every run
-#: (the default replays the same derandomized ones, so that CI is deterministic), e.g.
-#: CHIPFIT_FUZZ_RANDOM=1 CHIPFIT_FUZZ_EXAMPLES=5000 pytest tests/test_onnx_robustness.py -k fuzz
-FUZZ_EXAMPLES = int(os.environ.get("CHIPFIT_FUZZ_EXAMPLES", "200"))
-FUZZ_RANDOM = os.environ.get("CHIPFIT_FUZZ_RANDOM", "") not in ("", "0")
-#: memory one example may add to the process before allocations fail (a bomb then shows up
-#: as a MemoryError or a missed deadline instead of the OOM killer ending the test run)
-FUZZ_MEMORY = 2 * 2**30
-
-fuzz_settings = settings(
-    max_examples=FUZZ_EXAMPLES, deadline=2000, derandomize=not FUZZ_RANDOM, database=None, print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-
-
-class Hang(Exception):
-    """An example ran past its time limit (a Python-level hang)."""
-
-
-@contextlib.contextmanager
-def time_limit(seconds: int):
-    """Interrupt a Python-level hang with :class:`Hang` (SIGALRM, main thread, POSIX only);
-    a hang inside C code cannot be interrupted, so faulthandler dumps every thread's stack
-    and ends the process after 20× the limit rather than blocking the test run forever."""
-    if not hasattr(signal, "SIGALRM"):
-        yield
-        return
-
-    def on_alarm(signum, frame):
-        raise Hang(f"one example ran longer than {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(seconds)
-    faulthandler.dump_traceback_later(20 * seconds, exit=True)
-    try:
-        yield
-    finally:
-        faulthandler.cancel_dump_traceback_later()
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def _address_space_in_use() -> int | None:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmSize:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
-@contextlib.contextmanager
-def memory_limit(extra: int):
-    """Let the process grow by at most ``extra`` bytes of address space (Linux; elsewhere a no-op)."""
-    try:
-        import resource
-    except ImportError:
-        yield
-        return
-    used = _address_space_in_use()
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if used is None:
-        yield
-        return
-    limit = used + extra
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    if soft != resource.RLIM_INFINITY and soft <= limit:
-        yield
-        return
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
-
-
 def count_or_chipfit_error(path: Path, **kwargs) -> None:
     """The property: a result with integer MACs >= 0, or a ChipfitError; anything else fails."""
     with time_limit(10):

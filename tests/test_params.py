@@ -100,8 +100,8 @@ def test_web_page_pickers_come_from_the_models():
     assert spec["defaults"]["llm"]["precision"] == "fp16"
     from chipfit.serve.app import _page
 
-    embedded = re.search(r'<script id="chipfit-params" type="application/json">(.*?)</script>', _page()).group(1)
-    assert json.loads(embedded) == json.loads(json.dumps(spec))
+    embedded = re.search(r'<script id="chipfit-params" type="application/json">(.*?)</script>', _page("a-token")).group(1)
+    assert json.loads(embedded) == json.loads(json.dumps({**spec, "token": "a-token"}))
 
 
 def test_a_parameter_is_named_in_each_front_ends_words():

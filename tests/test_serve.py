@@ -1,7 +1,9 @@
 """``chipfit serve``: the JSON endpoints against the Python API and the CLI, uploads, refusals.
 
-Runs the FastAPI app in process (starlette's TestClient); the browser tests are in
-``test_serve_browser.py`` and the property-based test of the OpenAPI schema in
+Runs the FastAPI app in process (starlette's TestClient), its computations in the real worker
+process (one app for the module: a worker takes seconds to start); tests that build an app of
+their own run computations in process. Hostile requests are in ``test_serve_hostile.py``, the
+browser tests in ``test_serve_browser.py`` and the property-based test of the OpenAPI schema in
 ``test_serve_schema.py``.
 """
 
@@ -26,10 +28,17 @@ import chipfit  # noqa: E402
 from chipfit.analysis.llm import sweep as llm_sweep  # noqa: E402
 from chipfit.render.html import page as html_report  # noqa: E402
 from chipfit.serve import create_app, require  # noqa: E402
+from chipfit.serve.guard import TOKEN_HEADER  # noqa: E402
 from chipfit.serve.run import allowed_hosts, check_host, is_loopback  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_MACS = 4 * 3 * 9 * 8 * 8   # Conv 3→4 channels, 3×3 kernel, 8×8 output
+YAML = {"content-type": "application/yaml"}
+
+
+def page_client(app, **kwargs) -> TestClient:
+    """A client that sends the token, as the app's page does."""
+    return TestClient(app, headers={TOKEN_HEADER: app.state.token}, **kwargs)
 
 
 def tiny_onnx(path: Path) -> Path:
@@ -49,16 +58,22 @@ def plain(d: dict) -> dict:
 
 
 @pytest.fixture(scope="module")
-def client():
-    return TestClient(create_app())
+def served(tmp_path_factory):
+    """The app with its worker process, uploads (limit 4 KiB) going to a folder of their own (to
+    see them deleted); the worker stops with the client."""
+    folder = tmp_path_factory.mktemp("uploads")
+    with page_client(create_app(4096, upload_dir=str(folder))) as c:
+        yield c, folder
 
 
 @pytest.fixture
-def uploads(tmp_path):
-    """A client whose uploads go to a folder of their own (to see them deleted), limit 4 KiB."""
-    folder = tmp_path / "uploads"
-    folder.mkdir()
-    return TestClient(create_app(4096, upload_dir=str(folder))), folder
+def client(served):
+    return served[0]
+
+
+@pytest.fixture
+def uploads(served):
+    return served
 
 
 # -- the commands: the same JSON as the Python API and the CLI -----------------------------------
@@ -161,7 +176,7 @@ def test_aliases_resolve_to_the_builtin_model(client):
 
 
 def test_identical_queries_are_cached(tmp_path):
-    c = TestClient(create_app())
+    c = page_client(create_app(in_process=True))
     args = dict(model="resnet50", chip="hailo-8", fps=25)
     first = c.get("/api/check", params=args).json()
     t = time.perf_counter()
@@ -175,7 +190,7 @@ def test_plan_equals_python_api(client):
     got = client.post("/api/plan", content=text, headers={"content-type": "application/yaml"})
     assert got.status_code == 200, got.text
     assert got.json() == plain({"command": "plan", **chipfit.plan(ROOT / "examples" / "multi_camera.yaml").to_dict()})
-    ranked = client.post("/api/plan", params={"rank": True, "category": "edge"}, content=text)
+    ranked = client.post("/api/plan", params={"rank": True, "category": "edge"}, content=text, headers=YAML)
     assert ranked.status_code == 200 and ranked.json()["command"] == "plan-rank" and ranked.json()["chips"]
 
 
@@ -224,14 +239,14 @@ def test_bad_input_is_one_sentence(client, path, params, status, words):
 
 
 def test_bad_bodies(client):
-    assert client.post("/api/check", content=b"{").status_code == 422
+    assert client.post("/api/check", content=b"{", headers={"content-type": "application/json"}).status_code == 422
     r = client.post("/api/check", json=[1, 2])
     assert r.status_code == 422 and "JSON object" in r.json()["error"]
-    r = client.post("/api/plan", content=b"")
+    r = client.post("/api/plan", content=b"", headers=YAML)
     assert r.status_code == 422 and "empty" in r.json()["error"]
-    r = client.post("/api/plan", content=b"name: x\nstages: [\n")
+    r = client.post("/api/plan", content=b"name: x\nstages: [\n", headers=YAML)
     assert r.status_code == 422 and "not valid YAML" in r.json()["error"]
-    r = client.post("/api/plan", content="!!python/object/apply:os.system ['true']")
+    r = client.post("/api/plan", content="!!python/object/apply:os.system ['true']", headers=YAML)
     assert r.status_code == 422 and "not allowed" in r.json()["error"]
     r = client.post("/api/render", json={"command": "rank", "chips": 3})
     assert r.status_code == 422 and r.json()["error"]
@@ -242,8 +257,10 @@ def test_bad_bodies(client):
     "serve_probe_module:build", "os:getcwd", "/etc/passwd", "model.onnx", "../models/tiny.onnx",
     "config.json", "~/.cache/x", "C:\\models\\net.onnx", str(ROOT / "tests" / "fixtures" / "models.py"),
 ])
-def test_files_and_callables_are_refused(client, model, tmp_path, monkeypatch):
-    """The CLI's MODEL may be a file or module:callable; the web API takes built-in names only."""
+def test_files_and_callables_are_refused(model, tmp_path, monkeypatch):
+    """The CLI's MODEL may be a file or module:callable; the web API takes built-in names only
+    (computed in process: the module would be importable here)."""
+    client = page_client(create_app(in_process=True))
     marker = tmp_path / "imported"
     (tmp_path / "serve_probe_module.py").write_text(
         f"open({str(marker)!r}, 'w').close()\n\ndef build():\n    raise SystemExit('built')\n")
@@ -256,7 +273,7 @@ def test_files_and_callables_are_refused(client, model, tmp_path, monkeypatch):
         assert "not a built-in model name" in r.json()["error"]
     for kind in ("model", "llm"):
         scenario = f"name: s\nchip: rk3588\nstages:\n  - name: a\n    {kind}: '{model}'\n    rate: 1\n"
-        r = client.post("/api/plan", content=scenario)
+        r = client.post("/api/plan", content=scenario, headers=YAML)
         assert r.status_code == 422 and f"stages[0].{kind}" in r.json()["error"], r.text
     assert not marker.exists(), "the web API imported a module named in a request"
     assert "serve_probe_module" not in sys.modules
@@ -348,10 +365,12 @@ def test_page_and_static_files_are_local(client):
 
 
 def test_loopback_server_refuses_other_host_names():
-    c = TestClient(create_app(allowed_hosts=allowed_hosts("127.0.0.1")), base_url="http://attacker.example")
+    c = TestClient(create_app(allowed_hosts=allowed_hosts("127.0.0.1"), in_process=True),
+                   base_url="http://attacker.example")
     r = c.get("/api/chips")
     assert r.status_code == 400 and "answers only" in r.json()["error"]
-    ok = TestClient(create_app(allowed_hosts=allowed_hosts("127.0.0.1")), base_url="http://localhost:8000")
+    ok = TestClient(create_app(allowed_hosts=allowed_hosts("127.0.0.1"), in_process=True),
+                    base_url="http://localhost:8000")
     assert ok.get("/api/chips").status_code == 200
 
 

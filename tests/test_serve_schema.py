@@ -25,7 +25,9 @@ from chipfit.serve import create_app  # noqa: E402
 
 WHATIF = "/api/whatif"
 whatif_module = sys.modules["chipfit.analysis.whatif"]
-app_schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(max_upload_bytes=1 << 16))
+app = create_app(max_upload_bytes=1 << 16, in_process=True)
+app_schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+PAGE = {"X-Chipfit-Token": app.state.token}     # as the page sends it
 schema = app_schema.exclude(path=WHATIF)
 whatif_schema = app_schema.include(path=WHATIF)
 
@@ -33,7 +35,7 @@ whatif_schema = app_schema.include(path=WHATIF)
 @schema.parametrize()
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_server_errors(case):
-    case.call_and_validate(checks=[not_a_server_error])
+    case.call_and_validate(headers=PAGE, checks=[not_a_server_error])
 
 
 @pytest.fixture(scope="module")
@@ -50,4 +52,4 @@ def untraced_lighter_models():
 @whatif_schema.parametrize()
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 def test_whatif_no_server_errors(case, untraced_lighter_models):
-    case.call_and_validate(checks=[not_a_server_error])
+    case.call_and_validate(headers=PAGE, checks=[not_a_server_error])

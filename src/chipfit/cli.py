@@ -51,7 +51,8 @@ def _say(message: str) -> None:
 
 #: Options of the commands declared here by hand (not from a parameter model).
 _OWN = ("force", "output", "report", "json", "host", "port", "allow_remote", "max_upload_mb", "threads", "reps",
-        "max_file_mb", "max_onnx_nodes", "max_layers", "max_stages", "allow_code")
+        "max_file_mb", "max_onnx_nodes", "max_onnx_depth", "onnx_memory_gb", "onnx_seconds", "max_layers",
+        "max_stages", "allow_code")
 
 
 def flag_of(name: str) -> str:
@@ -255,6 +256,13 @@ def _main(
     max_onnx_nodes: Annotated[Optional[int], typer.Option(
         "--max-onnx-nodes", help=f"Most nodes of an ONNX graph, local functions inlined "
                                  f"[default: {LIMITS.max_onnx_nodes:,}].")] = None,
+    max_onnx_depth: Annotated[Optional[int], typer.Option(
+        "--max-onnx-depth", help=f"Deepest nesting of an ONNX model's functions and subgraphs "
+                                 f"[default: {LIMITS.max_onnx_depth}].")] = None,
+    onnx_memory_gb: Annotated[Optional[float], typer.Option(
+        "--onnx-memory-gb", help=f"Memory reading one ONNX file may take, GiB [default: {LIMITS.onnx_memory_gb:g}].")] = None,
+    onnx_seconds: Annotated[Optional[float], typer.Option(
+        "--onnx-seconds", help=f"Time reading one ONNX file may take, s [default: {LIMITS.onnx_seconds:g}].")] = None,
     max_layers: Annotated[Optional[int], typer.Option(
         "--max-layers", help=f"Most layers of an architecture config [default: {LIMITS.max_layers:,}].")] = None,
     max_stages: Annotated[Optional[int], typer.Option(
@@ -264,12 +272,14 @@ def _main(
 
     The --max options raise the caps on what a file may ask (a file from someone else is data: the
     caps keep a small hostile one from filling the memory); give them before the command."""
-    for name, value in (("--max-file-mb", max_file_mb), ("--max-onnx-nodes", max_onnx_nodes),
-                        ("--max-layers", max_layers), ("--max-stages", max_stages)):
+    caps = dict(max_file_mb=max_file_mb, max_onnx_nodes=max_onnx_nodes, max_onnx_depth=max_onnx_depth,
+                onnx_memory_gb=onnx_memory_gb, onnx_seconds=onnx_seconds, max_layers=max_layers,
+                max_stages=max_stages)
+    for name, value in caps.items():
         if value is not None and not (value > 0 and value < float("inf")):
-            raise ChipfitError(f"{name} must be a positive number, got {value:g}")
-    LIMITS.set(max_file_mb=max_file_mb, max_onnx_nodes=max_onnx_nodes, max_layers=max_layers,
-               max_stages=max_stages)
+            raise ChipfitError(f"`{name}` must be a positive number, got {value:g}")
+    LIMITS.reset()  # each command line starts from the defaults (several may run in one process)
+    LIMITS.set(**caps)
 
 
 # -- the analysis commands ------------------------------------------------------------------

@@ -66,6 +66,30 @@ def _umask() -> int:
     return mask
 
 
+def exists(path: str | Path) -> bool:
+    """Whether ``path`` exists; False for a name the system cannot even look up (too long)."""
+    try:
+        return Path(path).exists()
+    except (OSError, ValueError):
+        return False
+
+
+def is_dir(path: str | Path) -> bool:
+    """Whether ``path`` is a folder; False for a name the system cannot look up."""
+    try:
+        return Path(path).is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def is_file(path: str | Path) -> bool:
+    """Whether ``path`` is a regular file; False for a name the system cannot look up."""
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def read_bounded(path: str | Path, what: str = "a data file") -> str:
     """The text of ``path`` (``-``: standard input), if it is a regular file of at most
     ``LIMITS.max_file_mb``; one sentence otherwise. ``what`` names the kind of file in it."""

@@ -45,6 +45,11 @@ class Limits:
             if value is not None:
                 setattr(self, name, value)
 
+    def reset(self) -> None:
+        """Back to the defaults."""
+        for f in fields(self):
+            setattr(self, f.name, f.default)
+
     @property
     def max_file_bytes(self) -> int:
         return int(self.max_file_mb * (1 << 20))

@@ -11,13 +11,17 @@ Every failure a user can cause becomes a one-sentence :class:`ChipfitError`.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import math
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from chipfit.core.errors import ChipfitError, MissingDependency, first_line
+from chipfit.core.fileio import exists, is_dir
 from chipfit.data import zoo
 from chipfit.frontends.pytorch import hf
 from chipfit.frontends.pytorch.hf import read_config
@@ -39,6 +43,16 @@ class InputShape:
         return text if self.dtype == "float32" else f"{text}:{self.dtype}"
 
 
+#: the largest input a shape may describe (far beyond any real input, small enough to price safely)
+MAX_SHAPE_RANK = 8
+MAX_SHAPE_DIM = 2**31
+MAX_SHAPE_ELEMENTS = 2**40
+
+
+def _number(n: int) -> str:
+    return f"{n:,}" if n < 10**30 else f"a {len(str(n))}-digit number"
+
+
 def parse_shape(text: str | InputShape | tuple | list) -> InputShape:
     """``'1,3,224,224'`` (or ``1x3x224x224``), optionally ``':int64'`` for the dtype."""
     if isinstance(text, InputShape):
@@ -54,6 +68,14 @@ def parse_shape(text: str | InputShape | tuple | list) -> InputShape:
     dims = tuple(int(d) for d in re.split(r"[,x×]", body.replace(" ", "")))
     if any(d <= 0 for d in dims):
         raise ChipfitError(f"malformed input shape '{text}': every dimension must be positive")
+    if len(dims) > MAX_SHAPE_RANK:
+        raise ChipfitError(f"input shape '{str(text)[:80]}' is absurd: {len(dims)} dimensions, at most "
+                           f"{MAX_SHAPE_RANK}")
+    if max(dims) > MAX_SHAPE_DIM or math.prod(dims) > MAX_SHAPE_ELEMENTS:
+        big = max(dims) if max(dims) > MAX_SHAPE_DIM else math.prod(dims)
+        what = (f"dimension {_number(big)} is above {MAX_SHAPE_DIM:,}" if big == max(dims) > MAX_SHAPE_DIM
+                else f"{_number(big)} elements are more than {MAX_SHAPE_ELEMENTS:,}")
+        raise ChipfitError(f"input shape '{str(text)[:80]}' is absurd: {what}")
     dtype = dtype.strip().lower() or "float32"
     if dtype not in _DTYPES:
         raise ChipfitError(f"unknown input dtype '{dtype}' in '{text}'; use one of {', '.join(sorted(set(_DTYPES)))}")
@@ -62,21 +84,6 @@ def parse_shape(text: str | InputShape | tuple | list) -> InputShape:
 
 def is_onnx(model: str) -> bool:
     return str(model).strip().lower().endswith(".onnx")
-
-
-def exists(path: Path) -> bool:
-    """Whether ``path`` exists; False for a name the system cannot even look up (too long)."""
-    try:
-        return path.exists()
-    except (OSError, ValueError):
-        return False
-
-
-def is_dir(path: Path) -> bool:
-    try:
-        return path.is_dir()
-    except (OSError, ValueError):
-        return False
 
 
 def names_code(model: str) -> bool:
@@ -110,12 +117,24 @@ def make_inputs(shapes: list[InputShape], device: str) -> tuple:
     return tuple(torch.zeros(s.shape, dtype=getattr(torch, s.dtype), device=device) for s in shapes)
 
 
+@contextlib.contextmanager
+def user_code(what: str):
+    """Run a user's Python code (``module:callable``): what it prints goes to stderr, never into
+    chipfit's output (``--json`` stays valid), and a call of ``sys.exit`` is one sentence."""
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    except SystemExit as exc:
+        raise ChipfitError(f"{what} called exit({exc.code!r}) instead of returning a model") from None
+
+
 def _build_on(device: str, factory, what: str):
     _torch()
     from chipfit.frontends.pytorch.build import build_module
 
     try:
-        return build_module(factory, device)
+        with user_code(what):
+            return build_module(factory, device)
     except ChipfitError:
         raise
     except Exception as exc:
@@ -129,7 +148,10 @@ def _from_callable(spec: str, device: str):
     if not module_name or not attr:
         raise ChipfitError(f"'{spec}' is not of the form module:callable")
     try:
-        mod = importlib.import_module(module_name)
+        with user_code(f"importing module '{module_name}'"):
+            mod = importlib.import_module(module_name)
+    except ChipfitError:
+        raise
     except ImportError as exc:
         if exc.name in ("torchvision",):
             raise MissingDependency("torchvision", "vision", f"importing '{module_name}'") from None

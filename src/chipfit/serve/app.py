@@ -1,19 +1,28 @@
 """The ``chipfit serve`` web app: one page, and JSON endpoints over the Python API.
 
-Every ``/api/...`` endpoint validates its parameters (:mod:`.params`), calls chipfit (:mod:`.compute`)
-and answers with the very object ``chipfit CMD --json`` prints. Bad input is a 4xx answer
-``{"error": "one sentence"}`` (422 for parameters and chipfit's own refusals, 400 for an upload
-that is not ONNX, 413 for one over the limit), never a 500. The page (``/``) is static HTML and
-vanilla JS served from this package; it draws results with the HTML report's renderer through
-``POST /api/render``, so its charts are the report's charts. Nothing is fetched from elsewhere.
+Every ``/api/...`` endpoint validates its parameters (:mod:`.params`), runs chipfit (:mod:`.compute`)
+in a worker process with a memory cap and a time limit (:mod:`.worker`) and answers with the very
+object ``chipfit CMD --json`` prints. Bad input is a 4xx answer ``{"error": "one sentence"}`` (422
+for parameters and chipfit's own refusals, 400 for an upload that is not ONNX, 413 for a body over
+its limit), never a 500; a computation stopped at the time limit, or one that finds the workers
+busy, is a 503. The pickers' endpoints, the page and the report renderer answer from the server
+process itself, so they stay quick while a computation runs.
+
+Requests are taken only from the server's own page, or from scripts that send no browser headers
+(:mod:`.guard`): cross-site ``/api/...`` requests are refused, and a POST needs a JSON (or upload,
+or YAML scenario) content type and the ``X-Chipfit-Token`` header with the token this app makes at
+start and writes into its page (``app.state.token``). A plain ``curl`` GET of any ``/api/...``
+endpoint works without it. The page (``/``) is static HTML and vanilla JS served from this
+package; it draws results with the HTML report's renderer through ``POST /api/render``, so its
+charts are the report's charts. Nothing is fetched from elsewhere.
 """
 
 # No "from __future__ import annotations": FastAPI reads the endpoints' annotations at run time,
 # and the command endpoints take their parameter model from a closure.
 import logging
+from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from fastapi import Body, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,11 +31,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from chipfit.analysis.check import check
-from chipfit.analysis.count import count
-from chipfit.analysis.explain import with_explain
 from chipfit.analysis.params import sentence
-from chipfit.analysis.rank import rank
 from chipfit.core.errors import ChipfitError
 from chipfit.core.jsonio import dumps_json, script_json
 from chipfit.core.version import VERSION
@@ -34,19 +39,24 @@ from chipfit.data import zoo
 from chipfit.data.chips import chips as list_chips
 from chipfit.render.html import page as html_report
 from chipfit.serve import compute
+from chipfit.serve.guard import TOKEN_HEADER, Guard, new_token
 from chipfit.serve.params import COMMANDS, PlanParams, UploadParams, choices
-from chipfit.serve.upload import Upload, UploadError, received
+from chipfit.serve.upload import ENVELOPE_BYTES, RAW_TYPES, UploadError, received
+from chipfit.serve.worker import Pool, WorkError
 
 log = logging.getLogger("chipfit.serve")
 
 DEFAULT_MAX_UPLOAD_BYTES = 1 << 30
-#: Largest body of the other endpoints (a scenario, a result to render).
-MAX_BODY_BYTES = 64 << 20
-MAX_SCENARIO_BYTES = 1 << 20
+#: Largest body of the other endpoints (a query, a scenario) ...
+MAX_BODY_BYTES = 1 << 20
+#: ... but a result to render, which lists every layer of an uploaded model.
+MAX_RENDER_BYTES = 16 << 20
+#: What each POST endpoint reads (the others take JSON).
+POST_TYPES = {"/api/plan": ("application/yaml", "application/json"),
+              "/api/upload": ("multipart/form-data", *RAW_TYPES)}
 
 PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
             "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 EXAMPLE_SCENARIO = """name: camera box
 chip: jetson-orin-nano-8gb
@@ -86,7 +96,7 @@ def _errors(*codes: int) -> dict:
 
 
 RESULT_RESPONSES: dict = {200: {"description": "The result, as the CLI's --json prints it.",
-                                "content": {"application/json": {"schema": RESULT_SCHEMA}}}, **_errors(422)}
+                                "content": {"application/json": {"schema": RESULT_SCHEMA}}}, **_errors(403, 422, 503)}
 
 
 class ResultJSON(JSONResponse):
@@ -125,86 +135,49 @@ def _validation_sentence(exc: RequestValidationError) -> "str | ChipfitError":
     return ChipfitError(found.template + more) if more else found
 
 
-def _host_allowed(request: Request, allowed: set[str]) -> bool:
-    host = request.headers.get("host", "")
-    try:
-        name = urlsplit("//" + host).hostname or ""
-    except ValueError:
-        return False
-    return name.lower() in allowed
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise UploadError(f"the request body is larger than {limit:,} bytes", 413)
-    data = bytearray()
-    async for chunk in request.stream():
-        data += chunk
-        if len(data) > limit:
-            raise UploadError(f"the request body is larger than {limit:,} bytes", 413)
-    return bytes(data)
-
-
-def _upload_result(up: Upload, p: UploadParams) -> dict:
-    """Count (then check or rank) an uploaded ONNX file, as the CLI does with a path."""
-    precision = p.precision or ("fp32" if p.view == "count" else "int8")
-    with compute.WORK_LOCK:
-        try:
-            # check and rank price one inference: a free batch dimension is bound to 1 (as the CLI does)
-            counted = count(str(up.path), precision=precision, batch=p.batch if p.view == "count" else 1,
-                            dims=p.dims or None, input_shape=p.input_shape or None, name=up.filename)
-        except ChipfitError as exc:
-            message = str(exc).replace(str(up.path), up.filename).replace(str(up.path.parent), "")
-            raise UploadError(message, 400) from None
-        if p.view == "count":
-            return {"command": "count", **counted.to_dict(per_layer=p.per_layer, depth=p.depth)}
-        if p.view == "check":
-            r = check(counted, p.chip, fps=p.fps, precision=precision, batch=p.batch or 1,
-                      utilization=p.utilization, sparse=p.sparse, fuse=p.fuse)
-            return {"command": "check", **with_explain(r.to_dict(per_layer=p.per_layer), r, p.explain)}
-        r = rank(counted, fps=p.fps, precision=precision, by=p.by, batch=p.batch or 1, utilization=p.utilization,
-                 category=p.category, max_power=p.max_power, min_memory_gb=p.min_memory_gb)
-        return {"command": "rank", **with_explain(r.to_dict(), r, p.explain)}
-
-
-def _page() -> str:
-    """The page, with the pickers' choices and each view's defaults from the parameter models."""
-    spec = script_json(choices())
+def _page(token: str) -> str:
+    """The page, with the pickers' choices, each view's defaults from the parameter models, and the
+    token its POSTs carry."""
+    spec = script_json({**choices(), "token": token})
     page = resources.files(__package__).joinpath("page.html").read_text(encoding="utf-8")
     return page.replace("<!--CHIPFIT-PARAMS-->", f'<script id="chipfit-params" type="application/json">{spec}</script>')
 
 
 def create_app(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, *, allowed_hosts: list[str] | None = None,
-               upload_dir: str | None = None, cache_size: int = 128) -> FastAPI:
+               upload_dir: str | None = None, cache_size: int = 128, in_process: bool = False) -> FastAPI:
     """The app. ``max_upload_bytes`` caps an ONNX upload; ``allowed_hosts`` (when given) are the
     only Host header names answered (a loopback server refuses DNS-rebinding pages);
-    ``upload_dir`` is where uploads are briefly kept (default: the system's temporary folder)."""
+    ``upload_dir`` is where uploads are briefly kept (default: the system's temporary folder);
+    ``in_process`` runs computations in the server's own threads, one at a time and without
+    limits (for tests that do not test isolation). ``app.state.worker`` is the :class:`.worker.Pool`
+    (its limits are attributes), ``app.state.token`` the token POSTs must carry."""
     if max_upload_bytes < 1:
         raise ChipfitError(f"the upload limit must be at least 1 byte, got {max_upload_bytes}")
+    pool = Pool(in_process=in_process)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        pool.close()
+
     app = FastAPI(
         title="chipfit", version=VERSION, docs_url=None, redoc_url=None, openapi_url="/openapi.json",
+        lifespan=lifespan,
         description="How much compute and bandwidth does a neural network need, and will this chip run it? "
-                    "Each endpoint returns the JSON object the matching `chipfit` command prints with `--json`.",
+                    "Each endpoint returns the JSON object the matching `chipfit` command prints with `--json`. "
+                    f"A POST must carry the `{TOKEN_HEADER}` header with the token of `GET /api/token` "
+                    "(also in the server's page); GET needs none.",
     )
     cache = compute.ResultCache(cache_size)
+    token = new_token()
     app.state.cache = cache
     app.state.max_upload_bytes = max_upload_bytes
-    allowed = {h.lower().strip("[]") for h in allowed_hosts} if allowed_hosts is not None else None
-
-    @app.middleware("http")
-    async def guard(request: Request, call_next):
-        if allowed is not None and not _host_allowed(request, allowed):
-            return _error(400, "this server answers only requests addressed to "
-                          + ", ".join(sorted(allowed)))
-        declared = request.headers.get("content-length", "")
-        if request.url.path != "/api/upload" and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            return _error(413, f"the request body is larger than {MAX_BODY_BYTES:,} bytes")
-        response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", API_CSP)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        return response
+    app.state.worker = pool
+    app.state.token = token
+    app.add_middleware(
+        Guard, token=token, default_limit=MAX_BODY_BYTES, types=POST_TYPES,
+        limits={"/api/upload": max_upload_bytes + ENVELOPE_BYTES, "/api/render": MAX_RENDER_BYTES},
+        allowed_hosts={h.lower().strip("[]") for h in allowed_hosts} if allowed_hosts is not None else None)
 
     @app.exception_handler(ChipfitError)
     async def _chipfit_error(request: Request, exc: ChipfitError):
@@ -213,6 +186,13 @@ def create_app(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, *, allowed_host
     @app.exception_handler(UploadError)
     async def _upload_error(request: Request, exc: UploadError):
         return _error(exc.status, str(exc))
+
+    @app.exception_handler(WorkError)
+    async def _work_error(request: Request, exc: WorkError):
+        response = _error(exc.status, str(exc), exc.fields)
+        if exc.status == 503:
+            response.headers["Retry-After"] = "5"
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
@@ -223,19 +203,27 @@ def create_app(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, *, allowed_host
     async def _http(request: Request, exc: StarletteHTTPException):
         message = {404: f"no such page or endpoint: {request.url.path}",
                    405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code, str(exc.detail))
+        if exc.status_code == 400 and message == "There was an error parsing the body":   # FastAPI's words
+            message = "the request body cannot be read (malformed, or nested too deeply)"
         return _error(exc.status_code, message)
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception):
         log.exception("internal error on %s %s", request.method, request.url.path)
-        return _error(500, f"internal error ({type(exc).__name__}: {exc})")
+        return _error(500, f"internal error ({type(exc).__name__}): the server's log has the details")
 
     # -- the page ---------------------------------------------------------------------------
     @app.get("/", include_in_schema=False)
     def page() -> HTMLResponse:
-        return HTMLResponse(_page(), headers={"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-cache"})
+        return HTMLResponse(_page(token), headers={"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-cache"})
 
     app.mount("/static", StaticFiles(packages=[("chipfit.serve", "static")]), name="static")
+
+    @app.get("/api/token", tags=["data"], summary="The token every POST carries in its X-Chipfit-Token header")
+    def get_token():
+        """Readable by this machine's scripts and the server's own page only: another site's page is
+        refused (Origin, Sec-Fetch-Site) and could not read the answer anyway (same-origin policy)."""
+        return {"token": token, "header": TOKEN_HEADER}
 
     # -- pickers ----------------------------------------------------------------------------
     @app.get("/api/models", tags=["data"], summary="The built-in models (chipfit zoo --json)",
@@ -260,15 +248,15 @@ def create_app(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, *, allowed_host
         return ResultJSON({"chips": [r.summary() for r in records]})
 
     # -- the commands -------------------------------------------------------------------------
-    def cached(kind: str, fn, p) -> ResultJSON:
-        return ResultJSON(cache.get((kind, p.model_dump_json()), lambda: fn(p)))
+    def cached(name: str, p) -> ResultJSON:
+        return ResultJSON(cache.get((name, p.model_dump_json()), lambda: pool.run(compute.run, name, p)))
 
-    def command(name: str, params_type, fn, summary: str) -> None:
+    def command(name: str, params_type, summary: str) -> None:
         def get(p: Annotated[params_type, Query()]):  # type: ignore[valid-type]
-            return cached(name, fn, p)
+            return cached(name, p)
 
         def post(p: Annotated[params_type, Body()]):  # type: ignore[valid-type]
-            return cached(name, fn, p)
+            return cached(name, p)
 
         for method, handler in (("get", get), ("post", post)):
             handler.__name__ = f"{name}_{method}"
@@ -278,25 +266,25 @@ def create_app(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, *, allowed_host
                                              f"the answer is what `chipfit {name} ... --json` prints.")(handler)
 
     for name, params_type in COMMANDS.items():
-        command(name, params_type, lambda p, name=name: compute.run(name, p), SUMMARIES[name])
+        command(name, params_type, SUMMARIES[name])
 
     @app.post("/api/plan", tags=["commands"], summary="Several models at once (chipfit plan)",
-              responses=RESULT_RESPONSES | _errors(413), response_class=ResultJSON,
-              description="The body is the scenario YAML (as in examples/*.yaml; at most 1 MiB); every stage's "
-                          "model must be a built-in name.",
+              responses=RESULT_RESPONSES | _errors(413, 415), response_class=ResultJSON,
+              description="The body is the scenario YAML (as in examples/*.yaml; at most 1 MiB), sent as "
+                          "application/yaml; every stage's model must be a built-in name.",
               openapi_extra={"requestBody": {"required": True, "content": {
-                  "application/yaml": {"schema": {"type": "string", "maxLength": MAX_SCENARIO_BYTES},
-                                       "example": EXAMPLE_SCENARIO},
-                  "text/plain": {"schema": {"type": "string", "maxLength": MAX_SCENARIO_BYTES}}}}})
+                  "application/yaml": {"schema": {"type": "string", "maxLength": MAX_BODY_BYTES},
+                                       "example": EXAMPLE_SCENARIO}}}})
     async def plan(request: Request, p: Annotated[PlanParams, Query()]):
-        raw = await _read_body(request, MAX_SCENARIO_BYTES)
+        raw = await request.body()     # at most MAX_BODY_BYTES: the guard stops a longer one
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise ChipfitError("the scenario is not UTF-8 text") from None
         if not text.strip():
             raise ChipfitError("the scenario is empty: send the scenario YAML as the request body")
-        result = await run_in_threadpool(cache.get, ("plan", text, p.model_dump_json()), lambda: compute.plan(text, p))
+        result = await run_in_threadpool(cache.get, ("plan", text, p.model_dump_json()),
+                                         lambda: pool.run(compute.plan, text, p))
         return ResultJSON(result)
 
     @app.post("/api/upload", tags=["commands"], summary="Count, check or rank an uploaded ONNX file",
@@ -315,13 +303,13 @@ def create_app(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, *, allowed_host
         if p.view == "rank" and p.fps is None:
             raise ChipfitError("ranking chips for an uploaded model needs fps")
         async with received(request, max_upload_bytes, p.filename, upload_dir) as up:
-            result = await run_in_threadpool(_upload_result, up, p)
+            result = await run_in_threadpool(pool.run, compute.upload, up.path, up.filename, p)
         return ResultJSON(result)
 
     @app.post("/api/render", tags=["reports"], summary="The HTML report of a result",
               responses={200: {"description": "kind, title and HTML", "content": {"application/json": {"schema": {
                   "type": "object", "properties": {"kind": {"type": "string"}, "title": {"type": "string"},
-                                                   "html": {"type": "string"}}}}}}, **_errors(422)},
+                                                   "html": {"type": "string"}}}}}}, **_errors(403, 413, 415, 422)},
               response_class=ResultJSON,
               description="The body is a result (any endpoint's answer, or a saved --json). The answer's html is "
                           "the report's content (verdict, summary, charts, formulas) to show inside a page, or "

@@ -135,3 +135,23 @@ def builtin_model(name: str) -> str:
     close = difflib.get_close_matches(text.lower(), list(names), n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(names[c] for c in close)}?" if close else "; /api/models lists them"
     raise ChipfitError(f"unknown model '{text}': not a built-in name{hint}")
+
+
+#: Bounds on a web scenario's numbers (the scenario file itself only asks for positive ones): the
+#: LLM parameters' memory allowance, the count parameters' batch, and room for any real deployment.
+SCENARIO_BOUNDS = {"overhead_gb": 1e4, "latency_budget_s": 1e6}
+STAGE_BOUNDS = {"streams": 1e6, "repeat": 1e6, "batch": 65536, "covers_s": 1e6}
+RATE_BOUND = 1e9
+
+
+def bounded_scenario(sc: Any) -> None:
+    """Refuse a scenario number that is infinite or beyond the bounds above, naming its line."""
+    found = [((k,), getattr(sc, k), cap) for k, cap in SCENARIO_BOUNDS.items()]
+    for i, s in enumerate(sc.stages):
+        found += [(("stages", i, k), getattr(s, k), cap) for k, cap in STAGE_BOUNDS.items()]
+        if s.rate is not None:
+            found.append((("stages", i, "rate", s.rate.form), s.rate.value, RATE_BOUND))
+    for loc, value, cap in found:
+        if value is not None and not value <= cap:      # not: NaN too
+            got = f"{value:g}" if isinstance(value, float) else f"{value:,}" if value.bit_length() < 64 else "more"
+            raise sc.problem(loc, f"must be at most {cap:,.0f}, got {got}")

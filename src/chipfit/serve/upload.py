@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from python_multipart.exceptions import MultipartParseError
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
@@ -27,6 +27,8 @@ from starlette.requests import ClientDisconnect, Request
 #: Bytes a multipart body may carry besides the file itself (boundaries, headers, small fields).
 ENVELOPE_BYTES = 1 << 20
 MAX_HEADER_BYTES = 8192
+#: RFC 2046 allows 70 characters; the multipart parser takes up to this many.
+MAX_BOUNDARY = 256
 RAW_TYPES = ("application/octet-stream", "application/onnx", "application/x-onnx")
 
 
@@ -149,6 +151,9 @@ async def _receive(request: Request, folder: Path, limit: int, raw_name: str | N
             boundary = options.get(b"boundary")
             if not boundary:
                 raise UploadError("the multipart body has no boundary in its Content-Type")
+            if len(boundary) > MAX_BOUNDARY:
+                raise UploadError(f"the multipart boundary is {len(boundary):,} characters long; at most "
+                                  f"{MAX_BOUNDARY} are allowed")
             form = _Multipart(boundary, sink)
             total = 0
             async for chunk in request.stream():
@@ -170,7 +175,7 @@ async def _receive(request: Request, folder: Path, limit: int, raw_name: str | N
                               f"application/octet-stream, not {ctype or 'a body without Content-Type'}", 415)
     except ClientDisconnect:
         raise UploadError("the upload was cut short: the client went away before the end of the file") from None
-    except MultipartParseError as exc:
+    except FormParserError as exc:   # the parser's refusals (MultipartParseError is one)
         why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UploadError(f"the multipart body is malformed ({why})") from None
     finally:

@@ -47,7 +47,7 @@ ID_PATTERN = r"^[a-z0-9][a-z0-9.+-]*$"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Source(_Strict):
@@ -56,11 +56,15 @@ class Source(_Strict):
     date: str | None = None  # publication or access date: YYYY, YYYY-MM or YYYY-MM-DD
 
 
+#: no figure of any chip (TOPS, GB/s, GB, W) comes near this; a larger one is a typo or an attack
+MAX_FIGURE = 1e9
+
+
 class Figure(_Strict):
     """One sourced number."""
 
-    value: float = Field(gt=0)
-    min: float | None = Field(default=None, gt=0)  # lower end of a range (e.g. power modes)
+    value: float = Field(gt=0, le=MAX_FIGURE)
+    min: float | None = Field(default=None, gt=0, le=MAX_FIGURE)  # lower end of a range (e.g. power modes)
     source: str
     flag: Flag
     formula: str | None = None
@@ -78,7 +82,7 @@ class Figure(_Strict):
 class Headline(_Strict):
     """The vendor's marketing figure, kept with what it really measures."""
 
-    value: float = Field(gt=0)
+    value: float = Field(gt=0, le=MAX_FIGURE)
     unit: str = "TOPS"
     definition: str = Field(min_length=3)  # e.g. "INT8 sparse, GPU + 2 DLA, MAXN"
     source: str
@@ -103,7 +107,7 @@ class Unit(_Strict):
 
     id: str = Field(pattern=ID_PATTERN)
     name: str
-    count: int = Field(default=1, ge=1)  # identical instances (2 DLAs); peaks are per instance
+    count: int = Field(default=1, ge=1, le=4096)  # identical instances (2 DLAs); peaks are per instance
     efficiency_class: str
     dense: dict[ComputeKey, Figure] = Field(min_length=1)
     sparse: dict[ComputeKey, Figure] = Field(default_factory=dict)

@@ -1,8 +1,10 @@
 """The architecture-config frontend: analytic cost graphs from Hugging Face ``config.json``
 files and the built-in zoo, in milliseconds and without torch.
 
-``hf_config`` reads a config into the generic pieces of ``spec``; ``build`` prices them for a
-phase (forward, prefill, decode with a KV cache). The tests hold every family's MACs and
+``checks`` refuses a field no model could have (its one table says what each field the readers
+use may hold, the layer cap among them) before any work; ``hf_config`` reads a config into the
+generic pieces of ``spec``; ``build`` prices them for a phase (forward, prefill, decode with a
+KV cache). The tests hold every family's MACs and
 parameters equal to transformers' own model traced by the PyTorch frontend.
 """
 
@@ -12,6 +14,7 @@ from typing import Any
 
 from chipfit.core.costgraph import CostGraph
 from chipfit.frontends.arch.build import Phase, build
+from chipfit.frontends.arch.checks import check
 from chipfit.frontends.arch.hf_config import read, supported_model_types
 
 
@@ -22,4 +25,4 @@ def from_config(config: dict[str, Any], phase: Phase | None = None, name: str = 
     return build(read(config, where), phase or Phase(), name)
 
 
-__all__ = ["Phase", "build", "from_config", "read", "supported_model_types"]
+__all__ = ["Phase", "build", "check", "from_config", "read", "supported_model_types"]

@@ -3,6 +3,8 @@
 A reader only translates key names and conventions into the generic pieces; it never lists
 ops. Keys that set a size must be present (a missing one is named in the error); flags
 (biases, tied embeddings, activation) default as transformers' config class defaults them.
+Every value a reader takes has passed :func:`.checks.check` first (its type and range, the
+layer cap), so a reader only checks what depends on the model family.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chipfit.core.errors import ChipfitError
+from chipfit.frontends.arch.checks import check
 from chipfit.frontends.arch.spec import (
     MLP,
     Arch,
@@ -85,7 +88,7 @@ class Config:
         for key, v in zip(keys, values):
             name = key[0] if isinstance(key, tuple) else key
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-                raise ChipfitError(f"{self.where}: '{name}' must be a positive integer, not {v!r}")
+                raise ChipfitError(f"{self.where}: {name} must be a positive integer, got {v!r:.40}")
         return values
 
     def sub(self, key: str) -> "Config":
@@ -119,7 +122,10 @@ class Config:
 
 
 def read(config: dict[str, Any], where: str = "the config") -> Arch:
-    """The architecture a ``config.json`` describes."""
+    """The architecture a ``config.json`` describes; every field is checked before any work."""
+    if not isinstance(config, dict):
+        raise ChipfitError(f"{where} is not a config: expected a JSON object, got {type(config).__name__}")
+    check(config, where)
     cfg = Config(config, where)
     model_type = config.get("model_type")
     fn = READERS.get(model_type)

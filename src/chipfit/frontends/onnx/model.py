@@ -15,16 +15,16 @@ Every failure a file can cause becomes a one-sentence :class:`ChipfitError`.
 from __future__ import annotations
 
 import heapq
+import json
 import math
 import os
-import select
-import signal
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from chipfit.core.errors import ChipfitError, MissingDependency, first_line
+from chipfit.core.fileio import exists, is_file
+from chipfit.core.isolate import call_limited
+from chipfit.core.limits import LIMITS
 from chipfit.frontends.onnx.skeleton import read_skeleton
 from chipfit.frontends.resolve import parse_shape
 
@@ -36,9 +36,6 @@ MAX_DIM = 2**40
 MAX_ELEMS = 2**62
 #: rounds of (shape inference, fold the shape arithmetic it made computable)
 MAX_FOLD_ROUNDS = 8
-#: what the first shape inference may take (it runs in a child process on Linux)
-INFER_MEMORY_BYTES = 2 * 2**30
-INFER_SECONDS = 60
 #: no tensor may have more dimensions than this
 MAX_RANK = 64
 
@@ -112,8 +109,8 @@ def load(path: str | os.PathLike, *, input_shapes: list | None = None, dims: lis
          batch: int | None = None) -> LoadedModel:
     onnx = _onnx()
     path = Path(path).expanduser()
-    if not path.is_file():
-        raise ChipfitError(f"'{path}' does not exist" if not path.exists() else f"'{path}' is not a file")
+    if not is_file(path):
+        raise ChipfitError(f"'{path}' does not exist" if not exists(path) else f"'{path}' is not a file")
     shapes, bound = parse_bindings(input_shapes, dims)
     try:
         data, skipped = read_skeleton(path)  # the weights stored inside the file are never read
@@ -126,12 +123,91 @@ def load(path: str | os.PathLike, *, input_shapes: list | None = None, dims: lis
     _check_tensor_data(model, skipped, path)
     _check_external_data(model, path)
     _strip_weights(model)
+    _check_structure(model, path)
+    inferred, inputs, notes = _prepare_isolated(model, path, shapes, bound, batch)
+    inits = {t.name: _checked(Tensor(tuple(t.dims), t.data_type), t.name, path) for t in inferred.graph.initializer}
+    values: dict[str, Tensor] = dict(inits)
+    for vi in (*inferred.graph.input, *inferred.graph.value_info, *inferred.graph.output):
+        values[vi.name] = _tensor(vi, path)
+    for node in inferred.graph.node:  # Constant nodes are values too (and may be weights)
+        if node.op_type == "Constant" and node.output:
+            for a in node.attribute:
+                if a.name == "value" and a.HasField("t"):
+                    inits[node.output[0]] = values[node.output[0]] = Tensor(tuple(a.t.dims), a.t.data_type)
+    return LoadedModel(path, inferred, list(inferred.graph.node), values, inits, inputs, notes)
+
+
+def _check_structure(model, path: Path) -> None:
+    """Refuse, before inlining, a graph whose local functions would inline to more than
+    ``LIMITS.max_onnx_nodes`` nodes or nest deeper than ``LIMITS.max_onnx_depth`` (2 KB of
+    functions that each call the previous one twice inline to billions of nodes). Sizes are
+    counted per function once, so the count itself stays cheap."""
+    functions = {(f.domain, f.name): f for f in model.functions}
+    sizes: dict[tuple, int] = {}
+    calling: set[tuple] = set()
+
+    def size(nodes, depth: int) -> int:
+        if depth > LIMITS.max_onnx_depth:
+            raise ChipfitError(f"'{path}': its functions and subgraphs nest more than {LIMITS.max_onnx_depth} "
+                               f"levels deep, the most chipfit reads (raise the cap with `max_onnx_depth`)")
+        total = 0
+        for node in nodes:
+            key = (node.domain, node.op_type)
+            if key in functions:
+                if key in calling:
+                    raise ChipfitError(f"'{path}': its function '{node.op_type}' calls itself, which "
+                                       f"cannot be inlined")
+                if key not in sizes:
+                    calling.add(key)
+                    sizes[key] = size(functions[key].node, depth + 1)
+                    calling.discard(key)
+                total += sizes[key]
+            else:
+                total += 1
+            for a in node.attribute:
+                for g in (*([a.g] if a.HasField("g") else []), *a.graphs):
+                    total += size(g.node, depth + 1)
+            if total > LIMITS.max_onnx_nodes:
+                raise ChipfitError(f"'{path}': its graph, local functions inlined, has more than "
+                                   f"{LIMITS.max_onnx_nodes:,} nodes, the most chipfit reads (raise the cap "
+                                   f"with `max_onnx_nodes`)")
+        return total
+
+    size(model.graph.node, 0)
+
+
+def _prepare_isolated(model, path: Path, shapes: dict, bound: dict, batch: int | None):
+    """:func:`_prepare` in a child process with bounded memory and time: inlining, shape
+    inference and folding run onnx's C++ code on a file chipfit did not write, and a few
+    kilobytes of it can ask for gigabytes."""
+    onnx = _onnx()
+    out = call_limited(_prepare_bytes, model.SerializeToString(), path, shapes, bound, batch,
+                       memory_bytes=int(LIMITS.onnx_memory_gb * 2**30), seconds=LIMITS.onnx_seconds,
+                       what=f"'{path}': reading the model (inlining, shape inference, folding)",
+                       memory_cap="onnx_memory_gb", time_cap="onnx_seconds")
+    length = int.from_bytes(out[:8], "little")
+    head = json.loads(out[8:8 + length])
+    inputs = {name: tuple(shape) for name, shape in head["inputs"].items()}
+    return onnx.load_model_from_string(out[8 + length:]), inputs, head["notes"]
+
+
+def _prepare_bytes(data: bytes, path: Path, shapes: dict, bound: dict, batch: int | None) -> bytes:
+    model, inputs, notes = _prepare(_onnx().load_model_from_string(data), path, shapes, bound, batch)
+    head = json.dumps({"inputs": inputs, "notes": notes}).encode()
+    return len(head).to_bytes(8, "little") + head + model.SerializeToString()
+
+
+def _prepare(model, path: Path, shapes: dict, bound: dict, batch: int | None):
+    """Inline local functions, bind the inputs, order the nodes, infer every shape and fold the
+    shape arithmetic: (the inferred model, the bound inputs, notes)."""
     notes: list[str] = []
     if model.functions:
         try:
             from onnx import inliner
 
             model = inliner.inline_local_functions(model)
+        except MemoryError:
+            raise
         except Exception as exc:
             raise ChipfitError(f"'{path}': inlining its local functions failed ({first_line(exc)})") from None
     graph = model.graph
@@ -144,7 +220,7 @@ def load(path: str | os.PathLike, *, input_shapes: list | None = None, dims: lis
         if v.type.HasField("tensor_type"):
             v.type.tensor_type.ClearField("shape")
     del graph.value_info[:]
-    inferred = _infer_isolated(model, path)
+    inferred = _infer(model, path)
     for vi in (*inferred.graph.value_info, *inferred.graph.output):
         if vi.type.HasField("tensor_type") and len(vi.type.tensor_type.shape.dim) > MAX_RANK:
             raise ChipfitError(f"'{path}': value '{vi.name}' has an absurd rank "
@@ -153,77 +229,7 @@ def load(path: str | os.PathLike, *, input_shapes: list | None = None, dims: lis
         if not _fold_shape_arithmetic(inferred):
             break
         inferred = _infer(inferred, path)
-    values: dict[str, Tensor] = dict(inits)
-    for vi in (*inferred.graph.input, *inferred.graph.value_info, *inferred.graph.output):
-        values[vi.name] = _tensor(vi, path)
-    for node in inferred.graph.node:  # Constant nodes are values too (and may be weights)
-        if node.op_type == "Constant" and node.output:
-            for a in node.attribute:
-                if a.name == "value" and a.HasField("t"):
-                    inits[node.output[0]] = values[node.output[0]] = Tensor(tuple(a.t.dims), a.t.data_type)
-    return LoadedModel(path, inferred, list(inferred.graph.node), values, inits, inputs, notes)
-
-
-def _infer_isolated(model, path: Path):
-    """The first shape inference, in a forked child with bounded memory and time (Linux).
-
-    A few kilobytes of ONNX can make onnx's C++ shape inference build shapes of absurd rank
-    (a Reshape whose shape input declares 2**31 values): in a child that runs out of memory or
-    time, that is one clear error instead of the OOM killer ending the process. Later rounds
-    only add folded constants of at most ``KEEP_VALUES_UP_TO`` values and run in-process.
-    """
-    if not sys.platform.startswith("linux") or os.environ.get("CHIPFIT_INFER_IN_PROCESS"):
-        return _infer(model, path)
-    onnx = _onnx()
-    data = model.SerializeToString()
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        status = 0
-        try:
-            os.close(read_end)
-            _limit_address_space(INFER_MEMORY_BYTES)
-            try:
-                out = b"\0" + onnx.shape_inference.infer_shapes(
-                    data, check_type=False, strict_mode=False, data_prop=True).SerializeToString()
-            except Exception as exc:
-                out = b"\1" + first_line(exc).encode("utf-8", errors="replace")
-            with os.fdopen(write_end, "wb") as f:
-                f.write(out)
-        except BaseException:
-            status = 3
-        os._exit(status)
-    os.close(write_end)
-    chunks: list[bytes] = []
-    deadline = time.monotonic() + INFER_SECONDS
-    with os.fdopen(read_end, "rb") as f:
-        while True:
-            ready, _, _ = select.select([f], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                raise ChipfitError(f"'{path}': onnx shape inference took more than {INFER_SECONDS} s; "
-                                   f"the model's dimensions are absurd")
-            chunk = f.read1(1 << 20)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    _, status = os.waitpid(pid, 0)
-    out = b"".join(chunks)
-    if status != 0 or not out:
-        raise ChipfitError(f"'{path}': onnx shape inference ran out of memory "
-                           f"(more than {INFER_MEMORY_BYTES / 2**30:.0f} GiB); the model's dimensions are absurd")
-    if out[:1] == b"\1":
-        raise ChipfitError(f"'{path}': onnx shape inference failed ({out[1:].decode()})")
-    return onnx.load_model_from_string(out[1:])
-
-
-def _limit_address_space(extra: int) -> None:
-    import resource
-
-    with open("/proc/self/statm") as f:
-        current = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    resource.setrlimit(resource.RLIMIT_AS, (current + extra, current + extra))
+    return inferred, inputs, notes
 
 
 def _check_text(model, path: Path) -> None:
@@ -281,6 +287,8 @@ def _check_tensor_data(model, skipped: dict, path: Path) -> None:
 def _infer(model, path: Path):
     try:
         return _onnx().shape_inference.infer_shapes(model, check_type=False, strict_mode=False, data_prop=True)
+    except MemoryError:
+        raise
     except Exception as exc:
         raise ChipfitError(f"'{path}': onnx shape inference failed ({first_line(exc)})") from None
 

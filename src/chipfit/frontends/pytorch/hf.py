@@ -14,6 +14,7 @@ from typing import Any
 from chipfit.core.errors import ChipfitError, MissingDependency
 from chipfit.core.fileio import read_bounded
 from chipfit.core.jsonio import loads_json
+from chipfit.frontends.arch.checks import check
 from chipfit.frontends.pytorch import hf_speech
 
 
@@ -27,7 +28,8 @@ def _transformers():
 
 
 def read_config(path: str | Path) -> dict[str, Any]:
-    """The JSON of a ``config.json`` file or of a model folder holding one."""
+    """The JSON of a ``config.json`` file or of a model folder holding one, its fields checked
+    (:func:`chipfit.frontends.arch.checks.check`: types, ranges, the layer cap)."""
     p = Path(path)
     if p.is_dir():
         p = p / "config.json"
@@ -36,12 +38,15 @@ def read_config(path: str | Path) -> dict[str, Any]:
     data = loads_json(read_bounded(p, "a config.json"), str(p), "a Hugging Face config")
     if not isinstance(data, dict) or "model_type" not in data:
         raise ChipfitError(f"'{p}' is not a Hugging Face config.json (it has no 'model_type')")
+    check(data, str(p))
     return data
 
 
 def build(config: dict[str, Any], attn_implementation: str = "sdpa", device: str = "meta"):
     """A transformers model for ``config`` with weights on ``device`` (meta: none allocated;
-    elsewhere randomly initialised, nothing downloaded), in eval mode."""
+    elsewhere randomly initialised, nothing downloaded), in eval mode. The config's fields are
+    checked first (a layer count past the cap is refused before transformers builds a layer)."""
+    check(config)
     import torch
 
     transformers = _transformers()

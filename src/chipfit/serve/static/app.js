@@ -18,6 +18,12 @@
   };
   // The choices and each view's defaults, from the server's parameter models (never typed twice).
   var SPEC = JSON.parse($('chipfit-params').textContent);
+  // Every POST carries the token the server wrote into this page (other sites cannot read it).
+  function post(url, type, body) {
+    var headers = { 'X-Chipfit-Token': SPEC.token };
+    if (type) { headers['Content-Type'] = type; }
+    return fetch(url, { method: 'POST', headers: headers, body: body });
+  }
   var PRECISION = {};
   Object.keys(FIELDS).forEach(function (v) {
     if (SPEC.defaults[v] && SPEC.defaults[v].precision) { PRECISION[v] = SPEC.defaults[v].precision; }
@@ -183,21 +189,19 @@
       var params = Object.assign({}, q, { per_layer: 'true', explain: v === 'count' ? '' : 'true' });
       if (!params.explain) { delete params.explain; }
       delete params.seq_len;
-      request = fetch('/api/upload?' + qs(params), { method: 'POST', body: body });
+      request = post('/api/upload?' + qs(params), null, body);   // the browser writes the multipart type
     } else if (v === 'plan') {
       var pq = {};
       if (q.chip) { pq.chip = q.chip; }
       if (q.rank) { pq.rank = 'true'; } else { pq.explain = 'true'; }
-      request = fetch('/api/plan?' + qs(pq), { method: 'POST', headers: { 'Content-Type': 'application/yaml' },
-                                                body: q.scenario });
+      request = post('/api/plan?' + qs(pq), 'application/yaml', q.scenario);
     } else {
       jsonLink = '/api/' + v + '?' + qs(q, ['view']);
       request = fetch('/api/' + v + '?' + qs(Object.assign({}, q, EXTRA[v]), ['view']));
     }
     try {
       var result = await answer(await request);
-      var drawn = await answer(await fetch('/api/render', {
-        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(result) }));
+      var drawn = await answer(await post('/api/render', 'application/json', JSON.stringify(result)));
       report.innerHTML = drawn.html;
       report.setAttribute('data-kind', drawn.kind);
       lastResult = result;
@@ -270,8 +274,7 @@
   $('download').addEventListener('click', async function () {
     if (!lastResult) { return; }
     try {
-      var page = await answer(await fetch('/api/render?full=true', {
-        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(lastResult) }));
+      var page = await answer(await post('/api/render?full=true', 'application/json', JSON.stringify(lastResult)));
       var a = document.createElement('a');
       a.href = URL.createObjectURL(new Blob([page.html], { type: 'text/html' }));
       a.download = 'chipfit-' + page.kind + '.html';
