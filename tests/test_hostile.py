@@ -240,7 +240,8 @@ def test_absurd_chip_figures_are_refused_with_their_line(run_cli, tmp_path, peak
 def test_user_code_that_exits_or_prints_never_breaks_the_output(run_cli):
     refused(run_cli("count", "sys:exit", "--json"), "called exit")
     rc, out, err = run_cli("count", "this:s", "--json")
-    assert rc == 2 and out == "" and "Zen of Python" in err and "not callable" in err
+    assert rc == 2 and "Zen of Python" in err and "not callable" in err
+    assert json.loads(out) == {"error": "'this:s' is not callable", "exit_code": 2}  # stdout: JSON only
 
 
 # -- nothing damaged ------------------------------------------------------------------------------

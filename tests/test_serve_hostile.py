@@ -230,8 +230,12 @@ def served():
         yield c
 
 
-def test_a_slow_computation_is_stopped_while_the_server_answers(served):
-    c, pool = served, served.app.state.worker
+def test_a_slow_computation_is_stopped_while_the_server_answers():
+    with page_client(create_app()) as c:   # its own workers: nothing traced, nothing cached yet
+        stopped_while_the_server_answers(c, c.app.state.worker)
+
+
+def stopped_while_the_server_answers(c, pool):
     assert c.get("/api/llm", params=LLM).status_code == 200      # a worker started
     first = pool.run(os.getpid)
     assert first != os.getpid()

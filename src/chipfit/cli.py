@@ -25,7 +25,7 @@ from rich.console import Console
 from chipfit.analysis import commands
 from chipfit.analysis import params as P
 from chipfit.analysis.explain import with_explain
-from chipfit.core.errors import ChipfitError, render_fields
+from chipfit.core.errors import ChipfitError, first_line, render_fields
 from chipfit.core.jsonio import dumps_json
 from chipfit.core.limits import LIMITS
 from chipfit.core.version import VERSION
@@ -52,13 +52,24 @@ def _say(message: str) -> None:
 #: Options of the commands declared here by hand (not from a parameter model).
 _OWN = ("force", "output", "report", "json", "host", "port", "allow_remote", "max_upload_mb", "threads", "reps",
         "max_file_mb", "max_onnx_nodes", "max_onnx_depth", "onnx_memory_gb", "onnx_seconds", "max_layers",
-        "max_stages", "allow_code")
+        "max_stages", "allow_code", "debug")
 
 
 def flag_of(name: str) -> str:
-    """A parameter as the command line spells it (``fps`` → ``--fps``); a name that is no
-    option of any command (a Python-only argument) stays as it is."""
-    return P.flag(name) if name in _KNOWN else name
+    """A parameter as the command line spells it (``fps`` → ``--fps``); an option the running
+    command lacks is named with the command that has it (``chipfit count --device``); a name that
+    is no option of any command (a Python-only argument) stays as it is."""
+    if name not in _KNOWN:
+        return name
+    running, options = _RUNNING[0] or (None, None)
+    if options is None or name in options:
+        return P.flag(name)
+    others = [c for c, model in P.COMMANDS.items() if name in model.model_fields and c != running]
+    return f"chipfit {'count' if 'count' in others else others[0]} {P.flag(name)}" if others else P.flag(name)
+
+
+#: the command running now and its options (None outside a command)
+_RUNNING: list[tuple[str, set[str]] | None] = [None]
 
 
 _KNOWN = {name for model in P.COMMANDS.values() for name in model.model_fields} | set(_OWN)
@@ -227,6 +238,7 @@ def command(name: str, model: type[P.Params] | None = None, *, report: bool = Tr
                                          annotation=Annotated[kind, info]))
 
         def run(**values: Any) -> None:
+            _RUNNING[0] = (name, set(values))
             out = _output(values) if formats else Output()
             extras = {k: values.pop(k) for k in extra}
             given = {k: v for k, v in values.items() if v is not None and v != []}
@@ -247,10 +259,21 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+#: whether ``--debug`` was given (an internal error then shows its traceback)
+_DEBUG = [False]
+
+#: What the exit code says, for every command.
+EXIT_CODES = {0: "the command ran and the answer is yes (sufficient, fits), or it asks no question",
+              1: "the command ran and the answer is no (insufficient, does not fit); the result is printed",
+              2: "bad input or usage: one sentence on stderr",
+              3: "an internal error (a bug): one line on stderr, the traceback with --debug"}
+
+
+@app.callback(epilog="Exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items()) + ".")
 def _main(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an internal error.")] = False,
     max_file_mb: Annotated[Optional[float], typer.Option(
         "--max-file-mb", help=f"Largest data file read (YAML, JSON, CSV), MB [default: {LIMITS.max_file_mb:g}].")] = None,
     max_onnx_nodes: Annotated[Optional[int], typer.Option(
@@ -272,6 +295,7 @@ def _main(
 
     The --max options raise the caps on what a file may ask (a file from someone else is data: the
     caps keep a small hostile one from filling the memory); give them before the command."""
+    _DEBUG[0] = debug
     caps = dict(max_file_mb=max_file_mb, max_onnx_nodes=max_onnx_nodes, max_onnx_depth=max_onnx_depth,
                 onnx_memory_gb=onnx_memory_gb, onnx_seconds=onnx_seconds, max_layers=max_layers,
                 max_stages=max_stages)
@@ -293,6 +317,10 @@ def _analyse(name: str, p: P.Params, out: Output, view: Callable[[Any], Any], bu
         with bar:
             ran = commands.run(name, p, progress=update)
     out.finish(ran.kind, ran.data, lambda: view(ran.result), ran.full)
+    if ran.advice:
+        _say(f"chipfit: {render_fields(ran.advice, flag_of)}")
+    if ran.answer is False:  # the analysis ran and the answer is no: the result is printed, exit 1
+        raise typer.Exit(1)
 
 
 @command("count", P.CountParams)
@@ -525,16 +553,17 @@ app.command("models", hidden=True, help="Same as 'zoo'.")(zoo)
 
 # -- the entry point ---------------------------------------------------------------------------
 def run(argv: list[str] | None = None) -> int:
-    """Run ``chipfit ARGV`` and return its exit code: bad input is one sentence on stderr and
-    code 2; an internal failure code 1 (the traceback with ``CHIPFIT_DEBUG=1``)."""
+    """Run ``chipfit ARGV`` and return its exit code (see :data:`EXIT_CODES`): bad input is one
+    sentence on stderr; an internal failure one line (the traceback with ``--debug``)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    _DEBUG[0] = False
+    _RUNNING[0] = None
     saved = sys.argv
     sys.argv = ["chipfit", *argv]
     try:
         rv = app(args=argv, prog_name="chipfit", standalone_mode=False)
     except ChipfitError as exc:
-        _say(f"chipfit: {exc.render(flag_of)}")
-        return 2
+        return _fail(2, exc.render(flag_of), argv)
     except typer.Exit as exc:
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
@@ -543,15 +572,25 @@ def run(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if isinstance(exc, typer.TyperException) and hasattr(exc, "show"):  # usage errors (typer's own click)
             exc.show()
-            return exc.exit_code
-        if os.environ.get("CHIPFIT_DEBUG"):
+            return _fail(2, None, argv, exc.format_message())
+        if _DEBUG[0] or os.environ.get("CHIPFIT_DEBUG"):
             raise
-        _say(f"chipfit: internal error ({type(exc).__name__}: {render_fields(str(exc))}); "
-             f"set CHIPFIT_DEBUG=1 for the traceback")
-        return 1
+        return _fail(3, f"internal error ({first_line(exc)}); this is a bug in chipfit: please report it with "
+                        f"the command line (chipfit --debug ... shows the traceback)", argv)
     finally:
         sys.argv = saved
     return rv if isinstance(rv, int) else 0
+
+
+def _fail(code: int, sentence: str | None, argv: list[str], usage: str | None = None) -> int:
+    """Say why a command failed (``sentence`` on stderr; a usage error has already been shown);
+    under ``--json`` stdout still gets one JSON object, ``{"error": ..., "exit_code": ...}``."""
+    if sentence is not None:
+        _say(f"chipfit: {sentence}")
+    if "--json" in argv or any(a == "--format" and b == "json" for a, b in zip(argv, argv[1:])) \
+            or "--format=json" in argv:
+        emit_json({"error": sentence or usage or "bad usage", "exit_code": code})
+    return code
 
 
 def main() -> None:

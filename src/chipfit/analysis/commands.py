@@ -19,7 +19,7 @@ from chipfit.analysis.llm import fit_advice, llm, parse_sweep, sweep
 from chipfit.analysis.plan import plan, rank_plan
 from chipfit.analysis.rank import rank
 from chipfit.analysis.whatif import whatif
-from chipfit.core.errors import ChipfitError
+from chipfit.core.errors import ChipfitError, render_fields
 
 Progress = Callable[[str, int, int], None]
 
@@ -33,6 +33,11 @@ class Ran:
     result: Any
     data: Callable[[], dict]
     full: Callable[[], dict]
+    #: the answer to the command's question (sufficient, fits, some chip carries it); None for
+    #: commands that ask none (count, whatif, a sweep). The CLI's exit code: 0 yes, 1 no.
+    answer: bool | None = None
+    #: what to change when the answer is no (a sentence, parameters in backquotes)
+    advice: str | None = None
 
 
 def run(name: str, p: P.Params, *, scenario: Any = None, progress: Progress | None = None) -> Ran:
@@ -51,12 +56,13 @@ def _count(p: P.CountParams, **_: Any) -> Ran:
 def _check(p: P.CheckParams, **_: Any) -> Ran:
     r = check(**p.api())
     return Ran("check", r, lambda: with_explain(r.to_dict(per_layer=p.per_layer), r, p.explain),
-               lambda: with_explain(r.to_dict(per_layer=True), r, True))
+               lambda: with_explain(r.to_dict(per_layer=True), r, True), answer=r.sufficient)
 
 
 def _rank(p: P.RankParams, **_: Any) -> Ran:
     r = rank(**p.api())
-    return Ran("rank", r, lambda: with_explain(r.to_dict(), r, p.explain), lambda: with_explain(r.to_dict(), r, True))
+    return Ran("rank", r, lambda: with_explain(r.to_dict(), r, p.explain), lambda: with_explain(r.to_dict(), r, True),
+               answer=bool(r.ranked))
 
 
 def _llm(p: P.LLMParams, progress: Progress | None = None, **_: Any) -> Ran:
@@ -67,9 +73,12 @@ def _llm(p: P.LLMParams, progress: Progress | None = None, **_: Any) -> Ran:
         s = sweep(key=key, values=values, progress=progress, **kwargs)
         return Ran("llm-sweep", s, s.to_dict, s.to_dict)
     r = llm(**kwargs)
-    if not r.memory_fits:
-        raise ChipfitError(fit_advice(r))
-    return Ran("llm", r, lambda: with_explain(r.to_dict(), r, p.explain), lambda: with_explain(r.to_dict(), r, True))
+    advice = None if r.memory_fits else fit_advice(r, _files(p))
+
+    def data(explain: bool) -> dict:
+        d = with_explain(r.to_dict(), r, explain)
+        return d if advice is None else {**d, "advice": render_fields(advice)}
+    return Ran("llm", r, lambda: data(p.explain), lambda: data(True), answer=r.memory_fits, advice=advice)
 
 
 def _plan(p: P.PlanParams, scenario: Any = None, progress: Progress | None = None) -> Ran:
@@ -80,11 +89,12 @@ def _plan(p: P.PlanParams, scenario: Any = None, progress: Progress | None = Non
         r = rank_plan(sc, by=p.by, category=p.category, max_power=p.max_power, min_memory_gb=p.min_memory_gb,
                       load_factor=p.load_factor, chips_files=_files(p), allow_code=getattr(p, "allow_code", False),
                       progress=progress)
-        return Ran("plan-rank", r, r.to_dict, r.to_dict)
+        return Ran("plan-rank", r, r.to_dict, r.to_dict, answer=bool(r.ranked))
     if p.category or p.max_power is not None or p.min_memory_gb is not None or p.by != "power":
         raise ChipfitError("`by`, `category`, `max_power` and `min_memory_gb` choose chips to rank: set `rank`")
     r = plan(sc, chip=p.chip, load_factor=p.load_factor, chips_files=_files(p), allow_code=getattr(p, "allow_code", False))
-    return Ran("plan", r, lambda: with_explain(r.to_dict(), r, p.explain), lambda: with_explain(r.to_dict(), r, True))
+    return Ran("plan", r, lambda: with_explain(r.to_dict(), r, p.explain), lambda: with_explain(r.to_dict(), r, True),
+               answer=r.sufficient)
 
 
 def _whatif(p: P.WhatIfParams, progress: Progress | None = None, **_: Any) -> Ran:

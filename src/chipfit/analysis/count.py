@@ -193,9 +193,12 @@ def count(
         raise ChipfitError("`causal_discount` applies to models built from a config (not traced)")
     if phase == "decode" and context is None:
         context = seq_len or cm.seq_len or 128   # decode after as many tokens as a forward pass
+    variant = zoo.variant_note(model) if isinstance(model, str) else None
     if cm is not None and not trace:
-        return _count_config(cm, prec, input_shape=shapes, seq_len=seq_len, batch=batch, phase=phase,
-                             context=context, causal_discount=causal_discount, device=device)
+        result = _count_config(cm, prec, input_shape=shapes, seq_len=seq_len, batch=batch, phase=phase,
+                               context=context, causal_discount=causal_discount, device=device)
+        result.notes[:0] = [variant] if variant else []
+        return result
     if isinstance(model, str):
         if inputs is not None:
             raise ChipfitError("give `inputs` only with an nn.Module; for a MODEL string use `input_shape`")
@@ -212,8 +215,8 @@ def count(
         sparse, unread = weight_sparsity(module, plain=True)  # the zeros of the user's own weights
         note = sparsity_note(sparse, unread)
         notes = [note] if note else []
-    return CountResult(graph, prec, notes=list(notes), phase=phase if cm is not None else None,
-                       sparse_weights=[dict(s) for s in sparse])
+    return CountResult(graph, prec, notes=([variant] if variant else []) + list(notes),
+                       phase=phase if cm is not None else None, sparse_weights=[dict(s) for s in sparse])
 
 
 def _traced(model: str, shapes: tuple, seq_len, batch, device, phase, context,

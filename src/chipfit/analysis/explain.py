@@ -107,6 +107,20 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
     return lines
 
 
+#: weight roles (:func:`chipfit.core.precision.weight_role`) in the words of a formula
+_ROLES = {"matrix": "matrices", "matrix_more": "value/down matrices", "head": "LM head", "embedding": "embeddings",
+          "other": "norms and biases"}
+
+
+def _weight_terms(storage: dict[tuple[str, float], int]) -> str:
+    """``matrices 4.57 G × 4.5 bits + LM head 545 M × 6.56 bits + ...`` (one term when every
+    weight has the same width)."""
+    if len({bits for _, bits in storage}) == 1:
+        return f"{si(sum(storage.values()))} × {next(iter(storage))[1]:.3g} bits"
+    return " + ".join(f"{_ROLES.get(role, role)} {si(n)} × {bits:.3g} bits"
+                      for (role, bits), n in sorted(storage.items(), key=lambda kv: -kv[1]))
+
+
 def llm_explanation(r: "LLMResult") -> list[tuple[str, str]]:
     """(quantity, formula with the numbers substituted)."""
     e, p, mem = r.efficiency, r.precision, r.memory
@@ -114,10 +128,10 @@ def llm_explanation(r: "LLMResult") -> list[tuple[str, str]]:
     split = f" / {n} chips" if n > 1 else ""
     bw = r.bandwidth_gbps or 0.0
     out = [
-        ("weight bytes", f"{si(r.params)} params at {p.name}: matrices {p.bits_per_weight:g} bits per weight"
-                         + (f" (= {p.weight_bits} + ({p.scale_bits} + {p.zero_bits}) / {p.group_size} for the "
-                            f"group scales)" if p.group_size else "")
-                         + f"; = {human_bytes(r.weight_bytes)}{split}"),
+        ("weight bytes", f"{si(r.params)} params at {p.name}: " + _weight_terms(r.graph.weight_storage(p))
+                         + (f" (matrices: {p.weight_bits} + ({p.scale_bits} + {p.zero_bits}) / {p.group_size} bits "
+                            f"for the group scales)" if p.group_size else "")
+                         + f" = {human_bytes(r.weight_bytes)}{split}"),
         ("KV cache", f"per token: 2 (K and V) × layers × KV heads × head dim × {r.kv_precision.activation_bits / 8:g} "
                      f"bytes = {human_bytes(r.kv_bytes_per_token)}; × {r.context:,} tokens × batch {r.batch} = "
                      f"{human_bytes(r.kv_cache_bytes)}"),

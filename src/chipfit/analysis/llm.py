@@ -37,9 +37,10 @@ from chipfit.analysis.roofline import Roofline, roofline
 from chipfit.core.costgraph import CostGraph
 from chipfit.core.errors import ChipfitError
 from chipfit.core.precision import PRECISIONS, Precision, get_precision
+from chipfit.data import zoo
 from chipfit.data.chips import ChipRecord, Unit, database
 from chipfit.data.efficiency import Efficiency, for_class
-from chipfit.data.llm_efficiency import LLMEfficiency, lookup
+from chipfit.data.llm_efficiency import LLMEfficiency, engine_for, lookup
 from chipfit.frontends.arch import Phase, build, read
 from chipfit.frontends.arch.spec import Decoder
 from chipfit.frontends.resolve import config_model
@@ -436,7 +437,7 @@ def _allreduce_s(n: int, nbytes: float, link_gbps: float) -> float:
 # -- the entry point ------------------------------------------------------------------------
 def llm(model: str, chip: str, *, prompt: int = 512, output: int = 128, batch: int = 1,
         precision: str | Precision = "fp16", kv_precision: str | None = None, context: int | None = None,
-        chips_count: int = 1, link_gbps: float | None = None, engine: str = "generic",
+        chips_count: int = 1, link_gbps: float | None = None, engine: str = "auto",
         group_size: int | None = None, overhead_gb: float | None = None,
         chips_files: Iterable[str] = ()) -> LLMResult:
     """Time to first token, time per output token and memory of ``model`` serving ``batch``
@@ -466,6 +467,7 @@ def llm(model: str, chip: str, *, prompt: int = 512, output: int = 128, batch: i
         raise ChipfitError(f"`context` {ctx:,} exceeds the {m.spec.max_positions:,}-token context of {m.name}")
 
     record, unit = _unit(chip, prec, chips_files)
+    engine, engine_note = engine_for(engine, prec.name)
     eff = lookup(unit.efficiency_class, engine)
     base = for_class(unit.efficiency_class)
     n = chips_count
@@ -473,7 +475,8 @@ def llm(model: str, chip: str, *, prompt: int = 512, output: int = 128, batch: i
     peak_tops = unit.peaks(False)[prec.compute].value
     bw_fig = record.chip.memory_bandwidth_gbps
     bw = bw_fig.value * 1e9 if bw_fig else 0.0
-    notes: list[str] = []
+    variant = zoo.variant_note(model) if isinstance(model, str) else None
+    notes: list[str] = [n for n in (variant, engine_note) if n]
     if not bw:
         notes.append("no DRAM bandwidth in the database for this chip: memory time is not modelled, "
                      "so decode is far too optimistic")

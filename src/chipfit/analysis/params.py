@@ -87,7 +87,7 @@ def _shapes(value: Any) -> Any:
 
 PrecisionName = Annotated[Literal[tuple(PRECISIONS)], BeforeValidator(_lower)]  # type: ignore[valid-type]
 KVPrecision = Annotated[Literal["fp32", "fp16", "bf16", "fp8", "int8", "int4"], BeforeValidator(_lower)]
-Engine = Annotated[Literal[tuple(ENGINES)], BeforeValidator(_lower)]  # type: ignore[valid-type]
+Engine = Annotated[Literal[("auto", *ENGINES)], BeforeValidator(_lower)]  # type: ignore[valid-type]
 Category = Annotated[ChipCategory, BeforeValidator(_lower)]
 Shapes = Annotated[Optional[list[str]], BeforeValidator(_shapes)]
 PositiveInt = Annotated[int, Field(ge=1)]
@@ -156,6 +156,10 @@ class ModelInput(Params):
                                                             le=MAX_TOKENS)
     dims: Annotated[Shapes, Cli(flag="--dim")] = _p(
         None, "Bind a free dimension of an ONNX model, NAME=VALUE such as batch=1 (repeatable).", max_length=32)
+    device: Annotated[Literal["meta", "cpu", "cuda"], LOCAL] = _p(
+        "meta", "Where a PyTorch model is built and traced: meta (no weights, default), cpu or cuda.")
+    trace: Annotated[bool, LOCAL] = _p(False, "Build a config model with transformers and trace it instead of "
+                                              "the analytic builder.")
 
 
 class CountParams(ModelInput):
@@ -166,8 +170,6 @@ class CountParams(ModelInput):
                                                           le=MAX_BATCH)
     precision: Annotated[PrecisionName, Cli(short="-p")] = _p(
         "fp32", f"Precision of the bytes (the counts never change): {PRECISION_HELP}.")
-    device: Annotated[Literal["meta", "cpu", "cuda"], LOCAL] = _p(
-        "meta", "Where a PyTorch model is built and traced: meta (no weights, default), cpu or cuda.")
     phase: Literal["forward", "prefill", "decode"] = _p(
         "forward", "Language models: forward (all logits), prefill (prompt, KV cache written, last logits) or "
                    "decode (one token).")
@@ -175,8 +177,6 @@ class CountParams(ModelInput):
                                 ge=0, le=MAX_TOKENS)
     causal_discount: bool = _p(False, "Count only unmasked attention scores (default: dense, as kernels "
                                       "compute them).")
-    trace: Annotated[bool, LOCAL] = _p(False, "Build a config model with transformers and trace it instead of "
-                                              "the analytic builder.")
     depth: Annotated[int, Cli(short="-d"), VIEW] = _p(1, "Module tree depth of the table.", ge=0, le=64)
     per_layer: Annotated[bool, VIEW] = _p(False, "List every op.")
 
@@ -253,7 +253,9 @@ class LLMParams(ChipsFiles):
     chips_count: Annotated[int, Cli(short="-n")] = _p(1, "Identical chips in tensor parallelism.", ge=1, le=1024)
     link_gbps: Optional[float] = _p(None, "Chip-to-chip bandwidth per direction, GB/s (default: PCIe 4.0 x16, "
                                           "32).", gt=0, le=1e6, allow_inf_nan=False)
-    engine: Engine = _p("generic", f"Whose fitted efficiency to use: {', '.join(ENGINES)}.")
+    engine: Engine = _p("auto", f"Whose fitted efficiency to use: {', '.join(ENGINES)}; auto (default): the "
+                                f"engine of the weight format (q4_k_m, q4_0, q8_0: llama.cpp; q4f16_1: mlc), "
+                                f"else generic.")
     overhead_gb: Optional[float] = _p(None, "Runtime memory per chip, GB (default 0.5).", ge=0, le=1e4,
                                       allow_inf_nan=False)
     sweep: Optional[str] = _p(None, "One parameter over values: batch=1,4,16,64 (or prompt, output, context, "

@@ -449,7 +449,7 @@ def _stage(sc: Scenario, i: int, s: Stage, default_chip: str | None, chip_given:
             raise fail(chip_loc, exc) from None
         try:
             r = llm(s.llm, chip_ref, prompt=s.prompt or 512, output=s.output or 128, batch=s.batch,
-                    precision=prec, kv_precision=s.kv_precision, engine=s.engine or "generic", overhead_gb=0,
+                    precision=prec, kv_precision=s.kv_precision, engine=s.engine or "auto", overhead_gb=0,
                     chips_files=chips_files)
         except ChipfitError as exc:
             raise fail(where + ("llm",), exc) from None

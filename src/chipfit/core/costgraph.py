@@ -202,18 +202,26 @@ class CostGraph:
         """Ops without a cost formula, with how often each occurred, in first-seen order."""
         return dict(Counter(op.op for op in self.ops if not op.supported))
 
-    def weight_bytes(self, precision: str | Precision = "fp32") -> int:
-        """Bytes to store every unique parameter once: at ``precision``, or at the bits the
-        model fixes for the ops that first use them."""
+    def weight_storage(self, precision: str | Precision = "fp32") -> dict[tuple[str, float], int]:
+        """Unique parameter elements by (role, bits per weight): at ``precision`` (a format may
+        store the LM head, embeddings and norms at other widths than the matrices), or at the
+        bits the model fixes for the ops that first use them."""
         p = get_precision(precision)
-        by_bits: dict[float, int] = {}
+        out: dict[tuple[str, float], int] = {}
         for op in self.ops:
             if op.params:
-                bits = op.weight_bits_at(p)
-                by_bits[bits] = by_bits.get(bits, 0) + op.params
+                key = (op.weight_role, op.weight_bits_at(p))
+                out[key] = out.get(key, 0) + op.params
         # parameters no op claims (held but unused by this input) are stored as matrices
-        rest = self.params - sum(by_bits.values())
-        return sum(_nbytes(n, bits) for bits, n in by_bits.items()) + p.weight_bytes(max(0, rest))
+        rest = self.params - sum(out.values())
+        if rest > 0:
+            key = ("matrix", p.bits_per_weight)
+            out[key] = out.get(key, 0) + rest
+        return out
+
+    def weight_bytes(self, precision: str | Precision = "fp32") -> int:
+        """Bytes to store every unique parameter once (:meth:`weight_storage`)."""
+        return sum(_nbytes(n, bits) for (_, bits), n in self.weight_storage(precision).items())
 
     def activation_bytes(self, precision: str | Precision = "fp32") -> int:
         """Activation traffic: elements every op reads and writes, summed, unfused."""

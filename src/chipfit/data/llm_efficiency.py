@@ -84,11 +84,29 @@ def llm_efficiency_file() -> LLMEfficiencyFile:
     return load(LLMEfficiencyFile, text, "built-in llm_efficiency.yaml")
 
 
+#: the engine a weight format belongs to (a GGUF quantization runs in llama.cpp, q4f16_1 in
+#: MLC-LLM): ``engine="auto"`` picks it, and generic for every other precision (w4a16, int8, fp16
+#: run in many engines)
+FORMAT_ENGINES = {"q8_0": "llama.cpp", "q4_0": "llama.cpp", "q4_k_m": "llama.cpp", "q4f16_1": "mlc"}
+
+
 def check_engine(engine: str) -> str:
     key = str(engine).strip().lower()
-    if key not in ENGINES:
-        raise ChipfitError(f"unknown engine '{engine}'; choose one of: {', '.join(ENGINES)}")
+    if key not in ENGINES and key != "auto":
+        raise ChipfitError(f"unknown engine '{engine}'; choose one of: auto, {', '.join(ENGINES)}")
     return key
+
+
+def engine_for(engine: str, precision: str) -> tuple[str, str | None]:
+    """(the engine to price, a note saying why when ``auto`` picked it from the format)."""
+    key = check_engine(engine)
+    if key != "auto":
+        return key, None
+    picked = FORMAT_ENGINES.get(precision, "generic")
+    if picked == "generic":
+        return picked, None
+    return picked, (f"engine {picked}: the engine of the {precision} format ({ENGINES[picked]}); set `engine` "
+                    f"to price another")
 
 
 def lookup(efficiency_class: str, engine: str = "generic",

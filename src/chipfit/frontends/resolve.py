@@ -2,7 +2,7 @@
 
 MODEL is one of
   * a path to an ``.onnx`` file (read by the ONNX frontend, see :func:`chipfit.analysis.count.count`),
-  * a built-in name (``resnet18``, ``llama-2-7b``; see ``chipfit models``),
+  * a built-in name (``resnet18``, ``llama-2-7b``; see ``chipfit zoo``),
   * a Hugging Face ``config.json`` or a folder holding one,
   * ``module:callable`` naming a function that returns an ``nn.Module``
     (``torchvision.models:resnet18``).

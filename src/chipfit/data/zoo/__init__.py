@@ -87,8 +87,36 @@ def _index() -> dict[str, ZooEntry]:
     return index
 
 
+#: name endings of fine-tuned or repackaged checkpoints: they change weights, never shapes
+VARIANT_SUFFIXES = ("-instruct", "-chat", "-it", "-hf", "-base", "-sft", "-dpo")
+
+
+def _base_key(name: str) -> str:
+    """``meta-llama/Llama-2-7b-chat-hf`` → ``llama-2-7b`` (organisation and variant endings off)."""
+    key = _key(name)
+    stripped = True
+    while stripped:
+        stripped = False
+        for suffix in VARIANT_SUFFIXES:
+            if key.endswith(suffix) and len(key) > len(suffix):
+                key, stripped = key[: -len(suffix)], True
+    if key in _index():
+        return key
+    return key.rsplit("/", 1)[-1]
+
+
 def find(name: str) -> ZooEntry | None:
-    return _index().get(_key(name))
+    """The entry called ``name`` or an alias of it; else the one a fine-tuned variant of it
+    (``qwen2.5-7b-instruct``, ``Qwen/Qwen2.5-7B-Instruct``) shares its architecture with."""
+    return _index().get(_key(name)) or _index().get(_base_key(name))
+
+
+def variant_note(name: str) -> str | None:
+    """What to tell a user whose ``name`` matched an entry only as a variant of it."""
+    if _key(name) in _index() or find(name) is None:
+        return None
+    return (f"'{name}' is priced as the built-in '{find(name).name}': a fine-tuned or repackaged checkpoint "
+            f"has the same architecture, hence the same counts")
 
 
 def lookup(name: str) -> ZooEntry:
@@ -98,5 +126,5 @@ def lookup(name: str) -> ZooEntry:
         return entry
     close = difflib.get_close_matches(_key(name), list(_index()), n=3, cutoff=0.5)
     names = sorted({_index()[c].name for c in close})
-    hint = f"; did you mean {', '.join(names)}?" if names else "; run 'chipfit models' to list them"
+    hint = f"; did you mean {', '.join(names)}?" if names else "; run 'chipfit zoo' to list them"
     raise ChipfitError(f"unknown model '{name}': not a built-in name, a file, or module:callable{hint}")
