@@ -21,7 +21,11 @@ convolution or matrix product before them, so the intermediate tensor never goes
 With ``fuse=True`` (the default) a point-wise op that directly follows a compute op (or
 another fused op) with an output of the same size is fused: the chain's intermediate is
 neither written nor read again; only its other inputs (the residual of an ``add``) and its
-final output move. With ``fuse=False`` every op reads its inputs and writes its outputs.
+final output move. A decomposed activation (an exporter's ``Sigmoid`` then ``Mul`` for SiLU, the
+``Erf`` chain of GELU, ``tanh(softplus)`` of Mish) is fused as the single op it stands for: once
+the chain holds a gate function (:data:`GATE_OPS`), an element-wise op that reads the chain's
+starting tensor again reads it on chip, so a network priced from PyTorch and from its ONNX export
+moves the same bytes. With ``fuse=False`` every op reads its inputs and writes its outputs.
 """
 
 from __future__ import annotations
@@ -37,6 +41,11 @@ from chipfit.data.efficiency import Efficiency
 MATRIX_KINDS = frozenset({"conv", "linear", "matmul", "attention"})
 #: Point-wise kinds a runtime fuses into the op before them.
 FUSIBLE_KINDS = frozenset({"norm", "activation", "elementwise"})
+#: Point-wise functions that, followed by a multiply or an add with the tensor they were applied
+#: to, make a decomposed activation (SiLU = x · sigmoid(x), GELU = x · (1 + erf(x/√2)) / 2,
+#: Mish = x · tanh(softplus(x))): an exporter writes them as several ops, a runtime fuses them
+#: into one, so the tensor they started from is still on chip.
+GATE_OPS = ("sigmoid", "tanh", "erf", "hardsigmoid", "softplus")
 #: Operations to dequantize one weight element of a weight-only format (multiply by the
 #: group's scale, add its offset), run once per weight read.
 DEQUANT_OPS = 2
@@ -155,6 +164,7 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
         raise ValueError("peak_ops must be positive")
     times: list[OpTime] = []
     chain = 0  # elements of the tensor the previous (fusible-into) op produced, 0 if none
+    gated = False  # the chain holds a gate function (a decomposed activation in progress)
     mem_rate = bandwidth * efficiency.memory
     for op in graph.ops:
         out_elems = op.act_write_elems
@@ -164,6 +174,9 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
         if fuse and op.kind in FUSIBLE_KINDS and chain and _same_size(op, chain):
             fused = True
             read = max(0, read - chain)  # the chained input stays on chip
+            if gated and op.kind == "elementwise" and read == chain:
+                read = 0  # x · gate(x): x is the tensor the chain started from, still on chip
+            gated = gated or any(g in op.op.lower() for g in GATE_OPS)
             # the producer's write of the intermediate is cancelled as well
             if times:
                 prev = times[-1]
@@ -186,6 +199,7 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
         times.append(OpTime(op.name, op.kind, op.op, cls, flops, nbytes, compute_s, memory_s, fused,
                             op.macs * batch))
         chain = out_elems if (op.kind in MATRIX_KINDS or op.kind in FUSIBLE_KINDS) and out_elems else 0
+        gated = gated and fused
     notes = []
     if not bandwidth:
         notes.append("no DRAM bandwidth in the database for this chip: memory time is not modelled")
