@@ -192,6 +192,7 @@ def main() -> None:
         basis = basis_text(cls, eng, len(dec), len(pre), borrowed)
         fits.append(LLMFit(efficiency_class=cls, engine=eng, decode_memory=p[1], prefill_gemm=p[0],
                            layer_overhead_s=p[2], basis=basis, fitted_on=ids,
+                           chips=sorted({c.chip for c, _ in rows}),
                            decode_residual=residual(dec, cv_dec), prefill_residual=residual(pre, cv_pre)))
         r_d, r_p = fits[-1].decode_residual, fits[-1].prefill_residual
         print(f"{cls + '/' + eng:28s} mem {p[1]:.3f} gemm {p[0]:.3f} overhead {p[2] * 1e6:7.1f} us/layer  "

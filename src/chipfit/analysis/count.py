@@ -235,8 +235,21 @@ def _traced(model: str, shapes: tuple, seq_len, batch, device, phase, context,
 @lru_cache(maxsize=32)
 def _traced_builtin(model: str, shapes: tuple, seq_len, batch, device, phase, context):
     """:func:`_traced` for a built-in or torchvision network, kept: the same network at the same
-    inputs always traces to the same graph (graphs are never changed once built)."""
+    inputs always traces to the same graph (graphs are never changed once built). A zoo network
+    at its default input is not traced at all: it ships traced (:func:`chipfit.data.zoo.stored_graph`)."""
+    entry = zoo.find(model)
+    default = entry is not None and entry.input_shape is not None and (
+        shapes in ((), (str(parse_shape(entry.input_shape)),)) and seq_len is None
+        and batch in (None, entry.input_shape[0]) and device == "meta" and phase == "forward" and not context)
+    stored = zoo.stored_graph(model) if default else None
+    if stored is not None:
+        return stored
     return _traced(model, shapes, seq_len, batch, device, phase, context)
+
+
+def fresh_trace(name: str) -> tuple[CostGraph, tuple[str, ...], tuple[dict, ...]]:
+    """A built-in network traced now at its default input (what its stored graph must equal)."""
+    return _traced(name, (), None, None, "meta", "forward", 0)
 
 
 def trace_module(module, args, kwargs, *, device: str, name: str | None):

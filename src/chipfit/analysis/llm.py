@@ -237,7 +237,8 @@ class LLMResult:
                            "decode_memory": e.decode_memory, "prefill_gemm": e.prefill_gemm,
                            "layer_overhead_s": e.layer_overhead_s, "basis": e.basis,
                            "decode_validation": e.decode_residual.model_dump() if e.decode_residual else None,
-                           "prefill_validation": e.prefill_residual.model_dump() if e.prefill_residual else None},
+                           "prefill_validation": e.prefill_residual.model_dump() if e.prefill_residual else None,
+                           "validated_on_chips": list(e.chips), "validated_on_this_chip": self.chip in e.chips},
             "notes": list(self.notes),
         }
 

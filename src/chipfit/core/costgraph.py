@@ -18,7 +18,7 @@ counted as zero.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from chipfit.core.precision import Precision, get_precision, weight_role
 from chipfit.core.precision import nbytes as _nbytes
@@ -184,6 +184,25 @@ class CostGraph:
     notes: list[str] = field(default_factory=list)
     kv_cache_elems: int = 0              # KV-cache elements held after this pass (generative phases)
 
+    # -- as data --------------------------------------------------------------------------
+    def to_data(self) -> dict:
+        """The graph as plain JSON data (every op a row of :data:`OP_FIELDS` values), which
+        :meth:`from_data` reads back to an equal graph: how the built-in networks ship, traced."""
+        return {"model": self.model, "params": self.params, "inputs": {k: list(v) for k, v in self.inputs.items()},
+                "module_types": self.module_types, "frontend": self.frontend, "notes": list(self.notes),
+                "kv_cache_elems": self.kv_cache_elems, "op_fields": list(OP_FIELDS),
+                "ops": [[_plain(getattr(op, f)) for f in OP_FIELDS] for op in self.ops]}
+
+    @classmethod
+    def from_data(cls, data: dict) -> "CostGraph":
+        if data.get("op_fields") != list(OP_FIELDS):
+            raise ValueError("the stored graph was written with other op fields")
+        ops = [Op(**{f: _shapes(v) if f in ("input_shapes", "output_shapes") else v for f, v in zip(OP_FIELDS, row)})
+               for row in data["ops"]]
+        return cls(model=data["model"], ops=ops, params=data["params"],
+                   inputs={k: tuple(v) for k, v in data["inputs"].items()}, module_types=data["module_types"],
+                   frontend=data["frontend"], notes=list(data["notes"]), kv_cache_elems=data["kv_cache_elems"])
+
     # -- totals -----------------------------------------------------------------------
     @property
     def macs(self) -> int:
@@ -299,3 +318,15 @@ class CostGraph:
         for op in self.ops:
             rows.setdefault(op.kind, ModuleRow(name=op.kind, depth=0, module_type="")).add(op)
         return rows
+
+
+#: The fields of an op, in the order :meth:`CostGraph.to_data` writes them.
+OP_FIELDS = tuple(f.name for f in fields(Op))
+
+
+def _plain(value):
+    return [list(x) for x in value] if isinstance(value, tuple) else value
+
+
+def _shapes(value) -> tuple:
+    return tuple(tuple(x) for x in value)

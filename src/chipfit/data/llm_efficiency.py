@@ -51,6 +51,7 @@ class LLMFit(_Strict):
     layer_overhead_s: float = Field(ge=0)
     basis: str
     fitted_on: list[str] = Field(default_factory=list)
+    chips: list[str] = Field(default_factory=list)   # the chips of the rows fitted on
     decode_residual: Residual | None = None
     prefill_residual: Residual | None = None
 
@@ -76,6 +77,7 @@ class LLMEfficiency:
     decode_residual: Residual | None = None
     prefill_residual: Residual | None = None
     fallback: str = ""      # why another entry was used, '' if the exact one exists
+    chips: tuple[str, ...] = ()  # the chips of the rows the factors (and their errors) come from
 
 
 @lru_cache(maxsize=1)
@@ -124,5 +126,6 @@ def lookup(efficiency_class: str, engine: str = "generic",
             why = (f"no LLM measurements of {ENGINES[engine] if engine != 'generic' else 'any engine'} "
                    f"on class '{efficiency_class}': using the {cls}/{eng} fit")
         return LLMEfficiency(fit.decode_memory, fit.prefill_gemm, fit.layer_overhead_s, efficiency_class,
-                             engine, f"{cls}/{eng}", fit.basis, fit.decode_residual, fit.prefill_residual, why)
+                             engine, f"{cls}/{eng}", fit.basis, fit.decode_residual, fit.prefill_residual, why,
+                             tuple(fit.chips))
     raise ChipfitError("llm_efficiency.yaml has no 'all/generic' entry to fall back on")

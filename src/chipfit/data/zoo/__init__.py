@@ -12,6 +12,8 @@ Frontends:
 from __future__ import annotations
 
 import difflib
+import gzip
+import json
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
@@ -19,6 +21,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from chipfit.core.costgraph import CostGraph
 from chipfit.core.errors import ChipfitError
 
 
@@ -117,6 +120,25 @@ def variant_note(name: str) -> str | None:
         return None
     return (f"'{name}' is priced as the built-in '{find(name).name}': a fine-tuned or repackaged checkpoint "
             f"has the same architecture, hence the same counts")
+
+
+def stored_graph(name: str) -> tuple[CostGraph, tuple[str, ...], tuple[dict, ...]] | None:
+    """The traced cost graph a torchvision entry ships with, at its default input (written by
+    ``tools/build_zoo_graphs.py``, held equal to a fresh trace by the tests): (graph, notes,
+    weight sparsity), or None when it has none. Counting it needs no torch."""
+    entry = find(name)
+    if entry is None or entry.frontend != "torchvision":
+        return None
+    return _stored(entry.name)
+
+
+@lru_cache(maxsize=None)
+def _stored(name: str):
+    path = resources.files(__package__).joinpath("graphs", f"{name}.json.gz")
+    if not path.is_file():
+        return None
+    data = json.loads(gzip.decompress(path.read_bytes()))
+    return CostGraph.from_data(data["graph"]), tuple(data["notes"]), tuple(data["sparse"])
 
 
 def lookup(name: str) -> ZooEntry:

@@ -31,6 +31,15 @@ def headline(r: "LLMResult") -> Text:
     return head
 
 
+def rows_of(chips: tuple[str, ...], chip: str, shown: int = 4) -> str:
+    """Whose measurements an error band comes from: `` of rtx-4090, h100-sxm`` or, when the chip
+    priced is not among them, `` of other chips (apple-m1-max, ...): none of rtx-4060``."""
+    if not chips:
+        return ""
+    names = ", ".join(chips[:shown]) + (f" and {len(chips) - shown} more" if len(chips) > shown else "")
+    return f" of {names}" if chip in chips else f" of other chips ({names}): none of {chip}"
+
+
 def llm_view(r: "LLMResult", explain: bool = False) -> Group:
     t = Table.grid(padding=(0, 2))
     t.add_column(style="bold")
@@ -72,9 +81,9 @@ def llm_view(r: "LLMResult", explain: bool = False) -> Group:
               f"{e.layer_overhead_s * 1e6:.3g} µs per layer per step ({cli_words(e.basis)})")
     for label, res in (("decode error", e.decode_residual), ("prefill error", e.prefill_residual)):
         if res:
-            cv = f", cross-validated {res.cv_median_abs_pct:g} %" if res.cv_median_abs_pct is not None else ""
+            cv = f"; cross-validated {res.cv_median_abs_pct:g} %" if res.cv_median_abs_pct is not None else ""
             t.add_row(label, f"median {res.median_abs_pct:g} %, p90 {res.p90_abs_pct:g} % over {res.n} "
-                      f"measured rows{cv}")
+                      f"measured rows{rows_of(e.chips, r.record.id)}{cv}")
     for note in r.notes:
         t.add_row("note", cli_words(note))
     parts: list = [headline(r), t]
