@@ -312,3 +312,24 @@ def test_docs_tables_of_the_examples_are_chipfits_numbers():
     assert f"{by['llm'].flops / 1e9:,.0f} GFLOPs a request" in readme
     assert f"{by['asr_encoder'].detail.count.macs / 1e9:.1f} GMACs = {by['asr_encoder'].flops / 1e9:.1f} GFLOPs" \
         in readme
+
+
+def test_a_streaming_stage_starts_on_the_first_output_of_its_producer():
+    """llm → tts: without stream the speech starts after the last token (latencies add); with stream
+    it starts at the first token, and finishes no earlier than the LLM does."""
+    def scenario(stream: bool) -> dict:
+        return {"name": "talk", "chip": "jetson-orin-nx-16gb", "precision": "fp16", "stages": [
+            {"name": "llm", "llm": "llama-2-7b", "precision": "w4a16", "prompt": 256, "output": 128,
+             "rate": {"per_s": 0.05}},
+            {"name": "tts", "model": "resnet18", "after": ["llm"], "stream": stream}]}
+
+    whole, streamed = plan(scenario(False)), plan(scenario(True))
+    llm_r = {s.stage.name: s for s in whole.stages}["llm"]
+    tts = {s.stage.name: s for s in whole.stages}["tts"]
+    assert whole.latency_s == pytest.approx(llm_r.latency_s + tts.latency_s)
+    assert whole.first_output_s == pytest.approx(llm_r.latency_s + tts.first_s)
+    ttft = llm_r.detail.ttft_s
+    assert streamed.first_output_s == pytest.approx(ttft + tts.first_s)
+    assert streamed.latency_s == pytest.approx(max(ttft + tts.latency_s, llm_r.latency_s))
+    assert streamed.critical_path == ["llm", "tts"]
+    assert streamed.to_dict()["stages"][1]["stream"] is True and streamed.to_dict()["first_output_s"] > 0

@@ -18,7 +18,9 @@ Then, with every stage running concurrently:
 - **bandwidth** per chip = the sum of the stages' GB/s against the chip's DRAM bandwidth (the
   units of a chip share it);
 - **latency** of a stage per trigger = repeat × ⌈fan-out / batch⌉ × latency of one batch; the
-  end-to-end latency is the longest path of ``after`` links. Under load the other stages on a
+  end-to-end latency is the longest path of ``after`` links; a ``stream`` stage starts on its
+  producers' first output (an LLM's time to first token) and the plan also gives the time to the
+  first output of the path's last stage. Under load the other stages on a
   stage's unit take their share of its time, so the *loaded* latency stretches each stage by
   1 / (1 − the others' utilization of its unit) (time slicing); a unit over 100 % makes it
   unbounded (the queue grows). The budget is checked against the loaded latency. Waiting to
@@ -73,6 +75,7 @@ class StagePlan:
     bound: str
     detail: Any = field(repr=False)   # the CheckResult or LLMResult behind it
     notes: list[str] = field(default_factory=list)
+    first_s: float = 0.0      # per trigger, to the first output (an LLM's first token, a first batch)
 
     @property
     def name(self) -> str:
@@ -117,6 +120,7 @@ class StagePlan:
             "name": s.name, "kind": s.kind, "model": self.weights_key[1], "chip": self.chip,
             "unit": self.unit.id, "precision": self.precision, "rate": s.rate.describe(s.covers_s) if s.rate
             else "1 per input", "streams": s.streams, "batch": s.batch, "repeat": s.repeat, "after": list(s.after),
+            "stream": s.stream,
             "triggers_per_s": self.triggers_per_s, "runs_per_s": self.runs_per_s,
             "flops_per_run": self.flops, "bytes_per_run": self.bytes,
             "ops_per_s": self.ops_per_s, "required_tops": self.required_tops,
@@ -208,6 +212,8 @@ class PlanResult:
     latency_s: float              # along the critical path, every unit otherwise idle
     latency_loaded_s: float       # the same path, each stage slowed by the others on its unit
     notes: list[str] = field(default_factory=list)
+    first_output_s: float = 0.0   # to the first output of the path's last stage (streaming stages)
+    first_output_loaded_s: float = 0.0
 
     @property
     def name(self) -> str:
@@ -284,6 +290,7 @@ class PlanResult:
             "memory_bytes": self.memory_bytes, "memory_fits": self.memory_fits,
             "utilization": self.utilization, "critical_path": self.critical_path,
             "latency_s": self.latency_s, "latency_loaded_s": _finite(self.latency_loaded_s),
+            "first_output_s": self.first_output_s, "first_output_loaded_s": _finite(self.first_output_loaded_s),
             "latency_budget_s": self.latency_budget_s, "latency_ok": self.latency_ok,
             "sufficient": self.sufficient, "limiting": self.limiting,
             "notes": list(self.notes),
@@ -333,8 +340,11 @@ def plan(scenario: str | Path | Scenario | dict, *, chip: str | None = None, loa
     by_name = {s.name: s for s in stages}
     chips = _chip_loads(stages, sc.overhead_gb)
     util = {u.chip + ":" + u.unit: u.utilization for c in chips for u in c.units}
-    path, lat = _longest(sc, {s.name: s.latency_s for s in stages})
-    loaded = sum(_stretch(by_name[n], util[by_name[n].unit_key]) for n in path)
+    path, lat, first = _timeline(sc, {s.name: (s.first_s, s.latency_s) for s in stages})
+    stretch = {s.name: _stretch(s, util[s.unit_key]) for s in stages}
+    _, loaded, first_loaded = _timeline(sc, {s.name: (s.first_s and s.first_s * stretch[s.name],
+                                                      s.latency_s and s.latency_s * stretch[s.name])
+                                             for s in stages})
     notes = [f"{s.name}: {n}" for s in stages for n in s.notes]
     for c in chips:
         if c.capacity_bytes is None:
@@ -344,7 +354,8 @@ def plan(scenario: str | Path | Scenario | dict, *, chip: str | None = None, loa
                          f"optimistic bound")
     if load_factor != 1:
         notes.insert(0, f"every rate × {load_factor:g} (`load_factor`)")
-    return PlanResult(sc, [by_name[s.name] for s in sc.order()], chips, path, lat, loaded, notes)
+    return PlanResult(sc, [by_name[s.name] for s in sc.order()], chips, path, lat, loaded, notes,
+                      first_output_s=first, first_output_loaded_s=first_loaded)
 
 
 def rank_plan(scenario: str | Path | Scenario | dict, *, by: str = "power", category: str | None = None,
@@ -460,7 +471,8 @@ def _stage(sc: Scenario, i: int, s: Stage, default_chip: str | None, chip_given:
                                                     f"(defaults; set prompt: and output:)"]
         sp = StagePlan(s, r.record, r.unit, prec.name, triggers, runs, flops, nbytes, batch_s / s.batch,
                        s.repeat * batches * batch_s, batch_s, r.memory.weights,
-                       r.memory.kv_cache + r.memory.activations, r.decode.bound, r, notes + r.notes)
+                       r.memory.kv_cache + r.memory.activations, r.decode.bound, r, notes + r.notes,
+                       first_s=r.ttft_s)
         return sp
     try:
         record, unit, note = pick_unit(chip_ref, prec, chips_files=chips_files)
@@ -475,7 +487,7 @@ def _stage(sc: Scenario, i: int, s: Stage, default_chip: str | None, chip_given:
     notes = ([note] if note else []) + list(count.notes)
     return StagePlan(s, record, unit, prec.name, triggers, runs, res.roof.flops / s.batch,
                      res.roof.bytes / s.batch, batch_s / s.batch, s.repeat * batches * batch_s, batch_s,
-                     res.weight_bytes, res.peak_activation_bytes, res.roof.bound, res, notes)
+                     res.weight_bytes, res.peak_activation_bytes, res.roof.bound, res, notes, first_s=batch_s)
 
 
 def _count(s: Stage, prec: Any, cache: dict):
@@ -518,22 +530,34 @@ def _chip_loads(stages: list[StagePlan], overhead_gb: float) -> list[ChipLoad]:
     return list(out.values())
 
 
-def _longest(sc: Scenario, latency: dict[str, float]) -> tuple[list[str], float]:
-    """The path of ``after`` links with the largest summed latency."""
-    best: dict[str, tuple[float, list[str]]] = {}
+def _timeline(sc: Scenario, times: dict[str, tuple[float, float]]) -> tuple[list[str], float, float]:
+    """(the critical path, the end-to-end latency, the time to its first output) from each
+    stage's (time to first output, latency). A stage starts when the stages in its ``after``
+    finish, or, with ``stream``, when they give their first output; a streaming stage cannot
+    finish before its producers do. Without streaming this is the longest path of ``after`` links."""
+    done: dict[str, tuple[float, list[str]]] = {}
+    first: dict[str, float] = {}
     for s in sc.order():
-        prev = max((best[a] for a in s.after), key=lambda b: b[0], default=(0.0, []))
-        best[s.name] = (prev[0] + latency[s.name], prev[1] + [s.name])
-    total, path = max(best.values(), key=lambda b: b[0])
-    return path, total
+        ready = [(first[a] if s.stream else done[a][0], a) for a in s.after]
+        start, src = max(ready, default=(0.0, None))
+        to_first, latency = times[s.name]
+        end, via = start + latency, src
+        if s.stream:
+            last, producer = max(((done[a][0], a) for a in s.after), default=(0.0, None))
+            if last >= end:   # finishes with its producer: the path runs through both
+                end, via = last, producer
+        first[s.name] = start + to_first
+        done[s.name] = (end, (done[via][1] if via else []) + [s.name])
+    end, path = max(reversed(list(done.values())), key=lambda b: b[0])   # a tie: the stage further down
+    return path, end, first[path[-1]]
 
 
 def _stretch(sp: StagePlan, unit_utilization: float) -> float:
-    """The stage's latency when the other stages on its unit take their share of its time:
-    latency / (1 − their utilization); unbounded when the unit cannot keep up at all."""
+    """How much the other stages on a stage's unit stretch its times: 1 / (1 − their
+    utilization); unbounded when the unit cannot keep up at all."""
     if unit_utilization > 1:
         return float("inf")
-    return sp.latency_s / (1 - (unit_utilization - sp.share))
+    return 1 / (1 - (unit_utilization - sp.share))
 
 
 def _finite(x: float) -> float | None:

@@ -31,6 +31,9 @@ Rates (exactly one form per stage; runs per second of one stream):
 A stage is a ``model`` (anything ``chipfit count`` takes, with ``input_shape``, ``seq_len``,
 ``phase``, ``context``) or an ``llm`` (``chipfit llm``: ``prompt``, ``output``, ``engine``,
 ``kv_precision``). ``repeat: N`` runs it N times in sequence per trigger (e.g. decode steps).
+``stream: true`` lets a stage start on the first output of the stage(s) in ``after`` (an LLM's
+first token, a detector's first batch) instead of their last: speech synthesis that speaks while
+the language model still writes.
 """
 
 from __future__ import annotations
@@ -99,6 +102,7 @@ class Stage(BaseModel):
     batch: int = Field(1, ge=1)
     repeat: int = Field(1, ge=1)
     covers_s: Optional[float] = Field(None, gt=0)
+    stream: bool = False      # start on the producers' first output, not their last
     # model stages
     input_shape: Optional[list[int]] = None
     seq_len: Optional[int] = Field(None, ge=1)

@@ -29,6 +29,9 @@ def plan_view(r: "PlanResult", explain: bool = False) -> Group:
     budget = f" (budget {duration(r.latency_budget_s)})" if r.latency_budget_s else ""
     summary.add_row("latency", f"{duration(r.latency_s)} alone, {duration(r.latency_loaded_s)} under load"
                     f"{budget}: {' → '.join(r.critical_path)}")
+    if any(st.stage.stream for st in r.stages):
+        summary.add_row("first output", f"{duration(r.first_output_s)} alone, {duration(r.first_output_loaded_s)} "
+                        f"under load, of {r.critical_path[-1]} (stages with stream start on their producers' first output)")
 
     stages = Table(show_edge=False, header_style="bold", pad_edge=False, title="stages", title_justify="left",
                    title_style="bold")
