@@ -68,24 +68,22 @@ def _umask() -> int:
 
 def exists(path: str | Path) -> bool:
     """Whether ``path`` exists; False for a name the system cannot even look up (too long)."""
-    try:
-        return Path(path).exists()
-    except (OSError, ValueError):
-        return False
+    return _looked_up(path, Path.exists)
 
 
 def is_dir(path: str | Path) -> bool:
     """Whether ``path`` is a folder; False for a name the system cannot look up."""
-    try:
-        return Path(path).is_dir()
-    except (OSError, ValueError):
-        return False
+    return _looked_up(path, Path.is_dir)
 
 
 def is_file(path: str | Path) -> bool:
     """Whether ``path`` is a regular file; False for a name the system cannot look up."""
+    return _looked_up(path, Path.is_file)
+
+
+def _looked_up(path: str | Path, test) -> bool:
     try:
-        return Path(path).is_file()
+        return test(Path(path))
     except (OSError, ValueError):
         return False
 
