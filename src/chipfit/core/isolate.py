@@ -40,7 +40,7 @@ def call_limited(step: Callable[..., bytes], *args, memory_bytes: int, seconds: 
             os.close(read_end)
             devnull = os.open(os.devnull, os.O_WRONLY)  # the step's own complaints (C++ aborts) stay unseen:
             os.dup2(devnull, 2)                        # what it has to say comes back through the pipe
-            _limit_address_space(memory_bytes)
+            cap_address_space(memory_bytes)
             try:
                 out = _OK + step(*args)
             except ChipfitError as exc:
@@ -83,13 +83,18 @@ def call_limited(step: Callable[..., bytes], *args, memory_bytes: int, seconds: 
     return out[1:]
 
 
-def _limit_address_space(extra: int) -> None:
-    import resource
+def cap_address_space(extra: int, *, hard_too: bool = True) -> bool:
+    """Let this process's address space grow by at most ``extra`` bytes from now (Linux: the soft
+    ``RLIMIT_AS``, and the hard one too unless ``hard_too`` is False, so that a child can still set
+    its own cap). False where nothing could be capped."""
+    try:
+        import resource
 
-    with open("/proc/self/statm") as f:
-        current = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    limit = current + extra
+        with open("/proc/self/statm") as f:
+            current = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (ImportError, OSError, ValueError, IndexError):
+        return False
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    limit = current + extra if hard == resource.RLIM_INFINITY else min(current + extra, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit if hard_too else hard))
+    return True

@@ -94,16 +94,15 @@ FORMAT_ENGINES = {"q8_0": "llama.cpp", "q4_0": "llama.cpp", "q4_k_m": "llama.cpp
 
 def check_engine(engine: str) -> str:
     key = str(engine).strip().lower()
-    if key not in ENGINES and key != "auto":
+    if key not in ENGINES:
         raise ChipfitError(f"unknown engine '{engine}'; choose one of: auto, {', '.join(ENGINES)}")
     return key
 
 
 def engine_for(engine: str, precision: str) -> tuple[str, str | None]:
     """(the engine to price, a note saying why when ``auto`` picked it from the format)."""
-    key = check_engine(engine)
-    if key != "auto":
-        return key, None
+    if str(engine).strip().lower() != "auto":
+        return check_engine(engine), None
     picked = FORMAT_ENGINES.get(precision, "generic")
     if picked == "generic":
         return picked, None

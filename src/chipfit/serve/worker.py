@@ -20,7 +20,6 @@ import concurrent.futures as cf
 import importlib
 import logging
 import multiprocessing
-import os
 import queue
 import signal
 import threading
@@ -29,6 +28,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from chipfit.core.errors import ChipfitError, first_line
+from chipfit.core.isolate import cap_address_space
 
 log = logging.getLogger("chipfit.serve")
 
@@ -54,15 +54,6 @@ class WorkError(Exception):
         self.fields = fields or []
 
 
-def _address_space() -> int | None:
-    """Bytes of address space this process holds now (Linux), or None."""
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 _allowed = MEMORY_BYTES   # in a worker: its memory_bytes, for the sentence
 
 
@@ -81,16 +72,7 @@ def _start(memory_bytes: int, preload: tuple[str, ...]) -> None:
             importlib.import_module(name)
         except ImportError:
             pass
-    try:
-        import resource
-    except ImportError:
-        return
-    held = _address_space()
-    if held is None:
-        return
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = held + memory_bytes if hard == resource.RLIM_INFINITY else min(held + memory_bytes, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    cap_address_space(memory_bytes, hard_too=False)   # the ONNX reader's own child sets its cap
 
 
 def _ready() -> bool:
