@@ -20,7 +20,7 @@ import yaml
 from _cases import ROOT, load_cases, local_cases, predictor
 
 from chipfit.calibration.fit import class_fit, fit_class, op_is_depthwise, residual
-from chipfit.data.efficiency import EfficiencyFile, efficiency_classes
+from chipfit.data.efficiency import EfficiencyFile, efficiency_classes, efficiency_file
 
 METHOD = ("per class, coordinate search on a log grid of (gemm, depthwise, memory) minimising the mean "
           "squared log error of predicted vs measured throughput/latency over the class's fit rows; "
@@ -57,14 +57,9 @@ def main() -> None:
         fits[cls] = class_fit(desc[cls], eff, basis, [c.id for c in cases], res)
         _report(cls, eff, res, preds)
     # classes without measurements of their own borrow a fit
-    gpu, dla = fits["nvidia-gpu"], fits["nvidia-dla"]
-    fits["gpu"] = gpu.model_copy(update={
-        "description": desc["gpu"], "fitted_on": [], "residual": None,
+    fits["gpu"] = fits["nvidia-gpu"].model_copy(update={
+        "description": desc["gpu"], "fitted_on": [], "residual": None, "borrows": "nvidia-gpu",
         "basis": "no measurements of non-NVIDIA GPUs in measured_public.csv: borrows the nvidia-gpu fit"})
-    fits["npu"] = dla.model_copy(update={
-        "description": desc["npu"], "fitted_on": [], "residual": None,
-        "basis": "no NPU measurements in measured_public.csv: borrows the nvidia-dla fit "
-                 "(NVDLA is the measured fixed-function accelerator closest to an NPU)"})
     lcases, lpred = local_cases()
     lfit = [c for c in lcases if c.role == "fit"]
     eff, preds, loo = fit_class(lpred, lfit, "cpu", {})
@@ -75,9 +70,14 @@ def main() -> None:
         f"there are probed matmul rates, so the factors are relative to achieved, not rated, peaks"),
         [c.id for c in lfit], res)
     _report("cpu", eff, res, preds)
-    doc = EfficiencyFile(generated_by="benchmarks/fit_efficiency.py", date=datetime.date.today().isoformat(),
-                         method=METHOD, classes={k: fits[k] for k in desc})
-    text = ("# Written by benchmarks/fit_efficiency.py; do not edit by hand. Schema: chipfit/efficiency.py\n"
+    # the edge runtime classes (and npu) belong to benchmarks/fit_edge.py: kept as they are
+    old = efficiency_file()
+    classes = {k: fits.get(k) or old.classes[k] for k in desc}
+    doc = EfficiencyFile(generated_by="benchmarks/fit_efficiency.py and benchmarks/fit_edge.py",
+                         date=datetime.date.today().isoformat(), method=METHOD, edge_method=old.edge_method,
+                         classes=classes)
+    text = ("# Written by benchmarks/fit_efficiency.py and benchmarks/fit_edge.py; do not edit by hand. "
+            "Schema: chipfit/data/efficiency.py\n"
             + yaml.safe_dump(doc.model_dump(exclude_none=True), sort_keys=False, width=110))
     if args.dry_run:
         print(text)

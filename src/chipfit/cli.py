@@ -264,7 +264,7 @@ _DEBUG = [False]
 
 #: What the exit code says, for every command.
 EXIT_CODES = {0: "the command ran and the answer is yes (sufficient, fits), or it asks no question",
-              1: "the command ran and the answer is no (insufficient, does not fit); the result is printed",
+              1: "the command ran and the answer is no or uncertain (insufficient, uncertain, does not fit); the result is printed",
               2: "bad input or usage: one sentence on stderr",
               3: "an internal error (a bug): one line on stderr, the traceback with --debug"}
 

@@ -14,7 +14,13 @@ Definitions (all per inference at batch 1 unless said otherwise):
 - ``sufficient``: the chip sustains ``fps`` (batch / latency of one batch ≥ fps) and the
   model fits in memory;
 - ``energy_per_inference_j = power × latency_s`` at the chip's rated (TDP/typical) power: an
-  upper bound, since a chip below full load draws less.
+  upper bound, since a chip below full load draws less;
+- **error band**: ``latency_s_low/high = latency_s × band`` where the band is the 5th-95th
+  percentile of measured / predicted latency over the rows that validated the efficiency class
+  (``chipfit.data.efficiency``), and ``max_fps_low/high`` follow; ``verdict`` is ``SUFFICIENT``
+  when even the slow end of the band meets the rate (and the model fits in memory),
+  ``INSUFFICIENT`` when even the fast end misses it (or the model does not fit), else
+  ``UNCERTAIN``. ``sufficient`` stays the verdict of the central prediction.
 """
 
 from __future__ import annotations
@@ -34,6 +40,25 @@ from chipfit.data.efficiency import Efficiency, for_unit
 from chipfit.frontends.resolve import is_onnx
 
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+VERDICTS = ("SUFFICIENT", "UNCERTAIN", "INSUFFICIENT")
+
+
+def three_way(fits: bool, needed: float, low: float, central: float, high: float) -> str:
+    """SUFFICIENT when the pessimistic rate ``low`` meets ``needed``, INSUFFICIENT when the
+    optimistic ``high`` misses it (or it does not fit), else UNCERTAIN; ``central`` decides
+    alone when there is no band (``low == central == high``)."""
+    if not fits or high < needed:
+        return "INSUFFICIENT"
+    return "SUFFICIENT" if low >= needed else "UNCERTAIN" if central >= needed or high >= needed else "INSUFFICIENT"
+
+
+def band_text(eff: Efficiency) -> str:
+    """The band in words, for the line that shows a prediction."""
+    b = eff.band
+    if b is None:
+        return f"{eff.efficiency_class} class: no measurements, no error band"
+    return (f"{eff.efficiency_class} class: median {b.median_abs_pct:.3g} %, p90 {b.p90_abs_pct:.3g} % over "
+            f"{b.n} rows ({b.what})")
 @dataclass
 class UnitSummary:
     """Batch-1 speed of one unit of a multi-unit chip (for the 'other units' lines)."""
@@ -157,12 +182,45 @@ class CheckResult:
     def tops_per_w(self) -> float | None:
         return self.peak_tops / self.power_w if self.power_w else None
 
+    # -- error band ---------------------------------------------------------------------
+    @property
+    def band(self) -> tuple[float, float]:
+        """(low, high) multipliers of the predicted latency; (1, 1) without a band."""
+        b = self.efficiency.band
+        return (b.low, b.high) if b is not None else (1.0, 1.0)
+
+    @property
+    def latency_s_low(self) -> float:
+        return self.latency_s * self.band[0]
+
+    @property
+    def latency_s_high(self) -> float:
+        return self.latency_s * self.band[1]
+
+    @property
+    def max_fps_low(self) -> float:
+        return self.max_fps / self.band[1]
+
+    @property
+    def max_fps_high(self) -> float:
+        return self.max_fps / self.band[0]
+
+    @property
+    def verdict(self) -> str:
+        t = self.throughput_fps
+        return three_way(self.memory_fits, self.fps, t / self.band[1], t, t / self.band[0])
+
     @property
     def limiting(self) -> str:
         """The limiting resource in one sentence."""
         if not self.memory_fits:
             return (f"memory capacity: needs {num(self.memory_required_bytes / 1e9)} GB, "
                     f"chip has {num(self.capacity_bytes / 1e9)} GB")
+        r1 = self.roof1
+        if self.bound == "memory" and r1.link_s > r1.memory_s - r1.link_s:
+            return (f"host link: {num(r1.streamed_bytes / 1e6)} MB of weights cross the "
+                    f"{self.record.chip.host_link.name} every inference, {num(r1.streamed_bytes * self.fps / 1e9)} "
+                    f"GB/s at {self.fps:g} FPS of {num(r1.link_bandwidth / 1e9)} GB/s")
         if self.bound == "memory" and self.bandwidth_gbps:
             return (f"memory-bound: needs {num(self.required_bandwidth_gbps)} GB/s at {self.fps:g} FPS, "
                     f"chip has {num(self.bandwidth_gbps)} GB/s ({num(self.effective_bandwidth_gbps)} usable)")
@@ -201,11 +259,24 @@ class CheckResult:
             "memory_capacity_bytes": self.capacity_bytes,
             "memory_fits": self.memory_fits,
             "sufficient": self.sufficient,
+            "verdict": self.verdict,
+            "latency_s_low": self.latency_s_low,
+            "latency_s_high": self.latency_s_high,
+            "max_fps_low": self.max_fps_low,
+            "max_fps_high": self.max_fps_high,
+            "band": band_text(self.efficiency),
+            "runtime": self.efficiency.efficiency_class,
+            "op_overhead_s": self.roof1.overhead_s,
+            "call_overhead_s": self.roof1.call_overhead_s,
+            "streamed_weight_bytes": self.roof1.streamed_bytes,
+            "host_link_s": self.roof1.link_s,
             "power_w": self.power_w,
             "energy_per_inference_j": self.energy_per_inference_j,
             "tops_per_w": self.tops_per_w,
             "efficiency": {"class": eff.efficiency_class, "gemm": eff.gemm, "depthwise": eff.depthwise,
-                           "vector": eff.vector, "memory": eff.memory, "basis": eff.basis,
+                           "vector": eff.vector, "memory": eff.memory, "op_overhead_s": eff.op_overhead_s,
+                           "call_overhead_s": eff.call_overhead_s,
+                           "chip_speed": eff.speed, "basis": eff.basis,
                            "validation": eff.residual.model_dump() if eff.residual else None},
             "fused": self.roof.fused,
             "other_units": [vars(u) for u in self.other_units],
@@ -240,22 +311,33 @@ def _power(record: ChipRecord, unit: Unit) -> float | None:
     return fig.value if fig else None
 
 
+def host_link(chip) -> tuple[float, float]:
+    """(on-chip weight bytes, host link bytes/s) of a coprocessor that streams weights from its
+    host; (0, 0) for a chip with DRAM of its own or without both figures."""
+    if chip.memory_bandwidth_gbps is None and chip.host_link is not None and chip.onchip_memory_mb is not None:
+        return chip.onchip_memory_mb.value * 1e6, chip.host_link.bandwidth_gbps.value * 1e9
+    return 0.0, 0.0
+
+
 def predict(count: CountResult, record: ChipRecord, unit: Unit, *, fps: float, batch: int = 1,
-            utilization: float | None = None, sparse: bool = False, fuse: bool = True) -> CheckResult:
+            utilization: float | None = None, sparse: bool = False, fuse: bool = True,
+            runtime: str | None = None) -> CheckResult:
     """The verdict for a counted model on one unit of one chip."""
     validate(CheckParams, fps=fps, batch=batch, utilization=utilization)
     prec = count.precision
     peak_tops = _unit_peak(record, unit, prec, sparse)
-    eff = for_unit(unit, utilization)
+    eff = for_unit(unit, utilization, runtime, record.id)
     chip = record.chip
     bw = chip.memory_bandwidth_gbps.value * 1e9 if chip.memory_bandwidth_gbps else 0.0
+    onchip, link = host_link(chip)
     capacity = int(chip.memory_gb.value * 1e9) if chip.memory_gb else None
     graph = count.graph
     weight_bytes = graph.weight_bytes(prec)
     working = graph.peak_activation_bytes(prec)
 
     def run(b: int) -> Roofline:
-        return roofline(graph, prec, peak_tops * 1e12, bw, eff, batch=b, fuse=fuse)
+        return roofline(graph, prec, peak_tops * 1e12, bw, eff, batch=b, fuse=fuse, onchip_bytes=onchip,
+                        link_bandwidth=link)
 
     roof1 = run(1)
     roof = roof1 if batch == 1 else run(batch)
@@ -267,15 +349,18 @@ def predict(count: CountResult, record: ChipRecord, unit: Unit, *, fps: float, b
     notes = []
     if capacity is None:
         notes.append("no memory capacity in the database for this chip (host memory): memory fit not checked")
-    if utilization is None and eff.residual is None:
-        notes.append(f"efficiency class '{eff.efficiency_class}' has no fitted measurements: {eff.basis}")
+    if utilization is None and eff.band is None:
+        notes.append(f"efficiency class '{eff.efficiency_class}' has no measurements: {eff.basis}; "
+                     f"the prediction has no error band")
+    elif utilization is None and eff.residual is None:
+        notes.append(f"efficiency class '{eff.efficiency_class}' has no fitted measurements of its own: {eff.basis}")
     others = []
     for u in chip.compute_units():
         if u.id == unit.id or prec.compute not in u.peaks(sparse):
             continue
-        ueff = for_unit(u, utilization)
+        ueff = for_unit(u, utilization, chip=record.id)
         upeak = u.peaks(sparse)[prec.compute].value
-        r = roofline(graph, prec, upeak * 1e12, bw, ueff, batch=1, fuse=fuse)
+        r = roofline(graph, prec, upeak * 1e12, bw, ueff, batch=1, fuse=fuse, onchip_bytes=onchip, link_bandwidth=link)
         others.append(UnitSummary(u.id, u.name, u.count, upeak, r.throughput))
     if unit.count > 1:
         notes.append(f"unit {unit.id} has {unit.count} identical instances: figures are for one")
@@ -299,15 +384,15 @@ def count_for(model: Any, precision: str | Precision, count_kwargs: dict) -> Cou
 
 def check(model: Any, chip: str, *, fps: float, precision: str | Precision = "int8", batch: int = 1,
           utilization: float | None = None, sparse: bool = False, fuse: bool = True,
-          chips_files: Iterable[str] = (), **count_kwargs: Any) -> CheckResult:
+          runtime: str | None = None, chips_files: Iterable[str] = (), **count_kwargs: Any) -> CheckResult:
     """Will ``chip`` run ``model`` at ``fps`` in ``precision``? ``model`` is anything
     :func:`chipfit.count` takes, or a :class:`CountResult` already computed."""
     validate(CheckParams, chip=chip, fps=fps, precision=precision, batch=batch, utilization=utilization,
-             chips_files=chips_files, **count_kwargs)
+             runtime=runtime, chips_files=chips_files, **count_kwargs)
     prec = get_precision(precision)
     record, unit, note = pick_unit(chip, prec, sparse, chips_files)
     result = predict(count_for(model, precision, count_kwargs), record, unit, fps=fps, batch=batch,
-                     utilization=utilization, sparse=sparse, fuse=fuse)
+                     utilization=utilization, sparse=sparse, fuse=fuse, runtime=runtime)
     if note:
         result.notes.insert(0, note)
     return result

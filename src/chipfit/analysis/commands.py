@@ -56,7 +56,7 @@ def _count(p: P.CountParams, **_: Any) -> Ran:
 def _check(p: P.CheckParams, **_: Any) -> Ran:
     r = check(**p.api())
     return Ran("check", r, lambda: with_explain(r.to_dict(per_layer=p.per_layer), r, p.explain),
-               lambda: with_explain(r.to_dict(per_layer=True), r, True), answer=r.sufficient)
+               lambda: with_explain(r.to_dict(per_layer=True), r, True), answer=r.verdict == "SUFFICIENT")
 
 
 def _rank(p: P.RankParams, **_: Any) -> Ran:
@@ -94,7 +94,7 @@ def _plan(p: P.PlanParams, scenario: Any = None, progress: Progress | None = Non
         raise ChipfitError("`by`, `category`, `max_power` and `min_memory_gb` choose chips to rank: set `rank`")
     r = plan(sc, chip=p.chip, load_factor=p.load_factor, chips_files=_files(p), allow_code=getattr(p, "allow_code", False))
     return Ran("plan", r, lambda: with_explain(r.to_dict(), r, p.explain), lambda: with_explain(r.to_dict(), r, True),
-               answer=r.sufficient)
+               answer=r.verdict == "SUFFICIENT")
 
 
 def _whatif(p: P.WhatIfParams, progress: Progress | None = None, **_: Any) -> Ran:

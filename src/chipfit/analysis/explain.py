@@ -26,10 +26,12 @@ def with_explain(out: dict, result, explain: bool) -> dict:
 
 def efficiency_basis(e) -> str:
     """Where an efficiency came from, and how far its class's predictions were from measurements."""
-    if e.residual is not None:
-        return (f"{e.basis}; validation on {e.residual.n} rows: median |error| {e.residual.median_abs_pct:.1f} %, "
-                f"p90 {e.residual.p90_abs_pct:.1f} %")
-    return f"{e.basis}; not validated: no measured rows of this class"
+    b = e.band
+    if b is not None:
+        return (f"{e.basis}; validation on {b.n} rows ({b.what}): median |error| {b.median_abs_pct:.1f} %, "
+                f"p90 {b.p90_abs_pct:.1f} %; 90 % of measured latencies were ×{b.low:.3g} to ×{b.high:.3g} "
+                f"the prediction")
+    return f"{e.basis}; not validated: no measured rows of this class, no error band"
 
 
 def rank_explanation(res) -> list[tuple[str, str]]:
@@ -37,8 +39,9 @@ def rank_explanation(res) -> list[tuple[str, str]]:
     c = res.count
     lines = [("required TOPS", f"FLOPs × fps = 2 × {si(c.macs)} MACs + {si(c.graph.nonmac_flops)} other = "
               f"{si(c.flops)} × {res.fps:g}/s = {num(c.flops * res.fps / 1e12)} TOPS"),
-             ("each chip", "latency = Σ_i max(flops_i / (peak × eff_class), bytes_i / (bandwidth × eff_memory)); "
-              "max FPS = 1 / latency; sufficient when max FPS ≥ target and the memory fits")]
+             ("each chip", "latency = Σ_i max(flops_i / (peak × eff_class), bytes_i / (bandwidth × eff_memory)) "
+              "[+ a fixed cost per op on edge runtimes]; max FPS = 1 / latency; ranked when max FPS ≥ target and "
+              "the memory fits; the band is the class's measured error")]
     for r in list(res.ranked) + list(res.failing):
         e = r.efficiency
         name = unit_ref(r.chip, r.unit.id)
@@ -78,12 +81,29 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
     by = r.roof1.time_by_bound()
     n_mem = sum(1 for o in roof.ops if o.bound == "memory" and o.time_s > 0)
     n_cmp = sum(1 for o in roof.ops if o.bound == "compute" and o.time_s > 0)
+    speed = f" × chip speed {e.speed:.3g}" if e.speed != 1 else ""
     lines.append(("per-op roofline",
-                  f"time_i = max(flops_i / (peak × eff_class), bytes_i / (bandwidth × {e.memory:.3g})); "
-                  f"eff_class: gemm {e.gemm:.3g}, depthwise {e.depthwise:.3g}, vector {e.vector:.3g}"))
+                  f"time_i = max(flops_i / (peak × eff_class{speed}), bytes_i / (bandwidth × {e.memory:.3g}{speed})"
+                  + (" + streamed_i / host link" if roof.link_bandwidth else "") + ")"
+                  + (" + op cost" if e.op_overhead_s else "")
+                  + f"; eff_class: gemm {e.gemm:.3g}, depthwise {e.depthwise:.3g}, vector {e.vector:.3g}"))
+    if roof.link_bandwidth:
+        link = r.record.chip.host_link
+        streamed = [o for o in roof.ops if o.streamed_bytes]
+        first = f" from op {streamed[0].name or streamed[0].op} on ({len(streamed)} ops)" if streamed else ""
+        lines.append(("host link",
+                      f"weights {human_bytes(r.weight_bytes)} − on-chip {human_bytes(roof.onchip_bytes)} held "
+                      f"(filled in op order) = {human_bytes(roof.streamed_bytes)} streamed{first} over the "
+                      f"{link.name} at {num(roof.link_bandwidth / 1e9)} GB/s = {_t(roof.link_s)} per inference"))
+    n_start = sum(1 for o in roof.ops if o.overhead_s)
+    if n_start or roof.call_overhead_s:
+        lines.append(("fixed costs", f"{n_start} ops (not fused) × {_t(e.op_overhead_s / e.speed)} to start each = "
+                      f"{_t(roof.overhead_s)}, + {_t(roof.call_overhead_s)} per call of the runtime, per batch"))
+    fixed = roof.overhead_s + roof.call_overhead_s
     lines.append(("latency (batch 1)",
                   f"Σ time_i = {_t(by['compute'])} in {n_cmp} compute-bound ops + {_t(by['memory'])} in "
-                  f"{n_mem} memory-bound ops = {_t(r.latency_s)}"))
+                  f"{n_mem} memory-bound ops" + (f" + {_t(fixed)} fixed costs" if fixed else "")
+                  + f" = {_t(r.latency_s)}"))
     lines.append(("max FPS", f"1 / latency = 1 / {_t(r.latency_s)} = {num(r.max_fps)} FPS"
                   + (f"; with batching up to {num(r.max_fps_batched)} FPS at batch {r.best_batch}"
                      if r.best_batch > 1 else "")))
@@ -101,9 +121,14 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
                       f"{num(r.energy_per_inference_j)} J per inference (upper bound: rated power)"))
         lines.append(("TOPS/W", f"peak / power = {r.peak_tops:g} / {r.power_w:g} = {r.tops_per_w:.3g}"))
     lines.append(("efficiency source", f"class {e.efficiency_class}: {efficiency_basis(e)}"))
-    verdict = "sufficient" if r.sufficient else "NOT sufficient"
-    lines.append(("verdict", f"throughput {num(r.throughput_fps)} FPS {'≥' if r.throughput_fps >= r.fps else '<'} "
-                  f"{r.fps:g} FPS and memory {'fits' if r.memory_fits else 'does not fit'} → {verdict}"))
+    lo, hi = r.band
+    lines.append(("error band", f"latency × (×{lo:.3g} … ×{hi:.3g}) = {_t(r.latency_s_low)} … {_t(r.latency_s_high)};"
+                  f" max FPS {num(r.max_fps_low)} … {num(r.max_fps_high)}" if e.band else
+                  "none: this class has no measurements"))
+    lines.append(("verdict", f"throughput {num(r.throughput_fps / hi)} … {num(r.throughput_fps / lo)} FPS "
+                  f"(central {num(r.throughput_fps)}) against {r.fps:g} FPS, memory "
+                  f"{'fits' if r.memory_fits else 'does not fit'} → {r.verdict} (SUFFICIENT when the slow end meets "
+                  f"the rate, INSUFFICIENT when the fast end misses it, else UNCERTAIN)"))
     return lines
 
 

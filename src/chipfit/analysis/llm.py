@@ -39,7 +39,7 @@ from chipfit.core.errors import ChipfitError
 from chipfit.core.precision import PRECISIONS, Precision, get_precision
 from chipfit.data import zoo
 from chipfit.data.chips import ChipRecord, Unit, database
-from chipfit.data.efficiency import Efficiency, for_class
+from chipfit.data.efficiency import Band, Efficiency, band_of, for_class
 from chipfit.data.llm_efficiency import LLMEfficiency, engine_for, lookup
 from chipfit.frontends.arch import Phase, build, read
 from chipfit.frontends.arch.spec import Decoder
@@ -169,6 +169,16 @@ class LLMResult:
         return 1 / self.tpot_s
 
     @property
+    def ttft_band(self) -> Band | None:
+        """Multipliers of the time to first token that 90 % of the prefill measurements fell in."""
+        return band_of(self.efficiency.prefill_residual, "prefill measurements")
+
+    @property
+    def tpot_band(self) -> Band | None:
+        """Multipliers of the time per output token that 90 % of the decode measurements fell in."""
+        return band_of(self.efficiency.decode_residual, "decode measurements")
+
+    @property
     def decode_tokens_per_s_total(self) -> float:
         """Tokens per second over the whole batch while decoding."""
         return self.batch / self.tpot_s
@@ -219,6 +229,7 @@ class LLMResult:
             "params": self.params, "layers": self.layers, "max_positions": self.max_positions,
             "chip_peak_tops": self.peak_tops, "chip_bandwidth_gbps": self.bandwidth_gbps,
             "ttft_s": self.ttft_s, "tpot_s": self.tpot_s,
+            **_banded("ttft_s", self.ttft_s, self.ttft_band), **_banded("tpot_s", self.tpot_s, self.tpot_band),
             "decode_tokens_per_s": self.decode_tokens_per_s,
             "decode_tokens_per_s_total": self.decode_tokens_per_s_total,
             "prefill_tokens_per_s": self.prefill_tokens_per_s,
@@ -244,6 +255,11 @@ class LLMResult:
 
     def explain(self) -> list[tuple[str, str]]:
         return llm_explanation(self)
+
+
+def _banded(key: str, value: float, band: Band | None) -> dict[str, float | None]:
+    """``key_low``/``key_high``: the value times its band (None without measurements)."""
+    return {f"{key}_low": value * band.low if band else None, f"{key}_high": value * band.high if band else None}
 
 
 @dataclass

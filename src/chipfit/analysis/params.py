@@ -201,6 +201,8 @@ class CheckParams(ModelInput, ChipsFiles):
     precision: Annotated[PrecisionName, Cli(short="-p")] = _p("int8", f"Workload precision: {PRECISION_HELP}.")
     batch: Annotated[int, Cli(short="-b")] = _p(1, "Inferences per batch on the chip.", ge=1, le=MAX_BATCH)
     utilization: Annotated[Optional[Share], Cli(short="-u")] = _p(None, UTILIZATION_HELP)
+    runtime: Optional[str] = _p(None, "Runtime the chip runs the model with (chipfit chips ID lists them); "
+                                      "default: the vendor's own.", min_length=1, max_length=60)
     sparse: bool = _p(False, "Use the 2:4 structured-sparsity peak.")
     fuse: Annotated[bool, Cli(flag="--fuse/--no-fuse")] = _p(True, "Assume point-wise ops are fused into the op "
                                                                    "before them (as deployment runtimes do).")
@@ -225,6 +227,8 @@ class RankParams(ModelInput, ChipFilter, ChipsFiles):
     by: Literal["power", "margin", "energy", "latency"] = _p("power", "Sort by power, margin, energy or latency.")
     batch: Annotated[int, Cli(short="-b")] = _p(1, "Inferences per batch on the chip.", ge=1, le=MAX_BATCH)
     utilization: Annotated[Optional[Share], Cli(short="-u")] = _p(None, UTILIZATION_HELP)
+    runtime: Optional[str] = _p(None, "Price the chips that run this runtime with it (the others with their "
+                                      "vendor's own).", min_length=1, max_length=60)
     show_all: Annotated[bool, Cli(flag="--all"), VIEW] = _p(False, "Also list the chips that fall short.")
     explain: Annotated[bool, VIEW] = _p(False, "Write the formulas with the best chip's numbers, and each chip's "
                                                "efficiency source and validation error.")

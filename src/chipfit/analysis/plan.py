@@ -114,6 +114,15 @@ class StagePlan:
     def peak_tops(self) -> float:
         return self.detail.peak_tops
 
+    @property
+    def band(self) -> tuple[float, float]:
+        """(low, high) multipliers of this stage's time from its class's measured error; an LLM
+        stage takes the wider of its prefill and decode bands; (1, 1) without measurements."""
+        if not self.stage.llm:
+            return self.detail.band
+        bands = [b for b in (self.detail.ttft_band, self.detail.tpot_band) if b is not None]
+        return (min(b.low for b in bands), max(b.high for b in bands)) if bands else (1.0, 1.0)
+
     def to_dict(self) -> dict[str, Any]:
         s = self.stage
         out = {
@@ -144,6 +153,8 @@ class UnitLoad:
     name: str
     stages: list[str]
     utilization: float
+    utilization_low: float = 0.0    # each stage's time at the fast end of its error band
+    utilization_high: float = 0.0   # ... and at the slow end
 
     def to_dict(self) -> dict[str, Any]:
         return vars(self).copy()
@@ -249,6 +260,30 @@ class PlanResult:
         return self.latency_budget_s is None or self.latency_loaded_s <= self.latency_budget_s
 
     @property
+    def path_band(self) -> tuple[float, float]:
+        """The widest error band of the stages on the critical path."""
+        on = [s.band for s in self.stages if s.name in self.critical_path] or [(1.0, 1.0)]
+        return min(b[0] for b in on), max(b[1] for b in on)
+
+    @property
+    def verdict(self) -> str:
+        """SUFFICIENT when the plan holds with every stage at the slow end of its error band,
+        INSUFFICIENT when it fails even at the fast end, else UNCERTAIN."""
+        bw_ok = all((c.bandwidth_share or 0) <= 1 for c in self.chips)
+        if not self.memory_fits:
+            return "INSUFFICIENT"
+        low, high = self.path_band
+        budget = self.latency_budget_s
+
+        def holds(util: float, lat_scale: float) -> bool:
+            return util <= 1 and (budget is None or self.latency_loaded_s * lat_scale <= budget)
+        if holds(max(u.utilization_high for c in self.chips for u in c.units), high) and bw_ok:
+            return "SUFFICIENT"
+        if holds(max(u.utilization_low for c in self.chips for u in c.units), low):
+            return "UNCERTAIN"
+        return "INSUFFICIENT"
+
+    @property
     def sufficient(self) -> bool:
         return (self.memory_fits and self.utilization <= 1 and self.latency_ok
                 and all((c.bandwidth_share or 0) <= 1 for c in self.chips))
@@ -292,7 +327,12 @@ class PlanResult:
             "latency_s": self.latency_s, "latency_loaded_s": _finite(self.latency_loaded_s),
             "first_output_s": self.first_output_s, "first_output_loaded_s": _finite(self.first_output_loaded_s),
             "latency_budget_s": self.latency_budget_s, "latency_ok": self.latency_ok,
-            "sufficient": self.sufficient, "limiting": self.limiting,
+            "sufficient": self.sufficient, "verdict": self.verdict,
+            "utilization_low": max(u.utilization_low for c in self.chips for u in c.units),
+            "utilization_high": max(u.utilization_high for c in self.chips for u in c.units),
+            "latency_loaded_s_low": _finite(self.latency_loaded_s * self.path_band[0]),
+            "latency_loaded_s_high": _finite(self.latency_loaded_s * self.path_band[1]),
+            "limiting": self.limiting,
             "notes": list(self.notes),
         }
 
@@ -314,7 +354,7 @@ class PlanRank:
                     "memory_bytes": main.memory_bytes, "memory_capacity_bytes": main.capacity_bytes,
                     "bandwidth_share": main.bandwidth_share, "latency_s": p.latency_s,
                     "latency_loaded_s": _finite(p.latency_loaded_s), "power_w": main.power_w,
-                    "sufficient": p.sufficient, "limiting": p.limiting}
+                    "sufficient": p.sufficient, "verdict": p.verdict, "limiting": p.limiting}
 
         return {"scenario": self.scenario.name, "by": self.by,
                 "chips": [row(p) for p in self.ranked], "insufficient": [row(p) for p in self.failing],
@@ -525,6 +565,8 @@ def _chip_loads(stages: list[StagePlan], overhead_gb: float) -> list[ChipLoad]:
             c.units.append(u)
         u.stages.append(sp.name)
         u.utilization += sp.share
+        u.utilization_low += sp.share * sp.band[0]
+        u.utilization_high += sp.share * sp.band[1]
     for (chip, _, _), b in weights.items():
         out[chip].weight_bytes += b
     return list(out.values())

@@ -1,5 +1,9 @@
 """``chipfit.rank``: every chip of the database checked for one model, those that meet the
-target sorted best first (by rated power, margin, energy or latency)."""
+target sorted best first (by rated power, margin, energy or latency).
+
+A chip is ranked when its central prediction meets the target; each row carries its error band
+and three-valued verdict, and a chip whose efficiency class has no measurements says so
+(``validated: false``) rather than standing level with a validated one."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from chipfit.analysis.explain import rank_explanation
 from chipfit.analysis.params import RankParams, literal_values, validate
 from chipfit.core.precision import Precision, get_precision
 from chipfit.data.chips import ChipDB, database, select
+from chipfit.data.efficiency import runtimes_of
 
 SORT_KEYS = literal_values(RankParams, "by")
 
@@ -33,7 +38,9 @@ class RankResult:
             return {k: d[k] for k in (
                 "chip", "chip_name", "unit", "required_tops", "chip_peak_tops", "effective_tops",
                 "margin_tops", "latency_s", "max_fps", "max_fps_batched", "utilization", "bound",
-                "limiting", "memory_fits", "sufficient", "power_w", "energy_per_inference_j")}
+                "limiting", "memory_fits", "sufficient", "verdict", "max_fps_low", "max_fps_high",
+                "latency_s_low", "latency_s_high", "band", "runtime", "power_w", "energy_per_inference_j")} | {
+                "validated": r.efficiency.validated}
 
         return {
             "model": self.count.model, "precision": self.count.precision.name, "fps": self.fps,
@@ -62,7 +69,8 @@ def _sort_key(by: str):
 def rank(model: Any, *, fps: float, precision: str | Precision = "int8", by: str = "power",
          batch: int = 1, utilization: float | None = None, category: str | None = None,
          max_power: float | None = None, min_memory_gb: float | None = None, sparse: bool = False,
-         chips_files: Iterable[str] = (), db: ChipDB | None = None, **count_kwargs: Any) -> RankResult:
+         runtime: str | None = None, chips_files: Iterable[str] = (), db: ChipDB | None = None,
+         **count_kwargs: Any) -> RankResult:
     """Check every chip (after the filters) and sort those that meet the target by ``by``."""
     validate(RankParams, fps=fps, precision=precision, by=by, batch=batch, utilization=utilization,
              category=category, max_power=max_power, min_memory_gb=min_memory_gb, chips_files=chips_files,
@@ -77,7 +85,8 @@ def rank(model: Any, *, fps: float, precision: str | Precision = "int8", by: str
         if unit is None:
             skipped[rec.id] = f"no {'sparse' if sparse else 'dense'} {prec.compute} peak in the database"
             continue
-        res = predict(count, rec, unit, fps=fps, batch=batch, utilization=utilization, sparse=sparse)
+        res = predict(count, rec, unit, fps=fps, batch=batch, utilization=utilization, sparse=sparse,
+                      runtime=runtime if runtime in runtimes_of(unit) else None)
         (ranked if res.sufficient else failing).append(res)
     ranked.sort(key=_sort_key(by))
     failing.sort(key=lambda r: -r.throughput_fps)

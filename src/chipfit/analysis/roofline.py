@@ -6,7 +6,21 @@ For every op::
     memory_s  = bytes / (bandwidth × memory efficiency)
     time_s    = max(compute_s, memory_s)        bound = whichever is larger
 
-and the model's latency is the sum over ops (ops run one after another). Batch ``B``
+    time_s    = max(compute_s, memory_s) + overhead
+
+and the model's latency is the sum over ops (ops run one after another).
+
+**Fixed cost per op.** An edge runtime pays a fixed cost to start each op it runs (a kernel
+launch, an NPU layer switch): ``efficiency.op_overhead_s`` per op that computes and is not fused
+into the op before it, once per batch, and ``efficiency.call_overhead_s`` once per call (per batch).
+This is why small models at batch 1 run slower than their roofline and why a batch of 8 costs less
+per image. **Chip speed**: a measured chip's ``efficiency.speed``
+multiplies its compute rate, bandwidth and op rate (1 for a chip never measured).
+
+**On-chip memory and host link.** A coprocessor without DRAM of its own (an Edge TPU on USB or
+PCIe) keeps weights in its on-chip memory (``onchip_bytes``) while they fit, filled in the
+order the ops run; the weights of every later op cross the host link (``link_bandwidth``
+bytes/s) on every batch, which adds ``streamed bytes / link_bandwidth`` to that op's memory time. Batch ``B``
 multiplies FLOPs and activation bytes by ``B``; weights are read once per batch.
 
 **Weight-only formats** (``w4a16``, ``q4_0``, …) read narrow weights and pay for it on the
@@ -82,10 +96,13 @@ class OpTime:
     memory_s: float
     fused: bool = False  # folded into the op before it (its intermediate stays on chip)
     macs: int = 0        # multiply-accumulates of the op at this batch
+    overhead_s: float = 0.0  # fixed cost to start the op (0 when fused)
+    streamed_bytes: int = 0  # weight bytes that cross the host link (not held on chip)
+    link_s: float = 0.0      # part of memory_s spent on the host link
 
     @property
     def time_s(self) -> float:
-        return max(self.compute_s, self.memory_s)
+        return max(self.compute_s, self.memory_s) + self.overhead_s
 
     @property
     def bound(self) -> str:
@@ -102,7 +119,8 @@ class OpTime:
             "macs": self.macs, "flops": self.flops, "bytes": self.bytes,
             "intensity": None if not self.bytes else round(self.intensity, 3),
             "compute_s": self.compute_s, "memory_s": self.memory_s, "time_s": self.time_s,
-            "bound": self.bound, "fused": self.fused,
+            "bound": self.bound, "fused": self.fused, "overhead_s": self.overhead_s,
+            "streamed_bytes": self.streamed_bytes, "link_s": self.link_s,
         }
 
 
@@ -117,10 +135,25 @@ class Roofline:
     efficiency: Efficiency
     fused: bool
     notes: list[str] = field(default_factory=list)
+    onchip_bytes: float = 0.0      # on-chip weight memory (0: not modelled)
+    link_bandwidth: float = 0.0    # host link, bytes/s (0: not modelled)
+    call_overhead_s: float = 0.0   # fixed cost of one call of the runtime (one batch)
+
+    @property
+    def overhead_s(self) -> float:
+        return sum(o.overhead_s for o in self.ops)
+
+    @property
+    def streamed_bytes(self) -> int:
+        return sum(o.streamed_bytes for o in self.ops)
+
+    @property
+    def link_s(self) -> float:
+        return sum(o.link_s for o in self.ops)
 
     @property
     def latency_s(self) -> float:
-        return sum(o.time_s for o in self.ops)
+        return sum(o.time_s for o in self.ops) + self.call_overhead_s
 
     @property
     def flops(self) -> int:
@@ -139,9 +172,10 @@ class Roofline:
         return sum(o.memory_s for o in self.ops)
 
     def time_by_bound(self) -> dict[str, float]:
+        """Time of the ops limited by compute and by memory (fixed op costs not included)."""
         out = {"compute": 0.0, "memory": 0.0}
         for o in self.ops:
-            out[o.bound] += o.time_s
+            out[o.bound] += o.time_s - o.overhead_s
         return out
 
     @property
@@ -157,15 +191,21 @@ class Roofline:
 
 def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth: float,
              efficiency: Efficiency, batch: int = 1, fuse: bool = True,
-             kv_bits: float | None = None) -> Roofline:
+             kv_bits: float | None = None, onchip_bytes: float = 0.0,
+             link_bandwidth: float = 0.0) -> Roofline:
     """Time every op of ``graph`` at ``batch`` on a unit with ``peak_ops`` ops/s and
-    ``bandwidth`` bytes/s (0 = unknown), at the efficiencies given."""
+    ``bandwidth`` bytes/s (0 = unknown), at the efficiencies given; with ``link_bandwidth``,
+    weights beyond ``onchip_bytes`` stream over the host link."""
     if peak_ops <= 0:
         raise ValueError("peak_ops must be positive")
     times: list[OpTime] = []
     chain = 0  # elements of the tensor the previous (fusible-into) op produced, 0 if none
     gated = False  # the chain holds a gate function (a decomposed activation in progress)
-    mem_rate = bandwidth * efficiency.memory
+    speed = efficiency.speed
+    peak_ops = peak_ops * speed
+    mem_rate = bandwidth * efficiency.memory * speed
+    overhead = efficiency.op_overhead_s / speed
+    room = onchip_bytes if link_bandwidth else 0.0  # on-chip weight memory still free
     for op in graph.ops:
         out_elems = op.act_write_elems
         read = op.act_read_elems
@@ -182,7 +222,7 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
                 prev = times[-1]
                 cancel = chain * batch * a_bits / 8
                 prev.bytes = int(max(0, prev.bytes - cancel))
-                prev.memory_s = prev.bytes / mem_rate if mem_rate else 0.0
+                prev.memory_s = (prev.bytes / mem_rate if mem_rate else 0.0) + prev.link_s
         flops = op.flops * batch
         act_bits = (read + out_elems) * batch * a_bits
         if kv_bits is not None and (op.cache_read_elems or op.cache_write_elems):
@@ -196,14 +236,24 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
             flops += dq
             compute_s += dq / (peak_ops * efficiency.compute(cls))
         memory_s = nbytes / mem_rate if mem_rate else 0.0
+        streamed, link_s = 0, 0.0
+        if link_bandwidth and op.weight_elems:
+            w_bytes = op.weight_elems * w_bits / 8
+            held = min(w_bytes, room)
+            room -= held
+            streamed = int(w_bytes - held)
+            link_s = streamed / link_bandwidth
+            memory_s += link_s
         times.append(OpTime(op.name, op.kind, op.op, cls, flops, nbytes, compute_s, memory_s, fused,
-                            op.macs * batch))
+                            op.macs * batch, overhead if op.flops and not fused else 0.0, streamed, link_s))
         chain = out_elems if (op.kind in MATRIX_KINDS or op.kind in FUSIBLE_KINDS) and out_elems else 0
         gated = gated and fused
     notes = []
-    if not bandwidth:
+    if not bandwidth and not link_bandwidth:
         notes.append("no DRAM bandwidth in the database for this chip: memory time is not modelled")
-    return Roofline(times, batch, peak_ops, bandwidth, efficiency, fuse, notes)
+    called = any(t.flops for t in times)  # a graph without work calls nothing
+    return Roofline(times, batch, peak_ops / speed, bandwidth, efficiency, fuse, notes, onchip_bytes,
+                    link_bandwidth, efficiency.call_overhead_s / speed if called else 0.0)
 
 
 def _same_size(op: Op, chain: int) -> bool:

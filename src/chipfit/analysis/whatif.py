@@ -70,6 +70,9 @@ class Option:
             "energy_per_inference_j": (r.energy_per_inference_j / r.batch
                                        if r and r.energy_per_inference_j is not None else None),
             "sufficient": r.sufficient if r else None,
+            "verdict": r.verdict if r else None,
+            "max_fps_low": r.throughput_fps / r.band[1] if r else None,
+            "max_fps_high": r.throughput_fps / r.band[0] if r else None,
             "accuracy_top1": self.accuracy_top1, "accuracy_source": self.accuracy_source,
             "note": self.note,
         }
@@ -108,6 +111,7 @@ class WhatIfResult:
         best = self.choice()
         return {"model": self.model, "chip": self.chip, "unit": self.unit, "fps": self.fps,
                 "precision": self.precision, "sufficient": self.baseline.sufficient,
+                "verdict": self.baseline.verdict,
                 "macs": self.baseline.count.macs, "required_tops": self.baseline.required_tops,
                 "fitting": [f"{o.lever}: {o.setting}" for o in self.fitting()],
                 "choice": f"{best.lever}: {best.setting}" if best else None,

@@ -10,7 +10,21 @@ measured rows of ``benchmarks/data/measured_public.csv`` per *efficiency class* 
 - ``memory``: the fraction of the DRAM bandwidth that ops stream at.
 
 Each class records the rows it was fitted on and the residual error of that fit; a class with
-no public measurements says so and borrows the pooled fit. ``--utilization U`` replaces all
+no public measurements says so and borrows the pooled fit.
+
+Edge runtimes (``qnn``, ``hailort``, ``rknn``, ``edgetpu``, …) are classes of their own, fitted by
+``benchmarks/fit_edge.py`` on the published edge measurements of ``benchmarks/edge/``. Such a
+class also has a fixed cost per op (``op_overhead_us``: kernel launch or layer switch, paid once
+per batch, which makes small models slower than their roofline at batch 1) and per call of the
+runtime (``call_overhead_us``: the host's side of one inference) and a speed factor
+per measured chip (``chips``: how much faster or slower that chip runs than its class's rated
+peaks predict); a chip never measured runs at speed 1, and its band is the class's
+leave-one-chip-out error.
+
+**Error bands.** A class's ``heldout`` residual (rows of models never fitted on) carries the
+5th and 95th percentiles of measured / predicted latency (``band_low``, ``band_high``); a
+prediction's band is its latency times those. A class with only an in-sample residual gets a
+symmetric band of its p90 error; a class without measurements has no band of its own. ``--utilization U`` replaces all
 four factors by ``U`` (the single-factor mode of a widely shared hand estimate). A chip calibrated by ``chipfit calibrate``
 carries its own factors, which replace its class's (:func:`for_unit`).
 """
@@ -39,6 +53,15 @@ class Residual(_Strict):
     p90_abs_pct: float = Field(ge=0)
     loo_median_abs_pct: float | None = Field(default=None, ge=0)  # leave-one-out, when n > 2
     cv_median_abs_pct: float | None = Field(default=None, ge=0)   # k-fold cross-validation
+    band_low: float | None = Field(default=None, gt=0)   # 5th percentile of measured / predicted latency
+    band_high: float | None = Field(default=None, gt=0)  # 95th percentile of measured / predicted latency
+
+
+class ChipSpeed(_Strict):
+    """How fast one measured chip runs relative to its class's prediction from rated peaks."""
+
+    speed: float = Field(gt=0, le=100)
+    rows: int = Field(ge=1)
 
 
 class ClassFit(_Strict):
@@ -50,18 +73,38 @@ class ClassFit(_Strict):
     basis: str  # how the numbers were obtained, in one sentence
     fitted_on: list[str] = Field(default_factory=list)  # row ids of measured_public.csv
     residual: Residual | None = None
+    op_overhead_us: float = Field(default=0.0, ge=0, le=1e6)  # fixed cost per op and batch, microseconds
+    call_overhead_us: float = Field(default=0.0, ge=0, le=1e7)  # fixed cost per inference call (batch), microseconds
+    chips: dict[str, ChipSpeed] = Field(default_factory=dict)  # per measured chip (edge runtimes)
+    heldout: Residual | None = None      # rows of models held out of the fit
+    unmeasured_chip: Residual | None = None  # leave-one-chip-out: a chip of the class never measured
+    borrows: str | None = None           # the class whose factors this one uses, when it has no rows
 
 
 class EfficiencyFile(_Strict):
     generated_by: str
     date: str
     method: str
+    edge_method: str | None = None  # how the edge runtime classes were fitted
     classes: dict[str, ClassFit] = Field(min_length=1)
 
 
 @dataclass(frozen=True)
+class Band:
+    """Multipliers of a predicted latency that bound what was measured (5th-95th percentile of
+    measured / predicted over ``n`` rows), and in words where they come from."""
+
+    low: float
+    high: float
+    n: int
+    median_abs_pct: float
+    p90_abs_pct: float
+    what: str  # 'held-out models', 'fit rows', 'chips never fitted on', ...
+
+
+@dataclass(frozen=True)
 class Efficiency:
-    """The four factors used for one prediction, and where they came from."""
+    """The factors used for one prediction, and where they came from."""
 
     gemm: float
     depthwise: float
@@ -70,9 +113,17 @@ class Efficiency:
     efficiency_class: str
     basis: str
     residual: Residual | None = None
+    op_overhead_s: float = 0.0   # fixed cost per op (launch / layer switch), per batch
+    call_overhead_s: float = 0.0  # fixed cost per call of the runtime (one batch)
+    speed: float = 1.0           # the chip's measured speed relative to its class (1 = not measured)
+    band: Band | None = None     # None: nothing measured backs this class
 
     def compute(self, op_class: str) -> float:
         return getattr(self, op_class)
+
+    @property
+    def validated(self) -> bool:
+        return self.band is not None
 
     @classmethod
     def uniform(cls, u: float, efficiency_class: str = "") -> "Efficiency":
@@ -91,21 +142,60 @@ def efficiency_classes() -> dict[str, ClassFit]:
     return dict(efficiency_file().classes)
 
 
-def for_unit(unit, utilization: float | None = None) -> Efficiency:
+def runtimes_of(unit) -> list[str]:
+    """The runtimes (efficiency classes) a unit can be priced with; the first is its default."""
+    return list(dict.fromkeys([unit.efficiency_class, *getattr(unit, "runtimes", [])]))
+
+
+def for_unit(unit, utilization: float | None = None, runtime: str | None = None,
+             chip: str | None = None) -> Efficiency:
     """The factors a compute unit runs at: ``utilization`` when given, else the unit's own
-    calibration (``chipfit calibrate``) when it has one, else its efficiency class's."""
+    calibration (``chipfit calibrate``) when it has one (and no other runtime is asked for),
+    else the class of ``runtime`` (default: the unit's own), at the measured speed of ``chip``."""
+    if runtime is not None and runtime not in runtimes_of(unit):
+        raise ChipfitError(f"`runtime` {runtime} is not one this chip runs; it has "
+                           f"{', '.join(runtimes_of(unit))}")
+    name = runtime or unit.efficiency_class
     cal = getattr(unit, "efficiency", None)
-    if utilization is not None or cal is None:
-        return for_class(unit.efficiency_class, utilization)
+    if utilization is not None or cal is None or name != unit.efficiency_class:
+        return for_class(name, utilization, chip)
+    band = band_of(cal.residual, "this chip's own measurements")
     return Efficiency(cal.gemm, cal.depthwise, cal.vector, cal.memory, f"{unit.efficiency_class}, calibrated",
-                      cal.basis, cal.residual)
+                      cal.basis, cal.residual, band=band)
 
 
-def for_class(name: str, utilization: float | None = None) -> Efficiency:
-    """The factors of an efficiency class, or the single ``utilization`` factor when given."""
+def for_class(name: str, utilization: float | None = None, chip: str | None = None) -> Efficiency:
+    """The factors of an efficiency class (at the measured speed of ``chip`` when the class has
+    it), or the single ``utilization`` factor when given."""
     if utilization is not None:
         return Efficiency.uniform(utilization, name)
-    fit = efficiency_classes().get(name)
+    classes = efficiency_classes()
+    fit = classes.get(name)
     if fit is None:
-        raise ChipfitError(f"unknown efficiency class '{name}'; known: {', '.join(efficiency_classes())}")
-    return Efficiency(fit.gemm, fit.depthwise, fit.vector, fit.memory, name, fit.basis, fit.residual)
+        raise ChipfitError(f"unknown efficiency class '{name}'; known: {', '.join(classes)}")
+    measured = fit.chips.get(chip) if chip else None
+    if measured is None and fit.unmeasured_chip is not None:  # a chip this class never measured
+        band = band_of(fit.unmeasured_chip, "chips left out of the fit in turn")
+    elif fit.heldout is not None and not fit.borrows:
+        band = band_of(fit.heldout, "models held out of the fit")
+    else:
+        band = band_of(fit.residual, "the fit rows")
+    if band is None and fit.borrows:
+        lender = classes[fit.borrows]
+        src = lender.unmeasured_chip or lender.heldout or lender.residual
+        band = band_of(src, f"the {fit.borrows} class on chips left out of its fit (borrowed)")
+    return Efficiency(fit.gemm, fit.depthwise, fit.vector, fit.memory, name, fit.basis, fit.residual,
+                      op_overhead_s=fit.op_overhead_us * 1e-6, call_overhead_s=fit.call_overhead_us * 1e-6,
+                      speed=measured.speed if measured else 1.0,
+                      band=band)
+
+
+def band_of(res: Residual | None, what: str) -> Band | None:
+    if res is None:
+        return None
+    if res.band_low is not None and res.band_high is not None:
+        low, high = res.band_low, res.band_high
+    else:  # symmetric in the p90 error
+        p = res.p90_abs_pct / 100
+        low, high = max(1 - p, 0.05), 1 + p
+    return Band(min(low, 1.0), max(high, 1.0), res.n, res.median_abs_pct, res.p90_abs_pct, what)

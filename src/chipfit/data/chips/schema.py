@@ -102,6 +102,14 @@ class Calibration(_Strict):
     residual: Residual
 
 
+class HostLink(_Strict):
+    """The bus between a coprocessor and its host (USB, PCIe, M.2): weights that do not fit in
+    the chip's on-chip memory cross it on every inference."""
+
+    name: str = Field(min_length=3)  # e.g. "USB 3.0 (5 Gb/s)", "PCIe Gen2 x1"
+    bandwidth_gbps: Figure            # usable data rate in GB/s (after line coding)
+
+
 class Unit(_Strict):
     """A compute unit the vendor describes separately (GPU, DLA, NPU, CPU cluster)."""
 
@@ -109,6 +117,7 @@ class Unit(_Strict):
     name: str
     count: int = Field(default=1, ge=1, le=4096)  # identical instances (2 DLAs); peaks are per instance
     efficiency_class: str
+    runtimes: list[str] = Field(default_factory=list)  # other runtimes (efficiency classes) it runs
     dense: dict[ComputeKey, Figure] = Field(min_length=1)
     sparse: dict[ComputeKey, Figure] = Field(default_factory=dict)
     power_w: Figure | None = None
@@ -126,6 +135,7 @@ class Chip(_Strict):
     aliases: list[str] = Field(default_factory=list)
     headline: Headline | None = None
     efficiency_class: str | None = None
+    runtimes: list[str] = Field(default_factory=list)  # other runtimes (efficiency classes) it runs
     dense: dict[ComputeKey, Figure] = Field(default_factory=dict)
     sparse: dict[ComputeKey, Figure] = Field(default_factory=dict)
     efficiency: Calibration | None = None
@@ -133,13 +143,15 @@ class Chip(_Strict):
     memory_bandwidth_gbps: Figure | None = None
     memory_gb: Figure | None = None
     onchip_memory_mb: Figure | None = None  # SRAM of chips without (or besides) DRAM
+    host_link: HostLink | None = None  # coprocessors: the bus weights stream over when SRAM is full
     power_w: Figure | None = None  # TDP / typical board power; `min` for configurable ranges
     notes: str | None = None
 
     @model_validator(mode="after")
     def _units_or_peaks(self) -> "Chip":
-        if self.units and (self.dense or self.sparse or self.efficiency_class or self.efficiency):
-            raise ValueError("give either units or chip-level dense/sparse/efficiency_class/efficiency, not both")
+        if self.units and (self.dense or self.sparse or self.efficiency_class or self.efficiency or self.runtimes):
+            raise ValueError("give either units or chip-level dense/sparse/efficiency_class/runtimes/efficiency, "
+                             "not both")
         if not self.units and self.dense and not self.efficiency_class:
             raise ValueError("a chip with dense peaks needs efficiency_class")
         ids = [u.id for u in self.units]
@@ -154,7 +166,7 @@ class Chip(_Strict):
         if not self.dense:
             return []
         return [Unit(id="main", name=self.name, efficiency_class=self.efficiency_class or "",
-                     dense=self.dense, sparse=self.sparse, power_w=self.power_w,
+                     runtimes=self.runtimes, dense=self.dense, sparse=self.sparse, power_w=self.power_w,
                      efficiency=self.efficiency)]
 
     def unit_with(self, compute: str, sparse: bool = False) -> Unit | None:
@@ -168,6 +180,8 @@ class Chip(_Strict):
             fig = getattr(self, name)
             if fig is not None:
                 out.append((name, fig))
+        if self.host_link is not None:
+            out.append(("host_link.bandwidth_gbps", self.host_link.bandwidth_gbps))
         for prefix, unit_dense, unit_sparse, power in (
             [("", self.dense, self.sparse, None)]
             + [(f"units.{u.id}.", u.dense, u.sparse, u.power_w) for u in self.units]
@@ -206,7 +220,9 @@ class ChipFile(_Strict):
         if known:
             for chip in chips:
                 for unit in chip.compute_units():
-                    if unit.efficiency_class not in known:
-                        raise ValueError(f"{chip.id}: efficiency_class '{unit.efficiency_class}' "
-                                         f"is not one of {', '.join(sorted(known))}")
+                    for name in [unit.efficiency_class, *unit.runtimes]:
+                        if name not in known:
+                            field = "efficiency_class" if name == unit.efficiency_class else "runtimes"
+                            raise ValueError(f"{chip.id}: {field} '{name}' is not one of "
+                                             f"{', '.join(sorted(known))}")
         return chips

@@ -110,6 +110,21 @@ def _verdict(ok: bool | None, headline: str, detail: str = "", words: tuple[str,
             f'{escape(headline)}<div class="detail">{escape(detail)}</div></div>')
 
 
+def _verdict3(verdict: str, headline: str, detail: str = "") -> str:
+    """The three-valued verdict of a prediction with an error band (SUFFICIENT, UNCERTAIN, INSUFFICIENT)."""
+    cls = {"SUFFICIENT": "ok", "INSUFFICIENT": "bad"}.get(verdict.split()[0], "neutral")
+    return (f'<div id="verdict" class="verdict {cls}" data-value="{_v(verdict)}"><span class="word">'
+            f'{escape(verdict)} </span>{escape(headline)}<div class="detail">{escape(detail)}</div></div>')
+
+
+def _span(r: dict, key: str) -> str:
+    """'(low-high) ' of a figure with an error band, or a note that it has none."""
+    low, high = r.get(f"{key}_low"), r.get(f"{key}_high")
+    if low is None or high is None:
+        return "(no measurements: no error band) " if f"{key}_low" in r else ""
+    return f"({duration(low)}-{duration(high)}) "
+
+
 def _section(title: str, *parts: str) -> str:
     return f"<section><h2>{escape(title)}</h2>{''.join(parts)}</section>"
 
@@ -258,7 +273,7 @@ def _layers_charts(r: dict) -> list[str]:
 
 
 def _check(r: dict) -> tuple[str, str]:
-    ok = bool(r["sufficient"])
+    verdict = r.get("verdict") or ("SUFFICIENT" if r["sufficient"] else "INSUFFICIENT")
     title = f"{r['model']} on {r['chip']} at {r['fps']:g} FPS, {r['precision']}"
     bw = r.get("chip_bandwidth_gbps")
     cap = r.get("memory_capacity_bytes")
@@ -272,6 +287,9 @@ def _check(r: dict) -> tuple[str, str]:
         ("latency (batch 1)", "latency_s", r["latency_s"], duration(r["latency_s"])),
         ("max FPS", "max_fps", r["max_fps"], f"{num(r['max_fps'])} at batch 1; {num(r['max_fps_batched'])} "
          f"at batch {r['best_batch']}"),
+        ("error band", "max_fps_low", r.get("max_fps_low"),
+         f"max FPS {num(r['max_fps_low'])}-{num(r['max_fps_high'])}, latency {duration(r['latency_s_low'])}-"
+         f"{duration(r['latency_s_high'])} ({render_fields(r.get('band') or '')})" if r.get("max_fps_low") else "none"),
         ("utilization", "utilization", r["utilization"], f"{percent(r['utilization'])} at {r['fps']:g} FPS"),
         ("bound", "bound", r["bound"], f"{r['bound']}-bound"),
         ("required bandwidth", "required_bandwidth_gbps", r["required_bandwidth_gbps"],
@@ -286,7 +304,7 @@ def _check(r: dict) -> tuple[str, str]:
          f"{si(r['params'])} params"),
         ("chip", "chip", r["chip"], f"{r['chip_name']}, unit {r['unit']}"),
     ] + _efficiency(r.get("efficiency")))
-    body = [_verdict(ok, title, r["limiting"]), _section("Summary", kv),
+    body = [_verdict3(verdict, title, r["limiting"]), _section("Summary", kv),
             _section("Roofline and per-op time", *_layers_charts(r)), _explain(r), _notes(r)]
     return title, "".join(body)
 
@@ -311,12 +329,16 @@ def _rank(r: dict) -> tuple[str, str]:
                    "green meets it) and rated power",
                    svg.bars(rows, "Chip comparison", ["max FPS", "power W"], [num, lambda w: f"{w:g} W" if w else "-"],
                             log=True, ref=r["fps"], ref_label=f"{r['fps']:g} FPS"))
-    table = _table(["chip", "unit", "max FPS", "latency", "utilization", "bound", "power", "energy/inference",
-                    "verdict"],
-                   [[c["chip"], c["unit"], num(c["max_fps"]), duration(c["latency_s"]), percent(c["utilization"]),
+    table = _table(["chip", "unit", "max FPS", "band", "latency", "utilization", "bound", "power",
+                    "energy/inference", "verdict"],
+                   [[c["chip"], c["unit"], num(c["max_fps"]),
+                     f"{num(c['max_fps_low'])}-{num(c['max_fps_high'])}" if c.get("validated", True)
+                     and c.get("max_fps_low") else "none (class not measured)",
+                     duration(c["latency_s"]), percent(c["utilization"]),
                      c["bound"], f"{c['power_w']:g} W" if c.get("power_w") else "-",
                      f"{c['energy_per_inference_j']:.3g} J" if c.get("energy_per_inference_j") else "-",
-                     "meets" if c["sufficient"] else c["limiting"]] for c in chips])
+                     (c.get("verdict") or ("SUFFICIENT" if c["sufficient"] else "INSUFFICIENT")).lower()
+                     + ("" if c["sufficient"] else f": {c['limiting']}")] for c in chips])
     skipped = r.get("skipped") or []
     skip = _section("Skipped", "<ul>" + "".join(f"<li>{escape(s['chip'])}: {escape(s['reason'])}</li>"
                                                 for s in skipped) + "</ul>") if skipped else ""
@@ -335,8 +357,10 @@ def _llm(r: dict) -> tuple[str, str]:
                     f"{num(r['decode_tokens_per_s'])} tokens/s per sequence", ("FITS", "DOES NOT FIT"))
     cap = mem.get("capacity_bytes")
     kv = _kv([
-        ("time to first token", "ttft_s", r["ttft_s"], f"{duration(r['ttft_s'])} ({r['prefill_bound']}-bound)"),
-        ("time per output token", "tpot_s", r["tpot_s"], f"{duration(r['tpot_s'])} ({r['decode_bound']}-bound)"),
+        ("time to first token", "ttft_s", r["ttft_s"], f"{duration(r['ttft_s'])} {_span(r, 'ttft_s')}"
+         f"({r['prefill_bound']}-bound)"),
+        ("time per output token", "tpot_s", r["tpot_s"], f"{duration(r['tpot_s'])} {_span(r, 'tpot_s')}"
+         f"({r['decode_bound']}-bound)"),
         ("decode tokens/s", "decode_tokens_per_s", r["decode_tokens_per_s"],
          f"{num(r['decode_tokens_per_s'])} per sequence, {num(r['decode_tokens_per_s_total'])} in all"),
         ("prefill tokens/s", "prefill_tokens_per_s", r["prefill_tokens_per_s"], num(r["prefill_tokens_per_s"])),
@@ -419,7 +443,7 @@ def _llm_sweep(r: dict) -> tuple[str, str]:
 
 def _plan(r: dict) -> tuple[str, str]:
     title = f"{r['scenario']}"
-    ok = bool(r["sufficient"])
+    verdict = r.get("verdict") or ("SUFFICIENT" if r["sufficient"] else "INSUFFICIENT")
     budget = r.get("latency_budget_s")
     loaded = r.get("latency_loaded_s")
     kv = _kv([
@@ -429,7 +453,9 @@ def _plan(r: dict) -> tuple[str, str]:
          f"{num(r['required_bandwidth_gbps'])} GB/s"),
         ("memory", "memory_bytes", r["memory_bytes"], f"{human_bytes(r['memory_bytes'])} "
          f"({'fits' if r['memory_fits'] else 'does not fit'})"),
-        ("busiest unit", "utilization", r["utilization"], percent(r["utilization"])),
+        ("busiest unit", "utilization", r["utilization"], percent(r["utilization"])
+         + (f" ({percent(r['utilization_low'])}-{percent(r['utilization_high'])} within the measured error of "
+            f"its stages)" if r.get("utilization_high") is not None else "")),
         ("latency", "latency_s", r["latency_s"], f"{duration(r['latency_s'])} alone along "
          f"{' → '.join(r['critical_path'])}"),
         ("latency under load", "latency_loaded_s", loaded, _opt(loaded, duration)),
@@ -469,7 +495,7 @@ def _plan(r: dict) -> tuple[str, str]:
                    [[s["name"], s["model"], f"{s['chip']}:{s['unit']}", s["precision"], f"{s['runs_per_s']:g}",
                      num(s["required_tops"]), percent(s["share"]), duration(s["latency_s"]), s["bound"]]
                     for s in stages])
-    body = [_verdict(ok, title, r["limiting"]), _section("Summary", kv), _section("Stages", *charts, table),
+    body = [_verdict3(verdict, title, r["limiting"]), _section("Summary", kv), _section("Stages", *charts, table),
             _explain(r), _notes(r)]
     return title, "".join(body)
 
@@ -500,8 +526,9 @@ def _whatif(r: dict) -> tuple[str, str]:
     fps = r["fps"]
     where = unit_ref(r["chip"], r["unit"])
     title = f"{r['model']} on {where} at {fps:g} FPS, {r['precision']}: what if"
-    head = _verdict(r["sufficient"], title, f"{len(r['fitting'])} options fit; least change: {r['choice'] or 'none'}",
-                    ("SUFFICIENT AS GIVEN", "NOT SUFFICIENT AS GIVEN"))
+    detail = f"{len(r['fitting'])} options fit; least change: {r['choice'] or 'none'}"
+    head = (_verdict3(r["verdict"] + " AS GIVEN", title, detail) if r.get("verdict") else
+            _verdict(r["sufficient"], title, detail, ("SUFFICIENT AS GIVEN", "NOT SUFFICIENT AS GIVEN")))
     kv = _kv([("model", "macs", r["macs"], f"{r['model']}: {si(r['macs'])}MACs"),
               ("required TOPS", "required_tops", r["required_tops"], f"{num(r['required_tops'])} TOPS"),
               ("options that fit", None, len(r["fitting"]), str(len(r["fitting"]))),

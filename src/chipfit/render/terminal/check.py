@@ -18,12 +18,21 @@ if TYPE_CHECKING:
     from chipfit.analysis.rank import RankResult
 
 
+VERDICT_STYLE = {"SUFFICIENT": "bold green", "UNCERTAIN": "bold yellow", "INSUFFICIENT": "bold red"}
+
+
+def band_words(r: "CheckResult") -> str:
+    """'(low-high, <class> class: median …)' for the max FPS line."""
+    from chipfit.analysis.check import band_text
+
+    if r.efficiency.band is None:
+        return f"({band_text(r.efficiency)})"
+    return f"({num(r.max_fps_low)}-{num(r.max_fps_high)}, {band_text(r.efficiency)})"
+
+
 def verdict_line(r: "CheckResult") -> Text:
     where = unit_ref(r.chip, r.unit.id)
-    if r.sufficient:
-        head = Text("SUFFICIENT", style="bold green")
-    else:
-        head = Text("NOT SUFFICIENT", style="bold red")
+    head = Text(r.verdict, style=VERDICT_STYLE[r.verdict])
     head.append(f"  {r.count.model} on {where} at {r.fps:g} FPS, {r.precision.name}"
                 + (f", batch {r.batch}" if r.batch > 1 else ""), style="bold")
     return head
@@ -36,8 +45,17 @@ def check_view(r: "CheckResult", explain: bool = False, per_layer: bool = False)
     t.add_row("limiting", cli_words(r.limiting))
     t.add_row("margin", f"{r.margin_tops:+.4g} TOPS  (effective {num(r.effective_tops)} − required "
               f"{num(r.required_tops)})")
-    t.add_row("max FPS", f"{num(r.max_fps)} at batch 1 (latency {_t(r.latency_s)}, {r.bound}-bound)"
-              + (f"; {num(r.max_fps_batched)} at batch {r.best_batch}" if r.best_batch > 1 else ""))
+    t.add_row("max FPS", f"{num(r.max_fps)} {band_words(r)} at batch 1")
+    t.add_row("latency", f"{_t(r.latency_s)} ({_t(r.latency_s_low)}-{_t(r.latency_s_high)}), {r.bound}-bound"
+              + (f"; {num(r.max_fps_batched)} FPS at batch {r.best_batch}" if r.best_batch > 1 else ""))
+    if r.roof1.streamed_bytes:
+        t.add_row("host link", f"{human_bytes(r.roof1.streamed_bytes)} of weights do not fit in the "
+                  f"{human_bytes(r.roof1.onchip_bytes)} on-chip memory and cross the "
+                  f"{r.record.chip.host_link.name} every inference: {_t(r.roof1.link_s)}")
+    if r.roof1.overhead_s or r.roof1.call_overhead_s:
+        t.add_row("fixed costs", f"{_t(r.roof1.overhead_s + r.roof1.call_overhead_s)} per batch "
+                  f"({_t(r.efficiency.op_overhead_s / r.efficiency.speed)} to start each of "
+                  f"{sum(1 for o in r.roof1.ops if o.overhead_s)} ops, {_t(r.roof1.call_overhead_s)} per call)")
     t.add_row("utilization", f"{r.utilization:.1%} of the {'unit' if r.unit.id != 'main' else 'chip'} "
               f"at {r.fps:g} FPS")
     t.add_row("", "")
@@ -64,8 +82,9 @@ def check_view(r: "CheckResult", explain: bool = False, per_layer: bool = False)
         t.add_row("other unit", f"{u.unit} ({n}{u.name}): {u.peak_tops:g} TOPS, "
                   f"{num(u.max_fps)} FPS each at batch 1")
     eff = r.efficiency
+    speed = f", chip speed {eff.speed:.3g}" if eff.speed != 1 else ""
     t.add_row("efficiency", f"{eff.efficiency_class}: gemm {eff.gemm:.3g}, depthwise {eff.depthwise:.3g}, "
-              f"vector {eff.vector:.3g}, memory {eff.memory:.3g} ({cli_words(eff.basis)})")
+              f"vector {eff.vector:.3g}, memory {eff.memory:.3g}{speed} ({cli_words(eff.basis)})")
     for note in r.to_dict()["notes"]:
         t.add_row("note", cli_words(note))
     parts: list = [verdict_line(r), t]
@@ -98,8 +117,8 @@ def rank_view(res: "RankResult", show_all: bool = False, explain: bool = False) 
                 f"(sorted by {res.by})", style="bold")
     table = Table(show_edge=False, header_style="bold", pad_edge=False)
     for col, just in (("#", "right"), ("chip", "left"), ("peak TOPS", "right"), ("margin", "right"),
-                      ("max FPS", "right"), ("latency", "right"), ("bound", "left"), ("power", "right"),
-                      ("J/inf", "right"), ("memory", "left")):
+                      ("max FPS", "right"), ("band", "right"), ("verdict", "left"), ("latency", "right"),
+                      ("bound", "left"), ("power", "right"), ("J/inf", "right"), ("memory", "left")):
         table.add_column(col, justify=just, no_wrap=(col != "chip"))
     rows = list(res.ranked) + (list(res.failing) if show_all else [])
     for i, r in enumerate(rows, 1):
@@ -108,7 +127,9 @@ def rank_view(res: "RankResult", show_all: bool = False, explain: bool = False) 
         name = unit_ref(r.chip, r.unit.id)
         style = "" if r.sufficient else "dim"
         table.add_row(str(i) if r.sufficient else "-", Text(name, style=style), f"{r.peak_tops:g}",
-                      f"{r.margin_tops:+.3g}", num(r.max_fps), _t(r.latency_s),
+                      f"{r.margin_tops:+.3g}", num(r.max_fps),
+                      f"{num(r.max_fps_low, 3)}-{num(r.max_fps_high, 3)}" if r.efficiency.validated else "none†",
+                      Text(r.verdict.lower(), style=VERDICT_STYLE[r.verdict]), _t(r.latency_s),
                       r.bound if r.bandwidth_gbps else "compute*",
                       f"{r.power_w:g} W" if r.power_w else "?",
                       f"{r.energy_per_inference_j:.2g}" if r.energy_per_inference_j else "?",
@@ -117,6 +138,8 @@ def rank_view(res: "RankResult", show_all: bool = False, explain: bool = False) 
     tail = f"{len(res.failing)} chips fall short" + ("" if show_all else " (--all lists them)")
     if res.skipped:
         tail += f"; {len(res.skipped)} not checked (no {c.precision.compute} peak in the database)"
+    if any(not r.efficiency.validated for r in rows):
+        tail += "\n† no measurements of this chip's runtime class: the prediction has no error band"
     if any(not r.bandwidth_gbps for r in rows):
         tail += "\n* DRAM bandwidth unknown (on-chip or host memory): memory time not modelled, an optimistic bound"
     parts.append(Text(tail, style="dim"))

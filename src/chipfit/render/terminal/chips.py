@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from chipfit.core.units import num
+from chipfit.data.efficiency import runtimes_of
 
 if TYPE_CHECKING:
     from chipfit.data.chips import ChipRecord
@@ -58,7 +59,8 @@ def chip_detail(rec: "ChipRecord") -> Group:
     table.add_column("value", justify="right", no_wrap=True)
     table.add_column("flag", no_wrap=True)
     table.add_column("source, formula, note", overflow="fold")
-    units = {"memory_bandwidth_gbps": "GB/s", "memory_gb": "GB", "onchip_memory_mb": "MB", "power_w": "W"}
+    units = {"memory_bandwidth_gbps": "GB/s", "bandwidth_gbps": "GB/s", "memory_gb": "GB", "onchip_memory_mb": "MB",
+             "power_w": "W"}
     cited: list[str] = []
     for name, fig in c.figures():
         if fig.source not in cited:
@@ -76,9 +78,13 @@ def chip_detail(rec: "ChipRecord") -> Group:
         src = rec.sources[key]
         parts.append(Text(f"[{i}] {src.title}" + (f" <{src.url}>" if src.url else "")
                           + (f" ({src.date})" if src.date else ""), style="dim"))
-    for u in c.units:
+    if c.host_link is not None:
+        parts.append(Text(f"host link: {c.host_link.name}", style="dim"))
+    for u in c.compute_units():
         n = f"{u.count} × " if u.count > 1 else ""
-        parts.append(Text(f"unit {u.id}: {n}{u.name} (efficiency class {u.efficiency_class})", style="dim"))
+        rts = ", ".join(runtimes_of(u))
+        parts.append(Text(f"unit {u.id}: {n}{u.name} (runtimes: {rts}; the first is the default, "
+                          f"--runtime picks another)", style="dim"))
     for u in c.compute_units():
         e = u.efficiency
         if e is not None:

@@ -40,13 +40,19 @@ def rows_of(chips: tuple[str, ...], chip: str, shown: int = 4) -> str:
     return f" of {names}" if chip in chips else f" of other chips ({names}): none of {chip}"
 
 
+def _band(value: float, band) -> str:
+    if band is None:
+        return "(no measurements of this engine: no error band)"
+    return f"({_t(value * band.low)}-{_t(value * band.high)}, median error {band.median_abs_pct:.3g} %)"
+
+
 def llm_view(r: "LLMResult", explain: bool = False) -> Group:
     t = Table.grid(padding=(0, 2))
     t.add_column(style="bold")
     t.add_column()
-    t.add_row("time to first token", f"{_t(r.ttft_s)}  (prefill {num(r.prefill_tokens_per_s)} tokens/s, "
-              f"{r.prefill.bound}-bound)")
-    t.add_row("time per output token", f"{_t(r.tpot_s)}  (decode, {r.decode.bound}-bound; "
+    t.add_row("time to first token", f"{_t(r.ttft_s)} {_band(r.ttft_s, r.ttft_band)} (prefill "
+              f"{num(r.prefill_tokens_per_s)} tokens/s, {r.prefill.bound}-bound)")
+    t.add_row("time per output token", f"{_t(r.tpot_s)} {_band(r.tpot_s, r.tpot_band)} (decode, {r.decode.bound}-bound; "
               f"{_t(r.first_step_s)} at {r.prompt:,} cached tokens → {_t(r.last_step_s)} at "
               f"{r.prompt + max(r.output - 1, 1) - 1:,})")
     rate = f"{num(r.decode_tokens_per_s)} tokens/s per sequence"

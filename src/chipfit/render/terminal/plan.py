@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 
 
 def plan_view(r: "PlanResult", explain: bool = False) -> Group:
-    head = Text("SUFFICIENT" if r.sufficient else "NOT SUFFICIENT",
-                style="bold green" if r.sufficient else "bold red")
+    from chipfit.render.terminal.check import VERDICT_STYLE
+
+    head = Text(r.verdict, style=VERDICT_STYLE[r.verdict])
     head.append(f"  {r.name}: {len(r.stages)} stages on {', '.join(c.chip for c in r.chips)}", style="bold")
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold")
@@ -27,8 +28,13 @@ def plan_view(r: "PlanResult", explain: bool = False) -> Group:
     summary.add_row("needs", f"{num(r.required_tops)} TOPS, {num(r.required_bandwidth_gbps)} GB/s, "
                     f"{human_bytes(r.memory_bytes)} of memory")
     budget = f" (budget {duration(r.latency_budget_s)})" if r.latency_budget_s else ""
-    summary.add_row("latency", f"{duration(r.latency_s)} alone, {duration(r.latency_loaded_s)} under load"
-                    f"{budget}: {' → '.join(r.critical_path)}")
+    low, high = r.path_band
+    summary.add_row("latency", f"{duration(r.latency_s)} alone, {duration(r.latency_loaded_s)} under load "
+                    f"({duration(r.latency_loaded_s * low)}-{duration(r.latency_loaded_s * high)} within the "
+                    f"measured error of its stages){budget}: {' → '.join(r.critical_path)}")
+    busiest = max((u for c in r.chips for u in c.units), key=lambda u: u.utilization)
+    summary.add_row("busiest unit", f"{busiest.chip}:{busiest.unit} {percent(busiest.utilization)} "
+                    f"({percent(busiest.utilization_low)}-{percent(busiest.utilization_high)})")
     if any(st.stage.stream for st in r.stages):
         summary.add_row("first output", f"{duration(r.first_output_s)} alone, {duration(r.first_output_loaded_s)} "
                         f"under load, of {r.critical_path[-1]} (stages with stream start on their producers' first output)")

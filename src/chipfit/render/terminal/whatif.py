@@ -28,8 +28,9 @@ def whatif_view(r: "WhatIfResult") -> Group:
     d = r.to_dict()
     where = unit_ref(r.chip, r.unit)
     base = r.baseline
-    head = Text("SUFFICIENT AS GIVEN" if r.baseline.sufficient else "NOT SUFFICIENT AS GIVEN",
-                style="bold green" if r.baseline.sufficient else "bold red")
+    from chipfit.render.terminal.check import VERDICT_STYLE
+
+    head = Text(f"{base.verdict} AS GIVEN", style=VERDICT_STYLE[base.verdict])
     head.append(f"  {r.model} on {where} at {r.fps:g} FPS, {r.precision}", style="bold")
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold")

@@ -1,0 +1,577 @@
+"""Fit the edge runtime classes of src/chipfit/data/efficiency.yaml on published edge measurements.
+
+    python benchmarks/edge/build.py        # sources/*.csv -> rows.csv (once)
+    python benchmarks/fit_edge.py          # fit, write efficiency.yaml, predictions.csv, VALIDATION.md block
+    python benchmarks/fit_edge.py --dry-run
+
+**Rows used.** Every row of ``benchmarks/edge/rows.csv`` that chipfit can price: an NPU row
+whose chip is in chipfit's database with an int8 peak, whose model is a torchvision network
+chipfit counts (``model_ref``; video networks are left out: the sources give no frame count),
+run in int8 with every layer on the NPU (AI Hub's "layers on NPU a/b" with a = b), by a runtime
+of :data:`RUNTIME_CLASS`. Each row is priced as ``chipfit check`` prices it: the model's cost
+graph at the row's input size, fused, on the chip's NPU.
+
+**Model per runtime class** (see ``chipfit.analysis.roofline``): per op,
+``max(flops / (peak × e_class × speed), bytes / (bandwidth × e_memory × speed)) + overhead / speed``,
+plus ``call_overhead_us / speed`` per batch, with compute factors ``gemm``, ``depthwise``,
+``vector``, the memory factor, a fixed cost per op ``op_overhead_us`` and per call
+``call_overhead_us``, and one ``speed`` per measured chip (geometric mean 1 over the class's rows).
+
+**Held-out rows, decided before fitting**: every row of a model whose
+``zlib.crc32(model_ref) % 4 == 0`` (a fixed quarter of the models, the same for every class)
+is never fitted on. A class is fitted on its other rows by coordinate descent on log grids,
+minimising the mean squared log error, alternating with the chip speeds (closed form). Reported per
+class: in-sample error, leave-one-model-out error, held-out error (with chip speeds: a measured
+chip, a new model) and leave-one-chip-out error (refit without the chip, predicted at speed 1: a
+chip never measured). Classes with fewer than ``MIN_ROWS`` fit rows are not fitted: they borrow
+the pooled ``npu`` class (fitted on every row of the fitted classes, without chip speeds) and
+their rows check it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import gzip
+import json
+import math
+import re
+import sys
+import zlib
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+EDGE = HERE / "edge"
+ROWS = EDGE / "rows.csv"
+CACHE = EDGE / ".graphs"
+PREDICTIONS = EDGE / "predictions.csv"
+EFFICIENCY = ROOT / "src" / "chipfit" / "data" / "efficiency.yaml"
+VALIDATION = ROOT / "VALIDATION.md"
+BLOCK = ("<!-- edge:start (written by benchmarks/fit_edge.py) -->", "<!-- edge:end -->")
+
+from chipfit.analysis.roofline import roofline  # noqa: E402
+from chipfit.core.costgraph import CostGraph  # noqa: E402
+from chipfit.core.precision import get_precision  # noqa: E402
+from chipfit.core.stats import percentile  # noqa: E402
+from chipfit.data.chips import database  # noqa: E402
+from chipfit.data.efficiency import Efficiency, efficiency_file, runtimes_of  # noqa: E402
+
+#: the runtime of a data row -> the efficiency class that prices it
+RUNTIME_CLASS = {"qnn": "qnn", "qnn-context-binary": "qnn", "tflite": "tflite-qnn",
+                 "onnxruntime-qnn": "onnxruntime-qnn", "hailort": "hailort", "rknn": "rknn", "cann": "cann",
+                 "tflite-npu": "tflite-npu", "axengine": "axengine",
+                 "tensorrt": None}  # Jetson GPU rows: priced by the chip's GPU class, a check, never fitted here
+DESCRIPTIONS = {
+    "qnn": "Qualcomm AI Engine Direct (QNN) on the Hexagon NPU",
+    "tflite-qnn": "TensorFlow Lite with the QNN delegate on the Hexagon NPU",
+    "onnxruntime-qnn": "ONNX Runtime with the QNN execution provider on the Hexagon NPU",
+    "hailort": "HailoRT on Hailo-8/8L/10H/15 accelerators",
+    "rknn": "RKNN runtime on Rockchip NPUs",
+    "cann": "Huawei CANN (ATC-built OM models) on Ascend NPUs",
+    "tflite-npu": "TensorFlow Lite NPU delegates (NXP VX / Ethos-U)",
+    "axengine": "Axera axengine on Axera NPUs",
+    "edgetpu": "Google Edge TPU runtime (libedgetpu) on the Coral Edge TPU",
+    "npu": "any other NPU (pooled over the measured edge runtimes, without chip speeds)",
+}
+VIDEO = {"r3d_18", "r2plus1d_18", "mc3_18", "s3d", "mvit_v1_b", "mvit_v2_s", "swin3d_t", "swin3d_s", "swin3d_b"}
+#: Inputs the source table states wrongly, corrected from the source's own code: AI Hub's
+#: info.yaml gives 224x224 for FCN-ResNet50, but its model (qai_hub_models/models/_shared/deeplab/
+#: model.py, get_input_spec: height = width = 520, commit 7f338c01) runs at 520x520.
+INPUT_FIX = {("github:quic/ai-hub-models", "fcn_resnet50"): (520, 520)}
+MIN_ROWS = 40
+HELD_OUT_MODULUS = 4
+
+
+def held_out(model_ref: str) -> bool:
+    return zlib.crc32(model_ref.encode()) % HELD_OUT_MODULUS == 0
+
+
+# ----------------------------------------------------------------------------- rows and costs
+@dataclass
+class Row:
+    id: str
+    chip: str
+    runtime: str
+    cls: str
+    model: str
+    hw: tuple[int, int]
+    batch: int
+    measured_s: float        # latency of one batch
+    heldout: bool
+    precision: str = "int8"
+    peak: float = 0.0        # ops/s
+    bandwidth: float = 0.0   # bytes/s
+    feats: tuple | None = None  # (class index per op, flops, bytes, launches)
+
+
+def _hw(text: str) -> tuple[int, int] | None:
+    dims = [int(x) for x in re.findall(r"\d+", text)]
+    if len(dims) == 2:
+        return dims[0], dims[1]
+    if len(dims) == 3 and dims[2] == 3:
+        return dims[0], dims[1]
+    if len(dims) == 4 and dims[1] == 3:
+        return dims[2], dims[3]
+    return None
+
+
+def select_rows(db, tv_models: set[str]) -> tuple[list[Row], dict[str, int]]:
+    """The rows chipfit can price, and a count of the rest by reason."""
+    left: dict[str, int] = defaultdict(int)
+    out = []
+    with open(ROWS, newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            gpu = r["runtime"] == "tensorrt" and r["unit"] == "gpu"
+            if r["unit"] != "npu" and not gpu:
+                left["not an NPU row"] += 1
+                continue
+            if r["runtime"] not in RUNTIME_CLASS:
+                left[f"runtime {r['runtime']} has no class"] += 1
+                continue
+            cls = RUNTIME_CLASS[r["runtime"]]
+            precision = "fp16" if gpu else "int8"
+            if r["model_ref"] not in tv_models:
+                left["model is not a network chipfit counts (issue of models)"] += 1
+                continue
+            if r["model_ref"] in VIDEO:
+                left["video network (the source gives no frame count)"] += 1
+                continue
+            if r["precision"] != precision:
+                left[f"precision {r['precision']} (NPU rows: int8 only)"] += 1
+                continue
+            m = re.search(r"layers on NPU (\d+)/(\d+)", r["notes"])
+            if m and m.group(1) != m.group(2):
+                left["some layers fall back to the CPU"] += 1
+                continue
+            try:
+                rec, _ = db.get(r["chip"])
+            except Exception:
+                left["chip not in chipfit's database"] += 1
+                continue
+            if gpu:
+                unit = rec.chip.unit_with(precision)
+                cls = unit.efficiency_class if unit is not None else None
+            else:
+                unit = next((u for u in rec.chip.compute_units() if cls in runtimes_of(u)), None) or \
+                    rec.chip.unit_with(precision)
+            if unit is None or precision not in unit.dense:
+                left[f"chip has no {precision} peak"] += 1
+                continue
+            hw = INPUT_FIX.get((r["source"], r["model_ref"])) or _hw(r["input"])
+            if hw is None:
+                left["input shape not an image size"] += 1
+                continue
+            batch = int(r["batch"])
+            value = float(r["value"])
+            measured = value / 1e3 if r["metric"] == "latency_ms" else batch / value
+            bw = rec.chip.memory_bandwidth_gbps.value * 1e9 if rec.chip.memory_bandwidth_gbps else 0.0
+            out.append(Row(r["id"], rec.id, r["runtime"], cls, r["model_ref"], hw, batch, measured,
+                           held_out(r["model_ref"]), precision, unit.dense[precision].value * 1e12, bw))
+    return out, dict(left)
+
+
+def graph_of(model: str, hw: tuple[int, int]) -> CostGraph:
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / f"{model}_{hw[0]}x{hw[1]}.json.gz"
+    if path.exists():
+        return CostGraph.from_data(json.loads(gzip.decompress(path.read_bytes())))
+    import torchvision.models as tvm
+
+    from chipfit.analysis.count import count
+    from chipfit.data import zoo
+
+    shape = f"1x3x{hw[0]}x{hw[1]}"
+    if zoo.find(model):
+        g = count(model, input_shape=shape).graph
+    else:  # built here without any pretrained weights (a segmentation net would fetch its backbone's)
+        builder = tvm.get_model_builder(model)
+        extra = {"weights_backbone": None} if ".segmentation." in builder.__module__ else {}
+        g = count(builder(weights=None, **extra).eval(), input_shape=shape, name=model).graph
+    path.write_bytes(gzip.compress(json.dumps(g.to_data()).encode()))
+    return g
+
+
+CLASS_INDEX = {"gemm": 0, "depthwise": 1, "vector": 2}
+_UNIT = Efficiency(1.0, 1.0, 1.0, 1.0, "unit", "unit")
+
+
+def features(graph: CostGraph, batch: int, precision: str = "int8") -> tuple:
+    """Per op: class index, FLOPs, bytes (after fusion) and whether it pays the fixed cost."""
+    r = roofline(graph, get_precision(precision), 1.0, 1.0, _UNIT, batch=batch, fuse=True)
+    cls = np.array([CLASS_INDEX[o.op_class] for o in r.ops], dtype=np.int8)
+    flops = np.array([o.flops for o in r.ops], dtype=float)
+    nbytes = np.array([o.bytes for o in r.ops], dtype=float)
+    launches = sum(1 for o in r.ops if o.flops and not o.fused)
+    return cls, flops, nbytes, launches
+
+
+# ----------------------------------------------------------------------------- the model
+@dataclass
+class Params:
+    gemm: float = 0.5
+    depthwise: float = 0.1
+    vector: float = 0.1
+    memory: float = 0.5
+    overhead_us: float = 10.0
+    call_us: float = 0.0
+
+    def efficiency(self, name: str) -> Efficiency:
+        return Efficiency(self.gemm, self.depthwise, self.vector, self.memory, name, "fit",
+                          op_overhead_s=self.overhead_us * 1e-6, call_overhead_s=self.call_us * 1e-6)
+
+
+class Batch:
+    """The rows of one fit, flattened so a prediction of all of them is a few numpy operations."""
+
+    def __init__(self, rows: list[Row]):
+        self.rows = rows
+        idx, cls, fl, by, pk, bw = [], [], [], [], [], []
+        for i, r in enumerate(rows):
+            c, f, b, _ = r.feats
+            idx.append(np.full(len(c), i))
+            cls.append(c)
+            fl.append(f)
+            by.append(b)
+            pk.append(np.full(len(c), r.peak))
+            bw.append(np.full(len(c), r.bandwidth))
+        self.idx = np.concatenate(idx)
+        self.cls = np.concatenate(cls)
+        self.flops_per_peak = np.concatenate(fl) / np.concatenate(pk)
+        bws = np.concatenate(bw)
+        self.bytes_per_bw = np.where(bws > 0, np.concatenate(by) / np.where(bws > 0, bws, 1), 0.0)
+        self.launches = np.array([r.feats[3] for r in rows], dtype=float)
+        self.measured = np.array([r.measured_s for r in rows])
+        self.chips = sorted({r.chip for r in rows})
+        self.chip_of = np.array([self.chips.index(r.chip) for r in rows])
+
+    def predict(self, p: Params, speed: dict[str, float] | None = None) -> np.ndarray:
+        eff = np.array([p.gemm, p.depthwise, p.vector])[self.cls]
+        t = np.maximum(self.flops_per_peak / eff, self.bytes_per_bw / p.memory)
+        lat = (np.bincount(self.idx, weights=t, minlength=len(self.rows)) + self.launches * p.overhead_us * 1e-6
+               + p.call_us * 1e-6)
+        if speed:
+            lat = lat / np.array([speed.get(c, 1.0) for c in self.chips])[self.chip_of]
+        return lat
+
+
+FACTOR_GRID = [round(0.004 * 1.1 ** i, 5) for i in range(60) if 0.004 * 1.1 ** i < 1.0] + [1.0]
+OVERHEAD_GRID = [0.0] + [round(0.5 * 1.2 ** i, 3) for i in range(52)]  # 0 and 0.5 us .. ~6 ms
+
+
+def _loss(b: Batch, p: Params, speed) -> float:
+    return float(np.mean(np.log(b.predict(p, speed) / b.measured) ** 2))
+
+
+def _speeds(b: Batch, p: Params) -> dict[str, float]:
+    """Closed-form chip speeds for the parameters, normalised to a geometric mean of 1 over rows."""
+    logr = np.log(b.predict(p) / b.measured)
+    per = {c: float(np.mean(logr[b.chip_of == i])) for i, c in enumerate(b.chips)}
+    mean = float(np.mean(logr))
+    return {c: math.exp(v - mean) for c, v in per.items()}
+
+
+def fit(b: Batch, with_speeds: bool, start: Params | None = None) -> tuple[Params, dict[str, float]]:
+    p = start or Params()
+    speed: dict[str, float] = {}
+    best = _loss(b, p, speed)
+    has_dw = bool(np.any(b.cls == 1))
+    names = ["gemm", "vector", "memory", "overhead_us", "call_us"] + (["depthwise"] if has_dw else [])
+    for _ in range(12):
+        improved = False
+        for name in names:
+            grid = OVERHEAD_GRID if name in ("overhead_us", "call_us") else FACTOR_GRID
+            for v in grid:
+                cand = Params(**{**vars(p), name: v})
+                loss = _loss(b, cand, speed)
+                if loss < best - 1e-12:
+                    best, p, improved = loss, cand, True
+        if with_speeds:
+            new = _speeds(b, p)
+            loss = _loss(b, p, new)
+            if loss < best - 1e-12:
+                best, speed, improved = loss, new, True
+        if not improved:
+            break
+    if not has_dw:
+        p = Params(**{**vars(p), "depthwise": p.vector})
+    return p, speed
+
+
+# ----------------------------------------------------------------------------- validation
+def stats(pred: np.ndarray, measured: np.ndarray) -> dict:
+    err = sorted(np.abs(pred / measured - 1) * 100)
+    ratio = sorted(measured / pred)
+    return {"n": len(err), "median_abs_pct": round(float(np.median(err)), 2),
+            "p90_abs_pct": round(float(percentile(err, 90)), 2),
+            "band_low": round(float(percentile(ratio, 5)), 4), "band_high": round(float(percentile(ratio, 95)), 4)}
+
+
+def leave_one_out(rows: list[Row], key, with_speeds: bool, start: Params, speeds_for_test: bool) -> np.ndarray:
+    """Refit without each group of rows (``key``: model or chip) and predict that group."""
+    pred = np.zeros(len(rows))
+    groups = defaultdict(list)
+    for i, r in enumerate(rows):
+        groups[key(r)].append(i)
+    for _, idx in groups.items():
+        rest = [r for i, r in enumerate(rows) if i not in set(idx)]
+        if not rest:
+            continue
+        p, speed = fit(Batch(rest), with_speeds, start)
+        pred[idx] = Batch([rows[i] for i in idx]).predict(p, speed if speeds_for_test else None)
+    return pred
+
+
+@dataclass
+class ClassResult:
+    name: str
+    params: Params
+    speeds: dict[str, float]
+    fit_rows: list[Row]
+    test_rows: list[Row]
+    fit_pred: np.ndarray
+    test_pred: np.ndarray
+    loo_model: np.ndarray | None
+    loo_chip: np.ndarray | None
+    borrowed: bool = False
+
+
+def fit_class(name: str, rows: list[Row], with_speeds: bool) -> ClassResult:
+    fit_rows = [r for r in rows if not r.heldout]
+    test_rows = [r for r in rows if r.heldout]
+    p, speed = fit(Batch(fit_rows), with_speeds)
+    loo_model = leave_one_out(fit_rows, lambda r: r.model, with_speeds, p, True)
+    loo_chip = None
+    if len({r.chip for r in rows}) > 1:
+        # a chip never measured: refit without all of its rows, predict them all at speed 1
+        loo_chip = leave_one_out(fit_rows + test_rows, lambda r: r.chip, with_speeds, p, False)
+    return ClassResult(name, p, speed, fit_rows, test_rows, Batch(fit_rows).predict(p, speed),
+                       Batch(test_rows).predict(p, speed) if test_rows else np.array([]), loo_model, loo_chip)
+
+
+# ----------------------------------------------------------------------------- output
+def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
+    src = lender or res
+    p = src.params
+    meas = lambda rows: np.array([r.measured_s for r in rows])  # noqa: E731
+    entry = {"description": DESCRIPTIONS[res.name], "gemm": p.gemm, "depthwise": p.depthwise,
+             "vector": p.vector, "memory": p.memory}
+    if lender is not None:
+        checked = res.fit_rows + res.test_rows
+        entry["basis"] = (f"too few measured rows to fit ({len(checked)} of {MIN_ROWS} needed): borrows the pooled "
+                          f"{lender.name} fit; its {len(checked)} rows check that fit" if checked else
+                          f"no measured rows of this runtime: borrows the pooled {lender.name} fit")
+        entry["fitted_on"] = []
+        entry["op_overhead_us"] = p.overhead_us
+        entry["call_overhead_us"] = p.call_us
+        entry["borrows"] = lender.name
+        if checked:
+            entry["heldout"] = stats(Batch(checked).predict(p), meas(checked))
+        return entry
+    chips = sorted({r.chip for r in res.fit_rows + res.test_rows})
+    entry["basis"] = (f"fitted by benchmarks/fit_edge.py on {len(res.fit_rows)} published int8 rows of "
+                      f"benchmarks/edge/rows.csv ({len(chips)} chips: {', '.join(chips)}); "
+                      f"{len(res.test_rows)} rows of held-out models never fitted on")
+    entry["fitted_on"] = [r.id for r in res.fit_rows]  # ids of benchmarks/edge/rows.csv
+    entry["residual"] = stats(res.fit_pred, meas(res.fit_rows))
+    entry["residual"]["loo_median_abs_pct"] = stats(res.loo_model, meas(res.fit_rows))["median_abs_pct"]
+    entry["op_overhead_us"] = p.overhead_us
+    entry["call_overhead_us"] = p.call_us
+    if res.speeds:
+        counts = defaultdict(int)
+        for r in res.fit_rows:
+            counts[r.chip] += 1
+        entry["chips"] = {c: {"speed": round(s, 4), "rows": counts[c]} for c, s in sorted(res.speeds.items())
+                          if counts[c]}
+    if res.test_rows:
+        entry["heldout"] = stats(res.test_pred, meas(res.test_rows))
+    if res.loo_chip is not None:
+        entry["unmeasured_chip"] = stats(res.loo_chip, meas(res.fit_rows + res.test_rows))
+    return entry
+
+
+def edges(p: Params) -> list[str]:
+    out = []
+    for name in ("gemm", "depthwise", "vector", "memory"):
+        v = getattr(p, name)
+        if v >= FACTOR_GRID[-1]:
+            out.append(f"{name} at the grid's upper end 1.0 (the rated peak)")
+        elif v <= FACTOR_GRID[0]:
+            out.append(f"{name} at the grid's lower end {FACTOR_GRID[0]}")
+    for name, v in (("op_overhead_us", p.overhead_us), ("call_overhead_us", p.call_us)):
+        if v >= OVERHEAD_GRID[-1]:
+            out.append(f"{name} at the grid's upper end {OVERHEAD_GRID[-1]}")
+    return out
+
+
+def pct(x: float) -> str:
+    return f"{x:.1f}%"
+
+
+def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[str, int], n_rows: int,
+                     pooled: ClassResult, checks: dict[str, ClassResult]) -> str:
+    lines = [BLOCK[0], "## Edge NPUs (published measurements, `benchmarks/edge/`)", "",
+             f"Regenerated by `python benchmarks/fit_edge.py` ({datetime.date.today().isoformat()}). "
+             f"Of the {n_rows} published edge rows in `benchmarks/edge/rows.csv`, "
+             f"{sum(len(r.fit_rows) + len(r.test_rows) for r in [*results.values(), *checks.values()])} over "
+             f"{len({x.chip for r in [*results.values(), *checks.values()] for x in r.fit_rows + r.test_rows})} chips "
+             "can be priced by chipfit (an int8 NPU row, or a TensorRT fp16 row of a Jetson GPU, of a chip in the "
+             "database, a network chipfit counts, every layer on the accelerator). "
+             "Rows of a quarter of the models, chosen by a fixed rule before fitting "
+             f"(`crc32(model) % {HELD_OUT_MODULUS} == 0`), are **held out**: never fitted on. Errors are "
+             "|predicted − measured| / measured of the latency of one batch.", "",
+             "| class | fit rows | chips | in-sample median / p90 | leave-one-model-out median | "
+             "held-out rows | **held-out median / p90** | band (5-95 %) | new chip: median / p90 |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name, res in results.items():
+        e = entries[name]
+        if res.borrowed:
+            h = e.get("heldout")
+            lines.append(f"| {name} (borrows {e['borrows']}) | 0 | {len({r.chip for r in res.test_rows})} | – | – | "
+                         f"{h['n'] if h else 0} | {pct(h['median_abs_pct']) + ' / ' + pct(h['p90_abs_pct']) if h else '–'} "
+                         f"| {'×%.2f–×%.2f' % (h['band_low'], h['band_high']) if h else '–'} | – |")
+            continue
+        r, h, u = e["residual"], e.get("heldout"), e.get("unmeasured_chip")
+        lines.append(
+            f"| {name} | {r['n']} | {len({x.chip for x in res.fit_rows + res.test_rows})} | "
+            f"{pct(r['median_abs_pct'])} / {pct(r['p90_abs_pct'])} | {pct(r['loo_median_abs_pct'])} | "
+            f"{h['n'] if h else 0} | **{pct(h['median_abs_pct']) + ' / ' + pct(h['p90_abs_pct']) if h else '–'}** | "
+            f"{'×%.2f–×%.2f' % (h['band_low'], h['band_high']) if h else '–'} | "
+            f"{pct(u['median_abs_pct']) + ' / ' + pct(u['p90_abs_pct']) if u else '–'} |")
+    for name, res in checks.items():
+        h = stats(res.test_pred, np.array([r.measured_s for r in res.test_rows]))
+        lines.append(f"| {name} (fitted on other rows, checked here) | 0 | {len({r.chip for r in res.test_rows})} | "
+                     f"– | – | {h['n']} | {pct(h['median_abs_pct'])} / {pct(h['p90_abs_pct'])} | "
+                     f"×{h['band_low']:.2f}–×{h['band_high']:.2f} | – |")
+    lines += ["", "Fitted factors (compute factors are fractions of the rated dense int8 peak; `speed` is a "
+              "measured chip's speed relative to its class):", "",
+              "| class | gemm | depthwise | vector | memory | per op | per call | chip speeds | at a grid edge |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for name, res in results.items():
+        if res.borrowed:
+            continue
+        p = res.params
+        sp = ", ".join(f"{c} {s:.2f}" for c, s in sorted(res.speeds.items())) or "–"
+        lines.append(f"| {name} | {p.gemm:g} | {p.depthwise:g} | {p.vector:g} | {p.memory:g} | "
+                     f"{p.overhead_us:g} µs | {p.call_us:g} µs | {sp} | {'; '.join(edges(p)) or 'none'} |")
+    per_chip = defaultdict(lambda: defaultdict(list))
+    for name, res in results.items():
+        preds = list(zip(res.test_rows, res.test_pred)) if not res.borrowed else []
+        for row, pr in preds:
+            per_chip[row.chip][name].append(abs(pr / row.measured_s - 1) * 100)
+    lines += ["", "Held-out error per chip and class:", "", "| chip | class | held-out rows | median | p90 |",
+              "|---|---|---|---|---|"]
+    for chip in sorted(per_chip):
+        for name, errs in sorted(per_chip[chip].items()):
+            lines.append(f"| {chip} | {name} | {len(errs)} | {pct(float(np.median(errs)))} | "
+                         f"{pct(percentile(sorted(errs), 90))} |")
+    lines += ["", "Rows not priced, and why:", "", "| reason | rows |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in sorted(left.items(), key=lambda kv: -kv[1])]
+    lines += ["", "Every priced row, with its role and prediction, is in `benchmarks/edge/predictions.csv`.", BLOCK[1]]
+    return "\n".join(lines)
+
+
+def write_validation(block: str) -> None:
+    text = VALIDATION.read_text(encoding="utf-8")
+    if BLOCK[0] in text:
+        head, rest = text.split(BLOCK[0], 1)
+        text = head + block + rest.split(BLOCK[1], 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    VALIDATION.write_text(text, encoding="utf-8")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dry-run", action="store_true", help="print, write nothing")
+    args = ap.parse_args()
+    if not ROWS.exists():
+        sys.exit("benchmarks/edge/rows.csv is missing: run python benchmarks/edge/build.py first")
+    import torchvision.models as tvm
+
+    db = database()
+    rows, left = select_rows(db, set(tvm.list_models()))
+    with open(ROWS, encoding="utf-8") as fh:
+        n_rows = sum(1 for _ in fh) - 1
+    graphs = {}
+    for r in rows:
+        key = (r.model, r.hw)
+        if key not in graphs:
+            graphs[key] = graph_of(*key)
+        r.feats = features(graphs[key], r.batch, r.precision)
+    by_class = defaultdict(list)
+    for r in rows:
+        by_class[r.cls].append(r)
+    results: dict[str, ClassResult] = {}
+    small = []
+    stored = {name: by_class.pop(name) for name in list(by_class) if name not in DESCRIPTIONS}
+    for name in sorted(by_class, key=lambda n: -len(by_class[n])):
+        crows = by_class[name]
+        if sum(not r.heldout for r in crows) >= MIN_ROWS:
+            results[name] = fit_class(name, crows, with_speeds=True)
+            print(f"{name}: {results[name].params} speeds {results[name].speeds}", flush=True)
+        else:
+            small.append(name)
+    pooled_rows = [r for name in results for r in by_class[name]]
+    pooled = fit_class("npu", pooled_rows, with_speeds=False)
+    print(f"npu (pooled): {pooled.params}", flush=True)
+    for name in small:
+        results[name] = ClassResult(name, pooled.params, {}, [], by_class[name], np.array([]),
+                                    Batch(by_class[name]).predict(pooled.params), None, None, borrowed=True)
+    for name in DESCRIPTIONS:  # runtimes with no priced rows at all borrow too
+        if name != "npu" and name not in results:
+            results[name] = ClassResult(name, pooled.params, {}, [], [], np.array([]), np.array([]),
+                                        None, None, borrowed=True)
+    entries = {name: class_entry(res, pooled if res.borrowed else None) for name, res in results.items()}
+    checks = {}  # classes fitted elsewhere (benchmarks/fit_efficiency.py), checked on edge rows as stored
+    for name, crows in stored.items():
+        fit = efficiency_file().classes[name]
+        p = Params(fit.gemm, fit.depthwise, fit.vector, fit.memory, fit.op_overhead_us, fit.call_overhead_us)
+        checks[name] = ClassResult(name, p, {}, [], crows, np.array([]), Batch(crows).predict(p), None, None,
+                                   borrowed=True)
+    entries["npu"] = class_entry(pooled)
+    entries["npu"]["basis"] = ("pooled fit of " + ", ".join(n for n, r in results.items() if not r.borrowed)
+                               + " rows (" + entries["npu"]["basis"].split(" on ", 1)[1]
+                               + "), one set of factors for every chip: its leave-one-chip-out error is the "
+                               "band of an NPU never measured")
+    for name, e in entries.items():
+        print(f"{name:16s} " + json.dumps({k: v for k, v in e.items() if k in ("residual", "heldout", "unmeasured_chip")}))
+    if args.dry_run:
+        return
+    # efficiency.yaml: replace the edge classes, keep the others
+    doc = yaml.safe_load(EFFICIENCY.read_text(encoding="utf-8"))
+    for name, e in entries.items():
+        doc["classes"][name] = e
+    doc["edge_method"] = ("benchmarks/fit_edge.py: per edge runtime class, coordinate descent on log grids of "
+                          "(gemm, depthwise, vector, memory, op_overhead_us) alternating with closed-form chip "
+                          "speeds, minimising the mean squared log error of latency over the class's fit rows; "
+                          f"rows of models with crc32(model) % {HELD_OUT_MODULUS} == 0 are held out")
+    text = ("# Written by benchmarks/fit_efficiency.py and benchmarks/fit_edge.py; do not edit by hand. "
+            "Schema: chipfit/data/efficiency.py\n" + yaml.safe_dump(doc, sort_keys=False, width=110))
+    from chipfit.core.datafile import load
+    from chipfit.data.efficiency import EfficiencyFile
+
+    load(EfficiencyFile, text, "efficiency.yaml")  # refuse to write a file chipfit cannot read
+    EFFICIENCY.write_text(text, encoding="utf-8")
+    with open(PREDICTIONS, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "chip", "class", "model", "input", "batch", "role", "measured_s", "predicted_s", "error_pct"])
+        for name, res in {**results, **checks}.items():
+            role_rows = ([("fit", r, p) for r, p in zip(res.fit_rows, res.fit_pred)]
+                         + [("heldout" if not res.borrowed else "check", r, p)
+                            for r, p in zip(res.test_rows, res.test_pred)])
+            for role, r, p in role_rows:
+                w.writerow([r.id, r.chip, name, r.model, f"{r.hw[0]}x{r.hw[1]}", r.batch, role,
+                            f"{r.measured_s:.6g}", f"{p:.6g}", f"{100 * (p / r.measured_s - 1):+.1f}"])
+    write_validation(validation_block(results, entries, left, n_rows, pooled, checks))
+    print(f"wrote {EFFICIENCY.relative_to(ROOT)}, {PREDICTIONS.relative_to(ROOT)}, {VALIDATION.name}")
+
+
+if __name__ == "__main__":
+    main()

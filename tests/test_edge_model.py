@@ -1,0 +1,193 @@
+"""The edge model: fixed cost per op, chip speed, on-chip memory and host link, error bands,
+the three-valued verdict and the runtime classes, each against hand arithmetic."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from chipfit import check
+from chipfit.analysis.check import three_way
+from chipfit.analysis.roofline import roofline
+from chipfit.core.costgraph import CostGraph, Op
+from chipfit.core.errors import ChipfitError
+from chipfit.core.precision import get_precision
+from chipfit.data.chips import database
+from chipfit.data.efficiency import Efficiency, efficiency_classes, for_class
+
+ROOT = Path(__file__).resolve().parent.parent
+INT8 = get_precision("int8")
+
+
+def _linear(name: str, n_in: int, n_out: int) -> Op:
+    """A batch-1 linear layer: n_in·n_out MACs, n_in·n_out weights."""
+    return Op(name=name, kind="linear", op="linear", macs=n_in * n_out, params=n_in * n_out,
+              weight_elems=n_in * n_out, act_read_elems=n_in, act_write_elems=n_out,
+              input_shapes=[(1, n_in)], output_shapes=[(1, n_out)])
+
+
+def _graph() -> CostGraph:
+    # two 1000x1000 linear layers: 1 MB of int8 weights each, 2 MFLOPs each
+    return CostGraph(model="two-linear", ops=[_linear("a", 1000, 1000), _linear("b", 1000, 1000)],
+                     params=2_000_000, inputs={"x": (1, 1000)})
+
+
+def _eff(**kw) -> Efficiency:
+    base = dict(gemm=1.0, depthwise=1.0, vector=1.0, memory=1.0, efficiency_class="t", basis="test")
+    return Efficiency(**{**base, **kw})
+
+
+def test_fixed_cost_per_op_is_paid_once_per_batch():
+    g = _graph()
+    # 1e9 ops/s, no DRAM time: compute 2e6 / 1e9 = 2 ms per op; 100 us to start each op
+    r1 = roofline(g, INT8, 1e9, 0.0, _eff(op_overhead_s=100e-6), batch=1)
+    assert r1.latency_s == pytest.approx(2 * (2e-3 + 100e-6))
+    r8 = roofline(g, INT8, 1e9, 0.0, _eff(op_overhead_s=100e-6), batch=8)
+    # batch 8: 8x the compute, the same two starts
+    assert r8.latency_s == pytest.approx(2 * (8 * 2e-3 + 100e-6))
+    assert r8.latency_s / 8 < r1.latency_s  # cheaper per inference at batch 8
+    assert r1.overhead_s == pytest.approx(200e-6)
+
+
+def test_chip_speed_scales_compute_memory_and_op_cost():
+    g = _graph()
+    slow = roofline(g, INT8, 1e9, 1e9, _eff(op_overhead_s=1e-4), batch=1)
+    fast = roofline(g, INT8, 1e9, 1e9, _eff(op_overhead_s=1e-4, speed=2.0), batch=1)
+    assert fast.latency_s == pytest.approx(slow.latency_s / 2)
+    assert fast.peak_ops == slow.peak_ops  # the rated peak is reported unscaled
+
+
+def test_weights_that_fit_on_chip_stay_and_the_rest_cross_the_host_link():
+    g = _graph()
+    eff = _eff()
+    # 1.5 MB on chip: op a's 1 MB stays, 0.5 MB of op b's stays, 0.5 MB crosses a 100 MB/s link
+    r = roofline(g, INT8, 1e12, 0.0, eff, onchip_bytes=1.5e6, link_bandwidth=100e6)
+    assert [o.streamed_bytes for o in r.ops] == [0, 500_000]
+    assert r.link_s == pytest.approx(0.5e6 / 100e6)
+    # compute is 2e6 / 1e12 = 2 us per op, the link 5 ms: op b is memory-bound on the link
+    assert r.latency_s == pytest.approx(2e-6 + 5e-3)
+    assert r.ops[1].bound == "memory"
+    # everything fits: nothing streams
+    fits = roofline(g, INT8, 1e12, 0.0, eff, onchip_bytes=4e6, link_bandwidth=100e6)
+    assert fits.streamed_bytes == 0 and fits.latency_s == pytest.approx(4e-6)
+
+
+def test_three_way_verdict():
+    assert three_way(True, 30, 35, 50, 80) == "SUFFICIENT"
+    assert three_way(True, 30, 20, 50, 80) == "UNCERTAIN"
+    assert three_way(True, 30, 10, 20, 40) == "UNCERTAIN"
+    assert three_way(True, 30, 10, 20, 25) == "INSUFFICIENT"
+    assert three_way(False, 30, 35, 50, 80) == "INSUFFICIENT"
+    assert three_way(True, 30, 50, 50, 50) == "SUFFICIENT"  # no band: the central figure decides
+
+
+def test_check_reports_the_band_of_its_class_and_the_verdict_follows_it():
+    r = check("resnet18", "jetson-agx-orin-64gb:gpu", fps=30, precision="fp16")
+    b = r.efficiency.band
+    assert b is not None and b.low <= 1 <= b.high
+    assert r.latency_s_low == pytest.approx(r.latency_s * b.low)
+    assert r.max_fps_low == pytest.approx(r.max_fps / b.high)
+    d = r.to_dict()
+    assert d["verdict"] in ("SUFFICIENT", "UNCERTAIN", "INSUFFICIENT") and isinstance(d["sufficient"], bool)
+    # at a rate between the ends of the band the answer is UNCERTAIN
+    mid = (r.max_fps_low + r.max_fps_high) / 2
+    assert check("resnet18", "jetson-agx-orin-64gb:gpu", fps=mid, precision="fp16").verdict == "UNCERTAIN"
+    assert check("resnet18", "jetson-agx-orin-64gb:gpu", fps=r.max_fps_low * 0.9, precision="fp16").verdict == "SUFFICIENT"
+    assert check("resnet18", "jetson-agx-orin-64gb:gpu", fps=r.max_fps_high * 1.1, precision="fp16").verdict == "INSUFFICIENT"
+
+
+def test_every_edge_class_is_fitted_or_says_whose_factors_it_borrows():
+    classes = efficiency_classes()
+    for name in ("npu", "hailort", "edgetpu"):
+        assert name in classes
+    for name, fit in classes.items():
+        if fit.borrows:
+            assert fit.borrows in classes and "borrows" in fit.basis, name
+            e = for_class(name)
+            lender = classes[fit.borrows]
+            assert (e.gemm, e.depthwise, e.memory) == (lender.gemm, lender.depthwise, lender.memory)
+        if fit.heldout is not None:
+            assert fit.heldout.band_low <= fit.heldout.band_high
+            b = for_class(name).band  # the band a prediction shows always holds the prediction itself
+            assert b.low <= 1.0 <= b.high
+
+
+def test_the_fit_predictions_are_what_chipfit_predicts():
+    """benchmarks/edge/predictions.csv holds the fit's own predictions; chipfit check must give
+    the same for rows of networks whose graphs ship with chipfit (no tracing)."""
+    rows = list(csv.DictReader(open(ROOT / "benchmarks" / "edge" / "predictions.csv", encoding="utf-8")))
+    stored = {"resnet50", "resnet18", "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "convnext_tiny"}
+    picked = [r for r in rows if r["model"] in stored and r["input"] == "224x224"][:12]
+    assert picked, "no predicted row of a shipped network"
+    db = database()
+    for r in picked:
+        rec, unit = db.get(r["chip"])
+        runtime = r["class"] if r["class"] != unit.efficiency_class else None
+        got = check(r["model"], r["chip"], fps=1, precision="int8", batch=int(r["batch"]), runtime=runtime)
+        assert got.roof.latency_s == pytest.approx(float(r["predicted_s"]), rel=2e-3), r["id"]
+
+
+def test_the_stored_residuals_are_the_prediction_files_errors():
+    rows = list(csv.DictReader(open(ROOT / "benchmarks" / "edge" / "predictions.csv", encoding="utf-8")))
+    classes = efficiency_classes()
+    from statistics import median
+    for name, fit in classes.items():
+        held = [abs(float(r["predicted_s"]) / float(r["measured_s"]) - 1) * 100 for r in rows
+                if r["class"] == name and r["role"] == "heldout"]
+        if fit.heldout is not None and held and not fit.borrows:
+            assert fit.heldout.n == len(held)
+            assert fit.heldout.median_abs_pct == pytest.approx(median(held), abs=0.2)
+
+
+def test_a_runtime_the_chip_does_not_run_is_one_sentence():
+    with pytest.raises(ChipfitError, match="qnn is not one this chip runs; it has hailort"):
+        check("resnet18", "hailo-8", fps=30, runtime="qnn")
+
+
+CHIP = """
+vendor: Me
+sources:
+  bench: {title: "my own measurement", date: "2026-11"}
+chips:
+  - id: my-stick
+    name: My USB stick
+    category: edge
+    efficiency_class: npu
+    runtimes: [edgetpu]
+    dense:
+      int8: {value: 4, source: bench, flag: measured}
+    onchip_memory_mb: {value: 8, source: bench, flag: measured}
+    host_link:
+      name: "USB 3.0 (5 Gb/s)"
+      bandwidth_gbps: {value: 0.5, source: bench, flag: measured}
+"""
+
+
+def test_a_user_chip_with_on_chip_memory_streams_what_does_not_fit(tmp_path):
+    f = tmp_path / "stick.yaml"
+    f.write_text(CHIP)
+    r = check("resnet50", "my-stick", fps=30, chips_files=[str(f)])
+    weights = r.weight_bytes
+    assert weights > 8e6
+    # everything beyond the 8 MB crosses the 0.5 GB/s link on every inference (within one op's weights)
+    assert r.roof1.streamed_bytes == pytest.approx(weights - 8e6, rel=0.01)
+    assert r.roof1.link_s == pytest.approx(r.roof1.streamed_bytes / 0.5e9)
+    assert r.latency_s >= r.roof1.link_s
+    small = check("mobilenet_v2", "my-stick", fps=30, chips_files=[str(f)])
+    assert small.roof1.streamed_bytes == 0  # 3.5 MB of int8 weights fit in 8 MB
+
+
+@pytest.mark.parametrize("edit, message", [
+    (("runtimes: [edgetpu]", "runtimes: [warp-drive]"), r"stick.yaml, line \d+: .*runtimes 'warp-drive' is not one of"),
+    (("onchip_memory_mb: {value: 8", "onchip_memory_mb: {value: -8"),
+     r"stick.yaml, line \d+: chips\[0\].onchip_memory_mb.value: Input should be greater than 0"),
+    (("bandwidth_gbps: {value: 0.5, source: bench", "bandwidth_gbps: {value: 0.5, source: nowhere"),
+     "my-stick.host_link.bandwidth_gbps cites source 'nowhere'"),
+])
+def test_bad_chip_data_is_one_sentence_naming_file_line_and_field(tmp_path, edit, message):
+    f = tmp_path / "stick.yaml"
+    f.write_text(CHIP.replace(*edit))
+    with pytest.raises(ChipfitError, match=message):
+        database([f])
