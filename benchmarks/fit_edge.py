@@ -5,8 +5,9 @@
     python benchmarks/fit_edge.py --dry-run
 
 **Rows used.** Every row of ``benchmarks/edge/rows.csv`` that chipfit can price: an NPU row
-whose chip is in chipfit's database with an int8 peak, whose model is a torchvision network
-chipfit counts (``model_ref``; video networks are left out: the sources give no frame count),
+whose chip is in chipfit's database with an int8 peak, whose model is a torchvision network or a
+vision network of chipfit's zoo (``model_ref``: the YOLO detectors, EfficientNet-Lite0; video
+networks are left out: the sources give no frame count),
 run in int8 with every layer on the NPU (AI Hub's "layers on NPU a/b" with a = b), by a runtime
 of :data:`RUNTIME_CLASS`. Each row is priced as ``chipfit check`` prices it: the model's cost
 graph at the row's input size, fused, on the chip's NPU.
@@ -138,7 +139,7 @@ def select_rows(db, tv_models: set[str]) -> tuple[list[Row], dict[str, int]]:
             cls = RUNTIME_CLASS[r["runtime"]]
             precision = "fp16" if gpu else "int8"
             if r["model_ref"] not in tv_models:
-                left["model is not a network chipfit counts (issue of models)"] += 1
+                left["model is not a network chipfit counts"] += 1
                 continue
             if r["model_ref"] in VIDEO:
                 left["video network (the source gives no frame count)"] += 1
@@ -377,7 +378,8 @@ def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
     chips = sorted({r.chip for r in res.fit_rows + res.test_rows})
     entry["basis"] = (f"fitted by benchmarks/fit_edge.py on {len(res.fit_rows)} published int8 rows of "
                       f"benchmarks/edge/rows.csv ({len(chips)} chips: {', '.join(chips)}); "
-                      f"{len(res.test_rows)} rows of held-out models never fitted on")
+                      f"{len(res.test_rows)} rows of held-out models never fitted on"
+                      + (f"; at the edge of the fit's grid: {', '.join(edges(p))}" if edges(p) else ""))
     entry["fitted_on"] = [r.id for r in res.fit_rows]  # ids of benchmarks/edge/rows.csv
     entry["residual"] = stats(res.fit_pred, meas(res.fit_rows))
     entry["residual"]["loo_median_abs_pct"] = stats(res.loo_model, meas(res.fit_rows))["median_abs_pct"]
@@ -495,8 +497,11 @@ def main() -> None:
         sys.exit("benchmarks/edge/rows.csv is missing: run python benchmarks/edge/build.py first")
     import torchvision.models as tvm
 
+    from chipfit.data import zoo
+
     db = database()
-    rows, left = select_rows(db, set(tvm.list_models()))
+    countable = set(tvm.list_models()) | {e.name for e in zoo.entries() if e.task == "vision"}
+    rows, left = select_rows(db, countable)
     with open(ROWS, encoding="utf-8") as fh:
         n_rows = sum(1 for _ in fh) - 1
     graphs = {}

@@ -22,6 +22,8 @@ import json
 
 import pytest
 
+from chipfit import count
+
 torch = pytest.importorskip("torch", reason="needs torch")
 pytest.importorskip("torchvision", reason="needs torchvision (pip install 'chipfit[vision]')")
 
@@ -194,3 +196,31 @@ def test_cli_counts_efficientnet_lite0(run_cli):
     assert data["model"] == "efficientnet_lite0"
     assert data["macs"] == 385_187_552 and data["params"] == 4_652_008
     assert data["unsupported_ops"] == []
+
+
+# YOLO detectors: parameters (millions) and GFLOPs (= 2 x MACs) at 640x640 as the authors publish them
+# (YOLOv5 v7.0 README table; the YOLOv8 and YOLO11 model tables), 80 classes.
+YOLO_PUBLISHED = {
+    "yolov5n": (1.9, 4.5), "yolov5s": (7.2, 16.5), "yolov5m": (21.2, 49.0), "yolov5l": (46.5, 109.1),
+    "yolov5x": (86.7, 205.7),
+    "yolov8n": (3.2, 8.7), "yolov8s": (11.2, 28.6), "yolov8m": (25.9, 78.9), "yolov8l": (43.7, 165.2),
+    "yolov8x": (68.2, 257.8),
+    "yolo11n": (2.6, 6.5), "yolo11s": (9.4, 21.5), "yolo11m": (20.1, 68.0), "yolo11l": (25.3, 86.9),
+    "yolo11x": (56.9, 194.9),
+}
+
+
+@pytest.mark.parametrize("name", sorted(YOLO_PUBLISHED))
+def test_yolo_matches_the_published_size_and_flops(name):
+    params_m, gflops = YOLO_PUBLISHED[name]
+    r = count(name)  # the zoo entry: 1x3x640x640
+    assert r.graph.inputs and list(r.graph.inputs.values())[0] == (1, 3, 640, 640)
+    # published figures are rounded to 0.1: within that rounding, or 1 %
+    assert abs(r.params / 1e6 - params_m) <= max(0.05, 0.01 * params_m), r.params
+    assert abs(2 * r.macs / 1e9 - gflops) <= max(0.05, 0.01 * gflops), r.macs
+
+
+def test_yolo_counts_at_any_multiple_of_32():
+    full, half = count("yolov8n"), count("yolov8n", input_shape="1x3x320x320")
+    # every op of a fully convolutional net scales with the pixels, the attention-free v8 exactly
+    assert full.macs == 4 * half.macs

@@ -1,0 +1,341 @@
+"""YOLOv5, YOLOv8 and YOLO11 detectors, written here from their published architecture
+definitions (layer tables, channel widths, depth and width multiples), for the zoo.
+
+Sources (facts only; the Ultralytics package is AGPL and is neither imported nor copied):
+
+- YOLOv5 v7.0: https://github.com/ultralytics/yolov5 ``models/yolov5{n,s,m,l,x}.yaml`` (backbone
+  and head layer tables, depth_multiple / width_multiple) and the README model table (parameters
+  and FLOPs at 640).
+- YOLOv8: https://github.com/ultralytics/ultralytics ``ultralytics/cfg/models/v8/yolov8.yaml``
+  (layer table and the n/s/m/l/x scales [depth, width, max_channels]) and the documented model
+  table (parameters and FLOPs at 640).
+- YOLO11: the same repository's ``ultralytics/cfg/models/11/yolo11.yaml`` and its model table.
+
+Building blocks, as those definitions describe them: ``Conv`` is a bias-free convolution with
+'same' padding, BatchNorm and SiLU; ``C3`` (v5) and ``C2f`` (v8) are cross-stage partial blocks of
+bottlenecks; ``C3k2`` (11) is a C2f whose inner blocks are bottlenecks or, for the m/l/x scales,
+small C3 blocks with 3x3 bottlenecks; ``SPPF`` is three chained 5x5 max pools concatenated;
+``C2PSA`` (11) is a partial block of position-sensitive attention (multi-head self-attention over
+the P5 feature map with a depthwise positional convolution, then a 1x1 feed-forward pair). Widths
+are ``ceil(min(c, max_channels) × width / 8) × 8`` and repeats ``max(round(n × depth), 1)``.
+
+The network ends at the detection head's raw outputs (per level: v5's 3 anchors × 85 values;
+v8/11's 64 box-distribution bins + 80 class logits): box decoding and NMS are post-processing and
+are not counted, as for the other detectors of the zoo. 80 classes (COCO).
+
+The code is chipfit's own; only the architecture facts come from the sources above.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+NUM_CLASSES = 80
+
+
+def _ch(c: int, width: float, max_channels: int = 1 << 30) -> int:
+    return int(math.ceil(min(c, max_channels) * width / 8) * 8)
+
+
+def _n(n: int, depth: float) -> int:
+    return max(round(n * depth), 1) if n > 1 else n
+
+
+class Conv(nn.Module):
+    def __init__(self, c1: int, c2: int, k: int = 1, s: int = 1, p: int | None = None, g: int = 1,
+                 act: bool = True):
+        super().__init__()
+        self.conv = nn.Conv2d(c1, c2, k, s, k // 2 if p is None else p, groups=g, bias=False)
+        self.bn = nn.BatchNorm2d(c2, eps=1e-3)
+        self.act = nn.SiLU() if act else nn.Identity()
+
+    def forward(self, x):
+        return self.act(self.bn(self.conv(x)))
+
+
+class Bottleneck(nn.Module):
+    def __init__(self, c1: int, c2: int, shortcut: bool = True, k: tuple[int, int] = (3, 3), e: float = 0.5):
+        super().__init__()
+        c_ = int(c2 * e)
+        self.cv1 = Conv(c1, c_, k[0])
+        self.cv2 = Conv(c_, c2, k[1])
+        self.add = shortcut and c1 == c2
+
+    def forward(self, x):
+        y = self.cv2(self.cv1(x))
+        return x + y if self.add else y
+
+
+class C3(nn.Module):
+    def __init__(self, c1: int, c2: int, n: int = 1, shortcut: bool = True, e: float = 0.5,
+                 k: tuple[int, int] = (1, 3)):
+        super().__init__()
+        c_ = int(c2 * e)
+        self.cv1 = Conv(c1, c_, 1)
+        self.cv2 = Conv(c1, c_, 1)
+        self.cv3 = Conv(2 * c_, c2, 1)
+        self.m = nn.Sequential(*(Bottleneck(c_, c_, shortcut, k, e=1.0) for _ in range(n)))
+
+    def forward(self, x):
+        return self.cv3(torch.cat((self.m(self.cv1(x)), self.cv2(x)), 1))
+
+
+class C2f(nn.Module):
+    def __init__(self, c1: int, c2: int, n: int = 1, shortcut: bool = False, e: float = 0.5,
+                 inner: str = "bottleneck"):
+        super().__init__()
+        self.c = int(c2 * e)
+        self.cv1 = Conv(c1, 2 * self.c, 1)
+        self.cv2 = Conv((2 + n) * self.c, c2, 1)
+        if inner == "bottleneck":      # YOLOv8's C2f: 3x3-3x3 bottlenecks at full width
+            blocks = [Bottleneck(self.c, self.c, shortcut, (3, 3), e=1.0) for _ in range(n)]
+        elif inner == "c3k2":          # YOLO11's C3k2 (n/s): 3x3-3x3 bottlenecks at half width
+            blocks = [Bottleneck(self.c, self.c, shortcut, (3, 3), e=0.5) for _ in range(n)]
+        else:                          # YOLO11's C3k2 with C3k (m/l/x): C3 of two 3x3-3x3 bottlenecks
+            blocks = [C3(self.c, self.c, 2, shortcut, e=0.5, k=(3, 3)) for _ in range(n)]
+        self.m = nn.ModuleList(blocks)
+
+    def forward(self, x):
+        y = list(self.cv1(x).chunk(2, 1))
+        for m in self.m:
+            y.append(m(y[-1]))
+        return self.cv2(torch.cat(y, 1))
+
+
+class SPPF(nn.Module):
+    def __init__(self, c1: int, c2: int, k: int = 5):
+        super().__init__()
+        c_ = c1 // 2
+        self.cv1 = Conv(c1, c_, 1)
+        self.cv2 = Conv(c_ * 4, c2, 1)
+        self.m = nn.MaxPool2d(k, 1, k // 2)
+
+    def forward(self, x):
+        y = [self.cv1(x)]
+        for _ in range(3):
+            y.append(self.m(y[-1]))
+        return self.cv2(torch.cat(y, 1))
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention over the pixels of a feature map, with a depthwise 3x3
+    positional convolution on the values (YOLO11's PSA)."""
+
+    def __init__(self, dim: int, num_heads: int, attn_ratio: float = 0.5):
+        super().__init__()
+        self.num_heads = num_heads
+        self.head_dim = dim // num_heads
+        self.key_dim = int(self.head_dim * attn_ratio)
+        self.scale = self.key_dim ** -0.5
+        self.qkv = Conv(dim, dim + 2 * self.key_dim * num_heads, 1, act=False)
+        self.proj = Conv(dim, dim, 1, act=False)
+        self.pe = Conv(dim, dim, 3, 1, g=dim, act=False)
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        n = h * w
+        q, k, v = self.qkv(x).view(b, self.num_heads, 2 * self.key_dim + self.head_dim, n).split(
+            [self.key_dim, self.key_dim, self.head_dim], dim=2)
+        attn = ((q.transpose(-2, -1) @ k) * self.scale).softmax(dim=-1)
+        y = (v @ attn.transpose(-2, -1)).view(b, c, h, w) + self.pe(v.reshape(b, c, h, w))
+        return self.proj(y)
+
+
+class PSABlock(nn.Module):
+    def __init__(self, c: int, num_heads: int):
+        super().__init__()
+        self.attn = Attention(c, num_heads, 0.5)
+        self.ffn = nn.Sequential(Conv(c, 2 * c, 1), Conv(2 * c, c, 1, act=False))
+
+    def forward(self, x):
+        x = x + self.attn(x)
+        return x + self.ffn(x)
+
+
+class C2PSA(nn.Module):
+    def __init__(self, c1: int, c2: int, n: int = 1):
+        super().__init__()
+        self.c = int(c1 * 0.5)
+        self.cv1 = Conv(c1, 2 * self.c, 1)
+        self.cv2 = Conv(2 * self.c, c1, 1)
+        self.m = nn.Sequential(*(PSABlock(self.c, self.c // 64) for _ in range(n)))
+
+    def forward(self, x):
+        a, b = self.cv1(x).split((self.c, self.c), dim=1)
+        return self.cv2(torch.cat((a, self.m(b)), 1))
+
+
+class DetectV5(nn.Module):
+    """YOLOv5's head: one 1x1 convolution per level to 3 anchors × (4 box + 1 object + 80 classes)."""
+
+    def __init__(self, chs: list[int]):
+        super().__init__()
+        self.m = nn.ModuleList(nn.Conv2d(c, 3 * (NUM_CLASSES + 5), 1) for c in chs)
+
+    def forward(self, xs):
+        return [m(x) for m, x in zip(self.m, xs)]
+
+
+class DetectV8(nn.Module):
+    """The anchor-free decoupled head of YOLOv8 / YOLO11: per level a box branch (two 3x3 Conv,
+    then 64 distribution bins) and a class branch (v8: two 3x3 Conv; 11: two depthwise 3x3 +
+    pointwise pairs), then 80 logits."""
+
+    def __init__(self, chs: list[int], lite_cls: bool = False):
+        super().__init__()
+        reg = 16
+        c2, c3 = max(16, chs[0] // 4, 4 * reg), max(chs[0], min(NUM_CLASSES, 100))
+        self.box = nn.ModuleList(nn.Sequential(Conv(c, c2, 3), Conv(c2, c2, 3), nn.Conv2d(c2, 4 * reg, 1))
+                                 for c in chs)
+        if lite_cls:
+            self.cls = nn.ModuleList(nn.Sequential(
+                nn.Sequential(Conv(c, c, 3, g=c), Conv(c, c3, 1)),
+                nn.Sequential(Conv(c3, c3, 3, g=c3), Conv(c3, c3, 1)),
+                nn.Conv2d(c3, NUM_CLASSES, 1)) for c in chs)
+        else:
+            self.cls = nn.ModuleList(nn.Sequential(Conv(c, c3, 3), Conv(c3, c3, 3), nn.Conv2d(c3, NUM_CLASSES, 1))
+                                     for c in chs)
+
+    def forward(self, xs):
+        return [torch.cat((b(x), c(x)), 1) for b, c, x in zip(self.box, self.cls, xs)]
+
+
+class _YOLO(nn.Module):
+    """A backbone + PAN neck + head graph given as layers with 'from' indices (the published
+    layer tables' form): ``spec`` rows are (from, module builder taking the input channels)."""
+
+    def __init__(self, spec):
+        super().__init__()
+        self.froms, chans, layers = [], [3], []
+        for src, build in spec:
+            cin = [chans[-1] if s == -1 else chans[s + 1] for s in src] if isinstance(src, list) else \
+                chans[-1] if src == -1 else chans[src + 1]
+            module, cout = build(cin)
+            layers.append(module)
+            self.froms.append(src)
+            chans.append(cout)
+        self.layers = nn.ModuleList(layers)
+
+    def forward(self, x):
+        outs: list = []
+        for src, layer in zip(self.froms, self.layers):
+            last = outs[-1] if outs else x
+            if isinstance(src, list):
+                inp = [last if s == -1 else outs[s] for s in src]
+            else:
+                inp = last if src == -1 else outs[src]
+            outs.append(layer(inp))
+        return outs[-1]
+
+
+class _Concat(nn.Module):
+    def forward(self, xs):
+        return torch.cat(xs, 1)
+
+
+def _up(c):
+    return nn.Upsample(scale_factor=2.0, mode="nearest"), c
+
+
+def _cat(cs):
+    return _Concat(), sum(cs)
+
+
+# -- YOLOv5 v7.0 ----------------------------------------------------------------------------
+V5_SCALES = {"n": (0.33, 0.25), "s": (0.33, 0.50), "m": (0.67, 0.75), "l": (1.0, 1.0), "x": (1.33, 1.25)}
+
+
+def yolov5(scale: str = "s") -> nn.Module:
+    depth, width = V5_SCALES[scale]
+
+    def conv(c2, k, s, p=None):
+        c = _ch(c2, width)
+        return lambda c1: (Conv(c1, c, k, s, p), c)
+
+    def c3(c2, n, shortcut=True):
+        c = _ch(c2, width)
+        return lambda c1: (C3(c1, c, _n(n, depth), shortcut), c)
+
+    spec = [(-1, conv(64, 6, 2, 2)), (-1, conv(128, 3, 2)), (-1, c3(128, 3)), (-1, conv(256, 3, 2)),
+            (-1, c3(256, 6)), (-1, conv(512, 3, 2)), (-1, c3(512, 9)), (-1, conv(1024, 3, 2)), (-1, c3(1024, 3)),
+            (-1, lambda c1: (SPPF(c1, _ch(1024, width)), _ch(1024, width))),
+            (-1, conv(512, 1, 1)), (-1, _up), ([-1, 6], _cat), (-1, c3(512, 3, False)),
+            (-1, conv(256, 1, 1)), (-1, _up), ([-1, 4], _cat), (-1, c3(256, 3, False)),
+            (-1, conv(256, 3, 2)), ([-1, 14], _cat), (-1, c3(512, 3, False)),
+            (-1, conv(512, 3, 2)), ([-1, 10], _cat), (-1, c3(1024, 3, False)),
+            ([17, 20, 23], lambda cs: (DetectV5(cs), 0))]
+    return _YOLO(spec).eval()
+
+
+# -- YOLOv8 ---------------------------------------------------------------------------------
+V8_SCALES = {"n": (0.33, 0.25, 1024), "s": (0.33, 0.50, 1024), "m": (0.67, 0.75, 768), "l": (1.0, 1.0, 512),
+             "x": (1.0, 1.25, 512)}
+
+
+def yolov8(scale: str = "n") -> nn.Module:
+    depth, width, mc = V8_SCALES[scale]
+
+    def conv(c2, k, s):
+        c = _ch(c2, width, mc)
+        return lambda c1: (Conv(c1, c, k, s), c)
+
+    def c2f(c2, n, shortcut):
+        c = _ch(c2, width, mc)
+        return lambda c1: (C2f(c1, c, _n(n, depth), shortcut), c)
+
+    spec = [(-1, conv(64, 3, 2)), (-1, conv(128, 3, 2)), (-1, c2f(128, 3, True)), (-1, conv(256, 3, 2)),
+            (-1, c2f(256, 6, True)), (-1, conv(512, 3, 2)), (-1, c2f(512, 6, True)), (-1, conv(1024, 3, 2)),
+            (-1, c2f(1024, 3, True)), (-1, lambda c1: (SPPF(c1, _ch(1024, width, mc)), _ch(1024, width, mc))),
+            (-1, _up), ([-1, 6], _cat), (-1, c2f(512, 3, False)),
+            (-1, _up), ([-1, 4], _cat), (-1, c2f(256, 3, False)),
+            (-1, conv(256, 3, 2)), ([-1, 12], _cat), (-1, c2f(512, 3, False)),
+            (-1, conv(512, 3, 2)), ([-1, 9], _cat), (-1, c2f(1024, 3, False)),
+            ([15, 18, 21], lambda cs: (DetectV8(cs), 0))]
+    return _YOLO(spec).eval()
+
+
+# -- YOLO11 ---------------------------------------------------------------------------------
+V11_SCALES = {"n": (0.50, 0.25, 1024), "s": (0.50, 0.50, 1024), "m": (0.50, 1.00, 512), "l": (1.0, 1.0, 512),
+              "x": (1.0, 1.50, 512)}
+
+
+def yolo11(scale: str = "n") -> nn.Module:
+    depth, width, mc = V11_SCALES[scale]
+    big = scale in "mlx"  # the m/l/x scales use C3k inner blocks everywhere
+
+    def conv(c2, k, s):
+        c = _ch(c2, width, mc)
+        return lambda c1: (Conv(c1, c, k, s), c)
+
+    def c3k2(c2, n, c3k, e=0.5):
+        c = _ch(c2, width, mc)
+        inner = "c3k" if (c3k or big) else "c3k2"
+        return lambda c1: (C2f(c1, c, _n(n, depth), True, e, inner), c)
+
+    top = _ch(1024, width, mc)
+    spec = [(-1, conv(64, 3, 2)), (-1, conv(128, 3, 2)), (-1, c3k2(256, 2, False, 0.25)), (-1, conv(256, 3, 2)),
+            (-1, c3k2(512, 2, False, 0.25)), (-1, conv(512, 3, 2)), (-1, c3k2(512, 2, True)),
+            (-1, conv(1024, 3, 2)), (-1, c3k2(1024, 2, True)), (-1, lambda c1: (SPPF(c1, top), top)),
+            (-1, lambda c1: (C2PSA(c1, c1, _n(2, depth)), c1)),
+            (-1, _up), ([-1, 6], _cat), (-1, c3k2(512, 2, False)),
+            (-1, _up), ([-1, 4], _cat), (-1, c3k2(256, 2, False)),
+            (-1, conv(256, 3, 2)), ([-1, 13], _cat), (-1, c3k2(512, 2, False)),
+            (-1, conv(512, 3, 2)), ([-1, 10], _cat), (-1, c3k2(1024, 2, True)),
+            ([16, 19, 22], lambda cs: (DetectV8(cs, lite_cls=True), 0))]
+    return _YOLO(spec).eval()
+
+
+def _named(fn, scale):
+    def build() -> nn.Module:
+        return fn(scale)
+    build.__name__ = f"{fn.__name__}{scale}"
+    return build
+
+
+for _s in "nsmlx":
+    globals()[f"yolov5{_s}"] = _named(yolov5, _s)
+    globals()[f"yolov8{_s}"] = _named(yolov8, _s)
+    globals()[f"yolo11{_s}"] = _named(yolo11, _s)
