@@ -24,7 +24,7 @@ def test_check_and_rank_take_device_and_trace(run_cli):
     for cmd in (["check", "--chip", "rk3588", "--fps", "1"], ["rank", "--fps", "1", "--category", "edge"]):
         rc, out, err = run_cli(cmd[0], "resnet18", *cmd[1:], "--device", "meta", "--json")
         assert rc == 0, err
-    rc, _, err = run_cli("check", "yolov99n", "--chip", "rk3588", "--fps", "1")
+    rc, _, err = run_cli("check", "frobnicatornet", "--chip", "rk3588", "--fps", "1")
     assert rc == 2 and "chipfit zoo" in err and "chipfit models" not in err
 
 
