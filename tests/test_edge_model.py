@@ -75,12 +75,12 @@ def test_weights_that_fit_on_chip_stay_and_the_rest_cross_the_host_link():
 
 
 def test_three_way_verdict():
-    assert three_way(True, 30, 35, 50, 80) == "SUFFICIENT"
-    assert three_way(True, 30, 20, 50, 80) == "UNCERTAIN"
-    assert three_way(True, 30, 10, 20, 40) == "UNCERTAIN"
-    assert three_way(True, 30, 10, 20, 25) == "INSUFFICIENT"
-    assert three_way(False, 30, 35, 50, 80) == "INSUFFICIENT"
-    assert three_way(True, 30, 50, 50, 50) == "SUFFICIENT"  # no band: the central figure decides
+    assert three_way(True, 30, 35, 80) == "SUFFICIENT"
+    assert three_way(True, 30, 20, 80) == "UNCERTAIN"
+    assert three_way(True, 30, 10, 40) == "UNCERTAIN"
+    assert three_way(True, 30, 10, 25) == "INSUFFICIENT"
+    assert three_way(False, 30, 35, 80) == "INSUFFICIENT"
+    assert three_way(True, 30, 50, 50) == "SUFFICIENT" and three_way(True, 30, 20, 20) == "INSUFFICIENT"  # no band
 
 
 def test_check_reports_the_band_of_its_class_and_the_verdict_follows_it():

@@ -40,16 +40,13 @@ from chipfit.data.efficiency import Efficiency, for_unit
 from chipfit.frontends.resolve import is_onnx
 
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
-VERDICTS = ("SUFFICIENT", "UNCERTAIN", "INSUFFICIENT")
-
-
-def three_way(fits: bool, needed: float, low: float, central: float, high: float) -> str:
+def three_way(fits: bool, needed: float, low: float, high: float) -> str:
     """SUFFICIENT when the pessimistic rate ``low`` meets ``needed``, INSUFFICIENT when the
-    optimistic ``high`` misses it (or it does not fit), else UNCERTAIN; ``central`` decides
-    alone when there is no band (``low == central == high``)."""
+    optimistic ``high`` misses it (or it does not fit), else UNCERTAIN; without a band
+    (``low == high``, the central rate) the answer is yes or no."""
     if not fits or high < needed:
         return "INSUFFICIENT"
-    return "SUFFICIENT" if low >= needed else "UNCERTAIN" if central >= needed or high >= needed else "INSUFFICIENT"
+    return "SUFFICIENT" if low >= needed else "UNCERTAIN"
 
 
 def band_text(eff: Efficiency) -> str:
@@ -208,7 +205,7 @@ class CheckResult:
     @property
     def verdict(self) -> str:
         t = self.throughput_fps
-        return three_way(self.memory_fits, self.fps, t / self.band[1], t, t / self.band[0])
+        return three_way(self.memory_fits, self.fps, t / self.band[1], t / self.band[0])
 
     @property
     def limiting(self) -> str:

@@ -24,9 +24,11 @@ leave-one-chip-out error.
 **Error bands.** A class's ``heldout`` residual (rows of models never fitted on) carries the
 5th and 95th percentiles of measured / predicted latency (``band_low``, ``band_high``); a
 prediction's band is its latency times those. A class with only an in-sample residual gets a
-symmetric band of its p90 error; a class without measurements has no band of its own. ``--utilization U`` replaces all
-four factors by ``U`` (the single-factor mode of a widely shared hand estimate). A chip calibrated by ``chipfit calibrate``
-carries its own factors, which replace its class's (:func:`for_unit`).
+symmetric band of its p90 error; a class without measurements has no band of its own.
+
+``--utilization U`` replaces all four factors by ``U`` (the single-factor mode of a widely shared
+hand estimate). A chip calibrated by ``chipfit calibrate`` carries its own factors, which replace
+its class's (:func:`for_unit`).
 """
 
 from __future__ import annotations
@@ -100,6 +102,7 @@ class Band:
     median_abs_pct: float
     p90_abs_pct: float
     what: str  # 'held-out models', 'fit rows', 'chips never fitted on', ...
+    borrowed: bool = False  # measured on another class: this one has no measurements of its own
 
 
 @dataclass(frozen=True)
@@ -183,14 +186,14 @@ def for_class(name: str, utilization: float | None = None, chip: str | None = No
     if band is None and fit.borrows:
         lender = classes[fit.borrows]
         src = lender.unmeasured_chip or lender.heldout or lender.residual
-        band = band_of(src, f"the {fit.borrows} class on chips left out of its fit (borrowed)")
+        band = band_of(src, f"the {fit.borrows} class on chips left out of its fit (borrowed)", borrowed=True)
     return Efficiency(fit.gemm, fit.depthwise, fit.vector, fit.memory, name, fit.basis, fit.residual,
                       op_overhead_s=fit.op_overhead_us * 1e-6, call_overhead_s=fit.call_overhead_us * 1e-6,
                       speed=measured.speed if measured else 1.0,
                       band=band)
 
 
-def band_of(res: Residual | None, what: str) -> Band | None:
+def band_of(res: Residual | None, what: str, borrowed: bool = False) -> Band | None:
     if res is None:
         return None
     if res.band_low is not None and res.band_high is not None:
@@ -198,4 +201,4 @@ def band_of(res: Residual | None, what: str) -> Band | None:
     else:  # symmetric in the p90 error
         p = res.p90_abs_pct / 100
         low, high = max(1 - p, 0.05), 1 + p
-    return Band(min(low, 1.0), max(high, 1.0), res.n, res.median_abs_pct, res.p90_abs_pct, what)
+    return Band(min(low, 1.0), max(high, 1.0), res.n, res.median_abs_pct, res.p90_abs_pct, what, borrowed)

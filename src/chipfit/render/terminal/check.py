@@ -110,6 +110,13 @@ def layer_table(r: "CheckResult") -> Table:
     return table
 
 
+def _band_cell(r: "CheckResult") -> str:
+    b = r.efficiency.band
+    if b is None:
+        return "none†"
+    return f"{num(r.max_fps_low, 3)}-{num(r.max_fps_high, 3)}" + ("‡" if b.borrowed else "")
+
+
 def rank_view(res: "RankResult", show_all: bool = False, explain: bool = False) -> Group:
     c = res.count
     head = Text(f"{c.model} at {res.fps:g} FPS, {c.precision.name}: needs "
@@ -128,7 +135,7 @@ def rank_view(res: "RankResult", show_all: bool = False, explain: bool = False) 
         style = "" if r.sufficient else "dim"
         table.add_row(str(i) if r.sufficient else "-", Text(name, style=style), f"{r.peak_tops:g}",
                       f"{r.margin_tops:+.3g}", num(r.max_fps),
-                      f"{num(r.max_fps_low, 3)}-{num(r.max_fps_high, 3)}" if r.efficiency.validated else "none†",
+                      _band_cell(r),
                       Text(r.verdict.lower(), style=VERDICT_STYLE[r.verdict]), _t(r.latency_s),
                       r.bound if r.bandwidth_gbps else "compute*",
                       f"{r.power_w:g} W" if r.power_w else "?",
@@ -140,6 +147,8 @@ def rank_view(res: "RankResult", show_all: bool = False, explain: bool = False) 
         tail += f"; {len(res.skipped)} not checked (no {c.precision.compute} peak in the database)"
     if any(not r.efficiency.validated for r in rows):
         tail += "\n† no measurements of this chip's runtime class: the prediction has no error band"
+    if any(r.efficiency.band and r.efficiency.band.borrowed for r in rows):
+        tail += "\n‡ no measurements of this chip's runtime: the band is another class's, borrowed with its factors"
     if any(not r.bandwidth_gbps for r in rows):
         tail += "\n* DRAM bandwidth unknown (on-chip or host memory): memory time not modelled, an optimistic bound"
     parts.append(Text(tail, style="dim"))
