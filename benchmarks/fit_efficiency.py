@@ -19,7 +19,7 @@ import datetime
 import yaml
 from _cases import ROOT, load_cases, local_cases, predictor
 
-from chipfit.calibration.fit import class_fit, fit_class, op_is_depthwise, residual
+from chipfit.calibration.fit import GRID, class_fit, fit_class, op_is_depthwise, residual
 from chipfit.data.efficiency import EfficiencyFile, efficiency_classes, efficiency_file
 
 METHOD = ("per class, coordinate search on a log grid of (gemm, depthwise, memory) minimising the mean "
@@ -34,6 +34,14 @@ def _report(cls, eff, res, preds) -> None:
     for p in preds:
         print(f"    {p.case.id:7s} {p.case.measured_model[:40]:40s} measured {p.case.measured:10.4g} "
               f"predicted {p.predicted:10.4g}  {100 * p.error:+6.1f}%")
+
+
+def _edges(eff) -> str:
+    """Factors the fit left on an end of its grid, said in the basis (a clipped fit, not a measured 1.0)."""
+    ends = [f"{k} {getattr(eff, k):g}" for k in ("gemm", "depthwise", "memory")
+            if getattr(eff, k) >= GRID[-1] or getattr(eff, k) <= GRID[0]]
+    return (f"; at an end of the fit's grid ({GRID[0]:g}..{GRID[-1]:g}): {', '.join(ends)} (the rows ask for "
+            f"that much or more of the rated figure: the fit is clipped there)") if ends else ""
 
 
 def main() -> None:
@@ -54,6 +62,7 @@ def main() -> None:
                  f"({', '.join(c.id for c in cases)})")
         if borrow and not any(op_is_depthwise(pred.graph(c)) for c in cases):
             basis += f"; the rows hold no depthwise ops, so depthwise/vector come from the {borrow} fit"
+        basis += _edges(eff)
         fits[cls] = class_fit(desc[cls], eff, basis, [c.id for c in cases], res)
         _report(cls, eff, res, preds)
     # classes without measurements of their own borrow a fit
@@ -69,6 +78,7 @@ def main() -> None:
         f"2-core AMD EPYC (benchmarks/local/measured_local.csv: {', '.join(c.id for c in lfit)}); peaks "
         f"there are probed matmul rates, so the factors are relative to achieved, not rated, peaks"),
         [c.id for c in lfit], res)
+    fits["cpu"] = fits["cpu"].model_copy(update={"basis": fits["cpu"].basis + _edges(eff)})
     _report("cpu", eff, res, preds)
     # the edge runtime classes (and npu) belong to benchmarks/fit_edge.py: kept as they are
     old = efficiency_file()

@@ -193,10 +193,10 @@ def _synthetic_rows(path: Path, chip_file: Path, eff) -> list[float]:
 
 
 def test_calibrate_recovers_known_factors_and_writes_them_keeping_the_users_text(chip_file, tmp_path):
-    from chipfit.calibration.fit import _GRID
+    from chipfit.calibration.fit import GRID
     from chipfit.data.efficiency import Efficiency
 
-    g, d, m = _GRID[30], _GRID[12], _GRID[36]   # grid points, so an exact fit exists
+    g, d, m = GRID[30], GRID[12], GRID[36]   # grid points, so an exact fit exists
     rows = tmp_path / "rows.csv"
     _synthetic_rows(rows, chip_file, Efficiency(g, d, d, m, "cpu", "truth"))
     res = calibrate("testchip", rows, chips_files=[chip_file])

@@ -36,7 +36,7 @@ from chipfit.core.errors import ChipfitError
 from chipfit.core.precision import Precision, get_precision
 from chipfit.core.units import num, unit_ref
 from chipfit.data.chips import ChipRecord, Unit, database
-from chipfit.data.efficiency import Efficiency, for_unit
+from chipfit.data.efficiency import Efficiency, for_unit, runtimes_of
 from chipfit.frontends.resolve import is_onnx
 
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -56,6 +56,44 @@ def band_text(eff: Efficiency) -> str:
         return f"{eff.efficiency_class} class: no measurements, no error band"
     return (f"{eff.efficiency_class} class: median {b.median_abs_pct:.3g} %, p90 {b.p90_abs_pct:.3g} % over "
             f"{b.n} rows ({b.what})")
+
+
+@dataclass
+class Together:
+    """Several units of one chip each running their own copies at once (``ID:all``,
+    ``ID:gpu+dla``): their throughputs add up, capped by the DRAM they share."""
+
+    units: list[tuple[str, int, float, float]]  # (unit id, instances, inferences/s and bytes/s of one)
+    bandwidth_gbps: float | None                # the chip's DRAM peak (None: unknown, no cap)
+    band: tuple[float, float] = (1.0, 1.0)      # the widest error band of the units
+
+    @property
+    def demand_gbps(self) -> float:
+        return sum(n * b for _, n, _, b in self.units) / 1e9
+
+    @property
+    def dram_scale(self) -> float:
+        """1, or the share of their demand the shared DRAM can serve."""
+        bw = self.bandwidth_gbps
+        return bw / self.demand_gbps if bw and self.demand_gbps > bw else 1.0
+
+    @property
+    def throughput_fps(self) -> float:
+        return sum(n * t for _, n, t, _ in self.units) * self.dram_scale
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"units": [{"unit": u, "count": n, "throughput_fps": t, "bytes_per_s": b} for u, n, t, b in self.units],
+                "demand_gbps": self.demand_gbps, "dram_scale": self.dram_scale, "throughput_fps": self.throughput_fps}
+
+
+def together(parts: list[tuple[Unit, Roofline]], bandwidth_gbps: float | None) -> Together:
+    """Units running copies at once, from each unit's roofline at the batch they run."""
+    rows = [(u.id, u.count, r.throughput, r.bytes / r.latency_s if r.latency_s else 0.0) for u, r in parts]
+    bands = [r.efficiency.band for _, r in parts if r.efficiency.band is not None]
+    band = (min(b.low for b in bands), max(b.high for b in bands)) if bands else (1.0, 1.0)
+    return Together(rows, bandwidth_gbps, band)
+
+
 @dataclass
 class UnitSummary:
     """Batch-1 speed of one unit of a multi-unit chip (for the 'other units' lines)."""
@@ -87,6 +125,7 @@ class CheckResult:
     power_w: float | None
     other_units: list[UnitSummary] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    together: Together | None = None  # set when several units run copies at once (ID:all)
 
     # -- requirement ------------------------------------------------------------------
     @property
@@ -139,8 +178,8 @@ class CheckResult:
 
     @property
     def throughput_fps(self) -> float:
-        """Inferences per second at the batch asked for."""
-        return self.roof.throughput
+        """Inferences per second at the batch asked for (of every unit together with ``ID:all``)."""
+        return self.together.throughput_fps if self.together else self.roof.throughput
 
     @property
     def max_fps_batched(self) -> float:
@@ -182,7 +221,10 @@ class CheckResult:
     # -- error band ---------------------------------------------------------------------
     @property
     def band(self) -> tuple[float, float]:
-        """(low, high) multipliers of the predicted latency; (1, 1) without a band."""
+        """(low, high) multipliers of the predicted latency; (1, 1) without a band; the widest
+        of the units' bands when several run together."""
+        if self.together:
+            return self.together.band
         b = self.efficiency.band
         return (b.low, b.high) if b is not None else (1.0, 1.0)
 
@@ -277,6 +319,7 @@ class CheckResult:
                            "validation": eff.residual.model_dump() if eff.residual else None},
             "fused": self.roof.fused,
             "other_units": [vars(u) for u in self.other_units],
+            "together": self.together.to_dict() if self.together else None,
             "notes": list(self.count.notes) + self.notes + self.roof.notes,
         })
         if per_layer:
@@ -387,12 +430,43 @@ def check(model: Any, chip: str, *, fps: float, precision: str | Precision = "in
     validate(CheckParams, chip=chip, fps=fps, precision=precision, batch=batch, utilization=utilization,
              runtime=runtime, chips_files=chips_files, **count_kwargs)
     prec = get_precision(precision)
+    counted = count_for(model, precision, count_kwargs)
+    name, _, spec = chip.partition(":")
+    if spec == "all" or "+" in spec:
+        record, units = pick_units(name, spec, prec, sparse, chips_files)
+        results = [predict(counted, record, u, fps=fps, batch=batch, utilization=utilization, sparse=sparse,
+                           fuse=fuse, runtime=runtime if runtime in runtimes_of(u) else None) for u in units]
+        result = results[0]
+        bw = record.chip.memory_bandwidth_gbps
+        result.together = together([(u, r.roof) for u, r in zip(units, results)], bw.value if bw else None)
+        result.notes.insert(0, f"units {' + '.join(f'{u.count} × {u.id}' if u.count > 1 else u.id for u in units)} "
+                               f"each run their own copies at batch {batch}: throughput is the sum, capped by the "
+                               f"DRAM they share; latency is one inference on {units[0].id}")
+        return result
     record, unit, note = pick_unit(chip, prec, sparse, chips_files)
-    result = predict(count_for(model, precision, count_kwargs), record, unit, fps=fps, batch=batch,
+    result = predict(counted, record, unit, fps=fps, batch=batch,
                      utilization=utilization, sparse=sparse, fuse=fuse, runtime=runtime)
     if note:
         result.notes.insert(0, note)
     return result
+
+
+def pick_units(name: str, spec: str, prec: Precision, sparse: bool = False,
+               chips_files: Iterable[str] = ()) -> tuple[ChipRecord, list[Unit]]:
+    """The units ``spec`` names (``all``: every unit with a peak at ``prec``; ``gpu+dla``: those)."""
+    record, _ = database(chips_files).get(name)
+    units = record.chip.compute_units()
+    if spec == "all":
+        picked = [u for u in units if prec.compute in u.peaks(sparse)]
+    else:
+        picked = [database(chips_files).get(f"{name}:{part}")[1] for part in spec.split("+")]
+        lacking = [u.id for u in picked if prec.compute not in u.peaks(sparse)]
+        if lacking:
+            raise ChipfitError(f"unit {', '.join(lacking)} of {record.id} has no {'sparse' if sparse else 'dense'} "
+                               f"{prec.compute} peak in the database")
+    if not picked:
+        raise ChipfitError(f"{record.id} has no unit with a {'sparse' if sparse else 'dense'} {prec.compute} peak")
+    return record, picked
 
 
 def pick_unit(chip: str, prec: Precision, sparse: bool = False,

@@ -195,7 +195,8 @@ class ChipsFiles(Params):
 class CheckParams(ModelInput, ChipsFiles):
     """``chipfit check``: will this chip run the model at this rate?"""
 
-    chip: Annotated[str, Cli(short="-c")] = _p(help="Chip id or alias (chipfit chips); ID:UNIT picks a unit.",
+    chip: Annotated[str, Cli(short="-c")] = _p(help="Chip id or alias (chipfit chips); ID:UNIT picks a unit; "
+                                                    "ID:all or ID:gpu+dla runs copies on several at once.",
                                                min_length=1, max_length=200)
     fps: Annotated[Rate, Cli(short="-f")] = _p(help="Target rate: inferences (frames, requests) per second.")
     precision: Annotated[PrecisionName, Cli(short="-p")] = _p("int8", f"Workload precision: {PRECISION_HELP}.")

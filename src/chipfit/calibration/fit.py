@@ -21,6 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chipfit.analysis.check import together
 from chipfit.analysis.count import count
 from chipfit.analysis.roofline import op_class, roofline
 from chipfit.core.costgraph import CostGraph
@@ -115,24 +116,20 @@ class Predictor:
         prec = get_precision(case.precision)
         rec, units = self.units(case)
         bw = rec.chip.memory_bandwidth_gbps.value * 1e9 if rec.chip.memory_bandwidth_gbps else 0.0
-        total, latency, bytes_per_s = 0.0, None, 0.0
+        parts = []
         for unit in units:
             table = unit.peaks(case.sparse)
             if prec.compute not in table:
                 continue
             eff = effs.get(unit.efficiency_class) or for_unit(unit)
-            r = roofline(graph, prec, table[prec.compute].value * 1e12, bw, eff, batch=case.batch,
-                         fuse=case.fuse)
-            if latency is None:
-                latency = r.latency_s
-            total += r.throughput * unit.count
-            bytes_per_s += r.bytes / r.latency_s * unit.count
-        if latency is None:
+            parts.append((unit, roofline(graph, prec, table[prec.compute].value * 1e12, bw, eff, batch=case.batch,
+                                         fuse=case.fuse)))
+        if not parts:
             raise ValueError(f"{case.id}: no unit of {case.chip} has a {prec.compute} peak")
-        if len(units) > 1 and bw and bytes_per_s > bw:
-            # units share the DRAM: together they cannot stream more than its peak
-            total *= bw / bytes_per_s
-        return Prediction(case, latency if case.metric == "latency" else total)
+        if case.metric == "latency":
+            return Prediction(case, parts[0][1].latency_s)
+        # every unit runs its own copies; together they cannot stream more than the shared DRAM
+        return Prediction(case, together(parts, bw / 1e9 or None).throughput_fps)
 
 
 def residual(preds: list[Prediction], loo: list[float] | None = None) -> Residual:
@@ -142,7 +139,7 @@ def residual(preds: list[Prediction], loo: list[float] | None = None) -> Residua
                     loo_median_abs_pct=round(median(loo), 2) if loo else None)
 
 
-_GRID = [round(0.01 * 1.12 ** i, 4) for i in range(41) if 0.01 * 1.12 ** i <= 1.0] + [1.0]
+GRID = [round(0.01 * 1.12 ** i, 4) for i in range(41) if 0.01 * 1.12 ** i <= 1.0] + [1.0]
 
 
 def _loss(pred: Predictor, cases: list[Case], cls: str, e: Efficiency, fixed: dict[str, Efficiency]) -> float:
@@ -163,7 +160,7 @@ def _search(pred: Predictor, cases: list[Case], cls: str, fixed: dict[str, Effic
     for _ in range(6):
         improved = False
         for name in free:
-            for v in _GRID:
+            for v in GRID:
                 cand = (v if name == "gemm" else g, v if name == "depthwise" else d, v if name == "memory" else m)
                 loss = _loss(pred, cases, cls, make(*cand), fixed)
                 if loss < best - 1e-12:

@@ -31,7 +31,8 @@ def band_words(r: "CheckResult") -> str:
 
 
 def verdict_line(r: "CheckResult") -> Text:
-    where = unit_ref(r.chip, r.unit.id)
+    where = unit_ref(r.chip, r.unit.id) if r.together is None else \
+        f"{r.chip}:{'+'.join(u for u, *_ in r.together.units)}"
     head = Text(r.verdict, style=VERDICT_STYLE[r.verdict])
     head.append(f"  {r.count.model} on {where} at {r.fps:g} FPS, {r.precision.name}"
                 + (f", batch {r.batch}" if r.batch > 1 else ""), style="bold")
@@ -56,8 +57,14 @@ def check_view(r: "CheckResult", explain: bool = False, per_layer: bool = False)
         t.add_row("fixed costs", f"{_t(r.roof1.overhead_s + r.roof1.call_overhead_s)} per batch "
                   f"({_t(r.efficiency.op_overhead_s / r.efficiency.speed)} to start each of "
                   f"{sum(1 for o in r.roof1.ops if o.overhead_s)} ops, {_t(r.roof1.call_overhead_s)} per call)")
-    t.add_row("utilization", f"{r.utilization:.1%} of the {'unit' if r.unit.id != 'main' else 'chip'} "
-              f"at {r.fps:g} FPS")
+    if r.together is not None:
+        tg = r.together
+        parts = " + ".join(f"{n} × {u} {num(t)}" if n > 1 else f"{u} {num(t)}" for u, n, t, _ in tg.units)
+        cap = (f", × {tg.dram_scale:.3g}: together they ask {num(tg.demand_gbps)} GB/s of the shared "
+               f"{num(tg.bandwidth_gbps)} GB/s" if tg.dram_scale < 1 else "")
+        t.add_row("together", f"{num(tg.throughput_fps)} FPS at batch {r.batch} = {parts}{cap}")
+    t.add_row("utilization", f"{r.utilization:.1%} of the {'unit' if r.unit.id != 'main' else 'chip'}"
+              f"{'s' if r.together else ''} at {r.fps:g} FPS")
     t.add_row("", "")
     t.add_row("model", f"{r.count.model}: {si(r.count.macs)}MACs, {si(r.count.flops)}FLOPs, "
               f"{si(r.count.params)} params")
