@@ -1,5 +1,6 @@
 """The chip database: every file matches the schema, every number has a source."""
 
+import json
 from importlib import resources
 
 import pytest
@@ -121,3 +122,21 @@ def test_the_config_folder_is_read(tmp_path, monkeypatch):
     monkeypatch.setenv("CHIPFIT_CHIPS_DIR", str(folder))
     assert config_dir() == folder
     assert "folder-chip" in database().records
+
+
+def test_the_json_list_carries_every_number_with_its_source(run_cli):
+    rc, out, err = run_cli("chips", "--json")
+    assert rc == 0, err
+    chips = json.loads(out)["chips"]
+    db = database()
+    assert len(chips) == len(db.records)
+    for c in chips:
+        rec = db.records[c["id"]]
+        figures = {f["field"]: f for f in c["figures"]}
+        assert set(figures) == {name for name, _ in rec.chip.figures()}, c["id"]
+        for f in figures.values():
+            assert f["flag"] in ("datasheet", "third-party", "derived", "measured") and f["source"]["title"]
+            assert f["flag"] != "derived" or f["formula"]
+    tpu = next(c for c in chips if c["id"] == "coral-edge-tpu")
+    assert tpu["host_link"]["bandwidth_gbps"] > 0 and tpu["onchip_memory_mb"] > 0
+    assert tpu["runtimes"] == [{"unit": "main", "runtimes": ["edgetpu"]}]

@@ -23,7 +23,7 @@ from chipfit.core.datafile import load, load_path
 from chipfit.core.errors import ChipfitError
 from chipfit.core.precision import get_precision
 from chipfit.data.chips.schema import Category, Chip, ChipFile, Figure, Source, Unit
-from chipfit.data.efficiency import efficiency_classes
+from chipfit.data.efficiency import efficiency_classes, runtimes_of
 
 __all__ = ["Chip", "ChipDB", "ChipRecord", "Figure", "Source", "Unit", "check_category", "chips",
            "config_dir", "database", "select"]
@@ -72,7 +72,14 @@ class ChipRecord:
             "memory_gb": c.memory_gb.value if c.memory_gb else None,
             "power_w": c.power_w.value if c.power_w else None,
             "power_min_w": c.power_w.min if c.power_w else None,
+            "onchip_memory_mb": c.onchip_memory_mb.value if c.onchip_memory_mb else None,
+            "host_link": ({"name": c.host_link.name, "bandwidth_gbps": c.host_link.bandwidth_gbps.value}
+                          if c.host_link else None),
+            "runtimes": [{"unit": u.id, "runtimes": runtimes_of(u)} for u in units],
             "origin": self.origin,
+            "figures": [{"field": name, "value": fig.value, "min": fig.min, "flag": fig.flag, "formula": fig.formula,
+                         "note": fig.note, "source": self.sources[fig.source].model_dump(exclude_none=True)}
+                        for name, fig in c.figures()],
         }
 
 
