@@ -21,7 +21,8 @@ def test_an_option_the_command_lacks_is_named_with_the_command_that_has_it(run_c
 
 
 def test_check_and_rank_take_device_and_trace(run_cli):
-    for cmd in (["check", "--chip", "rk3588", "--fps", "1"], ["rank", "--fps", "1", "--category", "edge"]):
+    for cmd in (["check", "--chip", "rk3588", "--fps", "1"], ["rank", "--fps", "1", "--category", "edge"],
+                ["whatif", "--chip", "rk3588", "--fps", "1", "--lever", "batch"]):
         rc, out, err = run_cli(cmd[0], "resnet18", *cmd[1:], "--device", "meta", "--json")
         assert rc == 0, err
     rc, _, err = run_cli("check", "frobnicatornet", "--chip", "rk3588", "--fps", "1")

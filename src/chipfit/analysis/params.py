@@ -320,6 +320,8 @@ class WhatIfParams(ChipsFiles):
     input_shape: Annotated[Shapes, Cli(short="-i")] = _p(None, INPUT_SHAPE_HELP, max_length=32)
     seq_len: Annotated[Optional[int], Cli(short="-s")] = _p(None, "Tokens per sequence (text models).", ge=1,
                                                             le=MAX_TOKENS)
+    device: Annotated[Literal["meta", "cpu", "cuda"], LOCAL] = _p(
+        "meta", "Where a PyTorch model is built and traced: meta (no weights, default), cpu or cuda.")
 
 
 # -- chips, measure, calibrate -----------------------------------------------------------------

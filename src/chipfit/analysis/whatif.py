@@ -127,7 +127,7 @@ def whatif(model: Any, chip: str, *, fps: float, precision: str = "int8", prune_
            scales: Iterable[float] = SCALES, batches: Iterable[int] = BATCHES, lighter: bool = True,
            levers: Iterable[str] | None = None, precisions: Iterable[str] | None = None,
            chips_files: Iterable[str] = (), input_shape: Any = None, seq_len: int | None = None,
-           progress: Callable[[str, int, int], None] | None = None) -> WhatIfResult:
+           device: str = "meta", progress: Callable[[str, int, int], None] | None = None) -> WhatIfResult:
     """Price every lever for ``model`` on ``chip`` at ``fps``; see the module docstring.
 
     ``levers`` keeps only those of :data:`LEVERS`; asking for ``sparsity`` on a unit without a
@@ -164,7 +164,7 @@ def whatif(model: Any, chip: str, *, fps: float, precision: str = "int8", prune_
     steps = 7 + len(prune_ratios)
     tell = progress or (lambda *_: None)
     tell("counting the model", 0, steps)
-    base_count = count(model, input_shape=input_shape, seq_len=seq_len, precision=prec)
+    base_count = count(model, input_shape=input_shape, seq_len=seq_len, precision=prec, device=device)
     base = predict(base_count, record, unit, fps=fps)
     name = base_count.model
     acc = top1(name) if isinstance(model, str) else None
@@ -188,7 +188,7 @@ def whatif(model: Any, chip: str, *, fps: float, precision: str = "int8", prune_
 
     tell("input size", 3, steps)
     if "input" in asked:
-        options += _input_options(model, base_count, record, unit, fps, prec, scales, input_shape, seq_len)
+        options += _input_options(model, base_count, record, unit, fps, prec, scales, input_shape, seq_len, device)
 
     tell("sparsity", 4, steps)
     if "sparsity" in asked and prec.compute in sparse:
@@ -227,7 +227,8 @@ def _precision_note(src: str, dst: str) -> str:
     return "wider than asked: more bytes, no accuracy loss"
 
 
-def _input_options(model, base_count, record, unit, fps, prec, scales, input_shape, seq_len) -> list[Option]:
+def _input_options(model, base_count, record, unit, fps, prec, scales, input_shape, seq_len,
+                   device: str = "meta") -> list[Option]:
     shapes = base_count.graph.inputs
     out: list[Option] = []
     image = [s for s in shapes.values() if len(s) == 4]
@@ -236,7 +237,7 @@ def _input_options(model, base_count, record, unit, fps, prec, scales, input_sha
         for s in scales:
             hh, ww = max(32, round(h * s / 32) * 32), max(32, round(w * s / 32) * 32)
             try:
-                cr = count(model, input_shape=[f"{n},{c},{hh},{ww}"], precision=prec)
+                cr = count(model, input_shape=[f"{n},{c},{hh},{ww}"], precision=prec, device=device)
             except ChipfitError as exc:
                 out.append(Option("input size", f"{hh}×{ww}", None, note=f"not counted: {exc}"))
                 continue
@@ -248,7 +249,7 @@ def _input_options(model, base_count, record, unit, fps, prec, scales, input_sha
         if length:
             for s in scales:
                 L = max(1, int(length * s))
-                cr = count(model, seq_len=L, precision=prec)
+                cr = count(model, seq_len=L, precision=prec, device=device)
                 out.append(Option("sequence length", str(L), predict(cr, record, unit, fps=fps),
                                   note=f"{s:g}× the tokens"))
     return out
