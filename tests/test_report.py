@@ -175,7 +175,7 @@ def test_rank_explain_gives_each_chips_formula_efficiency_and_validation(run_cli
     assert rows["required TOPS"].endswith(f"= {d['required_tops']:.4g} TOPS")
     orin = next(c for c in d["chips"] if c["chip"] == "jetson-orin-nano-8gb")
     line = rows["jetson-orin-nano-8gb:gpu"]
-    assert "class nvidia-jetson-gpu" in line and "validation on 4 rows (the fit rows): median |error| 13.1 %" in line
+    assert "class nvidia-jetson-gpu" in line and "validation over 4 fit rows: median |error| 13.1 %" in line
     assert f"= {orin['max_fps']:,.0f} ≥ 30" in line
     assert "class rknn" in rows["rk3588"] and "models held out of the fit" in rows["rk3588"]  # the RKNN fit
 

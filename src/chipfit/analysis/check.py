@@ -53,9 +53,9 @@ def band_text(eff: Efficiency) -> str:
     """The band in words, for the line that shows a prediction."""
     b = eff.band
     if b is None:
-        return f"{eff.efficiency_class} class: no measurements, no error band"
-    return (f"{eff.efficiency_class} class: median {b.median_abs_pct:.3g} %, p90 {b.p90_abs_pct:.3g} % over "
-            f"{b.n} rows ({b.what})")
+        return f"{eff.efficiency_class}: no measurements, no error band"
+    return (f"{eff.efficiency_class}: median {b.median_abs_pct:.3g} %, p90 {b.p90_abs_pct:.3g} % over "
+            f"{b.n} {b.what}")
 
 
 @dataclass

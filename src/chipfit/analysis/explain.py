@@ -28,7 +28,7 @@ def efficiency_basis(e) -> str:
     """Where an efficiency came from, and how far its class's predictions were from measurements."""
     b = e.band
     if b is not None:
-        return (f"{e.basis}; validation on {b.n} rows ({b.what}): median |error| {b.median_abs_pct:.1f} %, "
+        return (f"{e.basis}; validation over {b.n} {b.what}: median |error| {b.median_abs_pct:.1f} %, "
                 f"p90 {b.p90_abs_pct:.1f} %; 90 % of measured latencies were ×{b.low:.3g} to ×{b.high:.3g} "
                 f"the prediction")
     return f"{e.basis}; not validated: no measured rows of this class, no error band"

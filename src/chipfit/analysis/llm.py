@@ -171,12 +171,12 @@ class LLMResult:
     @property
     def ttft_band(self) -> Band | None:
         """Multipliers of the time to first token that 90 % of the prefill measurements fell in."""
-        return band_of(self.efficiency.prefill_residual, "prefill measurements")
+        return band_of(self.efficiency.prefill_residual, "prefill rows")
 
     @property
     def tpot_band(self) -> Band | None:
         """Multipliers of the time per output token that 90 % of the decode measurements fell in."""
-        return band_of(self.efficiency.decode_residual, "decode measurements")
+        return band_of(self.efficiency.decode_residual, "decode rows")
 
     @property
     def decode_tokens_per_s_total(self) -> float:

@@ -101,7 +101,7 @@ class Band:
     n: int
     median_abs_pct: float
     p90_abs_pct: float
-    what: str  # 'held-out models', 'fit rows', 'chips never fitted on', ...
+    what: str  # the rows, after "over N": 'fit rows', 'rows of models held out of the fit', ...
     borrowed: bool = False  # measured on another class: this one has no measurements of its own
 
 
@@ -162,7 +162,7 @@ def for_unit(unit, utilization: float | None = None, runtime: str | None = None,
     cal = getattr(unit, "efficiency", None)
     if utilization is not None or cal is None or name != unit.efficiency_class:
         return for_class(name, utilization, chip)
-    band = band_of(cal.residual, "this chip's own measurements")
+    band = band_of(cal.residual, "rows of this chip")
     return Efficiency(cal.gemm, cal.depthwise, cal.vector, cal.memory, f"{unit.efficiency_class}, calibrated",
                       cal.basis, cal.residual, band=band)
 
@@ -178,15 +178,15 @@ def for_class(name: str, utilization: float | None = None, chip: str | None = No
         raise ChipfitError(f"unknown efficiency class '{name}'; known: {', '.join(classes)}")
     measured = fit.chips.get(chip) if chip else None
     if measured is None and fit.unmeasured_chip is not None:  # a chip this class never measured
-        band = band_of(fit.unmeasured_chip, "chips left out of the fit in turn")
+        band = band_of(fit.unmeasured_chip, "rows of chips left out of the fit in turn")
     elif fit.heldout is not None and not fit.borrows:
-        band = band_of(fit.heldout, "models held out of the fit")
+        band = band_of(fit.heldout, "rows of models held out of the fit")
     else:
-        band = band_of(fit.residual, "the fit rows")
+        band = band_of(fit.residual, "fit rows")
     if band is None and fit.borrows:
         lender = classes[fit.borrows]
         src = lender.unmeasured_chip or lender.heldout or lender.residual
-        band = band_of(src, f"the {fit.borrows} class on chips left out of its fit (borrowed)", borrowed=True)
+        band = band_of(src, f"rows of chips left out of the {fit.borrows} fit, borrowed", borrowed=True)
     return Efficiency(fit.gemm, fit.depthwise, fit.vector, fit.memory, name, fit.basis, fit.residual,
                       op_overhead_s=fit.op_overhead_us * 1e-6, call_overhead_s=fit.call_overhead_us * 1e-6,
                       speed=measured.speed if measured else 1.0,

@@ -22,12 +22,12 @@ VERDICT_STYLE = {"SUFFICIENT": "bold green", "UNCERTAIN": "bold yellow", "INSUFF
 
 
 def band_words(r: "CheckResult") -> str:
-    """'(low-high, <class> class: median …)' for the max FPS line."""
+    """'; low-high within the error measured for <class> (median …)' for the max FPS line."""
     from chipfit.analysis.check import band_text
 
     if r.efficiency.band is None:
-        return f"({band_text(r.efficiency)})"
-    return f"({num(r.max_fps_low)}-{num(r.max_fps_high)}, {band_text(r.efficiency)})"
+        return f"; {band_text(r.efficiency)}"
+    return f"; {num(r.max_fps_low)}-{num(r.max_fps_high)} within the error measured for {band_text(r.efficiency)}"
 
 
 def verdict_line(r: "CheckResult") -> Text:
@@ -46,7 +46,7 @@ def check_view(r: "CheckResult", explain: bool = False, per_layer: bool = False)
     t.add_row("limiting", cli_words(r.limiting))
     t.add_row("margin", f"{r.margin_tops:+.4g} TOPS  (effective {num(r.effective_tops)} − required "
               f"{num(r.required_tops)})")
-    t.add_row("max FPS", f"{num(r.max_fps)} {band_words(r)} at batch 1")
+    t.add_row("max FPS", f"{num(r.max_fps)} at batch 1{band_words(r)}")
     t.add_row("latency", f"{_t(r.latency_s)} ({_t(r.latency_s_low)}-{_t(r.latency_s_high)}), {r.bound}-bound"
               + (f"; {num(r.max_fps_batched)} FPS at batch {r.best_batch}" if r.best_batch > 1 else ""))
     if r.roof1.streamed_bytes:
