@@ -224,3 +224,9 @@ def test_yolo_counts_at_any_multiple_of_32():
     full, half = count("yolov8n"), count("yolov8n", input_shape="1x3x320x320")
     # every op of a fully convolutional net scales with the pixels, the attention-free v8 exactly
     assert full.macs == 4 * half.macs
+
+
+def test_mobilenet_v1_matches_the_paper():
+    """arXiv:1704.04861, Table 8: 1.0 MobileNet-224 has 569M mult-adds and 4.2M parameters."""
+    r = count("mobilenet_v1")
+    assert abs(r.macs / 1e6 - 569) <= 0.5 and abs(r.params / 1e6 - 4.2) <= 0.05

@@ -8,6 +8,13 @@ EfficientNet-Lite0
     replaced by ReLU6, stem (32) and head (1280) channels fixed; width 1.0, depth 1.0, 224 px,
     1000 classes. The README lists 4.7M parameters and 407M "MAdds".
 
+MobileNet v1
+    Howard et al. 2017, "MobileNets: Efficient Convolutional Neural Networks for Mobile Vision
+    Applications", arXiv:1704.04861, Table 1 (the layer table: a 3x3 stride-2 conv to 32
+    channels, 13 depthwise-separable blocks, global average pooling, a 1000-way fully connected
+    layer; BatchNorm and ReLU after every convolution) and Table 8 (1.0 MobileNet-224: 569M
+    mult-adds, 4.2M parameters, 70.6 % top-1).
+
 NanoDet-Plus-m (320 and 416) and NanoDet-Plus-m-1.5x (416)
     RangiLyu, https://github.com/RangiLyu/nanodet (Apache-2.0), configs
     ``config/nanodet-plus-m_320.yml``, ``config/nanodet-plus-m_416.yml`` and
@@ -100,6 +107,34 @@ class EfficientNetLite(nn.Module):
 def efficientnet_lite0() -> EfficientNetLite:
     """EfficientNet-Lite0: width 1.0, depth 1.0, 224 px, 1000 ImageNet classes."""
     return EfficientNetLite()
+
+
+# ------------------------------------------------------------------------------ MobileNet v1
+
+# (output channels, stride) of the 13 depthwise-separable blocks (arXiv:1704.04861, Table 1)
+MOBILENET_V1_BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1), (512, 1),
+                       (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1))
+
+
+class MobileNetV1(nn.Module):
+    def __init__(self, num_classes: int = 1000):
+        super().__init__()
+        layers: list[nn.Module] = [_conv_bn(3, 32, 3, 2, act=nn.ReLU())]
+        cin = 32
+        for cout, stride in MOBILENET_V1_BLOCKS:
+            layers += [_conv_bn(cin, cin, 3, stride, groups=cin, act=nn.ReLU()), _conv_bn(cin, cout, 1, act=nn.ReLU())]
+            cin = cout
+        self.features = nn.Sequential(*layers)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(cin, num_classes)
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.pool(self.features(x)), 1))
+
+
+def mobilenet_v1() -> MobileNetV1:
+    """MobileNet v1, width 1.0, 224 px, 1000 ImageNet classes."""
+    return MobileNetV1()
 
 
 # ------------------------------------------------------------------------------ NanoDet-Plus
