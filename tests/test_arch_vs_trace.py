@@ -39,6 +39,8 @@ DECODERS = {
                  pad_token_id=0, sliding_window=None),
     "gpt2": dict(model_type="gpt2", architectures=["GPT2LMHeadModel"], n_embd=64, n_layer=2, n_head=4,
                  n_positions=128, vocab_size=100),
+    "gptj": dict(model_type="gptj", architectures=["GPTJForCausalLM"], n_embd=64, n_layer=2, n_head=4,
+                 n_positions=128, vocab_size=100, rotary_dim=8, tie_word_embeddings=False),
     "mixtral": dict(SMALL, model_type="mixtral", architectures=["MixtralForCausalLM"], num_key_value_heads=2,
                     num_local_experts=4, num_experts_per_tok=2),
     "qwen2_moe": dict(SMALL, model_type="qwen2_moe", architectures=["Qwen2MoeForCausalLM"], num_hidden_layers=3,

@@ -323,8 +323,9 @@ def _layer(em: _Emitter, p: str, layer: Layer, h: int, rows: int, run: _Run) -> 
         em.norm(f"{p}.cross_attn_layernorm", rows, h, layer.norm)
         held += _attention(em, f"{p}.cross_attn", layer.cross, h, run, cross=True)
         em.elementwise(f"{p}.cross_attn_residual", rows * h)
-    em.norm(f"{p}.pre_feedforward_layernorm" if layer.sandwich else f"{p}.post_attention_layernorm",
-            rows, h, layer.norm)
+    if not layer.parallel:   # a parallel layer's MLP reads the attention's normed input
+        em.norm(f"{p}.pre_feedforward_layernorm" if layer.sandwich else f"{p}.post_attention_layernorm",
+                rows, h, layer.norm)
     if isinstance(layer.mlp, MoE):
         _moe(em, f"{p}.mlp", layer.mlp, h, rows)
     else:

@@ -251,6 +251,26 @@ def _gpt2(cfg: Config) -> Decoder:
                    max_positions=positions)
 
 
+@reader("gptj")
+def _gptj(cfg: Config) -> Decoder:
+    """GPT-J (transformers' GPTJConfig / modeling_gptj): one LayerNorm per layer feeding attention
+    and MLP in parallel, bias-free q/k/v/out projections, rotary embedding on the first
+    ``rotary_dim`` dimensions of each head, a biased MLP and an untied LM head with a bias."""
+    hidden, layers, heads, vocab, positions = cfg.require(
+        ("n_embd", "hidden_size"), ("n_layer", "num_hidden_layers"), ("n_head", "num_attention_heads"),
+        "vocab_size", ("n_positions", "max_position_embeddings"))
+    hd = cfg.head_dim(hidden, heads, key="__no_head_dim__")
+    inter = cfg.get("n_inner", default=None) or 4 * hidden
+    act = cfg.act("activation_function", default="gelu_new")
+    norm = Norm("layer")
+    attn = Attention(heads, heads, hd, False, False, False, False, rotary=True, causal=True)
+    layer = Layer(attn, MLP(inter, act, bias=True), norm, parallel=True)
+    stack = Stack("h", hidden, (layer,) * layers, final_norm=norm, final_norm_name="ln_f")
+    return Decoder(TokenEmbedding(vocab, hidden, name="wte"), stack,
+                   Head("lm_head", hidden, vocab, bias=True, tied=bool(cfg.get("tie_word_embeddings", default=False))),
+                   max_positions=positions, rotary_dim=cfg.get("rotary_dim", default=hd) or hd)
+
+
 # -- encoders -----------------------------------------------------------------------------
 
 def _encoder_stack(cfg: Config, prefix: str, hidden: int, layers: int, heads: int, inter: int,

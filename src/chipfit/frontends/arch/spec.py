@@ -72,6 +72,7 @@ class Layer:
     cross: Attention | None = None   # cross-attention to an encoder's output
     unused_params: int = 0           # parameters the layer holds but this input never uses
     sandwich: bool = False           # norms after attention and MLP too, 4 a layer (Gemma 2)
+    parallel: bool = False           # attention and MLP read the same normed input, one norm (GPT-J)
 
 
 @dataclass(frozen=True, slots=True)
