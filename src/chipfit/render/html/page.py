@@ -458,7 +458,13 @@ def _plan(r: dict) -> tuple[str, str]:
             f"its stages)" if r.get("utilization_high") is not None else "")),
         ("latency", "latency_s", r["latency_s"], f"{duration(r['latency_s'])} alone along "
          f"{' → '.join(r['critical_path'])}"),
-        ("latency under load", "latency_loaded_s", loaded, _opt(loaded, duration)),
+        ("latency under load", "latency_loaded_s", loaded, _opt(loaded, duration)
+         + (f" ({duration(r['latency_loaded_s_low'])}-{duration(r['latency_loaded_s_high'])} within the measured "
+            f"error of its stages)" if r.get("latency_loaded_s_high") is not None and loaded is not None else "")),
+        ("first output", "first_output_s", r.get("first_output_s"),
+         f"{duration(r['first_output_s'])} alone, {_opt(r.get('first_output_loaded_s'), duration)} under load "
+         f"(stages with stream start on their producers' first output)"
+         if r.get("first_output_s") and r["first_output_s"] < r["latency_s"] else "the end-to-end latency"),
         ("latency budget", "latency_budget_s", budget, _opt(budget, duration)),
     ])
     stages = r["stages"]
