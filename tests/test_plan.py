@@ -333,3 +333,15 @@ def test_a_streaming_stage_starts_on_the_first_output_of_its_producer():
     assert streamed.latency_s == pytest.approx(max(ttft + tts.latency_s, llm_r.latency_s))
     assert streamed.critical_path == ["llm", "tts"]
     assert streamed.to_dict()["stages"][1]["stream"] is True and streamed.to_dict()["first_output_s"] > 0
+
+
+def test_a_stage_may_name_a_runtime_its_chip_runs(tmp_path):
+    text = ("name: phone\nchip: snapdragon-8-gen-3\nstages:\n  - name: detector\n    model: yolov8n\n"
+            "    rate: 30\n    runtime: RUNTIME\n")
+    qnn = plan(_write(tmp_path, text.replace("RUNTIME", "qnn")))
+    tfl = plan(_write(tmp_path, text.replace("RUNTIME", "tflite-qnn")))
+    assert qnn.stages[0].detail.efficiency.efficiency_class == "qnn"
+    assert tfl.stages[0].detail.efficiency.efficiency_class == "tflite-qnn"
+    assert qnn.stages[0].busy_s != tfl.stages[0].busy_s
+    with pytest.raises(ChipfitError, match=r"line 7: stages\[0\]\.runtime: .*hailort is not one this chip runs"):
+        plan(_write(tmp_path, text.replace("RUNTIME", "hailort")))

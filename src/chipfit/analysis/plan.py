@@ -520,9 +520,9 @@ def _stage(sc: Scenario, i: int, s: Stage, default_chip: str | None, chip_given:
         raise fail(chip_loc, exc) from None
     try:
         count = _count(s, prec, cache)
-        res = predict(count, record, unit, fps=runs, batch=s.batch)
+        res = predict(count, record, unit, fps=runs, batch=s.batch, runtime=s.runtime)
     except ChipfitError as exc:
-        raise fail(where + ("model",), exc) from None
+        raise fail(where + ("runtime" if s.runtime and "runtime" in str(exc) else "model",), exc) from None
     batch_s = res.roof.latency_s
     notes = ([note] if note else []) + list(count.notes)
     return StagePlan(s, record, unit, prec.name, triggers, runs, res.roof.flops / s.batch,

@@ -105,6 +105,7 @@ class Stage(BaseModel):
     stream: bool = False      # start on the producers' first output, not their last
     # model stages
     input_shape: Optional[list[int]] = None
+    runtime: Optional[str] = Field(None, min_length=1, max_length=60)  # a runtime the chip lists (default its own)
     seq_len: Optional[int] = Field(None, ge=1)
     phase: Optional[Literal["forward", "prefill", "decode"]] = None
     context: Optional[int] = Field(None, ge=0)
