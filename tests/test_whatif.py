@@ -194,3 +194,11 @@ def test_whatif_report_and_formats(run_cli, tmp_path):
     for o in data["options"]:
         if o["sufficient"] is not None and o["lever"] != "batch":
             assert o["energy_per_inference_j"] == pytest.approx(15 * o["latency_s"], rel=1e-9)
+
+
+def test_every_option_is_priced_with_the_runtime_asked_for():
+    r = whatif("resnet18", "qcs6490", fps=300, runtime="tflite-qnn", levers=["batch", "precision"])
+    classes = {o.result.efficiency.efficiency_class for o in r.options if o.result is not None}
+    assert r.baseline.efficiency.efficiency_class == "tflite-qnn" and classes == {"tflite-qnn"}
+    with pytest.raises(ChipfitError, match="hailort is not one this chip runs"):
+        whatif("resnet18", "qcs6490", fps=300, runtime="hailort", levers=["batch"])

@@ -322,6 +322,8 @@ class WhatIfParams(ChipsFiles):
                                                             le=MAX_TOKENS)
     device: Annotated[Literal["meta", "cpu", "cuda"], LOCAL] = _p(
         "meta", "Where a PyTorch model is built and traced: meta (no weights, default), cpu or cuda.")
+    runtime: Optional[str] = _p(None, "Runtime the chip runs every option with (chipfit chips ID lists them); "
+                                      "default: the vendor's own.", min_length=1, max_length=60)
 
 
 # -- chips, measure, calibrate -----------------------------------------------------------------

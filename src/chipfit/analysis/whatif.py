@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable, Iterable
 
 from chipfit.analysis.check import CheckResult, pick_unit, predict
@@ -127,7 +128,8 @@ def whatif(model: Any, chip: str, *, fps: float, precision: str = "int8", prune_
            scales: Iterable[float] = SCALES, batches: Iterable[int] = BATCHES, lighter: bool = True,
            levers: Iterable[str] | None = None, precisions: Iterable[str] | None = None,
            chips_files: Iterable[str] = (), input_shape: Any = None, seq_len: int | None = None,
-           device: str = "meta", progress: Callable[[str, int, int], None] | None = None) -> WhatIfResult:
+           device: str = "meta", runtime: str | None = None,
+           progress: Callable[[str, int, int], None] | None = None) -> WhatIfResult:
     """Price every lever for ``model`` on ``chip`` at ``fps``; see the module docstring.
 
     ``levers`` keeps only those of :data:`LEVERS`; asking for ``sparsity`` on a unit without a
@@ -136,6 +138,7 @@ def whatif(model: Any, chip: str, *, fps: float, precision: str = "int8", prune_
     peak for is tried, and the others are left out).
     """
     prune_ratios, scales, batches = list(prune_ratios), list(scales), list(batches)
+    price = partial(predict, runtime=runtime)  # every option priced with the same runtime
     validate(WhatIfParams, chip=chip, fps=fps, precision=precision, prune_ratios=prune_ratios, scales=scales,
              batches=batches, levers=None if levers is None else list(levers),
              precisions=None if precisions is None else list(precisions), chips_files=chips_files,
@@ -165,7 +168,7 @@ def whatif(model: Any, chip: str, *, fps: float, precision: str = "int8", prune_
     tell = progress or (lambda *_: None)
     tell("counting the model", 0, steps)
     base_count = count(model, input_shape=input_shape, seq_len=seq_len, precision=prec, device=device)
-    base = predict(base_count, record, unit, fps=fps)
+    base = price(base_count, record, unit, fps=fps)
     name = base_count.model
     acc = top1(name) if isinstance(model, str) else None
     options = [Option("as given", f"{prec.name}, batch 1", base, accuracy_top1=acc[0] if acc else None,
@@ -175,12 +178,12 @@ def whatif(model: Any, chip: str, *, fps: float, precision: str = "int8", prune_
     for pp in ladder if "precision" in asked else ():
         if pp.name == prec.name:
             continue
-        options.append(Option("precision", pp.name, predict(base_count.at(pp), record, unit, fps=fps),
+        options.append(Option("precision", pp.name, price(base_count.at(pp), record, unit, fps=fps),
                               note=_precision_note(prec.name, pp.name)))
 
     tell("batching", 2, steps)
     for b in batches if "batch" in asked else ():
-        r = predict(base_count, record, unit, fps=fps, batch=b)
+        r = price(base_count, record, unit, fps=fps, batch=b)
         wait = (b - 1) / fps
         options.append(Option("batch", str(b), r, latency_s=r.roof.latency_s + wait,
                               note=f"a batch takes {_ms(r.roof.latency_s)}, + {_ms(wait)} to fill it "
@@ -188,12 +191,13 @@ def whatif(model: Any, chip: str, *, fps: float, precision: str = "int8", prune_
 
     tell("input size", 3, steps)
     if "input" in asked:
-        options += _input_options(model, base_count, record, unit, fps, prec, scales, input_shape, seq_len, device)
+        options += _input_options(model, base_count, record, unit, fps, prec, scales, input_shape, seq_len, device,
+                                  price)
 
     tell("sparsity", 4, steps)
     if "sparsity" in asked and prec.compute in sparse:
         options.append(Option("2:4 sparsity", f"{prec.name} sparse peak",
-                              predict(base_count, record, unit, fps=fps, sparse=True),
+                              price(base_count, record, unit, fps=fps, sparse=True),
                               note=f"sparse peak {sparse[prec.compute].value:g} TOPS; needs the weights pruned "
                                    "2:4 and fine-tuned"))
     elif "sparsity" in asked:
@@ -204,11 +208,11 @@ def whatif(model: Any, chip: str, *, fps: float, precision: str = "int8", prune_
                               note="the same dense MACs: no speed-up on dense hardware (smaller only if "
                                    "stored compressed)"))
     if "prune" in asked:
-        options += _pruned_options(model, prune_ratios, base_count, record, unit, fps, prec, input_shape, tell)
+        options += _pruned_options(model, prune_ratios, base_count, record, unit, fps, prec, input_shape, tell, price)
 
     if "lighter" in asked:
         tell("lighter architectures", 5 + len(prune_ratios), steps)
-        options += _lighter(name, base_count, record, unit, fps, prec)
+        options += _lighter(name, base_count, record, unit, fps, prec, price)
     tell("done", steps, steps)
     notes = [unit_note] if unit_note else []
     return WhatIfResult(name, record.id, unit.id, fps, prec.name, base, options, notes)
@@ -228,7 +232,7 @@ def _precision_note(src: str, dst: str) -> str:
 
 
 def _input_options(model, base_count, record, unit, fps, prec, scales, input_shape, seq_len,
-                   device: str = "meta") -> list[Option]:
+                   device: str = "meta", price=predict) -> list[Option]:
     shapes = base_count.graph.inputs
     out: list[Option] = []
     image = [s for s in shapes.values() if len(s) == 4]
@@ -241,7 +245,7 @@ def _input_options(model, base_count, record, unit, fps, prec, scales, input_sha
             except ChipfitError as exc:
                 out.append(Option("input size", f"{hh}×{ww}", None, note=f"not counted: {exc}"))
                 continue
-            out.append(Option("input size", f"{hh}×{ww}", predict(cr, record, unit, fps=fps),
+            out.append(Option("input size", f"{hh}×{ww}", price(cr, record, unit, fps=fps),
                               note=f"{s:g}× per side; retrain at that size"))
         return out
     if isinstance(model, str) and (base_count.phase is not None or seq_len):
@@ -250,7 +254,7 @@ def _input_options(model, base_count, record, unit, fps, prec, scales, input_sha
             for s in scales:
                 L = max(1, int(length * s))
                 cr = count(model, seq_len=L, precision=prec, device=device)
-                out.append(Option("sequence length", str(L), predict(cr, record, unit, fps=fps),
+                out.append(Option("sequence length", str(L), price(cr, record, unit, fps=fps),
                                   note=f"{s:g}× the tokens"))
     return out
 
@@ -293,7 +297,8 @@ def prune_channels(module, ratio: float, image_channels: int = 3):
     return new
 
 
-def _pruned_options(model, ratios, base_count, record, unit, fps, prec, input_shape, tell) -> list[Option]:
+def _pruned_options(model, ratios, base_count, record, unit, fps, prec, input_shape, tell,
+                    price=predict) -> list[Option]:
     """Channel pruning at each ratio: the network resolved once, rebuilt narrower per ratio, recounted."""
     settings = [f"{r:.0%} of channels" for r in ratios]
 
@@ -321,7 +326,7 @@ def _pruned_options(model, ratios, base_count, record, unit, fps, prec, input_sh
             out.append(Option("channel pruning", setting, None,
                               note=f"this network could not be rebuilt pruned ({exc})"))
             continue
-        out.append(Option("channel pruning", setting, predict(cr, record, unit, fps=fps),
+        out.append(Option("channel pruning", setting, price(cr, record, unit, fps=fps),
                           note=f"channels × {1 - ratio:g}, recounted; needs fine-tuning"))
     return out
 
@@ -345,7 +350,7 @@ def top1(name: str) -> tuple[float, str] | None:
     return acc, f"torchvision {w} (recipe {w.meta.get('recipe', 'n/a')})"
 
 
-def _lighter(name, base_count, record, unit, fps, prec) -> list[Option]:
+def _lighter(name, base_count, record, unit, fps, prec, price=predict) -> list[Option]:
     entry = zoo.find(name)
     candidates: dict[str, str] = {}
     for e in zoo.entries("vision"):
@@ -367,7 +372,7 @@ def _lighter(name, base_count, record, unit, fps, prec) -> list[Option]:
         cr = count(spec, input_shape=["1,3,224,224"], precision=prec, name=cname)
         if cr.macs >= base_count.macs:
             continue
-        out.append(Option("lighter model", cname, predict(cr, record, unit, fps=fps), accuracy_top1=acc[0],
+        out.append(Option("lighter model", cname, price(cr, record, unit, fps=fps), accuracy_top1=acc[0],
                           accuracy_source=acc[1], macs=cr.macs))
     out.sort(key=lambda o: -(o.accuracy_top1 or 0))
     return out
