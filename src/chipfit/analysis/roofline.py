@@ -4,24 +4,22 @@ For every op::
 
     compute_s = flops / (peak_ops_per_s × compute efficiency of the op's class)
     memory_s  = bytes / (bandwidth × memory efficiency)
-    time_s    = max(compute_s, memory_s)        bound = whichever is larger
+    time_s    = max(compute_s, memory_s) + overhead     bound = the larger of the two
 
-    time_s    = max(compute_s, memory_s) + overhead
-
-and the model's latency is the sum over ops (ops run one after another).
+and the model's latency is the sum over ops (ops run one after another), plus a fixed cost per
+call. Batch ``B`` multiplies FLOPs and activation bytes by ``B``; weights are read once per batch.
 
 **Fixed cost per op.** An edge runtime pays a fixed cost to start each op it runs (a kernel
 launch, an NPU layer switch): ``efficiency.op_overhead_s`` per op that computes and is not fused
 into the op before it, once per batch, and ``efficiency.call_overhead_s`` once per call (per batch).
 This is why small models at batch 1 run slower than their roofline and why a batch of 8 costs less
-per image. **Chip speed**: a measured chip's ``efficiency.speed``
-multiplies its compute rate, bandwidth and op rate (1 for a chip never measured).
+per image. **Chip speed**: a measured chip's ``efficiency.speed`` multiplies its compute rate,
+bandwidth and op rate (1 for a chip never measured).
 
 **On-chip memory and host link.** A coprocessor without DRAM of its own (an Edge TPU on USB or
 PCIe) keeps weights in its on-chip memory (``onchip_bytes``) while they fit, filled in the
 order the ops run; the weights of every later op cross the host link (``link_bandwidth``
-bytes/s) on every batch, which adds ``streamed bytes / link_bandwidth`` to that op's memory time. Batch ``B``
-multiplies FLOPs and activation bytes by ``B``; weights are read once per batch.
+bytes/s) on every batch, which adds ``streamed bytes / link_bandwidth`` to that op's memory time.
 
 **Weight-only formats** (``w4a16``, ``q4_0``, …) read narrow weights and pay for it on the
 compute side: every weight element read is dequantized (``DEQUANT_OPS`` operations: scale

@@ -8,6 +8,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from chipfit.analysis.check import band_text
 from chipfit.analysis.params import cli_words
 from chipfit.core.units import duration as _t
 from chipfit.core.units import human_bytes, num, si, unit_ref
@@ -23,8 +24,6 @@ VERDICT_STYLE = {"SUFFICIENT": "bold green", "UNCERTAIN": "bold yellow", "INSUFF
 
 def band_words(r: "CheckResult") -> str:
     """'; low-high within the error measured for <class> (median …)' for the max FPS line."""
-    from chipfit.analysis.check import band_text
-
     if r.efficiency.band is None:
         return f"; {band_text(r.efficiency)}"
     return f"; {num(r.max_fps_low)}-{num(r.max_fps_high)} within the error measured for {band_text(r.efficiency)}"
