@@ -454,12 +454,12 @@ def check(model: Any, chip: str, *, fps: float, precision: str | Precision = "in
 def pick_units(name: str, spec: str, prec: Precision, sparse: bool = False,
                chips_files: Iterable[str] = ()) -> tuple[ChipRecord, list[Unit]]:
     """The units ``spec`` names (``all``: every unit with a peak at ``prec``; ``gpu+dla``: those)."""
-    record, _ = database(chips_files).get(name)
-    units = record.chip.compute_units()
+    db = database(chips_files)
+    record, _ = db.get(name)
     if spec == "all":
-        picked = [u for u in units if prec.compute in u.peaks(sparse)]
+        picked = [u for u in record.chip.compute_units() if prec.compute in u.peaks(sparse)]
     else:
-        picked = [database(chips_files).get(f"{name}:{part}")[1] for part in spec.split("+")]
+        picked = [db.get(f"{name}:{part}")[1] for part in spec.split("+")]
         lacking = [u.id for u in picked if prec.compute not in u.peaks(sparse)]
         if lacking:
             raise ChipfitError(f"unit {', '.join(lacking)} of {record.id} has no {'sparse' if sparse else 'dense'} "

@@ -244,24 +244,45 @@ def _cat(cs):
     return _Concat(), sum(cs)
 
 
+class _Scale:
+    """One scale of a family (depth and width multiples, channel cap): builds the layer-table
+    rows, each a function of the input channels returning (module, output channels)."""
+
+    def __init__(self, depth: float, width: float, max_channels: int = 1 << 30):
+        self.depth, self.width, self.max_channels = depth, width, max_channels
+
+    def ch(self, c: int) -> int:
+        return _ch(c, self.width, self.max_channels)
+
+    def n(self, n: int) -> int:
+        return _n(n, self.depth)
+
+    def block(self, c2: int, make):
+        """A row whose module ``make(c1, c)`` maps the input channels to ``c2`` scaled."""
+        c = self.ch(c2)
+        return lambda c1: (make(c1, c), c)
+
+    def conv(self, c2: int, k: int, s: int, p: int | None = None):
+        return self.block(c2, lambda c1, c: Conv(c1, c, k, s, p))
+
+    def sppf(self):
+        return self.block(1024, SPPF)
+
+
 # -- YOLOv5 v7.0 ----------------------------------------------------------------------------
 V5_SCALES = {"n": (0.33, 0.25), "s": (0.33, 0.50), "m": (0.67, 0.75), "l": (1.0, 1.0), "x": (1.33, 1.25)}
 
 
 def yolov5(scale: str = "s") -> nn.Module:
-    depth, width = V5_SCALES[scale]
-
-    def conv(c2, k, s, p=None):
-        c = _ch(c2, width)
-        return lambda c1: (Conv(c1, c, k, s, p), c)
+    sc = _Scale(*V5_SCALES[scale])
+    conv = sc.conv
 
     def c3(c2, n, shortcut=True):
-        c = _ch(c2, width)
-        return lambda c1: (C3(c1, c, _n(n, depth), shortcut), c)
+        return sc.block(c2, lambda c1, c: C3(c1, c, sc.n(n), shortcut))
 
     spec = [(-1, conv(64, 6, 2, 2)), (-1, conv(128, 3, 2)), (-1, c3(128, 3)), (-1, conv(256, 3, 2)),
             (-1, c3(256, 6)), (-1, conv(512, 3, 2)), (-1, c3(512, 9)), (-1, conv(1024, 3, 2)), (-1, c3(1024, 3)),
-            (-1, lambda c1: (SPPF(c1, _ch(1024, width)), _ch(1024, width))),
+            (-1, sc.sppf()),
             (-1, conv(512, 1, 1)), (-1, _up), ([-1, 6], _cat), (-1, c3(512, 3, False)),
             (-1, conv(256, 1, 1)), (-1, _up), ([-1, 4], _cat), (-1, c3(256, 3, False)),
             (-1, conv(256, 3, 2)), ([-1, 14], _cat), (-1, c3(512, 3, False)),
@@ -276,19 +297,15 @@ V8_SCALES = {"n": (0.33, 0.25, 1024), "s": (0.33, 0.50, 1024), "m": (0.67, 0.75,
 
 
 def yolov8(scale: str = "n") -> nn.Module:
-    depth, width, mc = V8_SCALES[scale]
-
-    def conv(c2, k, s):
-        c = _ch(c2, width, mc)
-        return lambda c1: (Conv(c1, c, k, s), c)
+    sc = _Scale(*V8_SCALES[scale])
+    conv = sc.conv
 
     def c2f(c2, n, shortcut):
-        c = _ch(c2, width, mc)
-        return lambda c1: (C2f(c1, c, _n(n, depth), shortcut), c)
+        return sc.block(c2, lambda c1, c: C2f(c1, c, sc.n(n), shortcut))
 
     spec = [(-1, conv(64, 3, 2)), (-1, conv(128, 3, 2)), (-1, c2f(128, 3, True)), (-1, conv(256, 3, 2)),
             (-1, c2f(256, 6, True)), (-1, conv(512, 3, 2)), (-1, c2f(512, 6, True)), (-1, conv(1024, 3, 2)),
-            (-1, c2f(1024, 3, True)), (-1, lambda c1: (SPPF(c1, _ch(1024, width, mc)), _ch(1024, width, mc))),
+            (-1, c2f(1024, 3, True)), (-1, sc.sppf()),
             (-1, _up), ([-1, 6], _cat), (-1, c2f(512, 3, False)),
             (-1, _up), ([-1, 4], _cat), (-1, c2f(256, 3, False)),
             (-1, conv(256, 3, 2)), ([-1, 12], _cat), (-1, c2f(512, 3, False)),
@@ -303,23 +320,18 @@ V11_SCALES = {"n": (0.50, 0.25, 1024), "s": (0.50, 0.50, 1024), "m": (0.50, 1.00
 
 
 def yolo11(scale: str = "n") -> nn.Module:
-    depth, width, mc = V11_SCALES[scale]
+    sc = _Scale(*V11_SCALES[scale])
+    conv = sc.conv
     big = scale in "mlx"  # the m/l/x scales use C3k inner blocks everywhere
 
-    def conv(c2, k, s):
-        c = _ch(c2, width, mc)
-        return lambda c1: (Conv(c1, c, k, s), c)
-
     def c3k2(c2, n, c3k, e=0.5):
-        c = _ch(c2, width, mc)
         inner = "c3k" if (c3k or big) else "c3k2"
-        return lambda c1: (C2f(c1, c, _n(n, depth), True, e, inner), c)
+        return sc.block(c2, lambda c1, c: C2f(c1, c, sc.n(n), True, e, inner))
 
-    top = _ch(1024, width, mc)
     spec = [(-1, conv(64, 3, 2)), (-1, conv(128, 3, 2)), (-1, c3k2(256, 2, False, 0.25)), (-1, conv(256, 3, 2)),
             (-1, c3k2(512, 2, False, 0.25)), (-1, conv(512, 3, 2)), (-1, c3k2(512, 2, True)),
-            (-1, conv(1024, 3, 2)), (-1, c3k2(1024, 2, True)), (-1, lambda c1: (SPPF(c1, top), top)),
-            (-1, lambda c1: (C2PSA(c1, c1, _n(2, depth)), c1)),
+            (-1, conv(1024, 3, 2)), (-1, c3k2(1024, 2, True)), (-1, sc.sppf()),
+            (-1, lambda c1: (C2PSA(c1, c1, sc.n(2)), c1)),
             (-1, _up), ([-1, 6], _cat), (-1, c3k2(512, 2, False)),
             (-1, _up), ([-1, 4], _cat), (-1, c3k2(256, 2, False)),
             (-1, conv(256, 3, 2)), ([-1, 13], _cat), (-1, c3k2(512, 2, False)),
