@@ -35,7 +35,7 @@ from chipfit.analysis.roofline import Roofline, roofline
 from chipfit.core.errors import ChipfitError
 from chipfit.core.precision import Precision, get_precision
 from chipfit.core.units import num, unit_ref
-from chipfit.data.chips import ChipRecord, Unit, database
+from chipfit.data.chips import ChipRecord, Unit, database, split_unit, with_mode
 from chipfit.data.efficiency import Efficiency, for_unit, runtimes_of
 from chipfit.frontends.resolve import is_onnx
 
@@ -359,6 +359,18 @@ def host_link(chip) -> tuple[float, float]:
     return 0.0, 0.0
 
 
+def capacity_of(chip) -> tuple[int | None, str | None]:
+    """(bytes an application can use, a note naming the OS / firmware reserve if there is one)."""
+    usable = chip.usable_memory_gb
+    if usable is None:
+        return None, None
+    note = None
+    if chip.memory_reserved_gb is not None:
+        note = (f"the OS and firmware keep {num(chip.memory_reserved_gb.value)} GB of the "
+                f"{num(chip.memory_gb.value)} GB: {num(usable)} GB is usable")
+    return int(usable * 1e9), note
+
+
 def predict(count: CountResult, record: ChipRecord, unit: Unit, *, fps: float, batch: int = 1,
             utilization: float | None = None, sparse: bool = False, fuse: bool = True,
             runtime: str | None = None) -> CheckResult:
@@ -370,7 +382,7 @@ def predict(count: CountResult, record: ChipRecord, unit: Unit, *, fps: float, b
     chip = record.chip
     bw = chip.memory_bandwidth_gbps.value * 1e9 if chip.memory_bandwidth_gbps else 0.0
     onchip, link = host_link(chip)
-    capacity = int(chip.memory_gb.value * 1e9) if chip.memory_gb else None
+    capacity, reserve_note = capacity_of(chip)
     graph = count.graph
     weight_bytes = graph.weight_bytes(prec)
     working = graph.peak_activation_bytes(prec)
@@ -389,6 +401,8 @@ def predict(count: CountResult, record: ChipRecord, unit: Unit, *, fps: float, b
     notes = []
     if capacity is None:
         notes.append("no memory capacity in the database for this chip (host memory): memory fit not checked")
+    elif reserve_note:
+        notes.append(reserve_note)
     if utilization is None and eff.band is None:
         notes.append(f"efficiency class '{eff.efficiency_class}' has no measurements: {eff.basis}; "
                      f"the prediction has no error band")
@@ -424,14 +438,16 @@ def count_for(model: Any, precision: str | Precision, count_kwargs: dict) -> Cou
 
 def check(model: Any, chip: str, *, fps: float, precision: str | Precision = "int8", batch: int = 1,
           utilization: float | None = None, sparse: bool = False, fuse: bool = True,
-          runtime: str | None = None, chips_files: Iterable[str] = (), **count_kwargs: Any) -> CheckResult:
+          runtime: str | None = None, power_mode: str | None = None, chips_files: Iterable[str] = (),
+          **count_kwargs: Any) -> CheckResult:
     """Will ``chip`` run ``model`` at ``fps`` in ``precision``? ``model`` is anything
     :func:`chipfit.count` takes, or a :class:`CountResult` already computed."""
     validate(CheckParams, chip=chip, fps=fps, precision=precision, batch=batch, utilization=utilization,
-             runtime=runtime, chips_files=chips_files, **count_kwargs)
+             runtime=runtime, power_mode=power_mode, chips_files=chips_files, **count_kwargs)
+    chip = with_mode(chip, power_mode)
     prec = get_precision(precision)
     counted = count_for(model, precision, count_kwargs)
-    name, _, spec = chip.partition(":")
+    name, spec = split_unit(chip)
     if spec == "all" or "+" in spec:
         record, units = pick_units(name, spec, prec, sparse, chips_files)
         results = [predict(counted, record, u, fps=fps, batch=batch, utilization=utilization, sparse=sparse,
@@ -478,7 +494,7 @@ def pick_unit(chip: str, prec: Precision, sparse: bool = False,
         raise ChipfitError(f"{record.id} has no compute peak in the database (only "
                            f"{', '.join(n for n, _ in record.chip.figures()) or 'no numbers'}); "
                            f"it cannot be checked")
-    if ":" not in chip and prec.compute not in unit.peaks(sparse):
+    if not split_unit(chip)[1] and prec.compute not in unit.peaks(sparse):
         other = record.chip.unit_with(prec.compute, sparse)
         if other is not None:
             return record, other, f"unit {other.id} chosen: the default unit {unit.id} has no {prec.compute} peak"

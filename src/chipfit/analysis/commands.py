@@ -87,12 +87,12 @@ def _plan(p: P.PlanParams, scenario: Any = None, progress: Progress | None = Non
         if p.chip is not None:
             raise ChipfitError("`rank` tries every chip; leave out `chip`")
         r = rank_plan(sc, by=p.by, category=p.category, max_power=p.max_power, min_memory_gb=p.min_memory_gb,
-                      load_factor=p.load_factor, chips_files=_files(p), allow_code=getattr(p, "allow_code", False),
+                      load_factor=p.load_factor, power_mode=p.power_mode, chips_files=_files(p), allow_code=getattr(p, "allow_code", False),
                       progress=progress)
         return Ran("plan-rank", r, r.to_dict, r.to_dict, answer=bool(r.ranked))
     if p.category or p.max_power is not None or p.min_memory_gb is not None or p.by != "power":
         raise ChipfitError("`by`, `category`, `max_power` and `min_memory_gb` choose chips to rank: set `rank`")
-    r = plan(sc, chip=p.chip, load_factor=p.load_factor, chips_files=_files(p), allow_code=getattr(p, "allow_code", False))
+    r = plan(sc, chip=p.chip, load_factor=p.load_factor, power_mode=p.power_mode, chips_files=_files(p), allow_code=getattr(p, "allow_code", False))
     return Ran("plan", r, lambda: with_explain(r.to_dict(), r, p.explain), lambda: with_explain(r.to_dict(), r, True),
                answer=r.verdict == "SUFFICIENT")
 

@@ -31,6 +31,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from chipfit.analysis.check import capacity_of
 from chipfit.analysis.explain import llm_explanation
 from chipfit.analysis.params import LLMParams, literal_values, validate
 from chipfit.analysis.roofline import Roofline, roofline
@@ -38,7 +39,7 @@ from chipfit.core.costgraph import CostGraph
 from chipfit.core.errors import ChipfitError
 from chipfit.core.precision import PRECISIONS, Precision, get_precision
 from chipfit.data import zoo
-from chipfit.data.chips import ChipRecord, Unit, database
+from chipfit.data.chips import ChipRecord, Unit, database, split_unit, with_mode
 from chipfit.data.efficiency import Band, Efficiency, band_of, for_class
 from chipfit.data.llm_efficiency import LLMEfficiency, engine_for, lookup
 from chipfit.frontends.arch import Phase, build, read
@@ -97,7 +98,9 @@ class Memory:
     kv_cache: int
     activations: int
     overhead: int
-    capacity: int | None
+    capacity: int | None         # what an application can use: the memory less the OS reserve
+    reserved: int = 0            # kept by the OS / firmware of a unified memory
+
 
     @property
     def total(self) -> int:
@@ -110,7 +113,8 @@ class Memory:
     def to_dict(self) -> dict[str, Any]:
         return {"weight_bytes": self.weights, "kv_cache_bytes": self.kv_cache,
                 "activation_bytes": self.activations, "overhead_bytes": self.overhead,
-                "total_bytes": self.total, "capacity_bytes": self.capacity, "fits": self.fits}
+                "total_bytes": self.total, "capacity_bytes": self.capacity, "reserved_bytes": self.reserved,
+                "fits": self.fits}
 
 
 @dataclass
@@ -455,13 +459,15 @@ def _allreduce_s(n: int, nbytes: float, link_gbps: float) -> float:
 def llm(model: str, chip: str, *, prompt: int = 512, output: int = 128, batch: int = 1,
         precision: str | Precision = "fp16", kv_precision: str | None = None, context: int | None = None,
         chips_count: int = 1, link_gbps: float | None = None, engine: str = "auto",
-        group_size: int | None = None, overhead_gb: float | None = None,
+        group_size: int | None = None, overhead_gb: float | None = None, power_mode: str | None = None,
         chips_files: Iterable[str] = ()) -> LLMResult:
     """Time to first token, time per output token and memory of ``model`` serving ``batch``
     sequences of ``prompt`` + ``output`` tokens on ``chips_count`` chips ``chip``."""
     validate(LLMParams, chip=chip, prompt=prompt, output=output, batch=batch, precision=precision,
              kv_precision=kv_precision, context=context, chips_count=chips_count, link_gbps=link_gbps,
-             engine=engine, group_size=group_size, overhead_gb=overhead_gb, chips_files=chips_files)
+             engine=engine, group_size=group_size, overhead_gb=overhead_gb, power_mode=power_mode,
+             chips_files=chips_files)
+    chip = with_mode(chip, power_mode)
     for name, v in (("prompt", prompt), ("output", output), ("batch", batch), ("chips_count", chips_count)):
         if not isinstance(v, int) or isinstance(v, bool):
             raise ChipfitError(f"`{name}` must be a positive integer, got {v!r}")
@@ -523,9 +529,10 @@ def llm(model: str, chip: str, *, prompt: int = 512, output: int = 128, batch: i
     weights = math.ceil(pre_graph.weight_bytes(prec) / n)
     act_seq = pre_graph.peak_activation_bytes(prec) / batch
     overhead = int(overhead_gb * 1e9)
-    capacity = int(record.chip.memory_gb.value * 1e9) if record.chip.memory_gb else None
+    capacity, _ = capacity_of(record.chip)
+    reserved = record.chip.memory_reserved_gb
     mem = Memory(weights, math.ceil(kv_seq_elems * batch * kv.activation_bits / 8 / kv_split),
-                 math.ceil(act_seq * batch), overhead, capacity)
+                 math.ceil(act_seq * batch), overhead, capacity, int(reserved.value * 1e9) if reserved else 0)
     kv_seq_chip = kv_seq_elems * kv.activation_bits / 8 / kv_split
     if capacity is None:
         max_batch, max_ctx, limit = 0, m.spec.max_positions or 0, "model"
@@ -576,7 +583,7 @@ def _kv_precision(prec: Precision, kv: str | None) -> Precision:
 def _unit(chip: str, prec: Precision, chips_files: Iterable[str]) -> tuple[ChipRecord, Unit]:
     record, unit = database(chips_files).get(chip)
     if unit is None or prec.compute not in unit.peaks(False):
-        other = None if ":" in chip else record.chip.unit_with(prec.compute)
+        other = None if split_unit(chip)[1] else record.chip.unit_with(prec.compute)
         if other is None:
             have = sorted({k for u in record.chip.compute_units() for k in u.peaks(False)})
             raise ChipfitError(f"{record.id} has no dense {prec.compute} peak in the database, which "

@@ -185,6 +185,11 @@ class CountParams(ModelInput):
 UTILIZATION_HELP = ("One efficiency factor U in (0, 1] for compute and memory instead of the fitted per-class "
                     "factors.")
 CHIPS_FILE_HELP = "Extra chip file(s) of the database schema (repeatable)."
+POWER_MODE_HELP = "Power mode the chip runs in (chipfit chips ID lists them), e.g. 15W; the same as ID@MODE."
+
+
+def _power_mode(help: str = POWER_MODE_HELP) -> Any:
+    return _p(None, help, min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 class ChipsFiles(Params):
@@ -204,6 +209,7 @@ class CheckParams(ModelInput, ChipsFiles):
     utilization: Annotated[Optional[Share], Cli(short="-u")] = _p(None, UTILIZATION_HELP)
     runtime: Optional[str] = _p(None, "Runtime the chip runs the model with (chipfit chips ID lists them); "
                                       "default: the vendor's own.", min_length=1, max_length=60)
+    power_mode: Optional[str] = _power_mode()
     sparse: bool = _p(False, "Use the 2:4 structured-sparsity peak.")
     fuse: Annotated[bool, Cli(flag="--fuse/--no-fuse")] = _p(True, "Assume point-wise ops are fused into the op "
                                                                    "before them (as deployment runtimes do).")
@@ -230,6 +236,8 @@ class RankParams(ModelInput, ChipFilter, ChipsFiles):
     utilization: Annotated[Optional[Share], Cli(short="-u")] = _p(None, UTILIZATION_HELP)
     runtime: Optional[str] = _p(None, "Price the chips that run this runtime with it (the others with their "
                                       "vendor's own).", min_length=1, max_length=60)
+    power_mode: Optional[str] = _power_mode("Price the chips that have this power mode in it (the others as "
+                                            "listed); with --max-power every mode within the budget is ranked.")
     show_all: Annotated[bool, Cli(flag="--all"), VIEW] = _p(False, "Also list the chips that fall short.")
     explain: Annotated[bool, VIEW] = _p(False, "Write the formulas with the best chip's numbers, and each chip's "
                                                "efficiency source and validation error.")
@@ -255,6 +263,7 @@ class LLMParams(ChipsFiles):
                                    ge=1, le=1 << 20)
     context: Optional[int] = _p(None, "KV cache tokens reserved per sequence (default: prompt + output).", ge=1,
                                 le=MAX_TOKENS)
+    power_mode: Optional[str] = _power_mode()
     chips_count: Annotated[int, Cli(short="-n")] = _p(1, "Identical chips in tensor parallelism.", ge=1, le=1024)
     link_gbps: Optional[float] = _p(None, "Chip-to-chip bandwidth per direction, GB/s (default: PCIe 4.0 x16, "
                                           "32).", gt=0, le=1e6, allow_inf_nan=False)
@@ -278,6 +287,8 @@ class PlanParams(ChipFilter, ChipsFiles):
     chip: Annotated[Optional[str], Cli(short="-c")] = _p(
         None, "Chip for every stage that does not name its own (replaces the scenario's chip).", min_length=1,
         max_length=200)
+    power_mode: Optional[str] = _power_mode("Power mode of the scenario's chip (chipfit chips ID lists them), "
+                                            "e.g. 15W; with rank, of every chip that has it.")
     rank: bool = _p(False, "Run the scenario on every chip and rank those that carry it.")
     load_factor: Annotated[float, Cli(flag="--load")] = _p(1.0, "Multiply every rate (2: twice the traffic).",
                                                             gt=0, le=1e6, allow_inf_nan=False)
@@ -324,6 +335,7 @@ class WhatIfParams(ChipsFiles):
         "meta", "Where a PyTorch model is built and traced: meta (no weights, default), cpu or cuda.")
     runtime: Optional[str] = _p(None, "Runtime the chip runs every option with (chipfit chips ID lists them); "
                                       "default: the vendor's own.", min_length=1, max_length=60)
+    power_mode: Optional[str] = _power_mode()
 
 
 # -- chips, measure, calibrate -----------------------------------------------------------------

@@ -39,7 +39,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from chipfit.analysis.check import count_for, pick_unit, predict
+from chipfit.analysis.check import capacity_of, count_for, pick_unit, predict
 from chipfit.analysis.explain import plan_explanation
 from chipfit.analysis.llm import llm
 from chipfit.analysis.params import PlanParams, literal_values, validate
@@ -47,7 +47,7 @@ from chipfit.analysis.scenario import Scenario, Stage, load, loads
 from chipfit.core.errors import ChipfitError
 from chipfit.core.precision import get_precision
 from chipfit.core.units import duration, num, unit_ref
-from chipfit.data.chips import ChipRecord, Unit, database, select
+from chipfit.data.chips import ChipRecord, Unit, database, select, with_mode
 from chipfit.frontends.resolve import names_code
 
 #: Precision of a stage when neither it nor the scenario names one (as chipfit check / llm).
@@ -183,8 +183,7 @@ class ChipLoad:
 
     @property
     def capacity_bytes(self) -> int | None:
-        m = self.record.chip.memory_gb
-        return int(m.value * 1e9) if m else None
+        return capacity_of(self.record.chip)[0]
 
     @property
     def memory_fits(self) -> bool:
@@ -363,17 +362,22 @@ class PlanRank:
 
 # -- entry points -------------------------------------------------------------------------
 def plan(scenario: str | Path | Scenario | dict, *, chip: str | None = None, load_factor: float = 1.0,
-         chips_files: Iterable[str] = (), allow_code: bool = False, _cache: dict | None = None) -> PlanResult:
+         power_mode: str | None = None, chips_files: Iterable[str] = (), allow_code: bool = False,
+         _cache: dict | None = None) -> PlanResult:
     """Price every stage of ``scenario`` (a file path, a :class:`Scenario` or its dict) on its
     chip, all at once. ``chip`` replaces the scenario's default chip (stages that name their own
     chip keep it); ``load_factor`` multiplies every source rate (2: twice the traffic). A stage's
     model may be ``module:callable`` (Python code, imported and run) only with ``allow_code``:
     a scenario is data, often received from someone else."""
-    validate(PlanParams, chip=chip, load_factor=load_factor, chips_files=chips_files)
+    validate(PlanParams, chip=chip, load_factor=load_factor, power_mode=power_mode, chips_files=chips_files)
     sc = as_scenario(scenario)
     refuse_code(sc, allow_code)
     cache = {} if _cache is None else _cache
     default_chip = chip or sc.chip
+    if power_mode is not None:
+        if default_chip is None:
+            raise ChipfitError("`power_mode` applies to the scenario's chip, and there is none: give `chip`")
+        default_chip = with_mode(default_chip, power_mode)
     triggers = _triggers(sc, load_factor)
     stages = [_stage(sc, i, s, default_chip, chip is not None, triggers[s.name], cache, chips_files)
               for i, s in enumerate(sc.stages)]
@@ -400,14 +404,16 @@ def plan(scenario: str | Path | Scenario | dict, *, chip: str | None = None, loa
 
 def rank_plan(scenario: str | Path | Scenario | dict, *, by: str = "power", category: str | None = None,
               max_power: float | None = None, min_memory_gb: float | None = None, load_factor: float = 1.0,
-              chips_files: Iterable[str] = (), allow_code: bool = False, progress=None) -> PlanRank:
+              power_mode: str | None = None, chips_files: Iterable[str] = (), allow_code: bool = False,
+              progress=None) -> PlanRank:
     """Run the scenario with each chip of the database as its chip; sort those that carry it.
     ``progress(chip, done, total)`` is told of each chip."""
     validate(PlanParams, by=by, category=category, max_power=max_power, min_memory_gb=min_memory_gb,
-             load_factor=load_factor, chips_files=chips_files)
+             load_factor=load_factor, power_mode=power_mode, chips_files=chips_files)
     sc = as_scenario(scenario)
     refuse_code(sc, allow_code)
-    records = select(database(chips_files), category=category, max_power=max_power, min_memory_gb=min_memory_gb)
+    records = select(database(chips_files), category=category, max_power=max_power, min_memory_gb=min_memory_gb,
+                     power_mode=power_mode)
     cache: dict = {}
     ranked, failing, skipped = [], [], {}
     for i, rec in enumerate(records):

@@ -70,15 +70,17 @@ def _sort_key(by: str):
 def rank(model: Any, *, fps: float, precision: str | Precision = "int8", by: str = "power",
          batch: int = 1, utilization: float | None = None, category: str | None = None,
          max_power: float | None = None, min_memory_gb: float | None = None, sparse: bool = False,
-         runtime: str | None = None, chips_files: Iterable[str] = (), db: ChipDB | None = None,
-         **count_kwargs: Any) -> RankResult:
-    """Check every chip (after the filters) and sort those that meet the target by ``by``."""
+         runtime: str | None = None, power_mode: str | None = None, chips_files: Iterable[str] = (),
+         db: ChipDB | None = None, **count_kwargs: Any) -> RankResult:
+    """Check every chip (after the filters) and sort those that meet the target by ``by``.
+    A chip sold with several memory sizes is checked at the smallest that meets ``min_memory_gb``;
+    a chip with power modes once per mode within ``max_power`` (see :func:`select`)."""
     validate(RankParams, fps=fps, precision=precision, by=by, batch=batch, utilization=utilization,
-             category=category, max_power=max_power, min_memory_gb=min_memory_gb, chips_files=chips_files,
-             **count_kwargs)
+             category=category, max_power=max_power, min_memory_gb=min_memory_gb, power_mode=power_mode,
+             chips_files=chips_files, **count_kwargs)
     prec = get_precision(precision)
     records = select(db or database(chips_files), category=category, max_power=max_power,
-                     min_memory_gb=min_memory_gb)
+                     min_memory_gb=min_memory_gb, power_mode=power_mode)
     count = count_for(model, prec, count_kwargs)
     ranked, failing, skipped = [], [], {}
     for rec in records:

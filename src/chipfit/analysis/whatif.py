@@ -31,6 +31,7 @@ from chipfit.core.errors import ChipfitError
 from chipfit.core.precision import get_precision
 from chipfit.core.units import unit_ref
 from chipfit.data import zoo
+from chipfit.data.chips import with_mode
 from chipfit.frontends.resolve import resolve, shape_list
 
 PRECISION_LADDER = ("fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4", "w4a16")
@@ -128,7 +129,7 @@ def whatif(model: Any, chip: str, *, fps: float, precision: str = "int8", prune_
            scales: Iterable[float] = SCALES, batches: Iterable[int] = BATCHES, lighter: bool = True,
            levers: Iterable[str] | None = None, precisions: Iterable[str] | None = None,
            chips_files: Iterable[str] = (), input_shape: Any = None, seq_len: int | None = None,
-           device: str = "meta", runtime: str | None = None,
+           device: str = "meta", runtime: str | None = None, power_mode: str | None = None,
            progress: Callable[[str, int, int], None] | None = None) -> WhatIfResult:
     """Price every lever for ``model`` on ``chip`` at ``fps``; see the module docstring.
 
@@ -142,7 +143,8 @@ def whatif(model: Any, chip: str, *, fps: float, precision: str = "int8", prune_
     validate(WhatIfParams, chip=chip, fps=fps, precision=precision, prune_ratios=prune_ratios, scales=scales,
              batches=batches, levers=None if levers is None else list(levers),
              precisions=None if precisions is None else list(precisions), chips_files=chips_files,
-             input_shape=input_shape, seq_len=seq_len)
+             input_shape=input_shape, seq_len=seq_len, power_mode=power_mode)
+    chip = with_mode(chip, power_mode)
     asked = set(LEVERS) if levers is None else set(levers)
     if not lighter:     # every lever but the lighter models (unlike levers=, not a request for each)
         asked.discard("lighter")

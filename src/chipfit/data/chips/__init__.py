@@ -6,14 +6,17 @@ built-in one with the same id) in files of the same schema, either named with
 ``$XDG_CONFIG_HOME/chipfit/chips`` (``~/.config/chipfit/chips``). Every ``*.yaml`` there is read.
 
 A chip is addressed by id or alias; ``ID:UNIT`` picks one compute unit of a chip that has
-several (``jetson-agx-orin-64gb:dla``).
+several (``jetson-agx-orin-64gb:dla``), ``ID:16gb`` one of the memory sizes it is sold with
+(``apple-m4:16gb``) and ``ID@MODE`` one of its power modes (``jetson-orin-nano-8gb@15W``);
+they combine as ``ID:SIZE@MODE:UNIT``.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -25,7 +28,7 @@ from chipfit.core.precision import get_precision
 from chipfit.data.chips.schema import Category, Chip, ChipFile, Figure, Source, Unit
 from chipfit.data.efficiency import efficiency_classes, runtimes_of
 
-__all__ = ["Chip", "ChipDB", "ChipRecord", "Figure", "Source", "Unit", "check_category", "chips",
+__all__ = ["Chip", "ChipDB", "ChipRecord", "ChipRef", "split_unit", "with_mode", "Figure", "Source", "Unit", "check_category", "chips",
            "config_dir", "database", "select"]
 
 
@@ -70,6 +73,10 @@ class ChipRecord:
             "sparse_tops": {k: f.value for k, f in (units[0].peaks(sparse=True) if units else {}).items()},
             "memory_bandwidth_gbps": c.memory_bandwidth_gbps.value if c.memory_bandwidth_gbps else None,
             "memory_gb": c.memory_gb.value if c.memory_gb else None,
+            "memory_options_gb": sorted(o.memory_gb.value for o in c.memory_options),
+            "usable_memory_gb": c.usable_memory_gb,
+            "power_mode": c.power_mode,
+            "power_modes": [{"id": m.id, "power_w": m.power_w.value} for m in c.power_modes],
             "power_w": c.power_w.value if c.power_w else None,
             "power_min_w": c.power_w.min if c.power_w else None,
             "onchip_memory_mb": c.onchip_memory_mb.value if c.onchip_memory_mb else None,
@@ -139,8 +146,10 @@ class ChipDB:
         return len(self.records)
 
     def get(self, ref: str) -> tuple[ChipRecord, Unit | None]:
-        """The chip named ``ref`` (id, alias or ``ID:UNIT``) and the unit picked, if any."""
-        name, _, unit_id = ref.partition(":")
+        """The chip named ``ref`` (``ID[:SIZE][@MODE][:UNIT]``, ID an id or alias) and the unit
+        picked, if any."""
+        parsed = ChipRef.parse(ref)
+        name, unit_id = parsed.name, parsed.unit
         rec_id = self._index.get(_key(name))
         if rec_id is None:
             close = difflib.get_close_matches(_key(name), list(self._index), n=4, cutoff=0.6)
@@ -148,6 +157,13 @@ class ChipDB:
             hint = f"; did you mean {', '.join(ids)}?" if ids else "; run 'chipfit chips' to list them"
             raise ChipfitError(f"unknown chip '{ref}'{hint}")
         rec = self.records[rec_id]
+        try:
+            if parsed.size:
+                rec = replace(rec, chip=rec.chip.with_memory(parsed.size))
+            if parsed.mode:
+                rec = replace(rec, chip=rec.chip.at_mode(parsed.mode))
+        except ValueError as e:
+            raise ChipfitError(str(e)) from None
         units = rec.chip.compute_units()
         if not unit_id:
             return rec, (units[0] if units else None)
@@ -156,6 +172,56 @@ class ChipDB:
                 return rec, u
         have = ", ".join(u.id for u in units) or "none"
         raise ChipfitError(f"chip '{rec.id}' has no unit '{unit_id}'; its units: {have}")
+
+
+_SIZE = re.compile(r"^\d+(?:\.\d+)?gb$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ChipRef:
+    """A chip reference taken apart: ``ID[:SIZE][@MODE][:UNIT]``."""
+
+    name: str
+    size: str | None = None
+    mode: str | None = None
+    unit: str = ""
+
+    @classmethod
+    def parse(cls, ref: str) -> "ChipRef":
+        mode = None
+        if "@" in ref:
+            head, _, tail = ref.partition("@")
+            mode, sep, rest = tail.partition(":")
+            ref = head + (":" + rest if sep else "")
+            if not mode.strip():
+                raise ChipfitError(f"'{head}@' names no power mode: write ID@MODE, e.g. jetson-orin-nano-8gb@15W")
+        name, *rest = ref.split(":")
+        size = rest.pop(0) if rest and _SIZE.match(rest[0].strip()) else None
+        return cls(name, size, mode, ":".join(rest))
+
+    @property
+    def chip(self) -> str:
+        """The reference without its unit: the chip, its memory size and its power mode."""
+        return self.name + (f":{self.size}" if self.size else "") + (f"@{self.mode}" if self.mode else "")
+
+    def __str__(self) -> str:
+        return self.chip + (f":{self.unit}" if self.unit else "")
+
+
+def with_mode(ref: str, mode: str | None) -> str:
+    """``ref`` in power mode ``mode`` (``--power-mode``); ``ref`` itself without one."""
+    if mode is None:
+        return ref
+    r = ChipRef.parse(ref)
+    if r.mode and r.mode.lower() != mode.lower():
+        raise ChipfitError(f"'{ref}' names power mode {r.mode}, but `power_mode` asks for {mode}: give one")
+    return str(replace(r, mode=mode))
+
+
+def split_unit(ref: str) -> tuple[str, str]:
+    """``ref`` as (the chip with its size and mode, the unit part: '', 'dla', 'all', 'gpu+dla')."""
+    r = ChipRef.parse(ref)
+    return r.chip, r.unit
 
 
 def _key(name: str) -> str:
@@ -174,8 +240,13 @@ def check_category(category: str | None) -> str | None:
 
 def select(records: Iterable[ChipRecord], category: str | None = None, vendor: str | None = None,
            precision: str | None = None, max_power: float | None = None,
-           min_memory_gb: float | None = None) -> list[ChipRecord]:
-    """The records that pass every filter given (power and memory must be known to pass)."""
+           min_memory_gb: float | None = None, power_mode: str | None = None) -> list[ChipRecord]:
+    """The records that pass every filter given (power and memory must be known to pass).
+
+    A chip sold with several memory sizes passes ``min_memory_gb`` at the smallest size that
+    meets it (``ID:SIZE``); a chip with power modes passes ``max_power`` once per mode within
+    the budget (``ID@MODE``), so its modes are ranked against each other. ``power_mode`` puts
+    the chips that have that mode into it first."""
     category = check_category(category)
     compute = get_precision(precision).compute if precision else None
     out = []
@@ -187,9 +258,21 @@ def select(records: Iterable[ChipRecord], category: str | None = None, vendor: s
             continue
         if compute and c.unit_with(compute) is None:
             continue
-        if max_power is not None and (c.power_w is None or c.power_w.value > max_power):
+        if min_memory_gb is not None:
+            if c.memory_gb is None:
+                continue
+            if c.memory_gb.value < min_memory_gb:
+                sizes = sorted((o for o in c.memory_options if o.memory_gb.value >= min_memory_gb),
+                               key=lambda o: o.memory_gb.value)
+                if not sizes:
+                    continue
+                rec = replace(rec, chip=c.with_memory(sizes[0].id))
+        if power_mode is not None and any(m.id.lower() == power_mode.lower() for m in c.power_modes):
+            rec = replace(rec, chip=rec.chip.at_mode(power_mode))
+        elif max_power is not None and c.power_modes:
+            out += [replace(rec, chip=rec.chip.at_mode(m.id)) for m in c.power_modes if m.power_w.value <= max_power]
             continue
-        if min_memory_gb is not None and (c.memory_gb is None or c.memory_gb.value < min_memory_gb):
+        if max_power is not None and (rec.chip.power_w is None or rec.chip.power_w.value > max_power):
             continue
         out.append(rec)
     return out

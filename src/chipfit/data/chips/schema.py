@@ -25,6 +25,13 @@ numbers; ``formula`` is then required) or ``measured`` (by ``chipfit probe`` or 
 ``efficiency`` (written by ``chipfit calibrate``) holds efficiency factors fitted to
 measurements of this very chip; they replace its efficiency class's factors in predictions.
 
+A chip sold with several memory sizes lists them under ``memory_options`` (``apple-m4:16gb``
+picks one; the chip's own ``memory_gb`` is the default and must be one of them). A chip with
+vendor power modes (a Jetson's nvpmodel modes) lists them under ``power_modes``: each mode's
+power, and the ratio of its clocks to the clocks the chip's peaks are listed at, per unit
+(``jetson-orin-nano-8gb@15W``); ``memory_reserved_gb`` is what the OS and firmware keep of a
+unified memory, so an application can use ``memory_gb - memory_reserved_gb``.
+
 A chip whose vendor splits the compute into separately programmed units (a Jetson's GPU and
 its DLAs) lists them under ``units``; the first unit is the default one. A single-unit chip
 may give ``dense``/``sparse``/``efficiency_class`` at the chip level instead.
@@ -110,6 +117,34 @@ class HostLink(_Strict):
     bandwidth_gbps: Figure            # usable data rate in GB/s (after line coding)
 
 
+class MemoryOption(_Strict):
+    """One memory size a chip is sold with, and its bandwidth where that differs."""
+
+    memory_gb: Figure
+    memory_bandwidth_gbps: Figure | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.memory_gb.value:g}gb"
+
+
+class PowerMode(_Strict):
+    """A vendor power mode: its power budget and its clocks relative to the listed peaks'."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # '15W', 'MAXN'
+    power_w: Figure
+    clock_scale: dict[str, Figure] = Field(default_factory=dict)  # unit id ('main': chip-level) -> clock ratio
+    memory_bandwidth_gbps: Figure | None = None  # at the mode's memory clock, where it is lowered
+
+    @field_validator("clock_scale")
+    @classmethod
+    def _ratios(cls, scale: dict[str, Figure]) -> dict[str, Figure]:
+        for unit, fig in scale.items():
+            if fig.value > 4:
+                raise ValueError(f"clock_scale of unit '{unit}' is {fig.value:g}: a clock ratio, not a clock")
+        return scale
+
+
 class Unit(_Strict):
     """A compute unit the vendor describes separately (GPU, DLA, NPU, CPU cluster)."""
 
@@ -145,6 +180,10 @@ class Chip(_Strict):
     onchip_memory_mb: Figure | None = None  # SRAM of chips without (or besides) DRAM
     host_link: HostLink | None = None  # coprocessors: the bus weights stream over when SRAM is full
     power_w: Figure | None = None  # TDP / typical board power; `min` for configurable ranges
+    memory_options: list[MemoryOption] = Field(default_factory=list)  # sizes sold; memory_gb is the default
+    memory_reserved_gb: Figure | None = None  # kept by the OS / firmware of a unified memory
+    power_mode: str | None = None  # the mode the listed peaks, bandwidth and power are at
+    power_modes: list[PowerMode] = Field(default_factory=list)
     notes: str | None = None
 
     @model_validator(mode="after")
@@ -157,6 +196,29 @@ class Chip(_Strict):
         ids = [u.id for u in self.units]
         if len(ids) != len(set(ids)):
             raise ValueError(f"unit ids repeat: {ids}")
+        if self.memory_options:
+            sizes = [o.id for o in self.memory_options]
+            if len(sizes) != len(set(sizes)):
+                raise ValueError(f"memory_options repeat a size: {sizes}")
+            if self.memory_gb is None or f"{self.memory_gb.value:g}gb" not in sizes:
+                raise ValueError("memory_gb (the default size) must be one of memory_options")
+        if self.memory_reserved_gb is not None and (
+                self.memory_gb is None or self.memory_reserved_gb.value >= min(
+                    [self.memory_gb.value] + [o.memory_gb.value for o in self.memory_options])):
+            raise ValueError("memory_reserved_gb must be below every memory size of the chip")
+        if self.power_modes:
+            modes = [m.id for m in self.power_modes]
+            if len(modes) != len(set(modes)):
+                raise ValueError(f"power mode ids repeat: {modes}")
+            if self.power_mode not in modes:
+                raise ValueError(f"power_mode (the mode the listed figures are at) must be one of {modes}")
+            units = {u.id for u in self.compute_units()}
+            for m in self.power_modes:
+                unknown = sorted(set(m.clock_scale) - units)
+                if unknown:
+                    raise ValueError(f"power mode {m.id} scales unknown units {unknown}; units: {sorted(units)}")
+        elif self.power_mode is not None:
+            raise ValueError("power_mode names a mode, but the chip lists no power_modes")
         return self
 
     def compute_units(self) -> list[Unit]:
@@ -173,6 +235,58 @@ class Chip(_Strict):
         """The first unit with a peak for ``compute`` (dense, or sparse with ``sparse``)."""
         return next((u for u in self.compute_units() if compute in u.peaks(sparse)), None)
 
+    @property
+    def usable_memory_gb(self) -> float | None:
+        """What an application can use: the memory less the OS / firmware reserve."""
+        if self.memory_gb is None:
+            return None
+        return self.memory_gb.value - (self.memory_reserved_gb.value if self.memory_reserved_gb else 0.0)
+
+    def with_memory(self, size: str) -> "Chip":
+        """This chip with the memory option ``size`` ('16gb'); its bandwidth if that option has its own."""
+        option = next((o for o in self.memory_options if o.id == size.lower()), None)
+        if option is None:
+            if self.memory_options:
+                have = ", ".join(o.id for o in self.memory_options)
+            else:
+                have = f"only {self.memory_gb.value:g}gb" if self.memory_gb else "none in the database"
+            raise ValueError(f"chip '{self.id}' is not sold with {size}; its sizes: {have}")
+        update: dict = {"id": f"{self.id}:{option.id}", "memory_gb": option.memory_gb,
+                        "name": f"{self.name} ({option.memory_gb.value:g} GB)"}
+        if option.memory_bandwidth_gbps is not None:
+            update["memory_bandwidth_gbps"] = option.memory_bandwidth_gbps
+        return self.model_copy(update=update)
+
+    def at_mode(self, mode_id: str) -> "Chip":
+        """This chip in power mode ``mode_id``: every peak of a unit times that unit's clock ratio
+        (sparse too), the mode's power and, where the mode lowers it, its memory bandwidth."""
+        mode = next((m for m in self.power_modes if m.id.lower() == mode_id.lower()), None)
+        if mode is None:
+            have = ", ".join(m.id for m in self.power_modes) or "none"
+            raise ValueError(f"chip '{self.id}' has no power mode '{mode_id}'; its modes: {have}")
+        if mode.id == self.power_mode:
+            return self.model_copy(update={"id": f"{self.id}@{mode.id}"})
+
+        def scaled(peaks: dict[str, Figure], unit: str) -> dict[str, Figure]:
+            ratio = mode.clock_scale.get(unit)
+            if ratio is None:
+                return peaks
+            return {k: f.model_copy(update={
+                "value": f.value * ratio.value, "flag": "derived", "source": ratio.source, "note": None,
+                "formula": f"{f.value:g} at {self.power_mode} x {ratio.value:.3g} clock ratio of mode {mode.id}"
+                           + (f" ({ratio.formula})" if ratio.formula else "")}) for k, f in peaks.items()}
+
+        update: dict = {"id": f"{self.id}@{mode.id}", "name": f"{self.name} at {mode.id}",
+                        "power_w": mode.power_w, "power_mode": mode.id}
+        if self.units:
+            update["units"] = [u.model_copy(update={"dense": scaled(u.dense, u.id), "sparse": scaled(u.sparse, u.id),
+                                                    "power_w": None}) for u in self.units]
+        else:
+            update["dense"], update["sparse"] = scaled(self.dense, "main"), scaled(self.sparse, "main")
+        if mode.memory_bandwidth_gbps is not None:
+            update["memory_bandwidth_gbps"] = mode.memory_bandwidth_gbps
+        return self.model_copy(update=update)
+
     def figures(self) -> list[tuple[str, Figure]]:
         """Every sourced number with its dotted field name."""
         out: list[tuple[str, Figure]] = []
@@ -182,6 +296,17 @@ class Chip(_Strict):
                 out.append((name, fig))
         if self.host_link is not None:
             out.append(("host_link.bandwidth_gbps", self.host_link.bandwidth_gbps))
+        if self.memory_reserved_gb is not None:
+            out.append(("memory_reserved_gb", self.memory_reserved_gb))
+        for o in self.memory_options:
+            out.append((f"memory_options.{o.id}.memory_gb", o.memory_gb))
+            if o.memory_bandwidth_gbps is not None:
+                out.append((f"memory_options.{o.id}.memory_bandwidth_gbps", o.memory_bandwidth_gbps))
+        for m in self.power_modes:
+            out.append((f"power_modes.{m.id}.power_w", m.power_w))
+            out += [(f"power_modes.{m.id}.clock_scale.{u}", f) for u, f in m.clock_scale.items()]
+            if m.memory_bandwidth_gbps is not None:
+                out.append((f"power_modes.{m.id}.memory_bandwidth_gbps", m.memory_bandwidth_gbps))
         for prefix, unit_dense, unit_sparse, power in (
             [("", self.dense, self.sparse, None)]
             + [(f"units.{u.id}.", u.dense, u.sparse, u.power_w) for u in self.units]

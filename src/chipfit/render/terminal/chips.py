@@ -25,11 +25,12 @@ def chips_table(records: list["ChipRecord"]) -> Group:
     for k in ("int8", "fp16", "fp32"):
         table.add_column(k, justify="right", no_wrap=True, min_width=6)
     table.add_column("GB/s", justify="right", no_wrap=True, min_width=6)
-    table.add_column("memory", justify="right", no_wrap=True, min_width=6)
+    summaries = [rec.summary() for rec in records]
+    table.add_column("memory", justify="right", no_wrap=True,
+                     min_width=max((len(_memory(s)) for s in summaries), default=6))
     table.add_column("power", justify="right", no_wrap=True, min_width=9)
     table.add_column("name", overflow="ellipsis", no_wrap=True, max_width=48)
-    for rec in records:
-        s = rec.summary()
+    for s in summaries:
         dense = s["dense_tops"]
         power = "-" if s["power_w"] is None else (
             f"{s['power_min_w']:g}-{s['power_w']:g} W" if s["power_min_w"] else f"{s['power_w']:g} W")
@@ -37,10 +38,18 @@ def chips_table(records: list["ChipRecord"]) -> Group:
         name = s["name"] + (f"  [{', '.join(units)}]" if len(units) > 1 else "")
         table.add_row(s["id"], s["category"], *(num(dense.get(k)) for k in ("int8", "fp16", "fp32")),
                       num(s["memory_bandwidth_gbps"]),
-                      "-" if s["memory_gb"] is None else f"{s['memory_gb']:g} GB", power, name)
+                      _memory(s), power, name)
     legend = Text(f"{len(records)} chips; int8/fp16/fp32: dense peak TOPS (= TFLOPS) of the first unit; "
                   "'chipfit chips ID' shows every number with its source", style="dim")
     return Group(table, legend)
+
+
+def _memory(s: dict) -> str:
+    """'16 GB', or every size a chip is sold with ('8/16 GB')."""
+    if s["memory_gb"] is None:
+        return "-"
+    sizes = s["memory_options_gb"] or [s["memory_gb"]]
+    return "/".join(f"{v:g}" for v in sizes) + " GB"
 
 
 def chip_detail(rec: "ChipRecord") -> Group:
@@ -60,12 +69,12 @@ def chip_detail(rec: "ChipRecord") -> Group:
     table.add_column("flag", no_wrap=True)
     table.add_column("source, formula, note", overflow="fold")
     units = {"memory_bandwidth_gbps": "GB/s", "bandwidth_gbps": "GB/s", "memory_gb": "GB", "onchip_memory_mb": "MB",
-             "power_w": "W"}
+             "power_w": "W", "memory_reserved_gb": "GB"}
     cited: list[str] = []
     for name, fig in c.figures():
         if fig.source not in cited:
             cited.append(fig.source)
-        unit = units.get(name.rsplit(".", 1)[-1], "TOPS")
+        unit = "x" if ".clock_scale." in name else units.get(name.rsplit(".", 1)[-1], "TOPS")
         value = f"{fig.min:g}-{fig.value:g} {unit}" if fig.min else f"{fig.value:g} {unit}"
         detail = f"[{cited.index(fig.source) + 1}]"
         if fig.formula:

@@ -68,6 +68,8 @@ def llm_view(r: "LLMResult", explain: bool = False) -> Group:
     mem = r.memory
     per = " per chip" if r.chips_count > 1 else ""
     cap = human_bytes(mem.capacity) if mem.capacity else "unknown"
+    if mem.capacity and mem.reserved:
+        cap += f" usable ({human_bytes(mem.capacity + mem.reserved)} less {human_bytes(mem.reserved)} the OS keeps)"
     t.add_row("memory" + per, Text(
         f"{human_bytes(mem.total)} of {cap}: weights {human_bytes(mem.weights)} + KV cache "
         f"{human_bytes(mem.kv_cache)} ({r.batch} × {r.context:,} tokens × {human_bytes(r.kv_bytes_per_token)}) "
