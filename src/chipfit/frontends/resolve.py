@@ -3,7 +3,8 @@
 MODEL is one of
   * a path to an ``.onnx`` file (read by the ONNX frontend, see :func:`chipfit.analysis.count.count`),
   * a built-in name (``resnet18``, ``llama-2-7b``; see ``chipfit zoo``),
-  * a Hugging Face ``config.json`` or a folder holding one,
+  * a Hugging Face ``config.json`` or a folder holding one, or a Hub id (``Qwen/Qwen3-8B``)
+    whose config is in the local Hugging Face cache (nothing is downloaded),
   * ``module:callable`` naming a function that returns an ``nn.Module``
     (``torchvision.models:resnet18``).
 Every failure a user can cause becomes a one-sentence :class:`ChipfitError`.
@@ -23,6 +24,7 @@ from typing import Any
 from chipfit.core.errors import ChipfitError, MissingDependency, first_line
 from chipfit.core.fileio import exists, is_dir
 from chipfit.data import zoo
+from chipfit.frontends import hf_cache
 from chipfit.frontends.pytorch import hf
 from chipfit.frontends.pytorch.hf import read_config
 
@@ -211,6 +213,9 @@ def resolve(
         raise ChipfitError(f"'{text}' is an ONNX model: it is read by the ONNX frontend, not built as a module")
 
     entry = zoo.find(text)
+    cached = None if entry is not None or exists(path) else hf_cache.cached_config(text)
+    if cached is not None:
+        path = cached
     if entry is None and (is_dir(path) or path.suffix == ".json" or path.name == "config.json"):
         return _resolve_hf(text, read_config(path), shapes, seq_len or 128, batch or 1, device,
                            notes=[] if seq_len else ["sequence length 128 (default; set `seq_len`)"],
@@ -258,6 +263,8 @@ def config_model(model: str) -> ConfigModel | None:
             return None
         return ConfigModel(entry.name, entry.config, entry.seq_len, f"the built-in model '{entry.name}'")
     path = Path(text).expanduser()
+    if not exists(path):
+        path = hf_cache.cached_config(text) or path
     if not is_onnx(text) and (is_dir(path) or path.suffix == ".json" or path.name == "config.json"):
         where = path / "config.json" if is_dir(path) else path
         return ConfigModel(text, read_config(path), None, f"'{where}'")

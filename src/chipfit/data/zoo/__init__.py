@@ -149,4 +149,8 @@ def lookup(name: str) -> ZooEntry:
     close = difflib.get_close_matches(_key(name), list(_index()), n=3, cutoff=0.5)
     names = sorted({_index()[c].name for c in close})
     hint = f"; did you mean {', '.join(names)}?" if names else "; run 'chipfit zoo' to list them"
-    raise ChipfitError(f"unknown model '{name}': not a built-in name, a file, or module:callable{hint}")
+    what = "a built-in name, a file, or module:callable"
+    if "/" in name and not name.startswith((".", "/", "~")):
+        what = ("a built-in name, a file, or a Hugging Face id cached locally (nothing is downloaded; "
+                "any Hugging Face model counts from the path of its config.json)")
+    raise ChipfitError(f"unknown model '{name}': not {what}{hint}")
