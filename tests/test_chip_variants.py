@@ -185,3 +185,19 @@ def test_rank_and_chips_show_them(board, run_cli):
     assert "8/16 GB" in out
     rc, out, _ = run_cli("chips", "my-board", "--chips-file", board)
     assert "power_modes.15W.clock_scale.gpu" in out and "memory_reserved_gb" in out
+
+
+def test_a_jetson_mode_from_the_database_scales_the_peak_by_its_sourced_ratio(run_cli):
+    rec, gpu = database().get("jetson-orin-nano-8gb")
+    mode = next(m for m in rec.chip.power_modes if m.id == "7W")
+    ratio = mode.clock_scale["gpu"]
+    assert ratio.flag == "derived" and ratio.formula and 0 < ratio.value < 1
+    rc, out, err = run_cli("check", "resnet50", "--chip", "jetson-orin-nano-8gb", "--power-mode", "7W", "--fps", "30",
+                           "--json")
+    assert rc == 0, err
+    d = json.loads(out)
+    assert d["chip_peak_tops"] == pytest.approx(gpu.dense["int8"].value * ratio.value)
+    assert d["power_w"] == mode.power_w.value
+    rc, text, _ = run_cli("check", "resnet50", "--chip", "jetson-orin-nano-8gb", "--power-mode", "7W", "--fps", "30",
+                          "--explain")
+    assert "peak at 7W" in text and "clock ratio of mode 7W" in text

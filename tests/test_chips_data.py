@@ -21,6 +21,11 @@ REQUIRED = [
     "jetson-agx-orin-32gb", "jetson-agx-orin-64gb", "ascend-310", "ascend-310b", "ascend-310p",
     "rk3588", "rk3576", "qrb5165", "hailo-8", "hailo-8l", "hailo-10h", "coral-edge-tpu",
     "apple-m1", "apple-m2", "apple-m3", "apple-m4", "mi300x", "bm1684x",
+    # the chips people buy now
+    "rtx-3060", "rtx-4060-ti", "rtx-4070", "rtx-5070-ti", "rtx-5080", "rtx-pro-6000-blackwell", "a10", "h20",
+    "b300", "gb200", "dgx-spark", "strix-halo", "rx-9070-xt", "mi355x", "arc-b580", "gaudi-3", "tpu-v5e",
+    "apple-m3-ultra", "apple-m5", "snapdragon-8-elite", "genio-1200", "raspberry-pi-5", "ax650n", "imx8m-plus",
+    "tda4vm", "rdk-x3", "k230",
 ]
 
 
@@ -38,9 +43,9 @@ def test_every_chip_file_matches_the_schema(name):
                 assert fig.formula, f"{chip.id}.{field} is derived without a formula"
 
 
-def test_the_database_holds_at_least_45_chips_and_every_named_one():
+def test_the_database_holds_at_least_150_chips_and_every_named_one():
     db = database()
-    assert len(db) >= 45
+    assert len(db) >= 150
     missing = [c for c in REQUIRED if c not in db.records]
     assert not missing, missing
     for vendor_chip in ("journey-5", "bm1684x"):
@@ -140,3 +145,33 @@ def test_the_json_list_carries_every_number_with_its_source(run_cli):
     tpu = next(c for c in chips if c["id"] == "coral-edge-tpu")
     assert tpu["host_link"]["bandwidth_gbps"] > 0 and tpu["onchip_memory_mb"] > 0
     assert tpu["runtimes"] == [{"unit": "main", "runtimes": ["edgetpu"]}]
+
+
+def test_no_alias_names_two_chips():
+    from chipfit.data.chips import _key
+
+    owner: dict[str, str] = {}
+    clashes = []
+    for rec in database():
+        for name in {_key(n) for n in (rec.id, *rec.chip.aliases)}:
+            if owner.setdefault(name, rec.id) != rec.id:
+                clashes.append(f"{name}: {owner[name]} and {rec.id}")
+    assert not clashes, clashes
+
+
+def test_every_memory_size_and_power_mode_resolves():
+    db = database()
+    n_sizes = n_modes = 0
+    for rec in list(db):
+        for option in rec.chip.memory_options:
+            picked, _ = db.get(f"{rec.id}:{option.id}")
+            assert picked.chip.memory_gb.value == option.memory_gb.value
+            n_sizes += 1
+        for mode in rec.chip.power_modes:
+            picked, _ = db.get(f"{rec.id}@{mode.id}")
+            assert picked.chip.power_w.value == mode.power_w.value
+            for unit in picked.chip.compute_units():
+                for fig in unit.dense.values():
+                    assert fig.flag != "derived" or fig.formula
+            n_modes += 1
+    assert n_sizes >= 20 and n_modes >= 10   # the database carries both

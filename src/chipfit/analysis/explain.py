@@ -65,6 +65,9 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
     lines.append(("effective TOPS",
                   f"{peak_kind} {p.compute} peak × efficiency = {r.peak_tops:g} × {e.gemm:.3g} = "
                   f"{num(r.effective_tops)} TOPS"))
+    peak_fig = r.unit.peaks(r.sparse).get(p.compute)
+    if "@" in r.record.id and peak_fig is not None and peak_fig.formula:
+        lines.append((f"peak at {r.record.chip.power_mode}", f"{peak_kind} {p.compute} peak = {peak_fig.formula}"))
     lines.append(("margin",
                   f"effective − required = {num(r.effective_tops)} − {num(r.required_tops)} = "
                   f"{num(r.margin_tops)} TOPS"))

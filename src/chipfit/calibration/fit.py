@@ -27,7 +27,7 @@ from chipfit.analysis.roofline import op_class, roofline
 from chipfit.core.costgraph import CostGraph
 from chipfit.core.precision import get_precision
 from chipfit.core.stats import percentile
-from chipfit.data.chips import ChipDB, database
+from chipfit.data.chips import ChipDB, database, split_unit
 from chipfit.data.efficiency import ClassFit, Efficiency, Residual, for_unit
 from chipfit.frontends.resolve import is_onnx
 
@@ -100,7 +100,7 @@ class Predictor:
 
     def units(self, case: Case):
         """The chip and the units the case runs on (``ID:all``: every unit)."""
-        ref, _, unit_id = case.chip.partition(":")
+        ref, unit_id = split_unit(case.chip)
         if unit_id == "all":
             rec, _ = self.db.get(ref)
             return rec, rec.chip.compute_units()

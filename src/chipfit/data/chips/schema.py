@@ -155,12 +155,25 @@ class Unit(_Strict):
     runtimes: list[str] = Field(default_factory=list)  # other runtimes (efficiency classes) it runs
     dense: dict[ComputeKey, Figure] = Field(min_length=1)
     sparse: dict[ComputeKey, Figure] = Field(default_factory=dict)
+    # dense peaks with FP16 accumulation where faster than the listed (FP32-accumulate) ones: GeForce
+    fp16_accumulate: dict[ComputeKey, Figure] = Field(default_factory=dict)
     power_w: Figure | None = None
     efficiency: Calibration | None = None
 
     def peaks(self, sparse: bool = False) -> dict[str, Figure]:
         """Peak per arithmetic: the 2:4-sparsity table with ``sparse``, else the dense one."""
         return self.sparse if sparse else self.dense
+
+    @model_validator(mode="after")
+    def _faster_accumulate(self) -> "Unit":
+        _check_accumulate(self.dense, self.fp16_accumulate)
+        return self
+
+
+def _check_accumulate(dense: dict[str, Figure], acc: dict[str, Figure]) -> None:
+    for key, fig in acc.items():
+        if key not in dense or fig.value <= dense[key].value:
+            raise ValueError(f"fp16_accumulate.{key} must be above the dense {key} peak it speeds up")
 
 
 class Chip(_Strict):
@@ -173,6 +186,8 @@ class Chip(_Strict):
     runtimes: list[str] = Field(default_factory=list)  # other runtimes (efficiency classes) it runs
     dense: dict[ComputeKey, Figure] = Field(default_factory=dict)
     sparse: dict[ComputeKey, Figure] = Field(default_factory=dict)
+    # dense peaks with FP16 accumulation where faster than the listed (FP32-accumulate) ones: GeForce
+    fp16_accumulate: dict[ComputeKey, Figure] = Field(default_factory=dict)
     efficiency: Calibration | None = None
     units: list[Unit] = Field(default_factory=list)
     memory_bandwidth_gbps: Figure | None = None
@@ -188,11 +203,13 @@ class Chip(_Strict):
 
     @model_validator(mode="after")
     def _units_or_peaks(self) -> "Chip":
-        if self.units and (self.dense or self.sparse or self.efficiency_class or self.efficiency or self.runtimes):
+        if self.units and (self.dense or self.sparse or self.fp16_accumulate or self.efficiency_class
+                           or self.efficiency or self.runtimes):
             raise ValueError("give either units or chip-level dense/sparse/efficiency_class/runtimes/efficiency, "
                              "not both")
         if not self.units and self.dense and not self.efficiency_class:
             raise ValueError("a chip with dense peaks needs efficiency_class")
+        _check_accumulate(self.dense, self.fp16_accumulate)
         ids = [u.id for u in self.units]
         if len(ids) != len(set(ids)):
             raise ValueError(f"unit ids repeat: {ids}")
@@ -228,7 +245,8 @@ class Chip(_Strict):
         if not self.dense:
             return []
         return [Unit(id="main", name=self.name, efficiency_class=self.efficiency_class or "",
-                     runtimes=self.runtimes, dense=self.dense, sparse=self.sparse, power_w=self.power_w,
+                     runtimes=self.runtimes, dense=self.dense, sparse=self.sparse,
+                     fp16_accumulate=self.fp16_accumulate, power_w=self.power_w,
                      efficiency=self.efficiency)]
 
     def unit_with(self, compute: str, sparse: bool = False) -> Unit | None:
@@ -280,9 +298,11 @@ class Chip(_Strict):
                         "power_w": mode.power_w, "power_mode": mode.id}
         if self.units:
             update["units"] = [u.model_copy(update={"dense": scaled(u.dense, u.id), "sparse": scaled(u.sparse, u.id),
+                                                    "fp16_accumulate": scaled(u.fp16_accumulate, u.id),
                                                     "power_w": None}) for u in self.units]
         else:
             update["dense"], update["sparse"] = scaled(self.dense, "main"), scaled(self.sparse, "main")
+            update["fp16_accumulate"] = scaled(self.fp16_accumulate, "main")
         if mode.memory_bandwidth_gbps is not None:
             update["memory_bandwidth_gbps"] = mode.memory_bandwidth_gbps
         return self.model_copy(update=update)
@@ -307,12 +327,13 @@ class Chip(_Strict):
             out += [(f"power_modes.{m.id}.clock_scale.{u}", f) for u, f in m.clock_scale.items()]
             if m.memory_bandwidth_gbps is not None:
                 out.append((f"power_modes.{m.id}.memory_bandwidth_gbps", m.memory_bandwidth_gbps))
-        for prefix, unit_dense, unit_sparse, power in (
-            [("", self.dense, self.sparse, None)]
-            + [(f"units.{u.id}.", u.dense, u.sparse, u.power_w) for u in self.units]
+        for prefix, unit_dense, unit_sparse, acc, power in (
+            [("", self.dense, self.sparse, self.fp16_accumulate, None)]
+            + [(f"units.{u.id}.", u.dense, u.sparse, u.fp16_accumulate, u.power_w) for u in self.units]
         ):
             out += [(f"{prefix}dense.{k}", f) for k, f in unit_dense.items()]
             out += [(f"{prefix}sparse.{k}", f) for k, f in unit_sparse.items()]
+            out += [(f"{prefix}fp16_accumulate.{k}", f) for k, f in acc.items()]
             if power is not None:
                 out.append((f"{prefix}power_w", power))
         return out
