@@ -172,6 +172,12 @@ def test_causal_discount_counts_unmasked_scores():
     assert any("causal discount" in n for n in disc.notes)
 
 
+def test_chunked_attention_counts_each_querys_own_chunk():
+    """Chunks of 4 over 10 tokens: 1+2+3+4, 1+2+3+4, 1+2 unmasked scores; a window of 4 sees more."""
+    assert causal_scores(10, 4, chunked=True) == 10 + 10 + 3
+    assert causal_scores(10, 4) == 10 + 6 * 4
+
+
 def test_prefill_keeps_only_the_last_logits():
     fwd, pre = count("gpt2", seq_len=100), count("gpt2", phase="prefill", seq_len=100)
     assert fwd.macs - pre.macs == 99 * 768 * 50257
@@ -245,6 +251,14 @@ def test_missing_keys_are_named(tmp_path):
           intermediate_size=8, layer_types=["sliding_attention"]), "'layer_types' has 1 entries for 2 layers"),
     (dict(model_type="gpt2", n_embd=64, n_layer=2, n_head=4, vocab_size=10, n_positions=16, activation_function="x"),
      "unsupported activation"),
+    (dict(model_type="deepseek_v3", hidden_size=64, num_hidden_layers=2, num_attention_heads=4, vocab_size=10,
+          intermediate_size=8, moe_intermediate_size=8, n_routed_experts=4, qk_rope_head_dim=8, qk_nope_head_dim=8,
+          v_head_dim=8), "missing 'kv_lora_rank'"),
+    (dict(model_type="deepseek_v3", hidden_size=64, num_hidden_layers=2, num_attention_heads=4, vocab_size=10,
+          intermediate_size=8, moe_intermediate_size=8, n_routed_experts=4, num_experts_per_tok=5, kv_lora_rank=8,
+          qk_rope_head_dim=8, qk_nope_head_dim=8, v_head_dim=8), "between 1 and"),
+    (dict(model_type="llama4_text", hidden_size=64, num_hidden_layers=4, num_attention_heads=4, vocab_size=10,
+          intermediate_size=8, num_local_experts=2, no_rope_layers=[1, 0]), "'no_rope_layers' has 2 entries"),
 ])
 def test_inconsistent_dimensions_are_one_sentence(tmp_path, cfg, words):
     assert words in _err(tmp_path, cfg)

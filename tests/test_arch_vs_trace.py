@@ -46,7 +46,51 @@ DECODERS = {
     "qwen2_moe": dict(SMALL, model_type="qwen2_moe", architectures=["Qwen2MoeForCausalLM"], num_hidden_layers=3,
                       num_key_value_heads=2, num_experts=6, num_experts_per_tok=2, moe_intermediate_size=32,
                       shared_expert_intermediate_size=40, decoder_sparse_step=2),
+    # Qwen3: q_norm/k_norm per head, head_dim explicit (24 × 4 heads ≠ hidden 64)
+    "qwen3": dict(SMALL, model_type="qwen3", architectures=["Qwen3ForCausalLM"], num_key_value_heads=2, head_dim=24),
+    # Qwen3's default head_dim (128, not hidden // heads) and a tied head
+    "qwen3-default-head": dict(SMALL, model_type="qwen3", architectures=["Qwen3ForCausalLM"], num_key_value_heads=4,
+                               tie_word_embeddings=True),
+    # Qwen3-MoE: layer 1 dense (mlp_only_layers), renormalised top-2 of 6 experts, no shared expert
+    "qwen3_moe": dict(SMALL, model_type="qwen3_moe", architectures=["Qwen3MoeForCausalLM"], num_hidden_layers=3,
+                      num_key_value_heads=2, head_dim=24, num_experts=6, num_experts_per_tok=2,
+                      moe_intermediate_size=32, mlp_only_layers=[1], norm_topk_prob=True),
+    # Gemma 3 text: sliding, full, sliding (sliding_window_pattern 2), (1 + w) q/k norms, no caps
+    "gemma3_text": dict(SMALL, model_type="gemma3_text", architectures=["Gemma3ForCausalLM"], num_hidden_layers=3,
+                        num_key_value_heads=2, head_dim=32, sliding_window=8, sliding_window_pattern=2,
+                        query_pre_attn_scalar=32),
+    # explicit layer_types, a final-logit cap, an untied head
+    "gemma3_text-cap": dict(SMALL, model_type="gemma3_text", architectures=["Gemma3ForCausalLM"], num_hidden_layers=3,
+                            num_key_value_heads=1, head_dim=16, sliding_window=8, final_logit_softcapping=30.0,
+                            layer_types=["full_attention", "sliding_attention", "full_attention"],
+                            tie_word_embeddings=False),
+    # gpt-oss: biased attention with sinks, sliding / full alternating, biased experts, clamped SwiGLU
+    "gpt_oss": dict(SMALL, model_type="gpt_oss", architectures=["GptOssForCausalLM"], num_key_value_heads=2,
+                    head_dim=16, num_local_experts=4, num_experts_per_tok=2, sliding_window=8),
+    # SmolLM3: no rotary embedding on layer 3 (every 4th), tied head
+    "smollm3": dict(SMALL, model_type="smollm3", architectures=["SmolLM3ForCausalLM"], num_hidden_layers=4,
+                    num_key_value_heads=2, pad_token_id=0),
+    # Mistral-Nemo / Mistral-Small: head_dim explicit, not hidden // heads
+    "mistral-head_dim": dict(SMALL, model_type="mistral", architectures=["MistralForCausalLM"], num_key_value_heads=2,
+                             head_dim=24, sliding_window=None),
+    # Phi-4-mini: partial rotary, GQA, tied head
+    "phi3-partial-rotary": dict(SMALL, model_type="phi3", architectures=["Phi3ForCausalLM"], num_key_value_heads=2,
+                                pad_token_id=0, sliding_window=None, partial_rotary_factor=0.75,
+                                tie_word_embeddings=True),
 }
+#: DeepSeek-V3: MLA with a low-rank query (and one without), the first layer dense, then 8 routed
+#: experts (top-2 in groups) and a shared one.
+MLA = dict(SMALL, model_type="deepseek_v3", architectures=["DeepseekV3ForCausalLM"], num_hidden_layers=3,
+           num_key_value_heads=4, q_lora_rank=24, kv_lora_rank=16, qk_rope_head_dim=8, qk_nope_head_dim=12,
+           v_head_dim=10, n_routed_experts=8, num_experts_per_tok=2, n_shared_experts=1, moe_intermediate_size=20,
+           first_k_dense_replace=1, n_group=2, topk_group=1)
+MLA_CONFIGS = {"deepseek_v3": MLA, "deepseek_v3-no-q-lora": dict(MLA, q_lora_rank=None, n_shared_experts=2,
+                                                                 attention_bias=True)}
+#: Llama 4 text: layers 0-2 chunked (8 tokens) with rotary and weightless q/k norms, layer 3 global
+#: NoPE; layers 1 and 3 MoE (4 experts, top-1, a shared expert), 0 and 2 a dense MLP of 80.
+LLAMA4 = dict(SMALL, model_type="llama4_text", architectures=["Llama4ForCausalLM"], num_hidden_layers=4,
+              num_key_value_heads=2, head_dim=16, intermediate_size_mlp=80, num_local_experts=4,
+              num_experts_per_tok=1, interleave_moe_layer_step=2, attention_chunk_size=8)
 ENCODERS = {
     "bert": dict(SMALL, model_type="bert", architectures=["BertModel"], max_position_embeddings=128),
     "vit": dict(SMALL, model_type="vit", architectures=["ViTForImageClassification"], image_size=32, patch_size=8,
@@ -98,6 +142,67 @@ def test_decoder_only_equals_transformers(tmp_path, family, phase, tokens, conte
     path = _file(tmp_path, family, DECODERS[family])
     kw = dict(phase=phase, seq_len=tokens, context=context, batch=batch)
     _same(count(path, **kw), count(path, trace=True, **kw))
+
+
+@pytest.mark.parametrize("family", MLA_CONFIGS)
+@pytest.mark.parametrize("phase, tokens, batch", [("forward", 7, 2), ("forward", 33, 1), ("prefill", 9, 3)])
+def test_latent_attention_forward_and_prefill_equal_transformers(tmp_path, family, phase, tokens, batch):
+    """Forward and prefill of DeepSeek-V3 are priced in transformers' own (non-absorbed) form."""
+    path = _file(tmp_path, family, MLA_CONFIGS[family])
+    kw = dict(phase=phase, seq_len=tokens, batch=batch)
+    _same(count(path, **kw), count(path, trace=True, **kw))
+
+
+@pytest.mark.parametrize("family", MLA_CONFIGS)
+@pytest.mark.parametrize("context, batch", [(5, 2), (20, 1)])
+def test_latent_attention_decode_is_the_absorbed_form(family, context, batch):
+    """Decode is priced in the absorbed form serving engines run. transformers' model, traced
+    with its cache of latents (b, 1, P, kv_lora_rank) and rotary keys (b, 1, P, rope), expands
+    the whole cache through kv_b_proj every step; the difference is written out here."""
+    from transformers import DynamicCache
+
+    from chipfit.frontends.pytorch.hf import build
+
+    cfg = MLA_CONFIGS[family]
+    model = build(cfg)
+    meta = torch.device("meta")
+    cache = DynamicCache(config=model.config)
+    layers, h, c, r = cfg["num_hidden_layers"], cfg["num_attention_heads"], cfg["kv_lora_rank"], cfg["qk_rope_head_dim"]
+    nope, v = cfg["qk_nope_head_dim"], cfg["v_head_dim"]
+    for i in range(layers):
+        cache.update(torch.zeros(batch, 1, context, c, device=meta), torch.zeros(batch, 1, context, r, device=meta), i)
+    traced = count(model, inputs={"input_ids": torch.zeros(batch, 1, dtype=torch.long, device=meta),
+                                  "past_key_values": cache,
+                                  "cache_position": torch.arange(context, context + 1, device=meta)})
+    built = from_config(cfg, Phase("decode", context=context, batch=batch))
+    keys = context + 1
+    # transformers: kv_b_proj on every cached latent, then scores and values per head
+    expanded = batch * keys * c * h * (nope + v) + batch * h * keys * (nope + r + v)
+    # absorbed: kv_b_proj's two halves on the one new token's query and output, scores and
+    # weighted sums against the latents (c + r wide for the scores, c for the values)
+    absorbed = batch * h * c * (nope + v) + batch * h * keys * (2 * c + r)
+    assert traced.macs - built.macs == layers * (expanded - absorbed)
+    assert built.params == traced.params
+    assert built.kv_cache_elems == layers * batch * keys * (c + r)
+    assert not traced.unsupported_ops
+
+
+@pytest.mark.parametrize("phase, tokens, context, batch", [
+    ("forward", 7, None, 2), ("forward", 33, None, 1), ("prefill", 9, None, 3),
+    ("decode", 4, 5, 2), ("decode", 4, 20, 1)])   # 20 > the chunk of 8
+def test_llama4_text_equals_transformers_but_for_the_unchosen_experts(tmp_path, phase, tokens, context, batch):
+    """transformers' Llama 4 runs every expert on every token (the unchosen ones weighted 0);
+    chipfit counts the top-1 a serving engine runs: the difference is (E − k) experts of
+    3 · hidden · intermediate MACs per token and MoE layer. Its rotary tables are built with
+    torch.polar, which the trace does not price (no MACs)."""
+    path = _file(tmp_path, "llama4_text", LLAMA4)
+    kw = dict(phase=phase, seq_len=tokens, context=context, batch=batch)
+    built, traced = count(path, **kw), count(path, trace=True, **kw)
+    rows = batch * (1 if phase == "decode" else tokens)
+    moe_layers, e, k = 2, LLAMA4["num_local_experts"], LLAMA4["num_experts_per_tok"]
+    assert traced.macs - built.macs == moe_layers * rows * (e - k) * 3 * 64 * LLAMA4["intermediate_size"]
+    assert built.params == traced.params
+    assert set(traced.unsupported_ops) <= {"polar"}
 
 
 @pytest.mark.parametrize("family", ENCODERS)

@@ -26,6 +26,16 @@ Conventions
       unfused op-by-op trace; MACs and parameters are identical.
     * KV-cache traffic is part of the attention op's reads and the ``kv_cache`` op's writes
       (``Op.cache_read_elems`` / ``cache_write_elems`` say how much of it is cache).
+    * Chunked attention (Llama 4) is priced as a window of the chunk size: the cache of a
+      chunked layer never holds more than a chunk, and a decode step meets ``min(P + 1,
+      chunk)`` keys, as transformers' cache keeps them (an upper bound on the ``P mod chunk
+      + 1`` keys the chunk mask lets through); with ``causal_discount`` only the keys of each
+      query's own chunk are counted.
+    * Multi-head latent attention (DeepSeek-V3): forward and prefill run the non-absorbed
+      form transformers runs (K and V expanded from the latent per token by ``kv_b_proj``);
+      decode runs the absorbed form serving engines use (``kv_b_proj`` folded into the query
+      and the output, attention over the cached latents); the cache holds
+      ``kv_rank + rope_dim`` elements per token and layer (:class:`.spec.LatentAttention`).
 """
 
 from __future__ import annotations
@@ -46,6 +56,7 @@ from chipfit.frontends.arch.spec import (
     Encoder,
     EncoderDecoder,
     Head,
+    LatentAttention,
     Layer,
     MoE,
     Norm,
@@ -61,7 +72,10 @@ from chipfit.frontends.costs import ACTIVATION_COST, ATTENTION_SCORE_COST, SOFTM
 #: a divide, a tanh (1), a multiply per element.
 SOFTCAP_COST = 2 + ACTIVATION_COST["tanh"]
 #: quick_gelu = x · sigmoid(1.702 x): a multiply, a sigmoid (4), a multiply.
-_ACT_COST = {**ACTIVATION_COST, "quick_gelu": 6, "softcap": SOFTCAP_COST}
+#: gpt-oss's expert activation on the gate and up halves, per element: clamp both, gate·α,
+#: sigmoid, gate·sigmoid, up + 1 (the product of the two is the gated multiply).
+_ACT_COST = {**ACTIVATION_COST, "quick_gelu": 6, "softcap": SOFTCAP_COST,
+             "clamped_swiglu": 5 + ACTIVATION_COST["sigmoid"]}
 #: Rotary embedding per element of Q and K: x·cos + rotate_half(x)·sin.
 ROTARY_COST = 3
 
@@ -163,8 +177,12 @@ class _Emitter:
         return out
 
 
-def causal_scores(q: int, window: int | None) -> int:
-    """Unmasked scores of a causal (optionally windowed) attention over q tokens: Σ min(i, w)."""
+def causal_scores(q: int, window: int | None, chunked: bool = False) -> int:
+    """Unmasked scores of a causal (optionally windowed) attention over q tokens: Σ min(i, w);
+    ``chunked``: query i sees the keys of its own chunk of ``window``, Σ ((i − 1) mod w + 1)."""
+    if chunked and window is not None:
+        full, rest = divmod(q, window)
+        return full * window * (window + 1) // 2 + rest * (rest + 1) // 2
     w = q if window is None else min(window, q)
     return w * (w + 1) // 2 + (q - w) * w
 
@@ -201,6 +219,9 @@ def _attention(em: _Emitter, p: str, a: Attention, hidden: int, run: _Run, cross
     em.linear(f"{p}.k_proj", b * max(new_kv, 1), kv_in, hkv * hd, a.k_bias)
     em.linear(f"{p}.v_proj", b * max(new_kv, 1), kv_in, hkv * hd, a.v_bias)
     em.dry = dry
+    if a.qk_norm is not None:
+        em.norm(f"{p}.q_norm", rows * hq, hd, a.qk_norm)
+        em.norm(f"{p}.k_norm", b * new_kv * hkv, hd, a.qk_norm)
     if a.rotary:
         n = rows * (hq + hkv) * hd
         em.op(f"{p}.rotary", "elementwise", "rotary", nonmac=ROTARY_COST * n, read=n, write=n)
@@ -209,15 +230,17 @@ def _attention(em: _Emitter, p: str, a: Attention, hidden: int, run: _Run, cross
         em.op(f"{p}.kv_cache", "data", "kv_cache_write", read=kv_new_elems, write=kv_new_elems,
               cache_write=kv_new_elems, ins=((b, hkv, new_kv, hd),) * 2, outs=((b, hkv, new_kv, hd),) * 2)
     if a.causal and not cross and run.discount and run.cache != "read":
-        scores_per_head = causal_scores(q, a.window)
+        scores_per_head = causal_scores(q, a.window, a.chunked)
     else:
         scores_per_head = q * keys
     scores = b * hq * scores_per_head
     masked = a.causal and not cross
     kv_elems = 2 * b * hkv * keys * hd
     cache_read = kv_elems - kv_new_elems if run.cache == "read" else 0  # the new K/V was just written
+    sinks = rows * hq if a.sinks else 0   # one more logit per softmax row
     em.op(f"{p}.attention", "attention", "attention", macs=scores * 2 * hd,
-          nonmac=scores * (ATTENTION_SCORE_COST + masked + (SOFTCAP_COST if a.softcap else 0)),
+          nonmac=scores * (ATTENTION_SCORE_COST + masked + (SOFTCAP_COST if a.softcap else 0))
+          + sinks * ATTENTION_SCORE_COST, params=hq if a.sinks else 0, weight=hq if a.sinks else 0,
           read=rows * hq * hd + kv_elems,
           write=rows * hq * hd, cache_read=cache_read,
           ins=((b, hq, q, hd), (b, hkv, keys, hd), (b, hkv, keys, hd)), outs=((b, hq, q, hd),))
@@ -226,6 +249,57 @@ def _attention(em: _Emitter, p: str, a: Attention, hidden: int, run: _Run, cross
         return 0
     held = keys if cross else (q + run.past if a.window is None else min(q + run.past, a.window))
     return 2 * b * hkv * held * hd
+
+
+def _latent_attention(em: _Emitter, p: str, a: LatentAttention, hidden: int, run: _Run) -> int:
+    """Multi-head latent attention; returns the latent-cache elements it holds afterwards.
+
+    Forward and prefill: every new token's latent is expanded by ``kv_b_proj`` into per-head
+    keys (``nope_dim`` + the shared rotary ``rope_dim``) and values (``v_dim``), then dense
+    attention (transformers' form). Decode: the absorbed form: the query's non-rotary part is
+    multiplied into latent space by the key half of ``kv_b_proj`` (``nope_dim × kv_rank`` a
+    head), scores are taken against the cached latents (``kv_rank + rope_dim`` a key) and the
+    weighted latents are brought to ``v_dim`` by the value half, so only the new token passes
+    through ``kv_b_proj``'s weights and the cache is read as stored."""
+    b, q = run.batch, run.q_len
+    rows, h, r, c = b * q, a.heads, a.rope_dim, a.kv_rank
+    qk = a.nope_dim + r
+    if a.q_rank:
+        em.linear(f"{p}.q_a_proj", rows, hidden, a.q_rank, a.bias)
+        em.norm(f"{p}.q_a_layernorm", rows, a.q_rank, a.norm)
+        em.linear(f"{p}.q_b_proj", rows, a.q_rank, h * qk)
+    else:
+        em.linear(f"{p}.q_proj", rows, hidden, h * qk)
+    em.linear(f"{p}.kv_a_proj_with_mqa", rows, hidden, c + r, a.bias)
+    em.norm(f"{p}.kv_a_layernorm", rows, c, a.norm)
+    n = rows * (h + 1) * r
+    em.op(f"{p}.rotary", "elementwise", "rotary", nonmac=ROTARY_COST * n, read=n, write=n)
+    keys = q + run.past
+    new = b * q * (c + r)
+    if run.cache != "none":
+        em.op(f"{p}.kv_cache", "data", "kv_cache_write", read=new, write=new, cache_write=new,
+              ins=((b, q, c + r),), outs=((b, q, c + r),))
+    scores = b * h * (causal_scores(q, None) if a.causal and run.discount and run.cache != "read" else q * keys)
+    score_cost = ATTENTION_SCORE_COST + a.causal
+    if run.cache == "read":   # absorbed
+        em.op(f"{p}.kv_b_proj.absorb_k", "matmul", "matmul", macs=rows * h * a.nope_dim * c,
+              params=c * h * a.nope_dim, weight=c * h * a.nope_dim, read=rows * h * a.nope_dim,
+              write=rows * h * c, ins=((b, h, q, a.nope_dim),), outs=((b, h, q, c),))
+        latent = b * keys * (c + r)
+        em.op(f"{p}.attention", "attention", "attention", macs=scores * (2 * c + r), nonmac=scores * score_cost,
+              read=rows * h * (c + r) + latent, write=rows * h * c, cache_read=latent - new,
+              ins=((b, h, q, c + r), (b, 1, keys, c + r)), outs=((b, h, q, c),))
+        em.op(f"{p}.kv_b_proj.absorb_v", "matmul", "matmul", macs=rows * h * c * a.v_dim,
+              params=c * h * a.v_dim, weight=c * h * a.v_dim, read=rows * h * c, write=rows * h * a.v_dim,
+              ins=((b, h, q, c),), outs=((b, h, q, a.v_dim),))
+    else:
+        em.linear(f"{p}.kv_b_proj", b * keys, c, h * (a.nope_dim + a.v_dim))
+        kv = b * h * keys * (qk + a.v_dim)
+        em.op(f"{p}.attention", "attention", "attention", macs=scores * (qk + a.v_dim), nonmac=scores * score_cost,
+              read=rows * h * qk + kv, write=rows * h * a.v_dim,
+              ins=((b, h, q, qk), (b, h, keys, qk), (b, h, keys, a.v_dim)), outs=((b, h, q, a.v_dim),))
+    em.linear(f"{p}.o_proj", rows, h * a.v_dim, hidden, a.bias)
+    return 0 if run.cache == "none" else b * keys * (c + r)
 
 
 def _mlp(em: _Emitter, p: str, m: MLP, hidden: int, rows: int) -> None:
@@ -242,8 +316,10 @@ def _mlp(em: _Emitter, p: str, m: MLP, hidden: int, rows: int) -> None:
 
 def _moe(em: _Emitter, p: str, m: MoE, hidden: int, rows: int) -> None:
     e, k, inter = m.experts, m.top_k, m.inter
-    em.linear(f"{p}.gate", rows, hidden, e)
-    em.op(f"{p}.router", "softmax", "softmax_topk", nonmac=rows * e * (SOFTMAX_COST + 1),
+    em.linear(f"{p}.gate", rows, hidden, e, m.router_bias)
+    score = SOFTMAX_COST if m.router == "softmax" else ACTIVATION_COST["sigmoid"] + int(m.score_bias)
+    em.op(f"{p}.router", "softmax", f"{m.router}_topk", nonmac=rows * e * (score + 1),
+          weight=e if m.score_bias else 0,
           read=rows * e, write=2 * rows * k)
     active = rows * k
     touched = expected_experts(e, k, rows)
@@ -253,8 +329,9 @@ def _moe(em: _Emitter, p: str, m: MoE, hidden: int, rows: int) -> None:
             em.act(f"{p}.experts.act_fn", active * inter, m.act)
             em.elementwise(f"{p}.experts.gate_mul", active * inter, "mul")
         w = d_in * d_out
-        em.op(f"{p}.experts.{proj}", "linear", "linear", macs=active * w, params=e * w,
-              weight=round(touched * w), read=active * d_in, write=active * d_out,
+        bias = d_out if m.expert_bias else 0
+        em.op(f"{p}.experts.{proj}", "linear", "linear", macs=active * w, nonmac=active * bias,
+              params=e * (w + bias), weight=round(touched * (w + bias)), read=active * d_in, write=active * d_out,
               ins=((active, d_in),), outs=((active, d_out),))
     em.op(f"{p}.experts.combine", "elementwise", "weighted_sum", nonmac=2 * active * hidden,
           read=active * hidden + active, write=rows * hidden)
@@ -298,9 +375,12 @@ def _stack(em: _Emitter, s: Stack, run: _Run) -> int:
 
 def _layer_type(layer: Layer) -> str:
     a = layer.attn
-    attn = "MHA" if a.kv_heads == a.heads else ("MQA" if a.kv_heads == 1 else f"GQA {a.heads}/{a.kv_heads}")
+    if isinstance(a, LatentAttention):
+        attn = f"MLA {a.heads} heads, latent {a.kv_rank:,}+{a.rope_dim}"
+    else:
+        attn = "MHA" if a.kv_heads == a.heads else ("MQA" if a.kv_heads == 1 else f"GQA {a.heads}/{a.kv_heads}")
     if a.window is not None:
-        attn += f" window {a.window:,}"
+        attn += f" {'chunk' if a.chunked else 'window'} {a.window:,}"
     mlp = (f"MoE {layer.mlp.top_k}/{layer.mlp.experts}" if isinstance(layer.mlp, MoE)
            else ("gated MLP" if layer.mlp.gated else "MLP"))
     cross = " + cross-attn" if layer.cross is not None else ""
@@ -315,7 +395,10 @@ def _renamed(op: Op, name: str) -> Op:
 
 def _layer(em: _Emitter, p: str, layer: Layer, h: int, rows: int, run: _Run) -> int:
     em.norm(f"{p}.input_layernorm", rows, h, layer.norm)
-    held = _attention(em, f"{p}.self_attn", layer.attn, h, run, cross=False)
+    if isinstance(layer.attn, LatentAttention):
+        held = _latent_attention(em, f"{p}.self_attn", layer.attn, h, run)
+    else:
+        held = _attention(em, f"{p}.self_attn", layer.attn, h, run, cross=False)
     if layer.sandwich:
         em.norm(f"{p}.post_attention_layernorm", rows, h, layer.norm)
     em.elementwise(f"{p}.attn_residual", rows * h)

@@ -195,16 +195,22 @@ FIELDS: dict[str, Rule] = {
     # widths
     **dict.fromkeys(("hidden_size", "n_embd", "d_model", "intermediate_size", "n_inner", "d_ff", "d_kv",
                      "head_dim", "encoder_ffn_dim", "decoder_ffn_dim", "moe_intermediate_size",
-                     "encoder_hidden_size", "projection_dim", "num_mel_bins"), _WIDTH),
+                     "encoder_hidden_size", "projection_dim", "num_mel_bins", "intermediate_size_mlp",
+                     "kv_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim"), _WIDTH),
+    "q_lora_rank": _WIDTH,                               # null: no low-rank query
+
     "shared_expert_intermediate_size": Int(0, SIZE),     # 0: no shared expert
     # heads
     **dict.fromkeys(("num_attention_heads", "num_key_value_heads", "n_head", "num_heads",
                      "encoder_attention_heads", "decoder_attention_heads"), _WIDTH),
     # experts
-    **dict.fromkeys(("num_local_experts", "num_experts"), Int(0, SIZE)),   # 0: a dense model
+    **dict.fromkeys(("num_local_experts", "num_experts", "n_routed_experts"), Int(0, SIZE)),   # 0: a dense model
     "num_experts_per_tok": _WIDTH,
+    "n_shared_experts": Int(0, SIZE),
     "decoder_sparse_step": _WIDTH,
-    "mlp_only_layers": Ints(Int(0, TOKENS), most=None),
+    "interleave_moe_layer_step": _WIDTH,
+    "first_k_dense_replace": Int(0, None),
+    **dict.fromkeys(("mlp_only_layers", "moe_layers"), Ints(Int(0, TOKENS), most=None)),
     # vocabularies, positions, windows
     **dict.fromkeys(("vocab_size", "max_position_embeddings", "n_positions", "max_source_positions",
                      "max_target_positions", "sliding_window", "image_tokens"), _TOKENS),
@@ -213,6 +219,10 @@ FIELDS: dict[str, Rule] = {
     "relative_attention_num_buckets": Int(0, SIZE),
     "layer_types": Texts(most=None),
     "use_sliding_window": Flag(),
+    "attention_chunk_size": _TOKENS,
+    "no_rope_layers": Ints(Int(0, 1), most=None),
+    "no_rope_layer_interval": _WIDTH,
+    "use_qk_norm": Flag(),
     "partial_rotary_factor": Real(0, 1),
     **dict.fromkeys(("attn_logit_softcapping", "final_logit_softcapping"), Real(0, 1e9)),
     # biases, tying, norms
@@ -248,7 +258,7 @@ def _kv_divides(cfg: Mapping[str, Any], p: str) -> str | None:
 
 
 def _top_k_within(cfg: Mapping[str, Any], p: str) -> str | None:
-    experts = cfg.get("num_local_experts") or cfg.get("num_experts")
+    experts = cfg.get("num_local_experts") or cfg.get("num_experts") or cfg.get("n_routed_experts")
     top_k = cfg.get("num_experts_per_tok")
     if experts and top_k is not None and top_k > experts:
         return (f"{p}num_experts_per_tok must be between 1 and the number of experts ({experts:,}), "

@@ -26,6 +26,7 @@ from chipfit.frontends.arch.spec import (
     Encoder,
     EncoderDecoder,
     Head,
+    LatentAttention,
     Layer,
     MoE,
     Norm,
@@ -140,32 +141,63 @@ def read(config: dict[str, Any], where: str = "the config") -> Arch:
 
 # -- decoder-only language models ---------------------------------------------------------
 
+#: Families whose ``sliding_window`` applies only with ``use_sliding_window`` true.
+_SWITCHED_WINDOW = ("qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "smollm3")
+
+
+def _layer_types(cfg: Config, layers: int, default: list[str] | None = None) -> list[str] | None:
+    """``layer_types`` (else ``default``), its length checked."""
+    types = cfg.get("layer_types", default=default)
+    if types is not None and len(types) != layers:
+        raise ChipfitError(f"{cfg.where}: 'layer_types' has {len(types)} entries for {layers} layers")
+    return types
+
+
+def _rope_layers(cfg: Config, layers: int) -> list[bool]:
+    """Which layers apply rotary embeddings: ``no_rope_layers`` (1: rotary, 0: none, as
+    transformers spells it), else every ``no_rope_layer_interval``-th layer has none
+    (SmolLM3, Llama 4)."""
+    flags = cfg.get("no_rope_layers") or [int((i + 1) % cfg.get("no_rope_layer_interval", default=4) != 0)
+                                          for i in range(layers)]
+    if len(flags) != layers:
+        raise ChipfitError(f"{cfg.where}: 'no_rope_layers' has {len(flags)} entries for {layers} layers")
+    return [bool(f) for f in flags]
+
+
 def _windows(cfg: Config, layers: int) -> list[int | None]:
     """Sliding window per layer: ``layer_types`` if given, else Qwen's ``use_sliding_window``
-    from ``max_window_layers`` on, else ``sliding_window`` for every layer."""
+    from ``max_window_layers`` on (every layer for Qwen3-MoE, the NoPE layers for SmolLM3),
+    else ``sliding_window`` for every layer."""
     window = cfg.get("sliding_window")
-    types = cfg.get("layer_types")
+    t = cfg.get("model_type")
+    if t in _SWITCHED_WINDOW and not cfg.get("use_sliding_window", default=False):
+        return [None] * layers
+    types = _layer_types(cfg, layers)
     if types is not None:
-        if len(types) != layers:
-            raise ChipfitError(f"{cfg.where}: 'layer_types' has {len(types)} entries for {layers} layers")
         return [window if t == "sliding_attention" else None for t in types]
-    if cfg.get("model_type") in ("qwen2", "qwen2_moe"):
-        if not cfg.get("use_sliding_window", default=False):
-            return [None] * layers
-        first = cfg.get("max_window_layers", default=layers)
+    if t in ("qwen2", "qwen2_moe", "qwen3"):
+        first = cfg.get("max_window_layers", default=28 if t == "qwen3" else layers)
         return [window if i >= first else None for i in range(layers)]
+    if t == "smollm3":
+        return [None if rope else window for rope in _rope_layers(cfg, layers)]
     return [window] * layers
 
 
-@reader("llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "gemma", "phi3")
+@reader("llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "gemma", "phi3", "qwen3", "qwen3_moe", "smollm3")
 def _causal_lm(cfg: Config) -> Decoder:
+    """The Llama-like decoders: pre-norm RMSNorm layers of (grouped-query) attention and a
+    gated MLP or routed experts. Qwen3 and Qwen3-MoE add an RMSNorm over each query and key
+    head (``q_norm``/``k_norm``; Qwen3's head_dim defaults to 128, not hidden // heads);
+    Qwen3-MoE has no shared expert (``norm_topk_prob`` only rescales the chosen weights);
+    SmolLM3 leaves out the rotary embedding on the layers ``no_rope_layers`` marks 0 (every
+    fourth by default)."""
     t = cfg.get("model_type")
     experts = cfg.get("num_local_experts", "num_experts", default=0)
     hidden, layers, heads, vocab, *_ = cfg.require(
         "hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size",
         *(() if experts else ("intermediate_size",)))
     kv = cfg.kv_heads(heads)
-    hd = cfg.head_dim(hidden, heads)
+    hd = cfg.get("head_dim", default=128) if t == "qwen3" else cfg.head_dim(hidden, heads)
     qkv_bias = cfg.get("attention_bias", "qkv_bias", default=t in ("qwen2", "qwen2_moe"))
     o_bias = bool(cfg.get("attention_bias", default=False))
     act = cfg.act("hidden_activation", "hidden_act",
@@ -173,10 +205,12 @@ def _causal_lm(cfg: Config) -> Decoder:
     mlp_bias = bool(cfg.get("mlp_bias", default=False))
     windows = _windows(cfg, layers)
     norm = Norm("rms", bias=False, plus_one=t == "gemma")
+    qk_norm = norm if t in ("qwen3", "qwen3_moe") else None
+    rope = _rope_layers(cfg, layers) if t == "smollm3" else [True] * layers
     mlp_only = set(cfg.get("mlp_only_layers", default=[]))
     step = cfg.get("decoder_sparse_step", default=1)
     if experts:
-        top_k = cfg.get("num_experts_per_tok", default=2)
+        top_k = cfg.get("num_experts_per_tok", default=8 if t == "qwen3_moe" else 2)
         if not 0 < top_k <= experts:
             raise ChipfitError(f"{cfg.where}: num_experts_per_tok {top_k} must be between 1 and "
                                f"the number of experts ({experts})")
@@ -190,10 +224,10 @@ def _causal_lm(cfg: Config) -> Decoder:
     out = []
     for i in range(layers):
         attn = Attention(heads, kv, hd, q_bias=bool(qkv_bias), k_bias=bool(qkv_bias), v_bias=bool(qkv_bias),
-                         o_bias=o_bias, rotary=True, causal=True, window=windows[i])
+                         o_bias=o_bias, rotary=rope[i], causal=True, window=windows[i], qk_norm=qk_norm)
         use_moe = experts and i not in mlp_only and (i + 1) % step == 0
         out.append(Layer(attn, moe if use_moe else dense, norm))
-    tied = bool(cfg.get("tie_word_embeddings", default=t == "gemma"))
+    tied = bool(cfg.get("tie_word_embeddings", default=t in ("gemma", "smollm3")))
     stack = Stack("layers", hidden, tuple(out), final_norm=norm)
     rotary = int(hd * cfg.get("partial_rotary_factor", default=1.0))
     return Decoder(TokenEmbedding(vocab, hidden, scale=t == "gemma"), stack,
@@ -201,37 +235,156 @@ def _causal_lm(cfg: Config) -> Decoder:
                    max_positions=cfg.get("max_position_embeddings"), rotary_dim=rotary)
 
 
-@reader("gemma2")
+@reader("gemma2", "gemma3_text")
 def _gemma2(cfg: Config) -> Decoder:
     """Gemma 2 (transformers' Gemma2Config / modeling_gemma2): Gemma's (1 + w) RMSNorm, GeGLU
     and sqrt(hidden)-scaled tied embedding, plus a norm after attention and after the MLP (4 a
     layer), ``layer_types`` (default: sliding window on even layers 0, 2, ..., full attention on
-    odd ones) and tanh soft-capping of the attention scores and final logits."""
+    odd ones) and tanh soft-capping of the attention scores and final logits.
+
+    Gemma 3's text model (Gemma3TextConfig / modeling_gemma3) is the same layer with a (1 + w)
+    RMSNorm over each query and key head (``q_norm``/``k_norm``); its ``layer_types`` default to
+    five sliding layers then one full (``sliding_window_pattern`` 6: layer i slides unless
+    i + 1 is a multiple of it); final-logit soft-capping only where the config sets a cap, and
+    none on the attention scores (modeling_gemma3 does not apply ``attn_logit_softcapping``)."""
+    gemma3 = cfg.get("model_type") == "gemma3_text"
     hidden, layers, heads, vocab, inter = cfg.require(
         "hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size", "intermediate_size")
     kv = cfg.kv_heads(heads)
-    hd = cfg.get("head_dim", default=256)   # Gemma2Config's default, not hidden // heads
+    hd = cfg.get("head_dim", default=256)   # Gemma2Config's and Gemma3TextConfig's default, not hidden // heads
     bias = bool(cfg.get("attention_bias", default=False))
-    act = cfg.act("hidden_activation", default="gelu_pytorch_tanh")   # modeling_gemma2 ignores hidden_act
+    act = cfg.act("hidden_activation", default="gelu_pytorch_tanh")   # modeling_gemma2/3 ignore hidden_act
 
     def explicit(key: str, default: Any) -> Any:   # null switches the feature off, absence defaults
         return cfg.data[key] if key in cfg.data else default
 
-    window, attn_cap, final_cap = (explicit("sliding_window", 4096), explicit("attn_logit_softcapping", 50.0),
-                                   explicit("final_logit_softcapping", 30.0))
-    types = cfg.get("layer_types", default=["sliding_attention" if i % 2 == 0 else "full_attention"
-                                            for i in range(layers)])
-    if len(types) != layers:
-        raise ChipfitError(f"{cfg.where}: 'layer_types' has {len(types)} entries for {layers} layers")
+    window = explicit("sliding_window", 4096)
+    attn_cap = None if gemma3 else explicit("attn_logit_softcapping", 50.0)
+    final_cap = explicit("final_logit_softcapping", None if gemma3 else 30.0)
+    pattern = cfg.get("sliding_window_pattern", default=6) if gemma3 else 2
+    if not isinstance(pattern, int) or isinstance(pattern, bool) or pattern <= 0:
+        raise ChipfitError(f"{cfg.where}: sliding_window_pattern must be a positive integer, got {pattern!r:.40}")
+    types = _layer_types(cfg, layers, ["sliding_attention" if (i + 1) % pattern else "full_attention"
+                                       for i in range(layers)])
     windows = [window if t == "sliding_attention" else None for t in types]
     norm = Norm("rms", bias=False, plus_one=True)
     mlp = MLP(inter, act, gated=True)
     out = tuple(Layer(Attention(heads, kv, hd, bias, bias, bias, bias, rotary=True, causal=True, window=w,
-                                softcap=attn_cap or None), mlp, norm, sandwich=True) for w in windows)
+                                softcap=attn_cap or None, qk_norm=norm if gemma3 else None), mlp, norm, sandwich=True)
+                for w in windows)
     head = Head("lm_head", hidden, vocab, tied=bool(cfg.get("tie_word_embeddings", default=True)),
                 act="softcap" if final_cap else None)
     return Decoder(TokenEmbedding(vocab, hidden, scale=True), Stack("layers", hidden, out, final_norm=norm), head,
-                   max_positions=cfg.get("max_position_embeddings", default=8192), rotary_dim=hd)
+                   max_positions=cfg.get("max_position_embeddings", default=131_072 if gemma3 else 8192),
+                   rotary_dim=hd)
+
+
+@reader("deepseek_v3")
+def _deepseek_v3(cfg: Config) -> Decoder:
+    """DeepSeek-V3 / R1 (transformers' DeepseekV3Config / modeling_deepseek_v3): multi-head
+    latent attention (:class:`.spec.LatentAttention`; ``q_lora_rank`` null: a plain q_proj),
+    the first ``first_k_dense_replace`` layers with a dense SwiGLU MLP of ``intermediate_size``,
+    the others ``n_routed_experts`` experts of ``moe_intermediate_size`` chosen top-k by sigmoid
+    scores plus the per-expert ``e_score_correction_bias`` (a buffer in transformers' model, so
+    read as a weight but not counted as a parameter), and ``n_shared_experts`` always-on experts run as one MLP of
+    ``n_shared_experts × moe_intermediate_size``.
+
+    The multi-token-prediction module (``num_nextn_predict_layers``) is not counted:
+    transformers' model does not hold it (its weights are skipped on loading) and normal
+    inference does not run it.
+
+    KV cache: ``kv_lora_rank + qk_rope_head_dim`` elements per token and layer, the compressed
+    latent serving engines (vLLM, SGLang) store, not per-head keys and values. Forward and
+    prefill are priced as transformers runs them (the latent expanded by ``kv_b_proj`` per
+    token); decode in the absorbed form engines run (see :mod:`.build`)."""
+    hidden, layers, heads, vocab, inter, moe_inter, experts, kv_rank, rope, nope, v = cfg.require(
+        "hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size", "intermediate_size",
+        "moe_intermediate_size", ("n_routed_experts", "num_local_experts"), "kv_lora_rank", "qk_rope_head_dim",
+        "qk_nope_head_dim", "v_head_dim")
+    q_rank = cfg.get("q_lora_rank") or 0
+    top_k = cfg.get("num_experts_per_tok", default=8)
+    shared = cfg.get("n_shared_experts", default=1)
+    dense_first = cfg.get("first_k_dense_replace", default=3)
+    bias = bool(cfg.get("attention_bias", default=False))
+    act = cfg.act("hidden_act", default="silu")
+    norm = Norm("rms", bias=False)
+    attn = LatentAttention(heads, q_rank, kv_rank, nope, rope, v, bias=bias, norm=norm)
+    moe = MoE(experts, top_k, moe_inter, act, shared_inter=shared * moe_inter, router="sigmoid", score_bias=True)
+    dense = MLP(inter, act, gated=True)
+    out = tuple(Layer(attn, dense if i < dense_first else moe, norm) for i in range(layers))
+    return Decoder(TokenEmbedding(vocab, hidden), Stack("layers", hidden, out, final_norm=norm),
+                   Head("lm_head", hidden, vocab, tied=bool(cfg.get("tie_word_embeddings", default=False))),
+                   max_positions=cfg.get("max_position_embeddings"), rotary_dim=rope)
+
+
+@reader("gpt_oss")
+def _gpt_oss(cfg: Config) -> Decoder:
+    """gpt-oss (transformers' GptOssConfig / modeling_gpt_oss): grouped-query attention with
+    biases (``attention_bias`` true by default) and a learned sink logit per head joining every
+    softmax, ``layer_types`` alternating a ``sliding_window`` (128) with full attention (even
+    layers slide by default), and every layer a MoE: a router with a bias picks the top-k
+    experts (softmax over the chosen logits), each expert's projections have biases and its
+    activation is gpt-oss's clamped SwiGLU ((clamp(up) + 1) · g · sigmoid(α·g), g = clamp(gate))."""
+    hidden, layers, heads, vocab, inter, experts = cfg.require(
+        "hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size", "intermediate_size",
+        ("num_local_experts", "num_experts"))
+    kv = cfg.kv_heads(heads)
+    hd = cfg.get("head_dim", default=64)
+    bias = bool(cfg.get("attention_bias", default=True))
+    window = cfg.data["sliding_window"] if "sliding_window" in cfg.data else 128
+    types = _layer_types(cfg, layers, ["sliding_attention" if i % 2 == 0 else "full_attention" for i in range(layers)])
+    norm = Norm("rms", bias=False)
+    moe = MoE(experts, cfg.get("num_experts_per_tok", default=4), inter, "clamped_swiglu",
+              router_bias=True, expert_bias=True)
+    out = tuple(Layer(Attention(heads, kv, hd, bias, bias, bias, bias, rotary=True, causal=True, sinks=True,
+                                window=window if t == "sliding_attention" else None), moe, norm)
+                for t in types)
+    return Decoder(TokenEmbedding(vocab, hidden), Stack("layers", hidden, out, final_norm=norm),
+                   Head("lm_head", hidden, vocab, tied=bool(cfg.get("tie_word_embeddings", default=False))),
+                   max_positions=cfg.get("max_position_embeddings", default=131_072), rotary_dim=hd)
+
+
+@reader("llama4_text")
+def _llama4_text(cfg: Config) -> Decoder:
+    """Llama 4's language model (transformers' Llama4TextConfig / modeling_llama4): the layers
+    ``moe_layers`` lists (default: every ``interleave_moe_layer_step``-th) route each token to the
+    top-k (1) of ``num_local_experts`` experts by sigmoid score and always run a shared expert,
+    both of ``intermediate_size``; the others a dense SwiGLU MLP of ``intermediate_size_mlp``.
+    The rotary layers (``no_rope_layers`` 1; by default all but every fourth) use chunked
+    attention over ``attention_chunk_size`` tokens and, with ``use_qk_norm``, a weightless
+    RMS (L2) norm on each query and key head; the other layers are global attention without
+    position embedding (NoPE).
+
+    Chunked attention is priced as a window of the chunk (:mod:`.build`): its cache never holds
+    more than a chunk. transformers runs every expert on every token (scores of the unchosen
+    ones are zero); chipfit counts the top-k a serving engine runs."""
+    hidden, layers, heads, vocab, inter, experts = cfg.require(
+        "hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size", "intermediate_size",
+        "num_local_experts")
+    kv = cfg.kv_heads(heads)
+    hd = cfg.head_dim(hidden, heads)
+    bias = bool(cfg.get("attention_bias", default=False))
+    act = cfg.act("hidden_act", default="silu")
+    rope = _rope_layers(cfg, layers)
+    chunk = cfg.data["attention_chunk_size"] if "attention_chunk_size" in cfg.data else 8192
+    types = _layer_types(cfg, layers, ["chunked_attention" if r else "full_attention" for r in rope])
+    step = cfg.get("interleave_moe_layer_step", default=1)
+    moe_layers = set(cfg.get("moe_layers", default=range(step - 1, layers, step)))
+    qk = Norm("rms", bias=False, affine=False) if cfg.get("use_qk_norm", default=True) else None
+    norm = Norm("rms", bias=False)
+    moe = MoE(experts, cfg.get("num_experts_per_tok", default=1), inter, act, shared_inter=inter, router="sigmoid")
+    dense = None
+    if len(moe_layers & set(range(layers))) < layers:
+        dense = MLP(cfg.require("intermediate_size_mlp")[0], act, gated=True)
+    out = []
+    for i in range(layers):
+        chunked = types[i] == "chunked_attention" and chunk is not None
+        attn = Attention(heads, kv, hd, bias, bias, bias, bias, rotary=rope[i], causal=True,
+                         window=chunk if chunked else None, chunked=chunked, qk_norm=qk if rope[i] else None)
+        out.append(Layer(attn, moe if i in moe_layers else dense, norm))
+    return Decoder(TokenEmbedding(vocab, hidden), Stack("layers", hidden, tuple(out), final_norm=norm),
+                   Head("lm_head", hidden, vocab, tied=bool(cfg.get("tie_word_embeddings", default=False))),
+                   max_positions=cfg.get("max_position_embeddings", default=131_072), rotary_dim=hd)
 
 
 @reader("gpt2")

@@ -42,6 +42,34 @@ class Attention:
     window: int | None = None    # sliding window (keys per query), None: unbounded
     out_dim: int | None = None   # width of the output projection, else hidden
     softcap: float | None = None  # scores → cap·tanh(scores / cap) before softmax (Gemma 2)
+    qk_norm: Norm | None = None  # a norm over each head's head_dim on Q and K (Qwen3, Gemma 3, Llama 4)
+    sinks: bool = False          # one learned logit per head joins each softmax (gpt-oss)
+    chunked: bool = False        # ``window`` is a chunk: a query sees its own chunk only (Llama 4)
+
+
+@dataclass(frozen=True, slots=True)
+class LatentAttention:
+    """Multi-head latent attention (DeepSeek-V2/V3): Q through an optional low-rank
+    bottleneck, K and V from one compressed latent of ``kv_rank`` per token plus a shared
+    rotary key of ``rope_dim``; per head, keys are ``nope_dim + rope_dim`` wide, values ``v_dim``.
+
+    The KV cache holds what serving engines (vLLM, SGLang) store: per token and layer the
+    normed latent and the rotary key, ``kv_rank + rope_dim`` elements shared by every head
+    (hence ``kv_heads`` 1: tensor parallelism replicates it rather than splitting it)."""
+
+    heads: int
+    q_rank: int                  # 0: a plain q_proj, else q_a_proj → norm → q_b_proj
+    kv_rank: int
+    nope_dim: int
+    rope_dim: int
+    v_dim: int
+    bias: bool = False           # attention_bias: q_a_proj, kv_a_proj_with_mqa and o_proj
+    norm: Norm = Norm("rms", bias=False)   # q_a_layernorm and kv_a_layernorm
+    causal: bool = True
+
+    kv_heads = 1                 # the latent is one "head" shared by all
+    window = None                # no sliding window
+    chunked = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +90,15 @@ class MoE:
     act: str
     shared_inter: int = 0        # width of the always-on shared expert(s), 0: none
     shared_gate: bool = False    # a sigmoid gate on the shared expert (Qwen-MoE)
+    router: Literal["softmax", "sigmoid"] = "softmax"   # scores of the routing gate
+    router_bias: bool = False    # a bias on the routing gate (gpt-oss)
+    score_bias: bool = False     # a per-expert bias added to the scores for the choice (DeepSeek-V3)
+    expert_bias: bool = False    # biases on every expert's projections (gpt-oss)
 
 
 @dataclass(frozen=True, slots=True)
 class Layer:
-    attn: Attention
+    attn: Union[Attention, LatentAttention]
     mlp: Union[MLP, MoE]
     norm: Norm
     cross: Attention | None = None   # cross-attention to an encoder's output

@@ -1,0 +1,140 @@
+"""The newer decoder families in the zoo (Qwen3, Qwen3-MoE, gpt-oss, DeepSeek-V3, Llama 4, Gemma 3)
+against published parameter counts, transformers' own models built on the meta device, and KV-cache
+sizes written out by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from chipfit import count
+from chipfit.analysis.llm import llm
+from chipfit.data import zoo
+
+# name → (published total, published active or None, relative tolerance); the sources:
+PUBLISHED = {
+    # Qwen3 model cards (huggingface.co/Qwen/<name>): "Number of Parameters: 0.6B", "8.2B",
+    # "30.5B in total and 3.3B activated", "235B in total and 22B activated"
+    "qwen3-0.6b": (0.6e9, None, 0.01),
+    "qwen3-8b": (8.2e9, None, 0.005),
+    "qwen3-30b-a3b": (30.5e9, 3.3e9, 0.01),
+    "qwen3-235b-a22b": (235e9, 22e9, 0.01),
+    # gpt-oss model card (OpenAI, arXiv:2508.10925, table 1): 20.91B total / 3.61B active,
+    # 116.83B total / 5.13B active; its active counts leave out the input embedding (a lookup)
+    "gpt-oss-20b": (20.91e9, 3.61e9, 0.001),
+    "gpt-oss-120b": (116.83e9, 5.13e9, 0.001),
+    # DeepSeek-V3 model card and README_WEIGHTS.md: 671B main model (685B with the 14B
+    # multi-token-prediction module, not counted), 37B activated
+    "deepseek-v3": (671e9, 37e9, 0.01),
+    # Llama 4 model cards (meta-llama/Llama-4-*): 17B active, 109B / 400B total; the totals include
+    # the vision encoder, which the text entries leave out (hence 2 %)
+    "llama-4-scout-17b-16e": (109e9, 17e9, 0.02),
+    "llama-4-maverick-17b-128e": (400e9, 17e9, 0.02),
+    # Gemma 3 technical report (arXiv:2503.19786, table 1): 1B = 302M embedding + 698M non-embedding;
+    # 4B = 675M + 3,209M (its 417M vision encoder is not in the text entry)
+    "gemma-3-1b": (302e6 + 698e6, None, 0.002),
+    "gemma-3-4b": (675e6 + 3209e6, None, 0.002),
+}
+
+
+def _experts_idle(cfg: dict) -> int:
+    """Parameters of the routed experts a token does not use, written out from the config:
+    (E − k) experts × (3 · hidden · width [+ biases]) × MoE layers."""
+    h, layers = cfg["hidden_size"], cfg["num_hidden_layers"]
+    k = cfg["num_experts_per_tok"]
+    t = cfg["model_type"]
+    if t == "qwen3_moe":
+        return (cfg["num_experts"] - k) * 3 * h * cfg["moe_intermediate_size"] * layers
+    if t == "gpt_oss":   # gate_up (2·inter) and down projections with their biases
+        inter = cfg["intermediate_size"]
+        return (cfg["num_local_experts"] - k) * (3 * h * inter + 2 * inter + h) * layers
+    if t == "deepseek_v3":
+        return (cfg["n_routed_experts"] - k) * 3 * h * cfg["moe_intermediate_size"] * (layers - cfg["first_k_dense_replace"])
+    if t == "llama4_text":
+        return (cfg["num_local_experts"] - k) * 3 * h * cfg["intermediate_size"] * (layers // cfg["interleave_moe_layer_step"])
+    raise AssertionError(t)
+
+
+@pytest.mark.parametrize("name", PUBLISHED)
+def test_parameters_equal_the_published_counts(name):
+    total, active, tol = PUBLISHED[name]
+    got = count(name, seq_len=8).params
+    assert got == pytest.approx(total, rel=tol)
+    if active is not None:
+        cfg = zoo.lookup(name).config
+        lookup = cfg["vocab_size"] * cfg["hidden_size"] if cfg["model_type"] == "gpt_oss" else 0
+        # active counts are published to two or three digits
+        assert got - _experts_idle(cfg) - lookup == pytest.approx(active, rel=max(tol, 0.02))
+
+
+@pytest.mark.parametrize("name, cls", [
+    ("qwen3-0.6b", "Qwen3ForCausalLM"), ("qwen3-8b", "Qwen3ForCausalLM"),
+    ("qwen3-30b-a3b", "Qwen3MoeForCausalLM"), ("gpt-oss-20b", "GptOssForCausalLM"),
+    ("gpt-oss-120b", "GptOssForCausalLM"), ("deepseek-v3", "DeepseekV3ForCausalLM"),
+    ("llama-4-scout-17b-16e", "Llama4ForCausalLM"), ("llama-4-maverick-17b-128e", "Llama4ForCausalLM"),
+    ("gemma-3-1b", "Gemma3ForCausalLM"), ("gemma-3-4b", "Gemma3ForCausalLM"),
+])
+def test_parameters_equal_transformers_on_meta(name, cls):
+    """The zoo config, built by transformers' own class on the meta device (tied embeddings
+    counted once), holds exactly the parameters the analytic builder counts."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from chipfit.frontends.pytorch.hf import build
+
+    cfg = dict(zoo.lookup(name).config, architectures=[cls])
+    with torch.device("meta"):
+        model = build(cfg)
+    assert sum(p.numel() for p in model.parameters()) == count(name, seq_len=8).params
+
+
+# -- KV cache, by hand -------------------------------------------------------------------------
+
+def _kv_per_token(name: str, prompt: int, output: int) -> float:
+    """kv_bytes_per_token of ``chipfit llm`` (fp16 cache) at a context of prompt + output tokens."""
+    return llm(name, "h100-sxm", prompt=prompt, output=output).to_dict()["kv_bytes_per_token"]
+
+
+def test_deepseek_v3_caches_the_compressed_latent():
+    """MLA: per token and layer the 512-wide latent and the 64-wide rotary key, shared by all
+    128 heads (not 2 × 128 heads × 128/192 as the expanded form would hold)."""
+    fp16 = 2
+    per_token = 61 * (512 + 64) * fp16
+    assert _kv_per_token("deepseek-v3", 1000, 24) == per_token
+    g = count("deepseek-v3", phase="decode", context=4095, batch=2).graph
+    assert g.kv_cache_elems == 2 * 4096 * 61 * (512 + 64)
+
+
+def test_qwen3_30b_a3b_kv_cache():
+    fp16 = 2
+    assert _kv_per_token("qwen3-30b-a3b", 512, 128) == 48 * 2 * 4 * 128 * fp16
+
+
+def test_gpt_oss_20b_sliding_layers_hold_128_tokens():
+    """12 sliding layers (even) hold at most 128 tokens, 12 full layers the whole context;
+    8 KV heads of 64."""
+    fp16, ctx = 2, 4096
+    elems = 2 * 8 * 64 * (12 * 128 + 12 * ctx)
+    assert _kv_per_token("gpt-oss-20b", 4000, 96) == pytest.approx(elems * fp16 / ctx)
+    short = count("gpt-oss-20b", phase="prefill", seq_len=100).graph.kv_cache_elems
+    assert short == 2 * 8 * 64 * 24 * 100     # below the window every layer holds every token
+
+
+def test_gemma_3_4b_sliding_layers_hold_the_window():
+    """34 layers, one in six full (5, 11, 17, 23, 29): 29 sliding layers hold at most 1,024
+    tokens; 4 KV heads of 256."""
+    fp16, ctx = 2, 8192
+    elems = 2 * 4 * 256 * (29 * 1024 + 5 * ctx)
+    assert _kv_per_token("gemma-3-4b", 8000, 192) == pytest.approx(elems * fp16 / ctx)
+
+
+def test_llama_4_chunked_layers_hold_one_chunk():
+    """Scout: 36 chunked layers (8,192 tokens at most) and 12 global NoPE layers; 8 KV heads of 128."""
+    ctx = 20_000
+    g = count("llama-4-scout-17b-16e", phase="prefill", seq_len=ctx).graph
+    assert g.kv_cache_elems == 2 * 8 * 128 * (36 * 8192 + 12 * ctx)
+
+
+@pytest.mark.parametrize("name", PUBLISHED)
+def test_llm_runs_end_to_end(name):
+    r = llm(name, "h100-sxm", prompt=256, output=16).to_dict()
+    assert r["params"] == count(name, seq_len=8).params
+    assert r["kv_cache_bytes"] > 0 and r["tpot_s"] > 0
