@@ -1,6 +1,6 @@
-"""The newer decoder families in the zoo (Qwen3, Qwen3-MoE, gpt-oss, DeepSeek-V3, Llama 4, Gemma 3)
-against published parameter counts, transformers' own models built on the meta device, and KV-cache
-sizes written out by hand."""
+"""The newer decoder families in the zoo (Qwen3, Qwen3-MoE, gpt-oss, DeepSeek-V3/R1, Llama 4, Gemma 2
+and 3, Phi, Mistral, SmolLM) against published parameter counts, transformers' own models built on
+the meta device, and KV-cache sizes written out by hand."""
 
 from __future__ import annotations
 
@@ -33,6 +33,48 @@ PUBLISHED = {
     # 4B = 675M + 3,209M (its 417M vision encoder is not in the text entry)
     "gemma-3-1b": (302e6 + 698e6, None, 0.002),
     "gemma-3-4b": (675e6 + 3209e6, None, 0.002),
+    # Qwen3 model cards (huggingface.co/Qwen/<name>): "Number of Parameters: 1.7B", "4.0B", "14.8B",
+    # "32.8B"
+    "qwen3-1.7b": (1.7e9, None, 0.02),
+    "qwen3-4b": (4.0e9, None, 0.01),
+    "qwen3-14b": (14.8e9, None, 0.005),
+    "qwen3-32b": (32.8e9, None, 0.005),
+    # Qwen2.5 model cards (huggingface.co/Qwen/<name>): "Number of Parameters: 14.7B", "32.5B", and
+    # Qwen2.5-Coder-7B "7.61B"
+    "qwen2.5-14b": (14.7e9, None, 0.005),
+    "qwen2.5-32b": (32.5e9, None, 0.01),
+    "qwen2.5-coder-7b": (7.61e9, None, 0.005),
+    # DeepSeek-R1 model card (huggingface.co/deepseek-ai/DeepSeek-R1): 671B total, 37B activated,
+    # as DeepSeek-V3 (its multi-token-prediction module not counted)
+    "deepseek-r1": (671e9, 37e9, 0.01),
+    # Hugging Face "Model size" of the safetensors (huggingface.co/<id>): DeepSeek-R1-Distill-Qwen-7B
+    # 7.62B, SmolLM3-3B 3.08B, SmolLM2-1.7B 1.71B, SmolLM2-360M 362M, TinyLlama-1.1B-Chat-v1.0 1.1B
+    "deepseek-r1-distill-qwen-7b": (7.62e9, None, 0.005),
+    "smollm3-3b": (3.08e9, None, 0.005),
+    "smollm2-1.7b": (1.71e9, None, 0.005),
+    "smollm2-360m": (362e6, None, 0.005),
+    "tinyllama-1.1b": (1.1e9, None, 0.005),
+    # Phi: Hugging Face "Model size" of microsoft/phi-4 14.7B (the Phi-4 technical report,
+    # arXiv:2412.08905: "14-billion parameter"); Phi-4-mini-instruct and Phi-3.5-mini-instruct model
+    # cards: "3.8B parameters"
+    "phi-4": (14.7e9, None, 0.005),
+    "phi-4-mini": (3.8e9, None, 0.01),
+    "phi-3.5-mini": (3.8e9, None, 0.01),
+    # Mistral: Hugging Face "Model size" of mistralai/Mistral-Nemo-Base-2407 12.2B,
+    # Mistral-Small-24B-Base-2501 23.6B, Ministral-8B-Instruct-2410 8.02B
+    "mistral-nemo-12b": (12.2e9, None, 0.005),
+    "mistral-small-24b": (23.6e9, None, 0.005),
+    "ministral-8b": (8.02e9, None, 0.005),
+    # Hugging Face "Model size" of meta-llama/Llama-3.3-70B-Instruct: 70.6B
+    "llama-3.3-70b": (70.6e9, None, 0.005),
+    # Gemma 2 technical report (arXiv:2408.00118, table 1): 9B = 917,504,000 embedding +
+    # 8,324,201,984 non-embedding; 27B = 1,179,648,000 + 26,047,480,320
+    "gemma-2-9b": (917_504_000 + 8_324_201_984, None, 1e-9),
+    "gemma-2-27b": (1_179_648_000 + 26_047_480_320, None, 1e-9),
+    # Gemma 3 technical report (arXiv:2503.19786, table 1): 12B = 1,012M embedding + 10,759M
+    # non-embedding; 27B = 1,416M + 25,600M (the 417M vision encoder is not in the text entries)
+    "gemma-3-12b": (1012e6 + 10759e6, None, 0.002),
+    "gemma-3-27b": (1416e6 + 25600e6, None, 0.002),
 }
 
 
@@ -72,6 +114,11 @@ def test_parameters_equal_the_published_counts(name):
     ("gpt-oss-120b", "GptOssForCausalLM"), ("deepseek-v3", "DeepseekV3ForCausalLM"),
     ("llama-4-scout-17b-16e", "Llama4ForCausalLM"), ("llama-4-maverick-17b-128e", "Llama4ForCausalLM"),
     ("gemma-3-1b", "Gemma3ForCausalLM"), ("gemma-3-4b", "Gemma3ForCausalLM"),
+    ("qwen3-1.7b", "Qwen3ForCausalLM"), ("smollm3-3b", "SmolLM3ForCausalLM"),
+    ("smollm2-360m", "LlamaForCausalLM"), ("tinyllama-1.1b", "LlamaForCausalLM"),
+    ("phi-4-mini", "Phi3ForCausalLM"), ("mistral-nemo-12b", "MistralForCausalLM"),
+    ("deepseek-r1-distill-qwen-7b", "Qwen2ForCausalLM"), ("gemma-2-27b", "Gemma2ForCausalLM"),
+    ("gemma-3-27b", "Gemma3ForCausalLM"),
 ])
 def test_parameters_equal_transformers_on_meta(name, cls):
     """The zoo config, built by transformers' own class on the meta device (tied embeddings
