@@ -18,12 +18,14 @@ from chipfit.frontends.pytorch.sparsity import sparsity_note, weight_sparsity
 from chipfit.frontends.resolve import (
     config_model,
     is_onnx,
+    is_tflite,
     make_inputs,
     names_code,
     parse_shape,
     resolve,
     shape_list,
 )
+from chipfit.frontends.tflite.walk import read as read_tflite
 
 
 @dataclass
@@ -181,6 +183,12 @@ def count(
             raise ChipfitError("an ONNX model takes `dims` (NAME=VALUE) or `input_shape` (NAME=SHAPE), "
                                "not `inputs` or `seq_len`")
         graph = read(model, input_shapes=shapes, dims=dims, batch=batch, name=name)
+        return CountResult(graph, prec, notes=list(graph.notes))
+    if isinstance(model, str) and is_tflite(model):
+        if inputs is not None or seq_len is not None or dims or shapes:
+            raise ChipfitError("a TFLite model's shapes are fixed in the file: it takes no `inputs`, `seq_len`, "
+                               "`dims` or `input_shape`")
+        graph = read_tflite(model, batch=batch, name=name)
         return CountResult(graph, prec, notes=list(graph.notes))
     if dims:
         raise ChipfitError("`dims` binds dimensions of an ONNX model; this model is not one")

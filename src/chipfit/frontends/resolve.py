@@ -1,7 +1,8 @@
 """Turn what a user typed as MODEL into a module plus example inputs (docs/architecture.md, the command line).
 
 MODEL is one of
-  * a path to an ``.onnx`` file (read by the ONNX frontend, see :func:`chipfit.analysis.count.count`),
+  * a path to an ``.onnx`` file (read by the ONNX frontend, see :func:`chipfit.analysis.count.count`)
+    or a ``.tflite`` file (read by the TFLite frontend),
   * a built-in name (``resnet18``, ``llama-2-7b``; see ``chipfit zoo``),
   * a Hugging Face ``config.json`` or a folder holding one, or a Hub id (``Qwen/Qwen3-8B``)
     whose config is in the local Hugging Face cache (nothing is downloaded),
@@ -86,6 +87,10 @@ def parse_shape(text: str | InputShape | tuple | list) -> InputShape:
 
 def is_onnx(model: str) -> bool:
     return str(model).strip().lower().endswith(".onnx")
+
+
+def is_tflite(model: str) -> bool:
+    return str(model).strip().lower().endswith(".tflite")
 
 
 def names_code(model: str) -> bool:
@@ -211,6 +216,8 @@ def resolve(
     path = Path(text).expanduser()
     if is_onnx(text):
         raise ChipfitError(f"'{text}' is an ONNX model: it is read by the ONNX frontend, not built as a module")
+    if is_tflite(text):
+        raise ChipfitError(f"'{text}' is a TFLite model: it is read by the TFLite frontend, not built as a module")
 
     entry = zoo.find(text)
     cached = None if entry is not None or exists(path) else hf_cache.cached_config(text)
@@ -265,7 +272,7 @@ def config_model(model: str) -> ConfigModel | None:
     path = Path(text).expanduser()
     if not exists(path):
         path = hf_cache.cached_config(text) or path
-    if not is_onnx(text) and (is_dir(path) or path.suffix == ".json" or path.name == "config.json"):
+    if not is_onnx(text) and not is_tflite(text) and (is_dir(path) or path.suffix == ".json" or path.name == "config.json"):
         where = path / "config.json" if is_dir(path) else path
         return ConfigModel(text, read_config(path), None, f"'{where}'")
     return None
