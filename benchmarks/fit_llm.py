@@ -143,9 +143,21 @@ def fit_group(rows, start):
     return p, free, cv
 
 
-def basis_text(cls: str, eng: str, n_decode: int, n_prefill: int, borrowed: str | None) -> str:
+def clipped(p, free) -> str:
+    """The free factors the fit left at the top of their range, said in the basis: the rows ask
+    for the rated figure or more, so the fit is clipped there, not a measured 1.0."""
+    names = {0: "prefill_gemm", 1: "decode_memory"}
+    ends = [f"{names[k]} {p[k]:g}" for k in (0, 1) if k in free and p[k] >= 0.999 * _RANGE[k][1]]
+    return (f"; at the top of its range: {', '.join(ends)} (the rows ask for the rated figure or more: the fit "
+            f"is clipped there and the per-layer overhead takes the rest)") if ends else ""
+
+
+def basis_text(cls: str, eng: str, n_decode: int, n_prefill: int, borrowed: str | None,
+               left_out: int = 0) -> str:
     engines = ("every engine and chip class, pooled" if (cls, eng) == ("all", "generic")
                else f"{ENGINES[eng]}, every chip class" if cls == "all" else ENGINES[eng])
+    if eng == "generic" and left_out:
+        engines += f"; {left_out} rows of engines priced at a faster kernel peak (FP16 accumulation) left out"
     text = f"fitted on {n_decode} decode and {n_prefill} prefill rows of measured_public.csv ({engines})"
     if borrowed:
         text += f"; prefill_gemm from {borrowed} (no row depends on it)"
@@ -159,10 +171,17 @@ def main() -> None:
     cf = load_cases()
     ready = [x for x in prepare(cf.cases) if x[0].role == "fit"]
     by_group: dict[tuple[str, str], list] = {}
+    kept_out: dict[tuple[str, str], int] = {}
     for c, r in ready:
         cls = r.unit.efficiency_class
+        # a row whose engine runs its matrices at another peak than the listed one (llama.cpp's
+        # FP16 accumulation on GeForce) has its factor on another basis: kept out of the pools
+        own_rate = r.peak_tops != r.unit.peaks(False)[r.precision.compute].value
         for key in ((cls, c.engine), (cls, "generic"), ("all", c.engine), ("all", "generic")):
-            by_group.setdefault(key, []).append((c, r))
+            if own_rate and key[1] == "generic":
+                kept_out[key] = kept_out.get(key, 0) + 1
+            else:
+                by_group.setdefault(key, []).append((c, r))
     order = sorted(by_group, key=lambda k: (k[0] != "all", k[1] != "generic", k))
     fits: list[LLMFit] = []
     done: dict[tuple[str, str], tuple] = {}
@@ -189,7 +208,7 @@ def main() -> None:
         cv_pre = [v for (c, _), v in ((x, cv.get(x[0].id)) for x in rows) if v is not None and c.phase == "prefill"]
         borrowed = None if 0 in free else (
             "the class's pooled fit" if (cls, "generic") in done and key != (cls, "generic") else "the pooled fit")
-        basis = basis_text(cls, eng, len(dec), len(pre), borrowed)
+        basis = basis_text(cls, eng, len(dec), len(pre), borrowed, kept_out.get(key, 0)) + clipped(p, free)
         fits.append(LLMFit(efficiency_class=cls, engine=eng, decode_memory=p[1], prefill_gemm=p[0],
                            layer_overhead_s=p[2], basis=basis, fitted_on=ids,
                            chips=sorted({c.chip for c, _ in rows}),

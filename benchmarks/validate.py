@@ -33,6 +33,20 @@ from chipfit.data.efficiency import efficiency_file
 from chipfit.data.llm_efficiency import llm_efficiency_file
 
 
+def _keep_edge_block(text: str, path: str) -> str:
+    """``text`` with the edge-NPU block (written by benchmarks/fit_edge.py) of the file at ``path``
+    kept at its end."""
+    start, end = "<!-- edge:start", "<!-- edge:end -->"
+    try:
+        old = open(path, encoding="utf-8").read()
+    except FileNotFoundError:
+        return text
+    if start not in old or end not in old:
+        return text
+    block = start + old.split(start, 1)[1].split(end, 1)[0] + end
+    return text.rstrip("\n") + "\n\n" + block + "\n"
+
+
 def _unit(case) -> str:
     return "s" if case.metric == "latency" else "inf/s"
 
@@ -225,6 +239,7 @@ How each row is predicted (model, chip unit, precision, batch, fusion) is in
 
 {local_md}
 {llm_md}"""
+    text = _keep_edge_block(text, args.out)
     with open(args.out, "w", encoding="utf-8") as fh:
         fh.write(text)
     print(f"\nwrote {os.path.relpath(args.out)}")

@@ -244,3 +244,20 @@ def test_parse_sweep():
         parse_sweep("batch=a,b")
     s = sweep("llama-2-7b", "h100-sxm", "output", [16, 64])
     assert [p.output for p in s.points] == [16, 64]
+
+
+def test_llama_cpp_runs_geforce_matrices_at_the_fp16_accumulate_peak():
+    from chipfit.data.chips import database
+
+    db = database()
+    _, g = db.get("rtx-4090")
+    _, a = db.get("a100-80gb-sxm")
+    fast = g.fp16_accumulate["fp16"].value
+    assert fast == pytest.approx(2 * g.dense["fp16"].value, rel=0.01)   # GeForce: FP32 accumulate at half rate
+    r = chipfit.llm("llama-3-8b", "rtx-4090", precision="q4_k_m", prompt=64, output=2)
+    assert r.peak_tops == fast and any("FP16-accumulate peak" in n for n in r.notes)
+    hf = chipfit.llm("llama-3-8b", "rtx-4090", precision="fp16", engine="hf", prompt=64, output=2)
+    assert hf.peak_tops == g.dense["fp16"].value                       # other engines: the listed rate
+    a100 = chipfit.llm("llama-3-8b", "a100-80gb-sxm", precision="q4_k_m", prompt=64, output=2)
+    assert a100.peak_tops == a.dense["fp16"].value                     # no faster FP16-accumulate rate listed
+    assert not any("FP16-accumulate" in n for n in a100.notes)

@@ -41,7 +41,7 @@ from chipfit.core.precision import PRECISIONS, Precision, get_precision
 from chipfit.data import zoo
 from chipfit.data.chips import ChipRecord, Unit, database, split_unit, with_mode
 from chipfit.data.efficiency import Band, Efficiency, band_of, for_class
-from chipfit.data.llm_efficiency import LLMEfficiency, engine_for, lookup
+from chipfit.data.llm_efficiency import LLMEfficiency, engine_for, lookup, matrix_peak
 from chipfit.frontends.arch import Phase, build, read
 from chipfit.frontends.arch.spec import Decoder
 from chipfit.frontends.resolve import config_model
@@ -495,11 +495,11 @@ def llm(model: str, chip: str, *, prompt: int = 512, output: int = 128, batch: i
     base = for_class(unit.efficiency_class)
     n = chips_count
     link = link_gbps or DEFAULT_LINK_GBPS
-    peak_tops = unit.peaks(False)[prec.compute].value
+    peak_tops, kernel_note = matrix_peak(unit, prec.compute, engine)
     bw_fig = record.chip.memory_bandwidth_gbps
     bw = bw_fig.value * 1e9 if bw_fig else 0.0
     variant = zoo.variant_note(model) if isinstance(model, str) else None
-    notes: list[str] = [n for n in (variant, engine_note) if n]
+    notes: list[str] = [n for n in (variant, engine_note, kernel_note) if n]
     if not bw:
         notes.append("no DRAM bandwidth in the database for this chip: memory time is not modelled, "
                      "so decode is far too optimistic")

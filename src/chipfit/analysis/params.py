@@ -142,7 +142,7 @@ class Params(BaseModel):
 
 
 # -- count ------------------------------------------------------------------------------------
-MODEL_HELP = "Built-in name, .onnx file, config.json / model folder, or module:callable."
+MODEL_HELP = "Built-in name or Hugging Face id, .onnx or .tflite file, config.json / model folder, or module:callable."
 INPUT_SHAPE_HELP = ("Input shape such as 1,3,224,224 (repeat for several inputs; append :int64 for token ids); "
                     "for an ONNX model NAME=SHAPE, e.g. input_ids=1,128.")
 

@@ -92,6 +92,32 @@ def llm_efficiency_file() -> LLMEfficiencyFile:
 FORMAT_ENGINES = {"q8_0": "llama.cpp", "q4_0": "llama.cpp", "q4_k_m": "llama.cpp", "q4f16_1": "mlc"}
 
 
+#: Engines whose matrix kernels run at a faster peak than the workload precision's listed one,
+#: on the efficiency classes where they do (their backend), and why. llama.cpp's CUDA backend
+#: multiplies fp16 matrices with cuBLAS in FP16 accumulation (``CUBLAS_COMPUTE_16F`` in
+#: ggml/src/ggml-cuda/ggml-cuda.cu) and block-quantized ones with int8 dot products on int8
+#: tensor cores from Turing on (``ggml_cuda_should_use_mmq``, ggml/src/ggml-cuda/mmq.cu); on
+#: NVIDIA parts both run at the FP16-accumulate rate or twice it, so its matrix factor is taken
+#: against the FP16-accumulate peak, which on GeForce cards is twice the listed
+#: FP32-accumulate one. TinyChat 2.0 prefills with W4A16 FP16-accumulate GEMM kernels (as its
+#: published measurements state).
+FP16_ACCUMULATE_ENGINES: dict[str, frozenset[str]] = {
+    "llama.cpp": frozenset({"nvidia-gpu", "nvidia-jetson-gpu"}),
+    "tinychat": frozenset({"nvidia-gpu", "nvidia-jetson-gpu"}),
+}
+
+
+def matrix_peak(unit, compute: str, engine: str) -> tuple[float, str | None]:
+    """The dense ``compute`` peak (TOPS) ``engine``'s matrix kernels run at on ``unit``, and a
+    note when it is not the listed one."""
+    listed = unit.peaks(False)[compute]
+    fast = unit.fp16_accumulate.get(compute)
+    if fast is None or unit.efficiency_class not in FP16_ACCUMULATE_ENGINES.get(engine, ()):
+        return listed.value, None
+    return fast.value, (f"{engine} accumulates {compute} matrix products in FP16 on this chip: priced at its "
+                        f"FP16-accumulate peak {fast.value:g} TOPS, not the FP32-accumulate {listed.value:g}")
+
+
 def check_engine(engine: str) -> str:
     key = str(engine).strip().lower()
     if key not in ENGINES:

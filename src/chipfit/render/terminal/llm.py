@@ -12,6 +12,7 @@ from rich.text import Text
 from chipfit.analysis.params import cli_words
 from chipfit.core.units import duration as _t
 from chipfit.core.units import human_bytes, num, si, unit_ref
+from chipfit.data.chips import ChipRef
 from chipfit.render.terminal.explain import explain_table
 
 if TYPE_CHECKING:
@@ -37,7 +38,8 @@ def rows_of(chips: tuple[str, ...], chip: str, shown: int = 4) -> str:
     if not chips:
         return ""
     names = ", ".join(chips[:shown]) + (f" and {len(chips) - shown} more" if len(chips) > shown else "")
-    return f" of {names}" if chip in chips else f" of other chips ({names}): none of {chip}"
+    base = ChipRef.parse(chip).name   # a memory size or power mode of a measured chip is still that chip
+    return f" of {names}" if base in chips else f" of other chips ({names}): none of {base}"
 
 
 def _band(value: float, band) -> str:
