@@ -202,3 +202,32 @@ def test_a_jetson_mode_from_the_database_scales_the_peak_by_its_sourced_ratio(ru
                          "--explain", "--json")
     lines = {e["quantity"]: e["formula"] for e in json.loads(out)["explain"]}
     assert "clock ratio of mode 7W" in lines["peak at 7W"] and ratio.formula in lines["peak at 7W"]
+
+
+@pytest.mark.parametrize("width", [80, 100, 200])
+def test_rank_never_cuts_a_chip_id_and_says_which_columns_it_left_out(width):
+    from rich.console import Console
+
+    from chipfit import rank
+    from chipfit.render.terminal.check import RANK_COLUMNS, rank_view
+
+    res = rank("resnet18", fps=30, max_power=15, category="edge")
+    console = Console(width=width, record=True)
+    console.print(rank_view(res, width=width))
+    text = console.export_text()
+    ids = [f"{r.chip}:{r.unit.id}" if r.unit.id != "main" else r.chip for r in res.ranked]
+    assert any("@" in i for i in ids)                      # modes within the budget are ranked
+    cells: list[str] = []                                  # the chip column, folded lines joined
+    for line in text.splitlines()[3:3 + 2 * len(ids)]:
+        parts = line.split("│")
+        if len(parts) < 2:
+            break
+        if parts[0].strip():
+            cells.append(parts[1].strip())
+        else:
+            cells[-1] += parts[1].strip()
+    assert cells[:len(ids)] == ids                         # every id whole, in rank order
+    assert all(len(line) <= width for line in text.splitlines())
+    shown = text.splitlines()[1]
+    left = [name for name, _ in RANK_COLUMNS if name not in shown]
+    assert bool(left) == ("left out for the terminal's width" in " ".join(text.split()))

@@ -345,7 +345,8 @@ def rank(p: P.RankParams, out: Output) -> None:
     """Every chip that meets the target, best first."""
     from chipfit.render.terminal.check import rank_view
 
-    _analyse("rank", p, out, lambda r: rank_view(r, show_all=p.show_all, explain=p.explain),
+    _analyse("rank", p, out, lambda r: rank_view(r, show_all=p.show_all, explain=p.explain,
+                                                 width=_stdout().width),
              f"ranking chips for {p.model}")
 
 

@@ -143,6 +143,14 @@ class Ints:
 
 
 @dataclass(frozen=True)
+class Heads:
+    """Attention heads: one count, or one per stage of a hierarchical encoder (SegFormer, Swin)."""
+
+    def problem(self, v: Any) -> str | None:
+        return (Ints(_WIDTH) if isinstance(v, (list, tuple)) else _WIDTH).problem(v)
+
+
+@dataclass(frozen=True)
 class Texts:
     """A list of names, at most ``most`` (None: the layer cap) long."""
 
@@ -182,7 +190,7 @@ class Section:
         return None if isinstance(v, Mapping) else f"must be an object, got {_shown(v)}"
 
 
-Rule = Int | Real | Flag | Text | Ints | Texts | Side | Section
+Rule = Int | Real | Flag | Text | Ints | Heads | Texts | Side | Section
 
 #: Every field a reader uses → what it may hold (when present and not null).
 FIELDS: dict[str, Rule] = {
@@ -201,8 +209,8 @@ FIELDS: dict[str, Rule] = {
 
     "shared_expert_intermediate_size": Int(0, SIZE),     # 0: no shared expert
     # heads
-    **dict.fromkeys(("num_attention_heads", "num_key_value_heads", "n_head", "num_heads",
-                     "encoder_attention_heads", "decoder_attention_heads"), _WIDTH),
+    **dict.fromkeys(("num_key_value_heads", "n_head", "encoder_attention_heads", "decoder_attention_heads"), _WIDTH),
+    **dict.fromkeys(("num_attention_heads", "num_heads"), Heads()),   # a list: one per stage
     # experts
     **dict.fromkeys(("num_local_experts", "num_experts", "n_routed_experts"), Int(0, SIZE)),   # 0: a dense model
     "num_experts_per_tok": _WIDTH,
@@ -251,7 +259,7 @@ FIELDS: dict[str, Rule] = {
 
 def _kv_divides(cfg: Mapping[str, Any], p: str) -> str | None:
     heads, kv = cfg.get("num_attention_heads"), cfg.get("num_key_value_heads")
-    if heads is not None and kv is not None and heads % kv:
+    if _is_int(heads) and _is_int(kv) and heads % kv:
         return (f"{p}num_key_value_heads must divide {p}num_attention_heads ({heads:,} attention heads "
                 f"cannot be shared by {kv:,} key/value heads)")
     return None

@@ -64,11 +64,18 @@ def build(config: dict[str, Any], attn_implementation: str = "sdpa", device: str
             break
     if cls is not None and attn_implementation == "sdpa" and not getattr(cls, "_supports_sdpa", True):
         attn_implementation = "eager"  # no SDPA path (FastSpeech2Conformer): its own attention code
-    with torch.device(device):
-        if cls is not None:
-            model = cls._from_config(hf_config, attn_implementation=attn_implementation)
-        else:
-            model = transformers.AutoModel.from_config(hf_config, attn_implementation=attn_implementation)
+    def make(attn: str):
+        with torch.device(device):
+            if cls is not None:
+                return cls._from_config(hf_config, attn_implementation=attn)
+            return transformers.AutoModel.from_config(hf_config, attn_implementation=attn)
+
+    try:
+        model = make(attn_implementation)
+    except ValueError as exc:  # a sub-model without an SDPA path (RT-DETR's ResNet backbone)
+        if attn_implementation != "sdpa" or "does not support an attention implementation" not in str(exc):
+            raise
+        model = make("eager")
     return model.eval()
 
 
@@ -76,8 +83,10 @@ def example_inputs(model, batch: int, seq_len: int, inputs: dict[str, Any] | Non
                    notes: list[str] | None = None, *, phase: str = "forward", context: int = 0) -> dict[str, Any]:
     """Meta-device inputs for one pass: ``seq_len`` tokens, or one image / 30 s clip.
 
-    Speech-synthesis models (and any zoo entry with ``inputs``) are fed by
-    :mod:`.hf_speech`, which appends what it chose to ``notes``.
+    Speech-synthesis models (and a zoo entry's ``inputs`` for any model not fed images) are
+    fed by :mod:`.hf_speech`, which appends what it chose to ``notes``. An image model takes
+    ``inputs: {image_size: [H, W]}`` (or one side) when the resolution it runs at is not its
+    config's ``image_size`` (absent, or a pre-training size).
 
     ``phase`` ``prefill`` keeps only the last token's logits (``logits_to_keep=1``);
     ``decode`` feeds one token per sequence with a KV cache of ``context`` tokens (and, for an
@@ -87,12 +96,12 @@ def example_inputs(model, batch: int, seq_len: int, inputs: dict[str, Any] | Non
 
     import torch
 
-    if inputs or hf_speech.handles(model):
+    cfg = model.config
+    main = getattr(model, "main_input_name", "input_ids")
+    if hf_speech.handles(model) or (inputs and main != "pixel_values"):
         if phase != "forward":
             raise ChipfitError(f"{type(model).__name__} is not a language model: it has no {phase} phase")
         return hf_speech.example_inputs(model, inputs, batch, seq_len, notes)
-    cfg = model.config
-    main = getattr(model, "main_input_name", "input_ids")
     meta = torch.device("meta")
     feed: dict[str, Any] = {}
     encdec = getattr(cfg, "is_encoder_decoder", False)
@@ -101,8 +110,7 @@ def example_inputs(model, batch: int, seq_len: int, inputs: dict[str, Any] | Non
     if main == "input_ids":
         feed["input_ids"] = torch.zeros(batch, seq_len, dtype=torch.long, device=meta)
     elif main == "pixel_values":
-        size = getattr(cfg, "image_size", 224)
-        size = tuple(size) if isinstance(size, (list, tuple)) else (size, size)
+        size = _image_size(model, inputs)
         feed["pixel_values"] = torch.zeros(batch, getattr(cfg, "num_channels", 3), *size, device=meta)
     elif main == "input_features":  # Whisper-style log-mel spectrogram (2 frames per position)
         frames = 2 * cfg.max_source_positions
@@ -111,7 +119,7 @@ def example_inputs(model, batch: int, seq_len: int, inputs: dict[str, Any] | Non
         feed["input_values"] = torch.zeros(batch, seq_len, device=meta)
     else:
         raise ChipfitError(f"chipfit does not know how to feed a '{main}' input to {type(model).__name__}")
-    if encdec:
+    if encdec and "decoder_input_ids" in inspect.signature(model.forward).parameters:  # not RT-DETR's queries
         feed["decoder_input_ids"] = torch.zeros(batch, seq_len, dtype=torch.long, device=meta)
     vision = getattr(cfg, "vision_config", None)
     if main == "input_ids" and vision is not None and "pixel_values" in inspect.signature(model.forward).parameters:
@@ -123,6 +131,20 @@ def example_inputs(model, batch: int, seq_len: int, inputs: dict[str, Any] | Non
                                f"trace its forward phase instead")
         feed["logits_to_keep"] = 1
     return feed
+
+
+def _image_size(model, inputs: dict[str, Any] | None) -> tuple[int, int]:
+    """(H, W) of the image fed to ``model``: ``inputs["image_size"]`` (one side or two), else
+    its config's ``image_size``, else 224."""
+    given = dict(inputs or {})
+    unknown = sorted(set(given) - {"image_size"})
+    if unknown:
+        raise ChipfitError(f"{type(model).__name__} takes inputs image_size, not {', '.join(unknown)}")
+    size = given.get("image_size") or getattr(model.config, "image_size", 224)
+    size = tuple(size) if isinstance(size, (list, tuple)) else (size, size)
+    if len(size) != 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in size):
+        raise ChipfitError(f"{type(model).__name__}: image_size must be a positive integer or two, not {size!r}")
+    return size
 
 
 def _decode_inputs(model, batch: int, context: int, encdec: bool, source: int) -> dict[str, Any]:

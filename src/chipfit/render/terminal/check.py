@@ -123,30 +123,52 @@ def _band_cell(r: "CheckResult") -> str:
     return f"{num(r.max_fps_low, 3)}-{num(r.max_fps_high, 3)}" + ("‡" if b.borrowed else "")
 
 
-def rank_view(res: "RankResult", show_all: bool = False, explain: bool = False) -> Group:
+#: rank's columns, and the order they give way in on a terminal too narrow for all of them
+RANK_COLUMNS = (("#", "right"), ("chip", "left"), ("peak TOPS", "right"), ("margin", "right"),
+                ("max FPS", "right"), ("band", "right"), ("verdict", "left"), ("latency", "right"),
+                ("bound", "left"), ("power", "right"), ("J/inf", "right"), ("memory", "left"))
+RANK_DROP_ORDER = ("J/inf", "memory", "bound", "margin", "peak TOPS", "latency")
+
+
+def rank_view(res: "RankResult", show_all: bool = False, explain: bool = False,
+              width: int | None = None) -> Group:
+    """The ranking table; with ``width`` (the terminal's), the least needed columns are left
+    out until the rest fits, so the chip ids are never cut."""
     c = res.count
     head = Text(f"{c.model} at {res.fps:g} FPS, {c.precision.name}: needs "
                 f"{c.flops * res.fps / 1e12:.4g} TOPS; {len(res.ranked)} chips meet it "
                 f"(sorted by {res.by})", style="bold")
-    table = Table(show_edge=False, header_style="bold", pad_edge=False)
-    for col, just in (("#", "right"), ("chip", "left"), ("peak TOPS", "right"), ("margin", "right"),
-                      ("max FPS", "right"), ("band", "right"), ("verdict", "left"), ("latency", "right"),
-                      ("bound", "left"), ("power", "right"), ("J/inf", "right"), ("memory", "left")):
-        table.add_column(col, justify=just, no_wrap=(col != "chip"))
     rows = list(res.ranked) + (list(res.failing) if show_all else [])
+    cells = []
     for i, r in enumerate(rows, 1):
+        style = "" if r.sufficient else "dim"
+        cells.append({
+            "#": str(i) if r.sufficient else "-", "chip": Text(unit_ref(r.chip, r.unit.id), style=style),
+            "peak TOPS": num(r.peak_tops), "margin": f"{r.margin_tops:+.3g}", "max FPS": num(r.max_fps),
+            "band": _band_cell(r), "verdict": Text(r.verdict.lower(), style=VERDICT_STYLE[r.verdict]),
+            "latency": _t(r.latency_s), "bound": r.bound if r.bandwidth_gbps else "compute*",
+            "power": f"{r.power_w:g} W" if r.power_w else "?",
+            "J/inf": f"{r.energy_per_inference_j:.2g}" if r.energy_per_inference_j else "?",
+            "memory": "fits" if r.memory_fits else "too small"})
+    columns = [name for name, _ in RANK_COLUMNS]
+    if width:
+        need = {name: max([len(name)] + [len(str(row[name])) for row in cells]) for name in columns}
+        for name in RANK_DROP_ORDER:
+            if sum(need[n] for n in columns) + 3 * (len(columns) - 1) <= width:
+                break
+            columns.remove(name)
+    fits = not width or sum(need[n] for n in columns) + 3 * (len(columns) - 1) <= width
+    table = Table(show_edge=False, header_style="bold", pad_edge=False)
+    for name, just in RANK_COLUMNS:
+        if name == "chip" and not fits:   # still too narrow: the ids fold rather than vanish
+            table.add_column(name, justify=just, overflow="fold",
+                             min_width=max(8, width - sum(need[n] + 3 for n in columns if n != "chip")))
+        elif name in columns:
+            table.add_column(name, justify=just, no_wrap=True)
+    for i, row in enumerate(cells, 1):
         if i == len(res.ranked) + 1:
             table.add_section()
-        name = unit_ref(r.chip, r.unit.id)
-        style = "" if r.sufficient else "dim"
-        table.add_row(str(i) if r.sufficient else "-", Text(name, style=style), f"{r.peak_tops:g}",
-                      f"{r.margin_tops:+.3g}", num(r.max_fps),
-                      _band_cell(r),
-                      Text(r.verdict.lower(), style=VERDICT_STYLE[r.verdict]), _t(r.latency_s),
-                      r.bound if r.bandwidth_gbps else "compute*",
-                      f"{r.power_w:g} W" if r.power_w else "?",
-                      f"{r.energy_per_inference_j:.2g}" if r.energy_per_inference_j else "?",
-                      "fits" if r.memory_fits else "too small")
+        table.add_row(*(row[n] for n in columns))
     parts: list = [head, table]
     tail = f"{len(res.failing)} chips fall short" + ("" if show_all else " (--all lists them)")
     if res.skipped:
@@ -155,8 +177,11 @@ def rank_view(res: "RankResult", show_all: bool = False, explain: bool = False) 
         tail += "\n† no measurements of this chip's runtime class: the prediction has no error band"
     if any(r.efficiency.band and r.efficiency.band.borrowed for r in rows):
         tail += "\n‡ no measurements of this chip's runtime: the band is another class's, borrowed with its factors"
-    if any(not r.bandwidth_gbps for r in rows):
+    if "bound" in columns and any(not r.bandwidth_gbps for r in rows):
         tail += "\n* DRAM bandwidth unknown (on-chip or host memory): memory time not modelled, an optimistic bound"
+    left_out = [name for name, _ in RANK_COLUMNS if name not in columns]
+    if left_out:
+        tail += f"\n{', '.join(left_out)}: left out for the terminal's width (a wider one, or --json, has them)"
     parts.append(Text(tail, style="dim"))
     if explain:
         parts += [Text(""), explain_table(res.explain())]

@@ -17,6 +17,9 @@ BUILT_BY = {"torchvision": "traced", "hf": "traced", "config": "analytic"}
 def default_input(e: "ZooEntry") -> str:
     if e.input_shape:
         return "×".join(map(str, e.input_shape))
+    if e.inputs and "image_size" in e.inputs:  # an image model run at another size than its config's
+        side = e.inputs["image_size"]
+        return "×".join(map(str, side if isinstance(side, list) else [side, side])) + " image"
     if e.inputs:
         return ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in e.inputs.items())
     cfg = e.config or {}
