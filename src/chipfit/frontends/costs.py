@@ -79,3 +79,22 @@ def interpolation_cost(taps: int) -> int:
     """FLOPs per output element of an interpolation with ``taps`` input taps
     (nearest 1 tap: 0, a copy; linear 2: 3; bilinear 4: 7; bicubic 16: 31; trilinear 8: 15)."""
     return 0 if taps <= 1 else 2 * taps - 1
+
+
+def quantization_notes(ops) -> list[str]:
+    """What a graph's integer ops say of it: the share of MACs on integer weights and
+    activations (with their widths), and the share on integer weights with float activations."""
+    macs = sum(op.macs for op in ops)
+    quantized = [op for op in ops if op.weight_bits and op.act_bits and op.macs]
+    int_macs = sum(op.macs for op in quantized)
+    wonly_macs = sum(op.macs for op in ops if op.weight_bits and not op.act_bits)
+    notes = []
+    if macs and int_macs:
+        wb, ab = min(op.weight_bits for op in quantized), max(op.act_bits for op in quantized)
+        widths = f"{wb}-bit weights and activations" if wb == ab else f"{wb}-bit weights and {ab}-bit activations"
+        notes.append(f"quantized graph: {int_macs / macs:.0%} of MACs run on {widths}; "
+                     f"their bytes are counted at the graph's widths whatever the precision")
+    if macs and wonly_macs:
+        notes.append(f"{wonly_macs / macs:.0%} of MACs use quantized weights with float activations (weight-only)")
+    return notes
+

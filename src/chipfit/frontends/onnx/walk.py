@@ -23,7 +23,7 @@ import ast
 
 from chipfit.core.costgraph import CostGraph, Op
 from chipfit.core.errors import ChipfitError
-from chipfit.frontends.costs import Cost, numel
+from chipfit.frontends.costs import Cost, numel, quantization_notes
 from chipfit.frontends.onnx.model import FLOAT_TYPES, QUANTIZED_BITS, LoadedModel, load
 from chipfit.frontends.onnx.ops import (
     CONTROL_FLOW,
@@ -245,14 +245,7 @@ def walk(loaded: LoadedModel, name: str | None = None) -> CostGraph:
     control = sorted({op.op for op in w.ops if op.op in CONTROL_FLOW})
     if control:
         notes.append(f"control flow ({', '.join(control)}) is not costed: its subgraphs are listed as unsupported")
-    macs = sum(op.macs for op in w.ops)
-    int_macs = sum(op.macs for op in w.ops if op.weight_bits and op.act_bits)
-    wonly_macs = sum(op.macs for op in w.ops if op.weight_bits and not op.act_bits)
-    if macs and int_macs:
-        notes.append(f"quantized graph: {int_macs / macs:.0%} of MACs run on {min(op.weight_bits for op in w.ops if op.weight_bits)}-bit "
-                     f"weights and activations; their bytes are counted at the graph's widths whatever the precision")
-    if macs and wonly_macs:
-        notes.append(f"{wonly_macs / macs:.0%} of MACs use quantized weights with float activations (weight-only)")
+    notes += quantization_notes(w.ops)
     return CostGraph(
         model=name or loaded.path.name,
         ops=w.ops,

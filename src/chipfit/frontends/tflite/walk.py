@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from chipfit.core.costgraph import CostGraph, Op
 from chipfit.core.errors import ChipfitError
-from chipfit.frontends.costs import Cost, numel
+from chipfit.frontends.costs import Cost, numel, quantization_notes
 from chipfit.frontends.tflite.model import (
     BOOL,
     EDGETPU_OP,
@@ -196,17 +196,7 @@ def walk(loaded: LoadedModel, name: str | None = None) -> CostGraph:
         notes.append(f"custom op(s) {', '.join(sorted(others))} have no cost formula (listed as unsupported)")
     if w.control:
         notes.append(f"control flow ({', '.join(sorted(w.control))}) is not costed: listed as unsupported")
-    macs = sum(op.macs for op in w.ops)
-    int_macs = sum(op.macs for op in w.ops if op.weight_bits and op.act_bits)
-    wonly_macs = sum(op.macs for op in w.ops if op.weight_bits and not op.act_bits)
-    if macs and int_macs:
-        wb = min(op.weight_bits for op in w.ops if op.weight_bits and op.act_bits and op.macs)
-        ab = max(op.act_bits for op in w.ops if op.weight_bits and op.act_bits and op.macs)
-        widths = f"{wb}-bit weights and activations" if wb == ab else f"{wb}-bit weights and {ab}-bit activations"
-        notes.append(f"quantized graph: {int_macs / macs:.0%} of MACs run on {widths}; "
-                     f"their bytes are counted at the graph's widths whatever the precision")
-    if macs and wonly_macs:
-        notes.append(f"{wonly_macs / macs:.0%} of MACs use quantized weights with float activations (weight-only)")
+    notes += quantization_notes(w.ops)
     return CostGraph(
         model=name or loaded.path.name,
         ops=w.ops,
