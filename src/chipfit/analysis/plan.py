@@ -393,6 +393,8 @@ def plan(scenario: str | Path | Scenario | dict, *, chip: str | None = None, loa
     for c in chips:
         if c.capacity_bytes is None:
             notes.append(f"{c.chip}: no memory capacity in the database (host memory): memory fit not checked")
+        elif (reserve := capacity_of(c.record.chip)[1]) is not None:
+            notes.append(f"{c.chip}: {reserve}")
         if c.bandwidth_gbps is None:
             notes.append(f"{c.chip}: no DRAM bandwidth in the database: memory time not modelled, an "
                          f"optimistic bound")

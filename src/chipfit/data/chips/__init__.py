@@ -28,8 +28,8 @@ from chipfit.core.precision import get_precision
 from chipfit.data.chips.schema import Category, Chip, ChipFile, Figure, Source, Unit
 from chipfit.data.efficiency import efficiency_classes, runtimes_of
 
-__all__ = ["Chip", "ChipDB", "ChipRecord", "ChipRef", "split_unit", "with_mode", "Figure", "Source", "Unit", "check_category", "chips",
-           "config_dir", "database", "select"]
+__all__ = ["Chip", "ChipDB", "ChipRecord", "ChipRef", "Figure", "Source", "Unit", "check_category", "chips",
+           "config_dir", "database", "select", "split_unit", "with_mode"]
 
 
 @dataclass(frozen=True)
