@@ -239,6 +239,12 @@ def resolve(
             raise ChipfitError(f"'{text}' is neither a Hugging Face config.json nor a model folder")
         entry = zoo.lookup(text)  # raises with the closest names
 
+    if entry.frontend == "diffusers":  # one denoising step (or one VAE decode) of a diffusers model
+        from chipfit.frontends.pytorch import diffusion
+
+        module, kwargs, notes = diffusion.resolve(entry.name, entry.config, entry.inputs, shapes=bool(shapes),
+                                                  seq_len=seq_len, batch=batch or 1, device=device)
+        return ResolvedModel(entry.name, module, (), kwargs, notes=notes)
     if entry.frontend in ("hf", "config"):
         return _resolve_hf(entry.name, entry.config, shapes, seq_len or entry.seq_len, batch or 1, device,
                            inputs=entry.inputs, phase=phase, context=context)

@@ -6,7 +6,9 @@ Frontends:
   * ``config``      — a Hugging Face ``config.json`` (``config``) built analytically by
     :mod:`chipfit.frontends.arch` (no torch); ``--trace`` builds it with transformers instead;
   * ``hf``          — a Hugging Face ``config`` traced with transformers only (no analytic
-    builder covers it).
+    builder covers it);
+  * ``diffusers``   — a diffusers ``config`` (its ``_class_name`` names the class) traced for one
+    denoising step or one VAE decode (:mod:`chipfit.frontends.pytorch.diffusion`).
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ class ZooEntry(BaseModel):
 
     name: str
     aliases: list[str] = Field(default_factory=list)
-    frontend: Literal["torchvision", "config", "hf"]
-    task: Literal["vision", "language", "speech", "multimodal"]
+    frontend: Literal["torchvision", "config", "hf", "diffusers"]
+    task: Literal["vision", "language", "speech", "multimodal", "diffusion"]
     source: str = Field(min_length=1)
     description: str = ""
     builder: str | None = None            # torchvision builder function name
@@ -55,7 +57,7 @@ def _key(name: str) -> str:
     return name.strip().lower().replace("_", "-")
 
 
-TASKS = ("vision", "language", "speech", "multimodal")
+TASKS = ("vision", "language", "speech", "multimodal", "diffusion")
 
 
 def entries(task: str | None = None) -> list[ZooEntry]:

@@ -86,7 +86,8 @@ def example_inputs(model, batch: int, seq_len: int, inputs: dict[str, Any] | Non
     Speech-synthesis models (and a zoo entry's ``inputs`` for any model not fed images) are
     fed by :mod:`.hf_speech`, which appends what it chose to ``notes``. An image model takes
     ``inputs: {image_size: [H, W]}`` (or one side) when the resolution it runs at is not its
-    config's ``image_size`` (absent, or a pre-training size).
+    config's ``image_size`` (absent, or a pre-training size); a raw-waveform model takes
+    ``inputs: {audio_samples: N}`` (an encoder-decoder then decodes ``seq_len`` tokens).
 
     ``phase`` ``prefill`` keeps only the last token's logits (``logits_to_keep=1``);
     ``decode`` feeds one token per sequence with a KV cache of ``context`` tokens (and, for an
@@ -98,7 +99,7 @@ def example_inputs(model, batch: int, seq_len: int, inputs: dict[str, Any] | Non
 
     cfg = model.config
     main = getattr(model, "main_input_name", "input_ids")
-    if hf_speech.handles(model) or (inputs and main != "pixel_values"):
+    if hf_speech.handles(model) or (inputs and main not in ("pixel_values", "input_values")):
         if phase != "forward":
             raise ChipfitError(f"{type(model).__name__} is not a language model: it has no {phase} phase")
         return hf_speech.example_inputs(model, inputs, batch, seq_len, notes)
@@ -115,8 +116,8 @@ def example_inputs(model, batch: int, seq_len: int, inputs: dict[str, Any] | Non
     elif main == "input_features":  # Whisper-style log-mel spectrogram (2 frames per position)
         frames = 2 * cfg.max_source_positions
         feed["input_features"] = torch.zeros(batch, cfg.num_mel_bins, frames, device=meta)
-    elif main == "input_values":    # raw waveform (wav2vec2): seq_len samples
-        feed["input_values"] = torch.zeros(batch, seq_len, device=meta)
+    elif main == "input_values":    # raw waveform: a zoo entry's audio_samples, else seq_len samples (wav2vec2)
+        feed["input_values"] = torch.zeros(batch, _given(model, inputs, "audio_samples") or seq_len, device=meta)
     else:
         raise ChipfitError(f"chipfit does not know how to feed a '{main}' input to {type(model).__name__}")
     if encdec and "decoder_input_ids" in inspect.signature(model.forward).parameters:  # not RT-DETR's queries
@@ -133,14 +134,23 @@ def example_inputs(model, batch: int, seq_len: int, inputs: dict[str, Any] | Non
     return feed
 
 
+def _given(model, inputs: dict[str, Any] | None, key: str) -> Any:
+    """``inputs[key]`` (None when absent); any other key of ``inputs`` is refused in one sentence."""
+    given = dict(inputs or {})
+    unknown = sorted(set(given) - {key})
+    if unknown:
+        raise ChipfitError(f"{type(model).__name__} takes inputs {key}, not {', '.join(unknown)}")
+    value = given.get(key)
+    if value is not None and key != "image_size" and (not isinstance(value, int) or isinstance(value, bool)
+                                                      or value <= 0):
+        raise ChipfitError(f"{type(model).__name__}: {key} must be a positive integer, not {value!r}")
+    return value
+
+
 def _image_size(model, inputs: dict[str, Any] | None) -> tuple[int, int]:
     """(H, W) of the image fed to ``model``: ``inputs["image_size"]`` (one side or two), else
     its config's ``image_size``, else 224."""
-    given = dict(inputs or {})
-    unknown = sorted(set(given) - {"image_size"})
-    if unknown:
-        raise ChipfitError(f"{type(model).__name__} takes inputs image_size, not {', '.join(unknown)}")
-    size = given.get("image_size") or getattr(model.config, "image_size", 224)
+    size = _given(model, inputs, "image_size") or getattr(model.config, "image_size", 224)
     size = tuple(size) if isinstance(size, (list, tuple)) else (size, size)
     if len(size) != 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in size):
         raise ChipfitError(f"{type(model).__name__}: image_size must be a positive integer or two, not {size!r}")

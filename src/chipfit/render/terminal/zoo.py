@@ -11,7 +11,7 @@ from rich.text import Text
 if TYPE_CHECKING:
     from chipfit.data.zoo import ZooEntry
 
-BUILT_BY = {"torchvision": "traced", "hf": "traced", "config": "analytic"}
+BUILT_BY = {"torchvision": "traced", "hf": "traced", "config": "analytic", "diffusers": "traced"}
 
 
 def default_input(e: "ZooEntry") -> str:
