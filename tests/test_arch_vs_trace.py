@@ -91,6 +91,14 @@ MLA_CONFIGS = {"deepseek_v3": MLA, "deepseek_v3-no-q-lora": dict(MLA, q_lora_ran
 LLAMA4 = dict(SMALL, model_type="llama4_text", architectures=["Llama4ForCausalLM"], num_hidden_layers=4,
               num_key_value_heads=2, head_dim=16, intermediate_size_mlp=80, num_local_experts=4,
               num_experts_per_tok=1, interleave_moe_layer_step=2, attention_chunk_size=8)
+#: Qwen3-Next: Gated DeltaNet layers 0 and 2 (2 key heads of 8, 4 value heads of 12, a 4-tap
+#: convolution), gated full attention on layers 1 and 3 (full_attention_interval 2, head_dim 16);
+#: layer 2 a dense MLP (mlp_only_layers), the others 6 experts top-2 and a gated shared expert.
+QWEN3_NEXT = dict(SMALL, model_type="qwen3_next", architectures=["Qwen3NextForCausalLM"], num_hidden_layers=4,
+                  num_key_value_heads=2, head_dim=16, linear_num_key_heads=2, linear_num_value_heads=4,
+                  linear_key_head_dim=8, linear_value_head_dim=12, linear_conv_kernel_dim=4, num_experts=6,
+                  num_experts_per_tok=2, moe_intermediate_size=32, shared_expert_intermediate_size=40,
+                  full_attention_interval=2, mlp_only_layers=[2])
 ENCODERS = {
     "bert": dict(SMALL, model_type="bert", architectures=["BertModel"], max_position_embeddings=128),
     "vit": dict(SMALL, model_type="vit", architectures=["ViTForImageClassification"], image_size=32, patch_size=8,
@@ -203,6 +211,58 @@ def test_llama4_text_equals_transformers_but_for_the_unchosen_experts(tmp_path, 
     assert traced.macs - built.macs == moe_layers * rows * (e - k) * 3 * 64 * LLAMA4["intermediate_size"]
     assert built.params == traced.params
     assert set(traced.unsupported_ops) <= {"polar"}
+
+
+def _qwen3_next_solves(batch: int, tokens: int) -> int:
+    """FLOPs of the two unit-triangular solves per chunk (64 tokens) and value head that the
+    builder prices and the trace leaves unpriced (linalg_solve_triangular): 64·63/2
+    multiply-adds per column of the values (12) and of the keys (8), in the 2 linear layers."""
+    chunks = -(-tokens // 64)
+    return 2 * 2 * batch * 4 * chunks * (64 * 63 // 2) * (8 + 12)
+
+
+@pytest.mark.parametrize("phase, tokens, batch", [
+    ("forward", 7, 2), ("forward", 70, 1), ("prefill", 9, 3), ("prefill", 2, 1), ("prefill", 130, 1)])
+def test_qwen3_next_forward_and_prefill_equal_transformers(tmp_path, phase, tokens, batch):
+    """The chunked gated delta rule as transformers' torch fallback runs it (2 tokens: a prefill
+    shorter than the convolution; 70 and 130: two and three chunks, the last one padded)."""
+    path = _file(tmp_path, "qwen3_next", QWEN3_NEXT)
+    kw = dict(phase=phase, seq_len=tokens, batch=batch)
+    built, traced = count(path, **kw), count(path, trace=True, **kw)
+    assert built.macs == traced.macs
+    assert built.params == traced.params
+    assert built.flops - _qwen3_next_solves(batch, tokens) == pytest.approx(traced.flops, rel=0.05)
+    assert set(traced.unsupported_ops) <= {"linalg_solve_triangular"}
+
+
+@pytest.mark.parametrize("context, batch", [(5, 2), (20, 1)])
+def test_qwen3_next_decode_equals_transformers(context, batch):
+    """Decode traced with a cache transformers' model accepts: keys and values of ``context``
+    tokens for the full-attention layers, the convolution inputs (the kernel's 4 columns, as
+    transformers keeps them) and the recurrent state for the linear ones. The state held is
+    the fixed 4 × 8 × 12 recurrent state and 3 columns of the 80-wide convolution per linear
+    layer, plus K and V of context + 1 tokens per full layer."""
+    from transformers import DynamicCache
+
+    from chipfit.frontends.pytorch.hf import build
+
+    cfg = QWEN3_NEXT
+    model = build(cfg)
+    meta = torch.device("meta")
+    cache = DynamicCache(config=model.config)
+    conv = 2 * 2 * 8 + 4 * 12
+    for i, kind in enumerate(model.config.layer_types):
+        if kind == "full_attention":
+            k = torch.zeros(batch, 2, context, 16, device=meta)
+            cache.update(k, k.clone(), i)
+        else:
+            cache.layers[i].update_conv_state(torch.zeros(batch, conv, 4, device=meta), conv_kernel_size=4)
+            cache.layers[i].update_recurrent_state(torch.zeros(batch, 4, 8, 12, device=meta))
+    traced = count(model, inputs={"input_ids": torch.zeros(batch, 1, dtype=torch.long, device=meta),
+                                  "past_key_values": cache})
+    built = from_config(cfg, Phase("decode", context=context, batch=batch))
+    _same(built, traced)
+    assert built.kv_cache_elems == batch * (2 * 2 * 2 * (context + 1) * 16 + 2 * (4 * 8 * 12 + 3 * conv))
 
 
 @pytest.mark.parametrize("family", ENCODERS)

@@ -75,6 +75,9 @@ PUBLISHED = {
     # non-embedding; 27B = 1,416M + 25,600M (the 417M vision encoder is not in the text entries)
     "gemma-3-12b": (1012e6 + 10759e6, None, 0.002),
     "gemma-3-27b": (1416e6 + 25600e6, None, 0.002),
+    # Qwen3-Next model card (huggingface.co/Qwen/Qwen3-Next-80B-A3B-Instruct): "80B in total and 3B
+    # activated", "Number of Parameters (Non-Embedding): 79B"; the active count is checked below
+    "qwen3-next-80b-a3b": (80e9, None, 0.01),
 }
 
 
@@ -178,6 +181,31 @@ def test_llama_4_chunked_layers_hold_one_chunk():
     ctx = 20_000
     g = count("llama-4-scout-17b-16e", phase="prefill", seq_len=ctx).graph
     assert g.kv_cache_elems == 2 * 8 * 128 * (36 * 8192 + 12 * ctx)
+
+
+def test_qwen3_next_80b_a3b_parameters():
+    """79B without the embedding and the untied LM head (151,936 × 2,048 each); active: the
+    model card's "3B" (one digit) against the non-embedding parameters less the 502 experts of
+    3 · 2,048 · 512 a token leaves idle in each of the 48 layers."""
+    total = count("qwen3-next-80b-a3b", seq_len=8).params
+    embed = 151_936 * 2048
+    assert total - 2 * embed == pytest.approx(79e9, rel=0.005)
+    active = total - 2 * embed - (512 - 10) * 3 * 2048 * 512 * 48
+    assert 2.5e9 <= active < 3.5e9
+
+
+def test_qwen3_next_80b_a3b_cache_holds_full_layers_and_fixed_states():
+    """12 full-attention layers (every 4th) hold K and V, 2 heads of 256, per token; the 36
+    Gated DeltaNet layers hold 32 value heads × 128 × 128 of recurrent state and 3 columns of
+    the 2·16·128 + 32·128 = 8,192-wide convolution input, whatever the context."""
+    ctx, fp16 = 32_768, 2
+    full = 12 * 2 * 2 * 256
+    state = 36 * (32 * 128 * 128 + 3 * 8192)
+    g = count("qwen3-next-80b-a3b", phase="prefill", seq_len=ctx).graph
+    assert g.kv_cache_elems == full * ctx + state
+    r = llm("qwen3-next-80b-a3b", "h100-sxm", prompt=ctx - 96, output=96).to_dict()
+    assert r["kv_bytes_per_token"] == full * fp16          # the state does not grow per token
+    assert r["kv_cache_bytes"] == (full * ctx + state) * fp16
 
 
 @pytest.mark.parametrize("name", PUBLISHED)

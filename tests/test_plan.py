@@ -188,7 +188,7 @@ def test_rank_puts_carrying_chips_first(tmp_path):
     assert "h100-sxm" not in checked and "rk3588" in checked       # --category edge
 
 
-@pytest.mark.parametrize("name", ["multi_camera", "vision_language", "speech_to_speech"])
+@pytest.mark.parametrize("name", ["multi_camera", "vision_language", "speech_to_speech", "text_to_image"])
 def test_examples_run(name, run_cli):
     rc, out, err = run_cli("plan", str(EXAMPLES / f"{name}.yaml"), "--json", "--explain")
     d = json.loads(out)

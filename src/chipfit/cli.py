@@ -534,7 +534,7 @@ def serve(
 
 @app.command()
 def zoo(
-    task: Annotated[Optional[str], typer.Option("--task", help="vision, language, speech or multimodal.")] = None,
+    task: Annotated[Optional[str], typer.Option("--task", help="vision, language, speech, multimodal or diffusion.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object and nothing else.")] = False,
 ) -> None:
     """List the built-in models (the zoo): how each is built, its default input, its source."""

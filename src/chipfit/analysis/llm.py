@@ -43,7 +43,7 @@ from chipfit.data.chips import ChipRecord, Unit, database, split_unit, with_mode
 from chipfit.data.efficiency import Band, Efficiency, band_of, for_class
 from chipfit.data.llm_efficiency import LLMEfficiency, engine_for, lookup, matrix_peak
 from chipfit.frontends.arch import Phase, build, read
-from chipfit.frontends.arch.spec import Decoder
+from chipfit.frontends.arch.spec import Decoder, LinearAttention
 from chipfit.frontends.resolve import config_model
 
 #: Default runtime allowance per chip (CUDA context, kernels, allocator workspace), GB.
@@ -153,6 +153,7 @@ class LLMResult:
     prepared: "_Prepared" = field(repr=False)  # rooflines to re-time at other efficiencies
     kv_heads: int = 1
     notes: list[str] = field(default_factory=list)
+    kv_state_bytes: float = 0.0   # per sequence: fixed state of linear-attention layers, not per token
 
     # -- timing -----------------------------------------------------------------------
     @property
@@ -218,8 +219,8 @@ class LLMResult:
 
     @property
     def kv_cache_bytes(self) -> int:
-        """KV cache of the whole batch at ``context`` tokens (all chips)."""
-        return math.ceil(self.kv_bytes_per_token * self.context * self.batch)
+        """KV cache of the whole batch at ``context`` tokens, with any fixed state (all chips)."""
+        return math.ceil((self.kv_bytes_per_token * self.context + self.kv_state_bytes) * self.batch)
 
     def to_dict(self) -> dict[str, Any]:
         e = self.efficiency
@@ -524,7 +525,10 @@ def llm(model: str, chip: str, *, prompt: int = 512, output: int = 128, batch: i
 
     # memory, per chip
     kv_seq_elems = m.graph("prefill", ctx, 0, 1).kv_cache_elems
-    kv_token = kv_seq_elems * kv.activation_bits / 8 / ctx
+    # a fixed state per sequence (linear-attention layers) does not grow with the context
+    state_elems = sum(layer.attn.state_elems() for layer in m.spec.stack.layers
+                      if isinstance(layer.attn, LinearAttention))
+    kv_token = (kv_seq_elems - state_elems) * kv.activation_bits / 8 / ctx
     kv_split = min(n, m.kv_heads)
     weights = math.ceil(pre_graph.weight_bytes(prec) / n)
     act_seq = pre_graph.peak_activation_bytes(prec) / batch
@@ -541,7 +545,7 @@ def llm(model: str, chip: str, *, prompt: int = 512, output: int = 128, batch: i
         room = capacity - overhead - weights
         max_batch = max(0, int(room // (kv_seq_chip + act_seq))) if room > 0 else 0
         per_token = kv_token / kv_split * batch
-        room_ctx = room - act_seq * batch
+        room_ctx = room - act_seq * batch - state_elems * kv.activation_bits / 8 / kv_split * batch
         mem_ctx = int(room_ctx // per_token) if room_ctx > 0 else 0
         if m.windows and all(layer.attn.window for layer in m.spec.stack.layers):
             mem_ctx = m.spec.max_positions or mem_ctx   # the cache stops growing at the window
@@ -567,7 +571,7 @@ def llm(model: str, chip: str, *, prompt: int = 512, output: int = 128, batch: i
         first_step_s=t.first_step_s, last_step_s=t.last_step_s, curve=t.curve, memory=mem, kv_bytes_per_token=kv_token,
         max_batch=max_batch, max_context=max_ctx, max_context_limit=limit,
         power_w=power.value if power else None, graph=pre_graph, prepared=prep,
-        kv_heads=m.kv_heads, notes=notes)
+        kv_heads=m.kv_heads, notes=notes, kv_state_bytes=state_elems * kv.activation_bits / 8)
 
 
 def _kv_precision(prec: Precision, kv: str | None) -> Precision:

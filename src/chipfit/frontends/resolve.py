@@ -242,8 +242,14 @@ def resolve(
     if entry.frontend == "diffusers":  # one denoising step (or one VAE decode) of a diffusers model
         from chipfit.frontends.pytorch import diffusion
 
-        module, kwargs, notes = diffusion.resolve(entry.name, entry.config, entry.inputs, shapes=bool(shapes),
-                                                  seq_len=seq_len, batch=batch or 1, device=device)
+        _torch()
+        diffusion.require_diffusers()
+        if shapes:
+            raise ChipfitError(f"'{entry.name}' is a diffusion model: set `batch` (and `seq_len`, its text "
+                               f"tokens), not `input_shape`")
+        module = _build_on(device, diffusion.factory(entry.name, entry.config), f"'{entry.name}'")
+        notes: list[str] = []
+        kwargs = diffusion.example_inputs(entry.name, entry.config, entry.inputs, batch or 1, seq_len, device, notes)
         return ResolvedModel(entry.name, module, (), kwargs, notes=notes)
     if entry.frontend in ("hf", "config"):
         return _resolve_hf(entry.name, entry.config, shapes, seq_len or entry.seq_len, batch or 1, device,

@@ -228,8 +228,8 @@ def create_app(max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, *, allowed_host
     # -- pickers ----------------------------------------------------------------------------
     @app.get("/api/models", tags=["data"], summary="The built-in models (chipfit zoo --json)",
              responses={200: {"content": {"application/json": {"schema": RESULT_SCHEMA}}}, **_errors(422)})
-    def models(task: Annotated[str | None, Query(max_length=20, description="vision, language, speech or "
-                                                                            "multimodal.")] = None):
+    def models(task: Annotated[str | None, Query(max_length=20, description="vision, language, speech, "
+                                                                            "multimodal or diffusion.")] = None):
         return ResultJSON({"models": [e.model_dump(exclude_none=True) for e in zoo.entries(task)]})
 
     @app.get("/api/chips", tags=["data"], summary="The chip database (chipfit chips --json)",

@@ -36,6 +36,15 @@ Conventions
       decode runs the absorbed form serving engines use (``kv_b_proj`` folded into the query
       and the output, attention over the cached latents); the cache holds
       ``kv_rank + rope_dim`` elements per token and layer (:class:`.spec.LatentAttention`).
+    * Gated DeltaNet linear attention (Qwen3-Next, :class:`.spec.LinearAttention`): the MACs of
+      transformers' own algorithm, the chunked gated delta rule in a forward pass or a prefill
+      (per chunk of C tokens and value head: two C×C score products over the key width, the
+      C×C product with the values, three products with the k×v state), the token-by-token
+      recurrence in decode (element-wise products with the state, no matmul). Its two
+      triangular solves per chunk (C(C − 1)/2 multiply-adds per column) and the recurrence
+      are priced as non-MAC FLOPs; a fused kernel may differ there, not in the projections.
+      The state a sequence holds (recurrent and convolution) is counted with the KV cache but
+      does not grow with the context.
 """
 
 from __future__ import annotations
@@ -58,6 +67,7 @@ from chipfit.frontends.arch.spec import (
     Head,
     LatentAttention,
     Layer,
+    LinearAttention,
     MoE,
     Norm,
     PatchEmbedding,
@@ -205,7 +215,7 @@ def _attention(em: _Emitter, p: str, a: Attention, hidden: int, run: _Run, cross
     b, q = run.batch, run.q_len
     rows = b * q
     hq, hkv, hd = a.heads, a.kv_heads, a.head_dim
-    em.linear(f"{p}.q_proj", rows, hidden, hq * hd, a.q_bias)
+    em.linear(f"{p}.q_proj", rows, hidden, hq * hd * (2 if a.gate else 1), a.q_bias)
     kv_in = a.kv_in or hidden
     if cross:
         keys = run.enc_len
@@ -244,6 +254,9 @@ def _attention(em: _Emitter, p: str, a: Attention, hidden: int, run: _Run, cross
           read=rows * hq * hd + kv_elems,
           write=rows * hq * hd, cache_read=cache_read,
           ins=((b, hq, q, hd), (b, hkv, keys, hd), (b, hkv, keys, hd)), outs=((b, hq, q, hd),))
+    if a.gate:
+        em.act(f"{p}.gate_act", rows * hq * hd, "sigmoid")
+        em.elementwise(f"{p}.gate_mul", rows * hq * hd, "mul")
     em.linear(f"{p}.o_proj", rows, hq * hd, a.out_dim or hidden, a.o_bias)
     if run.cache == "none":
         return 0
@@ -300,6 +313,60 @@ def _latent_attention(em: _Emitter, p: str, a: LatentAttention, hidden: int, run
               ins=((b, h, q, qk), (b, h, keys, qk), (b, h, keys, a.v_dim)), outs=((b, h, q, a.v_dim),))
     em.linear(f"{p}.o_proj", rows, h * a.v_dim, hidden, a.bias)
     return 0 if run.cache == "none" else b * keys * (c + r)
+
+
+def _linear_attention(em: _Emitter, p: str, a: LinearAttention, hidden: int, run: _Run) -> int:
+    """Gated DeltaNet; returns the state elements it holds afterwards (fixed, whatever the
+    context).
+
+    As transformers runs it: the convolution yields ``N + kernel − 1`` outputs per channel of
+    which the last N are kept (a prefill shorter than the kernel is first padded to it), and a
+    decode step convolves the cached inputs with the new one (two outputs, one kept). Forward
+    and prefill run the chunked delta rule over ``ceil(N / chunk)`` chunks (the last one
+    padded), decode the recurrence on the cached state."""
+    b, q = run.batch, run.q_len
+    rows, hv, dk, dv, kern, c = b * q, a.v_heads, a.k_dim, a.v_dim, a.conv_kernel, a.chunk
+    key, value, conv = a.k_heads * dk, hv * dv, a.conv_dim
+    em.linear(f"{p}.in_proj_qkvz", rows, hidden, 2 * key + 2 * value)
+    em.linear(f"{p}.in_proj_ba", rows, hidden, 2 * hv)
+    decode = run.cache == "read"
+    if decode:
+        length = kern + 1
+        out = 2
+    else:
+        length = max(q, kern) if run.cache == "write" else q
+        out = length + kern - 1
+    em.op(f"{p}.conv1d", "conv", "conv1d", macs=b * out * conv * kern, params=conv * kern, weight=conv * kern,
+          read=b * conv * length, write=b * conv * q, ins=((b, conv, length),), outs=((b, conv, q),))
+    em.act(f"{p}.conv_act", rows * conv, "silu")
+    qk = rows * hv * dk                      # queries and keys repeated to every value head
+    em.op(f"{p}.qk_l2norm", "norm", "l2_norm", nonmac=2 * 3 * qk, read=2 * qk, write=2 * qk)
+    # beta = sigmoid(b); g = −exp(A_log) · softplus(a + dt_bias): A_log and dt_bias per value head
+    em.op(f"{p}.decay", "elementwise", "gated_delta_gates", nonmac=rows * hv * (ACTIVATION_COST["sigmoid"] + 6),
+          params=2 * hv, weight=2 * hv, read=2 * rows * hv, write=2 * rows * hv)
+    state = b * hv * dk * dv
+    if decode:
+        # per value head and token: decay the state, read it with k, write k ⊗ delta, read it with q
+        em.op(f"{p}.recurrence", "attention", "gated_delta_recurrence", nonmac=rows * hv * (7 * dk * dv + 4 * dv),
+              read=2 * qk + rows * value + state, write=rows * value, cache_read=state,
+              ins=((b, hv, q, dk), (b, hv, q, dk), (b, hv, q, dv), (b, hv, dk, dv)), outs=((b, hv, q, dv),))
+    else:
+        n = -(-q // c)
+        macs = b * hv * n * (2 * c * c * dk + c * c * dv + 3 * c * dk * dv)
+        solve = b * hv * n * c * (c - 1) // 2 * (dk + dv)   # two unit-triangular solves per chunk
+        em.op(f"{p}.chunk_delta_rule", "attention", "gated_delta_chunked", macs=macs,
+              nonmac=2 * solve + b * hv * n * c * (3 * c + 4 * dk + dv) + b * hv * n * dk * dv,
+              read=2 * qk + rows * value, write=rows * value,
+              ins=((b, hv, q, dk), (b, hv, q, dk), (b, hv, q, dv)), outs=((b, hv, q, dv),))
+    held = b * a.state_elems()
+    if run.cache != "none":
+        em.op(f"{p}.state", "data", "recurrent_state_write", read=held, write=held, cache_write=held,
+              ins=((b, hv, dk, dv), (b, conv, kern - 1)), outs=((b, hv, dk, dv), (b, conv, kern - 1)))
+    em.norm(f"{p}.norm", rows * hv, dv, a.norm)
+    em.act(f"{p}.norm_gate_act", rows * value, "silu")
+    em.elementwise(f"{p}.norm_gate_mul", rows * value, "mul")
+    em.linear(f"{p}.out_proj", rows, value, hidden)
+    return 0 if run.cache == "none" else held
 
 
 def _mlp(em: _Emitter, p: str, m: MLP, hidden: int, rows: int) -> None:
@@ -375,7 +442,9 @@ def _stack(em: _Emitter, s: Stack, run: _Run) -> int:
 
 def _layer_type(layer: Layer) -> str:
     a = layer.attn
-    if isinstance(a, LatentAttention):
+    if isinstance(a, LinearAttention):
+        attn = f"Gated DeltaNet {a.k_heads}/{a.v_heads} heads"
+    elif isinstance(a, LatentAttention):
         attn = f"MLA {a.heads} heads, latent {a.kv_rank:,}+{a.rope_dim}"
     else:
         attn = "MHA" if a.kv_heads == a.heads else ("MQA" if a.kv_heads == 1 else f"GQA {a.heads}/{a.kv_heads}")
@@ -395,7 +464,9 @@ def _renamed(op: Op, name: str) -> Op:
 
 def _layer(em: _Emitter, p: str, layer: Layer, h: int, rows: int, run: _Run) -> int:
     em.norm(f"{p}.input_layernorm", rows, h, layer.norm)
-    if isinstance(layer.attn, LatentAttention):
+    if isinstance(layer.attn, LinearAttention):
+        held = _linear_attention(em, f"{p}.linear_attn", layer.attn, h, run)
+    elif isinstance(layer.attn, LatentAttention):
         held = _latent_attention(em, f"{p}.self_attn", layer.attn, h, run)
     else:
         held = _attention(em, f"{p}.self_attn", layer.attn, h, run, cross=False)

@@ -204,12 +204,16 @@ FIELDS: dict[str, Rule] = {
     **dict.fromkeys(("hidden_size", "n_embd", "d_model", "intermediate_size", "n_inner", "d_ff", "d_kv",
                      "head_dim", "encoder_ffn_dim", "decoder_ffn_dim", "moe_intermediate_size",
                      "encoder_hidden_size", "projection_dim", "num_mel_bins", "intermediate_size_mlp",
-                     "kv_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim"), _WIDTH),
+                     "kv_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim",
+                     "linear_key_head_dim", "linear_value_head_dim"), _WIDTH),
     "q_lora_rank": _WIDTH,                               # null: no low-rank query
 
     "shared_expert_intermediate_size": Int(0, SIZE),     # 0: no shared expert
     # heads
-    **dict.fromkeys(("num_key_value_heads", "n_head", "encoder_attention_heads", "decoder_attention_heads"), _WIDTH),
+    **dict.fromkeys(("num_key_value_heads", "n_head", "encoder_attention_heads", "decoder_attention_heads",
+                     "linear_num_key_heads", "linear_num_value_heads"), _WIDTH),
+    "linear_conv_kernel_dim": _WIDTH,
+    "full_attention_interval": _WIDTH,
     **dict.fromkeys(("num_attention_heads", "num_heads"), Heads()),   # a list: one per stage
     # experts
     **dict.fromkeys(("num_local_experts", "num_experts", "n_routed_experts"), Int(0, SIZE)),   # 0: a dense model

@@ -28,6 +28,7 @@ from chipfit.frontends.arch.spec import (
     Head,
     LatentAttention,
     Layer,
+    LinearAttention,
     MoE,
     Norm,
     PatchEmbedding,
@@ -315,6 +316,67 @@ def _deepseek_v3(cfg: Config) -> Decoder:
     return Decoder(TokenEmbedding(vocab, hidden), Stack("layers", hidden, out, final_norm=norm),
                    Head("lm_head", hidden, vocab, tied=bool(cfg.get("tie_word_embeddings", default=False))),
                    max_positions=cfg.get("max_position_embeddings"), rotary_dim=rope)
+
+
+@reader("qwen3_next")
+def _qwen3_next(cfg: Config) -> Decoder:
+    """Qwen3-Next (transformers' Qwen3NextConfig / modeling_qwen3_next): Gated DeltaNet linear
+    attention layers (:class:`.spec.LinearAttention`) and, every ``full_attention_interval``-th
+    layer (4; or as ``layer_types`` says), gated full attention: q_proj yields the queries and
+    a sigmoid gate on the output (twice the width), a (1 + w) RMSNorm over each query and key
+    head, rotary embedding on ``partial_rotary_factor`` (0.25) of each head. MLP: routed
+    experts (softmax top-k) plus a shared expert behind a sigmoid gate, or a dense SwiGLU MLP
+    on ``mlp_only_layers`` and off the ``decoder_sparse_step``. Norms are (1 + w) RMSNorms.
+
+    Cache: only the full-attention layers hold keys and values; each linear layer holds a
+    fixed state per sequence (:meth:`.spec.LinearAttention.state_elems`). The
+    multi-token-prediction module is not counted (transformers' model does not hold it)."""
+    hidden, layers, heads, vocab = cfg.require("hidden_size", "num_hidden_layers", "num_attention_heads",
+                                               "vocab_size")
+    kv = cfg.kv_heads(heads)
+    hd = cfg.get("head_dim", default=256)
+    bias = bool(cfg.get("attention_bias", default=False))
+    act = cfg.act("hidden_act", default="silu")
+    interval = cfg.get("full_attention_interval", default=4)
+    if not isinstance(interval, int) or isinstance(interval, bool) or interval <= 0:
+        raise ChipfitError(f"{cfg.where}: full_attention_interval must be a positive integer, got {interval!r:.40}")
+    types = _layer_types(cfg, layers, ["linear_attention" if (i + 1) % interval else "full_attention"
+                                       for i in range(layers)])
+    bad = sorted({str(t) for t in types} - {"linear_attention", "full_attention"})
+    if bad:
+        raise ChipfitError(f"{cfg.where}: layer_types holds '{bad[0]}' (qwen3_next layers are "
+                           f"'linear_attention' or 'full_attention')")
+    norm = Norm("rms", bias=False, plus_one=True)
+    full = Attention(heads, kv, hd, bias, bias, bias, bias, rotary=True, causal=True, qk_norm=norm, gate=True)
+    linear = None
+    if "linear_attention" in types:
+        k_heads, v_heads, dk, dv = cfg.get("linear_num_key_heads", default=16), \
+            cfg.get("linear_num_value_heads", default=32), cfg.get("linear_key_head_dim", default=128), \
+            cfg.get("linear_value_head_dim", default=128)
+        if v_heads % k_heads:
+            raise ChipfitError(f"{cfg.where}: linear_num_key_heads ({k_heads}) must divide "
+                               f"linear_num_value_heads ({v_heads})")
+        linear = LinearAttention(k_heads, v_heads, dk, dv, cfg.get("linear_conv_kernel_dim", default=4),
+                                 norm=Norm("rms", bias=False))
+    experts = cfg.get("num_experts", default=512)
+    step = cfg.get("decoder_sparse_step", default=1)
+    mlp_only = set(cfg.get("mlp_only_layers", default=[]))
+    moe = None
+    if experts:
+        top_k = cfg.get("num_experts_per_tok", default=10)
+        moe = MoE(experts, top_k, cfg.get("moe_intermediate_size", default=512), act,
+                  shared_inter=cfg.get("shared_expert_intermediate_size", default=512), shared_gate=True)
+    dense = MLP(cfg.get("intermediate_size", default=5632), act, gated=True)
+    out = []
+    for i, t in enumerate(types):
+        use_moe = moe is not None and i not in mlp_only and (i + 1) % step == 0
+        out.append(Layer(full if t == "full_attention" else linear, moe if use_moe else dense, norm))
+    rope = cfg.get("rope_parameters", "rope_scaling", default={})
+    frac = cfg.get("partial_rotary_factor", default=rope.get("partial_rotary_factor", 0.25)
+                   if isinstance(rope, dict) else 0.25)
+    return Decoder(TokenEmbedding(vocab, hidden), Stack("layers", hidden, tuple(out), final_norm=norm),
+                   Head("lm_head", hidden, vocab, tied=bool(cfg.get("tie_word_embeddings", default=False))),
+                   max_positions=cfg.get("max_position_embeddings", default=32768), rotary_dim=int(hd * frac))
 
 
 @reader("gpt_oss")

@@ -45,6 +45,7 @@ class Attention:
     qk_norm: Norm | None = None  # a norm over each head's head_dim on Q and K (Qwen3, Gemma 3, Llama 4)
     sinks: bool = False          # one learned logit per head joins each softmax (gpt-oss)
     chunked: bool = False        # ``window`` is a chunk: a query sees its own chunk only (Llama 4)
+    gate: bool = False           # q_proj also yields a per-element sigmoid gate on the output (Qwen3-Next)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,52 @@ class LatentAttention:
 
 
 @dataclass(frozen=True, slots=True)
+class LinearAttention:
+    """Gated DeltaNet linear attention (Qwen3-Next): ``in_proj_qkvz`` projects queries and
+    keys (``k_heads`` of ``k_dim``), values and an output gate (``v_heads`` of ``v_dim``),
+    ``in_proj_ba`` a write strength and a decay per value head; a causal depthwise convolution
+    of ``conv_kernel`` taps runs over queries, keys and values, each query/key head serves
+    ``v_heads // k_heads`` value heads, and the output is RMS-normed, gated and projected back.
+
+    Instead of a KV cache every sequence holds a fixed state: ``v_heads × k_dim × v_dim``
+    elements of recurrent state and ``(conv_kernel − 1) × conv_dim`` of convolution state
+    (the last inputs the convolution needs), whatever the context length.
+
+    MACs are those of transformers' own algorithm: the chunked gated delta rule (chunks of
+    ``chunk`` tokens, 64 as its fallback uses) for a forward pass or a prefill, the token-by-token
+    recurrence for decode. A fused kernel may differ in the non-matmul work, not in the
+    projections."""
+
+    k_heads: int
+    v_heads: int
+    k_dim: int
+    v_dim: int
+    conv_kernel: int
+    chunk: int = 64
+    norm: Norm = Norm("rms", bias=False)   # the gated RMSNorm over each value head
+
+    causal = True
+    window = None                # no KV cache to bound
+    chunked = False
+
+    @property
+    def heads(self) -> int:
+        return self.v_heads
+
+    @property
+    def kv_heads(self) -> int:   # the state splits across tensor-parallel chips by key head
+        return self.k_heads
+
+    @property
+    def conv_dim(self) -> int:
+        return 2 * self.k_heads * self.k_dim + self.v_heads * self.v_dim
+
+    def state_elems(self) -> int:
+        """Elements of the fixed state one sequence holds."""
+        return self.v_heads * self.k_dim * self.v_dim + (self.conv_kernel - 1) * self.conv_dim
+
+
+@dataclass(frozen=True, slots=True)
 class MLP:
     inter: int
     act: str                     # a key of costs.ACTIVATION_COST
@@ -98,7 +145,7 @@ class MoE:
 
 @dataclass(frozen=True, slots=True)
 class Layer:
-    attn: Union[Attention, LatentAttention]
+    attn: Union[Attention, LatentAttention, LinearAttention]
     mlp: Union[MLP, MoE]
     norm: Norm
     cross: Attention | None = None   # cross-attention to an encoder's output

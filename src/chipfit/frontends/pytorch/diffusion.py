@@ -30,7 +30,7 @@ CLASSES = (*DENOISERS, "AutoencoderKL")
 _INPUTS = {"image_size", "text_tokens", "vae_scale_factor"}
 
 
-def _diffusers():
+def require_diffusers():
     try:
         import diffusers
     except ImportError:
@@ -46,7 +46,7 @@ def _class(name: str, config: dict[str, Any] | None):
     if cls_name not in CLASSES:
         raise ChipfitError(f"'{name}': a diffusers config needs _class_name, one of {', '.join(CLASSES)}, "
                            f"not {cls_name!r}")
-    cls = getattr(_diffusers(), cls_name)
+    cls = getattr(require_diffusers(), cls_name)
     known = set(inspect.signature(cls.__init__).parameters) - {"self"}
     unknown = sorted(k for k in config if not k.startswith("_") and k not in known)
     if unknown:
@@ -83,37 +83,9 @@ def factory(name: str, config: dict[str, Any]):
         model = cls.from_config(config)
         if config["_class_name"] == "AutoencoderKL":
             model = _decode_class()(model)
-        return _sdpa_by_position(model.eval())
+        return model.eval()
 
     return build
-
-
-def _sdpa_by_position(model):
-    """diffusers' attention dispatcher (Flux, SD3) calls ``scaled_dot_product_attention`` with
-    query, key and value as keywords; the tracer prices SDPA from positional ones. For the
-    model's own forward, SDPA takes them by keyword and hands them on by position."""
-    import torch
-
-    forward = model.forward
-
-    @functools.wraps(forward)
-    def positional_forward(*args, **kwargs):
-        functional = torch.nn.functional
-        sdpa = functional.scaled_dot_product_attention
-
-        def by_position(*a, **k):
-            if not a and {"query", "key", "value"} <= k.keys():
-                a = (k.pop("query"), k.pop("key"), k.pop("value"))
-            return sdpa(*a, **k)
-
-        functional.scaled_dot_product_attention = by_position
-        try:
-            return forward(*args, **kwargs)
-        finally:
-            functional.scaled_dot_product_attention = sdpa
-
-    model.forward = positional_forward
-    return model
 
 
 def _side(value: Any, what: str) -> tuple[int, int]:
@@ -189,18 +161,3 @@ def example_inputs(name: str, config: dict[str, Any], inputs: dict[str, Any] | N
     notes.append(f"one denoising step at batch {batch}: a {h}×{w} image as {what}, {tokens} text tokens "
                  f"of width {width}{guided}")
     return feed
-
-
-def resolve(name: str, config: dict[str, Any] | None, inputs: dict[str, Any] | None, *, shapes: bool,
-            seq_len: int | None, batch: int, device: str) -> tuple[Any, dict[str, Any], list[str]]:
-    """(module, keyword inputs, notes) of a ``diffusers`` zoo entry."""
-    from chipfit.frontends.resolve import _build_on, _torch
-
-    _torch()
-    _diffusers()
-    if shapes:
-        raise ChipfitError(f"'{name}' is a diffusion model: set `batch` (and `seq_len`, its text tokens), "
-                           f"not `input_shape`")
-    module = _build_on(device, factory(name, config), f"'{name}'")
-    notes: list[str] = []
-    return module, example_inputs(name, config, inputs, batch, seq_len, device, notes), notes

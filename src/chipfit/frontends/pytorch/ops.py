@@ -270,9 +270,13 @@ def attention_cost(q: TShape, k: TShape, v: TShape, masked: bool, heads_last: bo
 
 
 @register("scaled_dot_product_attention", "_scaled_dot_product_attention_math", kind="attention")
-def _sdpa(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, *args, out, **kwargs) -> Cost:
-    masked = kwargs.get("attn_mask", attn_mask) is not None or bool(kwargs.get("is_causal", is_causal))
-    return attention_cost(q, k, v, masked)
+def _sdpa(*args, out, **kwargs) -> Cost:
+    # (query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False): by position or by
+    # name (diffusers' attention dispatcher passes them all as keywords)
+    names = ("query", "key", "value", "attn_mask", "dropout_p", "is_causal")
+    given = dict(zip(names, args)) | {n: kwargs[n] for n in names if n in kwargs}
+    masked = given.get("attn_mask") is not None or bool(given.get("is_causal", False))
+    return attention_cost(given["query"], given["key"], given["value"], masked)
 
 
 @register("_scaled_dot_product_flash_attention", kind="attention")
