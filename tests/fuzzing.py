@@ -92,3 +92,27 @@ def memory_limit(extra: int):
         yield
     finally:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def apply_mutations(data: bytes, mutations, keep_head: int = 0) -> bytes:
+    """``data`` with byte-level ``mutations`` applied in turn, each ``(kind, position, arg)``:
+    flip a bit, overwrite or insert bytes, truncate (never below ``keep_head`` bytes, e.g. a
+    file identifier the test wants kept), or duplicate a chunk elsewhere."""
+    buf = bytearray(data)
+    for kind, pos, arg in mutations:
+        at = pos % (len(buf) + 1)
+        if kind == "flip" and buf:
+            buf[at % len(buf)] ^= 1 << (arg % 8)
+        elif kind == "overwrite":
+            buf[at:at + len(arg)] = arg
+        elif kind == "truncate":
+            del buf[max(at, keep_head):]
+        elif kind == "insert":
+            buf[at:at] = arg
+        elif kind == "duplicate" and buf:
+            length, to = arg
+            chunk = bytes(buf[at:at + length])
+            dest = to % (len(buf) + 1)
+            buf[dest:dest] = chunk
+    return bytes(buf)
+

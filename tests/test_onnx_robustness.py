@@ -23,7 +23,7 @@ import pytest
 
 onnx = pytest.importorskip("onnx")
 np = pytest.importorskip("numpy")
-from fuzzing import FUZZ_MEMORY, fuzz_settings, memory_limit, time_limit
+from fuzzing import FUZZ_MEMORY, apply_mutations, fuzz_settings, memory_limit, time_limit
 from hypothesis import given
 from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
@@ -550,26 +550,6 @@ def fuzz_one(folder: Path, data: bytes) -> None:
 
 
 # -- byte-level mutations -------------------------------------------------------------------
-def apply_mutations(data: bytes, mutations) -> bytes:
-    buf = bytearray(data)
-    for kind, pos, arg in mutations:
-        at = pos % (len(buf) + 1)
-        if kind == "flip" and buf:
-            buf[at % len(buf)] ^= 1 << (arg % 8)
-        elif kind == "overwrite":
-            buf[at:at + len(arg)] = arg
-        elif kind == "truncate":
-            del buf[at:]
-        elif kind == "insert":
-            buf[at:at] = arg
-        elif kind == "duplicate" and buf:
-            length, to = arg
-            chunk = bytes(buf[at:at + length])
-            dest = to % (len(buf) + 1)
-            buf[dest:dest] = chunk
-    return bytes(buf)
-
-
 _position = st.integers(min_value=0, max_value=2**31)
 byte_mutations = st.lists(
     st.one_of(

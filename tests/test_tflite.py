@@ -25,7 +25,7 @@ import pytest
 
 pytest.importorskip("tflite")
 pytest.importorskip("flatbuffers")
-from fuzzing import FUZZ_MEMORY, fuzz_settings, memory_limit, time_limit  # noqa: E402
+from fuzzing import FUZZ_MEMORY, apply_mutations, fuzz_settings, memory_limit, time_limit  # noqa: E402
 from hypothesis import given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from tflite_writer import ModelWriter, Net  # noqa: E402
@@ -728,21 +728,6 @@ def fuzz_one(folder: Path, data: bytes) -> None:
         os.unlink(f.name)
 
 
-def apply_mutations(data: bytes, mutations) -> bytes:
-    buf = bytearray(data)
-    for kind, pos, arg in mutations:
-        at = pos % (len(buf) + 1)
-        if kind == "flip" and buf:
-            buf[at % len(buf)] ^= 1 << (arg % 8)
-        elif kind == "overwrite":
-            buf[at:at + len(arg)] = arg
-        elif kind == "truncate":
-            del buf[max(at, 8):]
-        elif kind == "insert":
-            buf[at:at] = arg
-    return bytes(buf)
-
-
 _position = st.integers(min_value=0, max_value=2**31)
 _word = st.sampled_from([0, 1, 3, 4, 0x7F, 0x80, 0xFF, 0xFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 10**6])
 byte_mutations = st.lists(
@@ -764,7 +749,7 @@ def test_fuzz_bytes(tmp_path):
     @fuzz_settings
     @given(mutations=byte_mutations)
     def run(mutations):
-        fuzz_one(tmp_path, apply_mutations(original, mutations))
+        fuzz_one(tmp_path, apply_mutations(original, mutations, keep_head=8))
 
     with memory_limit(FUZZ_MEMORY):
         run()
