@@ -336,6 +336,103 @@ def test_llava_equals_transformers():
     assert built.params == traced.params
 
 
+@pytest.mark.parametrize("tied", [True, False])
+def test_internvl_equals_transformers(tied):
+    """InternVL on CPU: InternViT with layer scale, the CLS token dropped, a 2×2 pixel shuffle,
+    the LayerNorm + MLP projector and a Qwen2 language model; the top-level tie_word_embeddings
+    decides the head (transformers' default: tied)."""
+    import transformers
+
+    vision = dict(hidden_size=32, intermediate_size=48, num_hidden_layers=2, num_attention_heads=4,
+                  image_size=[56, 56], patch_size=[14, 14], attention_bias=True)
+    text = dict(SMALL, num_key_value_heads=2, vocab_size=120)
+    cfg = dict(model_type="internvl", architectures=["InternVLForConditionalGeneration"], image_token_id=110,
+               vision_config=dict(vision, model_type="internvl_vision"), text_config=dict(text, model_type="qwen2"),
+               tie_word_embeddings=tied)
+    hf_cfg = transformers.InternVLConfig(vision_config=transformers.InternVLVisionConfig(**vision),
+                                         text_config=transformers.Qwen2Config(**text), image_token_id=110,
+                                         tie_word_embeddings=tied)
+    model = transformers.InternVLForConditionalGeneration(hf_cfg).eval()
+    n_text, b = 5, 2
+    ids = torch.cat([torch.full((b, 4), 110), torch.ones(b, n_text, dtype=torch.long)], dim=1)  # 4×4 patches → 4
+    traced = count(model, inputs={"input_ids": ids, "pixel_values": torch.zeros(b, 3, 56, 56)}, device="cpu")
+    built = from_config(cfg, Phase(tokens=n_text, batch=b))
+    assert built.macs == traced.macs
+    assert built.params == traced.params
+
+
+#: Qwen2.5-VL at 140×84 pixels: 10×6 patches, 5×3 merged units, windows of 2×2 units (56 px) cut
+#: short at the bottom row and the right column; layer 1 attends over the whole image.
+QWEN25_VISION = dict(depth=3, hidden_size=32, intermediate_size=40, num_heads=4, out_hidden_size=64, patch_size=14,
+                     spatial_merge_size=2, temporal_patch_size=2, window_size=56, fullatt_block_indexes=[1])
+QWEN2_VISION = dict(depth=2, embed_dim=32, hidden_size=64, mlp_ratio=2, num_heads=4, patch_size=14,
+                    spatial_merge_size=2, temporal_patch_size=2)
+
+
+@pytest.mark.parametrize("model_type, vision, image, b, nested", [
+    ("qwen2_5_vl", QWEN25_VISION, (140, 84), 1, True),
+    ("qwen2_5_vl", QWEN25_VISION, (56, 112), 2, False),   # text keys at the top level, as older configs
+    ("qwen2_vl", QWEN2_VISION, (84, 56), 2, True),
+])
+def test_qwen_vl_equals_transformers(model_type, vision, image, b, nested):
+    """Qwen2-VL / Qwen2.5-VL on CPU (the window index and M-RoPE positions read data): the
+    Conv3d patch embedding of a repeated frame, windowed and full attention, the 2×2 merger and
+    the language model with its image tokens."""
+    import transformers
+
+    text = dict(SMALL, num_key_value_heads=2, vocab_size=120,
+                rope_parameters={"rope_type": "default", "mrope_section": [2, 3, 3], "rope_theta": 10000.0})
+    cls = {"qwen2_5_vl": "Qwen2_5_VL", "qwen2_vl": "Qwen2VL"}[model_type]
+    hf_cfg = getattr(transformers, f"{cls}Config")(vision_config=vision, text_config=text, image_token_id=110,
+                                                   video_token_id=111, vision_start_token_id=112,
+                                                   vision_end_token_id=113)
+    model = getattr(transformers, f"{cls}ForConditionalGeneration")(hf_cfg).eval()
+    gh, gw = image[0] // 14, image[1] // 14
+    n_text, n_img = 5, gh * gw // 4
+    ids = torch.cat([torch.full((b, n_img), 110), torch.ones(b, n_text, dtype=torch.long)], dim=1)
+    inputs = {"input_ids": ids, "pixel_values": torch.zeros(b * gh * gw, 3 * 2 * 14 * 14),
+              "image_grid_thw": torch.tensor([[1, gh, gw]] * b), "mm_token_type_ids": (ids == 110).long()}
+    traced = count(model, inputs=inputs, device="cpu")
+    vision_cfg = dict(vision, image_size=list(image))
+    cfg = (dict(model_type=model_type, vision_config=vision_cfg, text_config=dict(text, model_type=f"{model_type}_text"))
+           if nested else dict(text, model_type=model_type, vision_config=vision_cfg))
+    built = from_config(cfg, Phase(tokens=n_text, batch=b))
+    assert built.macs == traced.macs
+    assert built.params == traced.params
+
+
+def test_qwen25_vl_windows_by_hand():
+    """Qwen2.5-VL's window attention at 448×308 pixels: 32×22 patches, 16×11 merged units,
+    windows of 4×4 units (112 px): rows 4+4+4+4, columns 4+4+3, so 8 windows of 64 patches and
+    4 of 48; a window layer scores 8·64² + 4·48² query-key pairs a head, a full layer 704²."""
+    from chipfit.frontends.arch.hf_config import read
+
+    cfg = dict(SMALL, model_type="qwen2_5_vl", vision_config=dict(QWEN25_VISION, window_size=112,
+                                                                  image_size=[448, 308]))
+    arch = read(cfg)
+    window, full = arch.vision.stack.layers[0].attn, arch.vision.stack.layers[1].attn
+    assert window.blocks == ((64, 8), (48, 4))
+    assert window.scores(704) == 8 * 64 ** 2 + 4 * 48 ** 2
+    assert full.scores(704) == 704 ** 2
+    assert arch.image_tokens == 16 * 11
+
+
+@pytest.mark.parametrize("model, published, note", [
+    ("qwen2.5-vl-7b", 8.29e9, "Qwen2.5-VL-7B-Instruct's model page: 8.29B"),
+    ("qwen2.5-vl-3b", 3.75e9, "Qwen2.5-VL-3B-Instruct's model page: 3.75B"),
+    ("qwen2-vl-2b", 2.21e9, "Qwen2-VL-2B-Instruct's model page: 2.21B"),
+    ("internvl3-2b", 2.09e9, "the InternVL3 model card: 2.09B"),
+    ("internvl3-8b", 7.94e9, "the InternVL3 model card: 7.94B"),
+])
+def test_vlm_zoo_parameters_match_published(model, published, note):
+    """The zoo's vision-language models hold their published parameter counts (given to three
+    figures: within half a unit of the last)."""
+    from chipfit.data import zoo
+
+    params = from_config(dict(zoo.lookup(model).config), Phase(tokens=8)).params
+    assert abs(params - published) <= 0.005e9 * (10 if published >= 1e10 else 1), note
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("model, kw", [
     ("llama-3-8b", dict(seq_len=32)),

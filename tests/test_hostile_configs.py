@@ -31,6 +31,12 @@ WHISPER = dict(model_type="whisper", d_model=64, encoder_layers=2, decoder_layer
                decoder_attention_heads=4, encoder_ffn_dim=128, decoder_ffn_dim=128, vocab_size=500, num_mel_bins=80,
                max_source_positions=1500, max_target_positions=448)
 T5 = dict(model_type="t5", d_model=64, d_kv=16, d_ff=128, num_layers=2, num_heads=4, vocab_size=500)
+QWEN25_VL = dict(LLAMA, model_type="qwen2_5_vl",
+                 vision_config=dict(depth=2, hidden_size=32, intermediate_size=48, num_heads=4, out_hidden_size=64,
+                                    window_size=112, fullatt_block_indexes=[1], image_size=[112, 56]))
+INTERNVL = dict(model_type="internvl", text_config=dict(LLAMA, model_type="qwen2"),
+                vision_config=dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=48,
+                                   image_size=[56, 56], patch_size=[14, 14]))
 LLAVA = dict(model_type="llava", text_config=LLAMA,
              vision_config=dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
                                 image_size=32, patch_size=16))
@@ -99,6 +105,19 @@ BAD = [
     (LLAVA, {"text_config": dict(LLAMA, num_key_value_heads=3)}, "text_config.num_key_value_heads", "must divide"),
     (LLAVA, {"vision_config": "clip"}, "vision_config", "object"),
     ({"model_type": "internvl_chat"}, {"llm_config": dict(LLAMA, head_dim=-1)}, "llm_config.head_dim", "got -1"),
+    (QWEN25_VL, {"vision_config": dict(QWEN25_VL["vision_config"], depth=1_000_000)}, "vision_config.depth",
+     "--max-layers"),
+    (QWEN25_VL, {"vision_config": dict(QWEN25_VL["vision_config"], fullatt_block_indexes=[-1])},
+     "vision_config.fullatt_block_indexes", "[0]"),
+    (INTERNVL, {"downsample_ratio": 2}, "downsample_ratio", "finite number from 0 to 1"),
+]
+
+#: Values each field allows alone but the model cannot be built from (base, changes, words).
+UNBUILDABLE = [
+    (QWEN25_VL, {"image_size": [100, 56]}, "image_size 100x56 must be a multiple of 28 pixels"),
+    (QWEN25_VL, {"window_size": 14}, "window_size must be at least 28 pixels"),
+    (QWEN25_VL, {"out_hidden_size": 48}, "must equal the language model's hidden_size (64)"),
+    (INTERNVL, {"patch_size": [14, 16]}, "patch_size must be square"),
 ]
 
 
@@ -120,6 +139,18 @@ def test_count_refuses_a_bad_field_in_one_sentence(run_cli, tmp_path, base, chan
     assert time.monotonic() - start < 10
     assert f"config.json: {field} " in line or f"config.json: {field}[" in line, line
     assert words in line, line
+
+
+@pytest.mark.parametrize("base, change, words", UNBUILDABLE, ids=[w.split()[0] for _, _, w in UNBUILDABLE])
+def test_a_vision_config_that_cannot_be_built_is_refused_in_one_sentence(run_cli, tmp_path, base, change, words):
+    path = _write(tmp_path, dict(base, vision_config=dict(base["vision_config"], **change)))
+    line = _one_line(*run_cli("count", path))
+    assert "config.json' (vision_config): " in line and words in line, line
+
+
+def test_an_internvl_downsample_ratio_must_divide_the_patch_grid(run_cli, tmp_path):
+    line = _one_line(*run_cli("count", _write(tmp_path, dict(INTERNVL, downsample_ratio=0.3))))
+    assert "downsample_ratio 0.3 must be 1/n for an n that divides the 4x4 patch grid" in line, line
 
 
 @pytest.mark.parametrize("change, field", [

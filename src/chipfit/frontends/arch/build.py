@@ -229,7 +229,10 @@ def _attention(em: _Emitter, p: str, a: Attention, hidden: int, run: _Run, cross
     em.linear(f"{p}.k_proj", b * max(new_kv, 1), kv_in, hkv * hd, a.k_bias)
     em.linear(f"{p}.v_proj", b * max(new_kv, 1), kv_in, hkv * hd, a.v_bias)
     em.dry = dry
-    if a.qk_norm is not None:
+    if a.qk_norm is not None and a.qk_norm_joint:
+        em.norm(f"{p}.q_norm", rows, hq * hd, a.qk_norm)
+        em.norm(f"{p}.k_norm", b * new_kv, hkv * hd, a.qk_norm)
+    elif a.qk_norm is not None:
         em.norm(f"{p}.q_norm", rows * hq, hd, a.qk_norm)
         em.norm(f"{p}.k_norm", b * new_kv * hkv, hd, a.qk_norm)
     if a.rotary:
@@ -241,6 +244,8 @@ def _attention(em: _Emitter, p: str, a: Attention, hidden: int, run: _Run, cross
               cache_write=kv_new_elems, ins=((b, hkv, new_kv, hd),) * 2, outs=((b, hkv, new_kv, hd),) * 2)
     if a.causal and not cross and run.discount and run.cache != "read":
         scores_per_head = causal_scores(q, a.window, a.chunked)
+    elif a.blocks is not None:
+        scores_per_head = a.scores(q)
     else:
         scores_per_head = q * keys
     scores = b * hq * scores_per_head
@@ -450,6 +455,8 @@ def _layer_type(layer: Layer) -> str:
         attn = "MHA" if a.kv_heads == a.heads else ("MQA" if a.kv_heads == 1 else f"GQA {a.heads}/{a.kv_heads}")
     if a.window is not None:
         attn += f" {'chunk' if a.chunked else 'window'} {a.window:,}"
+    if getattr(a, "blocks", None) is not None:
+        attn += " in windows"
     mlp = (f"MoE {layer.mlp.top_k}/{layer.mlp.experts}" if isinstance(layer.mlp, MoE)
            else ("gated MLP" if layer.mlp.gated else "MLP"))
     cross = " + cross-attn" if layer.cross is not None else ""
@@ -472,6 +479,8 @@ def _layer(em: _Emitter, p: str, layer: Layer, h: int, rows: int, run: _Run) -> 
         held = _attention(em, f"{p}.self_attn", layer.attn, h, run, cross=False)
     if layer.sandwich:
         em.norm(f"{p}.post_attention_layernorm", rows, h, layer.norm)
+    if layer.layer_scale:
+        _layer_scale(em, f"{p}.lambda_1", rows, h)
     em.elementwise(f"{p}.attn_residual", rows * h)
     if layer.cross is not None:
         em.norm(f"{p}.cross_attn_layernorm", rows, h, layer.norm)
@@ -486,9 +495,16 @@ def _layer(em: _Emitter, p: str, layer: Layer, h: int, rows: int, run: _Run) -> 
         _mlp(em, f"{p}.mlp", layer.mlp, h, rows)
     if layer.sandwich:
         em.norm(f"{p}.post_feedforward_layernorm", rows, h, layer.norm)
+    if layer.layer_scale:
+        _layer_scale(em, f"{p}.lambda_2", rows, h)
     em.elementwise(f"{p}.mlp_residual", rows * h)
     em.params(layer.unused_params)
     return held
+
+
+def _layer_scale(em: _Emitter, name: str, rows: int, h: int) -> None:
+    em.op(name, "elementwise", "mul", nonmac=rows * h, params=h, weight=h, read=rows * h, write=rows * h,
+          ins=((rows, h), (h,)), outs=((rows, h),))
 
 
 # -- fronts and heads ----------------------------------------------------------------------
@@ -510,18 +526,19 @@ def _tokens_front(em: _Emitter, e: TokenEmbedding, batch: int, q: int) -> None:
 
 def _patch_front(em: _Emitter, e: PatchEmbedding, batch: int) -> int:
     h, w = e.image[0] // e.patch, e.image[1] // e.patch
-    k = e.channels * e.patch * e.patch
+    k = e.channels * e.temporal * e.patch * e.patch
     wt = e.hidden * k + (e.hidden if e.bias else 0)
     n = batch * h * w
-    em.op(f"{e.name}.patch_embedding", "conv", "conv2d", macs=n * e.hidden * k,
+    em.op(f"{e.name}.patch_embedding", "conv", "conv3d" if e.temporal > 1 else "conv2d", macs=n * e.hidden * k,
           nonmac=n * e.hidden if e.bias else 0, params=wt, weight=wt,
-          read=batch * e.channels * e.image[0] * e.image[1], write=n * e.hidden,
+          read=batch * e.channels * e.temporal * e.image[0] * e.image[1], write=n * e.hidden,
           ins=((batch, e.channels, *e.image),), outs=((batch, e.hidden, h, w),))
     tokens = e.tokens
     em.params(e.hidden if e.cls else 0)
-    em.op(f"{e.name}.positions", "elementwise", "add", nonmac=batch * tokens * e.hidden,
-          params=tokens * e.hidden, weight=tokens * e.hidden, read=batch * tokens * e.hidden,
-          write=batch * tokens * e.hidden)
+    if e.positions:
+        em.op(f"{e.name}.positions", "elementwise", "add", nonmac=batch * tokens * e.hidden,
+              params=tokens * e.hidden, weight=tokens * e.hidden, read=batch * tokens * e.hidden,
+              write=batch * tokens * e.hidden)
     if e.pre_norm is not None:
         em.norm(f"{e.name}.pre_layernorm", batch * tokens, e.hidden, e.pre_norm)
     return tokens
@@ -635,7 +652,8 @@ def build(arch: Arch, phase: Phase, name: str) -> CostGraph:
         g.inputs = {"pixel_values": (b, arch.vision.front.channels, *img),
                     "input_ids": (b, phase.new_tokens + (0 if phase.kind == "decode" else arch.image_tokens))}
         if phase.kind != "decode":
-            notes.append(f"{arch.image_tokens} image tokens precede the {n:,} text tokens")
+            notes.append(f"{arch.image_tokens:,} image tokens from a {img[0]}×{img[1]} image "
+                         f"(vision_config.image_size) precede the {n:,} text tokens")
     else:
         if phase.kind != "forward":
             raise ChipfitError(f"'{name}' is not generative: it runs one forward pass "

@@ -245,9 +245,16 @@ FIELDS: dict[str, Rule] = {
                      "projector_hidden_act", "feed_forward_proj", "feat_extract_norm",
                      "vision_feature_select_strategy"), Text()),
     # images
-    "image_size": Side(),
-    **dict.fromkeys(("patch_size", "num_channels", "num_labels", "num_query_tokens",
-                     "cross_attention_frequency"), _WIDTH),
+    **dict.fromkeys(("image_size", "patch_size"), Side()),
+    **dict.fromkeys(("num_channels", "num_labels", "num_query_tokens", "cross_attention_frequency",
+                     "in_channels", "in_chans", "spatial_merge_size", "temporal_patch_size", "window_size",
+                     "embed_dim", "out_hidden_size"), _WIDTH),
+    "depth": LAYERS,
+    "fullatt_block_indexes": Ints(Int(0, TOKENS), most=None),
+    "mlp_ratio": Real(0, 1e6),
+    "downsample_ratio": Real(0, 1),
+    "norm_type": Text(),
+    **dict.fromkeys(("use_mean_pooling", "use_absolute_position_embeddings"), Flag()),
     "id2label": Section(),
     # audio front ends
     **dict.fromkeys(("conv_dim", "conv_kernel", "conv_stride"), Ints(_WIDTH)),
@@ -283,6 +290,7 @@ def _patch_within(cfg: Mapping[str, Any], p: str) -> str | None:
     if patch is None or image is None:
         return None
     side = min(image) if isinstance(image, (list, tuple)) else image
+    patch = max(patch) if isinstance(patch, (list, tuple)) else patch
     if patch > side:
         return f"{p}patch_size must be at most the image side ({side:,}), got {patch:,}"
     return None

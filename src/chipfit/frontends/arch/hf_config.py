@@ -512,16 +512,26 @@ def _bert(cfg: Config) -> Encoder:
     return Encoder(embed, stack, heads_, max_positions=positions)
 
 
-def _image_size(cfg: Config) -> tuple[int, int]:
-    size = cfg.get("image_size", default=224)
+def _image_size(cfg: Config, default: int = 224) -> tuple[int, int]:
+    size = cfg.get("image_size", default=default)
     return (size, size) if isinstance(size, int) else tuple(size)
+
+
+def _patch(cfg: Config, default: int) -> int:
+    """``patch_size``: one side, or a [height, width] pair that must be square."""
+    size = cfg.get("patch_size", default=default)
+    if isinstance(size, int):
+        return size
+    if size[0] != size[1]:
+        raise ChipfitError(f"{cfg.where}: patch_size must be square, got {size[0]}x{size[1]}")
+    return size[0]
 
 
 @reader("vit")
 def _vit(cfg: Config) -> Encoder:
     hidden, layers, heads, inter = cfg.require(
         "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")
-    patch = cfg.get("patch_size", default=16)
+    patch = _patch(cfg, 16)
     norm = Norm("layer")
     stack = _encoder_stack(cfg, "encoder.layer", hidden, layers, heads, inter,
                            cfg.act("hidden_act", default="gelu"), norm, norm, final_name="layernorm")
@@ -541,7 +551,7 @@ def _clip_vision(cfg: Config, prefix: str = "vision_model", projection: int = 0)
     norm = Norm("layer")
     stack = _encoder_stack(cfg, f"{prefix}.encoder.layers", hidden, layers, heads, inter,
                            cfg.act("hidden_act", default="quick_gelu"), norm, None)
-    embed = PatchEmbedding(cfg.get("num_channels", default=3), _image_size(cfg), cfg.get("patch_size", default=32),
+    embed = PatchEmbedding(cfg.get("num_channels", default=3), _image_size(cfg), _patch(cfg, 32),
                            hidden, bias=False, pre_norm=norm, name=f"{prefix}.embeddings")
     heads_ = [Head(f"{prefix}.post_layernorm", hidden, 0, tokens="first", norm=norm)]
     if projection:
@@ -694,17 +704,27 @@ def _qformer(cfg: Config) -> QFormer:
                    image, enc_dim, norm)
 
 
+def _vlm_llm(cfg: Config, text: Config, tied: bool | None = None) -> Decoder:
+    """The language model of a vision-language config, its modules under ``language_model``;
+    ``tied``, when given, overrides the text config's tying of the LM head."""
+    data = dict(text.data)
+    data.setdefault("model_type", "qwen2")
+    if tied is not None:
+        data["tie_word_embeddings"] = tied
+    llm = read(data, text.where)
+    if not isinstance(llm, Decoder):
+        raise ChipfitError(f"{cfg.where}: the text config must describe a decoder-only language model")
+    return Decoder(TokenEmbedding(llm.embed.vocab, llm.embed.hidden, scale=llm.embed.scale,
+                                  name="language_model.embed_tokens"),
+                   Stack("language_model.layers", llm.stack.hidden, llm.stack.layers, llm.stack.final_norm,
+                         "language_model.norm"),
+                   llm.head, llm.max_positions, llm.rotary_dim)
+
+
 @reader("llava")
 def _llava(cfg: Config) -> VisionLanguage:
     vision = _clip_vision(cfg.sub("vision_config"), prefix="vision_tower.vision_model")
-    llm = read(dict(cfg.sub("text_config").data), f"{cfg.where} (text_config)")
-    if not isinstance(llm, Decoder):
-        raise ChipfitError(f"{cfg.where}: text_config must describe a decoder-only language model")
-    llm = Decoder(TokenEmbedding(llm.embed.vocab, llm.embed.hidden, scale=llm.embed.scale,
-                                 name="language_model.embed_tokens"),
-                  Stack("language_model.layers", llm.stack.hidden, llm.stack.layers, llm.stack.final_norm,
-                        "language_model.norm"),
-                  llm.head, llm.max_positions, llm.rotary_dim)
+    llm = _vlm_llm(cfg, cfg.sub("text_config"))
     # transformers runs the whole vision tower and picks the hidden states of
     # vision_feature_layer (-2 by default): every layer is counted.
     bias = bool(cfg.get("multimodal_projector_bias", default=True))
@@ -716,3 +736,111 @@ def _llava(cfg: Config) -> VisionLanguage:
     strategy = cfg.get("vision_feature_select_strategy", default="default")
     image_tokens = patches if strategy == "default" else patches + 1
     return VisionLanguage(vision, projector, llm, image_tokens)
+
+
+@reader("internvl")
+def _internvl(cfg: Config) -> VisionLanguage:
+    """InternVL 2.5 / 3 in transformers' form (the ``-hf`` checkpoints): InternViT (pre-norm ViT
+    with a learned per-channel scale on each branch) → CLS dropped, 2×2 pixel shuffle
+    (``downsample_ratio`` 0.5: 4 patches → one token of 4× the width) → LayerNorm + 2-layer MLP
+    → the language model."""
+    v = cfg.sub("vision_config")
+    hidden, layers, heads, inter = v.require(
+        "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")
+    hd = v.head_dim(hidden, heads, key="__no_head_dim__")
+    norm = Norm("rms", bias=False) if v.get("norm_type", default="layer_norm") == "rms_norm" else Norm("layer")
+    bias = bool(v.get("attention_bias", default=False))
+    attn = Attention(heads, heads, hd, bias, bias, bias, True,
+                     qk_norm=Norm("rms", bias=False) if v.get("use_qk_norm", default=False) else None,
+                     qk_norm_joint=True)
+    layer = Layer(attn, MLP(inter, v.act("hidden_act", default="gelu"), bias=True), norm, layer_scale=True)
+    mean_pool = v.get("use_mean_pooling", default=True)
+    stack = Stack("vision_tower.encoder.layer", hidden, (layer,) * layers,
+                  None if mean_pool else Norm("layer"), "vision_tower.layernorm")
+    ph, image = _patch(v, 14), _image_size(v, 448)
+    front = PatchEmbedding(v.get("num_channels", default=3), image, ph, hidden,
+                           positions=bool(v.get("use_absolute_position_embeddings", default=True)),
+                           name="vision_tower.embeddings")
+    vision = Encoder(front, stack)
+    if cfg.get("vision_feature_select_strategy", default="default") != "default":
+        raise ChipfitError(f"{cfg.where}: vision_feature_select_strategy must be 'default' "
+                           f"(the CLS token is dropped before the pixel shuffle)")
+    ratio = cfg.get("downsample_ratio", default=0.5)
+    scale = round(1 / ratio) if isinstance(ratio, (int, float)) and 0 < ratio <= 1 else 0
+    gh, gw = image[0] // ph, image[1] // ph
+    if not scale or abs(scale * ratio - 1) > 1e-9 or gh % scale or gw % scale or gh != gw:
+        raise ChipfitError(f"{cfg.where}: downsample_ratio {ratio!r} must be 1/n for an n that divides "
+                           f"the {gh}x{gw} patch grid (a square grid)")
+    llm = _vlm_llm(cfg, cfg.sub("text_config"), tied=bool(cfg.get("tie_word_embeddings", default=True)))
+    width, merged = llm.stack.hidden, hidden * scale * scale
+    act = cfg.act("projector_hidden_act", default="gelu")
+    projector = (Head("multi_modal_projector.linear_1", merged, width, bias=True, act=act, norm=Norm("layer"),
+                      norm_name="multi_modal_projector.layer_norm"),
+                 Head("multi_modal_projector.linear_2", width, width, bias=True))
+    return VisionLanguage(vision, projector, llm, gh * gw // (scale * scale))
+
+
+#: The image size a Qwen2-VL config is counted at when its vision_config states none (its
+#: processor keeps each image's own size, rounded to multiples of 28 pixels).
+QWEN_VL_IMAGE = 448
+
+
+def _window_blocks(grid: tuple[int, int], merge: int, window: int) -> tuple[tuple[int, int], ...]:
+    """(length, count) of Qwen2.5-VL's attention windows over a ``grid`` of patches: squares of
+    ``window`` merged units (4 × 4 of 2 × 2 patches), cut short at the bottom and right edges."""
+    def sides(n: int) -> dict[int, int]:
+        full, rest = divmod(n // merge, window)
+        return {k: c for k, c in ((window, full), (rest, 1 if rest else 0)) if c}
+    rows, cols = sides(grid[0]), sides(grid[1])
+    return tuple(sorted(((r * c * merge * merge, nr * nc) for r, nr in rows.items() for c, nc in cols.items()),
+                        reverse=True))
+
+
+@reader("qwen2_vl", "qwen2_5_vl")
+def _qwen2_vl(cfg: Config) -> VisionLanguage:
+    """Qwen2-VL and Qwen2.5-VL: a ViT on 14-pixel patches of two frames (a still image repeated)
+    with 2-D rotary positions → 2×2 neighbouring patches merged (norm, then a 2-layer MLP) into
+    one token of the language model. Qwen2.5-VL's tower is RMS-normed with a SwiGLU MLP and
+    attends within windows of ``window_size`` pixels except on ``fullatt_block_indexes``;
+    Qwen2-VL's is LayerNormed with a plain MLP and attends over the whole image."""
+    v = cfg.sub("vision_config")
+    v25 = cfg.get("model_type") == "qwen2_5_vl"
+    depth, heads = v.require("depth", "num_heads")
+    patch, merge = _patch(v, 14), v.get("spatial_merge_size", default=2)
+    image = _image_size(v, QWEN_VL_IMAGE)
+    if image[0] % (patch * merge) or image[1] % (patch * merge):
+        raise ChipfitError(f"{v.where}: image_size {image[0]}x{image[1]} must be a multiple of "
+                           f"{patch * merge} pixels (patch_size × spatial_merge_size)")
+    grid = (image[0] // patch, image[1] // patch)
+    if v25:
+        hidden, inter, out = v.require("hidden_size", "intermediate_size", "out_hidden_size")
+        norm, mlp = Norm("rms", bias=False), MLP(inter, v.act("hidden_act", default="silu"), gated=True, bias=True)
+        window_px = v.get("window_size", default=112)
+        window = window_px // merge // patch
+        if window < 1:
+            raise ChipfitError(f"{v.where}: window_size must be at least {merge * patch} pixels, got {window_px}")
+        full = set(v.get("fullatt_block_indexes", default=[]))
+        blocks = _window_blocks(grid, merge, window)
+    else:
+        (hidden, out), ratio = v.require("embed_dim", "hidden_size"), v.get("mlp_ratio", default=4)
+        norm, mlp = Norm("layer"), MLP(int(hidden * ratio), v.act("hidden_act", default="quick_gelu"), bias=True)
+        full, blocks = set(range(depth)), None
+    hd = v.head_dim(hidden, heads, key="__no_head_dim__")
+    attn = Attention(heads, heads, hd, True, True, True, True, rotary=True)
+    windowed = Attention(heads, heads, hd, True, True, True, True, rotary=True, blocks=blocks)
+    layers = tuple(Layer(attn if i in full else windowed, mlp, norm) for i in range(depth))
+    stack = Stack("visual.blocks", hidden, layers, norm, "visual.merger.ln_q")
+    front = PatchEmbedding(v.get("in_channels", "in_chans", default=3), image, patch, hidden, bias=False,
+                           cls=False, temporal=v.get("temporal_patch_size", default=2), positions=False,
+                           name="visual.patch_embed")
+    text = cfg.sub("text_config") if isinstance(cfg.data.get("text_config"), dict) else Config(
+        {k: val for k, val in cfg.data.items() if k != "vision_config"}, cfg.where)
+    tied = bool(cfg.get("tie_word_embeddings", default=False) or text.get("tie_word_embeddings", default=False))
+    llm = _vlm_llm(cfg, Config(dict(text.data, model_type="qwen2"), text.where), tied=tied)
+    unit = merge * merge
+    projector = (Head("visual.merger.mlp.0", hidden * unit, hidden * unit, bias=True, act="gelu"),
+                 Head("visual.merger.mlp.2", hidden * unit, out, bias=True))
+    if out != llm.stack.hidden:
+        raise ChipfitError(f"{v.where}: the merger's output width ({out:,}) must equal the language "
+                           f"model's hidden_size ({llm.stack.hidden:,})")
+    return VisionLanguage(Encoder(front, stack), projector, llm, grid[0] * grid[1] // unit)

@@ -46,6 +46,16 @@ class Attention:
     sinks: bool = False          # one learned logit per head joins each softmax (gpt-oss)
     chunked: bool = False        # ``window`` is a chunk: a query sees its own chunk only (Llama 4)
     gate: bool = False           # q_proj also yields a per-element sigmoid gate on the output (Qwen3-Next)
+    qk_norm_joint: bool = False  # ``qk_norm`` spans all heads at once, not each head (InternViT-6B)
+    blocks: tuple[tuple[int, int], ...] | None = None
+    # block-diagonal attention: (length, count) of independent blocks whose lengths sum to the
+    # sequence; a query sees the keys of its own block only (Qwen2.5-VL's window layers)
+
+    def scores(self, q: int) -> int:
+        """Query-key pairs per head of a forward pass over ``q`` tokens (no causal discount)."""
+        if self.blocks is None:
+            return q * q
+        return sum(length * length * count for length, count in self.blocks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +162,7 @@ class Layer:
     unused_params: int = 0           # parameters the layer holds but this input never uses
     sandwich: bool = False           # norms after attention and MLP too, 4 a layer (Gemma 2)
     parallel: bool = False           # attention and MLP read the same normed input, one norm (GPT-J)
+    layer_scale: bool = False        # a learned per-channel scale on the attention and MLP outputs (InternViT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +198,8 @@ class PatchEmbedding:
     cls: bool = True
     pre_norm: Norm | None = None  # CLIP's LayerNorm before the encoder
     name: str = "embeddings"
+    temporal: int = 1             # frames one patch spans (Qwen2-VL's Conv3d: 2, a still image repeated)
+    positions: bool = True        # learned position rows added (not with rotary positions)
 
     @property
     def tokens(self) -> int:
@@ -297,7 +310,9 @@ class DualEncoder:
 
 @dataclass(frozen=True, slots=True)
 class VisionLanguage:
-    """Vision encoder → projector → language model (LLaVA)."""
+    """Vision encoder → projector → language model (LLaVA, InternVL, Qwen2-VL): the projector
+    runs on the ``image_tokens`` the encoder's patches become (merged 2×2 by InternVL and
+    Qwen2-VL before it)."""
 
     vision: Encoder
     projector: tuple[Head, ...]
