@@ -369,28 +369,42 @@ QWEN2_VISION = dict(depth=2, embed_dim=32, hidden_size=64, mlp_ratio=2, num_head
                     spatial_merge_size=2, temporal_patch_size=2)
 
 
-@pytest.mark.parametrize("model_type, vision, image, b, nested", [
-    ("qwen2_5_vl", QWEN25_VISION, (140, 84), 1, True),
-    ("qwen2_5_vl", QWEN25_VISION, (56, 112), 2, False),   # text keys at the top level, as older configs
-    ("qwen2_vl", QWEN2_VISION, (84, 56), 2, True),
+#: Qwen3-VL: 16-pixel patches, a learned 4×4 position grid, DeepStack mergers after layers 0 and 2.
+QWEN3_VISION = dict(depth=3, hidden_size=32, intermediate_size=40, num_heads=4, out_hidden_size=64, patch_size=16,
+                    spatial_merge_size=2, temporal_patch_size=2, num_position_embeddings=16,
+                    deepstack_visual_indexes=[0, 2])
+QWEN3_TEXT = dict(head_dim=24, rope_parameters={"rope_type": "default", "mrope_section": [4, 4, 4],
+                                                "rope_theta": 10000.0, "mrope_interleaved": True})
+QWEN3_MOE_TEXT = dict(QWEN3_TEXT, num_experts=4, num_experts_per_tok=2, moe_intermediate_size=32)
+
+
+@pytest.mark.parametrize("model_type, vision, image, b, nested, text_keys", [
+    ("qwen2_5_vl", QWEN25_VISION, (140, 84), 1, True, {}),
+    ("qwen2_5_vl", QWEN25_VISION, (56, 112), 2, False, {}),   # text keys at the top level, as older configs
+    ("qwen2_vl", QWEN2_VISION, (84, 56), 2, True, {}),
+    ("qwen3_vl", QWEN3_VISION, (128, 64), 2, True, QWEN3_TEXT),
+    ("qwen3_vl_moe", QWEN3_VISION, (64, 128), 1, True, QWEN3_MOE_TEXT),
 ])
-def test_qwen_vl_equals_transformers(model_type, vision, image, b, nested):
-    """Qwen2-VL / Qwen2.5-VL on CPU (the window index and M-RoPE positions read data): the
-    Conv3d patch embedding of a repeated frame, windowed and full attention, the 2×2 merger and
-    the language model with its image tokens."""
+def test_qwen_vl_equals_transformers(model_type, vision, image, b, nested, text_keys):
+    """Qwen2-VL / Qwen2.5-VL / Qwen3-VL on CPU (the window index and M-RoPE positions read
+    data): the Conv3d patch embedding of a repeated frame, windowed and full attention, the 2×2
+    merger (and Qwen3-VL's DeepStack mergers) and the language model with its image tokens."""
     import transformers
 
-    text = dict(SMALL, num_key_value_heads=2, vocab_size=120,
-                rope_parameters={"rope_type": "default", "mrope_section": [2, 3, 3], "rope_theta": 10000.0})
-    cls = {"qwen2_5_vl": "Qwen2_5_VL", "qwen2_vl": "Qwen2VL"}[model_type]
+    text = dict(dict(SMALL, num_key_value_heads=2, vocab_size=120,
+                     rope_parameters={"rope_type": "default", "mrope_section": [2, 3, 3], "rope_theta": 10000.0}),
+                **text_keys)
+    cls = {"qwen2_5_vl": "Qwen2_5_VL", "qwen2_vl": "Qwen2VL", "qwen3_vl": "Qwen3VL", "qwen3_vl_moe": "Qwen3VLMoe"}[
+        model_type]
+    patch = vision["patch_size"]
     hf_cfg = getattr(transformers, f"{cls}Config")(vision_config=vision, text_config=text, image_token_id=110,
                                                    video_token_id=111, vision_start_token_id=112,
                                                    vision_end_token_id=113)
     model = getattr(transformers, f"{cls}ForConditionalGeneration")(hf_cfg).eval()
-    gh, gw = image[0] // 14, image[1] // 14
+    gh, gw = image[0] // patch, image[1] // patch
     n_text, n_img = 5, gh * gw // 4
     ids = torch.cat([torch.full((b, n_img), 110), torch.ones(b, n_text, dtype=torch.long)], dim=1)
-    inputs = {"input_ids": ids, "pixel_values": torch.zeros(b * gh * gw, 3 * 2 * 14 * 14),
+    inputs = {"input_ids": ids, "pixel_values": torch.zeros(b * gh * gw, 3 * 2 * patch * patch),
               "image_grid_thw": torch.tensor([[1, gh, gw]] * b), "mm_token_type_ids": (ids == 110).long()}
     traced = count(model, inputs=inputs, device="cpu")
     vision_cfg = dict(vision, image_size=list(image))
@@ -423,6 +437,10 @@ def test_qwen25_vl_windows_by_hand():
     ("qwen2-vl-2b", 2.21e9, "Qwen2-VL-2B-Instruct's model page: 2.21B"),
     ("internvl3-2b", 2.09e9, "the InternVL3 model card: 2.09B"),
     ("internvl3-8b", 7.94e9, "the InternVL3 model card: 7.94B"),
+    ("qwen3-vl-8b", 8.77e9, "Qwen3-VL-8B-Instruct's model page: 8.77B"),
+    ("qwen3-vl-4b", 4.44e9, "Qwen3-VL-4B-Instruct's model page: 4.44B"),
+    ("qwen3-vl-2b", 2.13e9, "Qwen3-VL-2B-Instruct's model page: 2.13B"),
+    ("qwen3-vl-30b-a3b", 31.1e9, "Qwen3-VL-30B-A3B-Instruct's model page: 31.1B"),
 ])
 def test_vlm_zoo_parameters_match_published(model, published, note):
     """The zoo's vision-language models hold their published parameter counts (given to three

@@ -34,6 +34,9 @@ T5 = dict(model_type="t5", d_model=64, d_kv=16, d_ff=128, num_layers=2, num_head
 QWEN25_VL = dict(LLAMA, model_type="qwen2_5_vl",
                  vision_config=dict(depth=2, hidden_size=32, intermediate_size=48, num_heads=4, out_hidden_size=64,
                                     window_size=112, fullatt_block_indexes=[1], image_size=[112, 56]))
+QWEN3_VL = dict(LLAMA, model_type="qwen3_vl", head_dim=16,
+                vision_config=dict(depth=2, hidden_size=32, intermediate_size=48, num_heads=4, out_hidden_size=64,
+                                   patch_size=16, deepstack_visual_indexes=[0], image_size=[64, 64]))
 INTERNVL = dict(model_type="internvl", text_config=dict(LLAMA, model_type="qwen2"),
                 vision_config=dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=48,
                                    image_size=[56, 56], patch_size=[14, 14]))
@@ -118,6 +121,7 @@ UNBUILDABLE = [
     (QWEN25_VL, {"window_size": 14}, "window_size must be at least 28 pixels"),
     (QWEN25_VL, {"out_hidden_size": 48}, "must equal the language model's hidden_size (64)"),
     (INTERNVL, {"patch_size": [14, 16]}, "patch_size must be square"),
+    (QWEN3_VL, {"deepstack_visual_indexes": [5]}, "deepstack_visual_indexes must name layers below depth (2)"),
 ]
 
 

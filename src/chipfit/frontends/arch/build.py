@@ -535,10 +535,14 @@ def _patch_front(em: _Emitter, e: PatchEmbedding, batch: int) -> int:
           ins=((batch, e.channels, *e.image),), outs=((batch, e.hidden, h, w),))
     tokens = e.tokens
     em.params(e.hidden if e.cls else 0)
-    if e.positions:
+    if e.positions is None:
         em.op(f"{e.name}.positions", "elementwise", "add", nonmac=batch * tokens * e.hidden,
               params=tokens * e.hidden, weight=tokens * e.hidden, read=batch * tokens * e.hidden,
               write=batch * tokens * e.hidden)
+    elif e.positions:   # 4 bilinear taps a token: 4 multiplies, 3 adds, then the add to the patch
+        n = batch * tokens * e.hidden
+        em.op(f"{e.name}.positions", "elementwise", "interpolated_add", nonmac=8 * n,
+              params=e.positions * e.hidden, weight=e.positions * e.hidden, read=5 * n, write=n)
     if e.pre_norm is not None:
         em.norm(f"{e.name}.pre_layernorm", batch * tokens, e.hidden, e.pre_norm)
     return tokens
@@ -648,6 +652,9 @@ def build(arch: Arch, phase: Phase, name: str) -> CostGraph:
         _heads(em, arch.projector, b, arch.image_tokens)
         em.dry = False
         g.kv_cache_elems = _decoder(em, arch.llm, phase, notes, extra_tokens=arch.image_tokens)
+        if arch.injected and phase.kind != "decode":
+            for i in range(arch.injected):
+                em.elementwise(f"{arch.llm.stack.prefix}.{i}.deepstack_add", b * arch.image_tokens * arch.llm.stack.hidden)
         img = arch.vision.front.image
         g.inputs = {"pixel_values": (b, arch.vision.front.channels, *img),
                     "input_ids": (b, phase.new_tokens + (0 if phase.kind == "decode" else arch.image_tokens))}

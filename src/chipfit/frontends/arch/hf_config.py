@@ -759,7 +759,7 @@ def _internvl(cfg: Config) -> VisionLanguage:
                   None if mean_pool else Norm("layer"), "vision_tower.layernorm")
     ph, image = _patch(v, 14), _image_size(v, 448)
     front = PatchEmbedding(v.get("num_channels", default=3), image, ph, hidden,
-                           positions=bool(v.get("use_absolute_position_embeddings", default=True)),
+                           positions=None if v.get("use_absolute_position_embeddings", default=True) else 0,
                            name="vision_tower.embeddings")
     vision = Encoder(front, stack)
     if cfg.get("vision_feature_select_strategy", default="default") != "default":
@@ -796,23 +796,33 @@ def _window_blocks(grid: tuple[int, int], merge: int, window: int) -> tuple[tupl
                         reverse=True))
 
 
-@reader("qwen2_vl", "qwen2_5_vl")
-def _qwen2_vl(cfg: Config) -> VisionLanguage:
-    """Qwen2-VL and Qwen2.5-VL: a ViT on 14-pixel patches of two frames (a still image repeated)
-    with 2-D rotary positions → 2×2 neighbouring patches merged (norm, then a 2-layer MLP) into
-    one token of the language model. Qwen2.5-VL's tower is RMS-normed with a SwiGLU MLP and
-    attends within windows of ``window_size`` pixels except on ``fullatt_block_indexes``;
-    Qwen2-VL's is LayerNormed with a plain MLP and attends over the whole image."""
+#: Each Qwen vision-language family's language model.
+_QWEN_VL_TEXT = {"qwen2_vl": "qwen2", "qwen2_5_vl": "qwen2", "qwen3_vl": "qwen3", "qwen3_vl_moe": "qwen3_moe"}
+
+
+@reader(*_QWEN_VL_TEXT)
+def _qwen_vl(cfg: Config) -> VisionLanguage:
+    """Qwen2-VL, Qwen2.5-VL and Qwen3-VL: a ViT on patches of two frames (a still image
+    repeated) with 2-D rotary positions → 2×2 neighbouring patches merged (a norm, then a 2-layer
+    MLP) into one token of the language model.
+
+    * Qwen2-VL: LayerNorm, a plain MLP, full attention; no patch-embedding bias.
+    * Qwen2.5-VL: RMSNorm, a SwiGLU MLP, attention within ``window_size``-pixel windows except
+      on ``fullatt_block_indexes``.
+    * Qwen3-VL: LayerNorm, a plain MLP, full attention, a learned grid of positions resampled to
+      the image; DeepStack: after each of ``deepstack_visual_indexes`` an extra merger (its norm
+      after the 2×2 merge) adds its tokens to the image positions of one of the first LLM layers."""
     v = cfg.sub("vision_config")
-    v25 = cfg.get("model_type") == "qwen2_5_vl"
+    kind = cfg.get("model_type")
     depth, heads = v.require("depth", "num_heads")
-    patch, merge = _patch(v, 14), v.get("spatial_merge_size", default=2)
+    patch, merge = _patch(v, 16 if kind.startswith("qwen3") else 14), v.get("spatial_merge_size", default=2)
     image = _image_size(v, QWEN_VL_IMAGE)
     if image[0] % (patch * merge) or image[1] % (patch * merge):
         raise ChipfitError(f"{v.where}: image_size {image[0]}x{image[1]} must be a multiple of "
                            f"{patch * merge} pixels (patch_size × spatial_merge_size)")
     grid = (image[0] // patch, image[1] // patch)
-    if v25:
+    full, blocks, positions, deepstack = set(range(depth)), None, 0, []
+    if kind == "qwen2_5_vl":
         hidden, inter, out = v.require("hidden_size", "intermediate_size", "out_hidden_size")
         norm, mlp = Norm("rms", bias=False), MLP(inter, v.act("hidden_act", default="silu"), gated=True, bias=True)
         window_px = v.get("window_size", default=112)
@@ -821,26 +831,43 @@ def _qwen2_vl(cfg: Config) -> VisionLanguage:
             raise ChipfitError(f"{v.where}: window_size must be at least {merge * patch} pixels, got {window_px}")
         full = set(v.get("fullatt_block_indexes", default=[]))
         blocks = _window_blocks(grid, merge, window)
-    else:
+    elif kind == "qwen2_vl":
         (hidden, out), ratio = v.require("embed_dim", "hidden_size"), v.get("mlp_ratio", default=4)
         norm, mlp = Norm("layer"), MLP(int(hidden * ratio), v.act("hidden_act", default="quick_gelu"), bias=True)
-        full, blocks = set(range(depth)), None
+    else:
+        hidden, inter, out = v.require("hidden_size", "intermediate_size", "out_hidden_size")
+        norm, mlp = Norm("layer"), MLP(inter, v.act("hidden_act", default="gelu_pytorch_tanh"), bias=True)
+        positions = v.get("num_position_embeddings", default=2304)
+        deepstack = list(v.get("deepstack_visual_indexes", default=[8, 16, 24]))
+        if any(i >= depth for i in deepstack):
+            raise ChipfitError(f"{v.where}: deepstack_visual_indexes must name layers below depth ({depth})")
     hd = v.head_dim(hidden, heads, key="__no_head_dim__")
     attn = Attention(heads, heads, hd, True, True, True, True, rotary=True)
     windowed = Attention(heads, heads, hd, True, True, True, True, rotary=True, blocks=blocks)
     layers = tuple(Layer(attn if i in full else windowed, mlp, norm) for i in range(depth))
-    stack = Stack("visual.blocks", hidden, layers, norm, "visual.merger.ln_q")
-    front = PatchEmbedding(v.get("in_channels", "in_chans", default=3), image, patch, hidden, bias=False,
-                           cls=False, temporal=v.get("temporal_patch_size", default=2), positions=False,
-                           name="visual.patch_embed")
+    final = "visual.merger.norm" if kind.startswith("qwen3") else "visual.merger.ln_q"
+    stack = Stack("visual.blocks", hidden, layers, norm, final)
+    front = PatchEmbedding(v.get("in_channels", "in_chans", default=3), image, patch, hidden,
+                           bias=kind.startswith("qwen3"), cls=False, temporal=v.get("temporal_patch_size", default=2),
+                           positions=positions, name="visual.patch_embed")
     text = cfg.sub("text_config") if isinstance(cfg.data.get("text_config"), dict) else Config(
         {k: val for k, val in cfg.data.items() if k != "vision_config"}, cfg.where)
     tied = bool(cfg.get("tie_word_embeddings", default=False) or text.get("tie_word_embeddings", default=False))
-    llm = _vlm_llm(cfg, Config(dict(text.data, model_type="qwen2"), text.where), tied=tied)
-    unit = merge * merge
-    projector = (Head("visual.merger.mlp.0", hidden * unit, hidden * unit, bias=True, act="gelu"),
-                 Head("visual.merger.mlp.2", hidden * unit, out, bias=True))
+    llm = _vlm_llm(cfg, Config(dict(text.data, model_type=_QWEN_VL_TEXT[kind]), text.where), tied=tied)
     if out != llm.stack.hidden:
         raise ChipfitError(f"{v.where}: the merger's output width ({out:,}) must equal the language "
                            f"model's hidden_size ({llm.stack.hidden:,})")
-    return VisionLanguage(Encoder(front, stack), projector, llm, grid[0] * grid[1] // unit)
+    if len(deepstack) > len(llm.stack.layers):
+        raise ChipfitError(f"{v.where}: {len(deepstack)} deepstack_visual_indexes but the language model has "
+                           f"{len(llm.stack.layers)} layers")
+    unit, wide = merge * merge, hidden * merge * merge
+    fc1, fc2 = ("linear_fc1", "linear_fc2") if kind.startswith("qwen3") else ("mlp.0", "mlp.2")
+    projector = [Head(f"visual.merger.{fc1}", wide, wide, bias=True, act="gelu"),
+                 Head(f"visual.merger.{fc2}", wide, out, bias=True)]
+    for i in range(len(deepstack)):
+        p = f"visual.deepstack_merger_list.{i}"
+        projector += [Head(f"{p}.linear_fc1", wide, wide, bias=True, act="gelu", norm=Norm("layer"),
+                           norm_name=f"{p}.norm"),
+                      Head(f"{p}.linear_fc2", wide, out, bias=True)]
+    return VisionLanguage(Encoder(front, stack), tuple(projector), llm, grid[0] * grid[1] // unit,
+                          injected=len(deepstack))

@@ -199,7 +199,8 @@ class PatchEmbedding:
     pre_norm: Norm | None = None  # CLIP's LayerNorm before the encoder
     name: str = "embeddings"
     temporal: int = 1             # frames one patch spans (Qwen2-VL's Conv3d: 2, a still image repeated)
-    positions: bool = True        # learned position rows added (not with rotary positions)
+    positions: int | None = None  # learned position rows added: None one per token, 0 none (rotary
+    #                               positions), n a learned grid of n rows resampled to the image (Qwen3-VL)
 
     @property
     def tokens(self) -> int:
@@ -318,6 +319,8 @@ class VisionLanguage:
     projector: tuple[Head, ...]
     llm: Decoder
     image_tokens: int            # image positions in the language model's sequence
+    injected: int = 0            # first LLM layers that add more vision features at the image positions
+    #                              (Qwen3-VL's DeepStack: one extra projector pair each)
 
 
 Arch = Union[Decoder, Encoder, EncoderDecoder, QFormer, DualEncoder, VisionLanguage]
