@@ -230,3 +230,194 @@ def test_mobilenet_v1_matches_the_paper():
     """arXiv:1704.04861, Table 8: 1.0 MobileNet-224 has 569M mult-adds and 4.2M parameters."""
     r = count("mobilenet_v1")
     assert abs(r.macs / 1e6 - 569) <= 0.5 and abs(r.params / 1e6 - 4.2) <= 0.05
+
+
+# ---------------------------------------------------------------------------------- Inception-v4
+#
+# Sources:
+#   * Szegedy et al. 2016, arXiv:1602.07261, Figures 3-9 (the layers) and Table 2 (single crop,
+#     single model: 20.0 % top-1 error).
+#   * https://huggingface.co/timm/inception_v4.tf_in1k model card (the TF-slim weights with 1000
+#     classes, BatchNorm with scale): "Params (M): 42.7", "GMACs: 12.3".
+#   * OpenVINO Open Model Zoo, models/public/googlenet-v4/googlenet-v4.md (Caffe, 1000 classes,
+#     converted to IR, BatchNorm folded into the convolutions): 42.648 MParams, 24.584 GFLOPs.
+
+def _numel(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+@pytest.fixture(scope="module")
+def inception():
+    return chipfit.count("inception_v4")
+
+
+def test_inception_v4_is_in_the_zoo_by_its_aliases():
+    assert zoo.lookup("inception-v4").name == zoo.lookup("InceptionV4").name == "inception_v4"
+    entry = zoo.lookup("inception_v4")
+    assert entry.builder == "chipfit.frontends.pytorch.lite_nets:inception_v4"
+    assert entry.input_shape == [1, 3, 299, 299] and entry.top1 == 80.0
+
+
+def test_inception_v4_grids_follow_the_figures():
+    """Figure 9: 299x299x3 -> stem 35x35x384 -> Reduction-A 17x17x1024 -> Reduction-B 8x8x1536."""
+    from chipfit.frontends.pytorch.build import build_module
+    from chipfit.frontends.pytorch.lite_nets import inception_v4
+
+    model = build_module(inception_v4).eval()
+    shapes = []
+    for block in model.features:
+        block.register_forward_hook(lambda m, i, o: shapes.append(tuple(o.shape[1:])))
+    out = model(torch.zeros(1, 3, 299, 299, device="meta"))
+    assert shapes == [(384, 35, 35)] * 5 + [(1024, 17, 17)] * 8 + [(1536, 8, 8)] * 4
+    assert tuple(out.shape) == (1, 1000)
+
+
+def test_inception_v4_parameters_match_published(inception):
+    assert not inception.unsupported_ops
+    assert inception.params == 42_679_816
+    assert round(inception.params / 1e6, 1) == 42.7  # timm model card: "Params (M): 42.7"
+    # Open Model Zoo counts the converted IR, where each BatchNorm (2 parameters per channel here)
+    # is folded into one bias per channel: 42.648 M printed to 3 decimals (+-500).
+    from chipfit.frontends.pytorch.lite_nets import inception_v4
+
+    assert inception.params - _bn_channels(inception_v4) == pytest.approx(42.648e6, abs=500)
+
+
+def test_inception_v4_macs_vs_published(inception):
+    assert inception.macs == 12_253_974_624
+    assert round(inception.macs / 1e9, 1) == 12.3  # timm model card: "GMACs: 12.3"
+    # Open Model Zoo's 24.584 GFLOPs are 2 x MACs plus the bias additions, ReLUs and pooling of
+    # the IR: 2 x MACs is 0.3 % below it; the gap is pinned, not hidden in a tolerance.
+    assert 2 * inception.macs / 24.584e9 == pytest.approx(0.9969, abs=0.0005)
+
+
+def test_inception_v4_one_block_by_hand(inception):
+    # Inception-A (Figure 4) on the 35x35x384 grid, 'same' padding: avg pool + 1x1 384->96;
+    # 1x1 384->96; 1x1 384->64, 3x3 64->96; 1x1 384->64, 3x3 64->96, 3x3 96->96
+    hw = 35 * 35
+    expected = hw * (384 * 96 + 384 * 96
+                     + 384 * 64 + 9 * 64 * 96
+                     + 384 * 64 + 9 * 64 * 96 + 9 * 96 * 96)
+    assert _block_macs(inception, "features.1.") == expected == 387_609_600
+    # the classifier: 1536 -> 1000
+    assert _block_macs(inception, "classifier") == 1536 * 1000
+
+
+# ------------------------------------------------------------------- TinyViT and the MobileSAM encoder
+#
+# Sources:
+#   * Wu et al. 2022, TinyViT, arXiv:2207.10666; the MobileSAM repository (Apache-2.0),
+#     mobile_sam/modeling/tiny_vit_sam.py and build_sam.py (vit_t: embed dims 64-320, depths
+#     2-2-6-2, heads 2-4-5-10, windows 7-7-14-7, stride-1 patch merging into the last stage, SAM's
+#     neck, num_classes=1000 classifier built but never run).
+#   * MMPretrain's TinyViT page, https://mmpretrain.readthedocs.io/en/latest/papers/tinyvit.html
+#     (224 px, 1000 classes): TinyViT-5M 5.39 M params, 1.29 GFLOPs; 11M 11.00 / 2.05; 21M
+#     21.20 / 4.30. Its counter (mmengine's, derived from fvcore) adds 5 FLOPs per element of each
+#     affine norm (its norm_flop_counter) to the MACs of convolutions, linears and matmuls.
+#   * MobileSAM README, https://github.com/ChaoningZhang/MobileSAM: mask decoder 3.876M, whole
+#     pipeline 9.66M, hence the image encoder's 5.78M (also the paper's figure).
+#   * EdgeSAM README, https://github.com/chongzhou96/EdgeSAM (Zhou et al. 2023, arXiv:2312.06660),
+#     performance table at 1024x1024: MobileSAM 38.2 GFLOPs, 9.8 MParam; SAM 641.1 MParam.
+
+TINYVIT_MMPRETRAIN = {  # stages (width, blocks, heads, window), published params (M), GFLOPs
+    "5m": (((64, 2, 0, 0), (128, 2, 4, 7), (160, 6, 5, 14), (320, 2, 10, 7)), 5.39, 1.29),
+    "11m": (((64, 2, 0, 0), (128, 2, 4, 7), (256, 6, 8, 14), (448, 2, 14, 7)), 11.00, 2.05),
+    "21m": (((96, 2, 0, 0), (192, 2, 6, 7), (384, 6, 12, 14), (576, 2, 18, 7)), 21.20, 4.30),
+}
+
+
+@pytest.mark.parametrize("size", sorted(TINYVIT_MMPRETRAIN))
+def test_tinyvit_classifiers_match_mmpretrain(size):
+    """The TinyViT blocks checked on the three published ImageNet models (224 px)."""
+    from chipfit.frontends.pytorch.build import build_module
+    from chipfit.frontends.pytorch.lite_nets import TinyViT
+    from chipfit.frontends.pytorch.trace import trace
+
+    stages, params_m, gflops = TINYVIT_MMPRETRAIN[size]
+    model = build_module(lambda: TinyViT(stages)).eval()
+    graph = trace(model, (torch.zeros(1, 3, 224, 224, device="meta"),))
+    assert graph.unsupported == {}
+    assert round(graph.params / 1e6, 2) == params_m
+    # The published figure is MACs + 5 per BatchNorm/LayerNorm output element (mmengine's norm
+    # formula); the MACs alone are 1.2-2.7 % below it.
+    norm_elems = sum(_numel(op.output_shapes[0]) for op in graph.ops if op.kind == "norm")
+    assert round((graph.macs + 5 * norm_elems) / 1e9, 2) == gflops
+    assert graph.macs < gflops * 1e9
+
+
+@pytest.fixture(scope="module")
+def mobilesam():
+    return chipfit.count("mobilesam-encoder")
+
+
+def test_mobilesam_encoder_entry_and_output():
+    from chipfit.frontends.pytorch.build import build_module
+    from chipfit.frontends.pytorch.lite_nets import mobilesam_encoder
+
+    assert zoo.lookup("mobilesam").name == zoo.lookup("mobile-sam").name == "mobilesam-encoder"
+    assert zoo.lookup("mobilesam-encoder").input_shape == [1, 3, 1024, 1024]
+    out = build_module(mobilesam_encoder)(torch.zeros(1, 3, 1024, 1024, device="meta"))
+    assert tuple(out.shape) == (1, 256, 64, 64)  # SAM's image embedding
+
+
+def test_mobilesam_encoder_parameters(mobilesam):
+    assert not mobilesam.unsupported_ops
+    # by hand from TinyViT-5M (5,392,764, checked against MMPretrain above): its classifier off
+    # (LayerNorm 320 + linear 320 -> 1000), SAM's neck on (1x1 320->256, LayerNorm2d, 3x3
+    # 256->256, LayerNorm2d; no conv bias)
+    classifier = 2 * 320 + 320 * 1000 + 1000
+    neck = 320 * 256 + 2 * 256 + 256 * 256 * 9 + 2 * 256
+    assert mobilesam.params == 5_392_764 - classifier + neck == 5_743_892
+    # The MobileSAM paper/README figure is 5.78M (9.66M - 3.876M); the released architecture has
+    # 5.74M without the unused classifier and 6.07M with it, so neither reading gives 5.78M: the
+    # count is 0.6 % below it (pinned).
+    assert mobilesam.params / 5.78e6 == pytest.approx(0.9938, abs=0.0005)
+
+
+def test_mobilesam_whole_model_matches_edgesam():
+    """EdgeSAM's table counts whole models: SAM ViT-H 641.1M and MobileSAM 9.8M. With SAM's prompt
+    encoder and mask decoder (as transformers builds them), both agree with the encoders counted
+    without any classifier; the unused TinyViT classifier would make MobileSAM 10.1M."""
+    pytest.importorskip("transformers")
+    from transformers import SamConfig, SamModel, SamVisionConfig
+
+    from chipfit.frontends.pytorch.build import build_module
+
+    vit_h = SamVisionConfig(hidden_size=1280, num_hidden_layers=32, num_attention_heads=16,
+                            global_attn_indexes=[7, 15, 23, 31], mlp_dim=5120)
+    sam = build_module(lambda: SamModel(SamConfig(vision_config=vit_h.to_dict())))
+    decoder = sum(p.numel() for p in sam.mask_decoder.parameters())
+    # SAM's prompt encoder by hand: 4 point embeddings + "not a point" + "no mask" (256 each),
+    # mask downscaling: conv 1->4 (2x2, bias), LN 4, conv 4->16 (2x2, bias), LN 16, conv 16->256 (bias)
+    prompt = 6 * 256 + (4 * 4 + 4) + 8 + (16 * 4 * 4 + 16) + 32 + (16 * 256 + 256)
+    assert prompt == 6_220
+    vit_h_encoder = sum(p.numel() for p in sam.vision_encoder.parameters())
+    assert round((vit_h_encoder + prompt + decoder) / 1e6, 1) == 641.1
+    assert round((5_743_892 + prompt + decoder) / 1e6, 1) == 9.8
+    classifier = 2 * 320 + 320 * 1000 + 1000  # TinyViT's LayerNorm + linear, in the checkpoint, never run
+    assert round((5_743_892 + classifier + prompt + decoder) / 1e6, 1) == 10.1
+
+
+def test_mobilesam_encoder_blocks_by_hand(mobilesam):
+    # one TinyViT block of the last stage (stages.2.0): 320 channels on the 64x64 grid, zero-padded
+    # to 70x70 for 7x7 windows (100 windows, 4,900 tokens) inside the attention only
+    tokens, padded = 64 * 64, 70 * 70
+    attention = (padded * 320 * 960                    # qkv
+                 + 2 * 100 * 10 * 49 * 49 * 32          # QK^T and AV: 100 windows x 10 heads, head dim 32
+                 + padded * 320 * 320)                  # output projection
+    local_conv = tokens * 320 * 9                       # 3x3 depthwise
+    mlp = 2 * tokens * 320 * 1280                       # 320 -> 1280 -> 320
+    assert _block_macs(mobilesam, "stages.2.0.") == attention + local_conv + mlp == 5_527_943_680
+    # SAM's neck: 1x1 320->256 and 3x3 256->256 on 64x64
+    assert _block_macs(mobilesam, "neck.") == 64 * 64 * (320 * 256 + 256 * 256 * 9) == 2_751_463_424
+
+
+def test_mobilesam_encoder_macs_vs_edgesam(mobilesam):
+    assert mobilesam.macs == 38_768_295_424
+    # EdgeSAM lists MobileSAM at 38.2 "GFLOPs" (1024x1024; its counting convention is not stated).
+    # The encoder's MACs alone are 1.5 % above that; 1.7 G of them are the zero-padded window
+    # tokens of stages 1-3, which the released model computes. Pinned, not explained away.
+    assert mobilesam.macs / 38.2e9 == pytest.approx(1.015, abs=0.002)

@@ -29,6 +29,25 @@ NanoDet-Plus-m (320 and 416) and NanoDet-Plus-m-1.5x (416)
     at the head's raw outputs (80 class logits + 4 x (reg_max + 1) = 32 distance bins per
     point): box decoding and NMS are post-processing and are not counted.
 
+Inception-v4
+    Szegedy et al. 2016, "Inception-v4, Inception-ResNet and the Impact of Residual Connections
+    on Learning", arXiv:1602.07261, Figures 3-9 (stem, 4 x Inception-A, Reduction-A with
+    k=192, l=224, m=256, n=384 from Table 1, 7 x Inception-B, Reduction-B, 3 x Inception-C,
+    average pooling, dropout keeping 0.8, a 1000-way classifier; 299 px) with BatchNorm and ReLU
+    after every convolution (no bias), as in the TF-slim release. Table 2: 20.0 % top-1 error.
+
+TinyViT and the MobileSAM image encoder
+    Wu et al. 2022, "TinyViT: Fast Pretraining Distillation for Small Vision Transformers",
+    arXiv:2207.10666 (TinyViT-5M: widths 64-128-160-320, depths 2-2-6-2, heads 2-4-5-10,
+    windows 7-7-14-7, MBConv first stage with expansion 4, MLP ratio 4, a 3x3 depthwise conv
+    between attention and MLP, GELU). MobileSAM: Zhang et al. 2023, "Faster Segment Anything",
+    arXiv:2306.14289, and https://github.com/ChaoningZhang/MobileSAM (Apache-2.0),
+    ``mobile_sam/modeling/tiny_vit_sam.py`` and ``build_sam.py`` (the vit_t encoder at
+    1024x1024: the last patch merging at stride 1 so the output grid is 64x64; window attention
+    on the grid zero-padded to a multiple of the window; SAM's neck, Kirillov et al. 2023,
+    arXiv:2304.02643: 1x1 and 3x3 convs to 256 channels without bias, each followed by a
+    LayerNorm over channels).
+
 The code is chipfit's own; only the architecture facts come from the sources above.
 """
 
@@ -275,3 +294,316 @@ def nanodet_plus_m() -> NanoDetPlus:
 def nanodet_plus_m_1_5x_416() -> NanoDetPlus:
     """NanoDet-Plus-m-1.5x (ShuffleNetV2 1.5x, GhostPAN 128) on a 416x416 image."""
     return NanoDetPlus("1.5", 128)
+
+
+# ------------------------------------------------------------------------------ Inception-v4
+
+def _inception_conv(cin: int, cout: int, kernel: int | tuple[int, int], stride: int = 1,
+                    valid: bool = False) -> nn.Sequential:
+    """Convolution without bias, BatchNorm, ReLU. The paper's figures mark valid-padded
+    convolutions with "V"; all the others keep the grid ('same' padding)."""
+    kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+    padding = (0, 0) if valid else (kh // 2, kw // 2)
+    return nn.Sequential(nn.Conv2d(cin, cout, (kh, kw), stride, padding, bias=False),
+                         nn.BatchNorm2d(cout, eps=1e-3), nn.ReLU())
+
+
+def _chain(cin: int, *layers: tuple) -> nn.Sequential:
+    """A tower of ``_inception_conv``: each layer is (out channels, kernel[, stride, valid])."""
+    convs = []
+    for cout, *rest in layers:
+        convs.append(_inception_conv(cin, cout, *rest))
+        cin = cout
+    return nn.Sequential(*convs)
+
+
+def _pool_branch(cin: int, cout: int) -> nn.Sequential:
+    """3x3 average pooling (stride 1, 'same') followed by a 1x1 convolution."""
+    return nn.Sequential(nn.AvgPool2d(3, 1, 1, count_include_pad=False), _inception_conv(cin, cout, 1))
+
+
+class _Branches(nn.Module):
+    """Parallel towers whose outputs are concatenated along the channels."""
+
+    def forward(self, x):
+        return torch.cat([branch(x) for branch in self.branches], 1)
+
+
+class InceptionV4Stem(nn.Module):
+    """Figure 3: 299x299x3 -> 35x35x384, three concatenations of parallel branches."""
+
+    def __init__(self):
+        super().__init__()
+        self.convs = _chain(3, (32, 3, 2, True), (32, 3, 1, True), (64, 3))          # 147x147x64
+        self.pool1 = nn.MaxPool2d(3, 2)                                               # 73x73x64
+        self.conv1 = _inception_conv(64, 96, 3, 2, True)                              # 73x73x96
+        self.tower_a = _chain(160, (64, 1), (96, 3, 1, True))                         # 71x71x96
+        self.tower_b = _chain(160, (64, 1), (64, (7, 1)), (64, (1, 7)), (96, 3, 1, True))
+        self.conv2 = _inception_conv(192, 192, 3, 2, True)                            # 35x35x192
+        self.pool2 = nn.MaxPool2d(3, 2)
+
+    def forward(self, x):
+        x = self.convs(x)
+        x = torch.cat([self.pool1(x), self.conv1(x)], 1)
+        x = torch.cat([self.tower_a(x), self.tower_b(x)], 1)
+        return torch.cat([self.conv2(x), self.pool2(x)], 1)
+
+
+class InceptionA(_Branches):
+    """Figure 4, on the 35x35 grid: 384 -> 96 + 96 + 96 + 96 channels."""
+
+    def __init__(self, cin: int = 384):
+        super().__init__()
+        self.branches = nn.ModuleList([
+            _pool_branch(cin, 96),
+            _chain(cin, (96, 1)),
+            _chain(cin, (64, 1), (96, 3)),
+            _chain(cin, (64, 1), (96, 3), (96, 3)),
+        ])
+
+
+class ReductionA(_Branches):
+    """Figure 7 with Inception-v4's filter counts (Table 1: k=192, l=224, m=256, n=384):
+    35x35x384 -> 17x17x(384 + 384 + 256)."""
+
+    def __init__(self, cin: int = 384, k: int = 192, l: int = 224, m: int = 256, n: int = 384):  # noqa: E741
+        super().__init__()
+        self.branches = nn.ModuleList([
+            nn.MaxPool2d(3, 2),
+            _chain(cin, (n, 3, 2, True)),
+            _chain(cin, (k, 1), (l, 3), (m, 3, 2, True)),
+        ])
+
+
+class InceptionB(_Branches):
+    """Figure 5, on the 17x17 grid: 1024 -> 128 + 384 + 256 + 256 channels, with 1x7 and 7x1
+    factorized convolutions."""
+
+    def __init__(self, cin: int = 1024):
+        super().__init__()
+        self.branches = nn.ModuleList([
+            _pool_branch(cin, 128),
+            _chain(cin, (384, 1)),
+            _chain(cin, (192, 1), (224, (1, 7)), (256, (7, 1))),
+            _chain(cin, (192, 1), (192, (7, 1)), (224, (1, 7)), (224, (7, 1)), (256, (1, 7))),
+        ])
+
+
+class ReductionB(_Branches):
+    """Figure 8: 17x17x1024 -> 8x8x(1024 + 192 + 320)."""
+
+    def __init__(self, cin: int = 1024):
+        super().__init__()
+        self.branches = nn.ModuleList([
+            nn.MaxPool2d(3, 2),
+            _chain(cin, (192, 1), (192, 3, 2, True)),
+            _chain(cin, (256, 1), (256, (1, 7)), (320, (7, 1)), (320, 3, 2, True)),
+        ])
+
+
+class _SplitTower(nn.Module):
+    """A tower whose last feature map feeds a 1x3 and a 3x1 convolution side by side."""
+
+    def __init__(self, tower: nn.Sequential, cout: int):
+        super().__init__()
+        cin = tower[-1][0].out_channels
+        self.tower = tower
+        self.wide = _inception_conv(cin, cout, (1, 3))
+        self.tall = _inception_conv(cin, cout, (3, 1))
+
+    def forward(self, x):
+        x = self.tower(x)
+        return torch.cat([self.wide(x), self.tall(x)], 1)
+
+
+class InceptionC(_Branches):
+    """Figure 6, on the 8x8 grid: 1536 -> 256 + 256 + 2 x 256 + 2 x 256 channels."""
+
+    def __init__(self, cin: int = 1536):
+        super().__init__()
+        self.branches = nn.ModuleList([
+            _pool_branch(cin, 256),
+            _chain(cin, (256, 1)),
+            _SplitTower(_chain(cin, (384, 1)), 256),
+            _SplitTower(_chain(cin, (384, 1), (448, (1, 3)), (512, (3, 1))), 256),
+        ])
+
+
+class InceptionV4(nn.Module):
+    """Figure 9: stem, 4 x Inception-A, Reduction-A, 7 x Inception-B, Reduction-B,
+    3 x Inception-C, average pooling, dropout (keep 0.8), a fully connected classifier."""
+
+    def __init__(self, num_classes: int = 1000):
+        super().__init__()
+        self.features = nn.Sequential(
+            InceptionV4Stem(),
+            *(InceptionA() for _ in range(4)),
+            ReductionA(),
+            *(InceptionB() for _ in range(7)),
+            ReductionB(),
+            *(InceptionC() for _ in range(3)),
+        )
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.dropout = nn.Dropout(0.2)
+        self.classifier = nn.Linear(1536, num_classes)
+
+    def forward(self, x):
+        return self.classifier(self.dropout(torch.flatten(self.pool(self.features(x)), 1)))
+
+
+def inception_v4() -> InceptionV4:
+    """Inception-v4, 299 px, 1000 ImageNet classes."""
+    return InceptionV4()
+
+
+# ------------------------------------------------------- TinyViT and the MobileSAM image encoder
+
+class TinyViTMBConv(nn.Module):
+    """Inverted bottleneck of TinyViT's first stage: 1x1 expansion (x4) + GELU, 3x3 depthwise +
+    GELU, 1x1 projection, the input added back, then GELU. BatchNorm after every convolution."""
+
+    def __init__(self, dim: int, expand: int = 4):
+        super().__init__()
+        mid = dim * expand
+        self.expand = _conv_bn(dim, mid, 1, act=nn.GELU())
+        self.depthwise = _conv_bn(mid, mid, 3, groups=mid, act=nn.GELU())
+        self.project = _conv_bn(mid, dim, 1)
+        self.act = nn.GELU()
+
+    def forward(self, x):
+        return self.act(x + self.project(self.depthwise(self.expand(x))))
+
+
+class TinyViTMerge(nn.Module):
+    """Patch merging between stages: 1x1 conv to the next width + GELU, 3x3 depthwise conv
+    (stride 2, or 1 where MobileSAM keeps the 64x64 grid) + GELU, 1x1 conv."""
+
+    def __init__(self, cin: int, cout: int, stride: int):
+        super().__init__()
+        self.reduce = _conv_bn(cin, cout, 1, act=nn.GELU())
+        self.depthwise = _conv_bn(cout, cout, 3, stride, groups=cout, act=nn.GELU())
+        self.mix = _conv_bn(cout, cout, 1)
+
+    def forward(self, x):
+        return self.mix(self.depthwise(self.reduce(x)))
+
+
+class WindowAttention(nn.Module):
+    """Pre-norm multi-head self-attention inside one window of ``window`` x ``window`` tokens,
+    with a learned bias per head for each (|row offset|, |column offset|) pair of two tokens."""
+
+    def __init__(self, dim: int, heads: int, window: int):
+        super().__init__()
+        self.heads, self.scale = heads, (dim // heads) ** -0.5
+        self.norm = nn.LayerNorm(dim)
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.offset_bias = nn.Parameter(torch.zeros(heads, window * window))
+        rows = torch.arange(window).repeat_interleave(window)
+        cols = torch.arange(window).repeat(window)
+        pair = (rows[:, None] - rows[None, :]).abs() * window + (cols[:, None] - cols[None, :]).abs()
+        self.register_buffer("pair_offset", pair, persistent=False)
+
+    def forward(self, x):  # (windows, tokens, dim)
+        windows, tokens, dim = x.shape
+        qkv = self.qkv(self.norm(x)).reshape(windows, tokens, 3, self.heads, dim // self.heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)
+        scores = (q @ k.transpose(-2, -1)) * self.scale + self.offset_bias[:, self.pair_offset]
+        out = (scores.softmax(-1) @ v).transpose(1, 2).reshape(windows, tokens, dim)
+        return self.proj(out)
+
+
+class TinyViTBlock(nn.Module):
+    """Window attention on the grid zero-padded up to a multiple of the window (the padded
+    tokens take part, as in the released model), a residual add, a 3x3 depthwise conv + BN, then
+    a pre-norm MLP (ratio 4, GELU) with a residual add. Works on channels-last maps."""
+
+    def __init__(self, dim: int, heads: int, window: int, mlp_ratio: int = 4):
+        super().__init__()
+        self.window = window
+        self.attn = WindowAttention(dim, heads, window)
+        self.local_conv = _conv_bn(dim, dim, 3, groups=dim)
+        self.mlp = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, mlp_ratio * dim), nn.GELU(),
+                                 nn.Linear(mlp_ratio * dim, dim))
+
+    def forward(self, x):  # (batch, height, width, dim)
+        b, h, w, c = x.shape
+        ws = self.window
+        ph, pw = -h % ws, -w % ws
+        y = nn.functional.pad(x, (0, 0, 0, pw, 0, ph)) if ph or pw else x
+        nh, nw = (h + ph) // ws, (w + pw) // ws
+        y = y.reshape(b, nh, ws, nw, ws, c).transpose(2, 3).reshape(b * nh * nw, ws * ws, c)
+        y = self.attn(y).reshape(b, nh, nw, ws, ws, c).transpose(2, 3).reshape(b, h + ph, w + pw, c)
+        x = x + y[:, :h, :w]
+        x = self.local_conv(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+        return x + self.mlp(x)
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over the channels of an NCHW map (SAM's neck, eps 1e-6)."""
+
+    def __init__(self, channels: int):
+        super().__init__(channels, eps=1e-6)
+
+    def forward(self, x):
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+# TinyViT-5M (arXiv:2207.10666, Table 1 / the MobileSAM "vit_t" encoder): per stage
+# (width, blocks, attention heads, window); stage 0 is convolutional (MBConv), without heads.
+TINYVIT_5M_STAGES = ((64, 2, 0, 0), (128, 2, 4, 7), (160, 6, 5, 14), (320, 2, 10, 7))
+
+
+class TinyViT(nn.Module):
+    """TinyViT (arXiv:2207.10666): a two-conv stem (3x3 stride 2 to half the first width + GELU,
+    3x3 stride 2) to a quarter of the input grid, stage 0 of MBConv blocks, then patch merging and
+    TinyViT blocks in each later stage. Patch merging halves the grid, except before the last
+    stage when ``last_stride`` is 1 (MobileSAM's change for its 1024 input: a 64x64 grid, not
+    32x32).
+
+    With ``neck_channels`` the network ends with SAM's neck (arXiv:2304.02643: 1x1 conv without
+    bias, LayerNorm2d, 3x3 conv without bias, LayerNorm2d) and returns the image embedding;
+    otherwise with the ImageNet classifier (average over the grid, LayerNorm, linear)."""
+
+    def __init__(self, stages=TINYVIT_5M_STAGES, last_stride: int = 2, num_classes: int = 1000,
+                 neck_channels: int | None = None):
+        super().__init__()
+        first = stages[0][0]
+        self.stem = nn.Sequential(_conv_bn(3, first // 2, 3, 2, act=nn.GELU()), _conv_bn(first // 2, first, 3, 2))
+        self.stage0 = nn.Sequential(*(TinyViTMBConv(first) for _ in range(stages[0][1])))
+        self.merges = nn.ModuleList()
+        self.stages = nn.ModuleList()
+        for i, (dim, blocks, heads, window) in enumerate(stages[1:], start=1):
+            stride = last_stride if i == len(stages) - 1 else 2
+            self.merges.append(TinyViTMerge(stages[i - 1][0], dim, stride))
+            self.stages.append(nn.Sequential(*(TinyViTBlock(dim, heads, window) for _ in range(blocks))))
+        last = stages[-1][0]
+        if neck_channels:
+            self.neck = nn.Sequential(
+                nn.Conv2d(last, neck_channels, 1, bias=False), LayerNorm2d(neck_channels),
+                nn.Conv2d(neck_channels, neck_channels, 3, padding=1, bias=False), LayerNorm2d(neck_channels),
+            )
+        else:
+            self.norm = nn.LayerNorm(last)
+            self.classifier = nn.Linear(last, num_classes)
+
+    def forward(self, images):
+        x = self.stage0(self.stem(images))
+        for merge, stage in zip(self.merges, self.stages):
+            x = stage(merge(x).permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        if hasattr(self, "neck"):
+            return self.neck(x)
+        return self.classifier(self.norm(x.mean((2, 3))))
+
+
+def tiny_vit_5m() -> TinyViT:
+    """TinyViT-5M ImageNet classifier (224 px, 1000 classes)."""
+    return TinyViT()
+
+
+def mobilesam_encoder() -> TinyViT:
+    """MobileSAM's image encoder: TinyViT-5M on a 1024x1024 image, last patch merging at stride
+    1, SAM's neck to a 256 x 64 x 64 image embedding. TinyViT's ImageNet classifier (LayerNorm +
+    320 x 1000 linear) is also in MobileSAM's checkpoint, but the encoder's forward never runs it,
+    so it is not built here."""
+    return TinyViT(last_stride=1, neck_channels=256)
