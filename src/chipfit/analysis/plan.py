@@ -2,8 +2,12 @@
 
 Plain data, no printing. Each stage of a :mod:`scenario <chipfit.analysis.scenario>` is priced by the
 same analysis as its single-model command: a ``model`` stage by :func:`chipfit.check`'s
-per-op roofline, an ``llm`` stage by :func:`chipfit.llm` (prefill plus every decode step).
-Then, with every stage running concurrently:
+per-op roofline, an ``llm`` stage by :func:`chipfit.llm` (prefill plus every decode step). A
+``process`` stage (letterbox, resize, NMS on the host CPU) is counted from its algorithm
+(:mod:`chipfit.analysis.host_ops`) and priced by the same per-op roofline on the host's CPU unit
+(efficiency class ``cpu``): its own unit, so its utilization is summed apart from the
+accelerator's (they run in parallel), while its latency sits on the ``after`` chain like any
+stage's. Then, with every stage running concurrently:
 
 - **rate**: ``triggers/s`` = the stage's rate × ``streams`` (a ``per_input`` stage is started by
   each run of its slowest input); ``runs/s`` = triggers/s × fan-out (``per_input``) × ``repeat``;
@@ -13,8 +17,9 @@ Then, with every stage running concurrently:
   one batch / batch (an LLM request: prefill + all decode steps, ÷ batch). A unit keeps up when
   the shares of the stages on it sum to at most 1 (its *utilization*);
 - **memory** per chip = the weights of each distinct (model, precision) once + every stage's
-  working set (largest activation set at its batch; an LLM's KV cache and prefill activations)
-  + ``overhead_gb`` once per chip (runtime allowance);
+  working set (largest activation set at its batch; an LLM's KV cache and prefill activations;
+  a process stage's frame buffers) + ``overhead_gb`` once per chip that runs a model or an LLM
+  (runtime allowance; a host that only runs process stages has none);
 - **bandwidth** per chip = the sum of the stages' GB/s against the chip's DRAM bandwidth (the
   units of a chip share it);
 - **latency** of a stage per trigger = repeat × ⌈fan-out / batch⌉ × latency of one batch; the
@@ -40,6 +45,7 @@ from typing import Any, Iterable
 import yaml
 
 from chipfit.analysis.check import capacity_of, count_for, pick_unit, predict
+from chipfit.analysis.count import CountResult
 from chipfit.analysis.explain import plan_explanation
 from chipfit.analysis.llm import llm
 from chipfit.analysis.params import PlanParams, literal_values, validate
@@ -47,11 +53,13 @@ from chipfit.analysis.scenario import Scenario, Stage, load, loads
 from chipfit.core.errors import ChipfitError
 from chipfit.core.precision import get_precision
 from chipfit.core.units import duration, num, unit_ref
-from chipfit.data.chips import ChipRecord, Unit, database, select, with_mode
+from chipfit.data.chips import ChipRecord, Unit, database, select, split_unit, with_mode
 from chipfit.frontends.resolve import names_code
 
 #: Precision of a stage when neither it nor the scenario names one (as chipfit check / llm).
-DEFAULT_PRECISION = {"model": "int8", "llm": "fp16"}
+DEFAULT_PRECISION = {"model": "int8", "llm": "fp16", "process": "fp32"}
+#: The efficiency class of the CPU units a process stage runs on.
+HOST_CLASS = "cpu"
 SORT_KEYS = literal_values(PlanParams, "by")
 
 
@@ -76,10 +84,16 @@ class StagePlan:
     detail: Any = field(repr=False)   # the CheckResult or LLMResult behind it
     notes: list[str] = field(default_factory=list)
     first_s: float = 0.0      # per trigger, to the first output (an LLM's first token, a first batch)
+    work: Any = field(default=None, repr=False)   # a process stage's HostWork (ops and bytes per run)
 
     @property
     def name(self) -> str:
         return self.stage.name
+
+    @property
+    def is_host(self) -> bool:
+        """A process stage: work on the host CPU, beside the accelerator."""
+        return self.work is not None
 
     @property
     def chip(self) -> str:
@@ -143,6 +157,11 @@ class StagePlan:
             d = self.detail
             out.update({"prompt": d.prompt, "output": d.output, "ttft_s": d.ttft_s, "tpot_s": d.tpot_s,
                         "kv_cache_bytes": d.memory.kv_cache, "engine": d.engine})
+        if self.is_host:
+            out.update({"process": s.process.to_dict(), "steps": [
+                {"name": st.name, "flops": st.flops, "read_bytes": st.read_bytes, "write_bytes": st.write_bytes,
+                 "bytes": st.bytes, "time_s": o.time_s, "bound": o.bound, "formula": st.formula}
+                for st, o in zip(self.work.steps, self.detail.roof1.ops)]})
         return out
 
 
@@ -155,6 +174,7 @@ class UnitLoad:
     utilization: float
     utilization_low: float = 0.0    # each stage's time at the fast end of its error band
     utilization_high: float = 0.0   # ... and at the slow end
+    host_stages: list[str] = field(default_factory=list)   # of its stages, the process stages
 
     def to_dict(self) -> dict[str, Any]:
         return vars(self).copy()
@@ -255,6 +275,22 @@ class PlanResult:
         return max(u.utilization for c in self.chips for u in c.units)
 
     @property
+    def host_units(self) -> list[UnitLoad]:
+        """The units that run process stages (the host CPUs)."""
+        return [u for c in self.chips for u in c.units if u.host_stages]
+
+    @property
+    def host_utilization(self) -> float | None:
+        """The busiest host unit's utilization (None without process stages)."""
+        return max((u.utilization for u in self.host_units), default=None)
+
+    @property
+    def accelerator_utilization(self) -> float | None:
+        """The busiest unit that runs a model or an LLM (None when only process stages run)."""
+        return max((u.utilization for c in self.chips for u in c.units if len(u.host_stages) < len(u.stages)),
+                   default=None)
+
+    @property
     def latency_ok(self) -> bool:
         return self.latency_budget_s is None or self.latency_loaded_s <= self.latency_budget_s
 
@@ -293,7 +329,8 @@ class PlanResult:
         for c in self.chips:
             for u in c.units:
                 where = unit_ref(u.chip, u.unit)
-                out.append((u.utilization, f"compute of {where}: {100 * u.utilization:.3g} % busy with "
+                host = " (host)" if u.host_stages and len(u.host_stages) == len(u.stages) else ""
+                out.append((u.utilization, f"compute of {where}{host}: {100 * u.utilization:.3g} % busy with "
                             f"{', '.join(u.stages)}"))
             if c.capacity_bytes:
                 out.append((c.memory_bytes / c.capacity_bytes, f"memory of {c.chip}: needs "
@@ -312,8 +349,17 @@ class PlanResult:
         return self.pressures()[0][1]
 
     def explain(self) -> list[tuple[str, str]]:
-        """(quantity, formula with the numbers substituted) for every figure of the plan."""
-        return plan_explanation(self)
+        """(quantity, formula with the numbers substituted) for every figure of the plan; a process
+        stage adds the ops and bytes of each of its passes and what bounds it on the host."""
+        rows = plan_explanation(self)
+        for sp in self.stages:
+            if not sp.is_host:
+                continue
+            extra = [(f"{sp.name} {st.name}", f"{st.formula}; {_bound_words(o.bound)} on the host "
+                      f"({num(o.time_s * 1e6)} µs)") for st, o in zip(sp.work.steps, sp.detail.roof1.ops)]
+            at = next((i + 1 for i, (q, _) in enumerate(rows) if q == f"{sp.name} share"), len(rows))
+            rows[at:at] = extra
+        return rows
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -323,6 +369,7 @@ class PlanResult:
             "required_tops": self.required_tops, "required_bandwidth_gbps": self.required_bandwidth_gbps,
             "memory_bytes": self.memory_bytes, "memory_fits": self.memory_fits,
             "utilization": self.utilization, "critical_path": self.critical_path,
+            "host_utilization": self.host_utilization, "accelerator_utilization": self.accelerator_utilization,
             "latency_s": self.latency_s, "latency_loaded_s": _finite(self.latency_loaded_s),
             "first_output_s": self.first_output_s, "first_output_loaded_s": _finite(self.first_output_loaded_s),
             "latency_budget_s": self.latency_budget_s, "latency_ok": self.latency_ok,
@@ -479,7 +526,9 @@ def _fanout(s: Stage) -> float:
 def _stage(sc: Scenario, i: int, s: Stage, default_chip: str | None, chip_given: bool, triggers: float,
            cache: dict, chips_files: Iterable[str]) -> StagePlan:
     where = ("stages", i)
-    if s.chip:
+    if s.process is not None:
+        chip_ref, chip_loc = _host_ref(sc, i, s, default_chip, chip_given, chips_files)
+    elif s.chip:
         chip_ref, chip_loc = s.chip, where + ("chip",)
     elif default_chip:
         chip_ref = default_chip + (f":{s.unit}" if s.unit else "")
@@ -487,7 +536,7 @@ def _stage(sc: Scenario, i: int, s: Stage, default_chip: str | None, chip_given:
     else:
         raise sc.problem(where, f"stage '{s.name}' has no chip: give chip: in the scenario or the stage, "
                          f"or `chip`")
-    prec_name = s.precision or sc.precision or DEFAULT_PRECISION[s.kind]
+    prec_name = s.precision or (None if s.process else sc.precision) or DEFAULT_PRECISION[s.kind]
     prec_loc = where + ("precision",) if s.precision else ("precision",)
 
     def fail(loc: tuple | None, exc: ChipfitError) -> ChipfitError:
@@ -501,6 +550,8 @@ def _stage(sc: Scenario, i: int, s: Stage, default_chip: str | None, chip_given:
         raise fail(prec_loc, exc) from None
     runs = triggers * _fanout(s) * s.repeat
     batches = math.ceil(_fanout(s) / s.batch)
+    if s.process is not None:
+        return _host_stage(s, chip_ref, chip_loc, prec, triggers, runs, batches, fail, chips_files)
     if s.llm:
         try:
             database(chips_files).get(chip_ref)
@@ -538,6 +589,96 @@ def _stage(sc: Scenario, i: int, s: Stage, default_chip: str | None, chip_given:
                      res.weight_bytes, res.peak_activation_bytes, res.roof.bound, res, notes, first_s=batch_s)
 
 
+def _host_ref(sc: Scenario, i: int, s: Stage, default_chip: str | None, chip_given: bool,
+              chips_files: Iterable[str]) -> tuple[str, tuple | None]:
+    """(the chip reference a process stage runs on, where the file names it): the stage's own
+    chip, else the scenario's ``host``, else the CPU unit of the scenario's chip if it lists one."""
+    where = ("stages", i)
+    if s.chip:
+        return s.chip, where + ("chip",)
+    if sc.host:
+        return sc.host, ("host",)
+    lacking = ""
+    if default_chip:
+        try:
+            record, _ = database(chips_files).get(default_chip)
+        except ChipfitError as exc:
+            if not chip_given:
+                raise sc.problem(("chip",), str(exc)) from None
+            raise ChipfitError(f"`chip` {default_chip}: {exc.template}") from None
+        cpu = next((u for u in record.chip.compute_units() if u.efficiency_class == HOST_CLASS), None)
+        if cpu is not None:
+            return f"{split_unit(default_chip)[0]}:{cpu.id}", None if chip_given else ("chip",)
+        lacking = f" ({record.id} lists no CPU unit)"
+    raise sc.problem(where + ("process",), f"stage '{s.name}' runs on a host CPU and the scenario names "
+                     f"none{lacking}: give host: <chip id> at the top of the scenario, a chip with a CPU unit "
+                     f"such as raspberry-pi-5 (chipfit chips --category cpu lists CPUs)")
+
+
+def _host_unit(ref: str, prec: Any, chips_files: Iterable[str]) -> tuple[ChipRecord, Unit]:
+    """The CPU unit ``ref`` names (``ID`` picks the chip's CPU unit with a peak at ``prec``)."""
+    record, unit = database(chips_files).get(ref)
+    units = record.chip.compute_units()
+    cpus = [u for u in units if u.efficiency_class == HOST_CLASS]
+    if split_unit(ref)[1]:
+        if unit.efficiency_class != HOST_CLASS:
+            others = f"; its CPU unit is {record.id}:{cpus[0].id}" if cpus else ""
+            raise ChipfitError(f"unit {unit.id} of {record.id} is priced as {unit.efficiency_class}, not as a "
+                               f"CPU: process stages run on a CPU unit{others}")
+        return record, unit
+    if not cpus:
+        have = (f"its units are {', '.join(f'{u.id} ({u.efficiency_class})' for u in units)}" if units
+                else "it has no compute peak in the database")
+        raise ChipfitError(f"{record.id} has no CPU unit to run process stages on ({have}); chipfit chips "
+                           f"--category cpu lists CPUs")
+    return record, next((u for u in cpus if prec.compute in u.peaks(False)), cpus[0])
+
+
+def _host_stage(s: Stage, chip_ref: str, chip_loc: tuple | None, prec: Any, triggers: float, runs: float,
+                batches: int, fail, chips_files: Iterable[str]) -> StagePlan:
+    """A process stage: its passes (host_ops) as a cost graph, priced by check's per-op roofline
+    on the host's CPU unit."""
+    work = s.process.work()
+    try:
+        record, unit = _host_unit(chip_ref, prec, chips_files)
+        have = list(unit.peaks(False))
+        if prec.compute not in have:
+            listed = f"it lists {', '.join(have)}" if have else "it lists no peak"
+            hint = f": give the stage precision: {have[0]} to price it at that peak" if have else ""
+            raise ChipfitError(f"{unit_ref(record.id, unit.id)} has no dense {prec.compute} peak in the database "
+                               f"({listed}); a process stage's element-wise arithmetic is priced at the CPU's "
+                               f"{prec.compute} peak{hint}")
+        res = predict(CountResult(work.graph(), prec), record, unit, fps=runs, batch=s.batch)
+    except ChipfitError as exc:
+        raise fail(chip_loc, exc) from None
+    batch_s = res.roof.latency_s
+    notes = [_host_note(work, res)] + list(res.notes)
+    return StagePlan(s, record, unit, prec.name, triggers, runs, res.roof.flops / s.batch, res.roof.bytes / s.batch,
+                     batch_s / s.batch, s.repeat * batches * batch_s, batch_s, 0, res.peak_activation_bytes,
+                     res.roof.bound, res, notes, first_s=batch_s, work=work)
+
+
+def _host_note(work: Any, res: Any) -> str:
+    """What bounds a process stage on its CPU, in one sentence with the numbers."""
+    eff, roof = res.efficiency, res.roof1
+    where = unit_ref(res.record.id, res.unit.id)
+    passes = ", ".join(f"{o.name} {_bound_words(o.bound)}" for o in roof.ops)
+    intensity = work.flops / work.bytes if work.bytes else float("inf")
+    if not roof.bandwidth:
+        return (f"element-wise work on the host CPU ({intensity:.2g} operations per byte), priced at the "
+                f"{eff.efficiency_class} class's vector efficiency {eff.vector:g}; {where} has no DRAM bandwidth "
+                f"in the database, so memory time is not modelled")
+    ridge = res.peak_tops * 1e12 * eff.vector / (roof.bandwidth * eff.memory)
+    return (f"element-wise work on the host CPU: {intensity:.2g} operations per byte against {where}'s ridge of "
+            f"{ridge:.3g} ({res.precision.compute} peak × vector efficiency {eff.vector:g} / DRAM bandwidth): "
+            f"{passes}")
+
+
+def _bound_words(bound: str) -> str:
+    """A host pass's bound in words: a CPU's compute limit for element-wise work is its vector units."""
+    return "vector-bound" if bound == "compute" else "memory-bound"
+
+
 def _count(s: Stage, prec: Any, cache: dict):
     """The stage's count at ``prec`` (chip-independent: computed once per plan or ranking)."""
     kwargs: dict[str, Any] = {}
@@ -556,12 +697,16 @@ def _count(s: Stage, prec: Any, cache: dict):
 
 
 def _chip_loads(stages: list[StagePlan], overhead_gb: float) -> list[ChipLoad]:
+    """What the stages ask of each chip; chips that run a model or an LLM first (the first is
+    the one a ranking names), hosts that only run process stages after them."""
     out: dict[str, ChipLoad] = {}
     weights: dict[tuple, int] = {}
     for sp in stages:
         c = out.get(sp.chip)
         if c is None:
-            c = out[sp.chip] = ChipLoad(sp.record, [], 0, 0, int(overhead_gb * 1e9), 0.0, 0.0, [])
+            c = out[sp.chip] = ChipLoad(sp.record, [], 0, 0, 0, 0.0, 0.0, [])
+        if not sp.is_host:
+            c.overhead_bytes = int(overhead_gb * 1e9)
         c.stages.append(sp.name)
         c.working_bytes += sp.working_bytes
         c.ops_per_s += sp.ops_per_s
@@ -572,12 +717,14 @@ def _chip_loads(stages: list[StagePlan], overhead_gb: float) -> list[ChipLoad]:
             u = UnitLoad(sp.chip, sp.unit.id, sp.unit.name, [], 0.0)
             c.units.append(u)
         u.stages.append(sp.name)
+        if sp.is_host:
+            u.host_stages.append(sp.name)
         u.utilization += sp.share
         u.utilization_low += sp.share * sp.band[0]
         u.utilization_high += sp.share * sp.band[1]
     for (chip, _, _), b in weights.items():
         out[chip].weight_bytes += b
-    return list(out.values())
+    return sorted(out.values(), key=lambda c: all(u.host_stages == u.stages for u in c.units))
 
 
 def _timeline(sc: Scenario, times: dict[str, tuple[float, float]]) -> tuple[list[str], float, float]:

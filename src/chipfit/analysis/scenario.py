@@ -34,6 +34,25 @@ A stage is a ``model`` (anything ``chipfit count`` takes, with ``input_shape``, 
 ``stream: true`` lets a stage start on the first output of the stage(s) in ``after`` (an LLM's
 first token, a detector's first batch) instead of their last: speech synthesis that speaks while
 the language model still writes.
+
+A third kind of stage is work on the **host CPU** around the models, ``process`` (the formulas:
+:mod:`chipfit.analysis.host_ops`)::
+
+    host: raspberry-pi-5              # the CPU that runs process stages (a chip with a cpu unit)
+    stages:
+      - name: letterbox
+        process: {op: letterbox, frame: 1920x1080, format: nv12, input: 320x320, dtype: float32}
+        rate: {per_s: 30}
+        streams: 4
+      - name: detector
+        model: ssdlite320_mobilenet_v3_large
+        after: [letterbox]
+      - name: nms
+        process: {op: nms, anchors: 3234, classes: 91, candidates: 300}
+        after: [detector]
+
+A process stage runs on its own ``chip`` if it names one, else on the scenario's ``host``, else
+on the CPU unit of the scenario's chip when the chip database lists one.
 """
 
 from __future__ import annotations
@@ -43,6 +62,7 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from chipfit.analysis import host_ops
 from chipfit.core import datafile
 from chipfit.core.errors import ChipfitError
 from chipfit.core.limits import LIMITS
@@ -52,6 +72,10 @@ _STRICT = ConfigDict(extra="forbid", frozen=True)
 RATE_FORMS = ("per_s", "every_s", "realtime", "per_input")
 MODEL_KEYS = ("input_shape", "seq_len", "phase", "context")
 LLM_KEYS = ("prompt", "output", "engine", "kv_precision")
+IMAGE_KEYS = ("frame", "format", "input", "dtype")
+NMS_KEYS = ("candidates", "classes", "anchors")
+#: Largest side of a frame or model input a process stage takes, pixels (16K video is 15,360).
+MAX_SIDE = 32_768
 
 
 class Rate(BaseModel):
@@ -87,12 +111,70 @@ class Rate(BaseModel):
                 "per_input": f"{v} per input"}[self.form]
 
 
+class Process(BaseModel):
+    """Pre- or post-processing on the host CPU: ``letterbox`` / ``resize`` (a camera frame into
+    the model's input) or ``nms`` (the detector's boxes)."""
+
+    model_config = _STRICT
+
+    op: Literal["letterbox", "resize", "nms"]
+    # letterbox / resize
+    frame: Optional[str] = Field(None, description="camera frame, WIDTHxHEIGHT")
+    format: Optional[Literal["rgb", "bgr", "nv12", "gray"]] = Field(None, description="pixel format of the frame")
+    input: Optional[str] = Field(None, description="model input, WIDTHxHEIGHT")
+    dtype: Optional[Literal["float32", "float16", "int8", "uint8"]] = Field(None, description="model input type")
+    # nms
+    candidates: Optional[int] = Field(None, ge=1, le=100_000, description="boxes above the score threshold")
+    classes: Optional[int] = Field(None, ge=1, le=100_000, description="class scores per box")
+    anchors: Optional[int] = Field(None, ge=1, le=10_000_000, description="rows of the detector output scanned")
+
+    @field_validator("frame", "input", mode="before")
+    @classmethod
+    def _size(cls, v: Any) -> Any:
+        if v is None:
+            return v
+        w, h = host_ops.parse_size(v)
+        if max(w, h) > MAX_SIDE:
+            raise ValueError(f"{w}x{h}: a side over {MAX_SIDE:,} pixels is not a camera frame or a model input")
+        return f"{w}x{h}"
+
+    @model_validator(mode="after")
+    def _keys(self) -> "Process":
+        image = self.op in ("letterbox", "resize")
+        need = ("frame", "input") if image else ("candidates", "classes")
+        missing = [k for k in need if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"{self.op} needs {' and '.join(missing)} ("
+                             + ("frame and input as WIDTHxHEIGHT, e.g. frame: 1920x1080, input: 320x320)" if image
+                                else "candidates: boxes above the score threshold, classes: scores per box)"))
+        wrong = NMS_KEYS if image else IMAGE_KEYS
+        bad = [k for k in wrong if getattr(self, k) is not None]
+        if bad:
+            raise ValueError(f"{', '.join(bad)} {'does' if len(bad) == 1 else 'do'} not apply to {self.op} "
+                             f"(it takes {', '.join(IMAGE_KEYS if image else NMS_KEYS)})")
+        if not image and self.anchors is not None and self.anchors < self.candidates:
+            raise ValueError(f"anchors ({self.anchors:,}) are the rows the candidates ({self.candidates:,}) are "
+                             f"picked from: there cannot be fewer")
+        return self
+
+    def work(self) -> "host_ops.HostWork":
+        """The ops and bytes of one run (:mod:`chipfit.analysis.host_ops`)."""
+        if self.op == "nms":
+            return host_ops.nms(self.candidates, self.classes, self.anchors)
+        return host_ops.letterbox(host_ops.parse_size(self.frame), host_ops.parse_size(self.input),
+                                  self.format or "rgb", self.dtype or "float32", pad=self.op == "letterbox")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
 class Stage(BaseModel):
     model_config = _STRICT
 
     name: str = Field(min_length=1)
     model: Optional[str] = Field(None, min_length=1)
     llm: Optional[str] = Field(None, min_length=1)
+    process: Optional[Process] = None   # pre- / post-processing on the host CPU
     rate: Optional[Rate] = None
     streams: int = Field(1, ge=1)
     after: list[str] = Field(default_factory=list)
@@ -137,21 +219,25 @@ class Stage(BaseModel):
 
     @model_validator(mode="after")
     def _kind(self) -> "Stage":
-        if (self.model is None) == (self.llm is None):
-            raise ValueError("give exactly one of model (any MODEL chipfit count takes) or llm (a decoder "
-                             "language model, priced as chipfit llm)")
-        wrong = LLM_KEYS if self.model else MODEL_KEYS
+        if sum(x is not None for x in (self.model, self.llm, self.process)) != 1:
+            raise ValueError("give exactly one of model (any MODEL chipfit count takes), llm (a decoder "
+                             "language model, priced as chipfit llm) or process (work on the host CPU: "
+                             "letterbox, resize or nms)")
+        wrong = {"model": LLM_KEYS, "llm": MODEL_KEYS,
+                 "process": MODEL_KEYS + LLM_KEYS + ("runtime", "unit")}[self.kind]
         bad = [k for k in wrong if getattr(self, k) is not None]
         if bad:
-            kind = "a model" if self.model else "an llm"
-            raise ValueError(f"{', '.join(bad)} {'does' if len(bad) == 1 else 'do'} not apply to {kind} stage")
+            kind = {"model": "a model", "llm": "an llm", "process": "a process"}[self.kind]
+            raise ValueError(f"{', '.join(bad)} {'does' if len(bad) == 1 else 'do'} not apply to {kind} stage"
+                             + (" (it runs on the host CPU: the scenario's host, or the stage's chip)"
+                                if self.process and ("runtime" in bad or "unit" in bad) else ""))
         if self.chip and self.unit:
             raise ValueError("give chip (ID or ID:UNIT) or unit, not both")
         return self
 
     @property
     def kind(self) -> str:
-        return "llm" if self.llm else "model"
+        return "llm" if self.llm else "process" if self.process else "model"
 
 
 class Scenario(BaseModel):
@@ -160,6 +246,7 @@ class Scenario(BaseModel):
     name: str = Field(min_length=1)
     description: str = ""
     chip: Optional[str] = Field(None, min_length=1)
+    host: Optional[str] = Field(None, min_length=1, description="chip (ID or ID:UNIT) whose CPU runs process stages")
     precision: Optional[str] = None
     latency_budget_s: Optional[float] = Field(None, gt=0)
     overhead_gb: float = Field(0.5, ge=0, description="runtime memory allowance per chip, GB")

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from chipfit.analysis.params import cli_words
-from chipfit.core.units import duration, human_bytes, num, percent
+from chipfit.core.units import duration, human_bytes, num, percent, unit_ref
 from chipfit.render.terminal.explain import explain_table
 
 if TYPE_CHECKING:
@@ -20,7 +20,9 @@ def plan_view(r: "PlanResult", explain: bool = False) -> Group:
     from chipfit.render.terminal.check import VERDICT_STYLE
 
     head = Text(r.verdict, style=VERDICT_STYLE[r.verdict])
-    head.append(f"  {r.name}: {len(r.stages)} stages on {', '.join(c.chip for c in r.chips)}", style="bold")
+    hosts = {c.chip for c in r.chips if all(u.host_stages == u.stages for u in c.units)}
+    head.append(f"  {r.name}: {len(r.stages)} stages on "
+                f"{', '.join(('host ' if c.chip in hosts else '') + c.chip for c in r.chips)}", style="bold")
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold")
     summary.add_column()
@@ -35,6 +37,12 @@ def plan_view(r: "PlanResult", explain: bool = False) -> Group:
     busiest = max((u for c in r.chips for u in c.units), key=lambda u: u.utilization)
     summary.add_row("busiest unit", f"{busiest.chip}:{busiest.unit} {percent(busiest.utilization)} "
                     f"({percent(busiest.utilization_low)}-{percent(busiest.utilization_high)})")
+    for u in r.host_units:
+        shared = len(u.host_stages) < len(u.stages)
+        summary.add_row("host CPU", f"{unit_ref(u.chip, u.unit)} {percent(u.utilization)} "
+                        f"({percent(u.utilization_low)}-{percent(u.utilization_high)}) with {', '.join(u.stages)}"
+                        + ("" if shared else ": its own load, beside the accelerator")
+                        + "; element-wise work, memory- or vector-bound (notes)")
     if any(st.stage.stream for st in r.stages):
         summary.add_row("first output", f"{duration(r.first_output_s)} alone, {duration(r.first_output_loaded_s)} "
                         f"under load, of {r.critical_path[-1]} (stages with stream start on their producers' first output)")
@@ -46,7 +54,7 @@ def plan_view(r: "PlanResult", explain: bool = False) -> Group:
         stages.add_column(col, justify=just, overflow="fold", no_wrap=col != "stage · model, precision")
     for sp in r.stages:
         label = Text(sp.name, style="bold")
-        label.append(f"\n{sp.weights_key[1]}, {sp.precision}", style="dim")
+        label.append(f"\n{sp.weights_key[1]}, " + ("host CPU" if sp.is_host else sp.precision), style="dim")
         stages.add_row(label, num(sp.runs_per_s, 3), num(sp.required_tops, 3), num(sp.required_bandwidth_gbps, 3),
                        human_bytes(sp.weight_bytes + sp.working_bytes), duration(sp.latency_s), percent(sp.share))
 
@@ -60,11 +68,13 @@ def plan_view(r: "PlanResult", explain: bool = False) -> Group:
         mem = Text(f"{human_bytes(c.memory_bytes)} / {cap}", style="" if c.memory_fits else "bold red")
         bw = f"{num(c.bytes_per_s / 1e9, 3)} / {num(c.bandwidth_gbps)} GB/s" if c.bandwidth_gbps else "?"
         busiest = max(u.utilization for u in c.units)
-        chips.add_row(c.chip, percent(busiest) if len(c.units) == 1 else "", mem, bw,
+        host = all(u.host_stages == u.stages for u in c.units)
+        chips.add_row(c.chip + (" (host)" if host else ""), percent(busiest) if len(c.units) == 1 else "", mem, bw,
                       ", ".join(c.stages) if len(c.units) == 1 else "")
         if len(c.units) > 1:
             for u in c.units:
-                chips.add_row(f"  :{u.unit}", percent(u.utilization), "", "", ", ".join(u.stages))
+                chips.add_row(f"  :{u.unit}" + (" (host)" if u.host_stages and not host else ""),
+                              percent(u.utilization), "", "", ", ".join(u.stages))
     parts: list = [head, summary, Text(""), stages, Text(""), chips]
     notes = r.notes
     if notes:
