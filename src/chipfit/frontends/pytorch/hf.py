@@ -8,6 +8,8 @@ PyTorch frontend like any other module.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +78,55 @@ def build(config: dict[str, Any], attn_implementation: str = "sdpa", device: str
         if attn_implementation != "sdpa" or "does not support an attention implementation" not in str(exc):
             raise
         model = make("eager")
+    skip_value_checks_on_meta(model)
     return model.eval()
+
+
+@contextlib.contextmanager
+def _meta_value_checks_skipped() -> Iterator[None]:
+    """For the length of a call: a check that all elements of a *meta* tensor are true passes.
+
+    transformers checks values with ``torch_compilable_check`` (D-FINE: the feature maps' sizes
+    against the encoder's length; VITS: its spline's inputs within the tail bound). On a tensor
+    that has values the check runs as before; a meta tensor has none to read, so its check
+    passes. The condition itself is computed (and counted) before the check is called.
+    """
+    import torch
+
+    real = getattr(torch, "_check_tensor_all_with", None)
+    if real is None:
+        yield
+        return
+
+    def check(error_type, cond, message=None):
+        if isinstance(cond, torch.Tensor) and cond.device.type == "meta":
+            return None
+        return real(error_type, cond, message)
+
+    torch._check_tensor_all_with = check  # torch._check_tensor_all calls it too
+    try:
+        yield
+    finally:
+        torch._check_tensor_all_with = real
+
+
+def skip_value_checks_on_meta(model) -> None:
+    """Run every call of ``model`` with value checks on meta tensors passing
+    (:func:`_meta_value_checks_skipped`): forward hooks, so that a replaced ``forward``
+    (:func:`.hf_speech.fix_durations`) keeps them."""
+    open_calls: list = []
+
+    def enter(module, args):
+        context = _meta_value_checks_skipped()
+        context.__enter__()
+        open_calls.append(context)
+
+    def leave(module, args, output):
+        if open_calls:
+            open_calls.pop().__exit__(None, None, None)
+
+    model.register_forward_pre_hook(enter)
+    model.register_forward_hook(leave, always_call=True)
 
 
 def example_inputs(model, batch: int, seq_len: int, inputs: dict[str, Any] | None = None,
