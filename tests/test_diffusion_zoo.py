@@ -21,7 +21,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 def test_the_diffusion_entries_are_in_the_zoo():
     names = {e.name for e in zoo.entries("diffusion")}
     assert names >= {"sd15-text-encoder", "sd15-unet", "sd15-vae-decoder", "sdxl-unet", "sdxl-vae-decoder",
-                     "flux1-dev-transformer"}
+                     "flux1-dev-transformer", "sd3-medium-transformer", "sd35-large-transformer", "sd3-vae-decoder"}
     assert all(e.task == "diffusion" for e in zoo.entries("diffusion"))
     assert zoo.lookup("sd1.5-unet").name == "sd15-unet"
 
@@ -35,6 +35,10 @@ def test_the_diffusion_entries_are_in_the_zoo():
     ("sdxl-unet", 2.567e9, 0.001),
     # FLUX.1 [dev] model card: "a 12 billion parameter rectified flow transformer" (rounded)
     ("flux1-dev-transformer", 12e9, 0.01),
+    # Stable Diffusion 3 Medium model card: a 2 billion parameter MMDiT (rounded)
+    ("sd3-medium-transformer", 2e9, 0.025),
+    # Stable Diffusion 3.5 Large model card: 8.1 billion parameters
+    ("sd35-large-transformer", 8.1e9, 0.01),
 ])
 def test_params_are_the_published_counts(name, published, tolerance):
     params = chipfit.count(name).params
@@ -108,6 +112,42 @@ def test_vae_decoder_macs_by_hand():
     assert chipfit.count("sdxl-vae-decoder").macs > 4 * r.macs   # 4× the pixels, attention quadratic
 
 
+def test_the_16_channel_vae_decoder_by_hand():
+    """The SD3 / FLUX.1 VAE decoder is the SD 1.5 one with a 16-channel latent: its first 3×3
+    convolution takes 12 more input channels (12 × 512 × 9 weights) and it has no post-quant
+    convolution (a 1×1 of 4 → 4 channels and its bias: 20 parameters)."""
+    sd15 = chipfit.count("sd15-vae-decoder").params
+    assert chipfit.count("sd3-vae-decoder").params == sd15 + 12 * 512 * 9 - (4 * 4 + 4)
+
+
+def test_sd3_step_macs_by_hand():
+    """SD3 Medium at 1024×1024: a 16×128×128 latent in 2×2 patches = 4,096 image tokens, joined
+    by 333 text tokens in every block's attention (24 blocks, 24 heads of 64): QKᵀ and AV are
+    2 × 4,429² × 64 MACs a head; the patch embedding is a 2×2 convolution, 16 → 1,536."""
+    r = chipfit.count("sd3-medium")
+    by_op: dict[str, int] = {}
+    for o in r.graph.ops:
+        by_op[o.op] = by_op.get(o.op, 0) + o.macs
+    assert by_op["scaled_dot_product_attention"] == 24 * 24 * 2 * 4429 ** 2 * 64
+    assert by_op["convolution"] == 4096 * 1536 * 16 * 2 * 2
+
+
+def test_the_image_size_is_the_input_shape():
+    """``input_shape`` N,3,H,W sets the image a denoiser step or a VAE decode makes: a 768×768
+    SDXL step is 9/16 of the 1024×1024 latent (attention grows faster), a 2-image decode twice one."""
+    base = chipfit.count("sdxl-unet")
+    small = chipfit.count("sdxl-unet", input_shape="1,3,768,768")
+    assert small.graph.inputs["sample"] == (1, 4, 96, 96)
+    assert 0.4 < small.macs / base.macs < 9 / 16
+    two = chipfit.count("sd15-vae-decoder", input_shape="2,3,512,768")
+    assert two.graph.inputs["latent"] == (2, 4, 64, 96)
+    assert "a 4×64×96 latent → a 512×768 image, batch 2" in " ".join(two.notes)
+    with pytest.raises(ChipfitError, match="not a multiple of vae_scale_factor 8"):
+        chipfit.count("sd3-medium", input_shape="1,3,100,100")
+    with pytest.raises(ChipfitError, match="N,3,H,W in pixels"):
+        chipfit.count("sd3-medium", input_shape="1,100")
+
+
 def test_count_and_check_on_the_command_line(run_cli):
     rc, out, err = run_cli("count", "sd15-unet")
     assert rc == 0 and "Traceback" not in out + err and "859,520,964" in out, err
@@ -119,8 +159,8 @@ def test_count_and_check_on_the_command_line(run_cli):
 def test_wrong_inputs_are_one_sentence():
     with pytest.raises(ChipfitError, match="takes no text tokens"):
         chipfit.count("sd15-vae-decoder", seq_len=77)
-    with pytest.raises(ChipfitError, match="not input_shape"):
-        chipfit.count("sd15-unet", input_shape="1,4,64,64")
+    with pytest.raises(ChipfitError, match="N,3,H,W in pixels"):
+        chipfit.count("sd15-unet", input_shape="1,4,64")
     from chipfit.frontends.pytorch import diffusion
 
     with pytest.raises(ChipfitError, match="takes no config key nonsense"):

@@ -244,12 +244,16 @@ def resolve(
 
         _torch()
         diffusion.require_diffusers()
-        if shapes:
-            raise ChipfitError(f"'{entry.name}' is a diffusion model: set `batch` (and `seq_len`, its text "
-                               f"tokens), not `input_shape`")
+        inputs = dict(entry.inputs or {})
+        if shapes:   # the image it makes, in pixels: N,3,H,W
+            if len(shapes) != 1 or len(shapes[0].shape) != 4:
+                raise ChipfitError(f"'{entry.name}' takes the size of the image it makes as `input_shape` "
+                                   f"N,3,H,W in pixels (e.g. 1,3,768,768), one shape")
+            batch, _, h, w = shapes[0].shape
+            inputs["image_size"] = [h, w]
         module = _build_on(device, diffusion.factory(entry.name, entry.config), f"'{entry.name}'")
         notes: list[str] = []
-        kwargs = diffusion.example_inputs(entry.name, entry.config, entry.inputs, batch or 1, seq_len, device, notes)
+        kwargs = diffusion.example_inputs(entry.name, entry.config, inputs, batch or 1, seq_len, device, notes)
         return ResolvedModel(entry.name, module, (), kwargs, notes=notes)
     if entry.frontend in ("hf", "config"):
         return _resolve_hf(entry.name, entry.config, shapes, seq_len or entry.seq_len, batch or 1, device,
