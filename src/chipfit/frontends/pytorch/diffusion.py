@@ -14,7 +14,8 @@ downloaded. What is counted is what a text-to-image pipeline runs per call:
 A zoo entry's ``inputs`` say how the model is fed: ``image_size`` (pixels, one side or two),
 divided by ``vae_scale_factor`` (8 by default, the SD, SDXL and Flux VAEs) for the latent, and
 ``text_tokens``: the text encoder's hidden states cross-attended to, of the width the config
-says (``cross_attention_dim`` or ``joint_attention_dim``); ``seq_len`` overrides the tokens.
+says (``cross_attention_dim`` or ``joint_attention_dim``); ``seq_len`` overrides the tokens and
+``input_shape`` N,3,H,W (the image made, in pixels) the image size and the batch.
 """
 
 from __future__ import annotations
