@@ -235,6 +235,31 @@ def test_qwen3_next_forward_and_prefill_equal_transformers(tmp_path, phase, toke
     assert set(traced.unsupported_ops) <= {"linalg_solve_triangular"}
 
 
+#: Qwen3.5's language model: Qwen3-Next's layers with the linear attention's input projection
+#: split in four; dense (qwen3_5_text) or MoE (qwen3_5_moe_text), layer_types explicit.
+QWEN35 = {k: v for k, v in QWEN3_NEXT.items() if k not in ("num_experts", "num_experts_per_tok", "mlp_only_layers",
+                                                            "moe_intermediate_size", "shared_expert_intermediate_size",
+                                                            "full_attention_interval")}
+QWEN35 = dict(QWEN35, layer_types=["linear_attention", "full_attention", "linear_attention", "full_attention"])
+QWEN35_CONFIGS = {
+    "qwen3_5_text": dict(QWEN35, model_type="qwen3_5_text", architectures=["Qwen3_5ForCausalLM"]),
+    "qwen3_5_moe_text": dict(QWEN35, model_type="qwen3_5_moe_text", architectures=["Qwen3_5MoeForCausalLM"],
+                             num_experts=6, num_experts_per_tok=2, moe_intermediate_size=32,
+                             shared_expert_intermediate_size=40),
+}
+
+
+@pytest.mark.parametrize("model_type", list(QWEN35_CONFIGS))
+@pytest.mark.parametrize("phase, tokens, batch", [("forward", 7, 2), ("prefill", 70, 1)])
+def test_qwen35_text_equals_transformers(tmp_path, model_type, phase, tokens, batch):
+    path = _file(tmp_path, model_type, QWEN35_CONFIGS[model_type])
+    kw = dict(phase=phase, seq_len=tokens, batch=batch)
+    built, traced = count(path, **kw), count(path, trace=True, **kw)
+    assert built.macs == traced.macs
+    assert built.params == traced.params
+    assert set(traced.unsupported_ops) <= {"linalg_solve_triangular"}
+
+
 @pytest.mark.parametrize("context, batch", [(5, 2), (20, 1)])
 def test_qwen3_next_decode_equals_transformers(context, batch):
     """Decode traced with a cache transformers' model accepts: keys and values of ``context``
@@ -384,6 +409,8 @@ QWEN3_MOE_TEXT = dict(QWEN3_TEXT, num_experts=4, num_experts_per_tok=2, moe_inte
     ("qwen2_vl", QWEN2_VISION, (84, 56), 2, True, {}),
     ("qwen3_vl", QWEN3_VISION, (128, 64), 2, True, QWEN3_TEXT),
     ("qwen3_vl_moe", QWEN3_VISION, (64, 128), 1, True, QWEN3_MOE_TEXT),
+    ("qwen3_5", {k: v for k, v in QWEN3_VISION.items() if k != "deepstack_visual_indexes"}, (64, 64), 2, True,
+     {k: v for k, v in QWEN35.items() if k not in ("model_type", "architectures", "vocab_size")}),
 ])
 def test_qwen_vl_equals_transformers(model_type, vision, image, b, nested, text_keys):
     """Qwen2-VL / Qwen2.5-VL / Qwen3-VL on CPU (the window index and M-RoPE positions read
@@ -394,8 +421,8 @@ def test_qwen_vl_equals_transformers(model_type, vision, image, b, nested, text_
     text = dict(dict(SMALL, num_key_value_heads=2, vocab_size=120,
                      rope_parameters={"rope_type": "default", "mrope_section": [2, 3, 3], "rope_theta": 10000.0}),
                 **text_keys)
-    cls = {"qwen2_5_vl": "Qwen2_5_VL", "qwen2_vl": "Qwen2VL", "qwen3_vl": "Qwen3VL", "qwen3_vl_moe": "Qwen3VLMoe"}[
-        model_type]
+    cls = {"qwen2_5_vl": "Qwen2_5_VL", "qwen2_vl": "Qwen2VL", "qwen3_vl": "Qwen3VL", "qwen3_vl_moe": "Qwen3VLMoe",
+           "qwen3_5": "Qwen3_5"}[model_type]
     patch = vision["patch_size"]
     hf_cfg = getattr(transformers, f"{cls}Config")(vision_config=vision, text_config=text, image_token_id=110,
                                                    video_token_id=111, vision_start_token_id=112,

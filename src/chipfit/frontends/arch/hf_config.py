@@ -318,9 +318,11 @@ def _deepseek_v3(cfg: Config) -> Decoder:
                    max_positions=cfg.get("max_position_embeddings"), rotary_dim=rope)
 
 
-@reader("qwen3_next")
+@reader("qwen3_next", "qwen3_5_text", "qwen3_5_moe_text")
 def _qwen3_next(cfg: Config) -> Decoder:
-    """Qwen3-Next (transformers' Qwen3NextConfig / modeling_qwen3_next): Gated DeltaNet linear
+    """Qwen3-Next (transformers' Qwen3NextConfig / modeling_qwen3_next) and the language model of
+    Qwen3.5 (its dense ``qwen3_5_text`` and MoE ``qwen3_5_moe_text``: the same layers, the linear
+    attention's input projection split in four): Gated DeltaNet linear
     attention layers (:class:`.spec.LinearAttention`) and, every ``full_attention_interval``-th
     layer (4; or as ``layer_types`` says), gated full attention: q_proj yields the queries and
     a sigmoid gate on the output (twice the width), a (1 + w) RMSNorm over each query and key
@@ -358,7 +360,8 @@ def _qwen3_next(cfg: Config) -> Decoder:
                                f"linear_num_value_heads ({v_heads})")
         linear = LinearAttention(k_heads, v_heads, dk, dv, cfg.get("linear_conv_kernel_dim", default=4),
                                  norm=Norm("rms", bias=False))
-    experts = cfg.get("num_experts", default=512)
+    experts = cfg.get("num_experts", default=0 if cfg.get("model_type") == "qwen3_5_text" else
+                      256 if cfg.get("model_type") == "qwen3_5_moe_text" else 512)
     step = cfg.get("decoder_sparse_step", default=1)
     mlp_only = set(cfg.get("mlp_only_layers", default=[]))
     moe = None
@@ -797,12 +800,13 @@ def _window_blocks(grid: tuple[int, int], merge: int, window: int) -> tuple[tupl
 
 
 #: Each Qwen vision-language family's language model.
-_QWEN_VL_TEXT = {"qwen2_vl": "qwen2", "qwen2_5_vl": "qwen2", "qwen3_vl": "qwen3", "qwen3_vl_moe": "qwen3_moe"}
+_QWEN_VL_TEXT = {"qwen2_vl": "qwen2", "qwen2_5_vl": "qwen2", "qwen3_vl": "qwen3", "qwen3_vl_moe": "qwen3_moe",
+                 "qwen3_5": "qwen3_5_text", "qwen3_5_moe": "qwen3_5_moe_text"}
 
 
 @reader(*_QWEN_VL_TEXT)
 def _qwen_vl(cfg: Config) -> VisionLanguage:
-    """Qwen2-VL, Qwen2.5-VL and Qwen3-VL: a ViT on patches of two frames (a still image
+    """Qwen2-VL, Qwen2.5-VL, Qwen3-VL and Qwen3.5: a ViT on patches of two frames (a still image
     repeated) with 2-D rotary positions → 2×2 neighbouring patches merged (a norm, then a 2-layer
     MLP) into one token of the language model.
 
@@ -811,7 +815,9 @@ def _qwen_vl(cfg: Config) -> VisionLanguage:
       on ``fullatt_block_indexes``.
     * Qwen3-VL: LayerNorm, a plain MLP, full attention, a learned grid of positions resampled to
       the image; DeepStack: after each of ``deepstack_visual_indexes`` an extra merger (its norm
-      after the 2×2 merge) adds its tokens to the image positions of one of the first LLM layers."""
+      after the 2×2 merge) adds its tokens to the image positions of one of the first LLM layers.
+    * Qwen3.5: Qwen3-VL's tower without DeepStack, merged into a Qwen3.5 (Gated DeltaNet hybrid)
+      language model."""
     v = cfg.sub("vision_config")
     kind = cfg.get("model_type")
     depth, heads = v.require("depth", "num_heads")
@@ -838,7 +844,7 @@ def _qwen_vl(cfg: Config) -> VisionLanguage:
         hidden, inter, out = v.require("hidden_size", "intermediate_size", "out_hidden_size")
         norm, mlp = Norm("layer"), MLP(inter, v.act("hidden_act", default="gelu_pytorch_tanh"), bias=True)
         positions = v.get("num_position_embeddings", default=2304)
-        deepstack = list(v.get("deepstack_visual_indexes", default=[8, 16, 24]))
+        deepstack = list(v.get("deepstack_visual_indexes", default=[8, 16, 24] if "_vl" in kind else []))
         if any(i >= depth for i in deepstack):
             raise ChipfitError(f"{v.where}: deepstack_visual_indexes must name layers below depth ({depth})")
     hd = v.head_dim(hidden, heads, key="__no_head_dim__")
