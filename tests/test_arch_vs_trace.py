@@ -73,6 +73,12 @@ DECODERS = {
     # Mistral-Nemo / Mistral-Small: head_dim explicit, not hidden // heads
     "mistral-head_dim": dict(SMALL, model_type="mistral", architectures=["MistralForCausalLM"], num_key_value_heads=2,
                              head_dim=24, sliding_window=None),
+    # GLM-4.5: biased Q/K/V, per-head Q/K norms, half-rotary heads, layer 0 dense, then 6 experts
+    # chosen top-2 by sigmoid scores with a correction bias, and a shared one
+    "glm4_moe": dict(SMALL, model_type="glm4_moe", architectures=["Glm4MoeForCausalLM"], num_hidden_layers=3,
+                     num_key_value_heads=2, attention_bias=True, use_qk_norm=True, n_routed_experts=6,
+                     num_experts_per_tok=2, moe_intermediate_size=32, n_shared_experts=1, first_k_dense_replace=1,
+                     n_group=1, topk_group=1),
     # Phi-4-mini: partial rotary, GQA, tied head
     "phi3-partial-rotary": dict(SMALL, model_type="phi3", architectures=["Phi3ForCausalLM"], num_key_value_heads=2,
                                 pad_token_id=0, sliding_window=None, partial_rotary_factor=0.75,

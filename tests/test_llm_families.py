@@ -58,6 +58,10 @@ PUBLISHED = {
     # arXiv:2412.08905: "14-billion parameter"); Phi-4-mini-instruct and Phi-3.5-mini-instruct model
     # cards: "3.8B parameters"
     "phi-4": (14.7e9, None, 0.005),
+    # GLM-4.5-Air model card (huggingface.co/zai-org/GLM-4.5-Air): 106B total (the count here leaves
+    # out its multi-token-prediction layer, as transformers does: 106.85B); its "12B active" is not
+    # held: what it leaves out is not stated (13.4B with the embedding and LM head, 12.2B without)
+    "glm-4.5-air": (106e9, None, 0.01),
     "phi-4-mini": (3.8e9, None, 0.01),
     "phi-3.5-mini": (3.8e9, None, 0.01),
     # Mistral: Hugging Face "Model size" of mistralai/Mistral-Nemo-Base-2407 12.2B,
@@ -121,7 +125,7 @@ def test_parameters_equal_the_published_counts(name):
     ("smollm2-360m", "LlamaForCausalLM"), ("tinyllama-1.1b", "LlamaForCausalLM"),
     ("phi-4-mini", "Phi3ForCausalLM"), ("mistral-nemo-12b", "MistralForCausalLM"),
     ("deepseek-r1-distill-qwen-7b", "Qwen2ForCausalLM"), ("gemma-2-27b", "Gemma2ForCausalLM"),
-    ("gemma-3-27b", "Gemma3ForCausalLM"),
+    ("gemma-3-27b", "Gemma3ForCausalLM"), ("glm-4.5-air", "Glm4MoeForCausalLM"),
 ])
 def test_parameters_equal_transformers_on_meta(name, cls):
     """The zoo config, built by transformers' own class on the meta device (tied embeddings

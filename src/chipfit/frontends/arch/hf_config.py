@@ -382,6 +382,38 @@ def _qwen3_next(cfg: Config) -> Decoder:
                    max_positions=cfg.get("max_position_embeddings", default=32768), rotary_dim=int(hd * frac))
 
 
+@reader("glm4_moe")
+def _glm4_moe(cfg: Config) -> Decoder:
+    """GLM-4.5 / 4.6 (transformers' Glm4MoeConfig / modeling_glm4_moe): grouped-query attention
+    with biases on Q, K and V (``attention_bias``), optional RMSNorms over each query and key
+    head (``use_qk_norm``), rotary embedding on ``partial_rotary_factor`` (0.5) of each head; the
+    first ``first_k_dense_replace`` layers a dense SwiGLU MLP, the others DeepSeek-V3's mixture:
+    ``n_routed_experts`` chosen top-k by sigmoid scores plus a per-expert correction bias, and
+    ``n_shared_experts`` always-on experts. The multi-token-prediction layers
+    (``num_nextn_predict_layers``) are not counted: transformers' model does not hold them."""
+    hidden, layers, heads, vocab, inter, moe_inter, experts = cfg.require(
+        "hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size", "intermediate_size",
+        "moe_intermediate_size", ("n_routed_experts", "num_local_experts"))
+    kv = cfg.kv_heads(heads)
+    hd = cfg.head_dim(hidden, heads)
+    bias = bool(cfg.get("attention_bias", default=False))
+    act = cfg.act("hidden_act", default="silu")
+    norm = Norm("rms", bias=False)
+    attn = Attention(heads, kv, hd, bias, bias, bias, False, rotary=True, causal=True,
+                     qk_norm=norm if cfg.get("use_qk_norm", default=False) else None)
+    moe = MoE(experts, cfg.get("num_experts_per_tok", default=8), moe_inter, act,
+              shared_inter=cfg.get("n_shared_experts", default=1) * moe_inter, router="sigmoid", score_bias=True)
+    dense = MLP(inter, act, gated=True)
+    dense_first = cfg.get("first_k_dense_replace", default=1)
+    out = tuple(Layer(attn, dense if i < dense_first else moe, norm) for i in range(layers))
+    rope = cfg.get("rope_parameters", "rope_scaling", default={})
+    frac = cfg.get("partial_rotary_factor", default=rope.get("partial_rotary_factor", 0.5)
+                   if isinstance(rope, dict) else 0.5)
+    return Decoder(TokenEmbedding(vocab, hidden), Stack("layers", hidden, out, final_norm=norm),
+                   Head("lm_head", hidden, vocab, tied=bool(cfg.get("tie_word_embeddings", default=False))),
+                   max_positions=cfg.get("max_position_embeddings"), rotary_dim=int(hd * frac))
+
+
 @reader("gpt_oss")
 def _gpt_oss(cfg: Config) -> Decoder:
     """gpt-oss (transformers' GptOssConfig / modeling_gpt_oss): grouped-query attention with
