@@ -167,6 +167,40 @@ def test_latent_attention_forward_and_prefill_equal_transformers(tmp_path, famil
     _same(count(path, **kw), count(path, trace=True, **kw))
 
 
+#: DeepSeek-V3.2: MLA with a lightning indexer of 4 heads of 16 choosing the top 6 keys; layers
+#: dense, sparse, sparse as mlp_layer_types says.
+DSA = dict(MLA, model_type="deepseek_v32", architectures=["DeepseekV32ForCausalLM"], index_n_heads=4,
+           index_head_dim=16, index_topk=6, mlp_layer_types=["dense", "sparse", "sparse"])
+
+
+@pytest.mark.parametrize("phase, tokens, batch", [("forward", 5, 2), ("forward", 33, 1), ("prefill", 9, 3)])
+def test_sparse_attention_forward_and_prefill_equal_transformers(tmp_path, phase, tokens, batch):
+    """DeepSeek-V3.2 forward and prefill as transformers runs them: the indexer scores every key,
+    then dense MLA under the top-k mask (fewer and more tokens than the top 6)."""
+    path = _file(tmp_path, "deepseek_v32", DSA)
+    kw = dict(phase=phase, seq_len=tokens, batch=batch)
+    _same(count(path, **kw), count(path, trace=True, **kw))
+
+
+@pytest.mark.parametrize("context, batch", [(3, 2), (100, 1)])
+def test_sparse_attention_decode_by_hand(context, batch):
+    """A DeepSeek-V3.2 decode step against the same model without the indexer (DeepSeek-V3, whose
+    absorbed decode is held to transformers above), per layer: the indexer's projections
+    (wq_b 24 → 4·16, wk 64 → 16, weights_proj 64 → 4), its scores over every key (4 heads × 16)
+    and their weighted sum (4 a key) are added; attention reads min(keys, 6) latents instead of
+    all, saving 4 heads × (2·16 + 8) MACs a latent left out; each layer also holds 16 index-key
+    elements a token."""
+    keys = context + 1
+    dense = from_config(dict(MLA, mlp_layer_types=None), Phase("decode", context=context, batch=batch))
+    sparse = from_config(DSA, Phase("decode", context=context, batch=batch))
+    indexer = batch * (24 * 4 * 16 + 64 * 16 + keys * 4 * 16 + 64 * 4 + keys * 4)
+    saved = batch * 4 * (keys - min(keys, 6)) * (2 * 16 + 8)
+    assert sparse.macs - dense.macs == 3 * (indexer - saved)
+    assert sparse.kv_cache_elems - dense.kv_cache_elems == 3 * batch * keys * 16
+    indexer_params = 24 * 4 * 16 + 64 * 16 + 2 * 16 + 64 * 4
+    assert sparse.params - dense.params == 3 * indexer_params
+
+
 @pytest.mark.parametrize("family", MLA_CONFIGS)
 @pytest.mark.parametrize("context, batch", [(5, 2), (20, 1)])
 def test_latent_attention_decode_is_the_absorbed_form(family, context, batch):

@@ -25,6 +25,9 @@ PUBLISHED = {
     # DeepSeek-V3 model card and README_WEIGHTS.md: 671B main model (685B with the 14B
     # multi-token-prediction module, not counted), 37B activated
     "deepseek-v3": (671e9, 37e9, 0.01),
+    # DeepSeek-V3.2-Exp: DeepSeek-V3.1-Terminus's architecture (671B without the multi-token-prediction
+    # module, as DeepSeek-V3's card counts it) plus the indexers (0.85B here)
+    "deepseek-v3.2": (671e9, None, 0.01),
     # Llama 4 model cards (meta-llama/Llama-4-*): 17B active, 109B / 400B total; the totals include
     # the vision encoder, which the text entries leave out (hence 2 %)
     "llama-4-scout-17b-16e": (109e9, 17e9, 0.02),
@@ -96,7 +99,7 @@ def _experts_idle(cfg: dict) -> int:
     if t == "gpt_oss":   # gate_up (2·inter) and down projections with their biases
         inter = cfg["intermediate_size"]
         return (cfg["num_local_experts"] - k) * (3 * h * inter + 2 * inter + h) * layers
-    if t == "deepseek_v3":
+    if t in ("deepseek_v3", "deepseek_v32"):
         return (cfg["n_routed_experts"] - k) * 3 * h * cfg["moe_intermediate_size"] * (layers - cfg["first_k_dense_replace"])
     if t == "llama4_text":
         return (cfg["num_local_experts"] - k) * 3 * h * cfg["intermediate_size"] * (layers // cfg["interleave_moe_layer_step"])
@@ -126,6 +129,7 @@ def test_parameters_equal_the_published_counts(name):
     ("phi-4-mini", "Phi3ForCausalLM"), ("mistral-nemo-12b", "MistralForCausalLM"),
     ("deepseek-r1-distill-qwen-7b", "Qwen2ForCausalLM"), ("gemma-2-27b", "Gemma2ForCausalLM"),
     ("gemma-3-27b", "Gemma3ForCausalLM"), ("glm-4.5-air", "Glm4MoeForCausalLM"),
+    ("deepseek-v3.2", "DeepseekV32ForCausalLM"),
 ])
 def test_parameters_equal_transformers_on_meta(name, cls):
     """The zoo config, built by transformers' own class on the meta device (tied embeddings
@@ -155,6 +159,21 @@ def test_deepseek_v3_caches_the_compressed_latent():
     assert _kv_per_token("deepseek-v3", 1000, 24) == per_token
     g = count("deepseek-v3", phase="decode", context=4095, batch=2).graph
     assert g.kv_cache_elems == 2 * 4096 * 61 * (512 + 64)
+
+
+def test_deepseek_v32_caches_the_latent_and_the_index_key():
+    """DeepSeek Sparse Attention: per token and layer the 576-wide latent and the indexer's
+    128-wide key; a decode step at 100,000 cached tokens attends to 2,048 latents per head but
+    the indexer scores all 100,001 keys (64 heads × 128 MACs each), so its attention MACs are
+    those of V3 at 2,048 keys plus the indexer's."""
+    fp16 = 2
+    assert _kv_per_token("deepseek-v3.2", 1000, 24) == 61 * (512 + 64 + 128) * fp16
+    v3 = count("deepseek-v3", phase="decode", context=100_000).graph
+    v32 = count("deepseek-v3.2", phase="decode", context=100_000).graph
+    v3_at_topk = count("deepseek-v3", phase="decode", context=2047).graph
+    index = 61 * (1536 * 64 * 128 + 7168 * 128 + 7168 * 64 + 100_001 * 64 * 128 + 100_001 * 64)
+    assert v32.macs == v3_at_topk.macs + index
+    assert v32.macs < v3.macs / 2
 
 
 def test_qwen3_30b_a3b_kv_cache():

@@ -297,13 +297,16 @@ def _latent_attention(em: _Emitter, p: str, a: LatentAttention, hidden: int, run
     if run.cache != "none":
         em.op(f"{p}.kv_cache", "data", "kv_cache_write", read=new, write=new, cache_write=new,
               ins=((b, q, c + r),), outs=((b, q, c + r),))
-    scores = b * h * (causal_scores(q, None) if a.causal and run.discount and run.cache != "read" else q * keys)
+    index_held = _indexer(em, f"{p}.indexer", a, hidden, run) if a.index_topk else 0
+    # a decode step with sparse attention reads only the indexer's top-k latents
+    attended = min(keys, a.index_topk) if a.index_topk and run.cache == "read" else keys
+    scores = b * h * (causal_scores(q, None) if a.causal and run.discount and run.cache != "read" else q * attended)
     score_cost = ATTENTION_SCORE_COST + a.causal
     if run.cache == "read":   # absorbed
         em.op(f"{p}.kv_b_proj.absorb_k", "matmul", "matmul", macs=rows * h * a.nope_dim * c,
               params=c * h * a.nope_dim, weight=c * h * a.nope_dim, read=rows * h * a.nope_dim,
               write=rows * h * c, ins=((b, h, q, a.nope_dim),), outs=((b, h, q, c),))
-        latent = b * keys * (c + r)
+        latent = b * attended * (c + r)
         em.op(f"{p}.attention", "attention", "attention", macs=scores * (2 * c + r), nonmac=scores * score_cost,
               read=rows * h * (c + r) + latent, write=rows * h * c, cache_read=latent - new,
               ins=((b, h, q, c + r), (b, 1, keys, c + r)), outs=((b, h, q, c),))
@@ -317,7 +320,35 @@ def _latent_attention(em: _Emitter, p: str, a: LatentAttention, hidden: int, run
               read=rows * h * qk + kv, write=rows * h * a.v_dim,
               ins=((b, h, q, qk), (b, h, keys, qk), (b, h, keys, a.v_dim)), outs=((b, h, q, a.v_dim),))
     em.linear(f"{p}.o_proj", rows, h * a.v_dim, hidden, a.bias)
-    return 0 if run.cache == "none" else b * keys * (c + r)
+    return 0 if run.cache == "none" else b * keys * (c + r) + index_held
+
+
+def _indexer(em: _Emitter, p: str, a: LatentAttention, hidden: int, run: _Run) -> int:
+    """DeepSeek Sparse Attention's lightning indexer, as transformers runs it: per token a query
+    of ``index_heads`` × ``index_dim`` from the query latent and one key of ``index_dim`` (normed,
+    cached) from the hidden state; every query scores every key per head (ReLU), the heads are
+    summed with per-token weights and the top-k keys chosen. Returns the index keys it holds."""
+    b, q = run.batch, run.q_len
+    rows, hi, di, r = b * q, a.index_heads, a.index_dim, a.rope_dim
+    keys = q + run.past
+    em.linear(f"{p}.wq_b", rows, a.q_rank, hi * di)
+    em.linear(f"{p}.wk", rows, hidden, di)
+    em.norm(f"{p}.k_norm", rows, di, Norm("layer"))
+    n = rows * (hi + 1) * r
+    em.op(f"{p}.rotary", "elementwise", "rotary", nonmac=ROTARY_COST * n, read=n, write=n)
+    if run.cache != "none":
+        em.op(f"{p}.key_cache", "data", "kv_cache_write", read=rows * di, write=rows * di, cache_write=rows * di,
+              ins=((b, q, di),), outs=((b, q, di),))
+    pairs = b * q * keys
+    em.op(f"{p}.scores", "attention", "matmul", macs=pairs * hi * di, nonmac=2 * pairs * hi,   # scale, ReLU
+          read=rows * hi * di + b * keys * di, write=pairs * hi,
+          cache_read=b * run.past * di if run.cache == "read" else 0,
+          ins=((b, q, hi, di), (b, keys, di)), outs=((b, q, hi, keys),))
+    em.linear(f"{p}.weights_proj", rows, hidden, hi)
+    em.op(f"{p}.weighted_sum", "matmul", "matmul", macs=pairs * hi, nonmac=pairs, read=pairs * hi + rows * hi,
+          write=pairs, ins=((b, q, 1, hi), (b, q, hi, keys)), outs=((b, q, keys),))
+    em.op(f"{p}.topk", "elementwise", "topk", nonmac=pairs, read=pairs, write=b * q * min(keys, a.index_topk))
+    return 0 if run.cache == "none" else b * keys * di
 
 
 def _linear_attention(em: _Emitter, p: str, a: LinearAttention, hidden: int, run: _Run) -> int:

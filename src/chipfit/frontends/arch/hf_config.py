@@ -280,7 +280,7 @@ def _gemma2(cfg: Config) -> Decoder:
                    rotary_dim=hd)
 
 
-@reader("deepseek_v3")
+@reader("deepseek_v3", "deepseek_v32")
 def _deepseek_v3(cfg: Config) -> Decoder:
     """DeepSeek-V3 / R1 (transformers' DeepseekV3Config / modeling_deepseek_v3): multi-head
     latent attention (:class:`.spec.LatentAttention`; ``q_lora_rank`` null: a plain q_proj),
@@ -297,7 +297,13 @@ def _deepseek_v3(cfg: Config) -> Decoder:
     KV cache: ``kv_lora_rank + qk_rope_head_dim`` elements per token and layer, the compressed
     latent serving engines (vLLM, SGLang) store, not per-head keys and values. Forward and
     prefill are priced as transformers runs them (the latent expanded by ``kv_b_proj`` per
-    token); decode in the absorbed form engines run (see :mod:`.build`)."""
+    token); decode in the absorbed form engines run (see :mod:`.build`).
+
+    DeepSeek-V3.2 (``deepseek_v32``) adds DeepSeek Sparse Attention: a lightning indexer
+    (``index_n_heads`` × ``index_head_dim``) scores every cached token and a decode step attends
+    to the ``index_topk`` best only; the indexer's key (``index_head_dim`` a token) is cached too.
+    Forward and prefill are priced as transformers runs them (dense attention under the top-k
+    mask); ``mlp_layer_types`` says which layers are dense."""
     hidden, layers, heads, vocab, inter, moe_inter, experts, kv_rank, rope, nope, v = cfg.require(
         "hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size", "intermediate_size",
         "moe_intermediate_size", ("n_routed_experts", "num_local_experts"), "kv_lora_rank", "qk_rope_head_dim",
@@ -309,10 +315,27 @@ def _deepseek_v3(cfg: Config) -> Decoder:
     bias = bool(cfg.get("attention_bias", default=False))
     act = cfg.act("hidden_act", default="silu")
     norm = Norm("rms", bias=False)
-    attn = LatentAttention(heads, q_rank, kv_rank, nope, rope, v, bias=bias, norm=norm)
+    index = {}
+    if cfg.get("model_type") == "deepseek_v32":
+        index = dict(zip(("index_heads", "index_dim", "index_topk"), cfg.require(
+            "index_n_heads", "index_head_dim", "index_topk")))
+        if not q_rank:
+            raise ChipfitError(f"{cfg.where}: DeepSeek sparse attention needs q_lora_rank (its indexer reads the "
+                               f"query latent)")
+        if index["index_dim"] < rope:
+            raise ChipfitError(f"{cfg.where}: index_head_dim ({index['index_dim']}) must hold the "
+                               f"{rope} rotary dimensions (qk_rope_head_dim)")
+    attn = LatentAttention(heads, q_rank, kv_rank, nope, rope, v, bias=bias, norm=norm, **index)
     moe = MoE(experts, top_k, moe_inter, act, shared_inter=shared * moe_inter, router="sigmoid", score_bias=True)
     dense = MLP(inter, act, gated=True)
-    out = tuple(Layer(attn, dense if i < dense_first else moe, norm) for i in range(layers))
+    kinds = cfg.get("mlp_layer_types")
+    if kinds is not None and len(kinds) != layers:
+        raise ChipfitError(f"{cfg.where}: 'mlp_layer_types' has {len(kinds)} entries for {layers} layers")
+    if kinds is not None and set(kinds) - {"dense", "sparse"}:
+        bad = sorted(set(map(str, kinds)) - {"dense", "sparse"})[0]
+        raise ChipfitError(f"{cfg.where}: mlp_layer_types holds '{bad}' (each layer is 'dense' or 'sparse')")
+    sparse = [k == "sparse" for k in kinds] if kinds is not None else [i >= dense_first for i in range(layers)]
+    out = tuple(Layer(attn, moe if sparse[i] else dense, norm) for i in range(layers))
     return Decoder(TokenEmbedding(vocab, hidden), Stack("layers", hidden, out, final_norm=norm),
                    Head("lm_head", hidden, vocab, tied=bool(cfg.get("tie_word_embeddings", default=False))),
                    max_positions=cfg.get("max_position_embeddings"), rotary_dim=rope)

@@ -77,6 +77,12 @@ class LatentAttention:
     bias: bool = False           # attention_bias: q_a_proj, kv_a_proj_with_mqa and o_proj
     norm: Norm = Norm("rms", bias=False)   # q_a_layernorm and kv_a_layernorm
     causal: bool = True
+    # DeepSeek Sparse Attention (V3.2): a lightning indexer of ``index_heads`` heads of
+    # ``index_dim`` scores every cached token (its own key of ``index_dim`` a token, cached too)
+    # and a decode step attends to the ``index_topk`` best only; 0: dense MLA
+    index_heads: int = 0
+    index_dim: int = 0
+    index_topk: int = 0
 
     kv_heads = 1                 # the latent is one "head" shared by all
     window = None                # no sliding window
