@@ -555,3 +555,14 @@ def test_zoo_parameters_equal_transformers_on_meta(model, cls, expected):
                                                       if k not in ("model_type", "architectures")}))
     assert sum(p.numel() for p in hf.parameters()) == expected
     assert from_config(cfg, Phase(tokens=8)).params == expected
+
+
+@pytest.mark.parametrize("model", ["llava-1.5-7b", "qwen2.5-vl-3b", "internvl3-2b"])
+def test_a_vision_language_model_is_not_traced_on_made_up_inputs(run_cli, model):
+    """Zero token ids hold no image tokens: a trace would run the language model on the text
+    alone and count less than the model runs. It is refused in one sentence (the analytic
+    count is held to transformers on real inputs above)."""
+    rc, out, err = run_cli("count", model, "--trace")
+    assert rc == 2 and out == "", err
+    assert "places its image tokens in the text by their ids" in err and "without --trace" in err
+    assert len(err.strip().splitlines()) == 1

@@ -174,8 +174,14 @@ def example_inputs(model, batch: int, seq_len: int, inputs: dict[str, Any] | Non
         feed["decoder_input_ids"] = torch.zeros(batch, seq_len, dtype=torch.long, device=meta)
     vision = getattr(cfg, "vision_config", None)
     if main == "input_ids" and vision is not None and "pixel_values" in inspect.signature(model.forward).parameters:
+        if any(getattr(cfg, k, None) is not None for k in ("image_token_id", "image_token_index")):
+            # where the image's tokens go in the sequence, and how many there are, is data
+            raise ChipfitError(f"{type(model).__name__} places its image tokens in the text by their ids: "
+                               f"chipfit cannot trace it on made-up inputs; count it without `trace` (the "
+                               f"analytic count is held to transformers' own model in chipfit's tests)")
         size = vision.image_size  # a dual encoder (CLIP): one image per text
-        feed["pixel_values"] = torch.zeros(batch, vision.num_channels, size, size, device=meta)
+        size = tuple(size) if isinstance(size, (list, tuple)) else (size, size)
+        feed["pixel_values"] = torch.zeros(batch, getattr(vision, "num_channels", 3), *size, device=meta)
     if phase == "prefill":
         if "logits_to_keep" not in inspect.signature(model.forward).parameters:
             raise ChipfitError(f"transformers' {type(model).__name__} cannot keep only the last logits: "
