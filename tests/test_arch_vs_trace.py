@@ -84,6 +84,10 @@ DECODERS = {
                                 pad_token_id=0, sliding_window=None, partial_rotary_factor=0.75,
                                 tie_word_embeddings=True),
 }
+#: LFM2: gated short convolutions (3 taps) on layers 0 and 2, GQA with per-head Q/K norms on 1 and 3,
+#: the MLP width 2/3 of 96 rounded up to a multiple of 32.
+LFM2 = dict(SMALL, model_type="lfm2", architectures=["Lfm2ForCausalLM"], num_hidden_layers=4, num_key_value_heads=2,
+            full_attn_idxs=[1, 3], conv_L_cache=3, block_multiple_of=32, block_ffn_dim_multiplier=1.0)
 #: DeepSeek-V3: MLA with a low-rank query (and one without), the first layer dense, then 8 routed
 #: experts (top-2 in groups) and a shared one.
 MLA = dict(SMALL, model_type="deepseek_v3", architectures=["DeepseekV3ForCausalLM"], num_hidden_layers=3,
@@ -298,6 +302,47 @@ def test_qwen35_text_equals_transformers(tmp_path, model_type, phase, tokens, ba
     assert built.macs == traced.macs
     assert built.params == traced.params
     assert set(traced.unsupported_ops) <= {"linalg_solve_triangular"}
+
+
+@pytest.mark.parametrize("phase, tokens, batch", [("forward", 5, 2), ("prefill", 9, 1), ("prefill", 2, 3)])
+def test_lfm2_forward_and_prefill_equal_transformers(tmp_path, phase, tokens, batch):
+    """The short convolution as transformers runs it (2 tokens: a prefill shorter than its kernel)."""
+    path = _file(tmp_path, "lfm2", LFM2)
+    kw = dict(phase=phase, seq_len=tokens, batch=batch)
+    _same(count(path, **kw), count(path, trace=True, **kw))
+
+
+def test_a_recurrent_decode_is_not_traced(run_cli, tmp_path):
+    """transformers' decode cache of a hybrid holds states chipfit does not make up: refused."""
+    rc, out, err = run_cli("count", _file(tmp_path, "lfm2", LFM2), "--trace", "--phase", "decode")
+    assert rc == 2 and "'conv' layers hold a recurrent state" in err, err
+
+
+@pytest.mark.parametrize("context, batch", [(5, 2), (20, 1)])
+def test_lfm2_decode_equals_transformers(context, batch):
+    """LFM2 decode with the cache transformers keeps: K and V of ``context`` tokens on the
+    attention layers, the convolution's 3 cached inputs (its kernel) on the convolution layers.
+    Held afterwards: K and V of context + 1 tokens a layer, and 2 inputs × 64 channels a
+    convolution layer (the state it needs)."""
+    from transformers import DynamicCache
+
+    from chipfit.frontends.pytorch.hf import build
+
+    cfg = LFM2
+    model = build(cfg)
+    meta = torch.device("meta")
+    cache = DynamicCache(config=model.config)
+    for i, kind in enumerate(model.config.layer_types):
+        if kind == "full_attention":
+            k = torch.zeros(batch, 2, context, 16, device=meta)
+            cache.update(k, k.clone(), i)
+        else:
+            cache.layers[i].update_conv_state(torch.zeros(batch, 64, 3, device=meta), conv_kernel_size=3)
+    traced = count(model, inputs={"input_ids": torch.zeros(batch, 1, dtype=torch.long, device=meta),
+                                  "past_key_values": cache})
+    built = from_config(cfg, Phase("decode", context=context, batch=batch))
+    _same(built, traced)
+    assert built.kv_cache_elems == batch * (2 * 2 * 2 * (context + 1) * 16 + 2 * 2 * 64)
 
 
 @pytest.mark.parametrize("context, batch", [(5, 2), (20, 1)])

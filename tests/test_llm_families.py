@@ -65,6 +65,11 @@ PUBLISHED = {
     # out its multi-token-prediction layer, as transformers does: 106.85B); its "12B active" is not
     # held: what it leaves out is not stated (13.4B with the embedding and LM head, 12.2B without)
     "glm-4.5-air": (106e9, None, 0.01),
+    # LFM2 model cards (huggingface.co/LiquidAI/LFM2-*): 354,483,968, 742,489,344 and 1,170,340,608
+    # parameters
+    "lfm2-350m": (354_483_968, None, 1e-12),
+    "lfm2-700m": (742_489_344, None, 1e-12),
+    "lfm2-1.2b": (1_170_340_608, None, 1e-12),
     "phi-4-mini": (3.8e9, None, 0.01),
     "phi-3.5-mini": (3.8e9, None, 0.01),
     # Mistral: Hugging Face "Model size" of mistralai/Mistral-Nemo-Base-2407 12.2B,
@@ -129,7 +134,7 @@ def test_parameters_equal_the_published_counts(name):
     ("phi-4-mini", "Phi3ForCausalLM"), ("mistral-nemo-12b", "MistralForCausalLM"),
     ("deepseek-r1-distill-qwen-7b", "Qwen2ForCausalLM"), ("gemma-2-27b", "Gemma2ForCausalLM"),
     ("gemma-3-27b", "Gemma3ForCausalLM"), ("glm-4.5-air", "Glm4MoeForCausalLM"),
-    ("deepseek-v3.2", "DeepseekV32ForCausalLM"),
+    ("deepseek-v3.2", "DeepseekV32ForCausalLM"), ("lfm2-1.2b", "Lfm2ForCausalLM"),
 ])
 def test_parameters_equal_transformers_on_meta(name, cls):
     """The zoo config, built by transformers' own class on the meta device (tied embeddings

@@ -72,6 +72,7 @@ from chipfit.frontends.arch.spec import (
     Norm,
     PatchEmbedding,
     QFormer,
+    ShortConv,
     Stack,
     TokenEmbedding,
     VisionLanguage,
@@ -405,6 +406,30 @@ def _linear_attention(em: _Emitter, p: str, a: LinearAttention, hidden: int, run
     return 0 if run.cache == "none" else held
 
 
+def _short_conv(em: _Emitter, p: str, a: ShortConv, hidden: int, run: _Run) -> int:
+    """LFM2's gated short convolution (:class:`.spec.ShortConv`); returns the state elements it
+    holds afterwards (fixed, whatever the context)."""
+    b, q = run.batch, run.q_len
+    rows, c, k = b * q, a.channels, a.kernel
+    em.linear(f"{p}.in_proj", rows, hidden, 3 * c, a.bias)
+    em.elementwise(f"{p}.gate_in", rows * c, "mul")
+    if run.cache == "read":     # the kernel's cached inputs and the new one: two outputs
+        length, out = k + 1, 2
+    else:                       # padded by k − 1 on both sides (a prefill shorter than the kernel first to it)
+        length = max(q, k) if run.cache == "write" else q
+        out = length + k - 1
+    w = c * k + (c if a.bias else 0)
+    em.op(f"{p}.conv", "conv", "conv1d", macs=b * out * c * k, nonmac=b * out * c if a.bias else 0, params=w,
+          weight=w, read=b * c * length, write=b * c * q, ins=((b, c, length),), outs=((b, c, q),))
+    held = b * a.state_elems()
+    if run.cache != "none":
+        em.op(f"{p}.state", "data", "recurrent_state_write", read=held, write=held, cache_write=held,
+              cache_read=held if run.cache == "read" else 0, ins=((b, c, k - 1),), outs=((b, c, k - 1),))
+    em.elementwise(f"{p}.gate_out", rows * c, "mul")
+    em.linear(f"{p}.out_proj", rows, c, hidden, a.bias)
+    return 0 if run.cache == "none" else held
+
+
 def _mlp(em: _Emitter, p: str, m: MLP, hidden: int, rows: int) -> None:
     if m.gated:
         em.linear(f"{p}.gate_proj", rows, hidden, m.inter, m.bias)
@@ -480,6 +505,8 @@ def _layer_type(layer: Layer) -> str:
     a = layer.attn
     if isinstance(a, LinearAttention):
         attn = f"Gated DeltaNet {a.k_heads}/{a.v_heads} heads"
+    elif isinstance(a, ShortConv):
+        attn = f"short conv {a.kernel} taps"
     elif isinstance(a, LatentAttention):
         attn = f"MLA {a.heads} heads, latent {a.kv_rank:,}+{a.rope_dim}"
     else:
@@ -504,6 +531,8 @@ def _layer(em: _Emitter, p: str, layer: Layer, h: int, rows: int, run: _Run) -> 
     em.norm(f"{p}.input_layernorm", rows, h, layer.norm)
     if isinstance(layer.attn, LinearAttention):
         held = _linear_attention(em, f"{p}.linear_attn", layer.attn, h, run)
+    elif isinstance(layer.attn, ShortConv):
+        held = _short_conv(em, f"{p}.conv", layer.attn, h, run)
     elif isinstance(layer.attn, LatentAttention):
         held = _latent_attention(em, f"{p}.self_attn", layer.attn, h, run)
     else:

@@ -33,6 +33,7 @@ from chipfit.frontends.arch.spec import (
     Norm,
     PatchEmbedding,
     QFormer,
+    ShortConv,
     Stack,
     TokenEmbedding,
     VisionLanguage,
@@ -435,6 +436,40 @@ def _glm4_moe(cfg: Config) -> Decoder:
     return Decoder(TokenEmbedding(vocab, hidden), Stack("layers", hidden, out, final_norm=norm),
                    Head("lm_head", hidden, vocab, tied=bool(cfg.get("tie_word_embeddings", default=False))),
                    max_positions=cfg.get("max_position_embeddings"), rotary_dim=int(hd * frac))
+
+
+@reader("lfm2")
+def _lfm2(cfg: Config) -> Decoder:
+    """LFM2 (Liquid AI; transformers' Lfm2Config / modeling_lfm2), an on-device hybrid: most layers
+    a gated short convolution (:class:`.spec.ShortConv`, ``conv_L_cache`` taps), the others
+    (``layer_types`` 'full_attention', else ``full_attn_idxs``) grouped-query attention with
+    RMSNorms over each query and key head; every layer a SwiGLU MLP whose width, with
+    ``block_auto_adjust_ff_dim``, is 2/3 of ``intermediate_size`` × ``block_ffn_dim_multiplier``
+    rounded up to ``block_multiple_of``. Only the attention layers hold a KV cache; the
+    convolution layers a fixed state."""
+    hidden, layers, heads, vocab, inter = cfg.require(
+        "hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size", "intermediate_size")
+    kv = cfg.kv_heads(heads)
+    hd = cfg.head_dim(hidden, heads)
+    attn_idx = set(cfg.get("full_attn_idxs", default=[]))
+    types = _layer_types(cfg, layers, ["full_attention" if i in attn_idx else "conv" for i in range(layers)])
+    bad = sorted({str(t) for t in types} - {"full_attention", "conv"})
+    if bad:
+        raise ChipfitError(f"{cfg.where}: layer_types holds '{bad[0]}' (lfm2 layers are 'full_attention' or 'conv')")
+    if cfg.get("block_auto_adjust_ff_dim", default=True):
+        inter = int(2 * inter / 3)
+        mult = cfg.get("block_ffn_dim_multiplier", default=1.0)
+        if mult is not None:
+            step = cfg.get("block_multiple_of", default=256)
+            inter = step * ((int(mult * inter) + step - 1) // step)
+    norm = Norm("rms", bias=False)
+    attn = Attention(heads, kv, hd, rotary=True, causal=True, qk_norm=norm)
+    conv = ShortConv(hidden, cfg.get("conv_L_cache", default=3), bool(cfg.get("conv_bias", default=False)))
+    mlp = MLP(inter, "silu", gated=True)
+    out = tuple(Layer(attn if t == "full_attention" else conv, mlp, norm) for t in types)
+    return Decoder(TokenEmbedding(vocab, hidden), Stack("layers", hidden, out, final_norm=norm, final_norm_name="embedding_norm"),
+                   Head("lm_head", hidden, vocab, tied=bool(cfg.get("tie_word_embeddings", default=True))),
+                   max_positions=cfg.get("max_position_embeddings"), rotary_dim=hd)
 
 
 @reader("gpt_oss")

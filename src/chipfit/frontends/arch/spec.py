@@ -136,6 +136,39 @@ class LinearAttention:
 
 
 @dataclass(frozen=True, slots=True)
+class ShortConv:
+    """LFM2's gated short convolution, in place of attention on some layers: ``in_proj`` makes
+    two gates and an input of the hidden width; the first gate times the input runs through a
+    causal depthwise convolution of ``kernel`` taps, the second gate multiplies its output, and
+    ``out_proj`` maps it back. Instead of a KV cache every sequence holds the convolution's last
+    ``kernel − 1`` inputs, whatever the context.
+
+    MACs are transformers' own: the convolution padded by ``kernel − 1`` on both sides (``N +
+    kernel − 1`` outputs of which the first N are kept; a prefill shorter than the kernel is
+    first padded to it), a decode step the cached inputs and the new one (two outputs, one kept)."""
+
+    channels: int
+    kernel: int
+    bias: bool = False
+
+    causal = True
+    window = None                # no KV cache to bound
+    chunked = False
+
+    @property
+    def heads(self) -> int:
+        return self.channels
+
+    @property
+    def kv_heads(self) -> int:   # any split of the channels across tensor-parallel chips
+        return self.channels
+
+    def state_elems(self) -> int:
+        """Elements of the fixed state one sequence holds."""
+        return (self.kernel - 1) * self.channels
+
+
+@dataclass(frozen=True, slots=True)
 class MLP:
     inter: int
     act: str                     # a key of costs.ACTIVATION_COST
@@ -161,7 +194,7 @@ class MoE:
 
 @dataclass(frozen=True, slots=True)
 class Layer:
-    attn: Union[Attention, LatentAttention, LinearAttention]
+    attn: Union[Attention, LatentAttention, LinearAttention, ShortConv]
     mlp: Union[MLP, MoE]
     norm: Norm
     cross: Attention | None = None   # cross-attention to an encoder's output

@@ -229,6 +229,12 @@ def _decode_inputs(model, batch: int, context: int, encdec: bool, source: int) -
     hd = getattr(text, "head_dim", None) or getattr(text, "d_kv", None) or hidden // heads
     layers = (getattr(text, "decoder_layers", None) or getattr(text, "num_decoder_layers", None)
               or text.num_hidden_layers)
+    recurrent = sorted(set(getattr(text, "layer_types", None) or ()) - {"full_attention", "sliding_attention",
+                                                                       "chunked_attention"})
+    if recurrent:
+        raise ChipfitError(f"{type(model).__name__}'s '{recurrent[0]}' layers hold a recurrent state, not keys "
+                           f"and values: chipfit traces its forward and prefill phases only (its decode is built "
+                           f"analytically without `trace`, held to transformers in chipfit's tests)")
     cache = DynamicCache(config=text) if not encdec else DynamicCache()
     for i in range(layers):
         k = torch.zeros(batch, kv, context, hd, device=meta)
