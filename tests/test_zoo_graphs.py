@@ -12,7 +12,7 @@ import pytest
 from chipfit.core.costgraph import CostGraph
 from chipfit.data import zoo
 
-NETWORKS = [e.name for e in zoo.entries("vision") if e.frontend == "torchvision"]
+NETWORKS = [e.name for e in zoo.entries() if e.frontend == "torchvision"]
 
 
 def test_every_torchvision_network_of_the_zoo_ships_traced():

@@ -33,7 +33,7 @@ def main() -> int:
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     stale = []
-    for entry in zoo.entries("vision"):
+    for entry in zoo.entries():
         if entry.frontend != "torchvision":
             continue
         data = stored_data(entry.name)

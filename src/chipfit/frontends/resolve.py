@@ -259,7 +259,8 @@ def resolve(
         return _resolve_hf(entry.name, entry.config, shapes, seq_len or entry.seq_len, batch or 1, device,
                            inputs=entry.inputs, phase=phase, context=context)
     if seq_len is not None:
-        raise ChipfitError(f"'{entry.name}' takes images: use `input_shape`, not `seq_len`")
+        what = "images" if entry.task == "vision" else f"a {'×'.join(map(str, entry.input_shape))} input"
+        raise ChipfitError(f"'{entry.name}' takes {what}: use `input_shape`, not `seq_len`")
     module = _build_on(device, _torchvision_builder(entry.builder), f"'{entry.name}'")
     if not shapes:
         shapes = [InputShape((batch or entry.input_shape[0], *entry.input_shape[1:]))]
