@@ -11,6 +11,13 @@ searches on a log scale) finds
 measured)| of the group's rows (robust to the odd outlier). A factor no row of the group
 depends on (prefill_gemm with decode rows only) is borrowed from the pooled fit. Each fit is
 cross-validated: k-fold (k = min(n, 5)) refits, each predicting the rows it left out.
+
+The per-layer cost is a number of clock cycles: it is fitted at the group's reference clock (the
+median clock of its rows' chips) and each row pays it × reference clock / its chip's clock. It is
+searched below a cap: the smallest, over the group's rows, of the per-layer cost at which the row
+is predicted exactly at the rated figures (memory = matrix = 1), brought to the reference clock
+(see chipfit.data.llm_efficiency). Held-out rows are chosen in benchmarks/llm_cases.yaml before
+fitting and never enter a fit, a cap or a reference clock.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import datetime
 import math
 import sys
 from pathlib import Path
-from statistics import median
+from statistics import median, median_low
 
 import yaml
 
@@ -28,18 +35,35 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from chipfit.calibration.llm_fit import LLMCase, LLMCaseFile, rate_error, retime, run  # noqa: E402
+from chipfit.calibration.llm_fit import (  # noqa: E402
+    LLMCase,
+    LLMCaseFile,
+    clock_of,
+    overhead_room,
+    rate_error,
+    retime,
+    run,
+)
 from chipfit.core.datafile import load_path  # noqa: E402
 from chipfit.core.errors import ChipfitError  # noqa: E402
 from chipfit.core.stats import percentile  # noqa: E402
+from chipfit.core.units import duration, num  # noqa: E402
 from chipfit.data.efficiency import Residual  # noqa: E402
-from chipfit.data.llm_efficiency import ENGINES, LLMEfficiencyFile, LLMFit  # noqa: E402
+from chipfit.data.llm_efficiency import (  # noqa: E402
+    ENGINES,
+    FACTOR_RANGE,
+    LLMEfficiencyFile,
+    LLMFit,
+    grid_edges,
+    scaled_overhead,
+)
 
 CASES = HERE / "llm_cases.yaml"
 OUT = ROOT / "src" / "chipfit" / "data" / "llm_efficiency.yaml"
 
-#: Search range of each factor (gemm, memory, overhead s/layer), searched on a log scale.
-_RANGE = {0: (0.02, 1.0), 1: (0.05, 1.0), 2: (1e-7, 3e-3)}
+#: Search range of each factor (gemm, memory, overhead s/layer), searched on a log scale; the
+#: overhead's upper end is the group's cap where that is lower.
+_RANGE = {0: FACTOR_RANGE["prefill_gemm"], 1: FACTOR_RANGE["decode_memory"], 2: FACTOR_RANGE["layer_overhead_s"]}
 _GOLD = (math.sqrt(5) - 1) / 2
 
 
@@ -59,23 +83,82 @@ def prepare(cases: list[LLMCase]):
     return ready
 
 
-def loss(rows, p) -> float:
-    return sum(abs(math.log(retime(c, r, *p) / c.measured)) for c, r in rows) / len(rows)
+def reference_clock(rows) -> float | None:
+    """The clock (MHz) a group's per-layer cost is stated at: the median (low) of its rows' chip
+    clocks; None when a row's chip has no clock (the cost is then not scaled)."""
+    clocks = [clock_of(r) for _, r in rows]
+    if not clocks or any(c is None for c in clocks):
+        return None
+    return median_low(clocks)
 
 
-def abs_pct(c: LLMCase, r, p) -> float:
+def predicted(c: LLMCase, r, p, ref: float | None = None) -> float:
+    """The case's metric at factors ``p`` (gemm, memory, per-layer cost at ``ref`` MHz)."""
+    return retime(c, r, p[0], p[1], scaled_overhead(p[2], ref, clock_of(r)))
+
+
+def loss(rows, p, ref: float | None = None) -> float:
+    return sum(abs(math.log(predicted(c, r, p, ref) / c.measured)) for c, r in rows) / len(rows)
+
+
+def abs_pct(c: LLMCase, r, p, ref: float | None = None) -> float:
     """|error| in % of the predicted rate (tokens/s), as benchmarks/validate.py reports it."""
-    return abs(rate_error(c, retime(c, r, *p))) * 100
+    return abs(rate_error(c, predicted(c, r, p, ref))) * 100
 
 
-def _line(rows, p: list, k: int) -> tuple[float, float]:
-    """Golden-section search of factor ``k`` on a log scale (overhead: also tries zero)."""
-    lo, hi = (math.log(v) for v in _RANGE[k])
+def _floor3(x: float) -> float:
+    """``x`` rounded down to 3 significant digits."""
+    v = float(f"{x:.3g}")
+    if v > x:
+        step = 10 ** (math.floor(math.log10(x)) - 2)
+        v = float(f"{v - step:.3g}")
+    return v
+
+
+def cap_of(rows, ref: float | None):
+    """The per-layer cost cap of a group at ``ref`` MHz (rounded down to 3 digits), the row it
+    comes from and that row's room on its own chip: (cap_s, case, result, room_s), or None when
+    no row leaves room."""
+    best = None
+    for c, r in rows:
+        room = overhead_room(c, r)
+        if room <= 0:
+            continue  # faster than the rated figures allow even with no cost: bounds nothing
+        at_ref = room * (clock_of(r) / ref if ref else 1.0)
+        if best is None or at_ref < best[0]:
+            best = (at_ref, c, r, room)
+    if best is None:
+        return None
+    return (_floor3(best[0]),) + best[1:]
+
+
+def cap_text(cap, ref: float | None) -> str:
+    """The cap's derivation in words and numbers."""
+    value, c, r, room = cap
+    clock = clock_of(r)
+    rated = retime(c, r, 1.0, 1.0, 0.0)
+    show = (lambda v: duration(v)) if c.metric in ("tpot", "ttft") else (lambda v: f"{num(v)} tokens/s")  # noqa: E731
+    text = (f"{c.id} ({c.hardware.split('(')[0].strip()}, {c.model} {c.precision}, {c.metric} at batch {c.batch}): "
+            f"measured {show(c.measured)}, {show(rated)} at the rated figures with no per-layer cost; the gap is "
+            f"{room * 1e6:.3g} µs per layer per step")
+    if ref and clock:
+        text += f" on its {clock:g} MHz chip, {value * 1e6:.3g} µs at {ref:g} MHz (rounded down)"
+    return text
+
+
+def _line(rows, p: list, k: int, ref: float | None = None, cap: float | None = None) -> tuple[float, float]:
+    """Golden-section search of factor ``k`` on a log scale (overhead: also tries zero, and stays
+    at or below ``cap``)."""
+    lo_v, hi_v = _RANGE[k]
+    if k == 2 and cap is not None:
+        hi_v = cap
+        lo_v = min(lo_v, cap / 10)
+    lo, hi = math.log(lo_v), math.log(hi_v)
 
     def f(x: float) -> float:
         q = list(p)
         q[k] = math.exp(x)
-        return loss(rows, q)
+        return loss(rows, q, ref)
 
     a, b = lo, hi
     c, d = b - _GOLD * (b - a), a + _GOLD * (b - a)
@@ -93,25 +176,31 @@ def _line(rows, p: list, k: int) -> tuple[float, float]:
     if k == 2:
         q = list(p)
         q[2] = 0.0
-        zero = loss(rows, q)
+        zero = loss(rows, q, ref)
         if zero <= val:
             best, val = 0.0, zero
     return best, val
 
 
-def search(rows, start, free) -> tuple[float, float, float]:
-    """Coordinate descent: each free factor in turn, until the loss stops falling."""
+def search(rows, start, free, ref: float | None = None, cap: float | None = None) -> tuple[float, float, float]:
+    """Coordinate descent: each free factor in turn, until the loss stops falling; the per-layer
+    cost is at ``ref`` MHz and never above ``cap``."""
     p = list(start)
-    best = loss(rows, p)
+    if cap is not None:
+        p[2] = min(p[2], cap)
+    best = loss(rows, p, ref)
     for _ in range(5):
         before = best
         for k in free:
-            v, val = _line(rows, p, k)
+            v, val = _line(rows, p, k, ref, cap)
             if val < best:
                 p[k], best = v, val
         if before - best < 1e-5:
             break
-    return (round(p[0], 4), round(p[1], 4), float(f"{p[2]:.3g}"))
+    overhead = float(f"{p[2]:.3g}")
+    if cap is not None:
+        overhead = min(overhead, cap)
+    return (round(p[0], 4), round(p[1], 4), overhead)
 
 
 def free_params(rows) -> tuple[int, ...]:
@@ -127,29 +216,32 @@ def residual(errs: list[float], cv: list[float] | None) -> Residual | None:
                     cv_median_abs_pct=round(median(cv), 2) if cv else None)
 
 
-def fit_group(rows, start):
+def fit_group(rows, start, ref: float | None = None):
+    """Fit one group: (factors, free factors, cross-validated |error| per row, cap)."""
     free = free_params(rows)
-    p = search(rows, start, free)
-    # k-fold cross-validation
+    cap = cap_of(rows, ref)
+    p = search(rows, start, free, ref, cap[0] if cap else None)
+    # k-fold cross-validation: each fold's cap from its own training rows
     k = min(len(rows), 5)
     cv = {}
     if len(rows) > 2:
         for f in range(k):
             train = [x for i, x in enumerate(rows) if i % k != f]
             test = [x for i, x in enumerate(rows) if i % k == f]
-            pf = search(train, p, free_params(train) if train else free)
+            cap_f = cap_of(train, ref)
+            pf = search(train, p, free_params(train) if train else free, ref, cap_f[0] if cap_f else None)
             for c, r in test:
-                cv[c.id] = abs_pct(c, r, pf)
-    return p, free, cv
+                cv[c.id] = abs_pct(c, r, pf, ref)
+    return p, free, cv, cap
 
 
-def clipped(p, free) -> str:
-    """The free factors the fit left at the top of their range, said in the basis: the rows ask
-    for the rated figure or more, so the fit is clipped there, not a measured 1.0."""
-    names = {0: "prefill_gemm", 1: "decode_memory"}
-    ends = [f"{names[k]} {p[k]:g}" for k in (0, 1) if k in free and p[k] >= 0.999 * _RANGE[k][1]]
-    return (f"; at the top of its range: {', '.join(ends)} (the rows ask for the rated figure or more: the fit "
-            f"is clipped there and the per-layer overhead takes the rest)") if ends else ""
+def clipped(fit: LLMFit, free) -> str:
+    """The free factors the fit left at an end of their grid, said in the basis (why each grid
+    ends there is in chipfit.data.llm_efficiency.EDGE_WHY, shown by VALIDATION.md and --explain)."""
+    names = {0: "prefill_gemm", 1: "decode_memory", 2: "layer_overhead_s"}
+    ends = [e.split(" is ")[0] for e in grid_edges(fit)
+            if any(e.startswith(names[k]) for k in free)]
+    return f"; at an end of its grid: {', '.join(ends)}" if ends else ""
 
 
 def basis_text(cls: str, eng: str, n_decode: int, n_prefill: int, borrowed: str | None,
@@ -200,21 +292,28 @@ def main() -> None:
             continue
         borrow = done.get((cls, "generic")) or done.get(("all", eng)) or done.get(("all", "generic"))
         start = borrow or (0.5, 0.7, 5e-5)
-        p, free, cv = fit_group(rows, start)
+        ref = reference_clock(rows)
+        p, free, cv, cap = fit_group(rows, start, ref)
         done[key] = p
-        dec = [abs_pct(c, r, p) for c, r in rows if c.phase == "decode"]
-        pre = [abs_pct(c, r, p) for c, r in rows if c.phase == "prefill"]
+        dec = [abs_pct(c, r, p, ref) for c, r in rows if c.phase == "decode"]
+        pre = [abs_pct(c, r, p, ref) for c, r in rows if c.phase == "prefill"]
         cv_dec = [v for (c, _), v in ((x, cv.get(x[0].id)) for x in rows) if v is not None and c.phase == "decode"]
         cv_pre = [v for (c, _), v in ((x, cv.get(x[0].id)) for x in rows) if v is not None and c.phase == "prefill"]
         borrowed = None if 0 in free else (
             "the class's pooled fit" if (cls, "generic") in done and key != (cls, "generic") else "the pooled fit")
-        basis = basis_text(cls, eng, len(dec), len(pre), borrowed, kept_out.get(key, 0)) + clipped(p, free)
-        fits.append(LLMFit(efficiency_class=cls, engine=eng, decode_memory=p[1], prefill_gemm=p[0],
-                           layer_overhead_s=p[2], basis=basis, fitted_on=ids,
-                           chips=sorted({c.chip for c, _ in rows}),
-                           decode_residual=residual(dec, cv_dec), prefill_residual=residual(pre, cv_pre)))
+        basis = basis_text(cls, eng, len(dec), len(pre), borrowed, kept_out.get(key, 0))
+        if ref:
+            basis += (f"; per-layer cost at {ref:g} MHz, the median clock of the rows' chips, and × {ref:g} / "
+                      f"clock on any other chip")
+        fit = LLMFit(efficiency_class=cls, engine=eng, decode_memory=p[1], prefill_gemm=p[0],
+                     layer_overhead_s=p[2], reference_clock_mhz=ref,
+                     layer_overhead_cap_s=cap[0] if cap else None, cap_basis=cap_text(cap, ref) if cap else None,
+                     basis=basis, fitted_on=ids, chips=sorted({c.chip for c, _ in rows}),
+                     decode_residual=residual(dec, cv_dec), prefill_residual=residual(pre, cv_pre))
+        fits.append(fit.model_copy(update={"basis": basis + clipped(fit, free)}))
         r_d, r_p = fits[-1].decode_residual, fits[-1].prefill_residual
-        print(f"{cls + '/' + eng:28s} mem {p[1]:.3f} gemm {p[0]:.3f} overhead {p[2] * 1e6:7.1f} us/layer  "
+        print(f"{cls + '/' + eng:28s} mem {p[1]:.3f} gemm {p[0]:.3f} overhead {p[2] * 1e6:7.1f} us/layer "
+              f"at {ref or 0:g} MHz (cap {cap[0] * 1e6 if cap else float('nan'):.1f})  "
               f"decode {r_d.median_abs_pct if r_d else '-'}% (cv {r_d.cv_median_abs_pct if r_d else '-'})  "
               f"prefill {r_p.median_abs_pct if r_p else '-'}% (cv {r_p.cv_median_abs_pct if r_p else '-'})  "
               f"n={len(rows)}")
@@ -223,9 +322,12 @@ def main() -> None:
         method=("per (chip class, engine), pooled per class ('generic') and over all classes ('all'): coordinate "
                 "descent with golden-section line searches on a log scale over (decode_memory, prefill_gemm, "
                 "layer_overhead_s) minimising the mean "
-                "|log(predicted/measured)| over the group's fit rows of benchmarks/llm_cases.yaml; residuals "
+                "|log(predicted/measured)| over the group's fit rows of benchmarks/llm_cases.yaml; "
+                "layer_overhead_s is at reference_clock_mhz (the median clock of the rows' chips), each row paying "
+                "it x reference / its chip's clock, and searched at or below layer_overhead_cap_s (the smallest "
+                "per-layer cost at which a fit row is predicted exactly at the rated figures); residuals "
                 "split into decode rows (decode_tps, tpot, throughput) and prefill rows (ttft, prefill_tps); "
-                "cv = k-fold cross-validation, k = min(n, 5)"),
+                "cv = k-fold cross-validation, k = min(n, 5), each fold with the cap of its own training rows"),
         fits=fits)
     if args.dry_run:
         return

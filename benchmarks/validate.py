@@ -30,7 +30,7 @@ from chipfit.core.datafile import load_path
 from chipfit.core.stats import percentile
 from chipfit.core.units import num
 from chipfit.data.efficiency import efficiency_file
-from chipfit.data.llm_efficiency import llm_efficiency_file
+from chipfit.data.llm_efficiency import EDGE_WHY, grid_edges, llm_efficiency_file
 
 
 def _keep_edge_block(text: str, path: str) -> str:
@@ -85,11 +85,21 @@ def llm_section() -> tuple[str, list[list[str]], list[list[str]], list[list[str]
         g[f"{p.result.efficiency.efficiency_class} / {c.engine}"].append(p.abs_pct)
     dec, pre = _stats(summaries["decode"]), _stats(summaries["prefill"])
     fits = llm_efficiency_file()
+
+    def at_clock(seconds: float, f) -> str:
+        return f"{seconds * 1e6:.3g}" + (f" at {f.reference_clock_mhz:g} MHz" if f.reference_clock_mhz else "")
+
     fit_rows = [[f"{f.efficiency_class}/{f.engine}", f"{f.decode_memory:.3g}", f"{f.prefill_gemm:.3g}",
-                 f"{f.layer_overhead_s * 1e6:.3g}",
+                 at_clock(f.layer_overhead_s, f),
+                 (at_clock(f.layer_overhead_cap_s, f) + f" ({f.cap_basis.split(' ')[0]})")
+                 if f.layer_overhead_cap_s is not None else "-",
+                 "; ".join(e.split(" is ")[0] for e in grid_edges(f)) or "none",
                  f"{f.decode_residual.median_abs_pct:g}% ({f.decode_residual.cv_median_abs_pct}%)" if f.decode_residual else "-",
                  f"{f.prefill_residual.median_abs_pct:g}% ({f.prefill_residual.cv_median_abs_pct}%)" if f.prefill_residual else "-",
                  str(len(f.fitted_on))] for f in fits.fits]
+    caps = "\n".join(f"- {f.efficiency_class}/{f.engine}: {f.cap_basis}" for f in fits.fits if f.cap_basis)
+    edged = sorted({e.split(" ")[0] for f in fits.fits for e in grid_edges(f)})
+    edge_text = "\n".join(f"- `{name}` at its end is {EDGE_WHY[name]}." for name in edged) or "- none"
     text = f"""## LLM inference (`chipfit llm`)
 
 Every LLM row of `benchmarks/data/measured_public.csv` is predicted by `chipfit.llm` with the cases of
@@ -98,10 +108,11 @@ tokens, chips) and the engine efficiencies of `src/chipfit/data/llm_efficiency.y
 {fits.date} by `benchmarks/fit_llm.py`). Errors are on the **rate** (tokens/s): for a time
 metric (TPOT, TTFT) the rate is its inverse, so a negative error means chipfit predicts slower
 than measured. Decode rows are `decode_tps`, `tpot` and whole-request `throughput`; prefill
-rows are `ttft` and `prefill_tps`. Rows marked `*` are held out (never fitted on): the Apple
-M2 family (the Apple fit used M1 chips only), Llama-3-70B (fitted on 7-13B models), the newer
-llama.cpp CUDA scoreboard, the Jetson Orin Nano MLC rows (no Jetson or MLC row was fitted: they
-use the pooled `all/generic` factors), and three rows whose note says why.
+rows are `ttft` and `prefill_tps`. Rows marked `*` are held out (never fitted on, and never
+used for a cap or a reference clock): the Apple M2 family (the Apple fit used M1 chips only:
+the M2 rows test the clock scaling of the per-layer cost), Llama-3-70B (fitted on 7-13B
+models), the newer llama.cpp CUDA scoreboard, the Jetson Orin Nano MLC rows (no Jetson or MLC
+row was fitted: they use the pooled `all/generic` factors), and three rows whose note says why.
 
 ### Decode tokens/s
 
@@ -114,10 +125,28 @@ use the pooled `all/generic` factors), and three rows whose note says why.
 ### Fitted factors
 
 memory: fraction of DRAM bandwidth streamed; matrix: fraction of the dense peak of matrix
-products; overhead: µs per layer per step (launches, host work). Errors are in-sample, with
-the 5-fold cross-validated median in brackets.
+products; overhead: µs per layer per step (launches, small kernels, host work) at the fit's
+reference clock, the median clock of its rows' chips. A fixed cost is a number of clock cycles,
+so a chip whose unit lists a clock pays
 
-{md_table(["class/engine", "memory", "matrix", "overhead µs", "decode error (cv)", "prefill error (cv)", "rows"], fit_rows)}
+    per-layer cost = min(overhead, cap) × reference clock / chip clock
+
+(a chip without a clock in the database pays the figure at the reference clock, and its
+prediction says so). The cap is the most fixed time the fastest fit row leaves: for each fit row,
+the per-layer cost at which chipfit predicts it exactly with the rated bandwidth and peak
+(memory = matrix = 1), brought to the reference clock; the smallest of these. The fit searches the
+overhead at or below it. Errors are in-sample, with the 5-fold cross-validated median in
+brackets (each fold with the cap of its own training rows).
+
+{md_table(["class/engine", "memory", "matrix", "overhead µs", "cap µs (row)", "at a grid edge", "decode error (cv)", "prefill error (cv)", "rows"], fit_rows)}
+
+Where each cap comes from:
+
+{caps}
+
+Factors at an end of their grid, and why the grid is not widened there:
+
+{edge_text}
 
 ### Rows
 

@@ -9,6 +9,7 @@ import pytest
 
 from chipfit.calibration.llm_fit import LLMCaseFile, predict
 from chipfit.core.datafile import load_path
+from chipfit.core.stats import percentile
 from chipfit.data.llm_efficiency import ENGINES, llm_efficiency_file, lookup
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,10 +64,32 @@ def test_refitting_reproduces_the_stored_factors(cases):
 
     stored = next(f for f in llm_efficiency_file().fits if (f.efficiency_class, f.engine) == ("nvidia-gpu", "hf"))
     rows = sorted(fit_llm.prepare([c for c in cases if c.id in stored.fitted_on]), key=lambda x: x[0].row)
+    ref = fit_llm.reference_clock(rows)
+    cap = fit_llm.cap_of(rows, ref)
+    assert (ref, cap[0], cap[1].id) == (stored.reference_clock_mhz, stored.layer_overhead_cap_s,
+                                        stored.cap_basis.split(" ")[0])
     start = next((f.prefill_gemm, f.decode_memory, f.layer_overhead_s) for f in llm_efficiency_file().fits
                  if (f.efficiency_class, f.engine) == ("nvidia-gpu", "generic"))
-    p = fit_llm.search(rows, start, fit_llm.free_params(rows))
+    p = fit_llm.search(rows, start, fit_llm.free_params(rows), ref, cap[0])
     assert p == pytest.approx((stored.prefill_gemm, stored.decode_memory, stored.layer_overhead_s), rel=2e-3)
+
+
+def test_validation_md_shows_what_validate_py_computes(preds):
+    """The LLM section of VALIDATION.md: its decode and prefill summaries and its fitted-factor
+    table are what benchmarks/validate.py computes now (a refit without a rerun of validate.py,
+    or a change to the predictions, fails here)."""
+    import validate
+
+    text = (ROOT / "VALIDATION.md").read_text(encoding="utf-8")
+    md, _, dec, pre = validate.llm_section()
+    head = ["rows", "n", "median abs error", "p90 abs error"]
+    assert validate.md_table(head, dec) in text
+    assert validate.md_table(head, pre) in text
+    factors = md.split("### Fitted factors", 1)[1].split("### Rows", 1)[0]
+    assert factors in text
+    all_dec = next(r for r in dec if r[0] == "all rows")
+    decode = [p.abs_pct for p in preds if p.case.phase == "decode"]
+    assert all_dec[1:] == [str(len(decode)), f"{median(decode):.1f}%", f"{percentile(decode, 90):.1f}%"]
 
 
 def test_decode_rate_of_all_published_llm_rows_within_15_percent_median(preds):

@@ -13,7 +13,9 @@ with ``output`` tokens each:
   closed form, op by op. ``tpot_s`` is the mean step.
 
 Each step costs the roofline time at the engine's fitted efficiencies plus a fixed
-``layer_overhead_s`` per layer (kernel launches and host work; see
+``layer_overhead_s`` per layer (kernel launches, small kernels and host work): a fixed number of
+clock cycles, so the fit's figure at its reference clock times reference clock / the unit's
+clock, and never more than the cap the fastest fit row allows (see
 :mod:`chipfit.data.llm_efficiency`). With ``chips_count = N`` (tensor parallelism) every op is
 split evenly over N identical chips and each layer adds two all-reduces of the hidden state
 (after attention and after the MLP), ring algorithm::
@@ -41,7 +43,7 @@ from chipfit.core.precision import PRECISIONS, Precision, get_precision
 from chipfit.data import zoo
 from chipfit.data.chips import ChipRecord, Unit, database, split_unit, with_mode
 from chipfit.data.efficiency import Band, Efficiency, band_of, for_class
-from chipfit.data.llm_efficiency import LLMEfficiency, engine_for, lookup, matrix_peak
+from chipfit.data.llm_efficiency import LLMEfficiency, engine_for, lookup, matrix_peak, on_chip
 from chipfit.frontends.arch import Phase, build, read
 from chipfit.frontends.arch.spec import Decoder, LinearAttention
 from chipfit.frontends.resolve import config_model
@@ -251,7 +253,11 @@ class LLMResult:
             "decode_curve": [{"context": c, "step_s": s} for c, s in self.curve],
             "efficiency": {"class": e.efficiency_class, "engine": e.engine, "fit": e.fit,
                            "decode_memory": e.decode_memory, "prefill_gemm": e.prefill_gemm,
-                           "layer_overhead_s": e.layer_overhead_s, "basis": e.basis,
+                           "layer_overhead_s": e.layer_overhead_s, "layer_overhead_fit_s": e.fit_overhead_s,
+                           "reference_clock_mhz": e.reference_clock_mhz, "chip_clock_mhz": e.clock_mhz,
+                           "layer_overhead_cap_s": e.overhead_cap_s,
+                           "layer_overhead_derivation": e.overhead_derivation, "grid_edges": list(e.edges),
+                           "basis": e.basis,
                            "decode_validation": e.decode_residual.model_dump() if e.decode_residual else None,
                            "prefill_validation": e.prefill_residual.model_dump() if e.prefill_residual else None,
                            "validated_on_chips": list(e.chips), "validated_on_this_chip": self.chip in e.chips},
@@ -259,7 +265,10 @@ class LLMResult:
         }
 
     def explain(self) -> list[tuple[str, str]]:
-        return llm_explanation(self)
+        e = self.efficiency
+        rows = llm_explanation(self) + [("per-layer cost", e.overhead_derivation)]
+        rows += [("grid edge", edge) for edge in e.edges]
+        return rows
 
 
 def _banded(key: str, value: float, band: Band | None) -> dict[str, float | None]:
@@ -492,7 +501,7 @@ def llm(model: str, chip: str, *, prompt: int = 512, output: int = 128, batch: i
 
     record, unit = _unit(chip, prec, chips_files)
     engine, engine_note = engine_for(engine, prec.name)
-    eff = lookup(unit.efficiency_class, engine)
+    eff = on_chip(lookup(unit.efficiency_class, engine), unit.clock_mhz.value if unit.clock_mhz else None)
     base = for_class(unit.efficiency_class)
     n = chips_count
     link = link_gbps or DEFAULT_LINK_GBPS

@@ -125,3 +125,26 @@ def retime(case: LLMCase, result: LLMResult, gemm: float, memory: float, overhea
     need_dec = case.metric in DECODE_METRICS
     return metric(case, result, timing(result.prepared, gemm, memory, overhead_s,
                                        prefill=need_pre, decode=need_dec))
+
+
+def clock_of(result: LLMResult) -> float | None:
+    """The clock (MHz) of the unit a result priced, None when the database has none."""
+    clock = result.unit.clock_mhz
+    return clock.value if clock is not None else None
+
+
+def _time_like(case: LLMCase, value: float) -> float:
+    """A quantity proportional to the time the metric measures (rates are inverted), which is
+    linear in the per-layer cost."""
+    return value if case.metric in ("tpot", "ttft") else 1 / value
+
+
+def overhead_room(case: LLMCase, result: LLMResult) -> float:
+    """The per-layer cost (seconds, on the row's chip) at which the case is predicted exactly at
+    the rated figures (``memory = matrix = 1``): (measured time − roofline time at the rated
+    figures) / (layers × steps). The time is linear in the cost, so two re-timings give it
+    exactly; it is negative when the rated figures alone already predict slower than measured."""
+    probe = 1e-4
+    t0 = _time_like(case, retime(case, result, 1.0, 1.0, 0.0))
+    t1 = _time_like(case, retime(case, result, 1.0, 1.0, probe))
+    return (_time_like(case, case.measured) - t0) / (t1 - t0) * probe

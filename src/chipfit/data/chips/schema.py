@@ -32,6 +32,11 @@ power, and the ratio of its clocks to the clocks the chip's peaks are listed at,
 (``jetson-orin-nano-8gb@15W``); ``memory_reserved_gb`` is what the OS and firmware keep of a
 unified memory, so an application can use ``memory_gb - memory_reserved_gb``.
 
+``clock_mhz`` (a unit's, or the chip's when it has no units) is the maximum (boost) clock the
+unit's peaks are listed at. It prices what scales with the clock and not with the peak: the fixed
+per-layer cost of an LLM engine (kernel launches, small kernels) in :mod:`chipfit.analysis.llm`.
+A power mode scales it by the unit's ``clock_scale``, as it scales the peaks.
+
 A chip whose vendor splits the compute into separately programmed units (a Jetson's GPU and
 its DLAs) lists them under ``units``; the first unit is the default one. A single-unit chip
 may give ``dense``/``sparse``/``efficiency_class`` at the chip level instead.
@@ -159,6 +164,7 @@ class Unit(_Strict):
     fp16_accumulate: dict[ComputeKey, Figure] = Field(default_factory=dict)
     power_w: Figure | None = None
     efficiency: Calibration | None = None
+    clock_mhz: Figure | None = None  # max (boost) clock the peaks are listed at, MHz
 
     def peaks(self, sparse: bool = False) -> dict[str, Figure]:
         """Peak per arithmetic: the 2:4-sparsity table with ``sparse``, else the dense one."""
@@ -189,6 +195,7 @@ class Chip(_Strict):
     # dense peaks with FP16 accumulation where faster than the listed (FP32-accumulate) ones: GeForce
     fp16_accumulate: dict[ComputeKey, Figure] = Field(default_factory=dict)
     efficiency: Calibration | None = None
+    clock_mhz: Figure | None = None  # chips without units: max (boost) clock the peaks are listed at, MHz
     units: list[Unit] = Field(default_factory=list)
     memory_bandwidth_gbps: Figure | None = None
     memory_gb: Figure | None = None
@@ -204,9 +211,9 @@ class Chip(_Strict):
     @model_validator(mode="after")
     def _units_or_peaks(self) -> "Chip":
         if self.units and (self.dense or self.sparse or self.fp16_accumulate or self.efficiency_class
-                           or self.efficiency or self.runtimes):
-            raise ValueError("give either units or chip-level dense/sparse/efficiency_class/runtimes/efficiency, "
-                             "not both")
+                           or self.efficiency or self.runtimes or self.clock_mhz):
+            raise ValueError("give either units or chip-level dense/sparse/efficiency_class/runtimes/efficiency/"
+                             "clock_mhz, not both")
         if not self.units and self.dense and not self.efficiency_class:
             raise ValueError("a chip with dense peaks needs efficiency_class")
         _check_accumulate(self.dense, self.fp16_accumulate)
@@ -247,7 +254,7 @@ class Chip(_Strict):
         return [Unit(id="main", name=self.name, efficiency_class=self.efficiency_class or "",
                      runtimes=self.runtimes, dense=self.dense, sparse=self.sparse,
                      fp16_accumulate=self.fp16_accumulate, power_w=self.power_w,
-                     efficiency=self.efficiency)]
+                     efficiency=self.efficiency, clock_mhz=self.clock_mhz)]
 
     def unit_with(self, compute: str, sparse: bool = False) -> Unit | None:
         """The first unit with a peak for ``compute`` (dense, or sparse with ``sparse``)."""
@@ -294,15 +301,20 @@ class Chip(_Strict):
                 "formula": f"{f.value:g} at {self.power_mode} x {ratio.value:.3g} clock ratio of mode {mode.id}"
                            + (f" ({ratio.formula})" if ratio.formula else "")}) for k, f in peaks.items()}
 
+        def clock(fig: Figure | None, unit: str) -> Figure | None:
+            return None if fig is None else scaled({"clock": fig}, unit)["clock"]
+
         update: dict = {"id": f"{self.id}@{mode.id}", "name": f"{self.name} at {mode.id}",
                         "power_w": mode.power_w, "power_mode": mode.id}
         if self.units:
             update["units"] = [u.model_copy(update={"dense": scaled(u.dense, u.id), "sparse": scaled(u.sparse, u.id),
                                                     "fp16_accumulate": scaled(u.fp16_accumulate, u.id),
+                                                    "clock_mhz": clock(u.clock_mhz, u.id),
                                                     "power_w": None}) for u in self.units]
         else:
             update["dense"], update["sparse"] = scaled(self.dense, "main"), scaled(self.sparse, "main")
             update["fp16_accumulate"] = scaled(self.fp16_accumulate, "main")
+            update["clock_mhz"] = clock(self.clock_mhz, "main")
         if mode.memory_bandwidth_gbps is not None:
             update["memory_bandwidth_gbps"] = mode.memory_bandwidth_gbps
         return self.model_copy(update=update)
@@ -327,15 +339,17 @@ class Chip(_Strict):
             out += [(f"power_modes.{m.id}.clock_scale.{u}", f) for u, f in m.clock_scale.items()]
             if m.memory_bandwidth_gbps is not None:
                 out.append((f"power_modes.{m.id}.memory_bandwidth_gbps", m.memory_bandwidth_gbps))
-        for prefix, unit_dense, unit_sparse, acc, power in (
-            [("", self.dense, self.sparse, self.fp16_accumulate, None)]
-            + [(f"units.{u.id}.", u.dense, u.sparse, u.fp16_accumulate, u.power_w) for u in self.units]
+        for prefix, unit_dense, unit_sparse, acc, power, clock in (
+            [("", self.dense, self.sparse, self.fp16_accumulate, None, self.clock_mhz)]
+            + [(f"units.{u.id}.", u.dense, u.sparse, u.fp16_accumulate, u.power_w, u.clock_mhz) for u in self.units]
         ):
             out += [(f"{prefix}dense.{k}", f) for k, f in unit_dense.items()]
             out += [(f"{prefix}sparse.{k}", f) for k, f in unit_sparse.items()]
             out += [(f"{prefix}fp16_accumulate.{k}", f) for k, f in acc.items()]
             if power is not None:
                 out.append((f"{prefix}power_w", power))
+            if clock is not None:
+                out.append((f"{prefix}clock_mhz", clock))
         return out
 
 

@@ -89,6 +89,7 @@ def llm_view(r: "LLMResult", explain: bool = False) -> Group:
     e = r.efficiency
     t.add_row("efficiency", f"{e.fit}: memory {e.decode_memory:.3g}, matrix {e.prefill_gemm:.3g}, "
               f"{e.layer_overhead_s * 1e6:.3g} µs per layer per step ({cli_words(e.basis)})")
+    t.add_row("per-layer cost", cli_words(e.overhead_derivation))
     for label, res in (("decode error", e.decode_residual), ("prefill error", e.prefill_residual)):
         if res:
             cv = f"; cross-validated {res.cv_median_abs_pct:g} %" if res.cv_median_abs_pct is not None else ""
