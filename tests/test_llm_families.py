@@ -241,3 +241,28 @@ def test_llm_runs_end_to_end(name):
     r = llm(name, "h100-sxm", prompt=256, output=16).to_dict()
     assert r["params"] == count(name, seq_len=8).params
     assert r["kv_cache_bytes"] > 0 and r["tpot_s"] > 0
+
+
+def test_a_vision_language_model_prefills_its_image():
+    """Qwen3-VL 8B on one 448×448 image: the prefill runs the vision tower and mergers on the
+    image and the language model on 512 text + 196 image tokens (the graph count prices); the
+    cache holds both: 36 layers × K and V × 8 heads × 128 × 2 bytes = 147,456 bytes a token, over
+    512 + 128 + 196 tokens."""
+    r = llm("qwen3-vl-8b", "h100-sxm", prompt=512, output=128)
+    d = r.to_dict()
+    assert d["image_tokens"] == 196
+    assert r.graph.macs == count("qwen3-vl-8b", phase="prefill", seq_len=512).macs
+    assert d["kv_bytes_per_token"] == 36 * 2 * 8 * 128 * 2
+    assert d["kv_cache_bytes"] == 147_456 * (512 + 128 + 196)
+    assert d["prefill_tokens_per_s"] == pytest.approx((512 + 196) / d["ttft_s"])
+    assert any("one 448×448 image" in n for n in r.notes)
+    text_only = llm("qwen3-8b", "h100-sxm", prompt=512, output=128)
+    assert d["ttft_s"] > text_only.ttft_s
+
+
+def test_lfm2_caches_only_its_attention_layers():
+    """LFM2-1.2B: 6 attention layers × K and V × 8 heads × 64 × 2 bytes = 12,288 bytes a token; the
+    10 convolution layers hold 2 inputs × 2,048 channels × 2 bytes each, whatever the context."""
+    d = llm("lfm2-1.2b", "rtx-4090", prompt=512, output=128).to_dict()
+    assert d["kv_bytes_per_token"] == 6 * 2 * 8 * 64 * 2
+    assert d["kv_cache_bytes"] == 12_288 * 640 + 10 * 2 * 2048 * 2

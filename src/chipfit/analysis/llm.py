@@ -45,7 +45,7 @@ from chipfit.data.chips import ChipRecord, Unit, database, split_unit, with_mode
 from chipfit.data.efficiency import Band, Efficiency, band_of, for_class
 from chipfit.data.llm_efficiency import LLMEfficiency, engine_for, lookup, matrix_peak, on_chip
 from chipfit.frontends.arch import Phase, build, read
-from chipfit.frontends.arch.spec import Decoder, LinearAttention
+from chipfit.frontends.arch.spec import Decoder, VisionLanguage
 from chipfit.frontends.resolve import config_model
 
 #: Default runtime allowance per chip (CUDA context, kernels, allocator workspace), GB.
@@ -156,6 +156,7 @@ class LLMResult:
     kv_heads: int = 1
     notes: list[str] = field(default_factory=list)
     kv_state_bytes: float = 0.0   # per sequence: fixed state of linear-attention layers, not per token
+    image_tokens: int = 0         # a vision-language model: one image's tokens, prefilled with the prompt
 
     # -- timing -----------------------------------------------------------------------
     @property
@@ -192,7 +193,7 @@ class LLMResult:
 
     @property
     def prefill_tokens_per_s(self) -> float:
-        return self.batch * self.prompt / self.ttft_s
+        return self.batch * (self.prompt + self.image_tokens) / self.ttft_s
 
     @property
     def e2e_latency_s(self) -> float:
@@ -222,7 +223,8 @@ class LLMResult:
     @property
     def kv_cache_bytes(self) -> int:
         """KV cache of the whole batch at ``context`` tokens, with any fixed state (all chips)."""
-        return math.ceil((self.kv_bytes_per_token * self.context + self.kv_state_bytes) * self.batch)
+        return math.ceil((self.kv_bytes_per_token * (self.context + self.image_tokens) + self.kv_state_bytes)
+                         * self.batch)
 
     def to_dict(self) -> dict[str, Any]:
         e = self.efficiency
@@ -231,7 +233,8 @@ class LLMResult:
             "precision": self.precision.name, "precision_description": self.precision.describe(),
             "bits_per_weight": self.precision.bits_per_weight, "group_size": self.precision.group_size or None,
             "kv_precision": self.kv_precision.name, "engine": self.engine,
-            "prompt": self.prompt, "output": self.output, "batch": self.batch, "context": self.context,
+            "prompt": self.prompt, "image_tokens": self.image_tokens, "output": self.output, "batch": self.batch,
+            "context": self.context,
             "chips_count": self.chips_count, "link_gbps": self.link_gbps if self.chips_count > 1 else None,
             "params": self.params, "layers": self.layers, "max_positions": self.max_positions,
             "chip_peak_tops": self.peak_tops, "chip_bandwidth_gbps": self.bandwidth_gbps,
@@ -290,27 +293,43 @@ class LLMSweep:
 @dataclass
 class _Model:
     name: str
-    spec: Any
+    spec: Any     # a Decoder, or a VisionLanguage: its language model with one image's tokens in the prompt
     where: str
 
     @property
+    def text(self) -> Decoder:
+        return self.spec.llm if isinstance(self.spec, VisionLanguage) else self.spec
+
+    @property
+    def image_tokens(self) -> int:
+        return self.spec.image_tokens if isinstance(self.spec, VisionLanguage) else 0
+
+    @property
     def layers(self) -> int:
-        return len(self.spec.stack.layers)
+        return len(self.text.stack.layers)
 
     @property
     def hidden(self) -> int:
-        return self.spec.stack.hidden
+        return self.text.stack.hidden
 
     @property
     def kv_heads(self) -> int:
-        return min(layer.attn.kv_heads for layer in self.spec.stack.layers)
+        return min(layer.attn.kv_heads for layer in self.text.stack.layers)
 
     @property
     def windows(self) -> set[int]:
-        return {layer.attn.window for layer in self.spec.stack.layers if layer.attn.window}
+        return {layer.attn.window for layer in self.text.stack.layers if layer.attn.window}
+
+    def state_elems(self) -> int:
+        """Elements of the fixed state a sequence holds (linear-attention and short-convolution
+        layers), whatever the context."""
+        return sum(layer.attn.state_elems() for layer in self.text.stack.layers if hasattr(layer.attn, "state_elems"))
 
     def graph(self, kind: str, tokens: int, context: int, batch: int) -> CostGraph:
-        return build(self.spec, Phase(kind, tokens, context, batch), self.name)
+        """The graph of a phase; ``context`` counts text tokens (a decode step's cache also holds
+        the image's)."""
+        extra = self.image_tokens if kind == "decode" else 0
+        return build(self.spec, Phase(kind, tokens, context + extra, batch), self.name)
 
 
 def _decoder(model: str) -> _Model:
@@ -319,9 +338,10 @@ def _decoder(model: str) -> _Model:
         raise ChipfitError(f"chipfit llm needs a decoder language model given by a config (a built-in "
                            f"name such as llama-2-7b, or a config.json); '{model}' is not one")
     spec = read(cm.config, cm.where)
-    if not isinstance(spec, Decoder) or spec.head is None:
-        raise ChipfitError(f"chipfit llm prices decoder-only language models; {cm.where} is a "
-                           f"{type(spec).__name__}")
+    text = spec.llm if isinstance(spec, VisionLanguage) else spec
+    if not isinstance(text, Decoder) or text.head is None:
+        raise ChipfitError(f"chipfit llm prices decoder-only language models (and vision-language models "
+                           f"built on one); {cm.where} is a {type(spec).__name__}")
     return _Model(cm.name, spec, cm.where)
 
 
@@ -491,13 +511,15 @@ def llm(model: str, chip: str, *, prompt: int = 512, output: int = 128, batch: i
         prec = prec.with_group_size(group_size)
     kv = _kv_precision(prec, kv_precision)
     m = _decoder(model)
+    image, max_positions = m.image_tokens, m.text.max_positions
     needed = prompt + output
-    if m.spec.max_positions and needed > m.spec.max_positions:
-        raise ChipfitError(f"prompt {prompt:,} + output {output:,} = {needed:,} tokens exceed the "
-                           f"{m.spec.max_positions:,}-token context of {m.name}")
+    if max_positions and needed + image > max_positions:
+        with_image = f" + {image:,} image tokens" if image else ""
+        raise ChipfitError(f"prompt {prompt:,}{with_image} + output {output:,} = {needed + image:,} tokens exceed "
+                           f"the {max_positions:,}-token context of {m.name}")
     ctx = context or needed
-    if m.spec.max_positions and ctx > m.spec.max_positions:
-        raise ChipfitError(f"`context` {ctx:,} exceeds the {m.spec.max_positions:,}-token context of {m.name}")
+    if max_positions and ctx + image > max_positions:
+        raise ChipfitError(f"`context` {ctx:,} exceeds the {max_positions:,}-token context of {m.name}")
 
     record, unit = _unit(chip, prec, chips_files)
     engine, engine_note = engine_for(engine, prec.name)
@@ -526,18 +548,17 @@ def llm(model: str, chip: str, *, prompt: int = 512, output: int = 128, batch: i
     pre_graph = m.graph("prefill", prompt, 0, batch)
     # decode: steps at contexts prompt .. prompt + output - 2 (one step at the prompt if output == 1)
     c0, c1 = prompt, prompt + max(output - 1, 1) - 1
-    ctxs = sorted({c0, c1} | {w - 1 for w in m.windows if c0 < w - 1 < c1})
+    ctxs = sorted({c0, c1} | {w - 1 - image for w in m.windows if c0 < w - 1 - image < c1})
     prep = _Prepared(m.layers, run(pre_graph), [run(m.graph("decode", 1, c, batch)) for c in ctxs], ctxs,
-                     2 * m.layers * _allreduce_s(n, batch * prompt * m.hidden * act_bytes, link),
+                     2 * m.layers * _allreduce_s(n, batch * (prompt + image) * m.hidden * act_bytes, link),
                      2 * m.layers * _allreduce_s(n, batch * m.hidden * act_bytes, link))
     t = timing(prep, eff.prefill_gemm, eff.decode_memory, eff.layer_overhead_s)
 
     # memory, per chip
     kv_seq_elems = m.graph("prefill", ctx, 0, 1).kv_cache_elems
-    # a fixed state per sequence (linear-attention layers) does not grow with the context
-    state_elems = sum(layer.attn.state_elems() for layer in m.spec.stack.layers
-                      if isinstance(layer.attn, LinearAttention))
-    kv_token = (kv_seq_elems - state_elems) * kv.activation_bits / 8 / ctx
+    # a fixed state per sequence (linear-attention, short-convolution layers) does not grow with the context
+    state_elems = m.state_elems()
+    kv_token = (kv_seq_elems - state_elems) * kv.activation_bits / 8 / (ctx + image)
     kv_split = min(n, m.kv_heads)
     weights = math.ceil(pre_graph.weight_bytes(prec) / n)
     act_seq = pre_graph.peak_activation_bytes(prec) / batch
@@ -548,7 +569,7 @@ def llm(model: str, chip: str, *, prompt: int = 512, output: int = 128, batch: i
                  math.ceil(act_seq * batch), overhead, capacity, int(reserved.value * 1e9) if reserved else 0)
     kv_seq_chip = kv_seq_elems * kv.activation_bits / 8 / kv_split
     if capacity is None:
-        max_batch, max_ctx, limit = 0, m.spec.max_positions or 0, "model"
+        max_batch, max_ctx, limit = 0, max_positions or 0, "model"
         notes.append("no memory capacity in the database for this chip: memory fit not checked")
     else:
         room = capacity - overhead - weights
@@ -556,11 +577,11 @@ def llm(model: str, chip: str, *, prompt: int = 512, output: int = 128, batch: i
         per_token = kv_token / kv_split * batch
         room_ctx = room - act_seq * batch - state_elems * kv.activation_bits / 8 / kv_split * batch
         mem_ctx = int(room_ctx // per_token) if room_ctx > 0 else 0
-        if m.windows and all(layer.attn.window for layer in m.spec.stack.layers):
-            mem_ctx = m.spec.max_positions or mem_ctx   # the cache stops growing at the window
+        if m.windows and all(layer.attn.window for layer in m.text.stack.layers):
+            mem_ctx = max_positions or mem_ctx   # the cache stops growing at the window
         max_ctx, limit = mem_ctx, "memory"
-        if m.spec.max_positions and m.spec.max_positions <= mem_ctx:
-            max_ctx, limit = m.spec.max_positions, "model"
+        if max_positions and max_positions <= mem_ctx:
+            max_ctx, limit = max_positions, "model"
     if m.windows:
         notes.append(f"sliding-window attention ({', '.join(f'{w:,}' for w in sorted(m.windows))} "
                      f"tokens): the cache of those layers stops growing at the window")
@@ -569,18 +590,22 @@ def llm(model: str, chip: str, *, prompt: int = 512, output: int = 128, batch: i
                      f"over {link:g} GB/s" + (" (default: PCIe 4.0 x16; set `link_gbps`)" if link_gbps is None else ""))
         if m.kv_heads < n:
             notes.append(f"{m.kv_heads} KV heads < {n} chips: each chip holds a copy of some KV heads")
-    if m.spec.max_positions and needed > 0.9 * m.spec.max_positions:
-        notes.append(f"{needed:,} tokens use most of the model's {m.spec.max_positions:,}-token context")
+    if max_positions and needed + image > 0.9 * max_positions:
+        notes.append(f"{needed + image:,} tokens use most of the model's {max_positions:,}-token context")
+    if image:
+        h, w = m.spec.vision.front.image
+        notes.append(f"one {h}×{w} image: its vision encoder and projector run in the prefill (priced with the "
+                     f"engine's factors) and its {image:,} tokens join the {prompt:,} prompt tokens in the cache")
     power = (unit.power_w or record.chip.power_w)
     return LLMResult(
         model=m.name, record=record, unit=unit, precision=prec, kv_precision=kv, prompt=prompt, output=output,
         batch=batch, context=ctx, chips_count=n, link_gbps=link, engine=eff.engine, efficiency=eff,
         peak_tops=peak_tops, bandwidth_gbps=bw_fig.value if bw_fig else None, layers=m.layers, hidden=m.hidden,
-        params=pre_graph.params, max_positions=m.spec.max_positions, prefill=t.prefill, decode=t.decode,
+        params=pre_graph.params, max_positions=max_positions, prefill=t.prefill, decode=t.decode,
         first_step_s=t.first_step_s, last_step_s=t.last_step_s, curve=t.curve, memory=mem, kv_bytes_per_token=kv_token,
         max_batch=max_batch, max_context=max_ctx, max_context_limit=limit,
         power_w=power.value if power else None, graph=pre_graph, prepared=prep,
-        kv_heads=m.kv_heads, notes=notes, kv_state_bytes=state_elems * kv.activation_bits / 8)
+        kv_heads=m.kv_heads, notes=notes, kv_state_bytes=state_elems * kv.activation_bits / 8, image_tokens=image)
 
 
 def _kv_precision(prec: Precision, kv: str | None) -> Precision:

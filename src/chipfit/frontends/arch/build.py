@@ -367,12 +367,7 @@ def _linear_attention(em: _Emitter, p: str, a: LinearAttention, hidden: int, run
     em.linear(f"{p}.in_proj_qkvz", rows, hidden, 2 * key + 2 * value)
     em.linear(f"{p}.in_proj_ba", rows, hidden, 2 * hv)
     decode = run.cache == "read"
-    if decode:
-        length = kern + 1
-        out = 2
-    else:
-        length = max(q, kern) if run.cache == "write" else q
-        out = length + kern - 1
+    length, out = _causal_conv_lengths(run, kern)
     em.op(f"{p}.conv1d", "conv", "conv1d", macs=b * out * conv * kern, params=conv * kern, weight=conv * kern,
           read=b * conv * length, write=b * conv * q, ins=((b, conv, length),), outs=((b, conv, q),))
     em.act(f"{p}.conv_act", rows * conv, "silu")
@@ -406,6 +401,17 @@ def _linear_attention(em: _Emitter, p: str, a: LinearAttention, hidden: int, run
     return 0 if run.cache == "none" else held
 
 
+def _causal_conv_lengths(run: _Run, kernel: int) -> tuple[int, int]:
+    """(input length, outputs computed) of a causal depthwise convolution as transformers runs
+    it: padded by kernel − 1 on both sides (a prefill shorter than the kernel first padded to
+    it), of whose outputs the first N are kept; a decode step convolves the kernel's cached
+    inputs and the new one (two outputs, one kept)."""
+    if run.cache == "read":
+        return kernel + 1, 2
+    length = max(run.q_len, kernel) if run.cache == "write" else run.q_len
+    return length, length + kernel - 1
+
+
 def _short_conv(em: _Emitter, p: str, a: ShortConv, hidden: int, run: _Run) -> int:
     """LFM2's gated short convolution (:class:`.spec.ShortConv`); returns the state elements it
     holds afterwards (fixed, whatever the context)."""
@@ -413,11 +419,7 @@ def _short_conv(em: _Emitter, p: str, a: ShortConv, hidden: int, run: _Run) -> i
     rows, c, k = b * q, a.channels, a.kernel
     em.linear(f"{p}.in_proj", rows, hidden, 3 * c, a.bias)
     em.elementwise(f"{p}.gate_in", rows * c, "mul")
-    if run.cache == "read":     # the kernel's cached inputs and the new one: two outputs
-        length, out = k + 1, 2
-    else:                       # padded by k − 1 on both sides (a prefill shorter than the kernel first to it)
-        length = max(q, k) if run.cache == "write" else q
-        out = length + k - 1
+    length, out = _causal_conv_lengths(run, k)
     w = c * k + (c if a.bias else 0)
     em.op(f"{p}.conv", "conv", "conv1d", macs=b * out * c * k, nonmac=b * out * c if a.bias else 0, params=w,
           weight=w, read=b * c * length, write=b * c * q, ins=((b, c, length),), outs=((b, c, q),))

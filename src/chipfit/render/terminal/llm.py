@@ -74,7 +74,8 @@ def llm_view(r: "LLMResult", explain: bool = False) -> Group:
         cap += f" usable ({human_bytes(mem.capacity + mem.reserved)} less {human_bytes(mem.reserved)} the OS keeps)"
     t.add_row("memory" + per, Text(
         f"{human_bytes(mem.total)} of {cap}: weights {human_bytes(mem.weights)} + KV cache "
-        f"{human_bytes(mem.kv_cache)} ({r.batch} × {r.context:,} tokens × {human_bytes(r.kv_bytes_per_token)}) "
+        f"{human_bytes(mem.kv_cache)} ({r.batch} × {r.context + r.image_tokens:,} tokens × "
+        f"{human_bytes(r.kv_bytes_per_token)}) "
         f"+ activations {human_bytes(mem.activations)} + runtime {human_bytes(mem.overhead)}",
         style="" if r.memory_fits else "bold red"))
     if mem.capacity:
