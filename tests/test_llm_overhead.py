@@ -134,3 +134,18 @@ def test_the_prediction_says_the_per_layer_cost_and_its_derivation():
     assert d["layer_overhead_s"] == pytest.approx(min(d["layer_overhead_fit_s"], d["layer_overhead_cap_s"]) * 1296 / 1398)
     assert "× 1296 / 1398 MHz" in d["layer_overhead_derivation"]
     assert any(k == "per-layer cost" and "1398" in v for k, v in r.explain())
+
+
+def test_h100_and_rtx_3090_prefill_by_hand():
+    """llama.cpp prefill of Llama-2-7B (2,048 tokens, q4_0) on an H100 SXM and an RTX 3090: both are
+    the nvidia-gpu/llama.cpp fit, so their matrix work takes time in the ratio of the peaks the
+    engine's kernels run at: the H100's dense fp16 (989.4 TFLOPS) and the 3090's fp16-accumulate
+    rate (142 TFLOPS, twice its FP32-accumulate figure), 142 / 989.4 = 0.1435."""
+    from chipfit.analysis.llm import llm
+
+    h100 = llm("llama-2-7b", "h100-sxm", prompt=2048, output=2, precision="q4_0", engine="llama.cpp")
+    rtx = llm("llama-2-7b", "rtx-3090", prompt=2048, output=2, precision="q4_0", engine="llama.cpp")
+    assert (h100.peak_tops, rtx.peak_tops) == (989.4, 142.0)
+    assert h100.efficiency.fit == rtx.efficiency.fit == "nvidia-gpu/llama.cpp"
+    assert h100.prefill.compute_s / rtx.prefill.compute_s == pytest.approx(142.0 / 989.4, rel=1e-9)
+    assert rtx.ttft_s > 4 * h100.ttft_s
