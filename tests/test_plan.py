@@ -250,7 +250,11 @@ GOOD_STAGE = "  - name: a\n    model: resnet18\n    rate: 30\n"
      6, "stages[0].precision", "precision"),
 ])
 def test_bad_scenario_files(tmp_path, run_cli, text, line, field, words):
-    path = _write(tmp_path, text)
+    assert_refused(run_cli, _write(tmp_path, text), line, field, words)
+
+
+def assert_refused(run_cli, path, line: int, field: str, words: str) -> None:
+    """``chipfit plan PATH`` exits 2 with one sentence naming the file, line and field."""
     rc, out, err = run_cli("plan", path)
     assert rc == 2, (out, err)
     assert out == ""

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from test_plan import assert_refused
 
 from chipfit.analysis import host_ops
 from chipfit.analysis.plan import plan
@@ -244,14 +245,7 @@ def _stage(process: str = LB, more: str = "", head: str = HEAD) -> str:
     (_stage(more="    runtime: qnn\n"), 5, "stages[0]", "runtime does not apply to a process stage"),
 ])
 def test_bad_host_and_process_values(tmp_path, run_cli, text, line, field, words):
-    path = _write(tmp_path, text)
-    rc, out, err = run_cli("plan", path)
-    assert rc == 2, (out, err)
-    assert out == ""
-    msg = err.strip()
-    assert len(msg.splitlines()) == 1 and "Traceback" not in err
-    assert msg.startswith(f"chipfit: {path}, line {line}: {field}: "), msg
-    assert words in msg, msg
+    assert_refused(run_cli, _write(tmp_path, text), line, field, words)
 
 
 def test_a_chip_given_on_the_command_line_without_a_cpu_asks_for_host(tmp_path, run_cli):

@@ -89,8 +89,18 @@ class LatentAttention:
     chunked = False
 
 
+class _FixedState:
+    """A token mixer that holds a fixed state per sequence instead of a KV cache (its
+    ``state_elems()``): causal, no window to bound a cache."""
+
+    __slots__ = ()
+    causal = True
+    window = None
+    chunked = False
+
+
 @dataclass(frozen=True, slots=True)
-class LinearAttention:
+class LinearAttention(_FixedState):
     """Gated DeltaNet linear attention (Qwen3-Next): ``in_proj_qkvz`` projects queries and
     keys (``k_heads`` of ``k_dim``), values and an output gate (``v_heads`` of ``v_dim``),
     ``in_proj_ba`` a write strength and a decay per value head; a causal depthwise convolution
@@ -114,10 +124,6 @@ class LinearAttention:
     chunk: int = 64
     norm: Norm = Norm("rms", bias=False)   # the gated RMSNorm over each value head
 
-    causal = True
-    window = None                # no KV cache to bound
-    chunked = False
-
     @property
     def heads(self) -> int:
         return self.v_heads
@@ -136,7 +142,7 @@ class LinearAttention:
 
 
 @dataclass(frozen=True, slots=True)
-class ShortConv:
+class ShortConv(_FixedState):
     """LFM2's gated short convolution, in place of attention on some layers: ``in_proj`` makes
     two gates and an input of the hidden width; the first gate times the input runs through a
     causal depthwise convolution of ``kernel`` taps, the second gate multiplies its output, and
@@ -150,10 +156,6 @@ class ShortConv:
     channels: int
     kernel: int
     bias: bool = False
-
-    causal = True
-    window = None                # no KV cache to bound
-    chunked = False
 
     @property
     def heads(self) -> int:
