@@ -15,8 +15,19 @@ graph at the row's input size, fused, on the chip's NPU.
 **Model per runtime class** (see ``chipfit.analysis.roofline``): per op,
 ``max(flops / (peak × e_class × speed), bytes / (bandwidth × e_memory × speed)) + overhead / speed``,
 plus ``call_overhead_us / speed`` per batch, with compute factors ``gemm``, ``depthwise``,
-``vector``, the memory factor, a fixed cost per op ``op_overhead_us`` and per call
+``vector`` and ``attention`` (matrix products of two activations), the memory factor, a fixed cost
+per op ``op_overhead_us``, per data-movement op (concat, copy) ``data_overhead_us`` and per call
 ``call_overhead_us``, and one ``speed`` per measured chip (geometric mean 1 over the class's rows).
+
+**Dataflow classes** (:data:`DATAFLOW`: Hailo). A network that fits the chip runs in one context,
+its layers all at once: no fixed cost per op. One that does not fit is split into contexts: it pays
+the per-op costs and reloads its weights once per batch at ``context_link_gbps`` (fitted). Whether
+a network fits is decided per measured chip by ``context_mb`` (int8 weights + largest op working set),
+set before the descent from the fit rows alone: a model's batch-8 time per image is its batch-1
+time when it runs in one context (the pipeline is full either way) and clearly less when it is
+split (the reload is shared by 8); ``context_mb`` is the need that best separates the two groups
+(:func:`context_capacity`), and a network with attention always splits (every such pair measured
+on Hailo-8 and -8L splits). The on-chip memory of these chips is not published, hence the fit.
 
 **Held-out rows, decided before fitting**: every row of a model whose
 ``zlib.crc32(model_ref) % 4 == 0`` (a fixed quarter of the models, the same for every class)
@@ -88,6 +99,10 @@ VIDEO = {"r3d_18", "r2plus1d_18", "mc3_18", "s3d", "mvit_v1_b", "mvit_v2_s", "sw
 INPUT_FIX = {("github:quic/ai-hub-models", "fcn_resnet50"): (520, 520)}
 MIN_ROWS = 40
 HELD_OUT_MODULUS = 4
+#: classes whose chips run a network as a dataflow pipeline, split into contexts when it does not fit
+DATAFLOW = {"hailort"}
+#: batch-1 / (batch-8 per image) time above which a measured pair counts as split into contexts
+SPLIT_RATIO = 1.15
 
 
 def held_out(model_ref: str) -> bool:
@@ -199,18 +214,21 @@ def graph_of(model: str, hw: tuple[int, int]) -> CostGraph:
     return g
 
 
-CLASS_INDEX = {"gemm": 0, "depthwise": 1, "vector": 2}
-_UNIT = Efficiency(1.0, 1.0, 1.0, 1.0, "unit", "unit")
+CLASS_INDEX = {"gemm": 0, "depthwise": 1, "vector": 2, "attention": 3}
+_UNIT = Efficiency(1.0, 1.0, 1.0, 1.0, "unit", "unit", attention=1.0, op_overhead_s=1.0, data_overhead_s=1e-3)
 
 
 def features(graph: CostGraph, batch: int, precision: str = "int8") -> tuple:
-    """Per op: class index, FLOPs, bytes (after fusion) and whether it pays the fixed cost."""
+    """Per op: class index, FLOPs, bytes (after fusion); per graph: the ops that pay the fixed
+    cost, the data-movement ops that pay theirs, weight bytes, one-context need (MB) and whether
+    it has attention."""
     r = roofline(graph, get_precision(precision), 1.0, 1.0, _UNIT, batch=batch, fuse=True)
     cls = np.array([CLASS_INDEX[o.op_class] for o in r.ops], dtype=np.int8)
     flops = np.array([o.flops for o in r.ops], dtype=float)
     nbytes = np.array([o.bytes for o in r.ops], dtype=float)
-    launches = sum(1 for o in r.ops if o.flops and not o.fused)
-    return cls, flops, nbytes, launches
+    launches = sum(1 for o in r.ops if o.overhead_s == 1.0)
+    moves = sum(1 for o in r.ops if o.overhead_s == 1e-3)
+    return cls, flops, nbytes, launches, moves, r.weight_bytes, r.context_need_bytes / 1e6, r.has_attention
 
 
 # ----------------------------------------------------------------------------- the model
@@ -222,6 +240,10 @@ class Params:
     memory: float = 0.5
     overhead_us: float = 10.0
     call_us: float = 0.0
+    attention: float = 0.05
+    data_us: float = 0.0
+    link_gbps: float = 4.0                   # dataflow classes: weight reload rate of a split network
+    context_mb: dict | None = None           # dataflow classes: per chip, what fits one context
 
 
 class Batch:
@@ -231,7 +253,7 @@ class Batch:
         self.rows = rows
         idx, cls, fl, by, pk, bw = [], [], [], [], [], []
         for i, r in enumerate(rows):
-            c, f, b, _ = r.feats
+            c, f, b = r.feats[:3]
             idx.append(np.full(len(c), i))
             cls.append(c)
             fl.append(f)
@@ -244,22 +266,61 @@ class Batch:
         bws = np.concatenate(bw)
         self.bytes_per_bw = np.where(bws > 0, np.concatenate(by) / np.where(bws > 0, bws, 1), 0.0)
         self.launches = np.array([r.feats[3] for r in rows], dtype=float)
+        self.moves = np.array([r.feats[4] for r in rows], dtype=float)
+        self.weights = np.array([r.feats[5] for r in rows], dtype=float)
+        self.need_mb = np.array([r.feats[6] for r in rows], dtype=float)
+        self.attention = np.array([r.feats[7] for r in rows], dtype=bool)
+        self.dataflow = bool(rows) and all(r.cls in DATAFLOW for r in rows)
         self.measured = np.array([r.measured_s for r in rows])
         self.chips = sorted({r.chip for r in rows})
         self.chip_of = np.array([self.chips.index(r.chip) for r in rows])
 
+    def split(self, p: Params) -> np.ndarray:
+        """Dataflow classes: the rows whose network is split into contexts on their chip."""
+        if not self.dataflow or not p.context_mb:
+            return np.zeros(len(self.rows), dtype=bool)
+        cap = np.array([p.context_mb.get(c) or 0.0 for c in self.chips])[self.chip_of]
+        return (cap > 0) & (self.attention | (self.need_mb > cap))
+
     def predict(self, p: Params, speed: dict[str, float] | None = None) -> np.ndarray:
-        eff = np.array([p.gemm, p.depthwise, p.vector])[self.cls]
+        eff = np.array([p.gemm, p.depthwise, p.vector, p.attention])[self.cls]
         t = np.maximum(self.flops_per_peak / eff, self.bytes_per_bw / p.memory)
-        lat = (np.bincount(self.idx, weights=t, minlength=len(self.rows)) + self.launches * p.overhead_us * 1e-6
-               + p.call_us * 1e-6)
+        fixed = (self.launches * p.overhead_us + self.moves * p.data_us) * 1e-6
+        if self.dataflow:  # one context: a pipeline, no fixed cost per op; split: those and the reload
+            fixed = np.where(self.split(p), fixed + self.weights / (p.link_gbps * 1e9), 0.0)
+        lat = np.bincount(self.idx, weights=t, minlength=len(self.rows)) + fixed + p.call_us * 1e-6
         if speed:
             lat = lat / np.array([speed.get(c, 1.0) for c in self.chips])[self.chip_of]
         return lat
 
 
-FACTOR_GRID = [round(0.004 * 1.1 ** i, 5) for i in range(60) if 0.004 * 1.1 ** i < 1.0] + [1.0]
+FACTOR_GRID = [round(0.001 * 1.1 ** i, 6) for i in range(80) if 0.001 * 1.1 ** i < 1.0] + [1.0]
 OVERHEAD_GRID = [0.0] + [round(0.5 * 1.2 ** i, 3) for i in range(52)]  # 0 and 0.5 us .. ~6 ms
+LINK_GRID = [round(0.25 * 1.15 ** i, 3) for i in range(45)]  # 0.25 .. ~118 GB/s
+
+
+def context_capacity(b: Batch) -> dict[str, float]:
+    """Per chip of a dataflow class: the one-context capacity (MB of int8 weights + largest
+    op working set) that best separates its measured networks that ran in one context from those split
+    into contexts (batch-1 time over batch-8 time per image above :data:`SPLIT_RATIO`), the
+    smallest such on a tie: the largest need measured in one context. Networks with attention split
+    anyway and are left out. On a chip where every measured network split: half the smallest need."""
+    pairs: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
+    need = {}
+    for r, n, a in zip(b.rows, b.need_mb, b.attention):
+        if not a:
+            pairs[(r.chip, r.model)][r.batch] = r.measured_s
+            need[(r.chip, r.model)] = float(n)
+    out = {}
+    for chip in b.chips:
+        pts = [(need[k], v[1] / (v[8] / 8) > SPLIT_RATIO) for k, v in pairs.items()
+               if k[0] == chip and 1 in v and 8 in v]
+        if not pts:
+            continue
+        cands = sorted({n for n, _ in pts})
+        cands.insert(0, cands[0] / 2)  # below every network measured: all of them split
+        out[chip] = round(min(cands, key=lambda m: (sum((n > m) != s for n, s in pts), m)), 2)
+    return out
 
 
 def _loss(b: Batch, p: Params, speed) -> float:
@@ -279,11 +340,17 @@ def fit(b: Batch, with_speeds: bool, start: Params | None = None) -> tuple[Param
     speed: dict[str, float] = {}
     best = _loss(b, p, speed)
     has_dw = bool(np.any(b.cls == 1))
-    names = ["gemm", "vector", "memory", "overhead_us", "call_us"] + (["depthwise"] if has_dw else [])
+    has_attn = bool(np.any(b.cls == 3))
+    if b.dataflow:
+        p = Params(**{**vars(p), "context_mb": context_capacity(b)})
+        best = _loss(b, p, speed)
+    names = (["gemm", "vector", "memory", "overhead_us", "call_us", "data_us"] + (["depthwise"] if has_dw else [])
+             + (["attention"] if has_attn else []) + (["link_gbps"] if b.dataflow else []))
     for _ in range(12):
         improved = False
         for name in names:
-            grid = OVERHEAD_GRID if name in ("overhead_us", "call_us") else FACTOR_GRID
+            grid = (OVERHEAD_GRID if name in ("overhead_us", "call_us", "data_us") else
+                    LINK_GRID if name == "link_gbps" else FACTOR_GRID)
             for v in grid:
                 cand = Params(**{**vars(p), name: v})
                 loss = _loss(b, cand, speed)
@@ -298,6 +365,8 @@ def fit(b: Batch, with_speeds: bool, start: Params | None = None) -> tuple[Param
             break
     if not has_dw:
         p = Params(**{**vars(p), "depthwise": p.vector})
+    if not has_attn:  # nothing measured: attention runs at gemm
+        p = Params(**{**vars(p), "attention": p.gemm})
     return p, speed
 
 
@@ -359,6 +428,9 @@ def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
     meas = lambda rows: np.array([r.measured_s for r in rows])  # noqa: E731
     entry = {"description": DESCRIPTIONS[res.name], "gemm": p.gemm, "depthwise": p.depthwise,
              "vector": p.vector, "memory": p.memory}
+    if any(np.any(r.feats[0] == 3) for r in src.fit_rows):  # fitted on networks with attention
+        entry["attention"] = p.attention
+    entry["data_overhead_us"] = p.data_us
     if lender is not None:
         checked = res.fit_rows + res.test_rows
         entry["basis"] = (f"too few measured rows to fit ({len(checked)} of {MIN_ROWS} needed): borrows the pooled "
@@ -375,18 +447,27 @@ def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
     entry["basis"] = (f"fitted by benchmarks/fit_edge.py on {len(res.fit_rows)} published int8 rows of "
                       f"benchmarks/edge/rows.csv ({len(chips)} chips: {', '.join(chips)}); "
                       f"{len(res.test_rows)} rows of held-out models never fitted on"
+                      + ("; dataflow: each chip's context_mb is set from the batch-1 / batch-8 pairs of its fit rows "
+                         "(its on-chip memory is not published), context_link_gbps is fitted"
+                         if res.name in DATAFLOW else "")
                       + (f"; at the edge of the fit's grid: {', '.join(edges(p))}" if edges(p) else ""))
     entry["fitted_on"] = [r.id for r in res.fit_rows]  # ids of benchmarks/edge/rows.csv
     entry["residual"] = stats(res.fit_pred, meas(res.fit_rows))
     entry["residual"]["loo_median_abs_pct"] = stats(res.loo_model, meas(res.fit_rows))["median_abs_pct"]
     entry["op_overhead_us"] = p.overhead_us
     entry["call_overhead_us"] = p.call_us
+    if res.name in DATAFLOW:
+        entry["dataflow"] = True
+        entry["context_link_gbps"] = p.link_gbps
     if res.speeds:
         counts = defaultdict(int)
         for r in res.fit_rows:
             counts[r.chip] += 1
         entry["chips"] = {c: {"speed": round(s, 4), "rows": counts[c]} for c, s in sorted(res.speeds.items())
                           if counts[c]}
+        for c, mb in (p.context_mb or {}).items():
+            if c in entry["chips"]:
+                entry["chips"][c]["context_mb"] = mb
     if res.test_rows:
         entry["heldout"] = stats(res.test_pred, meas(res.test_rows))
     if res.loo_chip is not None:
@@ -396,15 +477,18 @@ def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
 
 def edges(p: Params) -> list[str]:
     out = []
-    for name in ("gemm", "depthwise", "vector", "memory"):
+    for name in ("gemm", "depthwise", "vector", "memory", "attention"):
         v = getattr(p, name)
         if v >= FACTOR_GRID[-1]:
             out.append(f"{name} at the grid's upper end 1.0 (the rated peak)")
         elif v <= FACTOR_GRID[0]:
             out.append(f"{name} at the grid's lower end {FACTOR_GRID[0]}")
-    for name, v in (("op_overhead_us", p.overhead_us), ("call_overhead_us", p.call_us)):
+    for name, v in (("op_overhead_us", p.overhead_us), ("call_overhead_us", p.call_us),
+                    ("data_overhead_us", p.data_us)):
         if v >= OVERHEAD_GRID[-1]:
             out.append(f"{name} at the grid's upper end {OVERHEAD_GRID[-1]}")
+    if p.context_mb is not None and p.link_gbps in (LINK_GRID[0], LINK_GRID[-1]):
+        out.append(f"context_link_gbps at the grid's end {p.link_gbps}")
     return out
 
 
@@ -457,15 +541,27 @@ def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[
                      f"×{h['band_low']:.2f}–×{h['band_high']:.2f} | – |")
     lines += ["", "Fitted factors (compute factors are fractions of the rated dense int8 peak; `speed` is a "
               "measured chip's speed relative to its class):", "",
-              "| class | gemm | depthwise | vector | memory | per op | per call | chip speeds | at a grid edge |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "| class | gemm | depthwise | vector | attention | memory | per op | per data op | per call | "
+              "chip speeds | at a grid edge |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, res in results.items():
         if res.borrowed:
             continue
         p = res.params
         sp = ", ".join(f"{c} {s:.2f}" for c, s in sorted(res.speeds.items())) or "–"
-        lines.append(f"| {name} | {p.gemm:g} | {p.depthwise:g} | {p.vector:g} | {p.memory:g} | "
-                     f"{p.overhead_us:g} µs | {p.call_us:g} µs | {sp} | {'; '.join(edges(p)) or 'none'} |")
+        att = f"{p.attention:g}" if "attention" in entries[name] else "(gemm)"
+        lines.append(f"| {name} | {p.gemm:g} | {p.depthwise:g} | {p.vector:g} | {att} | {p.memory:g} | "
+                     f"{p.overhead_us:g} µs | {p.data_us:g} µs | {p.call_us:g} µs | {sp} | "
+                     f"{'; '.join(edges(p)) or 'none'} |")
+    for name, res in results.items():
+        if name in DATAFLOW and not res.borrowed:
+            p = res.params
+            lines += ["", f"{name} is a dataflow class: a network runs in one context, with no fixed cost per op, "
+                      "when its int8 weights plus its largest op working set fit the chip's one-context capacity "
+                      "(MB, set from the fit rows' batch-1 / batch-8 pairs: "
+                      + ", ".join(f"{c} {v:g}" for c, v in sorted((p.context_mb or {}).items()))
+                      + "); a bigger one, or one with attention, is split into contexts: it pays the per-op "
+                      f"costs and reloads its weights once per batch at {p.link_gbps:g} GB/s (fitted)."]
     per_chip = defaultdict(lambda: defaultdict(list))
     for name, res in results.items():
         preds = list(zip(res.test_rows, res.test_pred)) if not res.borrowed else []
@@ -541,7 +637,8 @@ def main() -> None:
     checks = {}  # classes fitted elsewhere (benchmarks/fit_efficiency.py), checked on edge rows as stored
     for name, crows in stored.items():
         fit = efficiency_file().classes[name]
-        p = Params(fit.gemm, fit.depthwise, fit.vector, fit.memory, fit.op_overhead_us, fit.call_overhead_us)
+        p = Params(fit.gemm, fit.depthwise, fit.vector, fit.memory, fit.op_overhead_us, fit.call_overhead_us,
+                   fit.attention or fit.gemm, fit.data_overhead_us)
         checks[name] = ClassResult(name, p, {}, [], crows, np.array([]), Batch(crows).predict(p), None, None,
                                    borrowed=True)
     entries["npu"] = class_entry(pooled)
@@ -558,7 +655,9 @@ def main() -> None:
     for name, e in entries.items():
         doc["classes"][name] = e
     doc["edge_method"] = ("benchmarks/fit_edge.py: per edge runtime class, coordinate descent on log grids of "
-                          "(gemm, depthwise, vector, memory, op_overhead_us) alternating with closed-form chip "
+                          "(gemm, depthwise, vector, attention, memory, op_overhead_us, data_overhead_us, "
+                          "call_overhead_us; dataflow classes: context_link_gbps, after per-chip context_mb from "
+                          "batch-1 / batch-8 pairs) alternating with closed-form chip "
                           "speeds, minimising the mean squared log error of latency over the class's fit rows; "
                           f"rows of models with crc32(model) % {HELD_OUT_MODULUS} == 0 are held out")
     from chipfit.data.efficiency import EfficiencyFile

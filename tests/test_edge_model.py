@@ -191,3 +191,110 @@ def test_bad_chip_data_is_one_sentence_naming_file_line_and_field(tmp_path, edit
     f.write_text(CHIP.replace(*edit))
     with pytest.raises(ChipfitError, match=message):
         database([f])
+
+
+# ----------------------------------------------------------------------------- attention, data moves, contexts
+def _matmul_of_two_activations(name: str, n: int) -> Op:
+    """Q·Kᵀ of an n×n by n×n product: n³ MACs, no weights."""
+    return Op(name=name, kind="matmul", op="matmul", macs=n ** 3, act_read_elems=2 * n * n,
+              act_write_elems=n * n, input_shapes=[(n, n), (n, n)], output_shapes=[(n, n)])
+
+
+def _concat(name: str, elems: int) -> Op:
+    """A concat: moves elems in and out, computes nothing."""
+    return Op(name=name, kind="data", op="cat", act_read_elems=elems, act_write_elems=elems,
+              input_shapes=[(1, elems)], output_shapes=[(1, elems)])
+
+
+def test_a_product_of_two_activations_runs_at_the_attention_factor():
+    g = CostGraph(model="attn", ops=[_linear("proj", 1000, 1000), _matmul_of_two_activations("qk", 100)],
+                  params=1_000_000, inputs={"x": (1, 1000)})
+    # 1e9 ops/s, no DRAM time: proj 2e6 FLOPs at gemm 0.5 = 4 ms; qk 2e6 FLOPs at attention 0.1 = 20 ms
+    r = roofline(g, INT8, 1e9, 0.0, _eff(gemm=0.5, attention=0.1))
+    assert [o.op_class for o in r.ops] == ["gemm", "attention"]
+    assert [o.compute_s for o in r.ops] == [pytest.approx(4e-3), pytest.approx(20e-3)]
+    assert r.has_attention
+    # a class without an attention factor runs it at gemm, as before: 4 ms + 4 ms
+    plain = roofline(g, INT8, 1e9, 0.0, _eff(gemm=0.5))
+    assert plain.ops[1].op_class == "gemm" and plain.latency_s == pytest.approx(8e-3)
+
+
+def test_a_data_move_pays_its_own_fixed_cost_once_per_batch():
+    g = CostGraph(model="cat", ops=[_linear("a", 1000, 1000), _concat("cat", 1000)],
+                  params=1_000_000, inputs={"x": (1, 1000)})
+    eff = _eff(op_overhead_s=100e-6, data_overhead_s=30e-6)
+    # compute 2e6 / 1e9 = 2 ms; the linear starts for 100 us, the concat for 30 us (it computes nothing)
+    r1 = roofline(g, INT8, 1e9, 0.0, eff)
+    assert [o.overhead_s for o in r1.ops] == [pytest.approx(100e-6), pytest.approx(30e-6)]
+    assert r1.latency_s == pytest.approx(2e-3 + 130e-6)
+    r8 = roofline(g, INT8, 1e9, 0.0, eff, batch=8)
+    assert r8.latency_s == pytest.approx(8 * 2e-3 + 130e-6)
+    # a data op that moves nothing (a view) costs nothing
+    view = Op(name="v", kind="data", op="view", input_shapes=[(1, 1000)], output_shapes=[(1, 1000)])
+    r = roofline(CostGraph(model="v", ops=[_linear("a", 1000, 1000), view], params=1_000_000,
+                           inputs={"x": (1, 1000)}), INT8, 1e9, 0.0, eff)
+    assert r.latency_s == pytest.approx(2e-3 + 100e-6)
+
+
+def _dataflow(**kw) -> Efficiency:
+    # a dataflow chip: 100 us per op and 30 us per data move when split, weights reload at 1 GB/s
+    return _eff(dataflow=True, op_overhead_s=100e-6, data_overhead_s=30e-6, context_link_bw=1e9, **kw)
+
+
+def test_a_network_that_fits_one_context_runs_as_a_pipeline_without_fixed_costs():
+    g = _graph()  # 2 MB of int8 weights + largest op working set 1000 B in + 1000 B out: needs 2.002 MB
+    r = roofline(g, INT8, 1e9, 0.0, _dataflow(context_bytes=4e6))
+    assert r.context_need_bytes == pytest.approx(2_002_000)
+    assert r.split is False and r.overhead_s == 0 and r.context_s == 0
+    assert r.latency_s == pytest.approx(2 * 2e-3)  # compute only: 2 ops × 2e6 / 1e9
+    r8 = roofline(g, INT8, 1e9, 0.0, _dataflow(context_bytes=4e6), batch=8)
+    assert r8.latency_s / 8 == pytest.approx(r.latency_s)  # a full pipeline: batch changes nothing per image
+
+
+def test_a_network_too_big_for_one_context_is_split_and_a_batch_amortises_the_reload():
+    g = _graph()
+    # 1.5 MB capacity < 2.002 MB: split. Per batch: 2 ops × 100 us + 2 MB / 1 GB/s = 2 ms reload
+    r1 = roofline(g, INT8, 1e9, 0.0, _dataflow(context_bytes=1.5e6))
+    assert r1.split is True
+    assert r1.context_s == pytest.approx(2e-3)
+    assert r1.latency_s == pytest.approx(4e-3 + 200e-6 + 2e-3)
+    r8 = roofline(g, INT8, 1e9, 0.0, _dataflow(context_bytes=1.5e6), batch=8)
+    assert r8.latency_s == pytest.approx(8 * 4e-3 + 200e-6 + 2e-3)
+    # per image: 6.2 ms at batch 1, 4.275 ms at batch 8
+    assert r8.latency_s / 8 == pytest.approx(4.275e-3) and r1.latency_s == pytest.approx(6.2e-3)
+    # the chip's measured speed scales the reload too
+    fast = roofline(g, INT8, 1e9, 0.0, _dataflow(context_bytes=1.5e6, speed=2.0))
+    assert fast.latency_s == pytest.approx(r1.latency_s / 2)
+
+
+def test_attention_splits_a_network_that_would_fit_and_an_unmeasured_chip_is_one_context():
+    g = CostGraph(model="attn", ops=[_linear("proj", 1000, 1000), _matmul_of_two_activations("qk", 100)],
+                  params=1_000_000, inputs={"x": (1, 1000)})
+    r = roofline(g, INT8, 1e9, 0.0, _dataflow(context_bytes=100e6))
+    assert r.split is True and r.context_s == pytest.approx(1e6 / 1e9)
+    # 2 ops × 2 ms compute + 2 × 100 us + 1 ms reload
+    assert r.latency_s == pytest.approx(4e-3 + 200e-6 + 1e-3)
+    never = roofline(_graph(), INT8, 1e9, 0.0, _dataflow())  # capacity 0: not measured
+    assert never.split is False and never.latency_s == pytest.approx(4e-3)
+    assert any("never measured" in n for n in never.notes)
+    # not a dataflow chip: the split question does not arise
+    assert roofline(_graph(), INT8, 1e9, 0.0, _eff()).split is None
+
+
+def test_the_hailo_fit_prices_contexts_with_its_fitted_capacities():
+    fit = efficiency_classes()["hailort"]
+    assert fit.dataflow and fit.context_link_gbps
+    caps = {c: s.context_mb for c, s in fit.chips.items()}
+    assert all(v for v in caps.values()), caps
+    # Hailo-8 ran networks up to ~26 MB in one context (its batch-1 and batch-8 rates are equal),
+    # the smaller Hailo-8L and -15L far less
+    assert caps["hailo-8"] > 20 and caps["hailo-8l"] < caps["hailo-8"] and caps["hailo-15l"] < caps["hailo-8l"]
+    small = check("resnet18", "hailo-8", fps=30, precision="int8")
+    assert small.roof.split is False and small.roof.overhead_s == 0
+    assert small.roof.context_need_bytes < caps["hailo-8"] * 1e6
+    big = check("mobilenet_v2", "hailo-15l", fps=30, precision="int8")
+    e = big.efficiency
+    assert big.roof.split is True
+    assert big.roof.context_s == pytest.approx(big.roof.weight_bytes / (fit.context_link_gbps * 1e9 * e.speed))
+    b8 = check("mobilenet_v2", "hailo-15l", fps=30, precision="int8", batch=8)
+    assert b8.roof.latency_s / 8 < big.roof.latency_s  # the reload is shared by the batch

@@ -90,8 +90,10 @@ def _hand_latency_bounds(c):
     peak = c.peak_tops * 1e12 * speed
     C = sum(f / (peak * getattr(c.efficiency, k)) for k, f in flops.items() if f)
     M = c.roof1.bytes / (c.effective_bandwidth_gbps * 1e9 * speed)
-    # the fixed costs of an edge runtime: per op started and per call
+    # the fixed costs of an edge runtime: per op started, per data move (a concat, a shuffle copy)
+    # and per call
     fixed = (c.efficiency.op_overhead_s * sum(1 for o in c.roof1.ops if o.flops and not o.fused)
+             + c.efficiency.data_overhead_s * sum(1 for o in c.roof1.ops if o.kind == "data" and o.bytes)
              + c.efficiency.call_overhead_s) / speed
     return max(C, M) + fixed, C + M + fixed
 

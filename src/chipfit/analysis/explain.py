@@ -89,7 +89,8 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
                   f"time_i = max(flops_i / (peak × eff_class{speed}), bytes_i / (bandwidth × {e.memory:.3g}{speed})"
                   + (" + streamed_i / host link" if roof.link_bandwidth else "") + ")"
                   + (" + op cost" if e.op_overhead_s else "")
-                  + f"; eff_class: gemm {e.gemm:.3g}, depthwise {e.depthwise:.3g}, vector {e.vector:.3g}"))
+                  + f"; eff_class: gemm {e.gemm:.3g}, depthwise {e.depthwise:.3g}, vector {e.vector:.3g}"
+                  + (f", attention (two activations multiplied) {e.attention:.3g}" if e.attention is not None else "")))
     if roof.link_bandwidth:
         link = r.record.chip.host_link
         streamed = [o for o in roof.ops if o.streamed_bytes]
@@ -98,11 +99,27 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
                       f"weights {human_bytes(r.weight_bytes)} − on-chip {human_bytes(roof.onchip_bytes)} held "
                       f"(filled in op order) = {human_bytes(roof.streamed_bytes)} streamed{first} over the "
                       f"{link.name} at {num(roof.link_bandwidth / 1e9)} GB/s = {_t(roof.link_s)} per inference"))
-    n_start = sum(1 for o in roof.ops if o.overhead_s)
-    if n_start or roof.call_overhead_s:
-        lines.append(("fixed costs", f"{n_start} ops (not fused) × {_t(e.op_overhead_s / e.speed)} to start each = "
-                      f"{_t(roof.overhead_s)}, + {_t(roof.call_overhead_s)} per call of the runtime, per batch"))
-    fixed = roof.overhead_s + roof.call_overhead_s
+    if roof.split is not None:
+        need = (f"weights {human_bytes(roof.weight_bytes)} + largest op working set {human_bytes(roof.max_act_bytes)} "
+                f"= {human_bytes(roof.context_need_bytes)}")
+        if not roof.context_bytes:
+            lines.append(("contexts", f"dataflow chip; {need}; its one-context capacity was never measured: "
+                          "priced as one context (no fixed cost per op)"))
+        elif roof.split:
+            why = "it has attention" if roof.has_attention else f"more than the chip's {human_bytes(roof.context_bytes)}"
+            lines.append(("contexts", f"dataflow chip; {need}: {why}, so it is split into contexts: each op pays its "
+                          f"fixed cost and the weights reload once per batch, {human_bytes(roof.weight_bytes)} / "
+                          f"{num(e.context_link_bw * e.speed / 1e9)} GB/s = {_t(roof.context_s)}"))
+        else:
+            lines.append(("contexts", f"dataflow chip; {need} fits its {human_bytes(roof.context_bytes)} one-context "
+                          "capacity: the layers run at once, as a pipeline, with no fixed cost per op"))
+    n_start = sum(1 for o in roof.ops if o.overhead_s and o.kind != "data")
+    n_moves = sum(1 for o in roof.ops if o.overhead_s and o.kind == "data")
+    if n_start or n_moves or roof.call_overhead_s:
+        lines.append(("fixed costs", f"{n_start} ops (not fused) × {_t(e.op_overhead_s / e.speed)} to start each"
+                      + (f" + {n_moves} data moves (concat, copy) × {_t(e.data_overhead_s / e.speed)}" if n_moves else "")
+                      + f" = {_t(roof.overhead_s)}, + {_t(roof.call_overhead_s)} per call of the runtime, per batch"))
+    fixed = roof.overhead_s + roof.call_overhead_s + roof.context_s
     lines.append(("latency (batch 1)",
                   f"Σ time_i = {_t(by['compute'])} in {n_cmp} compute-bound ops + {_t(by['memory'])} in "
                   f"{n_mem} memory-bound ops" + (f" + {_t(fixed)} fixed costs" if fixed else "")

@@ -16,6 +16,21 @@ This is why small models at batch 1 run slower than their roofline and why a bat
 per image. **Chip speed**: a measured chip's ``efficiency.speed`` multiplies its compute rate,
 bandwidth and op rate (1 for a chip never measured).
 
+**Attention and data movement.** A matrix product of two activations (attention's QKᵀ and AV:
+no weights) runs at the class's ``attention`` efficiency when it has one (NPUs run these far
+below their convolution rate), else at ``gemm``. A data-movement op that moves bytes (a concat,
+a transpose or shuffle copy, a roll, a pad) pays ``efficiency.data_overhead_s``, once per batch.
+
+**Dataflow chips and contexts** (``efficiency.dataflow``, Hailo). A network that fits the chip
+runs in one *context*: every layer has its own part of the chip and they all run at once, as a
+pipeline, so no op pays a fixed cost. What fits is ``efficiency.context_bytes`` (the chip's
+measured one-context capacity), against the network's weights plus its largest op working set
+(inputs and outputs of one op, one image: what ``check`` asks of a chip's memory); a
+network that needs more, or that has attention, is split into contexts that run one after
+another: then every op pays its fixed cost and the weights reload once per batch
+(``weight bytes / efficiency.context_link_bw``), which a larger batch amortises. A chip whose
+capacity was never measured is priced as one context, and says so.
+
 **On-chip memory and host link.** A coprocessor without DRAM of its own (an Edge TPU on USB or
 PCIe) keeps weights in its on-chip memory (``onchip_bytes``) while they fit, filled in the
 order the ops run; the weights of every later op cross the host link (``link_bandwidth``
@@ -70,6 +85,11 @@ def op_class(op: Op) -> str:
     if op.kind in MATRIX_KINDS:
         return "gemm"
     return "vector"
+
+
+def is_activation_matmul(op: Op) -> bool:
+    """A matrix product of two activations (attention's QKᵀ and AV): it reads no weights."""
+    return op.kind in ("matmul", "attention") and not op.weight_elems
 
 
 def _is_depthwise(op: Op) -> bool:
@@ -136,6 +156,18 @@ class Roofline:
     onchip_bytes: float = 0.0      # on-chip weight memory (0: not modelled)
     link_bandwidth: float = 0.0    # host link, bytes/s (0: not modelled)
     call_overhead_s: float = 0.0   # fixed cost of one call of the runtime (one batch)
+    weight_bytes: float = 0.0      # weights at the precision (once per batch)
+    max_act_bytes: float = 0.0     # the largest op working set (inputs + outputs), one image
+    has_attention: bool = False    # the graph multiplies two activations (attention)
+    split: bool | None = None      # dataflow chips: split into contexts (None: not a dataflow chip)
+    context_bytes: float = 0.0     # dataflow: the chip's one-context capacity (0: not measured)
+    context_s: float = 0.0         # dataflow, split: weights reloaded once per batch
+
+    @property
+    def context_need_bytes(self) -> float:
+        """What a dataflow chip must hold to run the network in one context: weights + the largest
+        op working set (one image)."""
+        return self.weight_bytes + self.max_act_bytes
 
     @property
     def overhead_s(self) -> float:
@@ -151,7 +183,7 @@ class Roofline:
 
     @property
     def latency_s(self) -> float:
-        return sum(o.time_s for o in self.ops) + self.call_overhead_s
+        return sum(o.time_s for o in self.ops) + self.call_overhead_s + self.context_s
 
     @property
     def flops(self) -> int:
@@ -203,6 +235,8 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
     peak_ops = peak_ops * speed
     mem_rate = bandwidth * efficiency.memory * speed
     overhead = efficiency.op_overhead_s / speed
+    data_overhead = efficiency.data_overhead_s / speed
+    weight_bytes, max_act, attention = 0.0, 0.0, False
     room = onchip_bytes if link_bandwidth else 0.0  # on-chip weight memory still free
     for op in graph.ops:
         out_elems = op.act_write_elems
@@ -228,6 +262,12 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
             act_bits += cache * batch * (kv_bits - a_bits)
         nbytes = int((op.weight_elems * w_bits + act_bits) / 8)
         cls = op_class(op)
+        if is_activation_matmul(op) and op.flops:
+            attention = True
+            if efficiency.attention is not None:
+                cls = "attention"
+        weight_bytes += op.weight_elems * w_bits / 8
+        max_act = max(max_act, (op.act_read_elems + out_elems) * a_bits / 8)  # the op's working set
         compute_s = flops / (peak_ops * efficiency.compute(cls))
         if w_bits < a_bits and op.weight_elems and cls != "vector":
             dq = DEQUANT_OPS * op.weight_elems
@@ -242,16 +282,31 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
             streamed = int(w_bytes - held)
             link_s = streamed / link_bandwidth
             memory_s += link_s
+        fixed = overhead if op.flops and not fused else (data_overhead if op.kind == "data" and nbytes else 0.0)
         times.append(OpTime(op.name, op.kind, op.op, cls, flops, nbytes, compute_s, memory_s, fused,
-                            op.macs * batch, overhead if op.flops and not fused else 0.0, streamed, link_s))
+                            op.macs * batch, fixed, streamed, link_s))
         chain = out_elems if (op.kind in MATRIX_KINDS or op.kind in FUSIBLE_KINDS) and out_elems else 0
         gated = gated and fused
     notes = []
     if not bandwidth and not link_bandwidth:
         notes.append("no DRAM bandwidth in the database for this chip: memory time is not modelled")
     called = any(t.flops for t in times)  # a graph without work calls nothing
-    return Roofline(times, batch, peak_ops / speed, bandwidth, efficiency, fuse, notes, onchip_bytes,
-                    link_bandwidth, efficiency.call_overhead_s / speed if called else 0.0)
+    r = Roofline(times, batch, peak_ops / speed, bandwidth, efficiency, fuse, notes, onchip_bytes,
+                 link_bandwidth, efficiency.call_overhead_s / speed if called else 0.0,
+                 weight_bytes, max_act, attention)
+    if efficiency.dataflow:
+        r.context_bytes = efficiency.context_bytes
+        r.split = bool(efficiency.context_bytes) and (attention or r.context_need_bytes > efficiency.context_bytes)
+        if r.split:
+            rate = efficiency.context_link_bw * speed
+            r.context_s = weight_bytes / rate if rate else 0.0
+        else:  # one context: the layers run at once, as a pipeline, with no fixed cost each
+            for t in times:
+                t.overhead_s = 0.0
+            if not efficiency.context_bytes:
+                notes.append("this chip's one-context capacity was never measured: priced as one context "
+                             "(a network too big for the chip would be split and run slower)")
+    return r
 
 
 def _same_size(op: Op, chain: int) -> bool:

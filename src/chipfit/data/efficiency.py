@@ -19,7 +19,18 @@ per batch, which makes small models slower than their roofline at batch 1) and p
 runtime (``call_overhead_us``: the host's side of one inference) and a speed factor
 per measured chip (``chips``: how much faster or slower that chip runs than its class's rated
 peaks predict); a chip never measured runs at speed 1, and its band is the class's
-leave-one-chip-out error.
+leave-one-chip-out error. Two more edge terms, both fitted on the same rows: ``attention``, the
+efficiency of matrix products of two activations (attention's QKᵀ and AV, which NPUs run far
+below their convolution rate; unset: they run at ``gemm``), and ``data_overhead_us``, a fixed
+cost per data-movement op (a concat, a transpose copy) that the runtime runs as an op of its own.
+
+**Dataflow chips** (``dataflow: true``, Hailo): a network that fits the chip in one *context*
+runs all its layers at once, as a pipeline, so it pays no per-op cost; one that does not fit is
+split by the compiler into contexts that run one after another, and then pays the per-op costs
+and reloads its weights once per batch at ``context_link_gbps``, which a batch of 8 amortises.
+What fits is the chip's ``context_mb`` (per measured chip: int8 weights plus the largest
+op working set, in MB, of the largest network measured in one context on it: the on-chip memory is
+not published), and a network with attention is always split.
 
 **Error bands.** A class's ``heldout`` residual (rows of models never fitted on) carries the
 5th and 95th percentiles of measured / predicted latency (``band_low``, ``band_high``); a
@@ -64,6 +75,10 @@ class ChipSpeed(_Strict):
 
     speed: float = Field(gt=0, le=100)
     rows: int = Field(ge=1)
+    #: dataflow classes: the largest network (int8 weights + largest op working set, MB) measured
+    #: running in one context on this chip; a bigger one is split into contexts (fitted, see
+    #: benchmarks/fit_edge.py: the chip's on-chip memory is not published)
+    context_mb: float | None = Field(default=None, gt=0)
 
 
 class ClassFit(_Strict):
@@ -77,6 +92,10 @@ class ClassFit(_Strict):
     residual: Residual | None = None
     op_overhead_us: float = Field(default=0.0, ge=0, le=1e6)  # fixed cost per op and batch, microseconds
     call_overhead_us: float = Field(default=0.0, ge=0, le=1e7)  # fixed cost per inference call (batch), microseconds
+    attention: float | None = Field(default=None, gt=0, le=1)  # matrix products of two activations (None: gemm)
+    data_overhead_us: float = Field(default=0.0, ge=0, le=1e6)  # fixed cost per data-movement op (concat, copy)
+    dataflow: bool = False  # layers run concurrently in one context: fixed op costs only when split
+    context_link_gbps: float | None = Field(default=None, gt=0)  # dataflow: weight reload rate per batch, GB/s
     chips: dict[str, ChipSpeed] = Field(default_factory=dict)  # per measured chip (edge runtimes)
     heldout: Residual | None = None      # rows of models held out of the fit
     unmeasured_chip: Residual | None = None  # leave-one-chip-out: a chip of the class never measured
@@ -120,8 +139,15 @@ class Efficiency:
     call_overhead_s: float = 0.0  # fixed cost per call of the runtime (one batch)
     speed: float = 1.0           # the chip's measured speed relative to its class (1 = not measured)
     band: Band | None = None     # None: nothing measured backs this class
+    attention: float | None = None  # matrix products of two activations (QKᵀ, AV); None: at gemm
+    data_overhead_s: float = 0.0    # fixed cost per data-movement op (concat, transpose copy), per batch
+    dataflow: bool = False          # a dataflow chip: one context runs its layers concurrently (no op costs)
+    context_bytes: float = 0.0      # dataflow: the chip's one-context capacity (0: not measured)
+    context_link_bw: float = 0.0    # dataflow: bytes/s at which a split network's weights reload per batch
 
     def compute(self, op_class: str) -> float:
+        if op_class == "attention":
+            return self.attention if self.attention is not None else self.gemm
         return getattr(self, op_class)
 
     @property
@@ -190,7 +216,10 @@ def for_class(name: str, utilization: float | None = None, chip: str | None = No
     return Efficiency(fit.gemm, fit.depthwise, fit.vector, fit.memory, name, fit.basis, fit.residual,
                       op_overhead_s=fit.op_overhead_us * 1e-6, call_overhead_s=fit.call_overhead_us * 1e-6,
                       speed=measured.speed if measured else 1.0,
-                      band=band)
+                      band=band, attention=fit.attention, data_overhead_s=fit.data_overhead_us * 1e-6,
+                      dataflow=fit.dataflow,
+                      context_bytes=(measured.context_mb or 0.0) * 1e6 if measured else 0.0,
+                      context_link_bw=(fit.context_link_gbps or 0.0) * 1e9)
 
 
 def band_of(res: Residual | None, what: str, borrowed: bool = False) -> Band | None:

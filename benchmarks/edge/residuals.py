@@ -1,0 +1,80 @@
+"""Residuals of the edge fit against model features: what ``benchmarks/fit_edge.py`` leaves unexplained.
+
+    python benchmarks/edge/residuals.py            # after python benchmarks/fit_edge.py
+
+Reads ``predictions.csv`` (the fit's prediction of every priced row) and, per class, prints the
+correlation of log(predicted / measured) with features of the row's network (parameters, FLOPs,
+fixed-cost ops, data moves, depthwise and vector shares of FLOPs, attention, input size, batch),
+the median error per model (fit rows: in-sample; held-out rows marked), and for the Hailo rows the
+batch-1 / batch-8 time per image that shows which networks the compiler split into contexts.
+Analysis only: it writes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import fit_edge as F  # noqa: E402
+
+
+def main() -> None:
+    import torchvision.models as tvm
+
+    from chipfit.data import zoo
+
+    preds = {(r["id"], r["class"]): r for r in csv.DictReader(open(F.PREDICTIONS, encoding="utf-8"))}
+    rows, _ = F.select_rows(F.database(), set(tvm.list_models()) | {e.name for e in zoo.entries() if e.task == "vision"})
+    graphs = {}
+    for r in rows:
+        if (r.model, r.hw) not in graphs:
+            graphs[(r.model, r.hw)] = F.graph_of(r.model, r.hw)
+        r.feats = F.features(graphs[(r.model, r.hw)], r.batch, r.precision)
+    by_class = defaultdict(list)
+    for r in rows:
+        p = preds.get((r.id, r.cls))
+        if p is not None:
+            by_class[r.cls].append((r, float(p["predicted_s"]), p["role"]))
+    for cls, items in sorted(by_class.items(), key=lambda kv: -len(kv[1])):
+        y = np.array([np.log(p / r.measured_s) for r, p, _ in items])
+        fl = [r.feats[1].sum() for r, _, _ in items]
+        feats = {
+            "log params": [np.log(r.feats[5] + 1) for r, _, _ in items],
+            "log FLOPs/image": [np.log(f / r.batch) for f, (r, _, _) in zip(fl, items)],
+            "fixed-cost ops": [r.feats[3] for r, _, _ in items],
+            "data moves": [r.feats[4] for r, _, _ in items],
+            "depthwise share": [r.feats[1][r.feats[0] == 1].sum() / f for f, (r, _, _) in zip(fl, items)],
+            "vector share": [r.feats[1][r.feats[0] == 2].sum() / f for f, (r, _, _) in zip(fl, items)],
+            "attention": [float(r.feats[7]) for r, _, _ in items],
+            "input height": [r.hw[0] for r, _, _ in items],
+            "batch 8": [float(r.batch == 8) for r, _, _ in items],
+        }
+        print(f"== {cls}: {len(items)} rows, sd of log(pred/meas) {y.std():.2f}")
+        for name, v in feats.items():
+            v = np.asarray(v, dtype=float)
+            if v.std() > 0:
+                print(f"   corr with {name:16s} {np.corrcoef(v, y)[0, 1]:+.2f}")
+        per = defaultdict(list)
+        for r, p, role in items:
+            per[("HELD " if role == "heldout" else "") + r.model].append(100 * (p / r.measured_s - 1))
+        print("   median error per model: " + ", ".join(f"{m} {np.median(v):+.0f}%" for m, v in
+                                                     sorted(per.items(), key=lambda kv: np.median(kv[1]))))
+    pairs = defaultdict(dict)
+    for r in rows:
+        if r.cls in F.DATAFLOW:
+            pairs[(r.model, r.chip)][r.batch] = r
+    print("== dataflow rows: batch-1 time / batch-8 time per image (1.0: one context; above "
+          f"{F.SPLIT_RATIO}: split), need = int8 weights + largest op working set")
+    for (model, chip), v in sorted(pairs.items(), key=lambda kv: (kv[0][1], kv[1][1].feats[6] if 1 in kv[1] else 0)):
+        if 1 in v and 8 in v:
+            print(f"   {chip:10s} {model:20s} need {v[1].feats[6]:6.1f} MB  attention {str(v[1].feats[7]):5s} "
+                  f"ratio {v[1].measured_s / (v[8].measured_s / 8):4.2f}")
+
+
+if __name__ == "__main__":
+    main()
