@@ -629,8 +629,8 @@ def _host_unit(ref: str, prec: Any, chips_files: Iterable[str]) -> tuple[ChipRec
     if not cpus:
         have = (f"its units are {', '.join(f'{u.id} ({u.efficiency_class})' for u in units)}" if units
                 else "it has no compute peak in the database")
-        raise ChipfitError(f"{record.id} has no CPU unit to run process stages on ({have}); chipfit chips "
-                           f"--category cpu lists CPUs")
+        raise ChipfitError(f"{record.id} has no CPU unit to run process stages on ({have}); give the "
+                           f"scenario a host: a chip of category cpu")
     return record, next((u for u in cpus if prec.compute in u.peaks(False)), cpus[0])
 
 
