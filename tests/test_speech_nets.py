@@ -151,3 +151,61 @@ def test_sensevoice_on_the_command_line(run_cli):
 def test_sensevoice_refuses_an_image_shape_in_one_sentence(run_cli):
     rc, out, err = run_cli("count", "sensevoice-small", "--input-shape", "1,3,224,224")
     assert rc == 2 and "(batch, frames, 560)" in err and "Traceback" not in err
+
+
+# -- Paraformer-large (FunASR's paraformer-zh): funasr/models/paraformer/template.yaml, decoder.py,
+# cif_predictor.py; the README model table: 220M parameters --------------------------------------
+P_VOCAB, P_DEC_BLOCKS, P_TOKENS = 8404, 16, 52
+
+
+def _decoder_layer_params() -> int:
+    """norm1, the feed-forward (w_1 with a bias, a LayerNorm over its 2048 units, w_2 without a
+    bias), norm2, the FSMN block (depthwise, no bias), norm3, cross-attention (linear_q, one
+    linear_k_v to keys and values, linear_out)."""
+    return (2 * DIM + DIM * FFN + FFN + 2 * FFN + FFN * DIM
+            + 2 * DIM + DIM * KERNEL + 2 * DIM
+            + DIM * DIM + DIM + DIM * 2 * DIM + 2 * DIM + DIM * DIM + DIM)
+
+
+def _decoder_layer_macs(n: int, t: int) -> int:
+    """One decoder layer over n tokens attending to t encoder frames."""
+    return (2 * n * DIM * FFN              # w_1, w_2
+            + n * DIM * KERNEL             # fsmn_block
+            + n * DIM * DIM                # linear_q
+            + t * DIM * 2 * DIM            # linear_k_v over the encoder's frames
+            + 2 * n * t * DIM              # QKᵀ and AV, all heads
+            + n * DIM * DIM)               # linear_out
+
+
+@pytest.fixture(scope="module")
+def paraformer():
+    return chipfit.count("paraformer-large")
+
+
+def test_paraformer_parameters_match_published(paraformer):
+    encoder = _layer_params(FEATS) + 49 * _layer_params(DIM) + 2 * DIM      # 50 SAN-M layers, after_norm
+    predictor = DIM * DIM * 3 + DIM + DIM + 1                               # cif_conv1d (3 taps), cif_output
+    decoder = (P_VOCAB * DIM                                                # the embedding table (held)
+               + P_DEC_BLOCKS * _decoder_layer_params()
+               + 2 * DIM + DIM * FFN + FFN + 2 * FFN + FFN * DIM           # decoders3: norm1 + feed-forward
+               + 2 * DIM + DIM * P_VOCAB + P_VOCAB)                         # after_norm, output_layer
+    assert paraformer.params == encoder + predictor + decoder == 220_084_533
+    assert round(paraformer.params / 1e6) == 220                            # FunASR's README: 220M
+    assert not paraformer.unsupported_ops
+
+
+def test_paraformer_decoder_layer_and_total_by_hand(paraformer):
+    t, n = 167, P_TOKENS
+    assert _block(paraformer, "decoder.decoders.0.", "macs") == _decoder_layer_macs(n, t)
+    encoder = _layer_macs(t, FEATS) + 49 * _layer_macs(t, DIM)
+    predictor = t * DIM * DIM * 3 + t * DIM
+    decoder = (P_DEC_BLOCKS * _decoder_layer_macs(n, t) + 2 * n * DIM * FFN + n * DIM * P_VOCAB)
+    assert paraformer.macs == encoder + predictor + decoder == 31_947_205_120
+
+
+def test_paraformer_on_the_command_line(run_cli):
+    for alias in ("paraformer-zh", "funasr/paraformer-zh", "paraformer"):
+        assert zoo.lookup(alias).name == "paraformer-large"
+    rc, out, err = run_cli("check", "paraformer-large", "--chip", "rk3588", "--fps", "1", "--json")
+    assert rc in (0, 1) and err == "", err
+    assert json.loads(out)["params"] == 220_084_533
