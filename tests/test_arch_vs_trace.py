@@ -611,3 +611,88 @@ def test_a_vision_language_model_is_not_traced_on_made_up_inputs(run_cli, model)
     assert rc == 2 and out == "", err
     assert "places its image tokens in the text by their ids" in err and "without --trace" in err
     assert len(err.strip().splitlines()) == 1
+
+
+#: Gemma 4's language model, (a): sliding (window 8, 2 K/V heads of 16), full (32-wide heads, one
+#: K/V head whose values are its keys' projection), sliding; layers 3 and 4 reuse the keys and
+#: values of layers 2 and 1 (num_kv_shared_layers 2); per-layer embeddings of 8 a layer from a
+#: 50-row table; a final-logit cap.
+GEMMA4 = dict(SMALL, model_type="gemma4_text", architectures=["Gemma4ForCausalLM"], num_hidden_layers=5,
+              num_key_value_heads=2, head_dim=16, global_head_dim=32, num_global_key_value_heads=1,
+              attention_k_eq_v=True, sliding_window=8, num_kv_shared_layers=2,
+              layer_types=["sliding_attention", "full_attention", "sliding_attention", "sliding_attention",
+                           "full_attention"],
+              hidden_size_per_layer_input=8, vocab_size_per_layer_input=50, final_logit_softcapping=30.0)
+GEMMA4_CONFIGS = {
+    "gemma4_text": GEMMA4,
+    # (b): 4 experts (top 2) beside every dense MLP, the KV-shared layers' MLPs double-wide,
+    # full layers 24 wide without K = V (so with num_key_value_heads), an untied head
+    "gemma4_text-moe": dict(SMALL, model_type="gemma4_text", architectures=["Gemma4ForCausalLM"],
+                            num_hidden_layers=4, num_key_value_heads=2, head_dim=16, global_head_dim=24,
+                            sliding_window=8, num_kv_shared_layers=2,
+                            layer_types=["sliding_attention", "full_attention", "sliding_attention",
+                                         "full_attention"],
+                            hidden_size_per_layer_input=4, vocab_size_per_layer_input=30, enable_moe_block=True,
+                            num_experts=4, top_k_experts=2, moe_intermediate_size=32, use_double_wide_mlp=True,
+                            tie_word_embeddings=False),
+    # (c): the full layer's shape as transformers saves it (per_layer_config), biased attention,
+    # the last layer forced to full attention, no per-layer embeddings, 3 experts (top 1)
+    "gemma4_text-per-layer": dict(SMALL, model_type="gemma4_text", architectures=["Gemma4ForCausalLM"],
+                                  num_hidden_layers=3, num_key_value_heads=4, head_dim=16, sliding_window=8,
+                                  attention_k_eq_v=True, attention_bias=True,
+                                  layer_types=["sliding_attention", "full_attention", "sliding_attention"],
+                                  per_layer_config={"1": {"head_dim": 32, "num_key_value_heads": 2},
+                                                    "2": {"head_dim": 32, "num_key_value_heads": 2}},
+                                  hidden_size_per_layer_input=0, enable_moe_block=True, num_experts=3,
+                                  top_k_experts=1, moe_intermediate_size=16),
+}
+
+
+@pytest.mark.parametrize("family", GEMMA4_CONFIGS)
+@pytest.mark.parametrize("phase, tokens, batch", [("forward", 7, 2), ("forward", 33, 1), ("prefill", 9, 3)])
+def test_gemma4_text_forward_and_prefill_equal_transformers(tmp_path, family, phase, tokens, batch):
+    """Gemma 4 as transformers runs it; in a prefill its KV-shared layers compute the last token
+    only (transformers slices them when it keeps the last logits only)."""
+    path = _file(tmp_path, family, GEMMA4_CONFIGS[family])
+    kw = dict(phase=phase, seq_len=tokens, batch=batch)
+    _same(count(path, **kw), count(path, trace=True, **kw))
+
+
+def test_gemma4_prefill_runs_the_shared_layers_on_the_last_token_only():
+    """Prefill of N tokens against a forward pass: the LM head on the N − 1 earlier tokens is
+    left out, and so are, on layers 3 and 4, the N − 1 earlier rows of the q and o projections
+    (64 → 4·16 and back, 64 → 4·32 and back), of the MLP (3 · 64 · 96) and of the per-layer gate
+    and projection (2 · 64 · 8), and their attention scores (4 heads × N keys a query, 2 · head_dim
+    MACs each: N × N in the forward pass, 1 × N in the prefill)."""
+    n, b = 9, 2
+    fwd = from_config(GEMMA4, Phase("forward", tokens=n, batch=b))
+    pre = from_config(GEMMA4, Phase("prefill", tokens=n, batch=b))
+    rows = b * (n - 1)
+    per_row = (2 * 64 * 4 * 16) + (2 * 64 * 4 * 32) + 2 * 3 * 64 * 96 + 2 * 2 * 64 * 8
+    scores = b * 4 * (n * n - n) * 2 * (16 + 32)
+    assert fwd.macs - pre.macs == rows * 64 * 100 + rows * per_row + scores
+    assert pre.kv_cache_elems == b * (2 * 2 * 2 * 8 * 16 + 2 * 1 * 9 * 32)   # layers 0, 2 (window 8) and 1
+
+
+@pytest.mark.parametrize("context, batch", [(5, 2), (20, 1)])   # 20 > the sliding window of 8
+def test_gemma4_decode_equals_transformers(context, batch):
+    """Gemma 4 decode with the cache transformers keeps: K and V of ``context`` tokens for the
+    layers that compute them (0 and 2: 2 heads of 16, the window's last 7 kept; 1: one head of 32),
+    none for the KV-shared layers 3 and 4, which read those of layers 2 and 1. Held afterwards:
+    min(context + 1, 8) tokens on the sliding layers, context + 1 on the full one."""
+    from transformers import DynamicCache
+
+    from chipfit.frontends.pytorch.hf import build
+
+    model = build(GEMMA4)
+    meta = torch.device("meta")
+    cache = DynamicCache(config=model.config)
+    for i, (kv, hd) in enumerate([(2, 16), (1, 32), (2, 16)]):
+        k = torch.zeros(batch, kv, context, hd, device=meta)
+        cache.update(k, k.clone(), i)
+    traced = count(model, inputs={"input_ids": torch.zeros(batch, 1, dtype=torch.long, device=meta),
+                                  "past_key_values": cache})
+    built = from_config(GEMMA4, Phase("decode", context=context, batch=batch))
+    _same(built, traced)
+    keys = context + 1
+    assert built.kv_cache_elems == batch * (2 * 2 * 2 * min(keys, 8) * 16 + 2 * 1 * keys * 32)

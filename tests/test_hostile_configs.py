@@ -43,6 +43,8 @@ INTERNVL = dict(model_type="internvl", text_config=dict(LLAMA, model_type="qwen2
 LLAVA = dict(model_type="llava", text_config=LLAMA,
              vision_config=dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
                                 image_size=32, patch_size=16))
+GEMMA4 = dict(LLAMA, model_type="gemma4_text", num_hidden_layers=2, head_dim=16, global_head_dim=32,
+              sliding_window=8, hidden_size_per_layer_input=8, vocab_size_per_layer_input=100)
 
 #: Written into the JSON text as it is (a number Python's json reads as infinity).
 INFINITE = "@1e999@"
@@ -113,6 +115,16 @@ BAD = [
     (QWEN25_VL, {"vision_config": dict(QWEN25_VL["vision_config"], fullatt_block_indexes=[-1])},
      "vision_config.fullatt_block_indexes", "[0]"),
     (INTERNVL, {"downsample_ratio": 2}, "downsample_ratio", "finite number from 0 to 1"),
+    (GEMMA4, {"global_head_dim": 0}, "global_head_dim", "got 0"),
+    (GEMMA4, {"num_global_key_value_heads": 3, "attention_k_eq_v": True}, "num_global_key_value_heads",
+     "must divide"),
+    (GEMMA4, {"attention_k_eq_v": "yes"}, "attention_k_eq_v", "true or false"),
+    (GEMMA4, {"hidden_size_per_layer_input": -8}, "hidden_size_per_layer_input", "non-negative"),
+    (GEMMA4, {"num_kv_shared_layers": 2}, "num_kv_shared_layers", "must be fewer than the 2 layers"),
+    (GEMMA4, {"num_kv_shared_layers": -1}, "num_kv_shared_layers", "non-negative"),
+    (GEMMA4, {"enable_moe_block": True, "num_experts": 4, "top_k_experts": 5, "moe_intermediate_size": 32},
+     "top_k_experts", "between 1 and the number of experts (4)"),
+    (GEMMA4, {"use_bidirectional_attention": 1}, "use_bidirectional_attention", "string"),
 ]
 
 #: Values each field allows alone but the model cannot be built from (base, changes, words).
@@ -260,3 +272,21 @@ def test_a_valid_config_counts_the_same():
     assert g.params == vocab * h + layers * per_layer + h + h * vocab
     r = chipfit.count("llama-2-7b")
     assert r.params == 6_738_415_616
+
+
+#: Gemma 4 configs whose fields each pass but that the reader cannot build (changes, words).
+GEMMA4_UNBUILDABLE = [
+    ({"num_kv_shared_layers": 1, "layer_types": ["sliding_attention", "full_attention"]},
+     "num_kv_shared_layers leaves no earlier layer of every kind"),
+    ({"per_layer_config": {"1": {"head_dim": -4}}}, "per_layer_config.1.head_dim must be a positive integer"),
+    ({"per_layer_config": {"7": {"head_dim": 32}}}, "per_layer_config names layer '7', not one of the 2 layers"),
+    ({"per_layer_config": {"1": {"sliding_window": 4}}}, "per_layer_config.1 may set head_dim and"),
+    ({"use_bidirectional_attention": "all"}, "use_bidirectional_attention 'all' is not supported"),
+    ({"layer_types": ["chunked_attention", "full_attention"]}, "layer_types holds 'chunked_attention'"),
+]
+
+
+@pytest.mark.parametrize("change, words", GEMMA4_UNBUILDABLE, ids=[w.split()[0] for _, w in GEMMA4_UNBUILDABLE])
+def test_a_gemma4_config_that_cannot_be_built_is_refused_in_one_sentence(run_cli, tmp_path, change, words):
+    line = _one_line(*run_cli("count", _write(tmp_path, dict(GEMMA4, **change))))
+    assert "config.json': " in line and words in line, line

@@ -45,6 +45,11 @@ Conventions
       are priced as non-MAC FLOPs; a fused kernel may differ there, not in the projections.
       The state a sequence holds (recurrent and convolution) is counted with the KV cache but
       does not grow with the context.
+    * KV-shared layers (Gemma 4, ``Attention.kv_shared``) score their queries against the keys
+      and values of an earlier layer of their kind: no K/V projections, norms or cache of their
+      own, the shared cache read in decode. In a prefill, the trailing run of such layers computes
+      the last token only: they write no cache and the last token's output is all the logits
+      need (transformers does the same when it keeps only the last logits).
 """
 
 from __future__ import annotations
@@ -71,6 +76,7 @@ from chipfit.frontends.arch.spec import (
     MoE,
     Norm,
     PatchEmbedding,
+    PerLayerInputs,
     QFormer,
     ShortConv,
     Stack,
@@ -226,25 +232,33 @@ def _attention(em: _Emitter, p: str, a: Attention, hidden: int, run: _Run, cross
         if a.window is not None and run.cache == "read":
             keys = min(keys, a.window)
         new_kv = q
-    dry, em.dry = em.dry, em.dry or new_kv == 0
-    em.linear(f"{p}.k_proj", b * max(new_kv, 1), kv_in, hkv * hd, a.k_bias)
-    em.linear(f"{p}.v_proj", b * max(new_kv, 1), kv_in, hkv * hd, a.v_bias)
-    em.dry = dry
+    if a.kv_shared:   # an earlier layer's keys and values: nothing projected or cached here
+        new_kv = 0
+    else:
+        dry, em.dry = em.dry, em.dry or new_kv == 0
+        em.linear(f"{p}.k_proj", b * max(new_kv, 1), kv_in, hkv * hd, a.k_bias)
+        if not a.k_eq_v:
+            em.linear(f"{p}.v_proj", b * max(new_kv, 1), kv_in, hkv * hd, a.v_bias)
+        em.dry = dry
     if a.qk_norm is not None and a.qk_norm_joint:
         em.norm(f"{p}.q_norm", rows, hq * hd, a.qk_norm)
         em.norm(f"{p}.k_norm", b * new_kv, hkv * hd, a.qk_norm)
     elif a.qk_norm is not None:
         em.norm(f"{p}.q_norm", rows * hq, hd, a.qk_norm)
-        em.norm(f"{p}.k_norm", b * new_kv * hkv, hd, a.qk_norm)
+        if not a.kv_shared:
+            em.norm(f"{p}.k_norm", b * new_kv * hkv, hd, a.qk_norm)
+    if a.v_norm is not None and not a.kv_shared:
+        em.norm(f"{p}.v_norm", b * new_kv * hkv, hd, a.v_norm)
     if a.rotary:
-        n = rows * (hq + hkv) * hd
+        n = rows * (hq + (0 if a.kv_shared else hkv)) * hd
         em.op(f"{p}.rotary", "elementwise", "rotary", nonmac=ROTARY_COST * n, read=n, write=n)
     kv_new_elems = 2 * b * hkv * new_kv * hd
     if run.cache != "none" and new_kv:
         em.op(f"{p}.kv_cache", "data", "kv_cache_write", read=kv_new_elems, write=kv_new_elems,
               cache_write=kv_new_elems, ins=((b, hkv, new_kv, hd),) * 2, outs=((b, hkv, new_kv, hd),) * 2)
-    if a.causal and not cross and run.discount and run.cache != "read":
-        scores_per_head = causal_scores(q, a.window, a.chunked)
+    if a.causal and not cross and run.discount and run.cache != "read":   # queries past+1 .. past+q
+        scores_per_head = (causal_scores(run.past + q, a.window, a.chunked)
+                           - causal_scores(run.past, a.window, a.chunked))
     elif a.blocks is not None:
         scores_per_head = a.scores(q)
     else:
@@ -264,7 +278,7 @@ def _attention(em: _Emitter, p: str, a: Attention, hidden: int, run: _Run, cross
         em.act(f"{p}.gate_act", rows * hq * hd, "sigmoid")
         em.elementwise(f"{p}.gate_mul", rows * hq * hd, "mul")
     em.linear(f"{p}.o_proj", rows, hq * hd, a.out_dim or hidden, a.o_bias)
-    if run.cache == "none":
+    if run.cache == "none" or a.kv_shared:
         return 0
     held = keys if cross else (q + run.past if a.window is None else min(q + run.past, a.window))
     return 2 * b * hkv * held * hd
@@ -446,12 +460,19 @@ def _mlp(em: _Emitter, p: str, m: MLP, hidden: int, rows: int) -> None:
 
 def _moe(em: _Emitter, p: str, m: MoE, hidden: int, rows: int) -> None:
     e, k, inter = m.experts, m.top_k, m.inter
+    if m.router_norm:   # normed, times a learned vector and a constant
+        em.norm(f"{p}.router.norm", rows, hidden, Norm("rms", bias=False, affine=False))
+        em.op(f"{p}.router.scale", "elementwise", "mul", nonmac=2 * rows * hidden, params=hidden, weight=hidden,
+              read=rows * hidden, write=rows * hidden, ins=((rows, hidden), (hidden,)), outs=((rows, hidden),))
     em.linear(f"{p}.gate", rows, hidden, e, m.router_bias)
     score = SOFTMAX_COST if m.router == "softmax" else ACTIVATION_COST["sigmoid"] + int(m.score_bias)
     em.op(f"{p}.router", "softmax", f"{m.router}_topk", nonmac=rows * e * (score + 1),
           weight=e if m.score_bias else 0,
           read=rows * e, write=2 * rows * k)
     active = rows * k
+    if m.router_norm:   # the chosen weights renormalised, times their expert's learned scale
+        em.op(f"{p}.router.per_expert_scale", "elementwise", "mul", nonmac=2 * active, params=e, weight=e,
+              read=active, write=active)
     touched = expected_experts(e, k, rows)
     for proj, d_in, d_out in (("gate_proj", hidden, inter), ("up_proj", hidden, inter),
                               ("down_proj", inter, hidden)):
@@ -479,14 +500,22 @@ def _stack(em: _Emitter, s: Stack, run: _Run) -> int:
 
     A layer equal to one already built is not priced again: its ops are that layer's,
     renamed (a Llama-3-70B decode step is 80 copies of one layer)."""
-    rows, h, held = run.batch * run.q_len, s.hidden, 0
-    built: dict[Layer, tuple[int, int, int, int, int]] = {}  # layer -> (first op, end, params, held, i)
+    h, held = s.hidden, 0
+    built: dict[tuple[Layer, _Run], tuple[int, int, int, int, int]] = {}  # -> (first op, end, params, held, i)
     types = em.graph.module_types
     types[s.prefix] = f"{len(s.layers)} layers"
+    last_only = len(s.layers)   # a prefill's trailing KV-shared layers run the last token only
+    if run.cache == "write" and run.q_len > 1:
+        while last_only and getattr(s.layers[last_only - 1].attn, "kv_shared", False):
+            last_only -= 1
+    full = run
     for i, layer in enumerate(s.layers):
         p = f"{s.prefix}.{i}"
         types[p] = _layer_type(layer)
-        seen = built.get(layer)
+        if i == last_only:
+            run = _Run(full.batch, 1, full.past + full.q_len - 1, full.cache, full.enc_len, full.discount)
+        rows = run.batch * run.q_len
+        seen = built.get((layer, run))
         if seen is not None and not em.dry:
             start, end, params, layer_held, j = seen
             em.graph.params += params
@@ -496,10 +525,10 @@ def _stack(em: _Emitter, s: Stack, run: _Run) -> int:
             continue
         start, params0 = len(em.ops), em.graph.params
         layer_held = _layer(em, p, layer, h, rows, run)
-        built[layer] = (start, len(em.ops), em.graph.params - params0, layer_held, i)
+        built[(layer, run)] = (start, len(em.ops), em.graph.params - params0, layer_held, i)
         held += layer_held
     if s.final_norm is not None:
-        em.norm(s.final_norm_name, rows, h, s.final_norm)
+        em.norm(s.final_norm_name, run.batch * run.q_len, h, s.final_norm)
     return held
 
 
@@ -515,10 +544,14 @@ def _layer_type(layer: Layer) -> str:
         attn = "MHA" if a.kv_heads == a.heads else ("MQA" if a.kv_heads == 1 else f"GQA {a.heads}/{a.kv_heads}")
     if a.window is not None:
         attn += f" {'chunk' if a.chunked else 'window'} {a.window:,}"
+    if getattr(a, "kv_shared", False):
+        attn += " KV-shared"
     if getattr(a, "blocks", None) is not None:
         attn += " in windows"
     mlp = (f"MoE {layer.mlp.top_k}/{layer.mlp.experts}" if isinstance(layer.mlp, MoE)
            else ("gated MLP" if layer.mlp.gated else "MLP"))
+    if layer.beside is not None:
+        mlp += f" + MoE {layer.beside.top_k}/{layer.beside.experts}"
     cross = " + cross-attn" if layer.cross is not None else ""
     return f"{'causal ' if a.causal else ''}{attn}{cross} + {mlp}"
 
@@ -555,11 +588,27 @@ def _layer(em: _Emitter, p: str, layer: Layer, h: int, rows: int, run: _Run) -> 
         _moe(em, f"{p}.mlp", layer.mlp, h, rows)
     else:
         _mlp(em, f"{p}.mlp", layer.mlp, h, rows)
+    if layer.beside is not None:   # experts on the MLP's (un-normed) input, summed with its output
+        em.norm(f"{p}.post_feedforward_layernorm_1", rows, h, layer.norm)
+        em.norm(f"{p}.pre_feedforward_layernorm_2", rows, h, layer.norm)
+        _moe(em, p, layer.beside, h, rows)
+        em.norm(f"{p}.post_feedforward_layernorm_2", rows, h, layer.norm)
+        em.elementwise(f"{p}.moe_add", rows * h)
     if layer.sandwich:
         em.norm(f"{p}.post_feedforward_layernorm", rows, h, layer.norm)
     if layer.layer_scale:
         _layer_scale(em, f"{p}.lambda_2", rows, h)
     em.elementwise(f"{p}.mlp_residual", rows * h)
+    if layer.per_layer_input:   # the layer's own input, gated by the hidden state, projected back
+        w = layer.per_layer_input
+        em.linear(f"{p}.per_layer_input_gate", rows, h, w)
+        em.act(f"{p}.per_layer_act", rows * w, layer.mlp.act)
+        em.elementwise(f"{p}.per_layer_mul", rows * w, "mul")
+        em.linear(f"{p}.per_layer_projection", rows, w, h)
+        em.norm(f"{p}.post_per_layer_input_norm", rows, h, layer.norm)
+        em.elementwise(f"{p}.per_layer_residual", rows * h)
+    if layer.out_scale:
+        em.elementwise(f"{p}.layer_scalar", rows * h, "mul", inputs=1)
     em.params(layer.unused_params)
     return held
 
@@ -655,12 +704,26 @@ def _check_positions(what: str, max_positions: int | None, needed: int, learned:
     notes.append(f"{needed:,} positions exceed the {max_positions:,} the model was trained for")
 
 
+def _per_layer_inputs(em: _Emitter, e: PerLayerInputs, hidden: int, rows: int) -> None:
+    """Gemma 4's per-layer embeddings (:class:`.spec.PerLayerInputs`) for ``rows`` tokens."""
+    n = rows * e.layers * e.width
+    em.embedding("embed_tokens_per_layer", rows, e.vocab, e.layers * e.width)
+    em.elementwise("embed_tokens_per_layer.scale", n, "mul", inputs=1)
+    em.linear("per_layer_model_projection", rows, hidden, e.layers * e.width)
+    em.elementwise("per_layer_model_projection.scale", n, "mul", inputs=1)
+    em.norm("per_layer_projection_norm", rows * e.layers, e.width, e.norm)
+    em.elementwise("per_layer_inputs.add", n)
+    em.elementwise("per_layer_inputs.scale", n, "mul", inputs=1)
+
+
 def _decoder(em: _Emitter, d: Decoder, phase: Phase, notes: list[str], *, enc_len: int = 0,
              extra_tokens: int = 0) -> int:
     b, q = phase.batch, phase.new_tokens + (0 if phase.kind == "decode" else extra_tokens)
     past = phase.context if phase.kind == "decode" else 0
     _check_positions("the sequence", d.max_positions, past + q, bool(d.embed.positions), notes)
     _tokens_front(em, d.embed, b, q)
+    if d.per_layer is not None:
+        _per_layer_inputs(em, d.per_layer, d.embed.hidden, b * q)
     cache = {"forward": "none", "prefill": "write", "decode": "read"}[phase.kind]
     held = _stack(em, d.stack, _Run(b, q, past, cache, enc_len, phase.causal_discount))
     if d.head is not None:

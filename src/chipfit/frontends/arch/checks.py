@@ -264,6 +264,14 @@ FIELDS: dict[str, Rule] = {
     "norm_type": Text(),
     **dict.fromkeys(("use_mean_pooling", "use_absolute_position_embeddings"), Flag()),
     "id2label": Section(),
+    # Gemma 4's language model
+    **dict.fromkeys(("global_head_dim", "num_global_key_value_heads", "top_k_experts"), _WIDTH),
+    "hidden_size_per_layer_input": Int(0, SIZE),         # 0: no per-layer embeddings
+    "num_kv_shared_layers": Int(0, None),
+    "vocab_size_per_layer_input": _TOKENS,
+    **dict.fromkeys(("attention_k_eq_v", "enable_moe_block", "use_double_wide_mlp"), Flag()),
+    "use_bidirectional_attention": Text(),
+    "per_layer_config": Section(),
     # audio front ends
     **dict.fromkeys(("conv_dim", "conv_kernel", "conv_stride"), Ints(_WIDTH)),
     **dict.fromkeys(("num_conv_pos_embeddings", "num_conv_pos_embedding_groups"), _WIDTH),
@@ -277,19 +285,29 @@ FIELDS: dict[str, Rule] = {
 # "text_config."), and says what is wrong, or None.
 
 def _kv_divides(cfg: Mapping[str, Any], p: str) -> str | None:
-    heads, kv = cfg.get("num_attention_heads"), cfg.get("num_key_value_heads")
-    if _is_int(heads) and _is_int(kv) and heads % kv:
-        return (f"{p}num_key_value_heads must divide {p}num_attention_heads ({heads:,} attention heads "
-                f"cannot be shared by {kv:,} key/value heads)")
+    heads = cfg.get("num_attention_heads")
+    for key in ("num_key_value_heads", "num_global_key_value_heads"):   # the second: Gemma 4's full layers
+        kv = cfg.get(key)
+        if _is_int(heads) and _is_int(kv) and heads % kv:
+            return (f"{p}{key} must divide {p}num_attention_heads ({heads:,} attention heads "
+                    f"cannot be shared by {kv:,} key/value heads)")
     return None
 
 
 def _top_k_within(cfg: Mapping[str, Any], p: str) -> str | None:
     experts = cfg.get("num_local_experts") or cfg.get("num_experts") or cfg.get("n_routed_experts")
-    top_k = cfg.get("num_experts_per_tok")
-    if experts and top_k is not None and top_k > experts:
-        return (f"{p}num_experts_per_tok must be between 1 and the number of experts ({experts:,}), "
-                f"got {top_k:,}")
+    for key in ("num_experts_per_tok", "top_k_experts"):   # the second: Gemma 4
+        top_k = cfg.get(key)
+        if experts and top_k is not None and top_k > experts:
+            return f"{p}{key} must be between 1 and the number of experts ({experts:,}), got {top_k:,}"
+    return None
+
+
+def _shared_within(cfg: Mapping[str, Any], p: str) -> str | None:
+    shared, layers = cfg.get("num_kv_shared_layers"), cfg.get("num_hidden_layers")
+    if _is_int(shared) and _is_int(layers) and shared >= layers:
+        return (f"{p}num_kv_shared_layers must be fewer than the {layers:,} layers (one at least computes "
+                f"keys and values), got {shared:,}")
     return None
 
 
@@ -305,7 +323,8 @@ def _patch_within(cfg: Mapping[str, Any], p: str) -> str | None:
 
 
 #: Rules between two fields, each checked once the fields passed :data:`FIELDS`.
-RELATIONS: tuple[Callable[[Mapping[str, Any], str], str | None], ...] = (_kv_divides, _top_k_within, _patch_within)
+RELATIONS: tuple[Callable[[Mapping[str, Any], str], str | None], ...] = (_kv_divides, _top_k_within, _patch_within,
+                                                                         _shared_within)
 
 
 def _nested(key: str, value: Any) -> bool:

@@ -32,6 +32,7 @@ from chipfit.frontends.arch.spec import (
     MoE,
     Norm,
     PatchEmbedding,
+    PerLayerInputs,
     QFormer,
     ShortConv,
     Stack,
@@ -279,6 +280,99 @@ def _gemma2(cfg: Config) -> Decoder:
     return Decoder(TokenEmbedding(vocab, hidden, scale=True), Stack("layers", hidden, out, final_norm=norm), head,
                    max_positions=cfg.get("max_position_embeddings", default=131_072 if gemma3 else 8192),
                    rotary_dim=hd)
+
+
+@reader("gemma4_text")
+def _gemma4_text(cfg: Config) -> Decoder:
+    """Gemma 4's language model (transformers' Gemma4TextConfig / modeling_gemma4): Gemma 3's
+    sandwich-normed layers of sliding (``sliding_window``, default 512) and full attention
+    (``layer_types``, default five sliding then one full, the last layer always full) with an
+    RMSNorm (weight w, not 1 + w) over each query and key head and one without weights over each
+    value head, GeGLU MLPs, a sqrt(hidden)-scaled embedding and optional final-logit soft-capping.
+
+    Full-attention layers take ``global_head_dim`` (default 512) and, where
+    ``attention_k_eq_v`` is set, ``num_global_key_value_heads`` and values that are the keys'
+    projection (no v_proj); ``per_layer_config`` (as transformers saves a config) gives the same
+    per layer. The last ``num_kv_shared_layers`` layers project no keys or values and hold no
+    cache: each reuses those of the last earlier layer of its kind, and with
+    ``use_double_wide_mlp`` its MLP is twice ``intermediate_size`` wide.
+
+    Per-layer embeddings (``hidden_size_per_layer_input``, 0: none): a second table of
+    ``vocab_size_per_layer_input`` rows gives each layer inputs of its own, gated into its
+    residual after the MLP. ``enable_moe_block`` adds ``num_experts`` experts of
+    ``moe_intermediate_size`` (top ``top_k_experts``) beside every layer's dense MLP. Each layer's
+    output is multiplied by a fixed scalar (a buffer, not a parameter)."""
+    hidden, layers, heads, vocab, inter = cfg.require(
+        "hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size", "intermediate_size")
+    kv = cfg.kv_heads(heads)
+    hd = cfg.get("head_dim", default=256)
+    bias = bool(cfg.get("attention_bias", default=False))
+    act = cfg.act("hidden_activation", default="gelu_pytorch_tanh")
+    k_eq_v = bool(cfg.get("attention_k_eq_v", default=False))
+    bidirectional = cfg.get("use_bidirectional_attention")
+    if bidirectional not in (None, "vision"):
+        raise ChipfitError(f"{cfg.where}: use_bidirectional_attention {bidirectional!r:.40} is not supported "
+                           f"(chipfit builds Gemma 4's causal language model: null or 'vision')")
+    window = cfg.get("sliding_window", default=512)
+    types = list(_layer_types(cfg, layers, ["sliding_attention" if (i + 1) % 6 else "full_attention"
+                                            for i in range(layers)]))
+    types[-1] = "full_attention"   # transformers forces the last layer to full attention
+    for t in types:
+        if t not in ("sliding_attention", "full_attention"):
+            raise ChipfitError(f"{cfg.where}: layer_types holds {t!r:.40}; Gemma 4 has 'sliding_attention' "
+                               f"and 'full_attention' layers only")
+    # full layers: global head size and, with K = V, global key/value heads; per_layer_config overrides
+    full_kv = (cfg.kv_heads(heads, "num_global_key_value_heads")
+               if k_eq_v and cfg.get("num_global_key_value_heads") is not None else kv)
+    shape = {i: (hd, kv) if t == "sliding_attention" else (cfg.get("global_head_dim", default=512), full_kv)
+             for i, t in enumerate(types)}
+    if cfg.get("per_layer_config") is not None:
+        shape = {i: (hd, kv) for i in range(layers)}
+        for key, over in cfg.data["per_layer_config"].items():
+            i = int(key) if isinstance(key, str) and key.isdigit() else -1
+            if not 0 <= i < layers:
+                raise ChipfitError(f"{cfg.where}: per_layer_config names layer {key!r:.40}, not one of the "
+                                   f"{layers} layers")
+            if not isinstance(over, dict) or set(over) - {"head_dim", "num_key_value_heads"}:
+                raise ChipfitError(f"{cfg.where}: per_layer_config.{key} may set head_dim and "
+                                   f"num_key_value_heads only")
+            sub = Config(over, f"{cfg.where} (per_layer_config.{key})")
+            shape[i] = (sub.get("head_dim", default=hd), sub.kv_heads(heads) if "num_key_value_heads" in over else kv)
+            if not isinstance(shape[i][0], int) or isinstance(shape[i][0], bool) or not 0 < shape[i][0] <= 1 << 24:
+                raise ChipfitError(f"{cfg.where}: per_layer_config.{key}.head_dim must be a positive integer, "
+                                   f"got {shape[i][0]!r:.40}")
+    shared = cfg.get("num_kv_shared_layers", default=0)   # fewer than the layers (checks.py)
+    first_shared = layers - shared
+    if shared and set(types[:first_shared]) != set(types):
+        raise ChipfitError(f"{cfg.where}: num_kv_shared_layers leaves no earlier layer of every kind in "
+                           f"layer_types to share its keys and values")
+    double = bool(cfg.get("use_double_wide_mlp", default=False))
+    moe = None
+    if cfg.get("enable_moe_block", default=False):
+        experts, top_k, moe_inter = cfg.require("num_experts", "top_k_experts", "moe_intermediate_size")
+        moe = MoE(experts, top_k, moe_inter, act, router_norm=True)
+    ple = cfg.get("hidden_size_per_layer_input", default=256)
+    norm = Norm("rms", bias=False)
+    out = []
+    for i, t in enumerate(types):
+        sliding, reuse = t == "sliding_attention", i >= first_shared
+        head_dim, kv_heads = shape[i]
+        if reuse:   # the producer's shape: the last unshared layer of the same kind
+            head_dim, kv_heads = shape[max(j for j in range(first_shared) if types[j] == t)]
+        attn = Attention(heads, kv_heads, head_dim, bias, bias, bias, bias, rotary=True, causal=True,
+                         window=window if sliding else None, qk_norm=norm, kv_shared=reuse,
+                         k_eq_v=k_eq_v and not sliding and not reuse,
+                         v_norm=Norm("rms", bias=False, affine=False))
+        mlp = MLP(inter * (2 if double and reuse else 1), act, gated=True)
+        out.append(Layer(attn, mlp, norm, sandwich=True, beside=moe, per_layer_input=ple, out_scale=True))
+    final_cap = cfg.get("final_logit_softcapping")
+    head = Head("lm_head", hidden, vocab, tied=bool(cfg.get("tie_word_embeddings", default=True)),
+                act="softcap" if final_cap else None)
+    per_layer = (PerLayerInputs(cfg.get("vocab_size_per_layer_input", default=262_144), layers, ple, norm)
+                 if ple else None)
+    return Decoder(TokenEmbedding(vocab, hidden, scale=True), Stack("layers", hidden, tuple(out), final_norm=norm),
+                   head, max_positions=cfg.get("max_position_embeddings", default=131_072), rotary_dim=hd,
+                   per_layer=per_layer)
 
 
 @reader("deepseek_v3", "deepseek_v32")

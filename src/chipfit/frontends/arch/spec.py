@@ -50,6 +50,10 @@ class Attention:
     blocks: tuple[tuple[int, int], ...] | None = None
     # block-diagonal attention: (length, count) of independent blocks whose lengths sum to the
     # sequence; a query sees the keys of its own block only (Qwen2.5-VL's window layers)
+    kv_shared: bool = False      # keys and values are an earlier layer's (Gemma 4): no K/V projections,
+    #                              norms or cache of its own; its scores run against that layer's cache
+    k_eq_v: bool = False         # the values are the keys' projection (Gemma 4's full layers): no v_proj
+    v_norm: Norm | None = None   # a norm over each value head (Gemma 4's, without weights)
 
     def scores(self, q: int) -> int:
         """Query-key pairs per head of a forward pass over ``q`` tokens (no causal discount)."""
@@ -190,6 +194,8 @@ class MoE:
     shared_gate: bool = False    # a sigmoid gate on the shared expert (Qwen-MoE)
     router: Literal["softmax", "sigmoid"] = "softmax"   # scores of the routing gate
     router_bias: bool = False    # a bias on the routing gate (gpt-oss)
+    router_norm: bool = False    # the router reads its input RMS-normed and scaled by a learned vector,
+    #                              and a learned per-expert scale weighs the chosen experts (Gemma 4)
     score_bias: bool = False     # a per-expert bias added to the scores for the choice (DeepSeek-V3)
     expert_bias: bool = False    # biases on every expert's projections (gpt-oss)
 
@@ -204,6 +210,11 @@ class Layer:
     sandwich: bool = False           # norms after attention and MLP too, 4 a layer (Gemma 2)
     parallel: bool = False           # attention and MLP read the same normed input, one norm (GPT-J)
     layer_scale: bool = False        # a learned per-channel scale on the attention and MLP outputs (InternViT)
+    beside: MoE | None = None        # routed experts beside the dense MLP, on the same input, with norms of
+    #                                  their own and on both outputs before the sum (Gemma 4)
+    per_layer_input: int = 0         # width of the layer's own slice of :class:`PerLayerInputs`, gated into
+    #                                  the residual after the MLP (Gemma 4); 0: none
+    out_scale: bool = False          # the layer's output times a fixed scalar (Gemma 4's layer_scalar)
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +307,19 @@ class Head:
     norm_name: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class PerLayerInputs:
+    """Per-layer embeddings (Gemma 4): a second token table of ``layers × width`` per token
+    (scaled), plus the token embedding projected to ``layers × width`` (scaled, then normed over
+    each layer's ``width``); their scaled sum gives each layer ``width`` inputs of its own
+    (:attr:`Layer.per_layer_input`)."""
+
+    vocab: int
+    layers: int
+    width: int
+    norm: Norm
+
+
 Front = Union[TokenEmbedding, PatchEmbedding, AudioFrontend]
 
 
@@ -308,6 +332,7 @@ class Decoder:
     head: Head | None
     max_positions: int | None = None
     rotary_dim: int = 0          # rotary dims per head (cos/sin tables), 0: none
+    per_layer: PerLayerInputs | None = None   # per-layer embeddings (Gemma 4)
 
 
 @dataclass(frozen=True, slots=True)
