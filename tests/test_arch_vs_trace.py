@@ -696,3 +696,13 @@ def test_gemma4_decode_equals_transformers(context, batch):
     _same(built, traced)
     keys = context + 1
     assert built.kv_cache_elems == batch * (2 * 2 * 2 * min(keys, 8) * 16 + 2 * 1 * keys * 32)
+
+
+@pytest.mark.parametrize("name", ["GEMMA4", *GEMMA4_CONFIGS])
+def test_gemma4_decode_traced_from_the_command_line_inputs(tmp_path, name):
+    """`count --trace --phase decode` builds transformers' cache layer by layer (each layer's own
+    head size and KV heads; none for a KV-shared layer) and equals the analytic decode."""
+    cfg = GEMMA4 if name == "GEMMA4" else GEMMA4_CONFIGS[name]
+    path = _file(tmp_path, "gemma4", cfg)
+    kw = dict(phase="decode", context=20, batch=1)
+    _same(count(path, **kw), count(path, trace=True, **kw))

@@ -213,6 +213,15 @@ def _image_size(model, inputs: dict[str, Any] | None) -> tuple[int, int]:
     return size
 
 
+def _config_value(config, name: str) -> Any:
+    """A config attribute, or None where it is absent or only defined per layer (Gemma 4's
+    ``num_key_value_heads`` and ``head_dim``)."""
+    try:
+        return getattr(config, name, None)
+    except Exception:   # transformers refuses a global read of a per-layer attribute
+        return None
+
+
 def _decode_inputs(model, batch: int, context: int, encdec: bool, source: int) -> dict[str, Any]:
     """One new token per sequence after ``context`` cached ones (meta tensors); an
     encoder-decoder's cross-attention cache holds its fixed source length (Whisper) or
@@ -224,11 +233,19 @@ def _decode_inputs(model, batch: int, context: int, encdec: bool, source: int) -
     cfg = model.config
     text = cfg if encdec else cfg.get_text_config(decoder=True)
     heads = getattr(text, "decoder_attention_heads", None) or text.num_attention_heads
-    kv = heads if encdec else (getattr(text, "num_key_value_heads", None) or heads)
     hidden = getattr(text, "d_model", None) or text.hidden_size
-    hd = getattr(text, "head_dim", None) or getattr(text, "d_kv", None) or hidden // heads
     layers = (getattr(text, "decoder_layers", None) or getattr(text, "num_decoder_layers", None)
               or text.num_hidden_layers)
+    per_layer = getattr(text, "per_layer_config", None)   # Gemma 4: each layer's own config (head size, KV heads)
+    shared = getattr(text, "kv_sharing_modes", None) or [None] * layers
+
+    def shape(i: int) -> tuple[int, int]:
+        """(KV heads, head size) of decoder layer ``i``."""
+        own = per_layer[i] if per_layer is not None else text
+        kv = heads if encdec else (_config_value(own, "num_key_value_heads") or heads)
+        hd = _config_value(own, "head_dim") or getattr(text, "d_kv", None) or hidden // heads
+        return kv, hd
+
     recurrent = sorted(set(getattr(text, "layer_types", None) or ()) - {"full_attention", "sliding_attention",
                                                                        "chunked_attention"})
     if recurrent:
@@ -237,12 +254,16 @@ def _decode_inputs(model, batch: int, context: int, encdec: bool, source: int) -
                            f"analytically without `trace`, held to transformers in chipfit's tests)")
     cache = DynamicCache(config=text) if not encdec else DynamicCache()
     for i in range(layers):
+        if shared[i] == "reuse":     # reads an earlier layer's keys and values: holds none
+            continue
+        kv, hd = shape(i)
         k = torch.zeros(batch, kv, context, hd, device=meta)
         cache.update(k, k.clone(), i)
     inputs: dict[str, Any] = {"decoder_input_ids" if encdec else "input_ids":
                               torch.zeros(batch, 1, dtype=torch.long, device=meta)}
     if encdec:
         src = getattr(cfg, "max_source_positions", None) or source
+        _, hd = shape(0)
         cross = DynamicCache()
         for i in range(layers):
             k = torch.zeros(batch, heads, src, hd, device=meta)
