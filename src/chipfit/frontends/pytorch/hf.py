@@ -236,7 +236,10 @@ def _decode_inputs(model, batch: int, context: int, encdec: bool, source: int) -
     hidden = getattr(text, "d_model", None) or text.hidden_size
     layers = (getattr(text, "decoder_layers", None) or getattr(text, "num_decoder_layers", None)
               or text.num_hidden_layers)
-    per_layer = getattr(text, "per_layer_config", None)   # Gemma 4: each layer's own config (head size, KV heads)
+    # each decoder layer's own config (Gemma 4's full-attention layers differ in head size and KV heads)
+    per_layer = None if encdec else getattr(text, "per_layer_config", None)
+    if per_layer is not None and len(per_layer) < layers:
+        per_layer = None
     shared = getattr(text, "kv_sharing_modes", None) or [None] * layers
 
     def shape(i: int) -> tuple[int, int]:
