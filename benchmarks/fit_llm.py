@@ -17,7 +17,12 @@ median clock of its rows' chips) and each row pays it × reference clock / its c
 searched below a cap: the smallest, over the group's rows, of the per-layer cost at which the row
 is predicted exactly at the rated figures (memory = matrix = 1), brought to the reference clock
 (see chipfit.data.llm_efficiency). Held-out rows are chosen in benchmarks/llm_cases.yaml before
-fitting and never enter a fit, a cap or a reference clock.
+fitting and never enter a fit, a cap or a reference clock; for the engines of HELD_OUT_MODELS the
+rule is written here and checked against the roles before any fit.
+
+Rows on a chip with no clock in the database are kept out of the pools over all classes ('all'):
+the pool's per-layer cost is stated at the median clock of its rows, and one row without a
+clock would leave it unscaled for every class that falls back on it.
 """
 
 from __future__ import annotations
@@ -65,6 +70,21 @@ OUT = ROOT / "src" / "chipfit" / "data" / "llm_efficiency.yaml"
 #: overhead's upper end is the group's cap where that is lower.
 _RANGE = {0: FACTOR_RANGE["prefill_gemm"], 1: FACTOR_RANGE["decode_memory"], 2: FACTOR_RANGE["layer_overhead_s"]}
 _GOLD = (math.sqrt(5) - 1) / 2
+
+#: Held-out rule, fixed before fitting, per engine: every row of these models is held out (never
+#: fitted on), on every chip. rknn-llm (airockchip/rknn-llm benchmark.md, RK3588 and RK3576 w8a8):
+#: the 3rd and 6th of the six models chipfit expresses, in the table's order (Qwen2 0.5B, Qwen3
+#: 0.6B, TinyLlama 1.1B, Qwen2.5 1.5B, Gemma2 2B, Phi3 3.8B): a small and the largest model, on
+#: both chips; the other four models are fitted.
+HELD_OUT_MODELS: dict[str, frozenset[str]] = {"rknn-llm": frozenset({"tinyllama-1.1b", "phi-3-mini"})}
+
+
+def check_held_out(cases: list[LLMCase]) -> None:
+    """Every case of an engine in HELD_OUT_MODELS has the role its rule gives it."""
+    for c in cases:
+        rule = HELD_OUT_MODELS.get(c.engine)
+        if rule is not None and (c.role == "holdout") != (c.model in rule):
+            raise SystemExit(f"{c.id}: role {c.role} breaks the held-out rule of {c.engine} (HELD_OUT_MODELS)")
 
 
 def load_cases() -> LLMCaseFile:
@@ -261,9 +281,11 @@ def main() -> None:
     ap.add_argument("--dry-run", action="store_true")
     args = ap.parse_args()
     cf = load_cases()
+    check_held_out(cf.cases)
     ready = [x for x in prepare(cf.cases) if x[0].role == "fit"]
     by_group: dict[tuple[str, str], list] = {}
     kept_out: dict[tuple[str, str], int] = {}
+    no_clock: dict[tuple[str, str], int] = {}
     for c, r in ready:
         cls = r.unit.efficiency_class
         # a row whose engine runs its matrices at another peak than the listed one (llama.cpp's
@@ -272,6 +294,8 @@ def main() -> None:
         for key in ((cls, c.engine), (cls, "generic"), ("all", c.engine), ("all", "generic")):
             if own_rate and key[1] == "generic":
                 kept_out[key] = kept_out.get(key, 0) + 1
+            elif key[0] == "all" and clock_of(r) is None:
+                no_clock[key] = no_clock.get(key, 0) + 1  # see the module docstring
             else:
                 by_group.setdefault(key, []).append((c, r))
     order = sorted(by_group, key=lambda k: (k[0] != "all", k[1] != "generic", k))
@@ -302,6 +326,9 @@ def main() -> None:
         borrowed = None if 0 in free else (
             "the class's pooled fit" if (cls, "generic") in done and key != (cls, "generic") else "the pooled fit")
         basis = basis_text(cls, eng, len(dec), len(pre), borrowed, kept_out.get(key, 0))
+        if no_clock.get(key):
+            basis += (f"; {no_clock[key]} rows of chips with no clock in the database left out (the pool's "
+                      f"per-layer cost is stated at a reference clock)")
         if ref:
             basis += (f"; per-layer cost at {ref:g} MHz, the median clock of the rows' chips, and × {ref:g} / "
                       f"clock on any other chip")

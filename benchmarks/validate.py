@@ -112,7 +112,9 @@ rows are `ttft` and `prefill_tps`. Rows marked `*` are held out (never fitted on
 used for a cap or a reference clock): the Apple M2 family (the Apple fit used M1 chips only:
 the M2 rows test the clock scaling of the per-layer cost), Llama-3-70B (fitted on 7-13B
 models), the newer llama.cpp CUDA scoreboard, the Jetson Orin Nano MLC rows (no Jetson or MLC
-row was fitted: they use the pooled `all/generic` factors), and three rows whose note says why.
+row was fitted: they use the pooled `all/generic` factors), the rknn-llm rows of TinyLlama-1.1B and
+Phi-3-mini on the RK3588 and RK3576 (the rule in `benchmarks/fit_llm.py`: the rknn-llm fit used the
+other four models), and three rows whose note says why.
 
 ### Decode tokens/s
 

@@ -225,7 +225,7 @@ def test_cli_sweep_has_every_point(run_cli):
     (("llama-2-7b", "--chip", "h100-sxm", "--batch", "0"), "--batch must be at least 1, got 0"),
     (("llama-2-7b", "--chip", "h100-sxm", "--precision", "fp12"), "--precision must be one of fp32, tf32, fp16, bf16, fp8, int8, int4, w8a16, w4a16, q8_0, q4_0, q4_k_m, q4f16_1, got fp12"),
     (("llama-2-7b", "--chip", "h100-sxm", "--kv-precision", "q4"), "--kv-precision must be one of fp32, fp16, bf16, fp8, int8, int4, got q4"),
-    (("llama-2-7b", "--chip", "h100-sxm", "--engine", "vllm2"), "--engine must be one of auto, generic, hf, tinychat, tensorrt-llm, llama.cpp, mlc, got vllm2"),
+    (("llama-2-7b", "--chip", "h100-sxm", "--engine", "vllm2"), "--engine must be one of auto, generic, hf, tinychat, tensorrt-llm, llama.cpp, mlc, rknn-llm, got vllm2"),
     (("resnet18", "--chip", "h100-sxm"), "needs a decoder language model"),
     (("llama-2-7b", "--chip", "h100-sxm", "--sweep", "heads=1,2"), "--sweep must look like"),
     (("llama-2-7b", "--chip", "h100-sxm", "--context", "100"), "--context 100 is shorter than --prompt + --output = 640 tokens"),

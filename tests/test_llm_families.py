@@ -65,6 +65,10 @@ PUBLISHED = {
     # out its multi-token-prediction layer, as transformers does: 106.85B); its "12B active" is not
     # held: what it leaves out is not stated (13.4B with the embedding and LM head, 12.2B without)
     "glm-4.5-air": (106e9, None, 0.01),
+    # Qwen2 technical report (arXiv:2407.10671, table 1) and the Hugging Face page of Qwen/Qwen2-0.5B:
+    # 0.49B; the Qwen2.5-1.5B model card: "Number of Parameters: 1.54B"
+    "qwen2-0.5b": (0.494e9, None, 0.002),
+    "qwen2.5-1.5b": (1.54e9, None, 0.005),
     # LFM2 model cards (huggingface.co/LiquidAI/LFM2-*): 354,483,968, 742,489,344 and 1,170,340,608
     # parameters
     "lfm2-350m": (354_483_968, None, 1e-12),

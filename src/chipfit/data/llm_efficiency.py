@@ -53,6 +53,7 @@ ENGINES: dict[str, str] = {
     "tensorrt-llm": "NVIDIA TensorRT-LLM",
     "llama.cpp": "llama.cpp (GGUF; CUDA or Metal backend)",
     "mlc": "MLC-LLM (TVM-compiled kernels)",
+    "rknn-llm": "Rockchip RKLLM runtime (airockchip/rknn-llm; w8a8 = int8 matrices on the RKNPU)",
 }
 
 
