@@ -296,3 +296,19 @@ def test_append_row_keeps_an_existing_files_columns(tmp_path):
     with pytest.raises(ChipfitError, match="not a measurement CSV"):
         append_row(bad, R())
     assert math.isclose(float(read_rows(path)[1]["median_s"]), 0.5)
+
+
+def test_exporting_leaves_the_callers_attention_fast_path_alone(tmp_path):
+    """ONNX export switches MHA's fused path off (it has no ONNX form) and switches it back: a
+    program that calls chipfit keeps its own setting."""
+    torch = pytest.importorskip("torch")
+    from chipfit.measure.export import to_onnx
+
+    before = torch.backends.mha.get_fastpath_enabled()
+    try:
+        for setting in (True, False):
+            torch.backends.mha.set_fastpath_enabled(setting)
+            to_onnx("resnet18", tmp_path / str(setting))
+            assert torch.backends.mha.get_fastpath_enabled() is setting
+    finally:
+        torch.backends.mha.set_fastpath_enabled(before)

@@ -84,16 +84,20 @@ def to_onnx(model: str, folder: str | Path, *, input_shape: list[str] | None = N
     feed = args + tuple(v for v in kwargs.values() if isinstance(v, torch.Tensor))
     input_names = [f"input{i}" for i in range(len(args))] + [k for k in names if isinstance(kwargs[k], torch.Tensor)]
     Path(folder).mkdir(parents=True, exist_ok=True)
+    fastpath = torch.backends.mha.get_fastpath_enabled()
     torch.backends.mha.set_fastpath_enabled(False)  # the exporter cannot take MHA's fused path
-    with tempfile.TemporaryDirectory(dir=folder) as tmp:  # a crash leaves no half-written file
-        part = Path(tmp) / path.name
-        try:
-            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
-                    contextlib.redirect_stderr(io.StringIO()):  # a failed export prints its whole graph
-                warnings.simplefilter("ignore")
-                torch.onnx.export(Forward().eval(), feed, str(part), dynamo=False, opset_version=17,
-                                  input_names=input_names)
-        except Exception as exc:
-            raise ChipfitError(f"exporting '{model}' to ONNX failed: {first_line(exc)}") from exc
-        os.replace(part, path)
+    try:
+        with tempfile.TemporaryDirectory(dir=folder) as tmp:  # a crash leaves no half-written file
+            part = Path(tmp) / path.name
+            try:
+                with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+                        contextlib.redirect_stderr(io.StringIO()):  # a failed export prints its whole graph
+                    warnings.simplefilter("ignore")
+                    torch.onnx.export(Forward().eval(), feed, str(part), dynamo=False, opset_version=17,
+                                      input_names=input_names)
+            except Exception as exc:
+                raise ChipfitError(f"exporting '{model}' to ONNX failed: {first_line(exc)}") from exc
+            os.replace(part, path)
+    finally:   # the caller's setting, whatever happened
+        torch.backends.mha.set_fastpath_enabled(fastpath)
     return path
