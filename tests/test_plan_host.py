@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_plan import assert_refused
+from test_plan import _write, assert_refused
 
 from chipfit.analysis import host_ops
 from chipfit.analysis.plan import plan
@@ -20,12 +20,6 @@ from chipfit.data.efficiency import for_class
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 pytest.importorskip("torchvision", reason="the scenarios use torchvision models (pip install 'chipfit[vision]')")
-
-
-def _write(tmp_path, text: str, name: str = "s.yaml") -> str:
-    p = tmp_path / name
-    p.write_text(text, encoding="utf-8")
-    return str(p)
 
 
 # -- the counts, by hand --------------------------------------------------------------------

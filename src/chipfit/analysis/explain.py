@@ -201,6 +201,11 @@ def llm_explanation(r: "LLMResult") -> list[tuple[str, str]]:
     return out
 
 
+def bound_words(bound: str) -> str:
+    """A host pass's bound in words: a CPU's compute limit for element-wise work is its vector units."""
+    return "vector-bound" if bound == "compute" else "memory-bound"
+
+
 def plan_explanation(r: "PlanResult") -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     for sp in r.stages:
@@ -220,6 +225,9 @@ def plan_explanation(r: "PlanResult") -> list[tuple[str, str]]:
         what = "prefill + decode of one batch" if s.llm else "roofline latency of one batch"
         rows.append((f"{sp.name} share", f"{num(sp.runs_per_s)}/s × {duration(sp.batch_latency_s)} ({what}) "
                      f"/ batch {s.batch} = {percent(sp.share)}"))
+        if sp.is_host:   # a process stage: each pass's ops and bytes, and what bounds it on the host
+            rows += [(f"{sp.name} {st.name}", f"{st.formula}; {bound_words(o.bound)} on the host "
+                      f"({num(o.time_s * 1e6)} µs)") for st, o in zip(sp.work.steps, sp.detail.roof1.ops)]
     for c in r.chips:
         for u in c.units:
             parts = " + ".join(percent(sp.share) for sp in r.stages if sp.unit_key == f"{u.chip}:{u.unit}")

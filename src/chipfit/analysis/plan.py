@@ -46,7 +46,7 @@ import yaml
 
 from chipfit.analysis.check import capacity_of, count_for, pick_unit, predict
 from chipfit.analysis.count import CountResult
-from chipfit.analysis.explain import plan_explanation
+from chipfit.analysis.explain import bound_words, plan_explanation
 from chipfit.analysis.llm import llm
 from chipfit.analysis.params import PlanParams, literal_values, validate
 from chipfit.analysis.scenario import Scenario, Stage, load, loads
@@ -351,15 +351,7 @@ class PlanResult:
     def explain(self) -> list[tuple[str, str]]:
         """(quantity, formula with the numbers substituted) for every figure of the plan; a process
         stage adds the ops and bytes of each of its passes and what bounds it on the host."""
-        rows = plan_explanation(self)
-        for sp in self.stages:
-            if not sp.is_host:
-                continue
-            extra = [(f"{sp.name} {st.name}", f"{st.formula}; {_bound_words(o.bound)} on the host "
-                      f"({num(o.time_s * 1e6)} µs)") for st, o in zip(sp.work.steps, sp.detail.roof1.ops)]
-            at = next((i + 1 for i, (q, _) in enumerate(rows) if q == f"{sp.name} share"), len(rows))
-            rows[at:at] = extra
-        return rows
+        return plan_explanation(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -662,7 +654,7 @@ def _host_note(work: Any, res: Any) -> str:
     """What bounds a process stage on its CPU, in one sentence with the numbers."""
     eff, roof = res.efficiency, res.roof1
     where = unit_ref(res.record.id, res.unit.id)
-    passes = ", ".join(f"{o.name} {_bound_words(o.bound)}" for o in roof.ops)
+    passes = ", ".join(f"{o.name} {bound_words(o.bound)}" for o in roof.ops)
     intensity = work.flops / work.bytes if work.bytes else float("inf")
     if not roof.bandwidth:
         return (f"element-wise work on the host CPU ({intensity:.2g} operations per byte), priced at the "
@@ -672,11 +664,6 @@ def _host_note(work: Any, res: Any) -> str:
     return (f"element-wise work on the host CPU: {intensity:.2g} operations per byte against {where}'s ridge of "
             f"{ridge:.3g} ({res.precision.compute} peak × vector efficiency {eff.vector:g} / DRAM bandwidth): "
             f"{passes}")
-
-
-def _bound_words(bound: str) -> str:
-    """A host pass's bound in words: a CPU's compute limit for element-wise work is its vector units."""
-    return "vector-bound" if bound == "compute" else "memory-bound"
 
 
 def _count(s: Stage, prec: Any, cache: dict):
