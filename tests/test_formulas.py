@@ -204,6 +204,14 @@ def test_elementwise_reduction_and_resize_costs():
     assert near.nonmac_flops == 0 and near.ops[0].kind == "resize" and near.ops[0].act_write_elems == 128
 
 
+def test_sort_compares_along_its_dimension():
+    # n·⌈log2 m⌉ compares for n elements sorted in runs of m: along dim 2 (m = 1000), not dim 1
+    n = 2 * 8 * 1000
+    assert count_fn(lambda a: torch.sort(a, dim=2, descending=True)[0], (2, 8, 1000)).nonmac_flops == n * 10
+    assert count_fn(lambda a: torch.sort(a, 1)[0], (2, 8, 1000)).nonmac_flops == n * 3
+    assert count_fn(lambda a: torch.argsort(a), (2, 8, 1000)).nonmac_flops == n * 10
+
+
 def test_embedding_reads_only_looked_up_rows():
     emb = nn.Embedding(1000, 16)
     g = trace(emb, (torch.zeros(2, 7, dtype=torch.long),))

@@ -77,7 +77,8 @@ SHAPE_ONLY = frozenset("aten::" + n for n in
     sym_numel sym_storage_offset is_same_size resize_ set_ fill fill_ zero_ _assert_async
     _assert_tensor_metadata _functional_assert_async _assert_scalar rand randn randint rand_like
     randn_like randint_like normal_ uniform_ bernoulli_ random_ _has_compatible_shallow_copy_type
-    is_nonzero equal _to_dim_order_copy align_to rename""".split()
+    is_nonzero equal _to_dim_order_copy align_to rename unsafe_split unsafe_split_with_sizes
+    unsafe_chunk""".split()
 )
 
 #: ops that copy or gather data: 0 FLOPs, bytes counted
@@ -475,7 +476,8 @@ def _weight_norm(v, g, *args, out, **kwargs) -> Cost:
 
 @register("sort", "argsort", kind="reduction")
 def _sort(x, *args, out, **kwargs) -> Cost:
-    dim = args[1] if len(args) > 1 and isinstance(args[1], int) else kwargs.get("dim", -1)
+    # aten::sort(self, dim=-1, descending=False): args here follow ``self``
+    dim = args[0] if args and isinstance(args[0], int) and not isinstance(args[0], bool) else kwargs.get("dim", -1)
     n = x[dim] if x else 1
     return Cost(nonmac=numel(x) * max(1, math.ceil(math.log2(max(n, 2)))))
 
