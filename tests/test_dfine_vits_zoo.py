@@ -393,7 +393,7 @@ def test_cli_count_and_check(run_cli):
     assert data["inputs"] == {"pixel_values": [1, 3, 640, 640]}
     rc, out, err = run_cli("check", "dfine-n", "--chip", "rk3588", "--fps", "30")
     assert rc in (0, 1) and err == "", err   # a verdict either way (exit 1: not surely sufficient)
-    assert "dfine-n on rk3588 at 30 FPS" in out and "3.72 GMACs" in out
+    assert "dfine-n on rk3588:npu at 30 FPS" in out and "3.72 GMACs" in out
     rc, out, err = run_cli("count", "mms-tts-eng")
     assert rc == 0, err
     flat = " ".join(out.split())   # the table wraps its notes to the terminal's width

@@ -219,7 +219,7 @@ def _stage(process: str = LB, more: str = "", head: str = HEAD) -> str:
     (_stage(head=HEAD.replace("raspberry-pi-5", "nochip")), 3, "host", "unknown chip 'nochip'"),
     (_stage(head=HEAD.replace("raspberry-pi-5", "hailo-8")), 3, "host", "hailo-8 has no CPU unit"),
     (_stage(head=HEAD.replace("raspberry-pi-5", "core-i7-12700h")), 3, "host", "no compute peak"),
-    (_stage(head=HEAD.replace("raspberry-pi-5", "rk3588:main")), 3, "host", "priced as rknn, not as a CPU"),
+    (_stage(head=HEAD.replace("raspberry-pi-5", "rk3588:npu")), 3, "host", "priced as rknn, not as a CPU"),
     (_stage(head=HEAD.replace("raspberry-pi-5", "core-ultra-7-155h")), 3, "host", "give the stage precision: int8"),
     (_stage(head=HEAD.replace("host: raspberry-pi-5\n", "")), 5, "stages[0].process",
      "jetson-orin-nano-8gb lists no CPU unit): give host: <chip id>"),

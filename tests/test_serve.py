@@ -122,7 +122,7 @@ def test_whatif_equals_cli_json(client, run_cli):
 
 
 @pytest.mark.parametrize("params, words", [
-    (dict(levers="sparsity"), "rk3588 lists no sparse int8 peak: 2:4 sparsity is not accelerated on this chip"),
+    (dict(levers="sparsity"), "rk3588:npu lists no sparse int8 peak: 2:4 sparsity is not accelerated on this chip"),
     (dict(prune_ratios=1.5), "prune_ratios item 1 must be in (0, 1), got 1.5"),
     (dict(prune_ratios="0.25,1.5"), "prune_ratios item 2 must be in (0, 1), got 1.5"),
     (dict(scales=0), "scales item 1 must be in (0, 1), got 0"),
@@ -130,7 +130,7 @@ def test_whatif_equals_cli_json(client, run_cli):
     (dict(batches=1), "batches item 1 must be at least 2, got 1"),
     (dict(batches=4096), "batches item 1 must be at most 1024, got 4096"),
     (dict(levers="batch,speed"), "levers item 2 must be one of precision, batch, input, sparsity, unstructured, prune, lighter, got speed"),
-    (dict(to_precision="fp16"), "rk3588 has no dense fp16 peak, so fp16 is not an option on this chip"),
+    (dict(to_precision="fp16"), "rk3588:npu has no dense fp16 peak, so fp16 is not an option on this chip"),
     (dict(fps=-1), "fps must be positive, got -1"),
 ])
 def test_whatif_refusals(client, params, words):

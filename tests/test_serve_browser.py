@@ -238,7 +238,7 @@ def test_whatif_view_from_a_shared_address(browser, server, run_cli, artifacts):
 
     page.click("label:has(input[name=levers][value=sparsity])")     # the CLI's refusal, in the page
     _run(page, "error")
-    assert page.inner_text("#error") == ("rk3588 lists no sparse int8 peak: 2:4 sparsity is not accelerated on "
+    assert page.inner_text("#error") == ("rk3588:npu lists no sparse int8 peak: 2:4 sparsity is not accelerated on "
                                          "this chip")
     assert "levers=batch,input,sparsity" in page.url
     page.close()

@@ -156,13 +156,13 @@ def test_whatif_command_json_and_table(run_cli):
     rc, out, err = run_cli("whatif", "resnet18", "--chip", "rk3588", "--fps", "30", "--lever", "batch,input",
                            "--batch", "2")
     assert rc == 0, err
-    assert out.startswith("SUFFICIENT AS GIVEN  resnet18 on rk3588 at 30 FPS, int8")
+    assert out.startswith("SUFFICIENT AS GIVEN  resnet18 on rk3588:npu at 30 FPS, int8")
     assert "batch: 2" in out and "input size: 160×160" in out and "lighter" not in out
 
 
 @pytest.mark.parametrize("args, sentence", [
-    (["--to-precision", "int4"], "rk3588 has no dense int4 peak, so int4 is not an option on this chip"),
-    (["--lever", "sparsity"], "rk3588 lists no sparse int8 peak: 2:4 sparsity is not accelerated on this chip"),
+    (["--to-precision", "int4"], "rk3588:npu has no dense int4 peak, so int4 is not an option on this chip"),
+    (["--lever", "sparsity"], "rk3588:npu lists no sparse int8 peak: 2:4 sparsity is not accelerated on this chip"),
     (["--prune", "1.5"], "--prune item 1 must be in (0, 1), got 1.5"),
     (["--prune", "0"], "--prune item 1 must be in (0, 1), got 0"),
     (["--prune", "half"], "--prune item 1 must be a number, got half"),

@@ -30,10 +30,12 @@ from typing import Any, Iterable
 
 from chipfit.analysis.count import CountResult, count
 from chipfit.analysis.explain import check_explanation
+from chipfit.analysis.fallback import Fallback, fallback_note, fallback_of, host_cpu, host_rate, placement_for
 from chipfit.analysis.params import CheckParams, validate
 from chipfit.analysis.roofline import Roofline, roofline
 from chipfit.core.errors import ChipfitError
 from chipfit.core.precision import Precision, get_precision
+from chipfit.core.units import duration as _t
 from chipfit.core.units import num, unit_ref
 from chipfit.data.chips import ChipRecord, Unit, database, split_unit, with_mode
 from chipfit.data.efficiency import Efficiency, for_unit, runtimes_of
@@ -126,6 +128,7 @@ class CheckResult:
     other_units: list[UnitSummary] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     together: Together | None = None  # set when several units run copies at once (ID:all)
+    fallback: Fallback | None = None  # the ops the runtime leaves to the host CPU
 
     # -- requirement ------------------------------------------------------------------
     @property
@@ -222,11 +225,19 @@ class CheckResult:
     @property
     def band(self) -> tuple[float, float]:
         """(low, high) multipliers of the predicted latency; (1, 1) without a band; the widest
-        of the units' bands when several run together."""
+        of the units' bands when several run together; the ops left to a host CPU carry its class's
+        band, weighted by their share of the batch-1 latency."""
         if self.together:
             return self.together.band
         b = self.efficiency.band
-        return (b.low, b.high) if b is not None else (1.0, 1.0)
+        low, high = (b.low, b.high) if b is not None else (1.0, 1.0)
+        host, total = self.roof1.host, self.roof1.latency_s
+        if host is not None and host.efficiency.band is not None and total > 0:
+            # the host's ops carry the band of the host's class: weighted by their share of the time
+            share = self.roof1.host_s / total
+            hb = host.efficiency.band
+            low, high = (1 - share) * low + share * hb.low, (1 - share) * high + share * hb.high
+        return low, high
 
     @property
     def latency_s_low(self) -> float:
@@ -247,7 +258,10 @@ class CheckResult:
     @property
     def verdict(self) -> str:
         t = self.throughput_fps
-        return three_way(self.memory_fits, self.fps, t / self.band[1], t / self.band[0])
+        v = three_way(self.memory_fits, self.fps, t / self.band[1], t / self.band[0])
+        if v == "SUFFICIENT" and not self.roof1.host_priced:
+            return "UNCERTAIN"  # work left to a host CPU that nothing prices
+        return v
 
     @property
     def limiting(self) -> str:
@@ -256,7 +270,12 @@ class CheckResult:
             return (f"memory capacity: needs {num(self.memory_required_bytes / 1e9)} GB, "
                     f"chip has {num(self.capacity_bytes / 1e9)} GB")
         r1 = self.roof1
-        if self.bound == "memory" and r1.link_s > r1.memory_s - r1.link_s:
+        f = self.fallback
+        if f is not None and (not r1.host_priced or r1.host_s > r1.latency_s / 2):
+            cost = (f"{_t(r1.host_s)} of the {_t(r1.latency_s)} latency on {r1.host.name}" if r1.host_priced
+                    else "not priced (no host CPU named)")
+            return f"host CPU: {f.ops} ops the {f.runtime} runtime leaves to the host: {cost}"
+        if self.bound == "memory" and r1.streamed_bytes and r1.link_s > r1.memory_s - r1.link_s:
             return (f"host link: {num(r1.streamed_bytes / 1e6)} MB of weights cross the "
                     f"{self.record.chip.host_link.name} every inference, {num(r1.streamed_bytes * self.fps / 1e9)} "
                     f"GB/s at {self.fps:g} FPS of {num(r1.link_bandwidth / 1e9)} GB/s")
@@ -320,6 +339,7 @@ class CheckResult:
             "fused": self.roof.fused,
             "other_units": [vars(u) for u in self.other_units],
             "together": self.together.to_dict() if self.together else None,
+            "fallback": self.fallback.to_dict() if self.fallback else None,
             "notes": list(self.count.notes) + self.notes + self.roof.notes,
         })
         if per_layer:
@@ -373,8 +393,9 @@ def capacity_of(chip) -> tuple[int | None, str | None]:
 
 def predict(count: CountResult, record: ChipRecord, unit: Unit, *, fps: float, batch: int = 1,
             utilization: float | None = None, sparse: bool = False, fuse: bool = True,
-            runtime: str | None = None) -> CheckResult:
-    """The verdict for a counted model on one unit of one chip."""
+            runtime: str | None = None, host: str | None = None, chips_files: Iterable[str] = ()) -> CheckResult:
+    """The verdict for a counted model on one unit of one chip; the ops its runtime leaves to the
+    host CPU run on ``host`` (a chip id), else on the chip's own CPU unit."""
     validate(CheckParams, fps=fps, batch=batch, utilization=utilization)
     prec = count.precision
     peak_tops = _unit_peak(record, unit, prec, sparse)
@@ -386,10 +407,13 @@ def predict(count: CountResult, record: ChipRecord, unit: Unit, *, fps: float, b
     graph = count.graph
     weight_bytes = graph.weight_bytes(prec)
     working = graph.peak_activation_bytes(prec)
+    runtime_name = runtime or unit.efficiency_class
+    on_host = placement_for(graph, runtime_name)
+    host_unit = host_rate(record, unit, prec, host, chips_files) if on_host else None
 
     def run(b: int) -> Roofline:
         return roofline(graph, prec, peak_tops * 1e12, bw, eff, batch=b, fuse=fuse, onchip_bytes=onchip,
-                        link_bandwidth=link)
+                        link_bandwidth=link, on_host=on_host, host=host_unit)
 
     roof1 = run(1)
     roof = roof1 if batch == 1 else run(batch)
@@ -418,11 +442,15 @@ def predict(count: CountResult, record: ChipRecord, unit: Unit, *, fps: float, b
         others.append(UnitSummary(u.id, u.name, u.count, upeak, r.throughput))
     if unit.count > 1:
         notes.append(f"unit {unit.id} has {unit.count} identical instances: figures are for one")
+    fallback = fallback_of(runtime_name, graph, roof1) if on_host else None
+    if fallback is not None:
+        notes.append(fallback_note(fallback))
     return CheckResult(
         count=count, record=record, unit=unit, precision=prec, fps=float(fps), batch=batch,
         sparse=sparse, peak_tops=peak_tops, efficiency=eff, roof=roof, roof1=roof1,
         batched=batched, weight_bytes=weight_bytes, peak_activation_bytes=working * batch,
         capacity_bytes=capacity, power_w=_power(record, unit), other_units=others, notes=notes,
+        fallback=fallback,
     )
 
 
@@ -439,19 +467,22 @@ def count_for(model: Any, precision: str | Precision, count_kwargs: dict) -> Cou
 def check(model: Any, chip: str, *, fps: float, precision: str | Precision = "int8", batch: int = 1,
           utilization: float | None = None, sparse: bool = False, fuse: bool = True,
           runtime: str | None = None, power_mode: str | None = None, chips_files: Iterable[str] = (),
-          **count_kwargs: Any) -> CheckResult:
+          host: str | None = None, **count_kwargs: Any) -> CheckResult:
     """Will ``chip`` run ``model`` at ``fps`` in ``precision``? ``model`` is anything
     :func:`chipfit.count` takes, or a :class:`CountResult` already computed."""
     validate(CheckParams, chip=chip, fps=fps, precision=precision, batch=batch, utilization=utilization,
-             runtime=runtime, power_mode=power_mode, chips_files=chips_files, **count_kwargs)
+             runtime=runtime, power_mode=power_mode, chips_files=chips_files, host=host, **count_kwargs)
     chip = with_mode(chip, power_mode)
     prec = get_precision(precision)
+    if host is not None:
+        host_cpu(host, chips_files)  # refused up front, not only when the model needs it
     counted = count_for(model, precision, count_kwargs)
     name, spec = split_unit(chip)
     if spec == "all" or "+" in spec:
         record, units = pick_units(name, spec, prec, sparse, chips_files)
         results = [predict(counted, record, u, fps=fps, batch=batch, utilization=utilization, sparse=sparse,
-                           fuse=fuse, runtime=runtime if runtime in runtimes_of(u) else None) for u in units]
+                           fuse=fuse, runtime=runtime if runtime in runtimes_of(u) else None, host=host,
+                           chips_files=chips_files) for u in units]
         result = results[0]
         bw = record.chip.memory_bandwidth_gbps
         result.together = together([(u, r.roof) for u, r in zip(units, results)], bw.value if bw else None)
@@ -460,8 +491,8 @@ def check(model: Any, chip: str, *, fps: float, precision: str | Precision = "in
                                f"DRAM they share; latency is one inference on {units[0].id}")
         return result
     record, unit, note = pick_unit(chip, prec, sparse, chips_files)
-    result = predict(counted, record, unit, fps=fps, batch=batch,
-                     utilization=utilization, sparse=sparse, fuse=fuse, runtime=runtime)
+    result = predict(counted, record, unit, fps=fps, batch=batch, utilization=utilization, sparse=sparse,
+                     fuse=fuse, runtime=runtime, host=host, chips_files=chips_files)
     if note:
         result.notes.insert(0, note)
     return result

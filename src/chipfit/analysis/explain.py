@@ -99,6 +99,19 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
                       f"weights {human_bytes(r.weight_bytes)} − on-chip {human_bytes(roof.onchip_bytes)} held "
                       f"(filled in op order) = {human_bytes(roof.streamed_bytes)} streamed{first} over the "
                       f"{link.name} at {num(roof.link_bandwidth / 1e9)} GB/s = {_t(roof.link_s)} per inference"))
+    f = r.fallback
+    if f is not None:
+        h = roof.host
+        rate = (f"on {h.name} at {num(h.peak_ops / 1e12)} TOPS × its {h.efficiency.efficiency_class} efficiencies"
+                + (f", {num(h.bandwidth / 1e9)} GB/s" if h.bandwidth else "") + f" = {_t(roof.host_s)}"
+                if h is not None else "not priced: no host CPU named")
+        cut = (f"the graph is cut at {f.first_op} ({f.first_family}): it and every op after it"
+               if f.rules.partition == "once" else f"each op of a family it does not run (first {f.first_op})")
+        moved = sum(o.transfer_s for o in roof.ops)
+        crossing = (f"; activations cross the {r.record.chip.host_link.name} between them: {_t(moved)}"
+                    if moved else "")
+        lines.append(("host CPU", f"runtime {f.runtime} ({f.rules.source}): {cut} runs on the host; "
+                      f"{f.ops} ops, {si(f.flops)}FLOPs {rate}{crossing}"))
     if roof.split is not None:
         need = (f"weights {human_bytes(roof.weight_bytes)} + largest op working set {human_bytes(roof.max_act_bytes)} "
                 f"= {human_bytes(roof.context_need_bytes)}")

@@ -209,6 +209,9 @@ class CheckParams(ModelInput, ChipsFiles):
     utilization: Annotated[Optional[Share], Cli(short="-u")] = _p(None, UTILIZATION_HELP)
     runtime: Optional[str] = _p(None, "Runtime the chip runs the model with (chipfit chips ID lists them); "
                                       "default: the vendor's own.", min_length=1, max_length=60)
+    host: Optional[str] = _p(None, "Chip whose CPU runs the ops the runtime leaves to the host (an Edge TPU's "
+                                   "or Hailo's host, e.g. raspberry-pi-5); default: the chip's own CPU unit.",
+                             min_length=1, max_length=200)
     power_mode: Optional[str] = _power_mode()
     sparse: bool = _p(False, "Use the 2:4 structured-sparsity peak.")
     fuse: Annotated[bool, Cli(flag="--fuse/--no-fuse")] = _p(True, "Assume point-wise ops are fused into the op "
@@ -236,6 +239,9 @@ class RankParams(ModelInput, ChipFilter, ChipsFiles):
     utilization: Annotated[Optional[Share], Cli(short="-u")] = _p(None, UTILIZATION_HELP)
     runtime: Optional[str] = _p(None, "Price the chips that run this runtime with it (the others with their "
                                       "vendor's own).", min_length=1, max_length=60)
+    host: Optional[str] = _p(None, "Chip whose CPU runs the ops a runtime leaves to the host, for chips with no "
+                                   "CPU of their own (an Edge TPU's or Hailo's host, e.g. raspberry-pi-5).",
+                             min_length=1, max_length=200)
     power_mode: Optional[str] = _power_mode("Price the chips that have this power mode in it (the others as "
                                             "listed); with --max-power every mode within the budget is ranked.")
     show_all: Annotated[bool, Cli(flag="--all"), VIEW] = _p(False, "Also list the chips that fall short.")

@@ -47,6 +47,7 @@ import yaml
 from chipfit.analysis.check import capacity_of, count_for, pick_unit, predict
 from chipfit.analysis.count import CountResult
 from chipfit.analysis.explain import bound_words, plan_explanation
+from chipfit.analysis.fallback import fallback_note, own_cpu
 from chipfit.analysis.llm import llm
 from chipfit.analysis.params import PlanParams, literal_values, validate
 from chipfit.analysis.scenario import Scenario, Stage, load, loads
@@ -571,11 +572,12 @@ def _stage(sc: Scenario, i: int, s: Stage, default_chip: str | None, chip_given:
         raise fail(chip_loc, exc) from None
     try:
         count = _count(s, prec, cache)
-        res = predict(count, record, unit, fps=runs, batch=s.batch, runtime=s.runtime)
+        res = predict(count, record, unit, fps=runs, batch=s.batch, runtime=s.runtime,
+                      host=None if own_cpu(record, unit) else sc.host, chips_files=chips_files)
     except ChipfitError as exc:
         raise fail(where + ("runtime" if s.runtime and "runtime" in str(exc) else "model",), exc) from None
     batch_s = res.roof.latency_s
-    notes = ([note] if note else []) + list(count.notes)
+    notes = ([note] if note else []) + list(count.notes) + ([fallback_note(res.fallback)] if res.fallback else [])
     return StagePlan(s, record, unit, prec.name, triggers, runs, res.roof.flops / s.batch,
                      res.roof.bytes / s.batch, batch_s / s.batch, s.repeat * batches * batch_s, batch_s,
                      res.weight_bytes, res.peak_activation_bytes, res.roof.bound, res, notes, first_s=batch_s)

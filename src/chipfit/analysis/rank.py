@@ -13,6 +13,7 @@ from typing import Any, Iterable
 from chipfit.analysis.check import CheckResult, count_for, predict
 from chipfit.analysis.count import CountResult
 from chipfit.analysis.explain import rank_explanation
+from chipfit.analysis.fallback import host_cpu, own_cpu
 from chipfit.analysis.params import RankParams, literal_values, validate
 from chipfit.core.precision import Precision, get_precision
 from chipfit.data.chips import ChipDB, database, select
@@ -71,14 +72,16 @@ def rank(model: Any, *, fps: float, precision: str | Precision = "int8", by: str
          batch: int = 1, utilization: float | None = None, category: str | None = None,
          max_power: float | None = None, min_memory_gb: float | None = None, sparse: bool = False,
          runtime: str | None = None, power_mode: str | None = None, chips_files: Iterable[str] = (),
-         db: ChipDB | None = None, **count_kwargs: Any) -> RankResult:
+         db: ChipDB | None = None, host: str | None = None, **count_kwargs: Any) -> RankResult:
     """Check every chip (after the filters) and sort those that meet the target by ``by``.
     A chip sold with several memory sizes is checked at the smallest that meets ``min_memory_gb``;
     a chip with power modes once per mode within ``max_power`` (see :func:`select`)."""
     validate(RankParams, fps=fps, precision=precision, by=by, batch=batch, utilization=utilization,
              category=category, max_power=max_power, min_memory_gb=min_memory_gb, power_mode=power_mode,
-             chips_files=chips_files, **count_kwargs)
+             chips_files=chips_files, host=host, **count_kwargs)
     prec = get_precision(precision)
+    if host is not None:
+        host_cpu(host, chips_files)  # refused up front, not only when a chip needs it
     records = select(db or database(chips_files), category=category, max_power=max_power,
                      min_memory_gb=min_memory_gb, power_mode=power_mode)
     count = count_for(model, prec, count_kwargs)
@@ -89,7 +92,8 @@ def rank(model: Any, *, fps: float, precision: str | Precision = "int8", by: str
             skipped[rec.id] = f"no {'sparse' if sparse else 'dense'} {prec.compute} peak in the database"
             continue
         res = predict(count, rec, unit, fps=fps, batch=batch, utilization=utilization, sparse=sparse,
-                      runtime=runtime if runtime in runtimes_of(unit) else None)
+                      runtime=runtime if runtime in runtimes_of(unit) else None,
+                      host=None if own_cpu(rec, unit) else host, chips_files=chips_files)
         (ranked if res.sufficient else failing).append(res)
     ranked.sort(key=_sort_key(by))
     failing.sort(key=lambda r: -r.throughput_fps)

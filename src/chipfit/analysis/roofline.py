@@ -36,6 +36,14 @@ PCIe) keeps weights in its on-chip memory (``onchip_bytes``) while they fit, fil
 order the ops run; the weights of every later op cross the host link (``link_bandwidth``
 bytes/s) on every batch, which adds ``streamed bytes / link_bandwidth`` to that op's memory time.
 
+**Ops left to the host CPU** (``on_host``, one flag per op: what the runtime's accelerator does
+not run, :mod:`chipfit.analysis.fallback`). Such an op runs on the host's CPU unit (``host``: its
+peak, DRAM bandwidth and efficiency class) by the same formula; it fuses with nothing across the
+boundary, streams no weights, and on a coprocessor behind a host link the activations it reads
+from the accelerator, and those the accelerator reads back from it, cross that link before the op
+starts (``transfer_s``, added to its time: nothing overlaps a copy the next op waits for). Without a
+``host`` such ops take no time and the roofline says so (``host_priced`` false).
+
 **Weight-only formats** (``w4a16``, ``q4_0``, …) read narrow weights and pay for it on the
 compute side: every weight element read is dequantized (``DEQUANT_OPS`` operations: scale
 and offset) before the 16-bit matrix product; those operations are added to the op's FLOPs.
@@ -57,6 +65,7 @@ moves the same bytes. With ``fuse=False`` every op reads its inputs and writes i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from math import prod
 
@@ -117,10 +126,12 @@ class OpTime:
     overhead_s: float = 0.0  # fixed cost to start the op (0 when fused)
     streamed_bytes: int = 0  # weight bytes that cross the host link (not held on chip)
     link_s: float = 0.0      # part of memory_s spent on the host link
+    on_host: bool = False    # left to the host CPU by the runtime (see ``Roofline.host``)
+    transfer_s: float = 0.0  # activations crossing the host link between accelerator and host, before it
 
     @property
     def time_s(self) -> float:
-        return max(self.compute_s, self.memory_s) + self.overhead_s
+        return max(self.compute_s, self.memory_s) + self.overhead_s + self.transfer_s
 
     @property
     def bound(self) -> str:
@@ -138,7 +149,8 @@ class OpTime:
             "intensity": None if not self.bytes else round(self.intensity, 3),
             "compute_s": self.compute_s, "memory_s": self.memory_s, "time_s": self.time_s,
             "bound": self.bound, "fused": self.fused, "overhead_s": self.overhead_s,
-            "streamed_bytes": self.streamed_bytes, "link_s": self.link_s,
+            "streamed_bytes": self.streamed_bytes, "link_s": self.link_s, "on_host": self.on_host,
+            "transfer_s": self.transfer_s,
         }
 
 
@@ -162,6 +174,21 @@ class Roofline:
     split: bool | None = None      # dataflow chips: split into contexts (None: not a dataflow chip)
     context_bytes: float = 0.0     # dataflow: the chip's one-context capacity (0: not measured)
     context_s: float = 0.0         # dataflow, split: weights reloaded once per batch
+    host: HostRate | None = None   # the CPU that runs the ops left to it (None: none named)
+
+    @property
+    def host_ops(self) -> list[OpTime]:
+        """The ops the runtime leaves to the host CPU."""
+        return [o for o in self.ops if o.on_host]
+
+    @property
+    def host_s(self) -> float:
+        return sum(o.time_s for o in self.ops if o.on_host)
+
+    @property
+    def host_priced(self) -> bool:
+        """False when ops are left to a host CPU that no chip figure prices (they take no time)."""
+        return self.host is not None or not any(o.on_host and (o.flops or o.bytes) for o in self.ops)
 
     @property
     def context_need_bytes(self) -> float:
@@ -219,13 +246,25 @@ class Roofline:
         return self.batch / self.latency_s if self.latency_s > 0 else float("inf")
 
 
+@dataclass(frozen=True)
+class HostRate:
+    """The host CPU unit that runs the ops a runtime leaves to it."""
+
+    name: str               # chip id and unit, as a user names it
+    peak_ops: float         # ops/s at the precision it runs them in
+    bandwidth: float        # bytes/s of its DRAM (0: unknown)
+    efficiency: Efficiency
+
+
 def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth: float,
              efficiency: Efficiency, batch: int = 1, fuse: bool = True,
              kv_bits: float | None = None, onchip_bytes: float = 0.0,
-             link_bandwidth: float = 0.0) -> Roofline:
+             link_bandwidth: float = 0.0, on_host: Sequence[bool] | None = None,
+             host: HostRate | None = None) -> Roofline:
     """Time every op of ``graph`` at ``batch`` on a unit with ``peak_ops`` ops/s and
     ``bandwidth`` bytes/s (0 = unknown), at the efficiencies given; with ``link_bandwidth``,
-    weights beyond ``onchip_bytes`` stream over the host link."""
+    weights beyond ``onchip_bytes`` stream over the host link; ops flagged in ``on_host`` run
+    on ``host``."""
     if peak_ops <= 0:
         raise ValueError("peak_ops must be positive")
     times: list[OpTime] = []
@@ -238,10 +277,17 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
     data_overhead = efficiency.data_overhead_s / speed
     weight_bytes, max_act, attention = 0.0, 0.0, False
     room = onchip_bytes if link_bandwidth else 0.0  # on-chip weight memory still free
-    for op in graph.ops:
+    host_mem = host.bandwidth * host.efficiency.memory if host is not None else 0.0
+    was_host = False
+    for i, op in enumerate(graph.ops):
         out_elems = op.act_write_elems
         read = op.act_read_elems
         w_bits, a_bits = op.weight_bits_at(precision), op.act_bits_at(precision)
+        here_host = bool(on_host is not None and on_host[i])
+        crossing = here_host != was_host and i > 0
+        was_host = here_host
+        if crossing:  # nothing fuses across the boundary between the accelerator and the host
+            chain, gated = 0, False
         fused = False
         if fuse and op.kind in FUSIBLE_KINDS and chain and _same_size(op, chain):
             fused = True
@@ -254,7 +300,8 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
                 prev = times[-1]
                 cancel = chain * batch * a_bits / 8
                 prev.bytes = int(max(0, prev.bytes - cancel))
-                prev.memory_s = (prev.bytes / mem_rate if mem_rate else 0.0) + prev.link_s
+                rate = host_mem if prev.on_host else mem_rate
+                prev.memory_s = (prev.bytes / rate if rate else 0.0) + prev.link_s
         flops = op.flops * batch
         act_bits = (read + out_elems) * batch * a_bits
         if kv_bits is not None and (op.cache_read_elems or op.cache_write_elems):
@@ -266,25 +313,29 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
             attention = True
             if efficiency.attention is not None:
                 cls = "attention"
-        weight_bytes += op.weight_elems * w_bits / 8
         max_act = max(max_act, (op.act_read_elems + out_elems) * a_bits / 8)  # the op's working set
-        compute_s = flops / (peak_ops * efficiency.compute(cls))
-        if w_bits < a_bits and op.weight_elems and cls != "vector":
-            dq = DEQUANT_OPS * op.weight_elems
-            flops += dq
-            compute_s += dq / (peak_ops * efficiency.compute(cls))
-        memory_s = nbytes / mem_rate if mem_rate else 0.0
-        streamed, link_s = 0, 0.0
-        if link_bandwidth and op.weight_elems:
-            w_bytes = op.weight_elems * w_bits / 8
-            held = min(w_bytes, room)
-            room -= held
-            streamed = int(w_bytes - held)
-            link_s = streamed / link_bandwidth
-            memory_s += link_s
-        fixed = overhead if op.flops and not fused else (data_overhead if op.kind == "data" and nbytes else 0.0)
-        times.append(OpTime(op.name, op.kind, op.op, cls, flops, nbytes, compute_s, memory_s, fused,
-                            op.macs * batch, fixed, streamed, link_s))
+        crossing_s = read * batch * a_bits / 8 / link_bandwidth if crossing and link_bandwidth else 0.0
+        if here_host:
+            times.append(_host_op(op, cls, flops, nbytes, batch, host, fused, crossing_s))
+        else:
+            weight_bytes += op.weight_elems * w_bits / 8  # what the accelerator holds, or reloads
+            compute_s = flops / (peak_ops * efficiency.compute(cls))
+            if w_bits < a_bits and op.weight_elems and cls != "vector":
+                dq = DEQUANT_OPS * op.weight_elems
+                flops += dq
+                compute_s += dq / (peak_ops * efficiency.compute(cls))
+            memory_s = nbytes / mem_rate if mem_rate else 0.0
+            streamed, link_s = 0, 0.0
+            if link_bandwidth and op.weight_elems:
+                w_bytes = op.weight_elems * w_bits / 8
+                held = min(w_bytes, room)
+                room -= held
+                streamed = int(w_bytes - held)
+                link_s = streamed / link_bandwidth
+                memory_s += link_s
+            fixed = overhead if op.flops and not fused else (data_overhead if op.kind == "data" and nbytes else 0.0)
+            times.append(OpTime(op.name, op.kind, op.op, cls, flops, nbytes, compute_s, memory_s, fused,
+                                op.macs * batch, fixed, streamed, link_s, transfer_s=crossing_s))
         chain = out_elems if (op.kind in MATRIX_KINDS or op.kind in FUSIBLE_KINDS) and out_elems else 0
         gated = gated and fused
     notes = []
@@ -293,7 +344,7 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
     called = any(t.flops for t in times)  # a graph without work calls nothing
     r = Roofline(times, batch, peak_ops / speed, bandwidth, efficiency, fuse, notes, onchip_bytes,
                  link_bandwidth, efficiency.call_overhead_s / speed if called else 0.0,
-                 weight_bytes, max_act, attention)
+                 weight_bytes, max_act, attention, host=host)
     if efficiency.dataflow:
         r.context_bytes = efficiency.context_bytes
         r.split = bool(efficiency.context_bytes) and (attention or r.context_need_bytes > efficiency.context_bytes)
@@ -302,11 +353,26 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
             r.context_s = weight_bytes / rate if rate else 0.0
         else:  # one context: the layers run at once, as a pipeline, with no fixed cost each
             for t in times:
-                t.overhead_s = 0.0
+                if not t.on_host:
+                    t.overhead_s = 0.0
             if not efficiency.context_bytes:
                 notes.append("this chip's one-context capacity was never measured: priced as one context "
                              "(a network too big for the chip would be split and run slower)")
     return r
+
+
+def _host_op(op: Op, cls: str, flops: int, nbytes: int, batch: int, host: HostRate | None, fused: bool,
+             transfer_s: float) -> OpTime:
+    """An op the runtime leaves to the host CPU, on the host's roofline (no time without a host);
+    entering the host from a coprocessor, its input crosses the host link."""
+    compute_s = memory_s = fixed = 0.0
+    if host is not None:
+        e = host.efficiency
+        compute_s = flops / (host.peak_ops * e.compute(cls))
+        memory_s = nbytes / (host.bandwidth * e.memory) if host.bandwidth else 0.0
+        fixed = e.op_overhead_s if op.flops and not fused else 0.0
+    return OpTime(op.name, op.kind, op.op, cls, flops, nbytes, compute_s, memory_s, fused,
+                  op.macs * batch, fixed, 0, 0.0, on_host=True, transfer_s=transfer_s)
 
 
 def _same_size(op: Op, chain: int) -> bool:

@@ -52,7 +52,9 @@ A third kind of stage is work on the **host CPU** around the models, ``process``
         after: [detector]
 
 A process stage runs on its own ``chip`` if it names one, else on the scenario's ``host``, else
-on the CPU unit of the scenario's chip when the chip database lists one.
+on the CPU unit of the scenario's chip when the chip database lists one. The ``host`` also runs
+the ops a model stage's runtime leaves to the CPU on a chip with no CPU of its own (an Edge TPU,
+a Hailo module: :mod:`chipfit.analysis.fallback`).
 """
 
 from __future__ import annotations

@@ -24,9 +24,13 @@ VERDICT_STYLE = {"SUFFICIENT": "bold green", "UNCERTAIN": "bold yellow", "INSUFF
 
 def band_words(r: "CheckResult") -> str:
     """'; low-high within the error measured for <class> (median …)' for the max FPS line."""
-    if r.efficiency.band is None:
+    host = r.roof1.host
+    on_host = (f" and, for the {r.roof1.host_s / r.latency_s:.0%} of the time on the host, "
+               f"{band_text(host.efficiency)}" if host is not None and r.latency_s else "")
+    if r.efficiency.band is None and not on_host:
         return f"; {band_text(r.efficiency)}"
-    return f"; {num(r.max_fps_low)}-{num(r.max_fps_high)} within the error measured for {band_text(r.efficiency)}"
+    return (f"; {num(r.max_fps_low)}-{num(r.max_fps_high)} within the error measured for "
+            f"{band_text(r.efficiency)}{on_host}")
 
 
 def verdict_line(r: "CheckResult") -> Text:
@@ -144,7 +148,8 @@ def rank_view(res: "RankResult", show_all: bool = False, explain: bool = False,
         style = "" if r.sufficient else "dim"
         cells.append({
             "#": str(i) if r.sufficient else "-", "chip": Text(unit_ref(r.chip, r.unit.id), style=style),
-            "peak TOPS": num(r.peak_tops), "margin": f"{r.margin_tops:+.3g}", "max FPS": num(r.max_fps),
+            "peak TOPS": num(r.peak_tops), "margin": f"{r.margin_tops:+.3g}",
+            "max FPS": num(r.max_fps) + ("§" if not r.roof1.host_priced else ""),
             "band": _band_cell(r), "verdict": Text(r.verdict.lower(), style=VERDICT_STYLE[r.verdict]),
             "latency": _t(r.latency_s), "bound": r.bound if r.bandwidth_gbps else "compute*",
             "power": f"{r.power_w:g} W" if r.power_w else "?",
@@ -177,6 +182,9 @@ def rank_view(res: "RankResult", show_all: bool = False, explain: bool = False,
         tail += "\n† no measurements of this chip's runtime class: the prediction has no error band"
     if any(r.efficiency.band and r.efficiency.band.borrowed for r in rows):
         tail += "\n‡ no measurements of this chip's runtime: the band is another class's, borrowed with its factors"
+    if any(not r.roof1.host_priced for r in rows):
+        tail += ("\n§ its runtime leaves ops to a host CPU the chip does not have: the accelerator's part only "
+                 "(check --host prices the rest)")
     if "bound" in columns and any(not r.bandwidth_gbps for r in rows):
         tail += "\n* DRAM bandwidth unknown (on-chip or host memory): memory time not modelled, an optimistic bound"
     left_out = [name for name, _ in RANK_COLUMNS if name not in columns]
