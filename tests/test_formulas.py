@@ -26,6 +26,28 @@ def only(graph, kind):
     return ops[0]
 
 
+# -- recurrent layers ----------------------------------------------------------------------
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("bias", [True, False])
+def test_lstm_counts_the_same_on_the_cpu_as_step_by_step(bidirectional, bias):
+    # nn.LSTM runs as oneDNN's mkldnn_rnn_layer on the CPU and step by step on the meta device.
+    # By hand, I = 16, H = 32, 4H = 128 gates, T·B = 10·3 = 30 positions, 2 layers:
+    # layer 1: 30 × 128 × (16 + 32) = 184,320 MACs; layer 2 takes the first's output (H, or 2H
+    # when bidirectional): 30 × 128 × (32·dirs + 32); each direction counts once more.
+    dirs = 2 if bidirectional else 1
+    macs = dirs * (30 * 128 * (16 + 32) + 30 * 128 * (32 * dirs + 32))
+    # per position and hidden unit: 8 bias adds (if biased), 4 gate adds, 3 sigmoids of 4 FLOPs,
+    # 2 tanh of 1, 3 products and the cell's add: 30 with biases, 22 without
+    nonmac = 2 * dirs * 30 * 32 * (30 if bias else 22)
+    counted = []
+    for device in ("meta", "cpu"):
+        lstm = nn.LSTM(16, 32, num_layers=2, batch_first=True, bidirectional=bidirectional, bias=bias).to(device)
+        g = trace(lstm, (torch.randn(3, 10, 16, device=device),), device=device)
+        assert not [o.op for o in g.ops if o.kind == "unsupported"]
+        counted.append((sum(o.macs for o in g.ops), sum(o.nonmac_flops for o in g.ops)))
+    assert counted[0] == counted[1] == (macs, nonmac)
+
+
 # -- convolutions -------------------------------------------------------------------------
 def test_resnet_first_conv_worked_example():
     # K*K*Cin*Cout*Hout*Wout = 7*7*3*64*112*112

@@ -259,6 +259,21 @@ def _int8pack_mm(a, w, scales, *args, out, **kwargs) -> Cost:
 # --------------------------------------------------------------------------------------
 # Attention
 # --------------------------------------------------------------------------------------
+@register("mkldnn_rnn_layer", kind="linear")
+def _mkldnn_lstm_layer(x, w_ih, w_hh, *args, out, **kwargs) -> Cost:
+    """One direction of one LSTM layer as PyTorch runs ``nn.LSTM`` on the CPU (oneDNN), counted as
+    the same layer traced step by step: per step and sequence, the input and recurrent products
+    (G = 4H gates: G·I + G·Hin MACs), and per hidden unit the two bias adds of the four gates (8),
+    their sum (4), three sigmoids and two tanh, the three products and the add of the cell update."""
+    steps = numel(x) // x[-1] if x else 0                   # T × B positions
+    gates, hidden_in = w_ih[0], w_hh[1]
+    hidden = gates // 4
+    biased = kwargs.get("has_biases", args[9] if len(args) > 9 else True)
+    per_unit = (8 if biased else 0) + 4 + 3 * costs.ACTIVATION_COST["sigmoid"] + \
+        2 * costs.ACTIVATION_COST["tanh"] + 3 + 1
+    return Cost(macs=steps * gates * (x[-1] + hidden_in), nonmac=steps * hidden * per_unit)
+
+
 def attention_cost(q: TShape, k: TShape, v: TShape, masked: bool, heads_last: bool = False) -> Cost:
     """QK^T and AV of dense attention, grouped-query aware (:func:`costs.attention_cost`).
 
