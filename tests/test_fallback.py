@@ -201,3 +201,25 @@ def test_rank_prices_a_coprocessors_host_ops_on_the_host_it_is_given():
     hosted = coral(rank("vit_b_16", fps=1, category="edge", host="raspberry-pi-5"))
     assert not bare.roof1.host_priced and hosted.roof1.host_priced
     assert hosted.latency_s > 10 * bare.latency_s
+
+
+def test_an_onnx_files_op_names_place_it_as_the_traced_network_is(tmp_path):
+    # Conv → Relu → LayerNormalization → Conv, as an ONNX file: the Edge TPU runs the first two
+    # and cuts the graph at the layer norm; RKNN runs all four on its NPU
+    onnx = pytest.importorskip("onnx")
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.zeros((8, 8, 3, 3), np.float32), "w")
+    g = numpy_helper.from_array(np.ones(8, np.float32), "g")
+    nodes = [helper.make_node("Conv", ["x", "w"], ["a"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["a"], ["b"]),
+             helper.make_node("LayerNormalization", ["b", "g"], ["c"], axis=1),
+             helper.make_node("Conv", ["c", "w"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 16, 16])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 16, 16])], [w, g])
+    path = tmp_path / "ln.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    tpu = check(str(path), "coral-edge-tpu", fps=1).fallback
+    assert tpu.first_family == "layer_norm" and tpu.families == {"layer_norm": 1, "conv": 1}
+    assert check(str(path), "rk3588", fps=1).fallback is None
