@@ -2,6 +2,7 @@
 
     python tools/build_zoo_graphs.py          # rewrite src/chipfit/data/zoo/graphs/*.json.gz
     python tools/build_zoo_graphs.py --check  # exit 1 when a stored graph differs from a fresh trace
+    python tools/build_zoo_graphs.py kokoro-82m yolov8n   # only these entries
 
 ``chipfit check resnet18`` then reads the stored graph instead of importing torch and tracing
 (a second instead of ten). ``tests/test_zoo_graphs.py`` holds every stored graph equal to a fresh
@@ -30,11 +31,16 @@ def stored_data(name: str) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="compare, do not write")
+    ap.add_argument("names", nargs="*", help="only these zoo entries (default: every torchvision one)")
     args = ap.parse_args()
+    known = {e.name for e in zoo.entries() if e.frontend == "torchvision"}
+    unknown = [n for n in args.names if n not in known]
+    if unknown:
+        ap.error(f"not a torchvision-frontend zoo entry: {', '.join(unknown)}")
     OUT.mkdir(parents=True, exist_ok=True)
     stale = []
     for entry in zoo.entries():
-        if entry.frontend != "torchvision":
+        if entry.frontend != "torchvision" or (args.names and entry.name not in args.names):
             continue
         data = stored_data(entry.name)
         path = OUT / f"{entry.name}.json.gz"
