@@ -175,6 +175,7 @@ class Roofline:
     context_bytes: float = 0.0     # dataflow: the chip's one-context capacity (0: not measured)
     context_s: float = 0.0         # dataflow, split: weights reloaded once per batch
     host: HostRate | None = None   # the CPU that runs the ops left to it (None: none named)
+    host_priced: bool = True       # False: ops are left to a host CPU no chip figure prices (no time)
 
     @property
     def host_ops(self) -> list[OpTime]:
@@ -185,10 +186,6 @@ class Roofline:
     def host_s(self) -> float:
         return sum(o.time_s for o in self.ops if o.on_host)
 
-    @property
-    def host_priced(self) -> bool:
-        """False when ops are left to a host CPU that no chip figure prices (they take no time)."""
-        return self.host is not None or not any(o.on_host and (o.flops or o.bytes) for o in self.ops)
 
     @property
     def context_need_bytes(self) -> float:
@@ -344,7 +341,8 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
     called = any(t.flops for t in times)  # a graph without work calls nothing
     r = Roofline(times, batch, peak_ops / speed, bandwidth, efficiency, fuse, notes, onchip_bytes,
                  link_bandwidth, efficiency.call_overhead_s / speed if called else 0.0,
-                 weight_bytes, max_act, attention, host=host)
+                 weight_bytes, max_act, attention, host=host,
+                 host_priced=host is not None or not any(t.on_host and (t.flops or t.bytes) for t in times))
     if efficiency.dataflow:
         r.context_bytes = efficiency.context_bytes
         r.split = bool(efficiency.context_bytes) and (attention or r.context_need_bytes > efficiency.context_bytes)

@@ -14,6 +14,7 @@ group; a matrix product with a weight is a fully-connected layer). An op no entr
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from chipfit.core.costgraph import Op
 
@@ -61,6 +62,7 @@ def _names(fam: str, *names: str) -> None:
         _NAMES[_norm(n)] = fam
 
 
+@lru_cache(maxsize=4096)
 def _norm(name: str) -> str:
     n = name.lower().rsplit(".", 1)[-1].rsplit("::", 1)[-1]
     return re.sub(r"[^a-z0-9]", "", n)
