@@ -25,7 +25,9 @@ Definitions (all per inference at batch 1 unless said otherwise):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Iterable
 
 from chipfit.analysis.count import CountResult, count
@@ -120,7 +122,7 @@ class CheckResult:
     efficiency: Efficiency
     roof: Roofline              # at ``batch``
     roof1: Roofline             # at batch 1
-    batched: dict[int, float]   # batch -> inferences/s, while the batch fits in memory
+    batches: Callable[[], dict[int, float]]  # computes ``batched`` when it is first asked for
     weight_bytes: int
     peak_activation_bytes: int  # largest op working set at ``batch``
     capacity_bytes: int | None
@@ -129,6 +131,12 @@ class CheckResult:
     notes: list[str] = field(default_factory=list)
     together: Together | None = None  # set when several units run copies at once (ID:all)
     fallback: Fallback | None = None  # the ops the runtime leaves to the host CPU
+
+    @cached_property
+    def batched(self) -> dict[int, float]:
+        """Batch -> inferences/s, while the batch fits in memory (a roofline per batch size, so
+        computed only when a report asks for it)."""
+        return self.batches()
 
     # -- requirement ------------------------------------------------------------------
     @property
@@ -417,11 +425,14 @@ def predict(count: CountResult, record: ChipRecord, unit: Unit, *, fps: float, b
 
     roof1 = run(1)
     roof = roof1 if batch == 1 else run(batch)
-    batched = {}
-    for b in BATCHES:
-        if capacity is not None and weight_bytes + working * b > capacity:
-            break
-        batched[b] = (roof1 if b == 1 else roof if b == batch else run(b)).throughput
+
+    def batches() -> dict[int, float]:
+        out = {}
+        for b in BATCHES:
+            if capacity is not None and weight_bytes + working * b > capacity:
+                break
+            out[b] = (roof1 if b == 1 else roof if b == batch else run(b)).throughput
+        return out
     notes = []
     if capacity is None:
         notes.append("no memory capacity in the database for this chip (host memory): memory fit not checked")
@@ -448,7 +459,7 @@ def predict(count: CountResult, record: ChipRecord, unit: Unit, *, fps: float, b
     return CheckResult(
         count=count, record=record, unit=unit, precision=prec, fps=float(fps), batch=batch,
         sparse=sparse, peak_tops=peak_tops, efficiency=eff, roof=roof, roof1=roof1,
-        batched=batched, weight_bytes=weight_bytes, peak_activation_bytes=working * batch,
+        batches=batches, weight_bytes=weight_bytes, peak_activation_bytes=working * batch,
         capacity_bytes=capacity, power_w=_power(record, unit), other_units=others, notes=notes,
         fallback=fallback,
     )
