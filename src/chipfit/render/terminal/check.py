@@ -184,7 +184,7 @@ def rank_view(res: "RankResult", show_all: bool = False, explain: bool = False,
         tail += "\n‡ no measurements of this chip's runtime: the band is another class's, borrowed with its factors"
     if any(not r.roof1.host_priced for r in rows):
         tail += ("\n§ its runtime leaves ops to a host CPU the chip does not have: the accelerator's part only "
-                 "(check --host prices the rest)")
+                 "(--host prices the rest)")
     if "bound" in columns and any(not r.bandwidth_gbps for r in rows):
         tail += "\n* DRAM bandwidth unknown (on-chip or host memory): memory time not modelled, an optimistic bound"
     left_out = [name for name, _ in RANK_COLUMNS if name not in columns]
