@@ -298,3 +298,24 @@ def test_the_hailo_fit_prices_contexts_with_its_fitted_capacities():
     assert big.roof.context_s == pytest.approx(big.roof.weight_bytes / (fit.context_link_gbps * 1e9 * e.speed))
     b8 = check("mobilenet_v2", "hailo-15l", fps=30, precision="int8", batch=8)
     assert b8.roof.latency_s / 8 < big.roof.latency_s  # the reload is shared by the batch
+
+
+@pytest.mark.parametrize("model, chip, precision, host", [
+    ("resnet18", "rk3588", "int8", None),                                  # fixed cost per op and per call
+    ("mobilenet_v3_large", "coral-edge-tpu", "int8", "raspberry-pi-5"),    # host link, host CPU, crossings
+    ("resnet50", "coral-edge-tpu", "int8", None),                          # weights streamed every batch
+    ("yolov8s", "hailo-8l", "int8", None),                                 # dataflow, split into contexts
+    ("yolov8n", "jetson-orin-nano-8gb", "w4a16", None),                    # weights dequantized once per batch
+])
+def test_a_batch_priced_from_the_batch_1_roofline_equals_its_own_roofline(model, chip, precision, host):
+    # activations, their FLOPs and their crossings scale with the batch; weights, their streaming and
+    # dequantization and the fixed costs do not: scaling the batch-1 roofline gives each batch's own
+    from chipfit.analysis.check import BATCHES, predict
+    from chipfit.analysis.count import count
+
+    counted = count(model, precision=precision)
+    rec, unit = database().get(chip)
+    one = predict(counted, rec, unit, fps=1, host=host).roof1
+    for b in BATCHES[1:]:
+        own = predict(counted, rec, unit, fps=1, batch=b, host=host).roof
+        assert one.latency_at(b) == pytest.approx(own.latency_s, rel=1e-6), b

@@ -431,7 +431,8 @@ def predict(count: CountResult, record: ChipRecord, unit: Unit, *, fps: float, b
         for b in BATCHES:
             if capacity is not None and weight_bytes + working * b > capacity:
                 break
-            out[b] = (roof1 if b == 1 else roof if b == batch else run(b)).throughput
+            out[b] = (roof1.throughput if b == 1 else roof.throughput if b == batch
+                      else roof1.throughput_at(b))  # the batch-1 roofline scaled, not priced again
         return out
     notes = []
     if capacity is None:

@@ -128,10 +128,22 @@ class OpTime:
     link_s: float = 0.0      # part of memory_s spent on the host link
     on_host: bool = False    # left to the host CPU by the runtime (see ``Roofline.host``)
     transfer_s: float = 0.0  # activations crossing the host link between accelerator and host, before it
+    weight_part: float = 0.0  # of ``bytes``, the weights (read once per batch)
+    fixed_flops: int = 0      # of ``flops``, the dequantization of weights (once per batch)
 
     @property
     def time_s(self) -> float:
         return max(self.compute_s, self.memory_s) + self.overhead_s + self.transfer_s
+
+    def time_at(self, scale: float) -> float:
+        """The op's time at ``scale`` times this batch: activations, their FLOPs and crossings scale,
+        weights, their dequantization, streaming and the fixed cost do not."""
+        compute = (self.compute_s * ((self.flops - self.fixed_flops) * scale + self.fixed_flops) / self.flops
+                   if self.flops else 0.0)
+        moved = self.memory_s - self.link_s
+        memory = (moved * (self.weight_part + (self.bytes - self.weight_part) * scale) / self.bytes
+                  if self.bytes else moved) + self.link_s
+        return max(compute, memory) + self.overhead_s + self.transfer_s * scale
 
     @property
     def bound(self) -> str:
@@ -208,6 +220,17 @@ class Roofline:
     @property
     def latency_s(self) -> float:
         return sum(o.time_s for o in self.ops) + self.call_overhead_s + self.context_s
+
+    def latency_at(self, batch: int) -> float:
+        """The latency of one batch of ``batch`` from this roofline, without pricing every op again
+        (equal to ``roofline(..., batch=batch).latency_s``)."""
+        scale = batch / self.batch
+        return sum(o.time_at(scale) for o in self.ops) + self.call_overhead_s + self.context_s
+
+    def throughput_at(self, batch: int) -> float:
+        """Inferences per second at ``batch`` (see :meth:`latency_at`)."""
+        latency = self.latency_at(batch)
+        return batch / latency if latency > 0 else float("inf")
 
     @property
     def flops(self) -> int:
@@ -313,10 +336,12 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
         max_act = max(max_act, (op.act_read_elems + out_elems) * a_bits / 8)  # the op's working set
         crossing_s = read * batch * a_bits / 8 / link_bandwidth if crossing and link_bandwidth else 0.0
         if here_host:
-            times.append(_host_op(op, cls, flops, nbytes, batch, host, fused, crossing_s))
+            times.append(_host_op(op, cls, flops, nbytes, batch, host, fused, crossing_s,
+                                  op.weight_elems * w_bits / 8))
         else:
             weight_bytes += op.weight_elems * w_bits / 8  # what the accelerator holds, or reloads
             compute_s = flops / (peak_ops * efficiency.compute(cls))
+            dq = 0
             if w_bits < a_bits and op.weight_elems and cls != "vector":
                 dq = DEQUANT_OPS * op.weight_elems
                 flops += dq
@@ -332,7 +357,8 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
                 memory_s += link_s
             fixed = overhead if op.flops and not fused else (data_overhead if op.kind == "data" and nbytes else 0.0)
             times.append(OpTime(op.name, op.kind, op.op, cls, flops, nbytes, compute_s, memory_s, fused,
-                                op.macs * batch, fixed, streamed, link_s, transfer_s=crossing_s))
+                                op.macs * batch, fixed, streamed, link_s, transfer_s=crossing_s,
+                                weight_part=op.weight_elems * w_bits / 8, fixed_flops=dq))
         chain = out_elems if (op.kind in MATRIX_KINDS or op.kind in FUSIBLE_KINDS) and out_elems else 0
         gated = gated and fused
     notes = []
@@ -360,7 +386,7 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
 
 
 def _host_op(op: Op, cls: str, flops: int, nbytes: int, batch: int, host: HostRate | None, fused: bool,
-             transfer_s: float) -> OpTime:
+             transfer_s: float, weight_part: float) -> OpTime:
     """An op the runtime leaves to the host CPU, on the host's roofline (no time without a host);
     entering the host from a coprocessor, its input crosses the host link."""
     compute_s = memory_s = fixed = 0.0
@@ -370,7 +396,7 @@ def _host_op(op: Op, cls: str, flops: int, nbytes: int, batch: int, host: HostRa
         memory_s = nbytes / (host.bandwidth * e.memory) if host.bandwidth else 0.0
         fixed = e.op_overhead_s if op.flops and not fused else 0.0
     return OpTime(op.name, op.kind, op.op, cls, flops, nbytes, compute_s, memory_s, fused,
-                  op.macs * batch, fixed, 0, 0.0, on_host=True, transfer_s=transfer_s)
+                  op.macs * batch, fixed, 0, 0.0, on_host=True, transfer_s=transfer_s, weight_part=weight_part)
 
 
 def _same_size(op: Op, chain: int) -> bool:
