@@ -184,6 +184,23 @@ def test_mobilenet_v2_counts_what_pytorch_counts(tmp_path, torch_mobilenet, dtyp
         assert all(op.weight_bits is None for op in r.layers)
 
 
+def test_mobilenet_v2_convolutions_run_at_the_classes_pytorchs_do(tmp_path, torch_mobilenet):
+    # TFLite is channels-last: a 1x1 CONV_2D (filter (O, 1, 1, C)) is a matrix product, and a
+    # DEPTHWISE_CONV_2D is depthwise; the roofline and the runtime op lists read them as the
+    # PyTorch network's (17 depthwise, 35 others)
+    from chipfit.analysis.roofline import op_class
+    from chipfit.core.opfamily import family
+
+    r = count(tmp_path, mobilenet_v2_tflite("int8", "AVERAGE_POOL_2D")[0])
+    torch_ops = {op.name: op for op in torch_mobilenet.graph.ops if op.kind == "conv"}
+    tfl = [op for op in r.graph.ops if op.kind == "conv"]
+    assert len(tfl) == len(torch_ops) == 52
+    for op in tfl:
+        assert op_class(op) == op_class(torch_ops[op.name]), op.name
+        assert family(op) == family(torch_ops[op.name]), op.name
+    assert sum(op_class(op) == "depthwise" for op in tfl) == 17
+
+
 def test_a_small_network_counts_what_pytorch_counts(tmp_path):
     """conv (bias, stride 2) → ReLU → depthwise conv ×2 channels → 1×1 conv → mean → linear, in
     PyTorch and in TFLite: MACs and parameters equal (no BatchNorm here, biases in both)."""

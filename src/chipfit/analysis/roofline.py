@@ -70,6 +70,7 @@ from dataclasses import dataclass, field
 from math import prod
 
 from chipfit.core.costgraph import CostGraph, Op
+from chipfit.core.opfamily import is_depthwise
 from chipfit.core.precision import Precision
 from chipfit.data.efficiency import Efficiency
 
@@ -89,7 +90,7 @@ DEQUANT_OPS = 2
 
 def op_class(op: Op) -> str:
     """``gemm``, ``depthwise`` or ``vector``: which compute efficiency the op runs at."""
-    if op.kind == "conv" and _is_depthwise(op):
+    if is_depthwise(op):
         return "depthwise"
     if op.kind in MATRIX_KINDS:
         return "gemm"
@@ -99,14 +100,6 @@ def op_class(op: Op) -> str:
 def is_activation_matmul(op: Op) -> bool:
     """A matrix product of two activations (attention's QKᵀ and AV): it reads no weights."""
     return op.kind in ("matmul", "attention") and not op.weight_elems
-
-
-def _is_depthwise(op: Op) -> bool:
-    # inputs of a convolution: (input N,C,..., weight O,C/groups,..., [bias])
-    if len(op.input_shapes) < 2 or len(op.input_shapes[0]) < 3 or len(op.input_shapes[1]) < 3:
-        return False
-    channels, per_group = op.input_shapes[0][1], op.input_shapes[1][1]
-    return per_group == 1 and channels > 1
 
 
 @dataclass(slots=True)

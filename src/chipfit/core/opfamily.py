@@ -144,14 +144,23 @@ _names("batch_norm", "native_batch_norm", "cudnn_batch_norm", "miopen_batch_norm
        "batchnormalization", "batch_norm")
 
 
-def _is_depthwise(op: Op) -> bool:
-    """Depthwise: every group has one input channel. PyTorch/ONNX weights are (O, C/groups, …);
-    TFLite's DEPTHWISE_CONV_2D says so by name."""
-    if "depthwise" in op.op.lower():
-        return True
-    if len(op.input_shapes) < 2 or len(op.input_shapes[0]) < 3 or len(op.input_shapes[1]) < 3:
+#: TFLite convolutions: channels-last input, the filter's input channels per group at this index
+_CHANNELS_LAST = {"CONV_2D": 3, "CONV_3D": 3}
+
+
+def is_depthwise(op: Op) -> bool:
+    """A convolution whose every group has one input channel (and there is more than one).
+    PyTorch and ONNX: input (N, C, ...), weight (O, C/groups, ...). TFLite is channels-last:
+    DEPTHWISE_CONV_2D says so by name; CONV_2D's filter is (O, kh, kw, C/groups) and CONV_3D's
+    (kd, kh, kw, C/groups, O), the input (N, ..., C)."""
+    if op.kind != "conv" or len(op.input_shapes) < 2 or len(op.input_shapes[0]) < 3 or len(op.input_shapes[1]) < 3:
         return False
-    return op.input_shapes[1][1] == 1 and op.input_shapes[0][1] > 1
+    x, w = op.input_shapes[0], op.input_shapes[1]
+    if op.op == "DEPTHWISE_CONV_2D":
+        return x[-1] > 1
+    if op.op in _CHANNELS_LAST:
+        return w[_CHANNELS_LAST[op.op]] == 1 and x[-1] > 1
+    return w[1] == 1 and x[1] > 1
 
 
 def _numel(shape) -> int:
@@ -177,7 +186,7 @@ def family(op: Op) -> str:
     if op.kind == "conv":
         if "transpose" in name:
             return "transposed_conv"
-        return "depthwise_conv" if _is_depthwise(op) else "conv"
+        return "depthwise_conv" if is_depthwise(op) else "conv"
     if op.kind == "linear":
         return "fully_connected"
     if op.kind == "matmul":
