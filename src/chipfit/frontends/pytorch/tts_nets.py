@@ -49,10 +49,8 @@ Kokoro-82M (hexgrad/Kokoro-82M)
 
     How chipfit runs it: the durations are data (rounded sigmoid sums); the predictor runs, but
     its durations are replaced by fixed ones spread evenly over the tokens
-    (:func:`even_durations`), ``frames`` in all. The LSTMs are written out step by step (the
-    multiplies of ``torch.nn.LSTM``: the input projection of every step, then per step the
-    recurrent projection, the gates and the cell update), holding ``torch.nn.LSTM``'s
-    parameters under its names. Weight normalisation (on every convolution of the text
+    (:func:`even_durations`), ``frames`` in all. The LSTMs are ``torch.nn.LSTM`` (counted step by step:
+    the input and recurrent projections, the gates and the cell update of every step). Weight normalisation (on every convolution of the text
     encoder, the AdaIN blocks and the decoder, except the generator's ``noise_convs`` and the
     predictor's ``F0_proj`` and ``N_proj``) is folded into plain weights, as an exported model
     holds them: the checkpoint's 81,763,410 tensor elements hold 32,154 more,
@@ -126,40 +124,15 @@ def even_durations(tokens: int, frames: int) -> list[int]:
 # ----------------------------------------------------------------------------------- pieces
 
 
-class BiLSTM(nn.Module):
-    """A one-layer bidirectional LSTM, batch first, with ``torch.nn.LSTM``'s parameters (gates in
-    the order input, forget, cell, output), run step by step: the input projection of all steps
-    at once, then per step the recurrent projection, the gates and the cell update."""
+class BiLSTM(nn.LSTM):
+    """A one-layer bidirectional LSTM, batch first (``torch.nn.LSTM``, its parameters under their
+    names); the output sequence only."""
 
     def __init__(self, in_dim: int, hidden: int):
-        super().__init__()
-        self.hidden = hidden
-        for suffix in ("", "_reverse"):
-            self.register_parameter(f"weight_ih_l0{suffix}", nn.Parameter(torch.empty(4 * hidden, in_dim)))
-            self.register_parameter(f"weight_hh_l0{suffix}", nn.Parameter(torch.empty(4 * hidden, hidden)))
-            self.register_parameter(f"bias_ih_l0{suffix}", nn.Parameter(torch.empty(4 * hidden)))
-            self.register_parameter(f"bias_hh_l0{suffix}", nn.Parameter(torch.empty(4 * hidden)))
-        bound = hidden ** -0.5
-        for p in self.parameters():
-            nn.init.uniform_(p, -bound, bound)
-
-    def _direction(self, x, suffix: str, reverse: bool):
-        b, t, _ = x.shape
-        inputs = F.linear(x, getattr(self, f"weight_ih_l0{suffix}"), getattr(self, f"bias_ih_l0{suffix}"))
-        w_hh, b_hh = getattr(self, f"weight_hh_l0{suffix}"), getattr(self, f"bias_hh_l0{suffix}")
-        h = x.new_zeros(b, self.hidden)
-        c = x.new_zeros(b, self.hidden)
-        out = [None] * t
-        for step in (reversed(range(t)) if reverse else range(t)):
-            gates = inputs[:, step] + F.linear(h, w_hh, b_hh)
-            i, f, g, o = gates.chunk(4, dim=-1)
-            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-            h = torch.sigmoid(o) * torch.tanh(c)
-            out[step] = h
-        return torch.stack(out, dim=1)
+        super().__init__(in_dim, hidden, batch_first=True, bidirectional=True)
 
     def forward(self, x):
-        return torch.cat([self._direction(x, "", False), self._direction(x, "_reverse", True)], dim=-1)
+        return super().forward(x)[0]
 
 
 class AlbertLayer(nn.Module):
