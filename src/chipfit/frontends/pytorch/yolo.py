@@ -1,5 +1,6 @@
-"""YOLOv5, YOLOv8 and YOLO11 detectors, written here from their published architecture
-definitions (layer tables, channel widths, depth and width multiples), for the zoo.
+"""YOLOv5, YOLOv8 and YOLO11 detectors and the YOLOv5 / YOLOv8 instance-segmentation variants,
+written here from their published architecture definitions (layer tables, channel widths, depth and
+width multiples), for the zoo.
 
 Sources (facts only; the Ultralytics package is AGPL and is neither imported nor copied):
 
@@ -10,6 +11,21 @@ Sources (facts only; the Ultralytics package is AGPL and is neither imported nor
   (layer table and the n/s/m/l/x scales [depth, width, max_channels]) and the documented model
   table (parameters and FLOPs at 640).
 - YOLO11: the same repository's ``ultralytics/cfg/models/11/yolo11.yaml`` and its model table.
+- YOLOv5 v7.0 instance segmentation (tag v7.0, commit 915bbf294bb74c859f0b41f1c23bc395014ea679):
+  ``models/segment/yolov5{n,s,m,l,x}-seg.yaml`` (the detectors' layer tables ending in
+  ``Segment [nc, anchors, 32, 256]``), ``models/yolo.py`` (``Segment``: 32 mask coefficients more per
+  anchor; ``parse_model`` scales the 256 prototype channels by width_multiple), ``models/common.py``
+  (``Proto``) and the README segmentation table (parameters and FLOPs at 640).
+- YOLOv8 instance segmentation: https://github.com/ultralytics/ultralytics
+  ``ultralytics/cfg/models/v8/yolov8-seg.yaml`` (commit 023641f5f0a4249fd5e6e069758c1d5ebe80ce4f;
+  the detector's layer table ending in ``Segment [nc, 32, 256]``), ``ultralytics/nn/modules/head.py``
+  (``Segment``), ``ultralytics/nn/modules/block.py`` (``Proto``), ``ultralytics/nn/tasks.py``
+  (``parse_model`` scales the prototype channels to ``min(256, max_channels) × width``) and the
+  documented YOLOv8 segmentation table in ``docs/en/models/yolov8.md`` (commit
+  0059318aebf8cec7d72d30b9be003d63cae78323; parameters and FLOPs at 640). Those FLOPs come from thop
+  (https://github.com/ultralytics/thop), which counted a transposed convolution from its output side,
+  4× the multiply-accumulates of the prototype branch's 2x2 stride-2 one; the count here is the true
+  one, about 5 % below the table (tests/test_yolo_seg.py pins the gap).
 
 Building blocks, as those definitions describe them: ``Conv`` is a bias-free convolution with
 'same' padding, BatchNorm and SiLU; ``C3`` (v5) and ``C2f`` (v8) are cross-stage partial blocks of
@@ -22,6 +38,15 @@ are ``ceil(min(c, max_channels) × width / 8) × 8`` and repeats ``max(round(n �
 The network ends at the detection head's raw outputs (per level: v5's 3 anchors × 85 values;
 v8/11's 64 box-distribution bins + 80 class logits): box decoding and NMS are post-processing and
 are not counted, as for the other detectors of the zoo. 80 classes (COCO).
+
+The ``-seg`` variants add an instance-segmentation head of YOLACT's form (Bolya et al. 2019,
+arXiv:1904.02689): a mask prototype branch
+``Proto`` on the P3 features (3x3 Conv, ×2 upsampling, 3x3 Conv, 1x1 Conv to 32 prototypes at
+stride 4; v5 upsamples by nearest neighbour, v8 by a 2x2 stride-2 transposed convolution with bias),
+and 32 mask coefficients per prediction (v5: 32 more channels per anchor in the 1x1 output
+convolution; v8: a third branch per level, two 3x3 Conv of ``max(c_P3 / 4, 32)`` channels and a 1x1
+convolution to 32). The network ends at the raw per-level outputs and the prototypes; assembling
+the masks (coefficients × prototypes after NMS), box decoding and NMS are post-processing.
 
 The code is chipfit's own; only the architecture facts come from the sources above.
 """
@@ -179,6 +204,35 @@ class DetectV5(nn.Module):
         return [m(x) for m, x in zip(self.m, xs)]
 
 
+class Proto(nn.Module):
+    """The mask prototype branch on the P3 features: 3x3 Conv, ×2 upsampling (v5: nearest; v8: a
+    2x2 stride-2 transposed convolution with bias), 3x3 Conv, then a 1x1 Conv to ``nm`` prototypes."""
+
+    def __init__(self, c1: int, c_: int, nm: int = 32, transposed: bool = False):
+        super().__init__()
+        self.cv1 = Conv(c1, c_, 3)
+        self.upsample = nn.ConvTranspose2d(c_, c_, 2, 2, 0, bias=True) if transposed else \
+            nn.Upsample(scale_factor=2.0, mode="nearest")
+        self.cv2 = Conv(c_, c_, 3)
+        self.cv3 = Conv(c_, nm, 1)
+
+    def forward(self, x):
+        return self.cv3(self.cv2(self.upsample(self.cv1(x))))
+
+
+class SegmentV5(nn.Module):
+    """YOLOv5's segmentation head: per level one 1x1 convolution to 3 anchors × (85 + 32 mask
+    coefficients), and the prototypes from P3. Outputs: the three levels, then the prototypes."""
+
+    def __init__(self, chs: list[int], npr: int, nm: int = 32):
+        super().__init__()
+        self.m = nn.ModuleList(nn.Conv2d(c, 3 * (NUM_CLASSES + 5 + nm), 1) for c in chs)
+        self.proto = Proto(chs[0], npr, nm)
+
+    def forward(self, xs):
+        return [m(x) for m, x in zip(self.m, xs)] + [self.proto(xs[0])]
+
+
 class DetectV8(nn.Module):
     """The anchor-free decoupled head of YOLOv8 / YOLO11: per level a box branch (two 3x3 Conv,
     then 64 distribution bins) and a class branch (v8: two 3x3 Conv; 11: two depthwise 3x3 +
@@ -201,6 +255,22 @@ class DetectV8(nn.Module):
 
     def forward(self, xs):
         return [torch.cat((b(x), c(x)), 1) for b, c, x in zip(self.box, self.cls, xs)]
+
+
+class SegmentV8(nn.Module):
+    """YOLOv8's segmentation head: the detection head, a mask-coefficient branch per level (two 3x3
+    Conv of ``max(c_P3 / 4, 32)`` channels, then a 1x1 convolution to 32) and the prototypes from P3.
+    Outputs: per level box bins + class logits, per level the coefficients, then the prototypes."""
+
+    def __init__(self, chs: list[int], npr: int, nm: int = 32):
+        super().__init__()
+        self.detect = DetectV8(chs)
+        c4 = max(chs[0] // 4, nm)
+        self.cv4 = nn.ModuleList(nn.Sequential(Conv(c, c4, 3), Conv(c4, c4, 3), nn.Conv2d(c4, nm, 1)) for c in chs)
+        self.proto = Proto(chs[0], npr, nm, transposed=True)
+
+    def forward(self, xs):
+        return self.detect(xs) + [m(x) for m, x in zip(self.cv4, xs)] + [self.proto(xs[0])]
 
 
 class _YOLO(nn.Module):
@@ -273,7 +343,7 @@ class _Scale:
 V5_SCALES = {"n": (0.33, 0.25), "s": (0.33, 0.50), "m": (0.67, 0.75), "l": (1.0, 1.0), "x": (1.33, 1.25)}
 
 
-def yolov5(scale: str = "s") -> nn.Module:
+def yolov5(scale: str = "s", seg: bool = False) -> nn.Module:
     sc = _Scale(*V5_SCALES[scale])
     conv = sc.conv
 
@@ -287,7 +357,7 @@ def yolov5(scale: str = "s") -> nn.Module:
             (-1, conv(256, 1, 1)), (-1, _up), ([-1, 4], _cat), (-1, c3(256, 3, False)),
             (-1, conv(256, 3, 2)), ([-1, 14], _cat), (-1, c3(512, 3, False)),
             (-1, conv(512, 3, 2)), ([-1, 10], _cat), (-1, c3(1024, 3, False)),
-            ([17, 20, 23], lambda cs: (DetectV5(cs), 0))]
+            ([17, 20, 23], lambda cs: (SegmentV5(cs, sc.ch(256)) if seg else DetectV5(cs), 0))]
     return _YOLO(spec).eval()
 
 
@@ -296,7 +366,7 @@ V8_SCALES = {"n": (0.33, 0.25, 1024), "s": (0.33, 0.50, 1024), "m": (0.67, 0.75,
              "x": (1.0, 1.25, 512)}
 
 
-def yolov8(scale: str = "n") -> nn.Module:
+def yolov8(scale: str = "n", seg: bool = False) -> nn.Module:
     sc = _Scale(*V8_SCALES[scale])
     conv = sc.conv
 
@@ -310,7 +380,7 @@ def yolov8(scale: str = "n") -> nn.Module:
             (-1, _up), ([-1, 4], _cat), (-1, c2f(256, 3, False)),
             (-1, conv(256, 3, 2)), ([-1, 12], _cat), (-1, c2f(512, 3, False)),
             (-1, conv(512, 3, 2)), ([-1, 9], _cat), (-1, c2f(1024, 3, False)),
-            ([15, 18, 21], lambda cs: (DetectV8(cs), 0))]
+            ([15, 18, 21], lambda cs: (SegmentV8(cs, sc.ch(256)) if seg else DetectV8(cs), 0))]
     return _YOLO(spec).eval()
 
 
@@ -340,10 +410,10 @@ def yolo11(scale: str = "n") -> nn.Module:
     return _YOLO(spec).eval()
 
 
-def _named(fn, scale):
+def _named(fn, scale, seg: bool = False):
     def build() -> nn.Module:
-        return fn(scale)
-    build.__name__ = f"{fn.__name__}{scale}"
+        return fn(scale, seg=True) if seg else fn(scale)
+    build.__name__ = f"{fn.__name__}{scale}" + ("_seg" if seg else "")
     return build
 
 
@@ -351,3 +421,5 @@ for _s in "nsmlx":
     globals()[f"yolov5{_s}"] = _named(yolov5, _s)
     globals()[f"yolov8{_s}"] = _named(yolov8, _s)
     globals()[f"yolo11{_s}"] = _named(yolo11, _s)
+    globals()[f"yolov5{_s}_seg"] = _named(yolov5, _s, seg=True)
+    globals()[f"yolov8{_s}_seg"] = _named(yolov8, _s, seg=True)
