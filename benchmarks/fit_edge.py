@@ -53,6 +53,7 @@ import sys
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -139,7 +140,20 @@ def _hw(text: str) -> tuple[int, int] | None:
     return None
 
 
-def select_rows(db, tv_models: set[str]) -> tuple[list[Row], dict[str, int]]:
+@lru_cache(maxsize=None)
+def countable(model_ref: str) -> bool:
+    """A torchvision network, or a zoo vision network by its name or an alias (not as a fine-tuned
+    variant: ``segformer_base`` is not the zoo's ``segformer``)."""
+    import torchvision.models as tvm
+
+    from chipfit.data import zoo
+
+    entry = zoo.find(model_ref)
+    exact = entry is not None and zoo.variant_note(model_ref) is None
+    return model_ref in tvm.list_models() or (exact and entry.task == "vision")
+
+
+def select_rows(db) -> tuple[list[Row], dict[str, int]]:
     """The rows chipfit can price, and a count of the rest by reason."""
     left: dict[str, int] = defaultdict(int)
     out = []
@@ -154,7 +168,7 @@ def select_rows(db, tv_models: set[str]) -> tuple[list[Row], dict[str, int]]:
                 continue
             cls = RUNTIME_CLASS[r["runtime"]]
             precision = "fp16" if gpu else "int8"
-            if r["model_ref"] not in tv_models:
+            if not countable(r["model_ref"]):
                 left["model is not a network chipfit counts"] += 1
                 continue
             if r["model_ref"] in VIDEO:
@@ -596,13 +610,8 @@ def main() -> None:
     args = ap.parse_args()
     if not ROWS.exists():
         sys.exit("benchmarks/edge/rows.csv is missing: run python benchmarks/edge/build.py first")
-    import torchvision.models as tvm
-
-    from chipfit.data import zoo
-
     db = database()
-    countable = set(tvm.list_models()) | {e.name for e in zoo.entries() if e.task == "vision"}
-    rows, left = select_rows(db, countable)
+    rows, left = select_rows(db)
     with open(ROWS, encoding="utf-8") as fh:
         n_rows = sum(1 for _ in fh) - 1
     graphs = {}

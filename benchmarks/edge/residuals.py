@@ -24,12 +24,8 @@ import fit_edge as F  # noqa: E402
 
 
 def main() -> None:
-    import torchvision.models as tvm
-
-    from chipfit.data import zoo
-
     preds = {(r["id"], r["class"]): r for r in csv.DictReader(open(F.PREDICTIONS, encoding="utf-8"))}
-    rows, _ = F.select_rows(F.database(), set(tvm.list_models()) | {e.name for e in zoo.entries() if e.task == "vision"})
+    rows, _ = F.select_rows(F.database())
     graphs = {}
     for r in rows:
         if (r.model, r.hw) not in graphs:

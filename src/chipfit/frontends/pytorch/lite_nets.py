@@ -6,7 +6,10 @@ EfficientNet-Lite0
     and ``lite/efficientnet_lite_builder.py`` next to it: the EfficientNet-B0 block table
     (Tan & Le 2019, arXiv:1905.11946, Table 1) with squeeze-and-excitation removed, swish
     replaced by ReLU6, stem (32) and head (1280) channels fixed; width 1.0, depth 1.0, 224 px,
-    1000 classes. The README lists 4.7M parameters and 407M "MAdds".
+    1000 classes. The README lists 4.7M parameters and 407M "MAdds". Lite1-Lite4 scale it
+    (``efficientnet_lite_params``: width / depth / resolution 1.0/1.1/240, 1.1/1.2/260,
+    1.2/1.4/280, 1.4/1.8/300; channels rounded to multiples of 8, repeats rounded up, the first and
+    last stages' repeats kept): 5.4M / 631M, 6.1M / 899M, 8.2M / 1.44B, 13.0M / 2.64B in the README.
 
 MobileNet v1
     Howard et al. 2017, "MobileNets: Efficient Convolutional Neural Networks for Mobile Vision
@@ -52,6 +55,8 @@ The code is chipfit's own; only the architecture facts come from the sources abo
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -104,6 +109,27 @@ class LiteMBConv(nn.Module):
         return x + y if self.skip else y
 
 
+#: EfficientNet-Lite scales (efficientnet_lite_builder.py, efficientnet_lite_params): width, depth, resolution
+LITE_SCALES = {0: (1.0, 1.0, 224), 1: (1.0, 1.1, 240), 2: (1.1, 1.2, 260), 3: (1.2, 1.4, 280), 4: (1.4, 1.8, 300)}
+
+
+def _round_filters(c: int, width: float, divisor: int = 8) -> int:
+    """EfficientNet's channel rounding: the nearest multiple of 8, never below 90 % of the scaled width."""
+    scaled = c * width
+    out = max(divisor, int(scaled + divisor / 2) // divisor * divisor)
+    return out + divisor if out < 0.9 * scaled else out
+
+
+def lite_stages(width: float, depth: float) -> tuple:
+    """The B0 stage table scaled: channels by ``width``, repeats by ``depth`` rounded up, except the
+    first and last stages' repeats (the Lite builders' ``fix_head_stem``); the first block reads the
+    fixed 32-channel stem."""
+    last = len(EFFICIENTNET_B0_STAGES) - 1
+    return tuple((r if i in (0, last) else math.ceil(depth * r), k, s, e,
+                  LITE_STEM if i == 0 else _round_filters(cin, width), _round_filters(cout, width))
+                 for i, (r, k, s, e, cin, cout) in enumerate(EFFICIENTNET_B0_STAGES))
+
+
 class EfficientNetLite(nn.Module):
     def __init__(self, stages=EFFICIENTNET_B0_STAGES, num_classes: int = 1000, dropout: float = 0.2):
         super().__init__()
@@ -126,6 +152,26 @@ class EfficientNetLite(nn.Module):
 def efficientnet_lite0() -> EfficientNetLite:
     """EfficientNet-Lite0: width 1.0, depth 1.0, 224 px, 1000 ImageNet classes."""
     return EfficientNetLite()
+
+
+def _lite(n: int):
+    def build() -> EfficientNetLite:
+        width, depth, _ = LITE_SCALES[n]
+        return EfficientNetLite(lite_stages(width, depth))
+    build.__name__ = f"efficientnet_lite{n}"
+    build.__doc__ = "EfficientNet-Lite{}: width {}, depth {}, {} px, 1000 ImageNet classes.".format(n, *LITE_SCALES[n])
+    return build
+
+
+efficientnet_lite1, efficientnet_lite2, efficientnet_lite3, efficientnet_lite4 = (_lite(n) for n in (1, 2, 3, 4))
+
+
+def mobilenet_v2_140() -> nn.Module:
+    """MobileNetV2 at width 1.4 (torchvision's MobileNetV2 with ``width_mult=1.4``; Sandler et al.
+    2018, arXiv:1801.04381, Table 6 / the TF-slim release: 6.06M parameters, 582M MACs at 224)."""
+    from torchvision.models import mobilenet_v2
+
+    return mobilenet_v2(weights=None, width_mult=1.4)
 
 
 # ------------------------------------------------------------------------------ MobileNet v1
