@@ -1,4 +1,4 @@
-"""Kokoro-82M written in chipfit (chipfit.frontends.pytorch.tts_nets): held to its published
+"""Kokoro-82M written in chipfit (chipfit.frontends.pytorch.nets.tts_nets): held to its published
 parameter count and to the arithmetic of its layers, written out here.
 
 Sources:
@@ -158,9 +158,9 @@ def test_kokoro_is_in_the_zoo_for_five_seconds_of_speech():
     for alias in ("kokoro", "hexgrad/Kokoro-82M", "Kokoro-82M", "kokoro-82m"):
         assert zoo.lookup(alias).name == "kokoro-82m"
     entry = zoo.lookup("kokoro-82m")
-    assert entry.task == "speech" and entry.builder == "chipfit.frontends.pytorch.tts_nets:kokoro_82m"
+    assert entry.task == "speech" and entry.builder == "chipfit.frontends.pytorch.nets.tts_nets:kokoro_82m"
     assert entry.input_shape == [1, TOKENS]
-    from chipfit.frontends.pytorch import tts_nets
+    from chipfit.frontends.pytorch.nets import tts_nets
 
     # 200 frames of 600 samples at 24 kHz: 5.0 s
     assert tts_nets.SAMPLES_PER_FRAME == SAMPLES_PER_FRAME == 600

@@ -51,7 +51,7 @@ def lite0():
 
 def test_efficientnet_lite0_is_in_the_zoo_by_its_aliases():
     assert zoo.lookup("efficientnet-lite0").name == "efficientnet_lite0"
-    assert zoo.lookup("EfficientNet-Lite0").builder == "chipfit.frontends.pytorch.lite_nets:efficientnet_lite0"
+    assert zoo.lookup("EfficientNet-Lite0").builder == "chipfit.frontends.pytorch.nets.lite_nets:efficientnet_lite0"
 
 
 def test_efficientnet_lite0_parameters_match_published(lite0):
@@ -95,7 +95,7 @@ LITE_README = {1: (5.4, 631e6, 240), 2: (6.1, 899e6, 260), 3: (8.2, 1.44e9, 280)
 
 
 def test_efficientnet_lite_scaled_stage_table_by_hand():
-    from chipfit.frontends.pytorch.lite_nets import EFFICIENTNET_B0_STAGES, lite_stages
+    from chipfit.frontends.pytorch.nets.lite_nets import EFFICIENTNET_B0_STAGES, lite_stages
 
     # Lite4 (width 1.4, depth 1.8): channels round(c x 1.4) to a multiple of 8 (never below 90 %),
     # repeats ceil(r x 1.8) except the first and last stages; the first block reads the 32-ch stem
@@ -122,7 +122,7 @@ def test_mobilenet_v2_140_matches_the_tf_slim_release():
     from torch import nn
 
     from chipfit.frontends.pytorch.build import build_module
-    from chipfit.frontends.pytorch.lite_nets import mobilenet_v2_140
+    from chipfit.frontends.pytorch.nets.lite_nets import mobilenet_v2_140
 
     r = chipfit.count("mobilenet_v2_1.4")
     bn = sum(m.num_features * 2 for m in build_module(mobilenet_v2_140).modules() if isinstance(m, nn.BatchNorm2d))
@@ -197,7 +197,7 @@ def test_nanodet_plus_m_parameters(nanodet320, nanodet416):
 
 
 def test_nanodet_plus_m_1_5x_parameters_match_the_released_model(nanodet15x):
-    from chipfit.frontends.pytorch.lite_nets import nanodet_plus_m_1_5x_416
+    from chipfit.frontends.pytorch.nets.lite_nets import nanodet_plus_m_1_5x_416
 
     # OpenVINO's IR of the released weights folds each BatchNorm (2 parameters per channel) into
     # a conv bias (1 per channel): 2.4614 M there, rounded to 4 decimals (±50 parameters) plus
@@ -210,7 +210,7 @@ def test_nanodet_plus_m_1_5x_parameters_match_the_released_model(nanodet15x):
 
 def test_nanodet_outputs_are_the_head_points():
     from chipfit.frontends.pytorch.build import build_module
-    from chipfit.frontends.pytorch.lite_nets import nanodet_plus_m
+    from chipfit.frontends.pytorch.nets.lite_nets import nanodet_plus_m
 
     model = build_module(nanodet_plus_m).eval()
     for size, points in ((320, 40 * 40 + 20 * 20 + 10 * 10 + 5 * 5), (416, 52 * 52 + 26 * 26 + 13 * 13 + 7 * 7)):
@@ -297,14 +297,14 @@ def inception():
 def test_inception_v4_is_in_the_zoo_by_its_aliases():
     assert zoo.lookup("inception-v4").name == zoo.lookup("InceptionV4").name == "inception_v4"
     entry = zoo.lookup("inception_v4")
-    assert entry.builder == "chipfit.frontends.pytorch.lite_nets:inception_v4"
+    assert entry.builder == "chipfit.frontends.pytorch.nets.lite_nets:inception_v4"
     assert entry.input_shape == [1, 3, 299, 299] and entry.top1 == 80.0
 
 
 def test_inception_v4_grids_follow_the_figures():
     """Figure 9: 299x299x3 -> stem 35x35x384 -> Reduction-A 17x17x1024 -> Reduction-B 8x8x1536."""
     from chipfit.frontends.pytorch.build import build_module
-    from chipfit.frontends.pytorch.lite_nets import inception_v4
+    from chipfit.frontends.pytorch.nets.lite_nets import inception_v4
 
     model = build_module(inception_v4).eval()
     shapes = []
@@ -321,7 +321,7 @@ def test_inception_v4_parameters_match_published(inception):
     assert round(inception.params / 1e6, 1) == 42.7  # timm model card: "Params (M): 42.7"
     # Open Model Zoo counts the converted IR, where each BatchNorm (2 parameters per channel here)
     # is folded into one bias per channel: 42.648 M printed to 3 decimals (+-500).
-    from chipfit.frontends.pytorch.lite_nets import inception_v4
+    from chipfit.frontends.pytorch.nets.lite_nets import inception_v4
 
     assert inception.params - _bn_channels(inception_v4) == pytest.approx(42.648e6, abs=500)
 
@@ -373,7 +373,7 @@ TINYVIT_MMPRETRAIN = {  # stages (width, blocks, heads, window), published param
 def test_tinyvit_classifiers_match_mmpretrain(size):
     """The TinyViT blocks checked on the three published ImageNet models (224 px)."""
     from chipfit.frontends.pytorch.build import build_module
-    from chipfit.frontends.pytorch.lite_nets import TinyViT
+    from chipfit.frontends.pytorch.nets.lite_nets import TinyViT
     from chipfit.frontends.pytorch.trace import trace
 
     stages, params_m, gflops = TINYVIT_MMPRETRAIN[size]
@@ -395,7 +395,7 @@ def mobilesam():
 
 def test_mobilesam_encoder_entry_and_output():
     from chipfit.frontends.pytorch.build import build_module
-    from chipfit.frontends.pytorch.lite_nets import mobilesam_encoder
+    from chipfit.frontends.pytorch.nets.lite_nets import mobilesam_encoder
 
     assert zoo.lookup("mobilesam").name == zoo.lookup("mobile-sam").name == "mobilesam-encoder"
     assert zoo.lookup("mobilesam-encoder").input_shape == [1, 3, 1024, 1024]

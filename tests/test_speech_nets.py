@@ -1,4 +1,4 @@
-"""Speech networks written in chipfit (chipfit.frontends.pytorch.speech_nets): held to their
+"""Speech networks written in chipfit (chipfit.frontends.pytorch.nets.speech_nets): held to their
 published parameter counts and to the arithmetic of their layers, written out here.
 
 Sources:
@@ -77,7 +77,7 @@ def test_sensevoice_is_in_the_zoo_for_ten_seconds_of_audio():
     for alias in ("FunAudioLLM/SenseVoiceSmall", "iic/SenseVoiceSmall", "sensevoice", "SenseVoiceSmall"):
         assert zoo.lookup(alias).name == "sensevoice-small"
     entry = zoo.lookup("sensevoice-small")
-    assert entry.task == "speech" and entry.builder == "chipfit.frontends.pytorch.speech_nets:sensevoice_small"
+    assert entry.task == "speech" and entry.builder == "chipfit.frontends.pytorch.nets.speech_nets:sensevoice_small"
     # 10 s at 16 kHz: 998 fbank frames, then one LFR frame per 6 (the last one padded)
     assert _fbank_frames(10) == 998
     assert entry.input_shape == [1, math.ceil(998 / 6), FEATS] == [1, 167, 560]

@@ -1,4 +1,4 @@
-"""Qualcomm's super-resolution networks written in chipfit/frontends/pytorch/sr_nets.py, counted
+"""Qualcomm's super-resolution networks written in chipfit/frontends/pytorch/nets/sr_nets.py, counted
 against the parameter counts Qualcomm AI Hub publishes for its exports and against the MACs written
 out layer by layer below.
 
@@ -27,7 +27,7 @@ from chipfit.data import zoo
 torch = pytest.importorskip("torch", reason="needs torch")
 pytest.importorskip("torchvision", reason="needs torchvision (pip install 'chipfit[vision]')")
 
-from chipfit.frontends.pytorch.sr_nets import SESR, QuickSRNet  # noqa: E402
+from chipfit.frontends.pytorch.nets.sr_nets import SESR, QuickSRNet  # noqa: E402
 
 H = W = 128          # AI Hub's input resolution (SuperResolutionModel.get_input_spec)
 S = 4                # AI Hub's DEFAULT_SCALE_FACTOR
@@ -189,4 +189,4 @@ def test_entries_and_aliases():
                         ("XLSR", "xlsr"), ("sesr_m5", "sesr-m5"), ("SESR-M5", "sesr-m5")):
         entry = zoo.lookup(alias)
         assert entry.name == name and entry.task == "vision" and entry.input_shape == [1, 3, H, W]
-        assert entry.builder.startswith("chipfit.frontends.pytorch.sr_nets:")
+        assert entry.builder.startswith("chipfit.frontends.pytorch.nets.sr_nets:")

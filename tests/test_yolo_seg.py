@@ -1,4 +1,4 @@
-"""The YOLOv5 and YOLOv8 instance-segmentation networks of the zoo (chipfit/frontends/pytorch/yolo.py),
+"""The YOLOv5 and YOLOv8 instance-segmentation networks of the zoo (chipfit/frontends/pytorch/nets/yolo.py),
 counted against the parameters and GFLOPs their authors publish, and their heads checked by hand.
 
 Sources:
@@ -120,7 +120,7 @@ def test_yolov5n_seg_head_by_hand(counted):
 
 
 def test_outputs_are_the_raw_levels_and_the_prototypes():
-    from chipfit.frontends.pytorch import yolo
+    from chipfit.frontends.pytorch.nets import yolo
 
     x = torch.zeros(1, 3, 256, 320)
     with torch.no_grad():

@@ -1,4 +1,4 @@
-"""YOLOv10 detectors of the zoo (chipfit/frontends/pytorch/yolov10.py), counted against the table
+"""YOLOv10 detectors of the zoo (chipfit/frontends/pytorch/nets/yolov10.py), counted against the table
 their authors publish.
 
 Sources:
@@ -34,7 +34,7 @@ torch = pytest.importorskip("torch", reason="needs torch")
 
 import chipfit  # noqa: E402
 from chipfit.data import zoo  # noqa: E402
-from chipfit.frontends.pytorch import yolov10  # noqa: E402
+from chipfit.frontends.pytorch.nets import yolov10  # noqa: E402
 
 # name: (params in M, GFLOPs at 640), THU-MIG README
 YOLOV10_PUBLISHED = {

@@ -53,8 +53,8 @@ def test_zoo_entries_and_aliases():
     for alias in ("yolov7", "YOLOv7", "yolo-v7", "yolo_v7"):
         assert zoo.lookup(alias).name == "yolov7"
     tiny, big = zoo.lookup("yolov7-tiny"), zoo.lookup("yolov7")
-    assert tiny.builder == "chipfit.frontends.pytorch.yolov7:yolov7_tiny"
-    assert big.builder == "chipfit.frontends.pytorch.yolov7:yolov7"
+    assert tiny.builder == "chipfit.frontends.pytorch.nets.yolov7:yolov7_tiny"
+    assert big.builder == "chipfit.frontends.pytorch.nets.yolov7:yolov7"
     assert tiny.input_shape == big.input_shape == [1, 3, 640, 640]
     assert tiny.frontend == big.frontend == "torchvision" and tiny.task == big.task == "vision"
 
@@ -106,8 +106,8 @@ def test_yolov7_tiny_at_416_matches_table_1():
 
 @pytest.mark.parametrize("builder, act", [("yolov7_tiny", nn.LeakyReLU), ("yolov7", nn.SiLU)])
 def test_raw_head_outputs_and_activation(builder, act):
-    from chipfit.frontends.pytorch import yolov7 as mod
     from chipfit.frontends.pytorch.build import build_module
+    from chipfit.frontends.pytorch.nets import yolov7 as mod
 
     model = build_module(getattr(mod, builder)).eval()
     acts = [m for m in model.modules() if isinstance(m, (nn.LeakyReLU, nn.SiLU, nn.ReLU))]

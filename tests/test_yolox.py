@@ -1,4 +1,4 @@
-"""YOLOX detectors of the zoo (chipfit/frontends/pytorch/yolox.py), counted against the table
+"""YOLOX detectors of the zoo (chipfit/frontends/pytorch/nets/yolox.py), counted against the table
 their authors publish and checked block by block by hand arithmetic.
 
 Sources:
@@ -27,7 +27,7 @@ torch = pytest.importorskip("torch", reason="needs torch")
 
 import chipfit  # noqa: E402
 from chipfit.data import zoo  # noqa: E402
-from chipfit.frontends.pytorch import yolox  # noqa: E402
+from chipfit.frontends.pytorch.nets import yolox  # noqa: E402
 
 # name: (params in M, GFLOPs, input side, decimals of the published figures)
 YOLOX_PUBLISHED = {
@@ -84,7 +84,7 @@ def test_aliases_and_default_inputs():
             assert zoo.lookup(alias).name == name
         entry = zoo.lookup(name)
         assert entry.frontend == "torchvision" and entry.task == "vision"
-        assert entry.builder == f"chipfit.frontends.pytorch.yolox:yolox_{scale}"
+        assert entry.builder == f"chipfit.frontends.pytorch.nets.yolox:yolox_{scale}"
 
 
 def test_head_outputs_are_raw_per_level_maps():

@@ -28,7 +28,7 @@ NanoDet-Plus-m (320 and 416) and NanoDet-Plus-m-1.5x (416)
     ``nanodet/model/head/nanodet_plus_head.py``. The backbone is torchvision's ShuffleNetV2
     (Ma et al. 2018, arXiv:1807.11164) up to stage 4, without its last 1x1 conv and classifier,
     with LeakyReLU(0.1) as the configs set. The auxiliary head and its FPN copy are used in
-    training only and are not built. Like :mod:`chipfit.frontends.pytorch.detection`, the network ends
+    training only and are not built. Like :mod:`chipfit.frontends.pytorch.nets.detection`, the network ends
     at the head's raw outputs (80 class logits + 4 x (reg_max + 1) = 32 distance bins per
     point): box decoding and NMS are post-processing and are not counted.
 

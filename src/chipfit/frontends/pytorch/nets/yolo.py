@@ -273,7 +273,7 @@ class SegmentV8(nn.Module):
         return self.detect(xs) + [m(x) for m, x in zip(self.cv4, xs)] + [self.proto(xs[0])]
 
 
-class _YOLO(nn.Module):
+class LayerGraph(nn.Module):
     """A backbone + PAN neck + head graph given as layers with 'from' indices (the published
     layer tables' form): ``spec`` rows are (from, module builder taking the input channels)."""
 
@@ -306,15 +306,15 @@ class _Concat(nn.Module):
         return torch.cat(xs, 1)
 
 
-def _up(c):
+def upsample_row(c):
     return nn.Upsample(scale_factor=2.0, mode="nearest"), c
 
 
-def _cat(cs):
+def cat_row(cs):
     return _Concat(), sum(cs)
 
 
-class _Scale:
+class Scale:
     """One scale of a family (depth and width multiples, channel cap): builds the layer-table
     rows, each a function of the input channels returning (module, output channels)."""
 
@@ -344,7 +344,7 @@ V5_SCALES = {"n": (0.33, 0.25), "s": (0.33, 0.50), "m": (0.67, 0.75), "l": (1.0,
 
 
 def yolov5(scale: str = "s", seg: bool = False) -> nn.Module:
-    sc = _Scale(*V5_SCALES[scale])
+    sc = Scale(*V5_SCALES[scale])
     conv = sc.conv
 
     def c3(c2, n, shortcut=True):
@@ -353,12 +353,12 @@ def yolov5(scale: str = "s", seg: bool = False) -> nn.Module:
     spec = [(-1, conv(64, 6, 2, 2)), (-1, conv(128, 3, 2)), (-1, c3(128, 3)), (-1, conv(256, 3, 2)),
             (-1, c3(256, 6)), (-1, conv(512, 3, 2)), (-1, c3(512, 9)), (-1, conv(1024, 3, 2)), (-1, c3(1024, 3)),
             (-1, sc.sppf()),
-            (-1, conv(512, 1, 1)), (-1, _up), ([-1, 6], _cat), (-1, c3(512, 3, False)),
-            (-1, conv(256, 1, 1)), (-1, _up), ([-1, 4], _cat), (-1, c3(256, 3, False)),
-            (-1, conv(256, 3, 2)), ([-1, 14], _cat), (-1, c3(512, 3, False)),
-            (-1, conv(512, 3, 2)), ([-1, 10], _cat), (-1, c3(1024, 3, False)),
+            (-1, conv(512, 1, 1)), (-1, upsample_row), ([-1, 6], cat_row), (-1, c3(512, 3, False)),
+            (-1, conv(256, 1, 1)), (-1, upsample_row), ([-1, 4], cat_row), (-1, c3(256, 3, False)),
+            (-1, conv(256, 3, 2)), ([-1, 14], cat_row), (-1, c3(512, 3, False)),
+            (-1, conv(512, 3, 2)), ([-1, 10], cat_row), (-1, c3(1024, 3, False)),
             ([17, 20, 23], lambda cs: (SegmentV5(cs, sc.ch(256)) if seg else DetectV5(cs), 0))]
-    return _YOLO(spec).eval()
+    return LayerGraph(spec).eval()
 
 
 # -- YOLOv8 ---------------------------------------------------------------------------------
@@ -367,7 +367,7 @@ V8_SCALES = {"n": (0.33, 0.25, 1024), "s": (0.33, 0.50, 1024), "m": (0.67, 0.75,
 
 
 def yolov8(scale: str = "n", seg: bool = False) -> nn.Module:
-    sc = _Scale(*V8_SCALES[scale])
+    sc = Scale(*V8_SCALES[scale])
     conv = sc.conv
 
     def c2f(c2, n, shortcut):
@@ -376,12 +376,12 @@ def yolov8(scale: str = "n", seg: bool = False) -> nn.Module:
     spec = [(-1, conv(64, 3, 2)), (-1, conv(128, 3, 2)), (-1, c2f(128, 3, True)), (-1, conv(256, 3, 2)),
             (-1, c2f(256, 6, True)), (-1, conv(512, 3, 2)), (-1, c2f(512, 6, True)), (-1, conv(1024, 3, 2)),
             (-1, c2f(1024, 3, True)), (-1, sc.sppf()),
-            (-1, _up), ([-1, 6], _cat), (-1, c2f(512, 3, False)),
-            (-1, _up), ([-1, 4], _cat), (-1, c2f(256, 3, False)),
-            (-1, conv(256, 3, 2)), ([-1, 12], _cat), (-1, c2f(512, 3, False)),
-            (-1, conv(512, 3, 2)), ([-1, 9], _cat), (-1, c2f(1024, 3, False)),
+            (-1, upsample_row), ([-1, 6], cat_row), (-1, c2f(512, 3, False)),
+            (-1, upsample_row), ([-1, 4], cat_row), (-1, c2f(256, 3, False)),
+            (-1, conv(256, 3, 2)), ([-1, 12], cat_row), (-1, c2f(512, 3, False)),
+            (-1, conv(512, 3, 2)), ([-1, 9], cat_row), (-1, c2f(1024, 3, False)),
             ([15, 18, 21], lambda cs: (SegmentV8(cs, sc.ch(256)) if seg else DetectV8(cs), 0))]
-    return _YOLO(spec).eval()
+    return LayerGraph(spec).eval()
 
 
 # -- YOLO11 ---------------------------------------------------------------------------------
@@ -390,7 +390,7 @@ V11_SCALES = {"n": (0.50, 0.25, 1024), "s": (0.50, 0.50, 1024), "m": (0.50, 1.00
 
 
 def yolo11(scale: str = "n") -> nn.Module:
-    sc = _Scale(*V11_SCALES[scale])
+    sc = Scale(*V11_SCALES[scale])
     conv = sc.conv
     big = scale in "mlx"  # the m/l/x scales use C3k inner blocks everywhere
 
@@ -402,12 +402,12 @@ def yolo11(scale: str = "n") -> nn.Module:
             (-1, c3k2(512, 2, False, 0.25)), (-1, conv(512, 3, 2)), (-1, c3k2(512, 2, True)),
             (-1, conv(1024, 3, 2)), (-1, c3k2(1024, 2, True)), (-1, sc.sppf()),
             (-1, lambda c1: (C2PSA(c1, c1, sc.n(2)), c1)),
-            (-1, _up), ([-1, 6], _cat), (-1, c3k2(512, 2, False)),
-            (-1, _up), ([-1, 4], _cat), (-1, c3k2(256, 2, False)),
-            (-1, conv(256, 3, 2)), ([-1, 13], _cat), (-1, c3k2(512, 2, False)),
-            (-1, conv(512, 3, 2)), ([-1, 10], _cat), (-1, c3k2(1024, 2, True)),
+            (-1, upsample_row), ([-1, 6], cat_row), (-1, c3k2(512, 2, False)),
+            (-1, upsample_row), ([-1, 4], cat_row), (-1, c3k2(256, 2, False)),
+            (-1, conv(256, 3, 2)), ([-1, 13], cat_row), (-1, c3k2(512, 2, False)),
+            (-1, conv(512, 3, 2)), ([-1, 10], cat_row), (-1, c3k2(1024, 2, True)),
             ([16, 19, 22], lambda cs: (DetectV8(cs, lite_cls=True), 0))]
-    return _YOLO(spec).eval()
+    return LayerGraph(spec).eval()
 
 
 def _named(fn, scale, seg: bool = False):

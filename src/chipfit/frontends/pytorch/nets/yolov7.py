@@ -43,7 +43,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from chipfit.frontends.pytorch.yolo import _YOLO, DetectV5, _cat, _up
+from chipfit.frontends.pytorch.nets.yolo import DetectV5, LayerGraph, cat_row, upsample_row
 
 
 class ConvBNAct(nn.Module):
@@ -99,7 +99,7 @@ def _leaky():
 
 class _Rows:
     """Collects layer-table rows as the YOLOv7 yaml writes them (relative 'from' indices such as
-    -2 or -7 allowed) and hands ``_YOLO`` absolute indices (it reads only -1 as relative)."""
+    -2 or -7 allowed) and hands ``LayerGraph`` absolute indices (it reads only -1 as relative)."""
 
     def __init__(self, act):
         self.act, self.rows = act, []
@@ -122,7 +122,7 @@ class _Rows:
         self.add(f, lambda c1: (ConvBNAct(c1, c2, k, s, act()), c2))
 
     def cat(self, f):
-        self.add(f, _cat)
+        self.add(f, cat_row)
 
     def mp(self, f=-1):
         self.add(f, lambda c: (nn.MaxPool2d(2, 2), c))
@@ -131,7 +131,7 @@ class _Rows:
         self.add(f, lambda c: (nn.MaxPool2d(k, 1, k // 2), c))
 
     def up(self):
-        self.add(-1, _up)
+        self.add(-1, upsample_row)
 
     def elan_tiny(self, c, c_out):
         """YOLOv7-tiny's ELAN: two 1x1 branches, two chained 3x3, all four concatenated, 1x1."""
@@ -203,7 +203,7 @@ def yolov7_tiny() -> nn.Module:
     r.conv(512, 3, f=73)                      # 76
     r.add([74, 75, 76], lambda cs: (DetectV5(cs), 0))  # 77
     assert len(r.rows) == 78
-    return _YOLO(r.rows).eval()
+    return LayerGraph(r.rows).eval()
 
 
 def yolov7() -> nn.Module:
@@ -241,4 +241,4 @@ def yolov7() -> nn.Module:
         r.add(f, lambda c1, c=c: (RepConvDeploy(c1, c), c))
     r.add([102, 103, 104], lambda cs: (DetectV5(cs), 0))  # 105
     assert len(r.rows) == 106
-    return _YOLO(r.rows).eval()
+    return LayerGraph(r.rows).eval()

@@ -49,7 +49,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from chipfit.frontends.pytorch.yolo import _YOLO, C2f, Conv, DetectV8, PSABlock, _cat, _Scale, _up
+from chipfit.frontends.pytorch.nets.yolo import C2f, Conv, DetectV8, LayerGraph, PSABlock, Scale, cat_row, upsample_row
 
 __all__ = ["SCDown", "RepDW", "CIB", "C2fCIB", "PSA", "V10Head", "V10_SCALES", "yolov10"]
 
@@ -164,7 +164,7 @@ def yolov10(scale: str = "n", one2many: bool = False, fused: bool = True) -> nn.
     """YOLOv10 at ``scale`` (n, s, m, b, l, x): the deployed network by default (one-to-one head,
     RepVGGDW fused); ``one2many`` adds the training-only head, ``fused=False`` the training-form
     RepVGGDW."""
-    sc = _Scale(*V10_SCALES[scale])
+    sc = Scale(*V10_SCALES[scale])
     conv = sc.conv
     cib_rows, lk = _CIB_ROWS[scale], scale in _LK_SCALES
 
@@ -180,12 +180,12 @@ def yolov10(scale: str = "n", one2many: bool = False, fused: bool = True) -> nn.
     spec = [(-1, conv(64, 3, 2)), (-1, conv(128, 3, 2)), (-1, csp(2, 128, 3, True)), (-1, conv(256, 3, 2)),
             (-1, csp(4, 256, 6, True)), (-1, scdown(512)), (-1, csp(6, 512, 6, True)), (-1, scdown(1024)),
             (-1, csp(8, 1024, 3, True)), (-1, sc.sppf()), (-1, lambda c1: (PSA(c1), c1)),
-            (-1, _up), ([-1, 6], _cat), (-1, csp(13, 512, 3, False)),
-            (-1, _up), ([-1, 4], _cat), (-1, csp(16, 256, 3, False)),
-            (-1, conv(256, 3, 2)), ([-1, 13], _cat), (-1, csp(19, 512, 3, False)),
-            (-1, scdown(512)), ([-1, 10], _cat), (-1, csp(22, 1024, 3, False)),
+            (-1, upsample_row), ([-1, 6], cat_row), (-1, csp(13, 512, 3, False)),
+            (-1, upsample_row), ([-1, 4], cat_row), (-1, csp(16, 256, 3, False)),
+            (-1, conv(256, 3, 2)), ([-1, 13], cat_row), (-1, csp(19, 512, 3, False)),
+            (-1, scdown(512)), ([-1, 10], cat_row), (-1, csp(22, 1024, 3, False)),
             ([16, 19, 22], lambda cs: (head(cs), 0))]
-    return _YOLO(spec).eval()
+    return LayerGraph(spec).eval()
 
 
 def _named(scale):

@@ -40,7 +40,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from chipfit.frontends.pytorch.yolo import NUM_CLASSES, Conv
+from chipfit.frontends.pytorch.nets.yolo import NUM_CLASSES, Conv
 
 
 def _conv(c1: int, c2: int, k: int, s: int, dw: bool) -> nn.Module:
