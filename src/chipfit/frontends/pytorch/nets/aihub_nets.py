@@ -76,23 +76,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from chipfit.frontends.pytorch.nets.common import Normalize
 from chipfit.frontends.pytorch.nets.lite_nets import LITE_SCALES, LITE_STEM, LiteMBConv, lite_stages
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-class Normalize(nn.Module):
-    """``(x - mean) / std`` per channel, as AI Hub's ``normalize_image_torchvision``."""
-
-    def __init__(self, mean=IMAGENET_MEAN, std=IMAGENET_STD):
-        super().__init__()
-        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))
-        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1))
-
-    def forward(self, x):
-        return (x - self.mean) / self.std
-
 
 # --------------------------------------------------------------------------- UNet
 

@@ -59,9 +59,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from chipfit.frontends.pytorch.nets.common import Normalize
+
 NUM_CLASSES = 19                      # Cityscapes
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class ConvBNReLU(nn.Module):
@@ -198,14 +198,13 @@ class FFNet(nn.Module):
 
     def __init__(self, backbone: nn.Module, head: str, seg: str, pre_down: bool = False):
         super().__init__()
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+        self.normalize = Normalize()
         self.pre_down = GaussianDown() if pre_down else nn.Identity()
         self.backbone = backbone
         self.head = UpHead(backbone.widths, head, seg)
 
     def forward(self, image):
-        x = (image - self.mean) / self.std
+        x = self.normalize(image)
         return self.head(self.backbone(self.pre_down(x)))
 
 

@@ -49,8 +49,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+from chipfit.frontends.pytorch.nets.common import Normalize
 
 
 def _conv_bn(c1: int, c2: int, k: int, s: int = 1, relu: bool = True) -> nn.Sequential:
@@ -157,8 +156,7 @@ class HRNet(nn.Module):
         super().__init__()
         self.head_kind = head
         bilinear = head == "face"
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+        self.normalize = Normalize()
         self.stem = nn.Sequential(_conv_bn(3, 64, 3, 2), _conv_bn(64, 64, 3, 2))
         self.layer1 = nn.Sequential(Bottleneck(64, 64), *[Bottleneck(256, 64) for _ in range(3)])
         modules_per_stage = {2: 1, 3: 4, 4: 3}
@@ -189,7 +187,7 @@ class HRNet(nn.Module):
                                        nn.Conv2d(c, joints, 1))
 
     def forward(self, image):
-        x = (image - self.mean) / self.std
+        x = self.normalize(image)
         x = self.layer1(self.stem(x))
         xs = [x]
         for trans, stage in zip(self.transitions, self.stages):

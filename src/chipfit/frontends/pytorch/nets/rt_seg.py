@@ -55,8 +55,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+from chipfit.frontends.pytorch.nets.common import Normalize
+
 CITYSCAPES_CLASSES = 19
 CAMVID_CLASSES = 12
 
@@ -81,18 +81,6 @@ def _bn_relu_conv(c1: int, c2: int, k: int = 1, groups: int = 1) -> nn.Sequentia
 
 def _resize(x, like):
     return F.interpolate(x, size=like.shape[-2:], mode="bilinear", align_corners=False)
-
-
-class _Normalize(nn.Module):
-    """``(x - mean) / std`` with the ImageNet constants, as AI Hub's wrapper forward does."""
-
-    def __init__(self):
-        super().__init__()
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
-
-    def forward(self, x):
-        return (x - self.mean) / self.std
 
 
 class BasicBlock(nn.Module):
@@ -212,7 +200,7 @@ class DDRNet(nn.Module):
                  classes: int = CITYSCAPES_CLASSES):
         super().__init__()
         p, hr = planes, 2 * planes
-        self.normalize = _Normalize()
+        self.normalize = Normalize()
         self.stem = _stem(p)
         self.layer1 = _stage(p, p, 2)
         self.layer2 = _stage(p, 2 * p, 2, 2)
@@ -284,7 +272,7 @@ class PIDNet(nn.Module):
                  classes: int = CITYSCAPES_CLASSES):
         super().__init__()
         p, m = planes, 2
-        self.normalize = _Normalize()
+        self.normalize = Normalize()
         self.stem = _stem(p)
         self.layer1 = _stage(p, p, m)
         self.layer2 = _stage(p, 2 * p, m, 2)
@@ -371,7 +359,7 @@ class BiSeNet(nn.Module):
         super().__init__()
         from torchvision.models import resnet18
 
-        self.normalize = _Normalize()
+        self.normalize = Normalize()
         self.spatial = nn.Sequential(_ConvBNReLU(3, 64), _ConvBNReLU(64, 128), _ConvBNReLU(128, 256))
         r = resnet18(weights=None)
         self.context = nn.Sequential(r.conv1, r.bn1, r.relu, r.maxpool, r.layer1, r.layer2)
