@@ -1,4 +1,4 @@
-"""Qualcomm's super-resolution networks written in chipfit/frontends/pytorch/nets/sr_nets.py, counted
+"""Qualcomm AI Hub's super-resolution networks (chipfit/frontends/pytorch/nets/sr_nets.py and esrgan.py), counted
 against the parameter counts Qualcomm AI Hub publishes for its exports and against the MACs written
 out layer by layer below.
 
@@ -16,7 +16,14 @@ Sources:
     pass" -- ARM's x2 network on the luminance channel (1 channel in, 4 before depth-to-space),
     whose input is added back by broadcasting, not by a 1x1 anchor convolution.
 
-AI Hub publishes no MAC or FLOP figure for these networks, so the MACs are held to the formulas.
+  * ``qai_hub_models/models/{real_esrgan_general_x4v3,real_esrgan_x4plus}/info.yaml``: 1.21M and 16.7M
+    parameters (float sizes 4.65 MB, 63.9 MB: 4 bytes a parameter); ``perf.yaml`` ``layer_counts``:
+    General-x4v3 73 (qnn_dlc), 74 (tflite); x4plus 1028 (qnn_dlc), 1025 (tflite). The architectures AI Hub
+    imports: BasicSR 8d56e3a0 ``basicsr/archs/rrdbnet_arch.py`` and ``srvgg_arch.py`` (the latter also in
+    xinntao/Real-ESRGAN 5ca10785 ``realesrgan/archs/``).
+
+Neither AI Hub nor the networks' authors publish a MAC or FLOP figure for these networks at this input,
+so the MACs are held to the formulas.
 """
 
 import pytest
@@ -27,6 +34,7 @@ from chipfit.data import zoo
 torch = pytest.importorskip("torch", reason="needs torch")
 pytest.importorskip("torchvision", reason="needs torchvision (pip install 'chipfit[vision]')")
 
+from chipfit.frontends.pytorch.nets.esrgan import RRDBNet  # noqa: E402
 from chipfit.frontends.pytorch.nets.sr_nets import SESR, QuickSRNet  # noqa: E402
 
 H = W = 128          # AI Hub's input resolution (SuperResolutionModel.get_input_spec)
@@ -37,6 +45,7 @@ OUT = 3 * S * S      # channels before the depth-to-space
 AIHUB_PARAMS_K = {
     "quicksrnetsmall": (33.3, 0.05), "quicksrnetmedium": (61.0, 0.05), "quicksrnetlarge": (436, 0.5),
     "xlsr": (28.0, 0.05), "sesr-m5": (343, 0.5),
+    "real-esrgan-general-x4v3": (1210, 5), "real-esrgan-x4plus": (16700, 50),
 }
 
 
@@ -74,12 +83,31 @@ def sesr_formula(m: int = 5, f: int = 16, e: int = 256, cin: int = 3, out: int =
     return _total(*convs, *([_conv(cin, out, 1)] if anchor else []))
 
 
+def general_formula(f: int = 64, n: int = 32) -> tuple[int, int]:
+    """Real-ESRGAN General-x4v3: 3x3 conv 3->f, n 3x3 convs f->f, 3x3 conv f->3s^2, all at the input
+    size; a PReLU (f slopes) after each of the first n + 1."""
+    macs, params = _total(_conv(3, f, 3), *[_conv(f, f, 3)] * n, _conv(f, OUT, 3))
+    return macs, params + (n + 1) * f
+
+
+def rrdbnet_formula(f: int = 64, g: int = 32, blocks: int = 23) -> tuple[int, int]:
+    """Real-ESRGAN x4plus. At the input size: 3x3 conv 3->f; ``blocks`` RRDBs of three dense blocks
+    (3x3 convs f+ig -> g for i = 0..3, f+4g -> f); 3x3 conv f->f. Then 3x3 conv f->f at 2x (4 pixels
+    per input pixel), and at 4x (16): 3x3 conv f->f twice and 3x3 conv f->3."""
+    dense = [_conv(f + i * g, g, 3) for i in range(4)] + [_conv(f + 4 * g, f, 3)]
+    low = _total(_conv(3, f, 3), *dense * 3 * blocks, _conv(f, f, 3))
+    up = [(4, _conv(f, f, 3)), (16, _conv(f, f, 3)), (16, _conv(f, f, 3)), (16, _conv(f, 3, 3))]
+    return low[0] + sum(k * c[0] for k, c in up), low[1] + sum(c[1] for _, c in up)
+
+
 FORMULA = {
     "quicksrnetsmall": quicksrnet_formula(32, 2, ito=False),
     "quicksrnetmedium": quicksrnet_formula(32, 5, ito=False),
     "quicksrnetlarge": quicksrnet_formula(64, 11, ito=True),
     "xlsr": xlsr_formula(),
     "sesr-m5": sesr_formula(),
+    "real-esrgan-general-x4v3": general_formula(),
+    "real-esrgan-x4plus": rrdbnet_formula(),
 }
 
 
@@ -103,6 +131,7 @@ def test_params_and_macs_match_the_formula(name):
 def test_the_counts_in_figures():
     """The formulas themselves, as numbers (x4, 128x128 in): what the zoo entries count."""
     expected = {  # name: (parameters, MACs)
+        "real-esrgan-general-x4v3": (1_213_296, 19_808_649_216), "real-esrgan-x4plus": (16_697_987, 293_713_477_632),
         "quicksrnetsmall": (33_264, 542_638_080), "quicksrnetmedium": (61_008, 995_622_912),
         "quicksrnetlarge": (435_888, 7_127_433_216), "xlsr": (28_016, 453_246_976),
         "sesr-m5": (343_120, 5_618_532_352),
@@ -186,7 +215,44 @@ def test_a_non_ito_quicksrnet_has_no_anchor():
 def test_entries_and_aliases():
     for alias, name in (("quicksrnet-small", "quicksrnetsmall"), ("QuickSRNetSmall", "quicksrnetsmall"),
                         ("quicksrnet_medium", "quicksrnetmedium"), ("quicksrnet-large", "quicksrnetlarge"),
-                        ("XLSR", "xlsr"), ("sesr_m5", "sesr-m5"), ("SESR-M5", "sesr-m5")):
+                        ("XLSR", "xlsr"), ("sesr_m5", "sesr-m5"), ("SESR-M5", "sesr-m5"),
+                        ("real_esrgan_general_x4v3", "real-esrgan-general-x4v3"),
+                        ("real_esrgan_x4plus", "real-esrgan-x4plus"), ("Real-ESRGAN-x4plus", "real-esrgan-x4plus")):
         entry = zoo.lookup(alias)
         assert entry.name == name and entry.task == "vision" and entry.input_shape == [1, 3, H, W]
-        assert entry.builder.startswith("chipfit.frontends.pytorch.nets.sr_nets:")
+        module = "esrgan" if "esrgan" in name else "sr_nets"
+        assert entry.builder.startswith(f"chipfit.frontends.pytorch.nets.{module}:")
+
+
+def test_real_esrgan_exports_end_at_a_512x512_image():
+    """General-x4v3 ends with the nearest-upsampled input added after the depth-to-space (no clip);
+    x4plus with AI Hub's clamp to [0, 1] after the last convolution."""
+    general = count("real-esrgan-general-x4v3").layers
+    assert [op.op for op in general[-3:]] == ["pixel_shuffle", "upsample_nearest2d", "add"]
+    assert general[-1].output_shapes[0] == (1, 3, S * H, S * W)
+    assert sum(op.op == "_prelu_kernel" for op in general) == 33
+    plus = count("real-esrgan-x4plus").layers
+    assert [op.op for op in plus[-2:]] == ["convolution", "clamp"]
+    assert plus[-1].output_shapes[0] == (1, 3, S * H, S * W)
+    assert sum(op.op == "upsample_nearest2d" for op in plus) == 2
+    assert sum(op.op == "convolution" for op in plus) == 1 + 23 * 3 * 5 + 1 + 4
+
+
+def test_real_esrgan_traced_graphs_track_ai_hubs_layer_counts():
+    """The compiled QNN graphs of AI Hub's other super-resolution networks have 3 layers more than
+    chipfit's trace (above); General-x4v3's does too (70 + 3 = 73). x4plus's TFLite
+    graph has 69 layers fewer than the trace, one per residual dense block (23 x 3: the ``* 0.2`` on
+    the fifth convolution folds into its weights; the RRDB's own ``* 0.2`` follows an add and stays),
+    and its QNN graph again 3 more than that: 1094 - 69 + 3 = 1028. Without AI Hub's clamp both would
+    be one fewer."""
+    assert len(count("real-esrgan-general-x4v3").layers) + 3 == 73
+    traced = len(count("real-esrgan-x4plus").layers)
+    assert traced == 1094
+    assert traced - 23 * 3 == 1025 and traced - 23 * 3 + 3 == 1028
+
+
+def test_rrdbnet_without_the_clamp_is_the_same_network():
+    bare = count(RRDBNet(), input_shape=f"1x3x{H}x{W}")
+    plus = count("real-esrgan-x4plus")
+    assert (bare.params, bare.macs) == (plus.params, plus.macs)
+    assert len(plus.layers) == len(bare.layers) + 1
