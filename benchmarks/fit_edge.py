@@ -146,26 +146,28 @@ def _hw(text: str) -> tuple[int, int] | None:
     return None
 
 
-@lru_cache(maxsize=None)
-def countable(model_ref: str) -> bool:
-    """A torchvision network, or a zoo vision network by its name or an alias (not as a fine-tuned
-    variant: ``segformer_base`` is not the zoo's ``segformer``)."""
-    import torchvision.models as tvm
-
+def zoo_entry(model_ref: str):
+    """The zoo entry a row's model names by its name or an alias, never as a fine-tuned variant
+    (``segformer_base`` is not the zoo's ``segformer``); None when there is none."""
     from chipfit.data import zoo
 
-    entry = zoo.find(model_ref)
-    exact = entry is not None and zoo.variant_note(model_ref) is None
-    return model_ref in tvm.list_models() or (exact and entry.task == "vision")
+    return zoo.find(model_ref) if zoo.variant_note(model_ref) is None else None
+
+
+@lru_cache(maxsize=None)
+def countable(model_ref: str) -> bool:
+    """A torchvision network, or a zoo vision network."""
+    import torchvision.models as tvm
+
+    entry = zoo_entry(model_ref)
+    return model_ref in tvm.list_models() or (entry is not None and entry.task == "vision")
 
 
 def oriented(model_ref: str, hw: tuple[int, int]) -> tuple[int, int]:
     """A source that writes width x height (Qualcomm AI Hub's "2048x1024" for a 1024-high Cityscapes
     image) is read in the zoo entry's orientation when the entry's default input is the same two
     sides the other way round."""
-    from chipfit.data import zoo
-
-    entry = zoo.find(model_ref)
+    entry = zoo_entry(model_ref)
     if entry is not None and entry.input_shape and len(entry.input_shape) == 4:
         h, w = entry.input_shape[2:]
         if (w, h) == hw and h != w:
@@ -696,8 +698,8 @@ def main() -> None:
                           "(gemm, depthwise, vector, attention, memory, op_overhead_us, data_overhead_us, "
                           "call_overhead_us; dataflow classes: context_link_gbps, after per-chip context_mb from "
                           "batch-1 / batch-8 pairs) alternating with closed-form chip "
-                          "speeds (each chip's median log ratio), minimising the mean absolute log error of latency over the "
-                          "class's fit rows; "
+                          "speeds (each chip's median log ratio), minimising the mean absolute log error of latency "
+                          "over the class's fit rows; "
                           f"rows of models with crc32(model) % {HELD_OUT_MODULUS} == 0 are held out")
     from chipfit.data.efficiency import EfficiencyFile
 

@@ -54,3 +54,20 @@ def artifacts():
     out = Path(os.environ.get("CHIPFIT_ARTIFACTS") or Path(__file__).resolve().parents[1] / "test-artifacts")
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+@pytest.fixture(scope="module")
+def counts():
+    """``chipfit.count`` memoised per test module (a zoo network is traced once, however many
+    tests read it); a module may override it with its own."""
+    import chipfit
+
+    cache = {}
+
+    def count(name, **kwargs):
+        key = (name, tuple(sorted(kwargs.items())))
+        if key not in cache:
+            cache[key] = chipfit.count(name, **kwargs)
+        return cache[key]
+
+    return count

@@ -17,26 +17,12 @@ import pytest
 torch = pytest.importorskip("torch", reason="needs torch")
 transformers = pytest.importorskip("transformers", reason="needs transformers")
 
-import chipfit  # noqa: E402
 from chipfit.core.errors import ChipfitError  # noqa: E402
 from chipfit.data import zoo  # noqa: E402
 from chipfit.frontends.pytorch import hf, hf_speech  # noqa: E402
 from chipfit.frontends.pytorch.trace import trace  # noqa: E402
 
 DFINE = ("dfine-n", "dfine-s", "dfine-m", "dfine-l", "dfine-x")
-
-
-@pytest.fixture(scope="module")
-def counts():
-    cache = {}
-
-    def count(name, **kwargs):
-        key = (name, tuple(sorted(kwargs.items())))
-        if key not in cache:
-            cache[key] = chipfit.count(name, **kwargs)
-        return cache[key]
-
-    return count
 
 
 # --------------------------------------------------------------------------------------

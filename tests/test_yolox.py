@@ -25,7 +25,6 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="needs torch")
 
-import chipfit  # noqa: E402
 from chipfit.data import zoo  # noqa: E402
 from chipfit.frontends.pytorch.nets import yolox  # noqa: E402
 
@@ -35,19 +34,6 @@ YOLOX_PUBLISHED = {
     "yolox-s": (9.0, 26.8, 640, 1), "yolox-m": (25.3, 73.8, 640, 1), "yolox-l": (54.2, 155.6, 640, 1),
     "yolox-x": (99.1, 281.9, 640, 1),
 }
-
-
-@pytest.fixture(scope="module")
-def counts():
-    cache = {}
-
-    def count(name, **kwargs):
-        key = (name, tuple(sorted(kwargs.items())))
-        if key not in cache:
-            cache[key] = chipfit.count(name, **kwargs)
-        return cache[key]
-
-    return count
 
 
 def _close(value: float, published: float, decimals: int) -> bool:
