@@ -29,6 +29,10 @@ MODEL_REFS = {
     "efficientnet_lite0": ("efficientnet_lite0", "TF EfficientNet-Lite0 (chipfit zoo efficientnet_lite0)"),
     "resnet_v1_50": ("resnet_v1_50", "ResNet-50 v1 (stride in the 1x1 conv), not torchvision resnet50 (v1.5)"),
     "inception_v1": ("inception_v1", "TF-slim Inception v1; torchvision googlenet differs in detail"),
+    "resnet_v1_18": ("resnet18", "BRECQ's ResNet-18: same architecture as torchvision resnet18 (Hailo's params and OPS match)"),
+    "resnet_v1_34": ("resnet34", "standard ResNet-34 layout: same architecture as torchvision resnet34 (Hailo's params and OPS match)"),
+    "yolov6n": ("yolov6n_0.1.0", "YOLOv6 release 0.1.0 (4.32M parameters, 11.12G FLOPs), not the release-3.0 YOLOv6-N of chipfit's zoo"),
+    "mobilenet_v3": ("mobilenet_edgetpu", "the network config loads mobilenet_v3_edgetpu.tflite: MobileNet-EdgeTPU, not MobileNetV3"),
 }
 
 

@@ -66,6 +66,9 @@ YOLO = {
 SPECIAL_REFS = {
     "mobilenet_v2": ("mobilenet_v2", "tonylins/pytorch-mobilenet-v2 implementation: same MobileNetV2 1.0 architecture as torchvision mobilenet_v2"),
 }
+# AI Hub ids whose network changed between releases: id -> (text in model.py of the network chipfit's zoo
+# entry is, model_ref of the earlier network). face_attrib_net became a detection-only network in v0.42.0.
+CHANGED = {"face_attrib_net": ("detection_only", "face_attrib_net_multitask")}
 TV_RE = re.compile(r"tv_models\.(?:video\.|segmentation\.)?([a-z0-9_]+)\b(?!\.)")
 
 
@@ -132,6 +135,8 @@ def extract(repo: str, commit: str, skip_devices: set[str] = frozenset(), tag: s
             ref = YOLO[(mid, ckpt)]
         elif mid in SPECIAL_REFS:
             ref, ref_note = SPECIAL_REFS[mid]
+        elif mid in CHANGED and CHANGED[mid][0] not in git_show(repo, sha, f"qai_hub_models/models/{mid}/model.py"):
+            ref, ref_note = CHANGED[mid][1], "the earlier network of this id (its model.py at this release)"
         else:
             tv = torchvision_builder(repo, sha, mid)
             ref = tv or mid
