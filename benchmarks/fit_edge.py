@@ -22,11 +22,14 @@ per op ``op_overhead_us``, per data-movement op (concat, copy) ``data_overhead_u
 **Dataflow classes** (:data:`DATAFLOW`: Hailo). A network that fits the chip runs in one context,
 its layers all at once: no fixed cost per op. One that does not fit is split into contexts: it pays
 the per-op costs and reloads its weights once per batch at ``context_link_gbps`` (fitted). Whether
-a network fits is decided per measured chip by ``context_mb`` (int8 weights + largest op working set),
-set before the descent from the fit rows alone: a model's batch-8 time per image is its batch-1
-time when it runs in one context (the pipeline is full either way) and clearly less when it is
-split (the reload is shared by 8); ``context_mb`` is the need that best separates the two groups
-(:func:`context_capacity`), and a network with attention always splits (every such pair measured
+a network fits is decided per measured chip by ``context_mb`` against the network's need (int8
+weights + largest op working set + ``context_mb_per_layer`` per layer: every layer takes a part of
+the chip, whatever its weights), set before the descent from the fit rows alone: a model's batch-8
+time per image is its batch-1 time when it runs in one context (the pipeline is full either way)
+and clearly less when it is split (the reload is shared by 8); ``context_mb`` is the need that best
+separates the two groups (:func:`context_capacity`), with the allowance per layer from
+:data:`LAYER_GRID` that misjudges fewest networks (:func:`contexts`), and a network with attention
+always splits (every such pair measured
 on Hailo-8 and -8L splits). The on-chip memory of these chips is not published, hence the fit.
 
 **Held-out rows, decided before fitting**: every row of a model whose
@@ -242,8 +245,10 @@ def graph_of(model: str, hw: tuple[int, int]) -> CostGraph:
     from chipfit.data import zoo
 
     shape = f"1x3x{hw[0]}x{hw[1]}"
-    if zoo.find(model):
-        g = count(model, input_shape=shape).graph
+    entry = zoo.find(model)
+    if entry:
+        channels = entry.input_shape[1] if entry.input_shape and len(entry.input_shape) == 4 else 3
+        g = count(model, input_shape=f"1x{channels}x{hw[0]}x{hw[1]}").graph  # a grey-scale network takes 1
     else:  # built here without any pretrained weights (a segmentation net would fetch its backbone's)
         builder = tvm.get_model_builder(model)
         extra = {"weights_backbone": None} if ".segmentation." in builder.__module__ else {}
@@ -282,6 +287,7 @@ class Params:
     data_us: float = 0.0
     link_gbps: float = 4.0                   # dataflow classes: weight reload rate of a split network
     context_mb: dict | None = None           # dataflow classes: per chip, what fits one context
+    layer_mb: float = 0.0                    # dataflow classes: what each layer takes of a context besides weights
 
 
 class Batch:
@@ -318,7 +324,7 @@ class Batch:
         if not self.dataflow or not p.context_mb:
             return np.zeros(len(self.rows), dtype=bool)
         cap = np.array([p.context_mb.get(c) or 0.0 for c in self.chips])[self.chip_of]
-        return (cap > 0) & (self.attention | (self.need_mb > cap))
+        return (cap > 0) & (self.attention | (self.need_mb + p.layer_mb * self.launches > cap))
 
     def predict(self, p: Params, speed: dict[str, float] | None = None) -> np.ndarray:
         eff = np.array([p.gemm, p.depthwise, p.vector, p.attention])[self.cls]
@@ -337,19 +343,25 @@ OVERHEAD_GRID = [0.0] + [round(0.5 * 1.2 ** i, 3) for i in range(52)]  # 0 and 0
 LINK_GRID = [round(0.25 * 1.15 ** i, 3) for i in range(45)]  # 0.25 .. ~118 GB/s
 
 
-def context_capacity(b: Batch) -> dict[str, float]:
+#: dataflow classes: the allowance per layer (MB) tried; the one whose capacities misjudge fewest fit
+#: networks (split or not) is kept, the smallest on a tie
+LAYER_GRID = [0.0, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0]
+
+
+def context_capacity(b: Batch, layer_mb: float = 0.0) -> tuple[dict[str, float], int]:
     """Per chip of a dataflow class: the one-context capacity (MB of int8 weights + largest
-    op working set) that best separates its measured networks that ran in one context from those split
-    into contexts (batch-1 time over batch-8 time per image above :data:`SPLIT_RATIO`), the
-    smallest such on a tie: the largest need measured in one context. Networks with attention split
-    anyway and are left out. On a chip where every measured network split: half the smallest need."""
+    op working set + ``layer_mb`` per layer) that best separates its measured networks that ran in
+    one context from those split into contexts (batch-1 time over batch-8 time per image above
+    :data:`SPLIT_RATIO`), the smallest such on a tie: the largest need measured in one context.
+    Networks with attention split anyway and are left out. On a chip where every measured network
+    split: half the smallest need. Also returns how many networks the capacities misjudge."""
     pairs: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
     need = {}
-    for r, n, a in zip(b.rows, b.need_mb, b.attention):
+    for r, n, k, a in zip(b.rows, b.need_mb, b.launches, b.attention):
         if not a:
             pairs[(r.chip, r.model)][r.batch] = r.measured_s
-            need[(r.chip, r.model)] = float(n)
-    out = {}
+            need[(r.chip, r.model)] = float(n + layer_mb * k)
+    out, wrong = {}, 0
     for chip in b.chips:
         pts = [(need[k], v[1] / (v[8] / 8) > SPLIT_RATIO) for k, v in pairs.items()
                if k[0] == chip and 1 in v and 8 in v]
@@ -357,8 +369,16 @@ def context_capacity(b: Batch) -> dict[str, float]:
             continue
         cands = sorted({n for n, _ in pts})
         cands.insert(0, cands[0] / 2)  # below every network measured: all of them split
-        out[chip] = round(min(cands, key=lambda m: (sum((n > m) != s for n, s in pts), m)), 2)
-    return out
+        cap = min(cands, key=lambda m: (sum((n > m) != s for n, s in pts), m))
+        out[chip] = round(cap, 2)
+        wrong += sum((n > round(cap, 2)) != s for n, s in pts)
+    return out, wrong
+
+
+def contexts(b: Batch) -> tuple[dict[str, float], float]:
+    """The per-chip capacities and the allowance per layer that misjudge fewest networks."""
+    best = min(LAYER_GRID, key=lambda k: (context_capacity(b, k)[1], k))
+    return context_capacity(b, best)[0], best
 
 
 def _loss(b: Batch, p: Params, speed) -> float:
@@ -381,7 +401,8 @@ def fit(b: Batch, with_speeds: bool, start: Params | None = None) -> tuple[Param
     has_dw = bool(np.any(b.cls == 1))
     has_attn = bool(np.any(b.cls == 3))
     if b.dataflow:
-        p = Params(**{**vars(p), "context_mb": context_capacity(b)})
+        caps, layer_mb = contexts(b)
+        p = Params(**{**vars(p), "context_mb": caps, "layer_mb": layer_mb})
         best = _loss(b, p, speed)
     names = (["gemm", "vector", "memory", "overhead_us", "call_us", "data_us"] + (["depthwise"] if has_dw else [])
              + (["attention"] if has_attn else []) + (["link_gbps"] if b.dataflow else []))
@@ -498,6 +519,7 @@ def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
     if res.name in DATAFLOW:
         entry["dataflow"] = True
         entry["context_link_gbps"] = p.link_gbps
+        entry["context_mb_per_layer"] = p.layer_mb
     if res.speeds:
         counts = defaultdict(int)
         for r in res.fit_rows:
@@ -509,6 +531,8 @@ def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
                 entry["chips"][c]["context_mb"] = mb
     if res.test_rows:
         entry["heldout"] = stats(res.test_pred, meas(res.test_rows))
+    entry["out_of_sample"] = stats(np.concatenate([res.loo_model, res.test_pred]),
+                                   meas(res.fit_rows + res.test_rows))
     if res.loo_chip is not None:
         entry["unmeasured_chip"] = stats(res.loo_chip, meas(res.fit_rows + res.test_rows))
     return entry
@@ -535,6 +559,16 @@ def pct(x: float) -> str:
     return f"{x:.1f}%"
 
 
+def errors(res: dict | None) -> str:
+    """'median / p90' of a residual, or a dash."""
+    return f"{pct(res['median_abs_pct'])} / {pct(res['p90_abs_pct'])}" if res else "–"
+
+
+def band(res: dict | None) -> str:
+    """The 5-95 % band of a residual as multipliers of the prediction, or a dash."""
+    return f"×{res['band_low']:.2f}–×{res['band_high']:.2f}" if res else "–"
+
+
 def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[str, int], n_rows: int,
                      pooled: ClassResult, checks: dict[str, ClassResult]) -> str:
     lines = [BLOCK[0], "## Edge NPUs (published measurements, `benchmarks/edge/`)", "",
@@ -546,38 +580,37 @@ def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[
              "database, a network chipfit counts, every layer on the accelerator). "
              "Rows of a quarter of the models, chosen by a fixed rule before fitting "
              f"(`crc32(model) % {HELD_OUT_MODULUS} == 0`), are **held out**: never fitted on. Errors are "
-             "|predicted − measured| / measured of the latency of one batch.", "",
+             "|predicted − measured| / measured of the latency of one batch. "
+             "*Models left out* pools every row predicted without its model in the fit: the held-out rows and "
+             "each fit row predicted by a refit without its model (leave-one-model-out). The band a prediction "
+             "shows (5th-95th percentile of measured / predicted) comes from these rows: the held-out quarter "
+             "alone can be easier or harder than a new network.", "",
              "| class | fit rows | chips | in-sample median / p90 | leave-one-model-out median | "
-             "held-out rows | **held-out median / p90** | band (5-95 %) | new chip: median / p90 |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "held-out rows | **held-out median / p90** | models left out: rows, median / p90 | band (5-95 %) | "
+             "new chip: median / p90 |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for name, res in results.items():
         e = entries[name]
         if res.borrowed:
             h = e.get("heldout")
             lines.append(f"| {name} (borrows {e['borrows']}) | 0 | {len({r.chip for r in res.test_rows})} | – | – | "
-                         f"{h['n'] if h else 0} | {pct(h['median_abs_pct']) + ' / ' + pct(h['p90_abs_pct']) if h else '–'} "
-                         f"| {'×%.2f–×%.2f' % (h['band_low'], h['band_high']) if h else '–'} | – |")
+                         f"{h['n'] if h else 0} | {errors(h)} | – | {band(h)} | – |")
             continue
-        r, h, u = e["residual"], e.get("heldout"), e.get("unmeasured_chip")
+        r, h, o, u = e["residual"], e.get("heldout"), e["out_of_sample"], e.get("unmeasured_chip")
         lines.append(
-            f"| {name} | {r['n']} | {len({x.chip for x in res.fit_rows + res.test_rows})} | "
-            f"{pct(r['median_abs_pct'])} / {pct(r['p90_abs_pct'])} | {pct(r['loo_median_abs_pct'])} | "
-            f"{h['n'] if h else 0} | **{pct(h['median_abs_pct']) + ' / ' + pct(h['p90_abs_pct']) if h else '–'}** | "
-            f"{'×%.2f–×%.2f' % (h['band_low'], h['band_high']) if h else '–'} | "
-            f"{pct(u['median_abs_pct']) + ' / ' + pct(u['p90_abs_pct']) if u else '–'} |")
+            f"| {name} | {r['n']} | {len({x.chip for x in res.fit_rows + res.test_rows})} | {errors(r)} | "
+            f"{pct(r['loo_median_abs_pct'])} | {h['n'] if h else 0} | **{errors(h)}** | {o['n']}, {errors(o)} | "
+            f"{band(o)} | {errors(u)} |")
     e = entries["npu"]
-    r, h, u = e["residual"], e.get("heldout"), e.get("unmeasured_chip")
+    r, h, o, u = e["residual"], e.get("heldout"), e["out_of_sample"], e.get("unmeasured_chip")
     lines.append(f"| npu (pooled, one set of factors, no chip speeds) | {r['n']} | "
-                 f"{len({x.chip for x in pooled.fit_rows + pooled.test_rows})} | {pct(r['median_abs_pct'])} / "
-                 f"{pct(r['p90_abs_pct'])} | {pct(r['loo_median_abs_pct'])} | {h['n'] if h else 0} | "
-                 f"{pct(h['median_abs_pct']) + ' / ' + pct(h['p90_abs_pct']) if h else '–'} | "
-                 f"{'×%.2f–×%.2f' % (h['band_low'], h['band_high']) if h else '–'} | "
-                 f"{pct(u['median_abs_pct']) + ' / ' + pct(u['p90_abs_pct']) if u else '–'} |")
+                 f"{len({x.chip for x in pooled.fit_rows + pooled.test_rows})} | {errors(r)} | "
+                 f"{pct(r['loo_median_abs_pct'])} | {h['n'] if h else 0} | {errors(h)} | {o['n']}, {errors(o)} | "
+                 f"{band(o)} | {errors(u)} |")
     for name, res in checks.items():
         h = stats(res.test_pred, np.array([r.measured_s for r in res.test_rows]))
         lines.append(f"| {name} (fitted on other rows, checked here) | 0 | {len({r.chip for r in res.test_rows})} | "
-                     f"– | – | {h['n']} | {pct(h['median_abs_pct'])} / {pct(h['p90_abs_pct'])} | "
-                     f"×{h['band_low']:.2f}–×{h['band_high']:.2f} | – |")
+                     f"– | – | {h['n']} | {errors(h)} | – | {band(h)} | – |")
     lines += ["", "Fitted factors (compute factors are fractions of the rated dense int8 peak; `speed` is a "
               "measured chip's speed relative to its class):", "",
               "| class | gemm | depthwise | vector | attention | memory | per op | per data op | per call | "
@@ -596,7 +629,8 @@ def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[
         if name in DATAFLOW and not res.borrowed:
             p = res.params
             lines += ["", f"{name} is a dataflow class: a network runs in one context, with no fixed cost per op, "
-                      "when its int8 weights plus its largest op working set fit the chip's one-context capacity "
+                      f"when its int8 weights plus its largest op working set plus {p.layer_mb:g} MB per layer "
+                      "(an op that computes and is not fused) fit the chip's one-context capacity "
                       "(MB, set from the fit rows' batch-1 / batch-8 pairs: "
                       + ", ".join(f"{c} {v:g}" for c, v in sorted((p.context_mb or {}).items()))
                       + "); a bigger one, or one with attention, is split into contexts: it pays the per-op "
@@ -687,7 +721,7 @@ def main() -> None:
                                + "), one set of factors for every chip: its leave-one-chip-out error is the "
                                "band of an NPU never measured")
     for name, e in entries.items():
-        print(f"{name:16s} " + json.dumps({k: v for k, v in e.items() if k in ("residual", "heldout", "unmeasured_chip")}))
+        print(f"{name:16s} " + json.dumps({k: v for k, v in e.items() if k in ("residual", "heldout", "out_of_sample", "unmeasured_chip")}))
     if args.dry_run:
         return
     # efficiency.yaml: replace the edge classes, keep the others
@@ -710,14 +744,17 @@ def main() -> None:
     EFFICIENCY.write_text(text, encoding="utf-8")
     with open(PREDICTIONS, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["id", "chip", "class", "model", "input", "batch", "role", "measured_s", "predicted_s", "error_pct"])
+        # left_out_s: the row predicted without its model in the fit (leave-one-model-out for a fit row)
+        w.writerow(["id", "chip", "class", "model", "input", "batch", "role", "measured_s", "predicted_s", "error_pct",
+                    "left_out_s"])
         for name, res in {**results, **checks}.items():
-            role_rows = ([("fit", r, p) for r, p in zip(res.fit_rows, res.fit_pred)]
-                         + [("heldout" if not res.borrowed else "check", r, p)
+            loo = res.loo_model if res.loo_model is not None else res.fit_pred
+            role_rows = ([("fit", r, p, q) for r, p, q in zip(res.fit_rows, res.fit_pred, loo)]
+                         + [("heldout" if not res.borrowed else "check", r, p, p)
                             for r, p in zip(res.test_rows, res.test_pred)])
-            for role, r, p in role_rows:
+            for role, r, p, q in role_rows:
                 w.writerow([r.id, r.chip, name, r.model, f"{r.hw[0]}x{r.hw[1]}", r.batch, role,
-                            f"{r.measured_s:.6g}", f"{p:.6g}", f"{100 * (p / r.measured_s - 1):+.1f}"])
+                            f"{r.measured_s:.6g}", f"{p:.6g}", f"{100 * (p / r.measured_s - 1):+.1f}", f"{q:.6g}"])
     write_validation(validation_block(results, entries, left, n_rows, pooled, checks))
     print(f"wrote {EFFICIENCY.relative_to(ROOT)}, {PREDICTIONS.relative_to(ROOT)}, {VALIDATION.name}")
 

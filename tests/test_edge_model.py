@@ -139,6 +139,25 @@ def test_the_stored_residuals_are_the_prediction_files_errors():
         if fit.heldout is not None and held and not fit.borrows:
             assert fit.heldout.n == len(held)
             assert fit.heldout.median_abs_pct == pytest.approx(median(held), abs=0.2)
+        left_out = [abs(float(r["left_out_s"]) / float(r["measured_s"]) - 1) * 100 for r in rows
+                    if r["class"] == name and r["role"] in ("fit", "heldout")]
+        if fit.out_of_sample is not None and not fit.borrows and left_out:  # (the pooled npu class has no rows)
+            # every fit and held-out row of the class, each predicted without its model
+            assert fit.out_of_sample.n == len(left_out) == fit.residual.n + (fit.heldout.n if fit.heldout else 0)
+            assert fit.out_of_sample.median_abs_pct == pytest.approx(median(left_out), abs=0.2)
+
+
+def test_a_measured_chip_shows_the_band_of_every_model_left_out_of_the_fit():
+    """The band of a new network on a measured chip is the spread of every row predicted without its
+    model in the fit (held-out rows and leave-one-model-out), not of the held-out quarter alone."""
+    for name, fit in efficiency_classes().items():
+        if fit.borrows or fit.out_of_sample is None or not fit.chips:
+            continue
+        b = for_class(name, chip=next(iter(fit.chips))).band
+        assert (b.n, b.median_abs_pct, b.what) == (fit.out_of_sample.n, fit.out_of_sample.median_abs_pct,
+                                                     "rows of models left out of the fit"), name
+        assert b.n > (fit.heldout.n if fit.heldout else 0), name
+
 
 
 def test_a_runtime_the_chip_does_not_run_is_one_sentence():
@@ -267,6 +286,16 @@ def test_a_network_too_big_for_one_context_is_split_and_a_batch_amortises_the_re
     assert fast.latency_s == pytest.approx(r1.latency_s / 2)
 
 
+def test_every_layer_takes_its_part_of_a_context_besides_its_weights():
+    g = _graph()  # 2 layers, 2.002 MB of weights and working set
+    # 0.5 MB per layer: 2.002 + 2 × 0.5 = 3.002 MB; a 2.5 MB context held the weights, not the layers
+    r = roofline(g, INT8, 1e9, 0.0, _dataflow(context_bytes=2.5e6, context_bytes_per_layer=0.5e6))
+    assert r.layers == 2 and r.context_need_bytes == pytest.approx(3_002_000)
+    assert r.split is True and r.latency_s == pytest.approx(4e-3 + 200e-6 + 2e-3)
+    # with no allowance the same network fits
+    assert roofline(g, INT8, 1e9, 0.0, _dataflow(context_bytes=2.5e6)).split is False
+
+
 def test_attention_splits_a_network_that_would_fit_and_an_unmeasured_chip_is_one_context():
     g = CostGraph(model="attn", ops=[_linear("proj", 1000, 1000), _matmul_of_two_activations("qk", 100)],
                   params=1_000_000, inputs={"x": (1, 1000)})
@@ -292,6 +321,11 @@ def test_the_hailo_fit_prices_contexts_with_its_fitted_capacities():
     small = check("resnet18", "hailo-8", fps=30, precision="int8")
     assert small.roof.split is False and small.roof.overhead_s == 0
     assert small.roof.context_need_bytes < caps["hailo-8"] * 1e6
+    # the need counts an allowance (fitted) per layer: each convolution with its BN and ReLU fused,
+    # the pooling, the classifier
+    per_layer = (fit.context_mb_per_layer or 0) * 1e6
+    assert small.roof.context_need_bytes == pytest.approx(
+        small.roof.weight_bytes + small.roof.max_act_bytes + small.roof.layers * per_layer)
     big = check("mobilenet_v2", "hailo-15l", fps=30, precision="int8")
     e = big.efficiency
     assert big.roof.split is True

@@ -177,7 +177,7 @@ def test_rank_explain_gives_each_chips_formula_efficiency_and_validation(run_cli
     line = rows["jetson-orin-nano-8gb:gpu"]
     assert "class nvidia-jetson-gpu" in line and "validation over 4 fit rows: median |error| 13.1 %" in line
     assert f"= {orin['max_fps']:,.0f} ≥ 30" in line
-    assert "class rknn" in rows["rk3588:npu"] and "models held out of the fit" in rows["rk3588:npu"]  # the RKNN fit
+    assert "class rknn" in rows["rk3588:npu"] and "models left out of the fit" in rows["rk3588:npu"]  # the RKNN fit
 
 
 def test_resnet18_worked_example_explained(tmp_path):

@@ -113,8 +113,10 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
         lines.append(("host CPU", f"runtime {f.runtime} ({f.rules.source}): {cut} runs on the host; "
                       f"{f.ops} ops, {si(f.flops)}FLOPs {rate}{crossing}"))
     if roof.split is not None:
-        need = (f"weights {human_bytes(roof.weight_bytes)} + largest op working set {human_bytes(roof.max_act_bytes)} "
-                f"= {human_bytes(roof.context_need_bytes)}")
+        per_layer = e.context_bytes_per_layer
+        need = (f"weights {human_bytes(roof.weight_bytes)} + largest op working set {human_bytes(roof.max_act_bytes)}"
+                + (f" + {roof.layers} layers × {human_bytes(per_layer)}" if per_layer else "")
+                + f" = {human_bytes(roof.context_need_bytes)}")
         if not roof.context_bytes:
             lines.append(("contexts", f"dataflow chip; {need}; its one-context capacity was never measured: "
                           "priced as one context (no fixed cost per op)"))

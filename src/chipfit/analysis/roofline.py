@@ -25,7 +25,9 @@ a transpose or shuffle copy, a roll, a pad) pays ``efficiency.data_overhead_s``,
 runs in one *context*: every layer has its own part of the chip and they all run at once, as a
 pipeline, so no op pays a fixed cost. What fits is ``efficiency.context_bytes`` (the chip's
 measured one-context capacity), against the network's weights plus its largest op working set
-(inputs and outputs of one op, one image: what ``check`` asks of a chip's memory); a
+(inputs and outputs of one op, one image: what ``check`` asks of a chip's memory) plus
+``efficiency.context_bytes_per_layer`` for each layer (an op that computes and is not fused: every
+layer takes a part of the chip, whatever its weights); a
 network that needs more, or that has attention, is split into contexts that run one after
 another: then every op pays its fixed cost and the weights reload once per batch
 (``weight bytes / efficiency.context_link_bw``), which a larger batch amortises. A chip whose
@@ -179,6 +181,7 @@ class Roofline:
     split: bool | None = None      # dataflow chips: split into contexts (None: not a dataflow chip)
     context_bytes: float = 0.0     # dataflow: the chip's one-context capacity (0: not measured)
     context_s: float = 0.0         # dataflow, split: weights reloaded once per batch
+    layers: int = 0                # dataflow: the ops that are layers of their own (compute, not fused)
     host: HostRate | None = None   # the CPU that runs the ops left to it (None: none named)
     host_priced: bool = True       # False: ops are left to a host CPU no chip figure prices (no time)
 
@@ -195,8 +198,8 @@ class Roofline:
     @property
     def context_need_bytes(self) -> float:
         """What a dataflow chip must hold to run the network in one context: weights + the largest
-        op working set (one image)."""
-        return self.weight_bytes + self.max_act_bytes
+        op working set (one image) + the class's allowance per layer times the layers."""
+        return self.weight_bytes + self.max_act_bytes + self.layers * self.efficiency.context_bytes_per_layer
 
     @property
     def overhead_s(self) -> float:
@@ -288,7 +291,7 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
     mem_rate = bandwidth * efficiency.memory * speed
     overhead = efficiency.op_overhead_s / speed
     data_overhead = efficiency.data_overhead_s / speed
-    weight_bytes, max_act, attention = 0.0, 0.0, False
+    weight_bytes, max_act, attention, layers = 0.0, 0.0, False, 0
     room = onchip_bytes if link_bandwidth else 0.0  # on-chip weight memory still free
     host_mem = host.bandwidth * host.efficiency.memory if host is not None else 0.0
     was_host = False
@@ -348,6 +351,7 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
                 streamed = int(w_bytes - held)
                 link_s = streamed / link_bandwidth
                 memory_s += link_s
+            layers += bool(op.flops and not fused)
             fixed = overhead if op.flops and not fused else (data_overhead if op.kind == "data" and nbytes else 0.0)
             times.append(OpTime(op.name, op.kind, op.op, cls, flops, nbytes, compute_s, memory_s, fused,
                                 op.macs * batch, fixed, streamed, link_s, transfer_s=crossing_s,
@@ -364,6 +368,7 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
                  host_priced=host is not None or not any(t.on_host and (t.flops or t.bytes) for t in times))
     if efficiency.dataflow:
         r.context_bytes = efficiency.context_bytes
+        r.layers = layers
         r.split = bool(efficiency.context_bytes) and (attention or r.context_need_bytes > efficiency.context_bytes)
         if r.split:
             rate = efficiency.context_link_bw * speed

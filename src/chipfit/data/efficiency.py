@@ -28,13 +28,18 @@ cost per data-movement op (a concat, a transpose copy) that the runtime runs as 
 runs all its layers at once, as a pipeline, so it pays no per-op cost; one that does not fit is
 split by the compiler into contexts that run one after another, and then pays the per-op costs
 and reloads its weights once per batch at ``context_link_gbps``, which a batch of 8 amortises.
-What fits is the chip's ``context_mb`` (per measured chip: int8 weights plus the largest
-op working set, in MB, of the largest network measured in one context on it: the on-chip memory is
-not published), and a network with attention is always split.
+What fits is the chip's ``context_mb`` (per measured chip: the largest need, in MB, of a network
+measured in one context on it: the on-chip memory is not published), against a network's need:
+its int8 weights plus its largest op working set plus ``context_mb_per_layer`` for each layer (an
+op that computes and is not fused: each takes a part of the chip, whatever its weights; fitted
+with the capacities). A network with attention is always split.
 
-**Error bands.** A class's ``heldout`` residual (rows of models never fitted on) carries the
-5th and 95th percentiles of measured / predicted latency (``band_low``, ``band_high``); a
-prediction's band is its latency times those. A class with only an in-sample residual gets a
+**Error bands.** A class's ``out_of_sample`` residual pools every prediction of a row whose
+model the fit never saw: the rows of the held-out models (``heldout``, chosen by a fixed rule
+before fitting) and each fit row predicted by a refit without its model (leave-one-model-out).
+It carries the 5th and 95th percentiles of measured / predicted latency (``band_low``,
+``band_high``); a prediction's band is its latency times those. (The held-out rows alone are a
+quarter of the models: a sample small enough to be luckier or unluckier than a new network.) A class with only an in-sample residual gets a
 symmetric band of its p90 error; a class without measurements has no band of its own.
 
 ``--utilization U`` replaces all four factors by ``U`` (the single-factor mode of a widely shared
@@ -96,8 +101,14 @@ class ClassFit(_Strict):
     data_overhead_us: float = Field(default=0.0, ge=0, le=1e6)  # fixed cost per data-movement op (concat, copy)
     dataflow: bool = False  # layers run concurrently in one context: fixed op costs only when split
     context_link_gbps: float | None = Field(default=None, gt=0)  # dataflow: weight reload rate per batch, GB/s
+    #: dataflow: what each layer (an op that computes and is not fused) takes of the one-context
+    #: capacity besides its weights, MB (fitted with the capacities)
+    context_mb_per_layer: float | None = Field(default=None, ge=0)
     chips: dict[str, ChipSpeed] = Field(default_factory=dict)  # per measured chip (edge runtimes)
     heldout: Residual | None = None      # rows of models held out of the fit
+    #: held-out rows plus leave-one-model-out predictions of the fit rows: every row predicted
+    #: without its model in the fit (the band of a new network on a measured chip)
+    out_of_sample: Residual | None = None
     unmeasured_chip: Residual | None = None  # leave-one-chip-out: a chip of the class never measured
     borrows: str | None = None           # the class whose factors this one uses, when it has no rows
 
@@ -143,6 +154,7 @@ class Efficiency:
     data_overhead_s: float = 0.0    # fixed cost per data-movement op (concat, transpose copy), per batch
     dataflow: bool = False          # a dataflow chip: one context runs its layers concurrently (no op costs)
     context_bytes: float = 0.0      # dataflow: the chip's one-context capacity (0: not measured)
+    context_bytes_per_layer: float = 0.0  # dataflow: what each layer takes of that capacity besides its weights
     context_link_bw: float = 0.0    # dataflow: bytes/s at which a split network's weights reload per batch
 
     def compute(self, op_class: str) -> float:
@@ -205,6 +217,8 @@ def for_class(name: str, utilization: float | None = None, chip: str | None = No
     measured = fit.chips.get(chip) if chip else None
     if measured is None and fit.unmeasured_chip is not None:  # a chip this class never measured
         band = band_of(fit.unmeasured_chip, "rows of chips left out of the fit in turn")
+    elif fit.out_of_sample is not None and not fit.borrows:
+        band = band_of(fit.out_of_sample, "rows of models left out of the fit")
     elif fit.heldout is not None and not fit.borrows:
         band = band_of(fit.heldout, "rows of models held out of the fit")
     else:
@@ -219,6 +233,7 @@ def for_class(name: str, utilization: float | None = None, chip: str | None = No
                       band=band, attention=fit.attention, data_overhead_s=fit.data_overhead_us * 1e-6,
                       dataflow=fit.dataflow,
                       context_bytes=(measured.context_mb or 0.0) * 1e6 if measured else 0.0,
+                      context_bytes_per_layer=(fit.context_mb_per_layer or 0.0) * 1e6,
                       context_link_bw=(fit.context_link_gbps or 0.0) * 1e9)
 
 

@@ -148,7 +148,7 @@ def lookup(name: str) -> ZooEntry:
     entry = find(name)
     if entry is not None:
         return entry
-    close = difflib.get_close_matches(_key(name), list(_index()), n=3, cutoff=0.5)
+    close = difflib.get_close_matches(_key(name), list(_index()), n=3, cutoff=0.6)
     names = list(dict.fromkeys(_index()[c].name for c in close))  # closest first, each entry once
     hint = f"; did you mean {', '.join(names)}?" if names else "; run 'chipfit zoo' to list them"
     what = "a built-in name, a file, or module:callable"
