@@ -13,11 +13,14 @@ of :data:`RUNTIME_CLASS`. Each row is priced as ``chipfit check`` prices it: the
 graph at the row's input size, fused, on the chip's NPU.
 
 **Model per runtime class** (see ``chipfit.analysis.roofline``): per op,
-``max(flops / (peak × e_class × speed), bytes / (bandwidth × e_memory × speed)) + overhead / speed``,
+``max(flops / (peak × e_class × speed), dram / (bandwidth × e_memory × speed)) + overhead / speed``,
 plus ``call_overhead_us / speed`` per batch, with compute factors ``gemm``, ``depthwise``,
 ``vector`` and ``attention`` (matrix products of two activations), the memory factor, a fixed cost
 per op ``op_overhead_us``, per data-movement op (concat, copy) ``data_overhead_us`` and per call
 ``call_overhead_us``, and one ``speed`` per measured chip (geometric mean 1 over the class's rows).
+``dram`` is the op's bytes (weights and activations after fusion) when they exceed the class's
+on-chip buffer ``buffer_mb`` (fitted on :data:`BUFFER_GRID`, 0 = every op), else 0: a feature map
+that fits the NPU's on-chip memory never goes to DRAM.
 
 **Dataflow classes** (:data:`DATAFLOW`: Hailo). A network that fits the chip runs in one context,
 its layers all at once: no fixed cost per op. One that does not fit is split into contexts: it pays
@@ -288,6 +291,7 @@ class Params:
     link_gbps: float = 4.0                   # dataflow classes: weight reload rate of a split network
     context_mb: dict | None = None           # dataflow classes: per chip, what fits one context
     layer_mb: float = 0.0                    # dataflow classes: what each layer takes of a context besides weights
+    buffer_mb: float = 0.0                   # an op whose bytes are at most this pays no DRAM time (0: every op)
 
 
 class Batch:
@@ -308,7 +312,9 @@ class Batch:
         self.cls = np.concatenate(cls)
         self.flops_per_peak = np.concatenate(fl) / np.concatenate(pk)
         bws = np.concatenate(bw)
-        self.bytes_per_bw = np.where(bws > 0, np.concatenate(by) / np.where(bws > 0, bws, 1), 0.0)
+        self.bytes = np.concatenate(by)
+        self.bytes_per_bw = np.where(bws > 0, self.bytes / np.where(bws > 0, bws, 1), 0.0)
+        self._dram: dict[float, np.ndarray] = {}
         self.launches = np.array([r.feats[3] for r in rows], dtype=float)
         self.moves = np.array([r.feats[4] for r in rows], dtype=float)
         self.weights = np.array([r.feats[5] for r in rows], dtype=float)
@@ -326,9 +332,15 @@ class Batch:
         cap = np.array([p.context_mb.get(c) or 0.0 for c in self.chips])[self.chip_of]
         return (cap > 0) & (self.attention | (self.need_mb + p.layer_mb * self.launches > cap))
 
+    def dram(self, buffer_mb: float) -> np.ndarray:
+        """Per op: bytes / bandwidth, 0 for an op whose bytes fit the on-chip buffer."""
+        if buffer_mb not in self._dram:
+            self._dram[buffer_mb] = np.where(self.bytes > buffer_mb * 1e6, self.bytes_per_bw, 0.0)
+        return self._dram[buffer_mb]
+
     def predict(self, p: Params, speed: dict[str, float] | None = None) -> np.ndarray:
         eff = np.array([p.gemm, p.depthwise, p.vector, p.attention])[self.cls]
-        t = np.maximum(self.flops_per_peak / eff, self.bytes_per_bw / p.memory)
+        t = np.maximum(self.flops_per_peak / eff, self.dram(p.buffer_mb) / p.memory)
         fixed = (self.launches * p.overhead_us + self.moves * p.data_us) * 1e-6
         if self.dataflow:  # one context: a pipeline, no fixed cost per op; split: those and the reload
             fixed = np.where(self.split(p), fixed + self.weights / (p.link_gbps * 1e9), 0.0)
@@ -341,6 +353,7 @@ class Batch:
 FACTOR_GRID = [round(0.001 * 1.1 ** i, 6) for i in range(80) if 0.001 * 1.1 ** i < 1.0] + [1.0]
 OVERHEAD_GRID = [0.0] + [round(0.5 * 1.2 ** i, 3) for i in range(52)]  # 0 and 0.5 us .. ~6 ms
 LINK_GRID = [round(0.25 * 1.15 ** i, 3) for i in range(45)]  # 0.25 .. ~118 GB/s
+BUFFER_GRID = [0.0, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0]  # MB; 0: every op's bytes go to DRAM
 
 
 #: dataflow classes: the allowance per layer (MB) tried; the one whose capacities misjudge fewest fit
@@ -405,12 +418,13 @@ def fit(b: Batch, with_speeds: bool, start: Params | None = None) -> tuple[Param
         p = Params(**{**vars(p), "context_mb": caps, "layer_mb": layer_mb})
         best = _loss(b, p, speed)
     names = (["gemm", "vector", "memory", "overhead_us", "call_us", "data_us"] + (["depthwise"] if has_dw else [])
-             + (["attention"] if has_attn else []) + (["link_gbps"] if b.dataflow else []))
+             + (["attention"] if has_attn else []) + (["link_gbps"] if b.dataflow else [])
+             + (["buffer_mb"] if np.any(b.bytes_per_bw > 0) else []))
     for _ in range(12):
         improved = False
         for name in names:
             grid = (OVERHEAD_GRID if name in ("overhead_us", "call_us", "data_us") else
-                    LINK_GRID if name == "link_gbps" else FACTOR_GRID)
+                    LINK_GRID if name == "link_gbps" else BUFFER_GRID if name == "buffer_mb" else FACTOR_GRID)
             for v in grid:
                 cand = Params(**{**vars(p), name: v})
                 loss = _loss(b, cand, speed)
@@ -516,6 +530,8 @@ def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
     entry["residual"]["loo_median_abs_pct"] = stats(res.loo_model, meas(res.fit_rows))["median_abs_pct"]
     entry["op_overhead_us"] = p.overhead_us
     entry["call_overhead_us"] = p.call_us
+    if p.buffer_mb:
+        entry["buffer_mb"] = p.buffer_mb
     if res.name in DATAFLOW:
         entry["dataflow"] = True
         entry["context_link_gbps"] = p.link_gbps
@@ -552,6 +568,8 @@ def edges(p: Params) -> list[str]:
             out.append(f"{name} at the grid's upper end {OVERHEAD_GRID[-1]}")
     if p.context_mb is not None and p.link_gbps in (LINK_GRID[0], LINK_GRID[-1]):
         out.append(f"context_link_gbps at the grid's end {p.link_gbps}")
+    if p.buffer_mb >= BUFFER_GRID[-1]:
+        out.append(f"buffer_mb at the grid's upper end {BUFFER_GRID[-1]}")
     return out
 
 
@@ -612,17 +630,19 @@ def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[
         lines.append(f"| {name} (fitted on other rows, checked here) | 0 | {len({r.chip for r in res.test_rows})} | "
                      f"– | – | {h['n']} | {errors(h)} | – | {band(h)} | – |")
     lines += ["", "Fitted factors (compute factors are fractions of the rated dense int8 peak; `speed` is a "
-              "measured chip's speed relative to its class):", "",
-              "| class | gemm | depthwise | vector | attention | memory | per op | per data op | per call | "
-              "chip speeds | at a grid edge |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "measured chip's speed relative to its class; `on-chip buffer`: an op whose working set, weights and "
+              "activations after fusion, is at most this pays no DRAM time):", "",
+              "| class | gemm | depthwise | vector | attention | memory | on-chip buffer | per op | per data op | "
+              "per call | chip speeds | at a grid edge |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, res in results.items():
         if res.borrowed:
             continue
         p = res.params
         sp = ", ".join(f"{c} {s:.2f}" for c, s in sorted(res.speeds.items())) or "–"
         att = f"{p.attention:g}" if "attention" in entries[name] else "(gemm)"
-        lines.append(f"| {name} | {p.gemm:g} | {p.depthwise:g} | {p.vector:g} | {att} | {p.memory:g} | "
+        buf = f"{p.buffer_mb:g} MB" if p.buffer_mb else "none"
+        lines.append(f"| {name} | {p.gemm:g} | {p.depthwise:g} | {p.vector:g} | {att} | {p.memory:g} | {buf} | "
                      f"{p.overhead_us:g} µs | {p.data_us:g} µs | {p.call_us:g} µs | {sp} | "
                      f"{'; '.join(edges(p)) or 'none'} |")
     for name, res in results.items():
@@ -729,7 +749,7 @@ def main() -> None:
     for name, e in entries.items():
         doc["classes"][name] = e
     doc["edge_method"] = ("benchmarks/fit_edge.py: per edge runtime class, coordinate descent on log grids of "
-                          "(gemm, depthwise, vector, attention, memory, op_overhead_us, data_overhead_us, "
+                          "(gemm, depthwise, vector, attention, memory, buffer_mb, op_overhead_us, data_overhead_us, "
                           "call_overhead_us; dataflow classes: context_link_gbps, after per-chip context_mb from "
                           "batch-1 / batch-8 pairs) alternating with closed-form chip "
                           "speeds (each chip's median log ratio), minimising the mean absolute log error of latency "

@@ -51,6 +51,24 @@ def test_fixed_cost_per_op_is_paid_once_per_batch():
     assert r1.overhead_s == pytest.approx(200e-6)
 
 
+def test_an_op_that_fits_the_on_chip_buffer_pays_no_dram_time():
+    # two linear layers of different sizes: 1000x1000 (1,000,000 weight bytes + 1000 in + 1000 out = 1.002 MB
+    # at int8) and 3000x1000 (3,000,000 + 3000 + 1000 = 3.004 MB); 1e15 ops/s (compute ~0), 1 GB/s of DRAM
+    g = CostGraph(model="two-sizes", ops=[_linear("small", 1000, 1000), _linear("big", 3000, 1000)],
+                  params=4_000_000, inputs={"x": (1, 1000)})
+    every = roofline(g, INT8, 1e15, 1e9, _eff(), fuse=False)
+    assert [o.memory_s for o in every.ops] == pytest.approx([1.002e-3, 3.004e-3])
+    held = roofline(g, INT8, 1e15, 1e9, _eff(buffer_bytes=2e6), fuse=False)  # a 2 MB buffer holds only the first
+    assert [o.memory_s for o in held.ops] == pytest.approx([0.0, 3.004e-3])
+    assert held.latency_s == pytest.approx(3.004e-3, rel=1e-3)
+    assert roofline(g, INT8, 1e15, 1e9, _eff(buffer_bytes=4e6), fuse=False).memory_s == 0.0
+
+
+def test_the_fitted_on_chip_buffer_reaches_the_prediction():
+    for name, fit in efficiency_classes().items():
+        assert for_class(name).buffer_bytes == pytest.approx((fit.buffer_mb or 0.0) * 1e6)
+
+
 def test_chip_speed_scales_compute_memory_and_op_cost():
     g = _graph()
     slow = roofline(g, INT8, 1e9, 1e9, _eff(op_overhead_s=1e-4), batch=1)

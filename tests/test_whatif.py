@@ -79,7 +79,8 @@ def test_bad_levers_are_one_sentence(kwargs, fragment):
 
 def _hand_latency_bounds(c):
     """The roofline by hand from the totals: compute time C = Σ over op classes of FLOPs / (peak ×
-    that class's efficiency), memory time M = bytes / (bandwidth × memory efficiency). Summing
+    that class's efficiency), memory time M = bytes / (bandwidth × memory efficiency), of the ops whose bytes
+    exceed the on-chip buffer. Summing
     max(compute, memory) op by op lies between max(C, M) and C + M, plus the runtime's fixed costs."""
     from chipfit.analysis.roofline import op_class
 
@@ -89,7 +90,9 @@ def _hand_latency_bounds(c):
     speed = c.efficiency.speed  # a measured chip's speed relative to its class (1 otherwise)
     peak = c.peak_tops * 1e12 * speed
     C = sum(f / (peak * getattr(c.efficiency, k)) for k, f in flops.items() if f)
-    M = c.roof1.bytes / (c.effective_bandwidth_gbps * 1e9 * speed)
+    # only an op whose bytes exceed the runtime's on-chip buffer moves them through DRAM
+    dram = sum(o.bytes for o in c.roof1.ops if o.bytes > c.efficiency.buffer_bytes)
+    M = dram / (c.effective_bandwidth_gbps * 1e9 * speed)
     # the fixed costs of an edge runtime: per op started, per data move (a concat, a shuffle copy)
     # and per call
     fixed = (c.efficiency.op_overhead_s * sum(1 for o in c.roof1.ops if o.flops and not o.fused)

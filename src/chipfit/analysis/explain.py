@@ -91,6 +91,13 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
                   + (" + op cost" if e.op_overhead_s else "")
                   + f"; eff_class: gemm {e.gemm:.3g}, depthwise {e.depthwise:.3g}, vector {e.vector:.3g}"
                   + (f", attention (two activations multiplied) {e.attention:.3g}" if e.attention is not None else "")))
+    if e.buffer_bytes and r.bandwidth_gbps:
+        held = [o for o in roof.ops if not o.on_host and o.bytes and o.bytes <= e.buffer_bytes]
+        spilled = [o for o in roof.ops if not o.on_host and o.bytes > e.buffer_bytes]
+        lines.append(("on-chip buffer",
+                      f"bytes_i count only for ops whose working set exceeds the {human_bytes(e.buffer_bytes)} "
+                      f"on-chip buffer ({e.efficiency_class} class, fitted): {len(spilled)} ops stream "
+                      f"{human_bytes(sum(o.bytes for o in spilled))} through DRAM, {len(held)} stay on chip"))
     if roof.link_bandwidth:
         link = r.record.chip.host_link
         streamed = [o for o in roof.ops if o.streamed_bytes]

@@ -38,6 +38,11 @@ PCIe) keeps weights in its on-chip memory (``onchip_bytes``) while they fit, fil
 order the ops run; the weights of every later op cross the host link (``link_bandwidth``
 bytes/s) on every batch, which adds ``streamed bytes / link_bandwidth`` to that op's memory time.
 
+**On-chip buffer** (``efficiency.buffer_bytes``, fitted per edge runtime class). An op whose
+working set (its bytes after fusion: weights and the activations it reads and writes) fits the
+NPU's on-chip buffer pays no DRAM time; a larger one (a high-resolution feature map) streams all of
+its bytes. 0 (every other class): every op streams its bytes.
+
 **Ops left to the host CPU** (``on_host``, one flag per op: what the runtime's accelerator does
 not run, :mod:`chipfit.analysis.fallback`). Such an op runs on the host's CPU unit (``host``: its
 peak, DRAM bandwidth and efficiency class) by the same formula; it fuses with nothing across the
@@ -125,6 +130,8 @@ class OpTime:
     transfer_s: float = 0.0  # activations crossing the host link between accelerator and host, before it
     weight_part: float = 0.0  # of ``bytes``, the weights (read once per batch)
     fixed_flops: int = 0      # of ``flops``, the dequantization of weights (once per batch)
+    dram_rate: float = 0.0    # bytes/s at which its bytes move to and from DRAM (0: not modelled)
+    buffer: float = 0.0       # on-chip buffer: an op with at most this many bytes pays no DRAM time
 
     @property
     def time_s(self) -> float:
@@ -135,9 +142,8 @@ class OpTime:
         weights, their dequantization, streaming and the fixed cost do not."""
         compute = (self.compute_s * ((self.flops - self.fixed_flops) * scale + self.fixed_flops) / self.flops
                    if self.flops else 0.0)
-        moved = self.memory_s - self.link_s
-        memory = (moved * (self.weight_part + (self.bytes - self.weight_part) * scale) / self.bytes
-                  if self.bytes else moved) + self.link_s
+        memory = _dram_s(self.weight_part + (self.bytes - self.weight_part) * scale, self.dram_rate,
+                         self.buffer) + self.link_s
         return max(compute, memory) + self.overhead_s + self.transfer_s * scale
 
     @property
@@ -289,11 +295,11 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
     speed = efficiency.speed
     peak_ops = peak_ops * speed
     mem_rate = bandwidth * efficiency.memory * speed
+    buffer = efficiency.buffer_bytes  # an op's bytes up to this stay on chip: no DRAM time
     overhead = efficiency.op_overhead_s / speed
     data_overhead = efficiency.data_overhead_s / speed
     weight_bytes, max_act, attention, layers = 0.0, 0.0, False, 0
     room = onchip_bytes if link_bandwidth else 0.0  # on-chip weight memory still free
-    host_mem = host.bandwidth * host.efficiency.memory if host is not None else 0.0
     was_host = False
     for i, op in enumerate(graph.ops):
         out_elems = op.act_write_elems
@@ -316,8 +322,7 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
                 prev = times[-1]
                 cancel = chain * batch * a_bits / 8
                 prev.bytes = int(max(0, prev.bytes - cancel))
-                rate = host_mem if prev.on_host else mem_rate
-                prev.memory_s = (prev.bytes / rate if rate else 0.0) + prev.link_s
+                prev.memory_s = _dram_s(prev.bytes, prev.dram_rate, prev.buffer) + prev.link_s
         flops = op.flops * batch
         act_bits = (read + out_elems) * batch * a_bits
         if kv_bits is not None and (op.cache_read_elems or op.cache_write_elems):
@@ -342,7 +347,7 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
                 dq = DEQUANT_OPS * op.weight_elems
                 flops += dq
                 compute_s += dq / (peak_ops * efficiency.compute(cls))
-            memory_s = nbytes / mem_rate if mem_rate else 0.0
+            memory_s = _dram_s(nbytes, mem_rate, buffer)
             streamed, link_s = 0, 0.0
             if link_bandwidth and op.weight_elems:
                 w_bytes = op.weight_elems * w_bits / 8
@@ -355,7 +360,8 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
             fixed = overhead if op.flops and not fused else (data_overhead if op.kind == "data" and nbytes else 0.0)
             times.append(OpTime(op.name, op.kind, op.op, cls, flops, nbytes, compute_s, memory_s, fused,
                                 op.macs * batch, fixed, streamed, link_s, transfer_s=crossing_s,
-                                weight_part=op.weight_elems * w_bits / 8, fixed_flops=dq))
+                                weight_part=op.weight_elems * w_bits / 8, fixed_flops=dq, dram_rate=mem_rate,
+                                buffer=buffer))
         chain = out_elems if (op.kind in MATRIX_KINDS or op.kind in FUSIBLE_KINDS) and out_elems else 0
         gated = gated and fused
     notes = []
@@ -383,18 +389,24 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
     return r
 
 
+def _dram_s(nbytes: float, rate: float, buffer: float) -> float:
+    """DRAM time of an op's bytes at ``rate`` bytes/s: none when they fit the on-chip ``buffer``."""
+    return nbytes / rate if rate and nbytes > buffer else 0.0
+
+
 def _host_op(op: Op, cls: str, flops: int, nbytes: int, batch: int, host: HostRate | None, fused: bool,
              transfer_s: float, weight_part: float) -> OpTime:
     """An op the runtime leaves to the host CPU, on the host's roofline (no time without a host);
     entering the host from a coprocessor, its input crosses the host link."""
-    compute_s = memory_s = fixed = 0.0
+    compute_s = rate = fixed = 0.0
     if host is not None:
         e = host.efficiency
         compute_s = flops / (host.peak_ops * e.compute(cls))
-        memory_s = nbytes / (host.bandwidth * e.memory) if host.bandwidth else 0.0
+        rate = host.bandwidth * e.memory
         fixed = e.op_overhead_s if op.flops and not fused else 0.0
-    return OpTime(op.name, op.kind, op.op, cls, flops, nbytes, compute_s, memory_s, fused,
-                  op.macs * batch, fixed, 0, 0.0, on_host=True, transfer_s=transfer_s, weight_part=weight_part)
+    return OpTime(op.name, op.kind, op.op, cls, flops, nbytes, compute_s, _dram_s(nbytes, rate, 0.0), fused,
+                  op.macs * batch, fixed, 0, 0.0, on_host=True, transfer_s=transfer_s, weight_part=weight_part,
+                  dram_rate=rate)
 
 
 def _same_size(op: Op, chain: int) -> bool:

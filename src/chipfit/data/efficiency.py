@@ -34,6 +34,12 @@ its int8 weights plus its largest op working set plus ``context_mb_per_layer`` f
 op that computes and is not fused: each takes a part of the chip, whatever its weights; fitted
 with the capacities). A network with attention is always split.
 
+**On-chip buffer** (``buffer_mb``, fitted per edge class). An NPU keeps an op's tensors in its
+on-chip memory (a tightly coupled SRAM) when they fit: an op whose working set
+(weights plus the activations it reads and writes, after fusion) is at most ``buffer_mb`` pays no
+DRAM time; a larger one (a high-resolution feature map) streams all of its bytes through DRAM at
+the ``memory`` factor. The buffer sizes are not published per chip, hence the fit.
+
 **Error bands.** A class's ``out_of_sample`` residual pools every prediction of a row whose
 model the fit never saw: the rows of the held-out models (``heldout``, chosen by a fixed rule
 before fitting) and each fit row predicted by a refit without its model (leave-one-model-out).
@@ -104,6 +110,10 @@ class ClassFit(_Strict):
     #: dataflow: what each layer (an op that computes and is not fused) takes of the one-context
     #: capacity besides its weights, MB (fitted with the capacities)
     context_mb_per_layer: float | None = Field(default=None, ge=0)
+    #: an op whose working set (weights and activations in and out, after fusion) is at most this
+    #: stays in the accelerator's on-chip buffer and pays no DRAM time, MB (fitted; None: every op
+    #: streams its bytes)
+    buffer_mb: float | None = Field(default=None, gt=0)
     chips: dict[str, ChipSpeed] = Field(default_factory=dict)  # per measured chip (edge runtimes)
     heldout: Residual | None = None      # rows of models held out of the fit
     #: held-out rows plus leave-one-model-out predictions of the fit rows: every row predicted
@@ -156,6 +166,7 @@ class Efficiency:
     context_bytes: float = 0.0      # dataflow: the chip's one-context capacity (0: not measured)
     context_bytes_per_layer: float = 0.0  # dataflow: what each layer takes of that capacity besides its weights
     context_link_bw: float = 0.0    # dataflow: bytes/s at which a split network's weights reload per batch
+    buffer_bytes: float = 0.0       # an op whose bytes are at most this pays no DRAM time (0: every op does)
 
     def compute(self, op_class: str) -> float:
         if op_class == "attention":
@@ -234,7 +245,8 @@ def for_class(name: str, utilization: float | None = None, chip: str | None = No
                       dataflow=fit.dataflow,
                       context_bytes=(measured.context_mb or 0.0) * 1e6 if measured else 0.0,
                       context_bytes_per_layer=(fit.context_mb_per_layer or 0.0) * 1e6,
-                      context_link_bw=(fit.context_link_gbps or 0.0) * 1e9)
+                      context_link_bw=(fit.context_link_gbps or 0.0) * 1e9,
+                      buffer_bytes=(fit.buffer_mb or 0.0) * 1e6)
 
 
 def band_of(res: Residual | None, what: str, borrowed: bool = False) -> Band | None:
