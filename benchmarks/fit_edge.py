@@ -19,8 +19,8 @@ plus ``call_overhead_us / speed`` per batch, with compute factors ``gemm``, ``de
 per op ``op_overhead_us``, per data-movement op (concat, copy) ``data_overhead_us`` and per call
 ``call_overhead_us``, and one ``speed`` per measured chip (geometric mean 1 over the class's rows).
 ``dram`` is the op's bytes (weights and activations after fusion) when they exceed the class's
-on-chip buffer ``buffer_mb`` (fitted on :data:`BUFFER_GRID`, 0 = every op), else 0: a feature map
-that fits the NPU's on-chip memory never goes to DRAM.
+on-chip buffer ``buffer_mb`` (fitted on :data:`BUFFER_GRID`, 0 = every op), else 0: an op that fits
+the NPU's on-chip memory moves its tensors while it computes; a larger one is tiled through DRAM.
 
 **Dataflow classes** (:data:`DATAFLOW`: Hailo). A network that fits the chip runs in one context,
 its layers all at once: no fixed cost per op. One that does not fit is split into contexts: it pays

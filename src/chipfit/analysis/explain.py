@@ -95,9 +95,10 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
         held = [o for o in roof.ops if not o.on_host and o.bytes and o.bytes <= e.buffer_bytes]
         spilled = [o for o in roof.ops if not o.on_host and o.bytes > e.buffer_bytes]
         lines.append(("on-chip buffer",
-                      f"bytes_i count only for ops whose working set exceeds the {human_bytes(e.buffer_bytes)} "
-                      f"on-chip buffer ({e.efficiency_class} class, fitted): {len(spilled)} ops stream "
-                      f"{human_bytes(sum(o.bytes for o in spilled))} through DRAM, {len(held)} stay on chip"))
+                      f"bytes_i count only for ops whose working set exceeds the {e.efficiency_class} class's "
+                      f"{human_bytes(e.buffer_bytes)} on-chip buffer (fitted): {len(spilled)} ops, "
+                      f"{human_bytes(sum(o.bytes for o in spilled))}, are tiled through DRAM; {len(held)} fit it "
+                      "and are charged no DRAM time"))
     if roof.link_bandwidth:
         link = r.record.chip.host_link
         streamed = [o for o in roof.ops if o.streamed_bytes]

@@ -38,10 +38,10 @@ PCIe) keeps weights in its on-chip memory (``onchip_bytes``) while they fit, fil
 order the ops run; the weights of every later op cross the host link (``link_bandwidth``
 bytes/s) on every batch, which adds ``streamed bytes / link_bandwidth`` to that op's memory time.
 
-**On-chip buffer** (``efficiency.buffer_bytes``, fitted per edge runtime class). An op whose
-working set (its bytes after fusion: weights and the activations it reads and writes) fits the
-NPU's on-chip buffer pays no DRAM time; a larger one (a high-resolution feature map) streams all of
-its bytes. 0 (every other class): every op streams its bytes.
+**On-chip buffer** (``efficiency.buffer_bytes``, a threshold fitted per edge runtime class). An op
+whose working set (its bytes after fusion: weights and the activations it reads and writes) fits
+it is charged no DRAM time (the NPU moves it while computing); a larger one (a high-resolution
+feature map, tiled through DRAM) is charged all of its bytes. 0 (every other class): every op is.
 
 **Ops left to the host CPU** (``on_host``, one flag per op: what the runtime's accelerator does
 not run, :mod:`chipfit.analysis.fallback`). Such an op runs on the host's CPU unit (``host``: its

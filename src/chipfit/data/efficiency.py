@@ -34,11 +34,13 @@ its int8 weights plus its largest op working set plus ``context_mb_per_layer`` f
 op that computes and is not fused: each takes a part of the chip, whatever its weights; fitted
 with the capacities). A network with attention is always split.
 
-**On-chip buffer** (``buffer_mb``, fitted per edge class). An NPU keeps an op's tensors in its
-on-chip memory (a tightly coupled SRAM) when they fit: an op whose working set
-(weights plus the activations it reads and writes, after fusion) is at most ``buffer_mb`` pays no
-DRAM time; a larger one (a high-resolution feature map) streams all of its bytes through DRAM at
-the ``memory`` factor. The buffer sizes are not published per chip, hence the fit.
+**On-chip buffer** (``buffer_mb``, fitted per edge class). An NPU moves the tensors of an op that
+fits its on-chip memory while it computes, and keeps intermediates there; one too big is tiled
+through DRAM. So an op whose working set (weights plus the activations it reads and writes, after
+fusion) is at most ``buffer_mb`` is charged no DRAM time, and a larger one (a high-resolution
+feature map) all of its bytes at the ``memory`` factor. The buffer is a fitted threshold, not a
+published SRAM size (none is published for these chips): weights are still read from DRAM, and the
+required bandwidth ``check`` reports still counts every byte.
 
 **Error bands.** A class's ``out_of_sample`` residual pools every prediction of a row whose
 model the fit never saw: the rows of the held-out models (``heldout``, chosen by a fixed rule
