@@ -505,6 +505,8 @@ def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
     if any(np.any(r.feats[0] == 3) for r in src.fit_rows):  # fitted on networks with attention
         entry["attention"] = p.attention
     entry["data_overhead_us"] = p.data_us
+    if p.buffer_mb:
+        entry["buffer_mb"] = p.buffer_mb
     if lender is not None:
         checked = res.fit_rows + res.test_rows
         entry["basis"] = (f"too few measured rows to fit ({len(checked)} of {MIN_ROWS} needed): borrows the pooled "
@@ -530,8 +532,6 @@ def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
     entry["residual"]["loo_median_abs_pct"] = stats(res.loo_model, meas(res.fit_rows))["median_abs_pct"]
     entry["op_overhead_us"] = p.overhead_us
     entry["call_overhead_us"] = p.call_us
-    if p.buffer_mb:
-        entry["buffer_mb"] = p.buffer_mb
     if res.name in DATAFLOW:
         entry["dataflow"] = True
         entry["context_link_gbps"] = p.link_gbps
