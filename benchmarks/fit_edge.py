@@ -37,7 +37,8 @@ on Hailo-8 and -8L splits). The on-chip memory of these chips is not published, 
 
 **Held-out rows, decided before fitting**: every row of a model whose
 ``zlib.crc32(model_ref) % 4 == 0`` (a fixed quarter of the models, the same for every class)
-is never fitted on. A class is fitted on its other rows by coordinate descent on log grids,
+is never fitted on. A class is fitted on its other rows by coordinate descent on log grids (the
+lowest loss of a descent from the defaults and one at each on-chip buffer size of its grid),
 minimising the mean absolute log error (the target is a median error, and one network a runtime
 handles pathologically must not pull every other prediction), alternating with the chip speeds
 (closed form: each chip's median log ratio). Reported per
@@ -408,8 +409,22 @@ def _speeds(b: Batch, p: Params) -> dict[str, float]:
 
 
 def fit(b: Batch, with_speeds: bool, start: Params | None = None) -> tuple[Params, dict[str, float]]:
-    p = start or Params()
-    speed: dict[str, float] = {}
+    """The factors minimising the loss over ``b``: coordinate descent from ``start`` (a refit) or,
+    for a first fit, the best of a descent of all of them and a profile over the on-chip buffer (a
+    descent of the other factors at each value of its grid), then a descent of all of them from the
+    lowest loss. The descent alone stops at whichever buffer it reaches first (a large buffer with a
+    slow memory and a small one with a fast memory can both be local minima)."""
+    if start is not None or not np.any(b.bytes_per_bw > 0):
+        return _descend(b, with_speeds, start or Params())
+    fits = [_descend(b, with_speeds, Params())] + [
+        _descend(b, with_speeds, Params(buffer_mb=mb), fixed=("buffer_mb",)) for mb in BUFFER_GRID]
+    p, speed = min(fits, key=lambda ps: _loss(b, *ps))
+    return _descend(b, with_speeds, p, speed=speed)
+
+
+def _descend(b: Batch, with_speeds: bool, p: Params, fixed: tuple[str, ...] = (),
+             speed: dict[str, float] | None = None) -> tuple[Params, dict[str, float]]:
+    speed = speed or {}
     best = _loss(b, p, speed)
     has_dw = bool(np.any(b.cls == 1))
     has_attn = bool(np.any(b.cls == 3))
@@ -419,7 +434,7 @@ def fit(b: Batch, with_speeds: bool, start: Params | None = None) -> tuple[Param
         best = _loss(b, p, speed)
     names = (["gemm", "vector", "memory", "overhead_us", "call_us", "data_us"] + (["depthwise"] if has_dw else [])
              + (["attention"] if has_attn else []) + (["link_gbps"] if b.dataflow else [])
-             + (["buffer_mb"] if np.any(b.bytes_per_bw > 0) else []))
+             + (["buffer_mb"] if np.any(b.bytes_per_bw > 0) and "buffer_mb" not in fixed else []))
     for _ in range(12):
         improved = False
         for name in names:
@@ -751,7 +766,8 @@ def main() -> None:
     doc["edge_method"] = ("benchmarks/fit_edge.py: per edge runtime class, coordinate descent on log grids of "
                           "(gemm, depthwise, vector, attention, memory, buffer_mb, op_overhead_us, data_overhead_us, "
                           "call_overhead_us; dataflow classes: context_link_gbps, after per-chip context_mb from "
-                          "batch-1 / batch-8 pairs) alternating with closed-form chip "
+                          "batch-1 / batch-8 pairs; the lowest loss of a descent from the defaults and one at each "
+                          "buffer_mb of its grid, then a descent from there) alternating with closed-form chip "
                           "speeds (each chip's median log ratio), minimising the mean absolute log error of latency "
                           "over the class's fit rows; "
                           f"rows of models with crc32(model) % {HELD_OUT_MODULUS} == 0 are held out")
