@@ -38,8 +38,8 @@ on Hailo-8 and -8L splits). The on-chip memory of these chips is not published, 
 **Held-out rows, decided before fitting**: every row of a model whose
 ``zlib.crc32(model_ref) % 4 == 0`` (a fixed quarter of the models, the same for every class)
 is never fitted on. A class is fitted on its other rows by coordinate descent on log grids (the
-lowest loss of a descent from the defaults and one at each on-chip buffer size of its grid),
-minimising the mean absolute log error (the target is a median error, and one network a runtime
+lowest loss of a descent from the defaults and one at each on-chip buffer size of its grid, then
+restarts with the fixed costs set elsewhere, kept when they lower the loss), minimising the mean absolute log error (the target is a median error, and one network a runtime
 handles pathologically must not pull every other prediction), alternating with the chip speeds
 (closed form: each chip's median log ratio). Reported per
 class: in-sample error, leave-one-model-out error, held-out error (with chip speeds: a measured
@@ -412,14 +412,39 @@ def fit(b: Batch, with_speeds: bool, start: Params | None = None) -> tuple[Param
     """The factors minimising the loss over ``b``: coordinate descent from ``start`` (a refit) or,
     for a first fit, the best of a descent of all of them and a profile over the on-chip buffer (a
     descent of the other factors at each value of its grid), then a descent of all of them from the
-    lowest loss. The descent alone stops at whichever buffer it reaches first (a large buffer with a
-    slow memory and a small one with a fast memory can both be local minima)."""
-    if start is not None or not np.any(b.bytes_per_bw > 0):
-        return _descend(b, with_speeds, start or Params())
-    fits = [_descend(b, with_speeds, Params())] + [
-        _descend(b, with_speeds, Params(buffer_mb=mb), fixed=("buffer_mb",)) for mb in BUFFER_GRID]
+    lowest loss, then :func:`_hop`. The descent alone stops at whichever buffer it reaches first (a
+    large buffer with a slow memory and a small one with a fast memory can both be local minima)."""
+    if start is not None:
+        return _descend(b, with_speeds, start)
+    fits = [_descend(b, with_speeds, Params())]
+    if np.any(b.bytes_per_bw > 0):
+        fits += [_descend(b, with_speeds, Params(buffer_mb=mb), fixed=("buffer_mb",)) for mb in BUFFER_GRID]
     p, speed = min(fits, key=lambda ps: _loss(b, *ps))
-    return _descend(b, with_speeds, p, speed=speed)
+    return _hop(b, with_speeds, *_descend(b, with_speeds, p, speed=speed))
+
+
+#: fixed costs tried as new starting points once the descent has settled (a per-call cost and a
+#: per-op cost can trade against each other and against the factors, which leaves local minima)
+HOPS = {name: [min(OVERHEAD_GRID, key=lambda g: abs(g - us)) for us in targets]
+        for name, targets in (("call_us", (0, 50, 200, 800)), ("overhead_us", (0, 20, 100)))}
+
+
+def _hop(b: Batch, with_speeds: bool, p: Params, speed: dict[str, float]) -> tuple[Params, dict[str, float]]:
+    """From a settled fit, set each of :data:`HOPS` to each of its values, descend with it held there,
+    then with it free; keep any lower loss and repeat until none is found."""
+    best = _loss(b, p, speed)
+    for _ in range(4):
+        improved = False
+        for name, values in HOPS.items():
+            for v in values:
+                q, t = _descend(b, with_speeds, Params(**{**vars(p), name: v}), fixed=(name,), speed=speed)
+                q, t = _descend(b, with_speeds, q, speed=t)
+                loss = _loss(b, q, t)
+                if loss < best - 1e-6:
+                    best, p, speed, improved = loss, q, t, True
+        if not improved:
+            break
+    return p, speed
 
 
 def _descend(b: Batch, with_speeds: bool, p: Params, fixed: tuple[str, ...] = (),
@@ -434,7 +459,8 @@ def _descend(b: Batch, with_speeds: bool, p: Params, fixed: tuple[str, ...] = ()
         best = _loss(b, p, speed)
     names = (["gemm", "vector", "memory", "overhead_us", "call_us", "data_us"] + (["depthwise"] if has_dw else [])
              + (["attention"] if has_attn else []) + (["link_gbps"] if b.dataflow else [])
-             + (["buffer_mb"] if np.any(b.bytes_per_bw > 0) and "buffer_mb" not in fixed else []))
+             + (["buffer_mb"] if np.any(b.bytes_per_bw > 0) else []))
+    names = [n for n in names if n not in fixed]
     for _ in range(12):
         improved = False
         for name in names:
@@ -767,7 +793,8 @@ def main() -> None:
                           "(gemm, depthwise, vector, attention, memory, buffer_mb, op_overhead_us, data_overhead_us, "
                           "call_overhead_us; dataflow classes: context_link_gbps, after per-chip context_mb from "
                           "batch-1 / batch-8 pairs; the lowest loss of a descent from the defaults and one at each "
-                          "buffer_mb of its grid, then a descent from there) alternating with closed-form chip "
+                          "buffer_mb of its grid, then a descent from there and restarts at other fixed costs) "
+                          "alternating with closed-form chip "
                           "speeds (each chip's median log ratio), minimising the mean absolute log error of latency "
                           "over the class's fit rows; "
                           f"rows of models with crc32(model) % {HELD_OUT_MODULUS} == 0 are held out")
