@@ -39,8 +39,9 @@ on Hailo-8 and -8L splits). The on-chip memory of these chips is not published, 
 ``zlib.crc32(model_ref) % 4 == 0`` (a fixed quarter of the models, the same for every class)
 is never fitted on. A class is fitted on its other rows by coordinate descent on log grids (the
 lowest loss of a descent from the defaults and one at each on-chip buffer size of its grid, then
-restarts with the fixed costs set elsewhere, kept when they lower the loss), minimising the mean absolute log error (the target is a median error, and one network a runtime
-handles pathologically must not pull every other prediction), alternating with the chip speeds
+restarts with the fixed costs set elsewhere, kept when they lower the loss), minimising the mean
+absolute log error (the target is a median error, and one network a runtime handles
+pathologically must not pull every other prediction), alternating with the chip speeds
 (closed form: each chip's median log ratio). Reported per
 class: in-sample error, leave-one-model-out error, held-out error (with chip speeds: a measured
 chip, a new model) and leave-one-chip-out error (refit without the chip, predicted at speed 1: a
