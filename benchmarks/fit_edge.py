@@ -13,11 +13,15 @@ of :data:`RUNTIME_CLASS`. Each row is priced as ``chipfit check`` prices it: the
 graph at the row's input size, fused, on the chip's NPU.
 
 **Model per runtime class** (see ``chipfit.analysis.roofline``): per op,
-``max(flops / (peak × e_class × speed), dram / (bandwidth × e_memory × speed)) + overhead / speed``,
-plus ``call_overhead_us / speed`` per batch, with compute factors ``gemm``, ``depthwise``,
+``max(flops / (peak × e_class × speed), dram / (bandwidth × e_memory × speed)) + overhead / fixed_speed``,
+plus ``call_overhead_us / fixed_speed`` per batch, with compute factors ``gemm``, ``depthwise``,
 ``vector`` and ``attention`` (matrix products of two activations), the memory factor, a fixed cost
 per op ``op_overhead_us``, per data-movement op (concat, copy) ``data_overhead_us`` and per call
-``call_overhead_us``, and one ``speed`` per measured chip (geometric mean 1 over the class's rows).
+``call_overhead_us``, and two speeds per measured chip (each of geometric mean 1 over the class's
+chips; per runtime release for a chip measured in several, see :func:`speed_keys`): ``speed`` divides
+what grows with the batch (compute and DRAM time) and ``fixed_speed`` what is paid once per batch
+(op starts, data moves, the call, a context reload), which runs on the chip's control processor and
+its host CPU, not on its MAC arrays, so it need not follow the compute speed.
 ``dram`` is the op's bytes (weights and activations after fusion) when they exceed the class's
 on-chip buffer ``buffer_mb`` (fitted on :data:`BUFFER_GRID`, 0 = every op), else 0: an op that fits
 the NPU's on-chip memory moves its tensors while it computes; a larger one is tiled through DRAM.
@@ -42,7 +46,7 @@ lowest loss of a descent from the defaults and one at each on-chip buffer size o
 restarts with the fixed costs set elsewhere, kept when they lower the loss), minimising the mean
 absolute log error (the target is a median error, and one network a runtime handles
 pathologically must not pull every other prediction), alternating with the chip speeds
-(closed form: each chip's median log ratio). Reported per
+(closed form: each chip's median log ratio at each fixed-cost speed of a grid). Reported per
 class: in-sample error, leave-one-model-out error, held-out error (with chip speeds: a measured
 chip, a new model) and leave-one-chip-out error (refit without the chip, predicted at speed 1: a
 chip never measured). Classes with fewer than ``MIN_ROWS`` fit rows are not fitted: they borrow
@@ -61,7 +65,7 @@ import math
 import re
 import sys
 import zlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -141,6 +145,29 @@ class Row:
     peak: float = 0.0        # ops/s
     bandwidth: float = 0.0   # bytes/s
     feats: tuple | None = None  # (class index per op, flops, bytes, launches)
+    release: str = ""        # the runtime release measured (rows.csv runtime_version)
+    speed_of: str = ""       # whose speed the row runs at: its chip, or its chip in another release
+
+
+def speed_keys(rows: list[Row]) -> None:
+    """Set each row's ``speed_of``. A runtime release changes how fast a chip runs every network
+    (the same chip and network measured in two releases of a runtime differ), so a chip measured in
+    several releases of its class's runtime has a speed per release. Its plain speed, the one
+    chipfit predicts with, is that of the class's reference release (the one most of the class's
+    rows were measured in), else of the chip's most measured release; the others are named
+    ``chip (release)``."""
+    by_class: dict[str, list[Row]] = defaultdict(list)
+    for r in rows:
+        by_class[r.cls].append(r)
+    for crows in by_class.values():
+        reference = Counter(r.release for r in crows).most_common(1)[0][0]
+        per_chip: dict[str, Counter] = defaultdict(Counter)
+        for r in crows:
+            per_chip[r.chip][r.release] += 1
+        for r in crows:
+            releases = per_chip[r.chip]
+            own = reference if reference in releases else releases.most_common(1)[0][0]
+            r.speed_of = r.chip if r.release == own else f"{r.chip} ({r.release})"
 
 
 def _hw(text: str) -> tuple[int, int] | None:
@@ -235,7 +262,9 @@ def select_rows(db) -> tuple[list[Row], dict[str, int]]:
             measured = value / 1e3 if r["metric"] == "latency_ms" else batch / value
             bw = rec.chip.memory_bandwidth_gbps.value * 1e9 if rec.chip.memory_bandwidth_gbps else 0.0
             out.append(Row(r["id"], rec.id, r["runtime"], cls, r["model_ref"], hw, batch, measured,
-                           held_out(r["model_ref"]), precision, unit.dense[precision].value * 1e12, bw))
+                           held_out(r["model_ref"]), precision, unit.dense[precision].value * 1e12, bw,
+                           release=r["runtime_version"]))
+    speed_keys(out)
     return out, dict(left)
 
 
@@ -326,6 +355,8 @@ class Batch:
         self.measured = np.array([r.measured_s for r in rows])
         self.chips = sorted({r.chip for r in rows})
         self.chip_of = np.array([self.chips.index(r.chip) for r in rows])
+        self.speeds = sorted({r.speed_of or r.chip for r in rows})  # a chip, or a chip in another release
+        self.speed_idx = np.array([self.speeds.index(r.speed_of or r.chip) for r in rows])
 
     def split(self, p: Params) -> np.ndarray:
         """Dataflow classes: the rows whose network is split into contexts on their chip."""
@@ -340,16 +371,22 @@ class Batch:
             self._dram[buffer_mb] = np.where(self.bytes > buffer_mb * 1e6, self.bytes_per_bw, 0.0)
         return self._dram[buffer_mb]
 
-    def predict(self, p: Params, speed: dict[str, float] | None = None) -> np.ndarray:
+    def parts(self, p: Params) -> tuple[np.ndarray, np.ndarray]:
+        """Per row at speed 1: the time that grows with the batch (the ops' compute and DRAM time)
+        and the time paid once per batch (op starts, data moves, the call, a context reload)."""
         eff = np.array([p.gemm, p.depthwise, p.vector, p.attention])[self.cls]
         t = np.maximum(self.flops_per_peak / eff, self.dram(p.buffer_mb) / p.memory)
         fixed = (self.launches * p.overhead_us + self.moves * p.data_us) * 1e-6
         if self.dataflow:  # one context: a pipeline, no fixed cost per op; split: those and the reload
             fixed = np.where(self.split(p), fixed + self.weights / (p.link_gbps * 1e9), 0.0)
-        lat = np.bincount(self.idx, weights=t, minlength=len(self.rows)) + fixed + p.call_us * 1e-6
-        if speed:
-            lat = lat / np.array([speed.get(c, 1.0) for c in self.chips])[self.chip_of]
-        return lat
+        return np.bincount(self.idx, weights=t, minlength=len(self.rows)), fixed + p.call_us * 1e-6
+
+    def predict(self, p: Params, speed: dict[str, tuple[float, float]] | None = None) -> np.ndarray:
+        work, fixed = self.parts(p)
+        if not speed:
+            return work + fixed
+        s = np.array([speed.get(c, (1.0, 1.0)) for c in self.speeds])[self.speed_idx]
+        return work / s[:, 0] + fixed / s[:, 1]
 
 
 FACTOR_GRID = [round(0.001 * 1.1 ** i, 6) for i in range(80) if 0.001 * 1.1 ** i < 1.0] + [1.0]
@@ -400,16 +437,33 @@ def _loss(b: Batch, p: Params, speed) -> float:
     return float(np.mean(np.abs(np.log(b.predict(p, speed) / b.measured))))
 
 
-def _speeds(b: Batch, p: Params) -> dict[str, float]:
-    """Closed-form chip speeds for the parameters (each chip's median log ratio, the minimiser of the
-    absolute log error), normalised to a geometric mean of 1 over the chips."""
-    logr = np.log(b.predict(p) / b.measured)
-    per = {c: float(np.median(logr[b.chip_of == i])) for i, c in enumerate(b.chips)}
-    mean = float(np.mean(list(per.values())))
-    return {c: math.exp(v - mean) for c, v in per.items()}
+#: a chip's fixed-cost speed tried, as a multiple of its compute speed (1 first: it is kept on a tie)
+FIXED_RATIO_GRID = sorted((2 ** (k / 2) for k in range(-8, 9)), key=lambda r: abs(math.log(r)))
 
 
-def fit(b: Batch, with_speeds: bool, start: Params | None = None) -> tuple[Params, dict[str, float]]:
+def _speeds(b: Batch, p: Params) -> dict[str, tuple[float, float]]:
+    """Per chip (per release when a chip was measured in several), its two speeds for the parameters:
+    for each fixed-cost speed of :data:`FIXED_RATIO_GRID` times the compute speed, the compute speed
+    in closed form (the chip's median log ratio, the minimiser of the absolute log error); the pair
+    with the lowest loss. Each speed is normalised to a geometric mean of 1 over the chips."""
+    work, fixed = b.parts(p)
+    per = {}
+    for i, c in enumerate(b.speeds):
+        m = b.speed_idx == i
+        best = None
+        for ratio in FIXED_RATIO_GRID:
+            logr = np.log((work[m] + fixed[m] / ratio) / b.measured[m])
+            med = float(np.median(logr))
+            loss = float(np.mean(np.abs(logr - med)))
+            if best is None or loss < best[0] - 1e-12:
+                best = (loss, med, med + math.log(ratio))
+        per[c] = best[1:]
+    mean_w = float(np.mean([v[0] for v in per.values()]))
+    mean_f = float(np.mean([v[1] for v in per.values()]))
+    return {c: (math.exp(w - mean_w), math.exp(f - mean_f)) for c, (w, f) in per.items()}
+
+
+def fit(b: Batch, with_speeds: bool, start: Params | None = None) -> tuple[Params, dict[str, tuple[float, float]]]:
     """The factors minimising the loss over ``b``: coordinate descent from ``start`` (a refit) or,
     for a first fit, the best of a descent of all of them and a profile over the on-chip buffer (a
     descent of the other factors at each value of its grid), then a descent of all of them from the
@@ -430,7 +484,7 @@ HOPS = {name: [min(OVERHEAD_GRID, key=lambda g: abs(g - us)) for us in targets]
         for name, targets in (("call_us", (0, 50, 200, 800)), ("overhead_us", (0, 20, 100)))}
 
 
-def _hop(b: Batch, with_speeds: bool, p: Params, speed: dict[str, float]) -> tuple[Params, dict[str, float]]:
+def _hop(b: Batch, with_speeds: bool, p: Params, speed: dict) -> tuple[Params, dict]:
     """From a settled fit, set each of :data:`HOPS` to each of its values, descend with it held there,
     then with it free; keep any lower loss and repeat until none is found."""
     best = _loss(b, p, speed)
@@ -449,7 +503,7 @@ def _hop(b: Batch, with_speeds: bool, p: Params, speed: dict[str, float]) -> tup
 
 
 def _descend(b: Batch, with_speeds: bool, p: Params, fixed: tuple[str, ...] = (),
-             speed: dict[str, float] | None = None) -> tuple[Params, dict[str, float]]:
+             speed: dict | None = None) -> tuple[Params, dict[str, tuple[float, float]]]:
     speed = speed or {}
     best = _loss(b, p, speed)
     has_dw = bool(np.any(b.cls == 1))
@@ -514,7 +568,7 @@ def leave_one_out(rows: list[Row], key, with_speeds: bool, start: Params, speeds
 class ClassResult:
     name: str
     params: Params
-    speeds: dict[str, float]
+    speeds: dict[str, tuple[float, float]]   # per chip: compute speed, fixed-cost speed
     fit_rows: list[Row]
     test_rows: list[Row]
     fit_pred: np.ndarray
@@ -582,8 +636,13 @@ def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
         counts = defaultdict(int)
         for r in res.fit_rows:
             counts[r.chip] += 1
-        entry["chips"] = {c: {"speed": round(s, 4), "rows": counts[c]} for c, s in sorted(res.speeds.items())
-                          if counts[c]}
+        entry["chips"] = {c: {"speed": round(s, 4), "fixed_speed": round(f, 4), "rows": counts[c]}
+                          for c, (s, f) in sorted(res.speeds.items()) if counts[c]}
+        for r in res.fit_rows:
+            if r.speed_of != r.chip and r.speed_of in res.speeds:  # the chip measured in another release too
+                chip = entry["chips"][r.chip]
+                chip["release"] = next(x.release for x in res.fit_rows if x.speed_of == r.chip)
+                chip.setdefault("other_releases", {})[r.release] = round(res.speeds[r.speed_of][0], 4)
         for c, mb in (p.context_mb or {}).items():
             if c in entry["chips"]:
                 entry["chips"][c]["context_mb"] = mb
@@ -671,8 +730,9 @@ def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[
         h = stats(res.test_pred, np.array([r.measured_s for r in res.test_rows]))
         lines.append(f"| {name} (fitted on other rows, checked here) | 0 | {len({r.chip for r in res.test_rows})} | "
                      f"– | – | {h['n']} | {errors(h)} | – | {band(h)} | – |")
-    lines += ["", "Fitted factors (compute factors are fractions of the rated dense int8 peak; `speed` is a "
-              "measured chip's speed relative to its class; `on-chip buffer`: an op whose working set, weights and "
+    lines += ["", "Fitted factors (compute factors are fractions of the rated dense int8 peak; chip speeds are a "
+              "measured chip's speed relative to its class, for the work that grows with the batch / for what is "
+              "paid once per batch (op starts, data moves, the call, a context reload); `on-chip buffer`: an op whose working set, weights and "
               "activations after fusion, is at most this pays no DRAM time):", "",
               "| class | gemm | depthwise | vector | attention | memory | on-chip buffer | per op | per data op | "
               "per call | chip speeds | at a grid edge |",
@@ -681,12 +741,13 @@ def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[
         if res.borrowed:
             continue
         p = res.params
-        sp = ", ".join(f"{c} {s:.2f}" for c, s in sorted(res.speeds.items())) or "–"
+        sp = ", ".join(f"{c} {s:.2f} / {f:.2f}" for c, (s, f) in sorted(res.speeds.items())) or "–"
         att = f"{p.attention:g}" if "attention" in entries[name] else "(gemm)"
         buf = f"{p.buffer_mb:g} MB" if p.buffer_mb else "none"
         lines.append(f"| {name} | {p.gemm:g} | {p.depthwise:g} | {p.vector:g} | {att} | {p.memory:g} | {buf} | "
                      f"{p.overhead_us:g} µs | {p.data_us:g} µs | {p.call_us:g} µs | {sp} | "
                      f"{'; '.join(edges(p)) or 'none'} |")
+    lines += release_lines(results)
     for name, res in results.items():
         if name in DATAFLOW and not res.borrowed:
             p = res.params
@@ -712,6 +773,29 @@ def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[
     lines += [f"| {k} | {v} |" for k, v in sorted(left.items(), key=lambda kv: -kv[1])]
     lines += ["", "Every priced row, with its role and prediction, is in `benchmarks/edge/predictions.csv`.", BLOCK[1]]
     return "\n".join(lines)
+
+
+def release_lines(results: dict[str, ClassResult]) -> list[str]:
+    """What the speed per runtime release is, and how far apart the releases measured one network."""
+    out = []
+    for name, res in results.items():
+        rows = res.fit_rows + res.test_rows
+        others = sorted({(r.chip, r.release, r.speed_of) for r in rows if r.speed_of != r.chip})
+        if res.borrowed or not others:
+            continue
+        own = {r.chip: r.release for r in rows if r.speed_of == r.chip}
+        times = defaultdict(lambda: defaultdict(list))
+        for r in rows:
+            times[(r.chip, r.model, r.hw, r.batch)][r.release].append(r.measured_s)
+        gaps = [abs(math.log(np.mean(t[own[k[0]]]) / np.mean(t[x]))) for k, t in times.items()
+                for x in t if x != own[k[0]] and own[k[0]] in t]
+        chips = "; ".join(f"{c} {res.speeds[c][0]:.2f} in {own[c]}, {res.speeds[key][0]:.2f} in {rel}"
+                          for c, rel, key in others)
+        out.append(f"{name}: a chip measured in two releases of the runtime has a speed per release ({chips}); "
+                   f"chipfit predicts with the first, the release most of the class's rows were measured in. "
+                   f"The same network on the same chip differs between the releases by a median "
+                   f"{pct(100 * (math.exp(float(np.median(gaps))) - 1))} ({len(gaps)} networks measured in both).")
+    return ["", *out] if out else []
 
 
 def write_validation(block: str) -> None:
@@ -796,7 +880,8 @@ def main() -> None:
                           "batch-1 / batch-8 pairs; the lowest loss of a descent from the defaults and one at each "
                           "buffer_mb of its grid, then a descent from there and restarts at other fixed costs) "
                           "alternating with closed-form chip "
-                          "speeds (each chip's median log ratio), minimising the mean absolute log error of latency "
+                          "speeds (per chip and runtime release, a fixed-cost speed from a grid and the compute "
+                          "speed as the chip's median log ratio at it), minimising the mean absolute log error of latency "
                           "over the class's fit rows; "
                           f"rows of models with crc32(model) % {HELD_OUT_MODULUS} == 0 are held out")
     from chipfit.data.efficiency import EfficiencyFile
@@ -809,8 +894,9 @@ def main() -> None:
     with open(PREDICTIONS, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         # left_out_s: the row predicted without its model in the fit (leave-one-model-out for a fit row)
+        # speed_of: whose fitted speed the row ran at (its chip, or its chip in another runtime release)
         w.writerow(["id", "chip", "class", "model", "input", "batch", "role", "measured_s", "predicted_s", "error_pct",
-                    "left_out_s"])
+                    "left_out_s", "speed_of"])
         for name, res in {**results, **checks}.items():
             loo = res.loo_model if res.loo_model is not None else res.fit_pred
             role_rows = ([("fit", r, p, q) for r, p, q in zip(res.fit_rows, res.fit_pred, loo)]
@@ -818,7 +904,8 @@ def main() -> None:
                             for r, p in zip(res.test_rows, res.test_pred)])
             for role, r, p, q in role_rows:
                 w.writerow([r.id, r.chip, name, r.model, f"{r.hw[0]}x{r.hw[1]}", r.batch, role,
-                            f"{r.measured_s:.6g}", f"{p:.6g}", f"{100 * (p / r.measured_s - 1):+.1f}", f"{q:.6g}"])
+                            f"{r.measured_s:.6g}", f"{p:.6g}", f"{100 * (p / r.measured_s - 1):+.1f}", f"{q:.6g}",
+                            r.speed_of if not res.borrowed else ""])
     write_validation(validation_block(results, entries, left, n_rows, pooled, checks))
     print(f"wrote {EFFICIENCY.relative_to(ROOT)}, {PREDICTIONS.relative_to(ROOT)}, {VALIDATION.name}")
 

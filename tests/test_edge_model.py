@@ -97,12 +97,74 @@ def test_the_edge_fit_recovers_a_known_buffer_and_memory_factor(memory, buffer_m
     assert p.gemm == pytest.approx(0.5, rel=0.15)
 
 
+def test_a_chip_measured_in_two_runtime_releases_has_a_speed_per_release():
+    """The same networks on chip a, twice as fast in release "new" (the class's most measured) as in
+    "old": each release gets its speed, the chip's own is the reference release's, and a chip measured
+    only in "old" keeps a plain speed of its own."""
+    import sys
+
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import fit_edge as fe
+
+    rows = []
+    for chip, release, scale, n in (("a", "new", 1.0, 6), ("a", "old", 2.0, 6), ("b", "new", 1.0, 6),
+                                    ("c", "old", 4.0, 6)):
+        for i in range(n):
+            r = fe.Row(f"{chip}{release}{i}", chip, "rt", "k", f"m{i}", (224, 224), 1, 0.0, False,
+                       peak=1e12, release=release)
+            r.feats = (np.zeros(1, dtype=np.int8), np.array([1e9 * (i + 1)]), np.zeros(1), 0, 0, 0.0, 0.0, False)
+            r.measured_s = scale * 2e-3 * (i + 1)  # gemm 0.5 at speed 1 / scale
+            rows.append(r)
+    fe.speed_keys(rows)
+    assert {r.speed_of for r in rows} == {"a", "a (old)", "b", "c"}
+    b = fe.Batch(rows)
+    speed = fe._speeds(b, fe.Params(gemm=0.5, overhead_us=0.0, call_us=0.0))
+    assert speed["a"][0] / speed["a (old)"][0] == pytest.approx(2.0)
+    assert speed["a"][0] / speed["c"][0] == pytest.approx(4.0)
+    assert speed["a"][0] == pytest.approx(speed["b"][0])
+
+
+def test_the_edge_fit_finds_a_chip_whose_fixed_costs_run_slower_than_its_compute():
+    """Chip b computes as fast as chip a but pays its 200 µs call at half speed: the closed-form
+    speeds give b the same compute speed and half the fixed-cost speed."""
+    import sys
+
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import fit_edge as fe
+
+    rows = []
+    for chip, fixed_speed in (("a", 1.0), ("b", 0.5)):
+        for i in range(8):  # 0.1-12.8 ms of compute: the call cost weighs on the small ones
+            r = fe.Row(f"{chip}{i}", chip, "rt", "k", f"m{i}", (224, 224), 1, 0.0, False, peak=1e12)
+            r.feats = (np.zeros(1, dtype=np.int8), np.array([0.5e8 * 2 ** i]), np.zeros(1), 0, 0, 0.0, 0.0, False)
+            r.measured_s = 1e-4 * 2 ** i + 2e-4 / fixed_speed
+            rows.append(r)
+    fe.speed_keys(rows)
+    speed = fe._speeds(fe.Batch(rows), fe.Params(gemm=0.5, overhead_us=0.0, call_us=200.0))
+    assert speed["a"][0] == pytest.approx(speed["b"][0])
+    assert speed["a"][1] / speed["b"][1] == pytest.approx(2.0)
+
+
 def test_chip_speed_scales_compute_memory_and_op_cost():
     g = _graph()
     slow = roofline(g, INT8, 1e9, 1e9, _eff(op_overhead_s=1e-4), batch=1)
     fast = roofline(g, INT8, 1e9, 1e9, _eff(op_overhead_s=1e-4, speed=2.0), batch=1)
     assert fast.latency_s == pytest.approx(slow.latency_s / 2)
     assert fast.peak_ops == slow.peak_ops  # the rated peak is reported unscaled
+
+
+def test_a_chip_pays_its_fixed_costs_at_its_own_fixed_cost_speed():
+    """Two linear layers of 2 MFLOPs and 1 MB each at 1 GOPS and 1 GB/s: 2 ms of compute each (the
+    roofline's larger side: 1 MB at 1 GB/s is 1 ms), 100 µs to start each op and 300 µs per call; at
+    compute speed 2 and fixed-cost speed 0.5: 2 × 2 ms / 2 + (2 × 100 µs + 300 µs) / 0.5 = 3 ms."""
+    g = _graph()
+    e = _eff(op_overhead_s=1e-4, call_overhead_s=3e-4, speed=2.0, fixed_speed=0.5)
+    assert roofline(g, INT8, 1e9, 1e9, e, batch=1).latency_s == pytest.approx(2 * 2e-3 / 2 + (2 * 1e-4 + 3e-4) / 0.5)
+    assert _eff(speed=2.0).fixed_rate == 2.0  # no fixed-cost speed of its own: at the compute speed
 
 
 def test_weights_that_fit_on_chip_stay_and_the_rest_cross_the_host_link():
@@ -167,7 +229,8 @@ def test_the_fit_predictions_are_what_chipfit_predicts():
     stored = {"resnet50", "resnet18", "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "convnext_tiny"}
     per_class: dict[str, list[dict]] = {}
     for r in rows:  # a few rows of every class, a borrowing one included
-        if r["model"] in stored and r["input"] == "224x224" and len(per_class.setdefault(r["class"], [])) < 3:
+        if r["model"] in stored and r["input"] == "224x224" and r["speed_of"] in ("", r["chip"]) \
+                and len(per_class.setdefault(r["class"], [])) < 3:  # (not a chip's speed in an older release)
             per_class[r["class"]].append(r)
     picked = [r for rs in per_class.values() for r in rs]
     assert picked, "no predicted row of a shipped network"
@@ -381,7 +444,9 @@ def test_the_hailo_fit_prices_contexts_with_its_fitted_capacities():
     big = check("mobilenet_v2", "hailo-15l", fps=30, precision="int8")
     e = big.efficiency
     assert big.roof.split is True
-    assert big.roof.context_s == pytest.approx(big.roof.weight_bytes / (fit.context_link_gbps * 1e9 * e.speed))
+    # the reload is paid once per batch: at the chip's speed for fixed costs
+    assert big.roof.context_s == pytest.approx(big.roof.weight_bytes / (fit.context_link_gbps * 1e9 * e.fixed_speed))
+    assert e.fixed_speed == fit.chips["hailo-15l"].fixed_speed
     b8 = check("mobilenet_v2", "hailo-15l", fps=30, precision="int8", batch=8)
     assert b8.roof.latency_s / 8 < big.roof.latency_s  # the reload is shared by the batch
 

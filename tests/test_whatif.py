@@ -94,10 +94,11 @@ def _hand_latency_bounds(c):
     dram = sum(o.bytes for o in c.roof1.ops if o.bytes > c.efficiency.buffer_bytes)
     M = dram / (c.effective_bandwidth_gbps * 1e9 * speed)
     # the fixed costs of an edge runtime: per op started, per data move (a concat, a shuffle copy)
-    # and per call
+    # and per call, at the chip's speed for fixed costs (its compute speed when it has none of its own)
+    fixed_speed = c.efficiency.fixed_speed or speed
     fixed = (c.efficiency.op_overhead_s * sum(1 for o in c.roof1.ops if o.flops and not o.fused)
              + c.efficiency.data_overhead_s * sum(1 for o in c.roof1.ops if o.kind == "data" and o.bytes)
-             + c.efficiency.call_overhead_s) / speed
+             + c.efficiency.call_overhead_s) / fixed_speed
     return max(C, M) + fixed, C + M + fixed
 
 

@@ -342,7 +342,7 @@ class CheckResult:
             "efficiency": {"class": eff.efficiency_class, "gemm": eff.gemm, "depthwise": eff.depthwise,
                            "vector": eff.vector, "memory": eff.memory, "op_overhead_s": eff.op_overhead_s,
                            "call_overhead_s": eff.call_overhead_s,
-                           "chip_speed": eff.speed, "basis": eff.basis,
+                           "chip_speed": eff.speed, "chip_fixed_cost_speed": eff.fixed_rate, "basis": eff.basis,
                            "validation": eff.residual.model_dump() if eff.residual else None},
             "fused": self.roof.fused,
             "other_units": [vars(u) for u in self.other_units],

@@ -132,16 +132,18 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
             why = "it has attention" if roof.has_attention else f"more than the chip's {human_bytes(roof.context_bytes)}"
             lines.append(("contexts", f"dataflow chip; {need}: {why}, so it is split into contexts: each op pays its "
                           f"fixed cost and the weights reload once per batch, {human_bytes(roof.weight_bytes)} / "
-                          f"{num(e.context_link_bw * e.speed / 1e9)} GB/s = {_t(roof.context_s)}"))
+                          f"{num(e.context_link_bw * e.fixed_rate / 1e9)} GB/s = {_t(roof.context_s)}"))
         else:
             lines.append(("contexts", f"dataflow chip; {need} fits its {human_bytes(roof.context_bytes)} one-context "
                           "capacity: the layers run at once, as a pipeline, with no fixed cost per op"))
     n_start = sum(1 for o in roof.ops if o.overhead_s and o.kind != "data")
     n_moves = sum(1 for o in roof.ops if o.overhead_s and o.kind == "data")
     if n_start or n_moves or roof.call_overhead_s:
-        lines.append(("fixed costs", f"{n_start} ops (not fused) × {_t(e.op_overhead_s / e.speed)} to start each"
-                      + (f" + {n_moves} data moves (concat, copy) × {_t(e.data_overhead_s / e.speed)}" if n_moves else "")
-                      + f" = {_t(roof.overhead_s)}, + {_t(roof.call_overhead_s)} per call of the runtime, per batch"))
+        lines.append(("fixed costs", f"{n_start} ops (not fused) × {_t(e.op_overhead_s / e.fixed_rate)} to start each"
+                      + (f" + {n_moves} data moves (concat, copy) × {_t(e.data_overhead_s / e.fixed_rate)}"
+                         if n_moves else "")
+                      + f" = {_t(roof.overhead_s)}, + {_t(roof.call_overhead_s)} per call of the runtime, per batch"
+                      + (f" (at the chip's fixed-cost speed {e.fixed_rate:.3g})" if e.fixed_rate != 1 else "")))
     fixed = roof.overhead_s + roof.call_overhead_s + roof.context_s
     lines.append(("latency (batch 1)",
                   f"Σ time_i = {_t(by['compute'])} in {n_cmp} compute-bound ops + {_t(by['memory'])} in "

@@ -13,8 +13,9 @@ call. Batch ``B`` multiplies FLOPs and activation bytes by ``B``; weights are re
 launch, an NPU layer switch): ``efficiency.op_overhead_s`` per op that computes and is not fused
 into the op before it, once per batch, and ``efficiency.call_overhead_s`` once per call (per batch).
 This is why small models at batch 1 run slower than their roofline and why a batch of 8 costs less
-per image. **Chip speed**: a measured chip's ``efficiency.speed`` multiplies its compute rate,
-bandwidth and op rate (1 for a chip never measured).
+per image. **Chip speed**: a measured chip's ``efficiency.speed`` multiplies its compute rate and
+bandwidth, and its ``efficiency.fixed_rate`` divides the fixed costs (per op, per data move, per
+call, a context reload) (1 for a chip never measured).
 
 **Attention and data movement.** A matrix product of two activations (attention's QKᵀ and AV:
 no weights) runs at the class's ``attention`` efficiency when it has one (NPUs run these far
@@ -296,8 +297,8 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
     peak_ops = peak_ops * speed
     mem_rate = bandwidth * efficiency.memory * speed
     buffer = efficiency.buffer_bytes  # an op's bytes up to this stay on chip: no DRAM time
-    overhead = efficiency.op_overhead_s / speed
-    data_overhead = efficiency.data_overhead_s / speed
+    overhead = efficiency.op_overhead_s / efficiency.fixed_rate
+    data_overhead = efficiency.data_overhead_s / efficiency.fixed_rate
     weight_bytes, max_act, attention, layers = 0.0, 0.0, False, 0
     room = onchip_bytes if link_bandwidth else 0.0  # on-chip weight memory still free
     was_host = False
@@ -369,7 +370,7 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
         notes.append("no DRAM bandwidth in the database for this chip: memory time is not modelled")
     called = any(t.flops for t in times)  # a graph without work calls nothing
     r = Roofline(times, batch, peak_ops / speed, bandwidth, efficiency, fuse, notes, onchip_bytes,
-                 link_bandwidth, efficiency.call_overhead_s / speed if called else 0.0,
+                 link_bandwidth, efficiency.call_overhead_s / efficiency.fixed_rate if called else 0.0,
                  weight_bytes, max_act, attention, host=host,
                  host_priced=host is not None or not any(t.on_host and (t.flops or t.bytes) for t in times))
     if efficiency.dataflow:
@@ -377,7 +378,7 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
         r.layers = layers
         r.split = bool(efficiency.context_bytes) and (attention or r.context_need_bytes > efficiency.context_bytes)
         if r.split:
-            rate = efficiency.context_link_bw * speed
+            rate = efficiency.context_link_bw * efficiency.fixed_rate
             r.context_s = weight_bytes / rate if rate else 0.0
         else:  # one context: the layers run at once, as a pipeline, with no fixed cost each
             for t in times:

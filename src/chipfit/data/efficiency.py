@@ -87,11 +87,19 @@ class ChipSpeed(_Strict):
     """How fast one measured chip runs relative to its class's prediction from rated peaks."""
 
     speed: float = Field(gt=0, le=100)
+    #: how fast it runs what is paid once per batch (op starts, data moves, the call, a context
+    #: reload: the work of its control processor and host CPU); None: at ``speed``
+    fixed_speed: float | None = Field(default=None, gt=0, le=100)
     rows: int = Field(ge=1)
     #: dataflow classes: the largest network (int8 weights + largest op working set, MB) measured
     #: running in one context on this chip; a bigger one is split into contexts (fitted, see
     #: benchmarks/fit_edge.py: the chip's on-chip memory is not published)
     context_mb: float | None = Field(default=None, gt=0)
+    #: a chip measured in several releases of the class's runtime: ``release`` is the one ``speed``
+    #: was fitted in (the class's reference release, the one most of its rows were measured in) and
+    #: ``other_releases`` the speed fitted on each other release's rows; chipfit predicts with ``speed``
+    release: str | None = None
+    other_releases: dict[str, float] | None = None
 
 
 class ClassFit(_Strict):
@@ -169,6 +177,12 @@ class Efficiency:
     context_bytes_per_layer: float = 0.0  # dataflow: what each layer takes of that capacity besides its weights
     context_link_bw: float = 0.0    # dataflow: bytes/s at which a split network's weights reload per batch
     buffer_bytes: float = 0.0       # an op whose bytes are at most this pays no DRAM time (0: every op does)
+    fixed_speed: float | None = None  # the chip's measured speed for the fixed costs; None: at ``speed``
+
+    @property
+    def fixed_rate(self) -> float:
+        """What the fixed costs (per op, per data move, per call, a context reload) are divided by."""
+        return self.fixed_speed if self.fixed_speed is not None else self.speed
 
     def compute(self, op_class: str) -> float:
         if op_class == "attention":
@@ -243,6 +257,7 @@ def for_class(name: str, utilization: float | None = None, chip: str | None = No
     return Efficiency(fit.gemm, fit.depthwise, fit.vector, fit.memory, name, fit.basis, fit.residual,
                       op_overhead_s=fit.op_overhead_us * 1e-6, call_overhead_s=fit.call_overhead_us * 1e-6,
                       speed=measured.speed if measured else 1.0,
+                      fixed_speed=measured.fixed_speed if measured else None,
                       band=band, attention=fit.attention, data_overhead_s=fit.data_overhead_us * 1e-6,
                       dataflow=fit.dataflow,
                       context_bytes=(measured.context_mb or 0.0) * 1e6 if measured else 0.0,

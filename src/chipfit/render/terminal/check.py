@@ -58,7 +58,7 @@ def check_view(r: "CheckResult", explain: bool = False, per_layer: bool = False)
                   f"{r.record.chip.host_link.name} every inference: {_t(r.roof1.link_s)}")
     if r.roof1.overhead_s or r.roof1.call_overhead_s:
         t.add_row("fixed costs", f"{_t(r.roof1.overhead_s + r.roof1.call_overhead_s)} per batch "
-                  f"({_t(r.efficiency.op_overhead_s / r.efficiency.speed)} to start each of "
+                  f"({_t(r.efficiency.op_overhead_s / r.efficiency.fixed_rate)} to start each of "
                   f"{sum(1 for o in r.roof1.ops if o.overhead_s)} ops, {_t(r.roof1.call_overhead_s)} per call)")
     if r.together is not None:
         tg = r.together
@@ -93,6 +93,8 @@ def check_view(r: "CheckResult", explain: bool = False, per_layer: bool = False)
                   f"{num(u.max_fps)} FPS each at batch 1")
     eff = r.efficiency
     speed = f", chip speed {eff.speed:.3g}" if eff.speed != 1 else ""
+    if eff.fixed_rate != eff.speed:
+        speed += f" (fixed costs {eff.fixed_rate:.3g})"
     t.add_row("efficiency", f"{eff.efficiency_class}: gemm {eff.gemm:.3g}, depthwise {eff.depthwise:.3g}, "
               f"vector {eff.vector:.3g}, memory {eff.memory:.3g}{speed} ({cli_words(eff.basis)})")
     for note in r.to_dict()["notes"]:
