@@ -638,10 +638,11 @@ def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
             counts[r.chip] += 1
         entry["chips"] = {c: {"speed": round(s, 4), "fixed_speed": round(f, 4), "rows": counts[c]}
                           for c, (s, f) in sorted(res.speeds.items()) if counts[c]}
+        own = {r.chip: r.release for r in res.fit_rows if r.speed_of == r.chip}
         for r in res.fit_rows:
             if r.speed_of != r.chip and r.speed_of in res.speeds:  # the chip measured in another release too
                 chip = entry["chips"][r.chip]
-                chip["release"] = next(x.release for x in res.fit_rows if x.speed_of == r.chip)
+                chip["release"] = own[r.chip]
                 chip.setdefault("other_releases", {})[r.release] = round(res.speeds[r.speed_of][0], 4)
         for c, mb in (p.context_mb or {}).items():
             if c in entry["chips"]:
@@ -732,8 +733,8 @@ def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[
                      f"– | – | {h['n']} | {errors(h)} | – | {band(h)} | – |")
     lines += ["", "Fitted factors (compute factors are fractions of the rated dense int8 peak; chip speeds are a "
               "measured chip's speed relative to its class, for the work that grows with the batch / for what is "
-              "paid once per batch (op starts, data moves, the call, a context reload); `on-chip buffer`: an op whose working set, weights and "
-              "activations after fusion, is at most this pays no DRAM time):", "",
+              "paid once per batch (op starts, data moves, the call, a context reload); `on-chip buffer`: an op "
+              "whose working set, weights and activations after fusion, is at most this pays no DRAM time):", "",
               "| class | gemm | depthwise | vector | attention | memory | on-chip buffer | per op | per data op | "
               "per call | chip speeds | at a grid edge |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -879,10 +880,9 @@ def main() -> None:
                           "call_overhead_us; dataflow classes: context_link_gbps, after per-chip context_mb from "
                           "batch-1 / batch-8 pairs; the lowest loss of a descent from the defaults and one at each "
                           "buffer_mb of its grid, then a descent from there and restarts at other fixed costs) "
-                          "alternating with closed-form chip "
-                          "speeds (per chip and runtime release, a fixed-cost speed from a grid and the compute "
-                          "speed as the chip's median log ratio at it), minimising the mean absolute log error of latency "
-                          "over the class's fit rows; "
+                          "alternating with closed-form chip speeds (per chip and runtime release, a fixed-cost "
+                          "speed from a grid and the compute speed as the chip's median log ratio at it), "
+                          "minimising the mean absolute log error of latency over the class's fit rows; "
                           f"rows of models with crc32(model) % {HELD_OUT_MODULUS} == 0 are held out")
     from chipfit.data.efficiency import EfficiencyFile
 
