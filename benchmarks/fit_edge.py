@@ -9,7 +9,8 @@ whose chip is in chipfit's database with an int8 peak, whose model is a torchvis
 vision network of chipfit's zoo (``model_ref``: the YOLO detectors, EfficientNet-Lite0; video
 networks are left out: the sources give no frame count),
 run in int8 with every layer on the NPU (AI Hub's "layers on NPU a/b" with a = b), by a runtime
-of :data:`RUNTIME_CLASS`. Each row is priced as ``chipfit check`` prices it: the model's cost
+of :data:`RUNTIME_CLASS`. An int8 row slower than the same build in float on the same device
+(:data:`NOT_INTEGER`) is set aside: never fitted on, scored apart. Each row is priced as ``chipfit check`` prices it: the model's cost
 graph at the row's input size, fused, on the chip's NPU.
 
 **Model per runtime class** (see ``chipfit.analysis.roofline``): per op,
@@ -149,9 +150,10 @@ class Row:
     speed_of: str = ""       # whose speed the row runs at: its chip, or its chip in another release
 
 
-def speed_keys(rows: list[Row]) -> None:
-    """Set each row's ``speed_of``. A runtime release changes how fast a chip runs every network
-    (the same chip and network measured in two releases of a runtime differ), so a chip measured in
+def speed_keys(rows: list[Row], also: list[Row] = ()) -> None:
+    """Set each row's ``speed_of`` (and that of the rows ``also``, which are not counted). A runtime
+    release changes how fast a chip runs every network (the same chip and network measured in two
+    releases of a runtime differ), so a chip measured in
     several releases of its class's runtime has a speed per release. Its plain speed, the one
     chipfit predicts with, is that of the class's reference release (the one most of the class's
     rows were measured in), else of the chip's most measured release; the others are named
@@ -164,9 +166,9 @@ def speed_keys(rows: list[Row]) -> None:
         per_chip: dict[str, Counter] = defaultdict(Counter)
         for r in crows:
             per_chip[r.chip][r.release] += 1
-        for r in crows:
+        for r in crows + [x for x in also if x.cls == crows[0].cls]:
             releases = per_chip[r.chip]
-            own = reference if reference in releases else releases.most_common(1)[0][0]
+            own = reference if reference in releases or not releases else releases.most_common(1)[0][0]
             r.speed_of = r.chip if r.release == own else f"{r.chip} ({r.release})"
 
 
@@ -210,62 +212,85 @@ def oriented(model_ref: str, hw: tuple[int, int]) -> tuple[int, int]:
     return hw
 
 
-def select_rows(db) -> tuple[list[Row], dict[str, int]]:
-    """The rows chipfit can price, and a count of the rest by reason."""
+#: why an int8 row that runs slower than the same build in float on the same device is not fitted on:
+#: an NPU's int8 path has at least twice its float rate and moves half the bytes, so such a build runs
+#: something else (requantisation between layers, a float path), which no op-cost model of the graph sees
+NOT_INTEGER = "int8 build slower than its float build on the same device (not the integer path)"
+
+
+def float_twin(row_id: str) -> str | None:
+    """The id of the same network, runtime, release and device measured in float (Qualcomm AI Hub's
+    rows name their precision in the id), or None."""
+    return row_id.replace("/int8/", "/float/", 1) if "/int8/" in row_id else None
+
+
+def select_rows(db) -> tuple[list[Row], dict[str, int], list[Row]]:
+    """The rows chipfit can price, a count of the rest by reason, and the priced rows set aside as
+    :data:`NOT_INTEGER` (scored apart, never fitted on)."""
     left: dict[str, int] = defaultdict(int)
     out = []
     with open(ROWS, newline="", encoding="utf-8") as fh:
-        for r in csv.DictReader(fh):
-            gpu = r["runtime"] == "tensorrt" and r["unit"] == "gpu"
-            if r["unit"] != "npu" and not gpu:
-                left["not an NPU row"] += 1
-                continue
-            if r["runtime"] not in RUNTIME_CLASS:
-                left[f"runtime {r['runtime']} has no class"] += 1
-                continue
-            cls = RUNTIME_CLASS[r["runtime"]]
-            precision = "fp16" if gpu else "int8"
-            if not countable(r["model_ref"]):
-                left["model is not a network chipfit counts"] += 1
-                continue
-            if r["model_ref"] in VIDEO:
-                left["video network (the source gives no frame count)"] += 1
-                continue
-            if r["precision"] != precision:
-                left[f"precision {r['precision']} (NPU rows: int8 only)"] += 1
-                continue
-            m = re.search(r"layers on NPU (\d+)/(\d+)", r["notes"])
-            if m and m.group(1) != m.group(2):
-                left["some layers fall back to the CPU"] += 1
-                continue
-            try:
-                rec, _ = db.get(r["chip"])
-            except Exception:
-                left["chip not in chipfit's database"] += 1
-                continue
-            if gpu:
-                unit = rec.chip.unit_with(precision)
-                cls = unit.efficiency_class if unit is not None else None
-            else:
-                unit = next((u for u in rec.chip.compute_units() if cls in runtimes_of(u)), None) or \
-                    rec.chip.unit_with(precision)
-            if unit is None or precision not in unit.dense:
-                left[f"chip has no {precision} peak"] += 1
-                continue
-            hw = INPUT_FIX.get((r["source"], r["model_ref"])) or _hw(r["input"])
-            if hw is None:
-                left["input shape not an image size"] += 1
-                continue
-            hw = oriented(r["model_ref"], hw)
-            batch = int(r["batch"])
-            value = float(r["value"])
-            measured = value / 1e3 if r["metric"] == "latency_ms" else batch / value
-            bw = rec.chip.memory_bandwidth_gbps.value * 1e9 if rec.chip.memory_bandwidth_gbps else 0.0
-            out.append(Row(r["id"], rec.id, r["runtime"], cls, r["model_ref"], hw, batch, measured,
-                           held_out(r["model_ref"]), precision, unit.dense[precision].value * 1e12, bw,
-                           release=r["runtime_version"]))
-    speed_keys(out)
-    return out, dict(left)
+        raw = list(csv.DictReader(fh))
+    latency = {r["id"]: (r["metric"], float(r["value"]), int(r["batch"])) for r in raw}
+    set_aside = []
+    for r in raw:
+        gpu = r["runtime"] == "tensorrt" and r["unit"] == "gpu"
+        if r["unit"] != "npu" and not gpu:
+            left["not an NPU row"] += 1
+            continue
+        if r["runtime"] not in RUNTIME_CLASS:
+            left[f"runtime {r['runtime']} has no class"] += 1
+            continue
+        cls = RUNTIME_CLASS[r["runtime"]]
+        precision = "fp16" if gpu else "int8"
+        if not countable(r["model_ref"]):
+            left["model is not a network chipfit counts"] += 1
+            continue
+        if r["model_ref"] in VIDEO:
+            left["video network (the source gives no frame count)"] += 1
+            continue
+        if r["precision"] != precision:
+            left[f"precision {r['precision']} (NPU rows: int8 only)"] += 1
+            continue
+        m = re.search(r"layers on NPU (\d+)/(\d+)", r["notes"])
+        if m and m.group(1) != m.group(2):
+            left["some layers fall back to the CPU"] += 1
+            continue
+        try:
+            rec, _ = db.get(r["chip"])
+        except Exception:
+            left["chip not in chipfit's database"] += 1
+            continue
+        if gpu:
+            unit = rec.chip.unit_with(precision)
+            cls = unit.efficiency_class if unit is not None else None
+        else:
+            unit = next((u for u in rec.chip.compute_units() if cls in runtimes_of(u)), None) or \
+                rec.chip.unit_with(precision)
+        if unit is None or precision not in unit.dense:
+            left[f"chip has no {precision} peak"] += 1
+            continue
+        hw = INPUT_FIX.get((r["source"], r["model_ref"])) or _hw(r["input"])
+        if hw is None:
+            left["input shape not an image size"] += 1
+            continue
+        hw = oriented(r["model_ref"], hw)
+        batch = int(r["batch"])
+        value = float(r["value"])
+        measured = value / 1e3 if r["metric"] == "latency_ms" else batch / value
+        bw = rec.chip.memory_bandwidth_gbps.value * 1e9 if rec.chip.memory_bandwidth_gbps else 0.0
+        row = Row(r["id"], rec.id, r["runtime"], cls, r["model_ref"], hw, batch, measured,
+                  held_out(r["model_ref"]), precision, unit.dense[precision].value * 1e12, bw,
+                  release=r["runtime_version"])
+        twin = latency.get(float_twin(r["id"]) or "")
+        if twin is not None and twin[0] == r["metric"] and twin[2] == batch and \
+                (value >= twin[1] if r["metric"] == "latency_ms" else value <= twin[1]):
+            left[NOT_INTEGER] += 1
+            set_aside.append(row)
+            continue
+        out.append(row)
+    speed_keys(out, also=set_aside)
+    return out, dict(left), set_aside
 
 
 def graph_of(model: str, hw: tuple[int, int]) -> CostGraph:
@@ -690,7 +715,7 @@ def band(res: dict | None) -> str:
 
 
 def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[str, int], n_rows: int,
-                     pooled: ClassResult, checks: dict[str, ClassResult]) -> str:
+                     pooled: ClassResult, checks: dict[str, ClassResult], aside: dict) -> str:
     lines = [BLOCK[0], "## Edge NPUs (published measurements, `benchmarks/edge/`)", "",
              f"Regenerated by `python benchmarks/fit_edge.py` ({datetime.date.today().isoformat()}). "
              f"Of the {n_rows} published edge rows in `benchmarks/edge/rows.csv`, "
@@ -772,6 +797,17 @@ def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[
                          f"{pct(percentile(sorted(errs), 90))} |")
     lines += ["", "Rows not priced, and why:", "", "| reason | rows |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in sorted(left.items(), key=lambda kv: -kv[1])]
+    if aside:
+        lines += ["", "The rows set aside because their int8 build ran slower than the same build in float on "
+                  "the same device (an NPU's int8 path has at least twice its float rate and moves half the "
+                  "bytes, so these builds run something no op-cost model of the network sees) are never fitted "
+                  "on or scored above. Priced anyway, as their class prices a new network on their chip "
+                  "(`predictions.csv`, role `set-aside`), they show what chipfit misses on such a build:", "",
+                  "| class | rows | networks | median error | predicted too fast |", "|---|---|---|---|---|"]
+        for name, (rs, pr) in aside.items():
+            err = pr / np.array([r.measured_s for r in rs]) - 1
+            lines.append(f"| {name} | {len(rs)} | {', '.join(sorted({r.model for r in rs}))} | "
+                         f"{pct(float(np.median(np.abs(err)) * 100))} | {int(np.sum(err < 0))} of {len(rs)} |")
     lines += ["", "Every priced row, with its role and prediction, is in `benchmarks/edge/predictions.csv`.", BLOCK[1]]
     return "\n".join(lines)
 
@@ -816,11 +852,11 @@ def main() -> None:
     if not ROWS.exists():
         sys.exit("benchmarks/edge/rows.csv is missing: run python benchmarks/edge/build.py first")
     db = database()
-    rows, left = select_rows(db)
+    rows, left, set_aside = select_rows(db)
     with open(ROWS, encoding="utf-8") as fh:
         n_rows = sum(1 for _ in fh) - 1
     graphs = {}
-    for r in rows:
+    for r in rows + set_aside:
         key = (r.model, r.hw)
         if key not in graphs:
             graphs[key] = graph_of(*key)
@@ -831,6 +867,7 @@ def main() -> None:
     if hosted:
         left["some ops are left to the host CPU (runtime_ops.yaml)"] = len(hosted)
         rows = [r for r in rows if r.id not in hosted]
+    set_aside = [r for r in set_aside if r.id not in hosted]
     by_class = defaultdict(list)
     for r in rows:
         by_class[r.cls].append(r)
@@ -867,6 +904,10 @@ def main() -> None:
                                + " rows (" + entries["npu"]["basis"].split(" on ", 1)[1]
                                + "), one set of factors for every chip: its leave-one-chip-out error is the "
                                "band of an NPU never measured")
+    # the rows set aside, priced as their class prices a new network on their chip
+    aside = {name: (rs, Batch(rs).predict(results[name].params, results[name].speeds))
+             for name in results if not results[name].borrowed
+             for rs in [[r for r in set_aside if r.cls == name]] if rs}
     for name, e in entries.items():
         print(f"{name:16s} " + json.dumps({k: v for k, v in e.items() if k in ("residual", "heldout", "out_of_sample", "unmeasured_chip")}))
     if args.dry_run:
@@ -902,11 +943,12 @@ def main() -> None:
             role_rows = ([("fit", r, p, q) for r, p, q in zip(res.fit_rows, res.fit_pred, loo)]
                          + [("heldout" if not res.borrowed else "check", r, p, p)
                             for r, p in zip(res.test_rows, res.test_pred)])
+            role_rows += [("set-aside", r, p, p) for r, p in zip(*aside.get(name, ([], [])))]
             for role, r, p, q in role_rows:
                 w.writerow([r.id, r.chip, name, r.model, f"{r.hw[0]}x{r.hw[1]}", r.batch, role,
                             f"{r.measured_s:.6g}", f"{p:.6g}", f"{100 * (p / r.measured_s - 1):+.1f}", f"{q:.6g}",
                             r.speed_of if not res.borrowed else ""])
-    write_validation(validation_block(results, entries, left, n_rows, pooled, checks))
+    write_validation(validation_block(results, entries, left, n_rows, pooled, checks, aside))
     print(f"wrote {EFFICIENCY.relative_to(ROOT)}, {PREDICTIONS.relative_to(ROOT)}, {VALIDATION.name}")
 
 

@@ -149,6 +149,37 @@ def test_the_edge_fit_finds_a_chip_whose_fixed_costs_run_slower_than_its_compute
     assert speed["a"][1] / speed["b"][1] == pytest.approx(2.0)
 
 
+def test_an_int8_row_slower_than_its_float_build_is_set_aside(tmp_path, monkeypatch):
+    """Of two AI Hub ResNet-18 pairs on the same device, the int8 build that ran slower than its float
+    build (1.2 ms against 1.0 ms) is set aside, never fitted on; the one that ran faster is kept, as
+    is an int8 row with no float twin."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import fit_edge as fe
+
+    cols = ("id,chip,unit,runtime,runtime_version,model,model_ref,input,precision,batch,cores,metric,value,"
+            "source,source_path,source_commit,source_table,notes").split(",")
+    rows = []
+    for release, int8_ms, float_ms in (("a", 1.2, 1.0), ("b", 0.4, 1.0), ("c", 0.4, None)):
+        for precision, ms in (("int8", int8_ms), ("float", float_ms)):
+            if ms is not None:
+                rows.append({"id": f"hub-{release}/qcs8550/resnet18/{precision}/qnn/dev", "chip": "qcs8550",
+                             "unit": "npu", "runtime": "qnn", "runtime_version": release, "model": "resnet18",
+                             "model_ref": "resnet18", "input": "224x224", "precision": precision, "batch": "1",
+                             "metric": "latency_ms", "value": str(ms), "source": "test"})
+    path = tmp_path / "rows.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, cols, restval="")
+        w.writeheader()
+        w.writerows(rows)
+    monkeypatch.setattr(fe, "ROWS", path)
+    kept, left, aside = fe.select_rows(database())
+    assert [r.release for r in kept] == ["b", "c"]
+    assert [r.release for r in aside] == ["a"] and left[fe.NOT_INTEGER] == 1
+    assert aside[0].measured_s == pytest.approx(1.2e-3)
+
+
 def test_chip_speed_scales_compute_memory_and_op_cost():
     g = _graph()
     slow = roofline(g, INT8, 1e9, 1e9, _eff(op_overhead_s=1e-4), batch=1)
