@@ -10,8 +10,8 @@ vision network of chipfit's zoo (``model_ref``: the YOLO detectors, EfficientNet
 networks are left out: the sources give no frame count),
 run in int8 with every layer on the NPU (AI Hub's "layers on NPU a/b" with a = b), by a runtime
 of :data:`RUNTIME_CLASS`. An int8 row slower than the same build in float on the same device
-(:data:`NOT_INTEGER`) is set aside: never fitted on, scored apart. Each row is priced as ``chipfit check`` prices it: the model's cost
-graph at the row's input size, fused, on the chip's NPU.
+(:data:`NOT_INTEGER`) is set aside: never fitted on, scored apart. Each row is priced as
+``chipfit check`` prices it: the model's cost graph at the row's input size, fused, on the chip's NPU.
 
 **Model per runtime class** (see ``chipfit.analysis.roofline``): per op,
 ``max(flops / (peak × e_class × speed), dram / (bandwidth × e_memory × speed)) + overhead / fixed_speed``,
@@ -23,6 +23,10 @@ chips; per runtime release for a chip measured in several, see :func:`speed_keys
 what grows with the batch (compute and DRAM time) and ``fixed_speed`` what is paid once per batch
 (op starts, data moves, the call, a context reload), which runs on the chip's control processor and
 its host CPU, not on its MAC arrays, so it need not follow the compute speed.
+A convolution's or linear layer's FLOPs are charged with its input and output channels per group
+rounded up to whole tiles of ``tile`` channels (:data:`TILE_GRID`, 0 = none): a MAC array takes a
+fixed number of channels at a time, so a 3-channel image or a grouped convolution of 4 channels
+per group leaves most of it idle.
 ``dram`` is the op's bytes (weights and activations after fusion) when they exceed the class's
 on-chip buffer ``buffer_mb`` (fitted on :data:`BUFFER_GRID`, 0 = every op), else 0: an op that fits
 the NPU's on-chip memory moves its tensors while it computes; a larger one is tiled through DRAM.
@@ -85,7 +89,7 @@ VALIDATION = ROOT / "VALIDATION.md"
 BLOCK = ("<!-- edge:start (written by benchmarks/fit_edge.py) -->", "<!-- edge:end -->")
 
 from chipfit.analysis.fallback import placement_for  # noqa: E402
-from chipfit.analysis.roofline import roofline  # noqa: E402
+from chipfit.analysis.roofline import channel_padding, roofline  # noqa: E402
 from chipfit.core.costgraph import CostGraph  # noqa: E402
 from chipfit.core.precision import get_precision  # noqa: E402
 from chipfit.core.stats import percentile  # noqa: E402
@@ -317,20 +321,27 @@ def graph_of(model: str, hw: tuple[int, int]) -> CostGraph:
 
 
 CLASS_INDEX = {"gemm": 0, "depthwise": 1, "vector": 2, "attention": 3}
+#: channel tiles tried (0: no padding): NPU MAC arrays take 8 to 64 channels at a time
+TILE_GRID = [0, 4, 8, 16, 32, 64]
 _UNIT = Efficiency(1.0, 1.0, 1.0, 1.0, "unit", "unit", attention=1.0, op_overhead_s=1.0, data_overhead_s=1e-3)
 
 
 def features(graph: CostGraph, batch: int, precision: str = "int8") -> tuple:
     """Per op: class index, FLOPs, bytes (after fusion); per graph: the ops that pay the fixed
-    cost, the data-movement ops that pay theirs, weight bytes, one-context need (MB) and whether
-    it has attention."""
+    cost, the data-movement ops that pay theirs, weight bytes, one-context need (MB), whether it
+    has attention, and per channel tile the ops' padding (compute cost over FLOPs)."""
     r = roofline(graph, get_precision(precision), 1.0, 1.0, _UNIT, batch=batch, fuse=True)
+    assert len(r.ops) == len(graph.ops)
     cls = np.array([CLASS_INDEX[o.op_class] for o in r.ops], dtype=np.int8)
+    # per tile of TILE_GRID: what each op's compute costs over its FLOPs (channels padded to whole tiles)
+    padding = {t: np.array([channel_padding(op, t) if o.op_class == "gemm" else 1.0
+                            for op, o in zip(graph.ops, r.ops)]) for t in TILE_GRID if t}
     flops = np.array([o.flops for o in r.ops], dtype=float)
     nbytes = np.array([o.bytes for o in r.ops], dtype=float)
     launches = sum(1 for o in r.ops if o.overhead_s == 1.0)
     moves = sum(1 for o in r.ops if o.overhead_s == 1e-3)
-    return cls, flops, nbytes, launches, moves, r.weight_bytes, r.context_need_bytes / 1e6, r.has_attention
+    return (cls, flops, nbytes, launches, moves, r.weight_bytes, r.context_need_bytes / 1e6, r.has_attention,
+            padding)
 
 
 # ----------------------------------------------------------------------------- the model
@@ -348,6 +359,7 @@ class Params:
     context_mb: dict | None = None           # dataflow classes: per chip, what fits one context
     layer_mb: float = 0.0                    # dataflow classes: what each layer takes of a context besides weights
     buffer_mb: float = 0.0                   # an op whose bytes are at most this pays no DRAM time (0: every op)
+    tile: int = 0                            # channels the MAC array takes at a time (0: no padding)
 
 
 class Batch:
@@ -367,6 +379,11 @@ class Batch:
         self.idx = np.concatenate(idx)
         self.cls = np.concatenate(cls)
         self.flops_per_peak = np.concatenate(fl) / np.concatenate(pk)
+        # per channel tile: FLOPs / peak with each op's channels padded to whole tiles
+        self.padded = {t: self.flops_per_peak * np.concatenate(
+            [r.feats[8][t] if len(r.feats) > 8 else np.ones(len(r.feats[0])) for r in rows])
+            for t in TILE_GRID if t}
+        self.padded[0] = self.flops_per_peak
         bws = np.concatenate(bw)
         self.bytes = np.concatenate(by)
         self.bytes_per_bw = np.where(bws > 0, self.bytes / np.where(bws > 0, bws, 1), 0.0)
@@ -400,7 +417,7 @@ class Batch:
         """Per row at speed 1: the time that grows with the batch (the ops' compute and DRAM time)
         and the time paid once per batch (op starts, data moves, the call, a context reload)."""
         eff = np.array([p.gemm, p.depthwise, p.vector, p.attention])[self.cls]
-        t = np.maximum(self.flops_per_peak / eff, self.dram(p.buffer_mb) / p.memory)
+        t = np.maximum(self.padded[p.tile] / eff, self.dram(p.buffer_mb) / p.memory)
         fixed = (self.launches * p.overhead_us + self.moves * p.data_us) * 1e-6
         if self.dataflow:  # one context: a pipeline, no fixed cost per op; split: those and the reload
             fixed = np.where(self.split(p), fixed + self.weights / (p.link_gbps * 1e9), 0.0)
@@ -539,13 +556,14 @@ def _descend(b: Batch, with_speeds: bool, p: Params, fixed: tuple[str, ...] = ()
         best = _loss(b, p, speed)
     names = (["gemm", "vector", "memory", "overhead_us", "call_us", "data_us"] + (["depthwise"] if has_dw else [])
              + (["attention"] if has_attn else []) + (["link_gbps"] if b.dataflow else [])
-             + (["buffer_mb"] if np.any(b.bytes_per_bw > 0) else []))
+             + (["buffer_mb"] if np.any(b.bytes_per_bw > 0) else []) + ["tile"])
     names = [n for n in names if n not in fixed]
     for _ in range(12):
         improved = False
         for name in names:
             grid = (OVERHEAD_GRID if name in ("overhead_us", "call_us", "data_us") else
-                    LINK_GRID if name == "link_gbps" else BUFFER_GRID if name == "buffer_mb" else FACTOR_GRID)
+                    LINK_GRID if name == "link_gbps" else BUFFER_GRID if name == "buffer_mb" else
+                    TILE_GRID if name == "tile" else FACTOR_GRID)
             for v in grid:
                 cand = Params(**{**vars(p), name: v})
                 loss = _loss(b, cand, speed)
@@ -628,6 +646,8 @@ def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
     entry["data_overhead_us"] = p.data_us
     if p.buffer_mb:
         entry["buffer_mb"] = p.buffer_mb
+    if p.tile:
+        entry["channel_tile"] = p.tile
     if lender is not None:
         checked = res.fit_rows + res.test_rows
         entry["basis"] = (f"too few measured rows to fit ({len(checked)} of {MIN_ROWS} needed): borrows the pooled "
@@ -697,6 +717,8 @@ def edges(p: Params) -> list[str]:
         out.append(f"context_link_gbps at the grid's end {p.link_gbps}")
     if p.buffer_mb >= BUFFER_GRID[-1]:
         out.append(f"buffer_mb at the grid's upper end {BUFFER_GRID[-1]}")
+    if p.tile >= TILE_GRID[-1]:
+        out.append(f"channel_tile at the grid's upper end {TILE_GRID[-1]}")
     return out
 
 
@@ -759,10 +781,12 @@ def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[
     lines += ["", "Fitted factors (compute factors are fractions of the rated dense int8 peak; chip speeds are a "
               "measured chip's speed relative to its class, for the work that grows with the batch / for what is "
               "paid once per batch (op starts, data moves, the call, a context reload); `on-chip buffer`: an op "
-              "whose working set, weights and activations after fusion, is at most this pays no DRAM time):", "",
-              "| class | gemm | depthwise | vector | attention | memory | on-chip buffer | per op | per data op | "
-              "per call | chip speeds | at a grid edge |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "whose working set, weights and activations after fusion, is at most this pays no DRAM time; "
+              "`channel tile`: a convolution or linear layer is charged its channels per group rounded up to "
+              "whole tiles):", "",
+              "| class | gemm | depthwise | vector | attention | memory | on-chip buffer | channel tile | per op | "
+              "per data op | per call | chip speeds | at a grid edge |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, res in results.items():
         if res.borrowed:
             continue
@@ -771,6 +795,7 @@ def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[
         att = f"{p.attention:g}" if "attention" in entries[name] else "(gemm)"
         buf = f"{p.buffer_mb:g} MB" if p.buffer_mb else "none"
         lines.append(f"| {name} | {p.gemm:g} | {p.depthwise:g} | {p.vector:g} | {att} | {p.memory:g} | {buf} | "
+                     f"{p.tile or 'none'} | "
                      f"{p.overhead_us:g} µs | {p.data_us:g} µs | {p.call_us:g} µs | {sp} | "
                      f"{'; '.join(edges(p)) or 'none'} |")
     lines += release_lines(results)
@@ -917,7 +942,7 @@ def main() -> None:
     for name, e in entries.items():
         doc["classes"][name] = e
     doc["edge_method"] = ("benchmarks/fit_edge.py: per edge runtime class, coordinate descent on log grids of "
-                          "(gemm, depthwise, vector, attention, memory, buffer_mb, op_overhead_us, data_overhead_us, "
+                          "(gemm, depthwise, vector, attention, memory, buffer_mb, channel_tile, op_overhead_us, data_overhead_us, "
                           "call_overhead_us; dataflow classes: context_link_gbps, after per-chip context_mb from "
                           "batch-1 / batch-8 pairs; the lowest loss of a descent from the defaults and one at each "
                           "buffer_mb of its grid, then a descent from there and restarts at other fixed costs) "

@@ -64,6 +64,43 @@ def test_an_op_that_fits_the_on_chip_buffer_pays_no_dram_time():
     assert roofline(g, INT8, 1e15, 1e9, _eff(buffer_bytes=4e6), fuse=False).memory_s == 0.0
 
 
+def _conv(name: str, x: tuple, w: tuple, y: tuple, op: str = "convolution") -> Op:
+    """A convolution with input ``x``, weight ``w`` and output ``y`` (layouts as the frontend writes them)."""
+    from math import prod
+    return Op(name=name, kind="conv", op=op, macs=prod(y) * (prod(w) // w[0]),  # output × weights per output channel params=prod(w), weight_elems=prod(w),
+              act_read_elems=prod(x), act_write_elems=prod(y), input_shapes=(x, w), output_shapes=(y,))
+
+
+def test_a_mac_array_pays_for_channels_padded_to_whole_tiles():
+    """At a tile of 16 channels: a 3-channel image into 20 channels costs (16/3)·(32/20) ≈ 8.53 times its
+    MACs of compute; a grouped convolution of 4 channels per group (128 → 128, 32 groups) (16/4)·(16/4) = 16
+    times; a 100 → 10 linear layer (112/100)·(16/10) = 1.792 times; a depthwise one is not a matrix op and
+    pays nothing; the TFLite layouts give the same channels. The MACs reported stay the network's own."""
+    from chipfit.analysis.roofline import channel_padding
+    from chipfit.core.opfamily import channel_dims
+
+    first = _conv("first", (1, 3, 8, 8), (20, 3, 3, 3), (1, 20, 8, 8))
+    grouped = _conv("grouped", (1, 128, 8, 8), (128, 4, 3, 3), (1, 128, 8, 8))
+    depthwise = _conv("dw", (1, 32, 8, 8), (32, 1, 3, 3), (1, 32, 8, 8))
+    lin = _linear("fc", 100, 10)
+    assert channel_padding(first, 16) == pytest.approx(16 / 3 * 32 / 20)
+    assert channel_padding(grouped, 16) == pytest.approx(16.0)
+    assert channel_padding(lin, 16) == pytest.approx(112 / 100 * 16 / 10)
+    assert channel_padding(first, 0) == 1.0
+    assert channel_dims(_conv("t", (1, 8, 8, 3), (20, 3, 3, 3), (1, 8, 8, 20), op="CONV_2D")) == (3, 20)
+    g = CostGraph(model="pads", ops=[first, grouped, depthwise, lin], params=0, inputs={"x": (1, 3, 8, 8)})
+    plain = roofline(g, INT8, 1e9, 0.0, _eff(), fuse=False)
+    tiled = roofline(g, INT8, 1e9, 0.0, _eff(channel_tile=16), fuse=False)
+    ratios = [t.compute_s / p.compute_s for t, p in zip(tiled.ops, plain.ops)]
+    assert ratios == pytest.approx([16 / 3 * 32 / 20, 16.0, 1.0, 112 / 100 * 16 / 10])
+    assert [t.macs for t in tiled.ops] == [p.macs for p in plain.ops]
+
+
+def test_the_fitted_channel_tile_reaches_the_prediction():
+    for name, fit in efficiency_classes().items():
+        assert for_class(name).channel_tile == (fit.channel_tile or 0)
+
+
 def test_the_fitted_on_chip_buffer_reaches_the_prediction():
     for name, fit in efficiency_classes().items():
         assert for_class(name).buffer_bytes == pytest.approx((fit.buffer_mb or 0.0) * 1e6)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import pytest
@@ -79,14 +80,29 @@ def test_bad_levers_are_one_sentence(kwargs, fragment):
 
 def _hand_latency_bounds(c):
     """The roofline by hand from the totals: compute time C = Σ over op classes of FLOPs / (peak ×
-    that class's efficiency), memory time M = bytes / (bandwidth × memory efficiency), of the ops whose bytes
-    exceed the on-chip buffer. Summing
-    max(compute, memory) op by op lies between max(C, M) and C + M, plus the runtime's fixed costs."""
+    that class's efficiency; a convolution or linear layer with its channels per group rounded up to
+    whole tiles of the class's channel tile), memory time M = bytes / (bandwidth × memory
+    efficiency), of the ops whose bytes exceed the on-chip buffer. Summing max(compute, memory) op
+    by op lies between max(C, M) and C + M, plus the runtime's fixed costs."""
     from chipfit.analysis.roofline import op_class
+
+    tile = c.efficiency.channel_tile  # a MAC array's channel tile: matrix ops pay for whole tiles
+
+    def padded(op) -> float:  # PyTorch layouts: conv weight (O, C/groups, kh, kw), linear output (..., N)
+        if not tile or op_class(op) != "gemm":
+            return 1.0
+        if op.kind == "conv":
+            cin_g, cout = op.input_shapes[1][1], op.input_shapes[1][0]
+            groups = op.input_shapes[0][1] // cin_g
+            dims = (cin_g, cout // groups)
+        else:
+            n = op.output_shapes[0][-1]
+            dims = (op.macs // (op.act_write_elems or 1), n)
+        return math.prod(math.ceil(d / tile) * tile / d for d in dims)
 
     flops = {"gemm": 0, "depthwise": 0, "vector": 0}
     for op in c.count.layers:
-        flops[op_class(op)] += op.flops
+        flops[op_class(op)] += op.flops * padded(op)
     speed = c.efficiency.speed  # a measured chip's speed relative to its class (1 otherwise)
     peak = c.peak_tops * 1e12 * speed
     C = sum(f / (peak * getattr(c.efficiency, k)) for k, f in flops.items() if f)

@@ -89,6 +89,8 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
                   f"time_i = max(flops_i / (peak × eff_class{speed}), bytes_i / (bandwidth × {e.memory:.3g}{speed})"
                   + (" + streamed_i / host link" if roof.link_bandwidth else "") + ")"
                   + (" + op cost" if e.op_overhead_s else "")
+                  + (f"; flops_i of a convolution or linear layer × its channels rounded up to whole tiles of "
+                     f"{e.channel_tile} over its channels (fitted)" if e.channel_tile else "")
                   + f"; eff_class: gemm {e.gemm:.3g}, depthwise {e.depthwise:.3g}, vector {e.vector:.3g}"
                   + (f", attention (two activations multiplied) {e.attention:.3g}" if e.attention is not None else "")))
     if e.buffer_bytes and r.bandwidth_gbps:

@@ -44,6 +44,12 @@ whose working set (its bytes after fusion: weights and the activations it reads 
 it is charged no DRAM time (the NPU moves it while computing); a larger one (a high-resolution
 feature map, tiled through DRAM) is charged all of its bytes. 0 (every other class): every op is.
 
+**Channel tiles** (``efficiency.channel_tile``, fitted per edge runtime class). An NPU's MAC array
+takes a fixed number of input and output channels at a time; a convolution or linear layer whose
+channels (per group) are not whole tiles pays for the padding: its compute time is that of its
+channels rounded up to whole tiles (:func:`channel_padding`; a 3-channel image into 20 channels
+at a tile of 16 costs 16/3 × 32/20 ≈ 8.5 times its MACs). The MACs reported stay the network's own.
+
 **Ops left to the host CPU** (``on_host``, one flag per op: what the runtime's accelerator does
 not run, :mod:`chipfit.analysis.fallback`). Such an op runs on the host's CPU unit (``host``: its
 peak, DRAM bandwidth and efficiency class) by the same formula; it fuses with nothing across the
@@ -78,7 +84,7 @@ from dataclasses import dataclass, field
 from math import prod
 
 from chipfit.core.costgraph import CostGraph, Op
-from chipfit.core.opfamily import is_depthwise
+from chipfit.core.opfamily import channel_dims, is_depthwise
 from chipfit.core.precision import Precision
 from chipfit.data.efficiency import Efficiency
 
@@ -103,6 +109,16 @@ def op_class(op: Op) -> str:
     if op.kind in MATRIX_KINDS:
         return "gemm"
     return "vector"
+
+
+def channel_padding(op: Op, tile: int) -> float:
+    """What a convolution or a matrix product with a weight costs on a MAC array that takes
+    ``tile`` input and ``tile`` output channels at a time, over its MACs: each group's channels
+    rounded up to whole tiles (1 without a tile, or for an op with no channels)."""
+    dims = channel_dims(op) if tile else None
+    if dims is None or not all(dims):
+        return 1.0
+    return prod(-(-c // tile) * tile / c for c in dims)
 
 
 def is_activation_matmul(op: Op) -> bool:
@@ -342,7 +358,8 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
                                   op.weight_elems * w_bits / 8))
         else:
             weight_bytes += op.weight_elems * w_bits / 8  # what the accelerator holds, or reloads
-            compute_s = flops / (peak_ops * efficiency.compute(cls))
+            padded = channel_padding(op, efficiency.channel_tile) if cls == "gemm" else 1.0
+            compute_s = flops * padded / (peak_ops * efficiency.compute(cls))
             dq = 0
             if w_bits < a_bits and op.weight_elems and cls != "vector":
                 dq = DEQUANT_OPS * op.weight_elems

@@ -163,6 +163,30 @@ def is_depthwise(op: Op) -> bool:
     return w[1] == 1 and x[1] > 1
 
 
+def channel_dims(op: Op) -> tuple[int, int] | None:
+    """Input and output channels per group of a convolution (layouts as :func:`is_depthwise` reads
+    them; PyTorch's transposed convolution has the weight (C, O/groups, ...)), or the reduction
+    length and output width of a matrix product with a weight; None for any other op."""
+    if op.kind == "conv" and len(op.input_shapes) >= 2 and op.output_shapes and \
+            min(len(op.input_shapes[0]), len(op.input_shapes[1]), len(op.output_shapes[0])) >= 3:
+        x, w, y = op.input_shapes[0], op.input_shapes[1], op.output_shapes[0]
+        if op.op == "DEPTHWISE_CONV_2D":
+            return 1, 1
+        if op.op in _CHANNELS_LAST:
+            cin, cout, cin_g = x[-1], y[-1], w[_CHANNELS_LAST[op.op]]
+        else:
+            cin, cout = x[1], y[1]
+            cin_g = w[1] if w[0] == cout else (cin * w[1] // cout if cout else 0)  # else transposed
+        if not cin_g or cin % cin_g:
+            return None
+        groups = cin // cin_g
+        return (cin_g, cout // groups) if cout % groups == 0 else None
+    if op.kind == "linear" and op.weight_elems and op.macs and op.output_shapes and op.output_shapes[0]:
+        out = op.output_shapes[0]
+        return (op.macs // _numel(out), out[-1]) if op.macs >= _numel(out) > 0 else None
+    return None
+
+
 def _numel(shape) -> int:
     n = 1
     for d in shape:

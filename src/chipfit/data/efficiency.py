@@ -42,6 +42,11 @@ feature map) all of its bytes at the ``memory`` factor. The buffer is a fitted t
 published SRAM size (none is published for these chips): weights are still read from DRAM, and the
 required bandwidth ``check`` reports still counts every byte.
 
+**Channel tiles** (``channel_tile``, fitted per edge class). A MAC array takes a fixed number of
+input and output channels at a time; a convolution or linear layer whose channels per group are
+not whole tiles (a 3-channel image, a grouped convolution of 4 channels per group) is charged its
+channels rounded up to whole tiles.
+
 **Error bands.** A class's ``out_of_sample`` residual pools every prediction of a row whose
 model the fit never saw: the rows of the held-out models (``heldout``, chosen by a fixed rule
 before fitting) and each fit row predicted by a refit without its model (leave-one-model-out).
@@ -124,6 +129,9 @@ class ClassFit(_Strict):
     #: stays in the accelerator's on-chip buffer and pays no DRAM time, MB (fitted; None: every op
     #: streams its bytes)
     buffer_mb: float | None = Field(default=None, gt=0)
+    #: channels (input and output, per group) the MAC array takes at a time: a convolution or linear
+    #: layer is charged its channels rounded up to whole tiles (fitted; None: no padding)
+    channel_tile: int | None = Field(default=None, ge=1, le=1024)
     chips: dict[str, ChipSpeed] = Field(default_factory=dict)  # per measured chip (edge runtimes)
     heldout: Residual | None = None      # rows of models held out of the fit
     #: held-out rows plus leave-one-model-out predictions of the fit rows: every row predicted
@@ -178,6 +186,7 @@ class Efficiency:
     context_link_bw: float = 0.0    # dataflow: bytes/s at which a split network's weights reload per batch
     buffer_bytes: float = 0.0       # an op whose bytes are at most this pays no DRAM time (0: every op does)
     fixed_speed: float | None = None  # the chip's measured speed for the fixed costs; None: at ``speed``
+    channel_tile: int = 0           # input / output channels the MAC array takes at a time (0: no padding)
 
     @property
     def fixed_rate(self) -> float:
@@ -263,7 +272,7 @@ def for_class(name: str, utilization: float | None = None, chip: str | None = No
                       context_bytes=(measured.context_mb or 0.0) * 1e6 if measured else 0.0,
                       context_bytes_per_layer=(fit.context_mb_per_layer or 0.0) * 1e6,
                       context_link_bw=(fit.context_link_gbps or 0.0) * 1e9,
-                      buffer_bytes=(fit.buffer_mb or 0.0) * 1e6)
+                      buffer_bytes=(fit.buffer_mb or 0.0) * 1e6, channel_tile=fit.channel_tile or 0)
 
 
 def band_of(res: Residual | None, what: str, borrowed: bool = False) -> Band | None:
