@@ -157,11 +157,10 @@ class Row:
 def speed_keys(rows: list[Row], also: list[Row] = ()) -> None:
     """Set each row's ``speed_of`` (and that of the rows ``also``, which are not counted). A runtime
     release changes how fast a chip runs every network (the same chip and network measured in two
-    releases of a runtime differ), so a chip measured in
-    several releases of its class's runtime has a speed per release. Its plain speed, the one
-    chipfit predicts with, is that of the class's reference release (the one most of the class's
-    rows were measured in), else of the chip's most measured release; the others are named
-    ``chip (release)``."""
+    releases of a runtime differ), so a chip measured in several releases of its class's runtime
+    has a speed per release. Its plain speed, the one chipfit predicts with, is that of the class's
+    reference release (the one most of the class's rows were measured in), else of the chip's most
+    measured release; the others are named ``chip (release)``."""
     by_class: dict[str, list[Row]] = defaultdict(list)
     for r in rows:
         by_class[r.cls].append(r)
@@ -286,7 +285,7 @@ def select_rows(db) -> tuple[list[Row], dict[str, int], list[Row]]:
         row = Row(r["id"], rec.id, r["runtime"], cls, r["model_ref"], hw, batch, measured,
                   held_out(r["model_ref"]), precision, unit.dense[precision].value * 1e12, bw,
                   release=r["runtime_version"])
-        twin = latency.get(float_twin(r["id"]) or "")
+        twin = latency.get(float_twin(r["id"]))
         if twin is not None and twin[0] == r["metric"] and twin[2] == batch and \
                 (value >= twin[1] if r["metric"] == "latency_ms" else value <= twin[1]):
             left[NOT_INTEGER] += 1
@@ -334,8 +333,7 @@ def features(graph: CostGraph, batch: int, precision: str = "int8") -> tuple:
     assert len(r.ops) == len(graph.ops)
     cls = np.array([CLASS_INDEX[o.op_class] for o in r.ops], dtype=np.int8)
     # per tile of TILE_GRID: what each op's compute costs over its FLOPs (channels padded to whole tiles)
-    padding = {t: np.array([channel_padding(op, t) if o.op_class == "gemm" else 1.0
-                            for op, o in zip(graph.ops, r.ops)]) for t in TILE_GRID if t}
+    padding = {t: np.array([channel_padding(op, t) for op in graph.ops]) for t in TILE_GRID if t}
     flops = np.array([o.flops for o in r.ops], dtype=float)
     nbytes = np.array([o.bytes for o in r.ops], dtype=float)
     launches = sum(1 for o in r.ops if o.overhead_s == 1.0)

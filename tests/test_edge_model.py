@@ -87,6 +87,7 @@ def test_a_mac_array_pays_for_channels_padded_to_whole_tiles():
     assert channel_padding(grouped, 16) == pytest.approx(16.0)
     assert channel_padding(lin, 16) == pytest.approx(112 / 100 * 16 / 10)
     assert channel_padding(first, 0) == 1.0
+    assert channel_padding(depthwise, 16) == 1.0
     assert channel_dims(_conv("t", (1, 8, 8, 3), (20, 3, 3, 3), (1, 8, 8, 20), op="CONV_2D")) == (3, 20)
     g = CostGraph(model="pads", ops=[first, grouped, depthwise, lin], params=0, inputs={"x": (1, 3, 8, 8)})
     plain = roofline(g, INT8, 1e9, 0.0, _eff(), fuse=False)

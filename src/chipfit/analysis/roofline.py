@@ -112,9 +112,9 @@ def op_class(op: Op) -> str:
 
 
 def channel_padding(op: Op, tile: int) -> float:
-    """What a convolution or a matrix product with a weight costs on a MAC array that takes
-    ``tile`` input and ``tile`` output channels at a time, over its MACs: each group's channels
-    rounded up to whole tiles (1 without a tile, or for an op with no channels)."""
+    """What a convolution (not depthwise) or a matrix product with a weight costs on a MAC array
+    that takes ``tile`` input and ``tile`` output channels at a time, over its MACs: each group's
+    channels rounded up to whole tiles (1 without a tile, and for every other op)."""
     dims = channel_dims(op) if tile else None
     if dims is None or not all(dims):
         return 1.0
@@ -358,8 +358,7 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
                                   op.weight_elems * w_bits / 8))
         else:
             weight_bytes += op.weight_elems * w_bits / 8  # what the accelerator holds, or reloads
-            padded = channel_padding(op, efficiency.channel_tile) if cls == "gemm" else 1.0
-            compute_s = flops * padded / (peak_ops * efficiency.compute(cls))
+            compute_s = flops * channel_padding(op, efficiency.channel_tile) / (peak_ops * efficiency.compute(cls))
             dq = 0
             if w_bits < a_bits and op.weight_elems and cls != "vector":
                 dq = DEQUANT_OPS * op.weight_elems

@@ -166,12 +166,13 @@ def is_depthwise(op: Op) -> bool:
 def channel_dims(op: Op) -> tuple[int, int] | None:
     """Input and output channels per group of a convolution (layouts as :func:`is_depthwise` reads
     them; PyTorch's transposed convolution has the weight (C, O/groups, ...)), or the reduction
-    length and output width of a matrix product with a weight; None for any other op."""
+    length and output width of a matrix product with a weight; None for any other op, a depthwise
+    convolution included (not a matrix product)."""
     if op.kind == "conv" and len(op.input_shapes) >= 2 and op.output_shapes and \
             min(len(op.input_shapes[0]), len(op.input_shapes[1]), len(op.output_shapes[0])) >= 3:
         x, w, y = op.input_shapes[0], op.input_shapes[1], op.output_shapes[0]
-        if op.op == "DEPTHWISE_CONV_2D":
-            return 1, 1
+        if op.op == "DEPTHWISE_CONV_2D" or is_depthwise(op):
+            return None
         if op.op in _CHANNELS_LAST:
             cin, cout, cin_g = x[-1], y[-1], w[_CHANNELS_LAST[op.op]]
         else:
