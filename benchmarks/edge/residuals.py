@@ -25,7 +25,7 @@ import fit_edge as F  # noqa: E402
 
 def main() -> None:
     preds = {(r["id"], r["class"]): r for r in csv.DictReader(open(F.PREDICTIONS, encoding="utf-8"))}
-    rows, _ = F.select_rows(F.database())
+    rows, _, _ = F.select_rows(F.database())  # set-aside rows are not part of the fit
     graphs = {}
     for r in rows:
         if (r.model, r.hw) not in graphs:
