@@ -16,7 +16,11 @@ of :data:`RUNTIME_CLASS`. An int8 row slower than the same build in float on the
 **Model per runtime class** (see ``chipfit.analysis.roofline``): per op,
 ``max(flops / (peak × e_class × speed), dram / (bandwidth × e_memory × speed)) + overhead / fixed_speed``,
 plus ``call_overhead_us / fixed_speed`` per batch, with compute factors ``gemm``, ``depthwise``,
-``vector`` and ``attention`` (matrix products of two activations), the memory factor, a fixed cost
+``vector``, ``attention`` (matrix products of two activations) and ``activation`` (the activation
+functions an NPU evaluates by table or polynomial: SiLU, GELU, sigmoid, hard swish, …; the ReLU
+family's clamps stay ``vector``), whether a batch norm right after a convolution or linear layer
+is folded into it (no time) or charged at ``vector`` (``fold``, the one of the two that fits the
+class's rows better), the memory factor, a fixed cost
 per op ``op_overhead_us``, per data-movement op (concat, copy) ``data_overhead_us`` and per call
 ``call_overhead_us``, and two speeds per measured chip (each of geometric mean 1 over the class's
 chips; per runtime release for a chip measured in several, see :func:`speed_keys`): ``speed`` divides
@@ -71,7 +75,7 @@ import re
 import sys
 import zlib
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -319,17 +323,21 @@ def graph_of(model: str, hw: tuple[int, int]) -> CostGraph:
     return g
 
 
-CLASS_INDEX = {"gemm": 0, "depthwise": 1, "vector": 2, "attention": 3}
+CLASS_INDEX = {"gemm": 0, "depthwise": 1, "vector": 2, "attention": 3, "activation": 4}
 #: channel tiles tried (0: no padding): NPU MAC arrays take 8 to 64 channels at a time
 TILE_GRID = [0, 4, 8, 16, 32, 64]
-_UNIT = Efficiency(1.0, 1.0, 1.0, 1.0, "unit", "unit", attention=1.0, op_overhead_s=1.0, data_overhead_s=1e-3)
+_UNIT = Efficiency(1.0, 1.0, 1.0, 1.0, "unit", "unit", attention=1.0, op_overhead_s=1.0, data_overhead_s=1e-3,
+                   activation=1.0)
+_UNIT_FOLDED = replace(_UNIT, folds_batch_norm=True)  # a batch norm right after a layer with weights: no time
 
 
 def features(graph: CostGraph, batch: int, precision: str = "int8") -> tuple:
     """Per op: class index, FLOPs, bytes (after fusion); per graph: the ops that pay the fixed
     cost, the data-movement ops that pay theirs, weight bytes, one-context need (MB), whether it
-    has attention, and per channel tile the ops' padding (compute cost over FLOPs)."""
+    has attention; per channel tile the ops' padding (compute cost over FLOPs); per op, whether
+    a class that folds batch norms into the layer before them folds it."""
     r = roofline(graph, get_precision(precision), 1.0, 1.0, _UNIT, batch=batch, fuse=True)
+    folded = roofline(graph, get_precision(precision), 1.0, 1.0, _UNIT_FOLDED, batch=batch, fuse=True)
     assert len(r.ops) == len(graph.ops)
     cls = np.array([CLASS_INDEX[o.op_class] for o in r.ops], dtype=np.int8)
     # per tile of TILE_GRID: what each op's compute costs over its FLOPs (channels padded to whole tiles)
@@ -339,7 +347,7 @@ def features(graph: CostGraph, batch: int, precision: str = "int8") -> tuple:
     launches = sum(1 for o in r.ops if o.overhead_s == 1.0)
     moves = sum(1 for o in r.ops if o.overhead_s == 1e-3)
     return (cls, flops, nbytes, launches, moves, r.weight_bytes, r.context_need_bytes / 1e6, r.has_attention,
-            padding)
+            padding, np.array([bool(o.flops) and not f.compute_s for o, f in zip(r.ops, folded.ops)]))
 
 
 # ----------------------------------------------------------------------------- the model
@@ -358,6 +366,8 @@ class Params:
     layer_mb: float = 0.0                    # dataflow classes: what each layer takes of a context besides weights
     buffer_mb: float = 0.0                   # an op whose bytes are at most this pays no DRAM time (0: every op)
     tile: int = 0                            # channels the MAC array takes at a time (0: no padding)
+    activation: float = 0.1                  # table activations (SiLU, GELU, sigmoid, hard swish, ...)
+    fold: bool = False                       # a batch norm right after a layer with weights takes no time
 
 
 class Batch:
@@ -382,6 +392,9 @@ class Batch:
             [r.feats[8][t] if len(r.feats) > 8 else np.ones(len(r.feats[0])) for r in rows])
             for t in TILE_GRID if t}
         self.padded[0] = self.flops_per_peak
+        # per op: 0 for a batch norm a class that folds them folds into the layer before, else 1
+        self.unfolded = 1.0 - np.concatenate([r.feats[9] if len(r.feats) > 9 else np.zeros(len(r.feats[0]))
+                                              for r in rows])
         bws = np.concatenate(bw)
         self.bytes = np.concatenate(by)
         self.bytes_per_bw = np.where(bws > 0, self.bytes / np.where(bws > 0, bws, 1), 0.0)
@@ -414,8 +427,9 @@ class Batch:
     def parts(self, p: Params) -> tuple[np.ndarray, np.ndarray]:
         """Per row at speed 1: the time that grows with the batch (the ops' compute and DRAM time)
         and the time paid once per batch (op starts, data moves, the call, a context reload)."""
-        eff = np.array([p.gemm, p.depthwise, p.vector, p.attention])[self.cls]
-        t = np.maximum(self.padded[p.tile] / eff, self.dram(p.buffer_mb) / p.memory)
+        eff = np.array([p.gemm, p.depthwise, p.vector, p.attention, p.activation])[self.cls]
+        compute = self.padded[p.tile] * self.unfolded if p.fold else self.padded[p.tile]
+        t = np.maximum(compute / eff, self.dram(p.buffer_mb) / p.memory)
         fixed = (self.launches * p.overhead_us + self.moves * p.data_us) * 1e-6
         if self.dataflow:  # one context: a pipeline, no fixed cost per op; split: those and the reload
             fixed = np.where(self.split(p), fixed + self.weights / (p.link_gbps * 1e9), 0.0)
@@ -507,15 +521,24 @@ def fit(b: Batch, with_speeds: bool, start: Params | None = None) -> tuple[Param
     """The factors minimising the loss over ``b``: coordinate descent from ``start`` (a refit) or,
     for a first fit, the best of a descent of all of them and a profile over the on-chip buffer (a
     descent of the other factors at each value of its grid), then a descent of all of them from the
-    lowest loss, then :func:`_hop`. The descent alone stops at whichever buffer it reaches first (a
-    large buffer with a slow memory and a small one with a fast memory can both be local minima)."""
+    lowest loss, then :func:`_hop`; all of it once with batch norms folded and once not. The descent
+    alone stops at whichever buffer it reaches first (a large buffer with a slow memory and a small
+    one with a fast memory can both be local minima)."""
     if start is not None:
         return _descend(b, with_speeds, start)
-    fits = [_descend(b, with_speeds, Params())]
-    if np.any(b.bytes_per_bw > 0):
-        fits += [_descend(b, with_speeds, Params(buffer_mb=mb), fixed=("buffer_mb",)) for mb in BUFFER_GRID]
-    p, speed = min(fits, key=lambda ps: _loss(b, *ps))
-    return _hop(b, with_speeds, *_descend(b, with_speeds, p, speed=speed))
+    best = None
+    # folded batch norms or not: a switch the descent rarely flips once the factors have settled, so
+    # the whole search runs on each side (only one when no op would fold), the lower loss kept
+    for fold in (False, True) if np.any(b.unfolded < 1) else (False,):
+        fits = [_descend(b, with_speeds, Params(fold=fold), fixed=("fold",))]
+        if np.any(b.bytes_per_bw > 0):
+            fits += [_descend(b, with_speeds, Params(buffer_mb=mb, fold=fold), fixed=("buffer_mb", "fold"))
+                     for mb in BUFFER_GRID]
+        p, speed = min(fits, key=lambda ps: _loss(b, *ps))
+        found = _hop(b, with_speeds, *_descend(b, with_speeds, p, speed=speed))
+        if best is None or _loss(b, *found) < _loss(b, *best) - 1e-12:
+            best = found
+    return best
 
 
 #: fixed costs tried as new starting points once the descent has settled (a per-call cost and a
@@ -548,20 +571,22 @@ def _descend(b: Batch, with_speeds: bool, p: Params, fixed: tuple[str, ...] = ()
     best = _loss(b, p, speed)
     has_dw = bool(np.any(b.cls == 1))
     has_attn = bool(np.any(b.cls == 3))
+    has_act = bool(np.any(b.cls == 4))
     if b.dataflow:
         caps, layer_mb = contexts(b)
         p = Params(**{**vars(p), "context_mb": caps, "layer_mb": layer_mb})
         best = _loss(b, p, speed)
     names = (["gemm", "vector", "memory", "overhead_us", "call_us", "data_us"] + (["depthwise"] if has_dw else [])
-             + (["attention"] if has_attn else []) + (["link_gbps"] if b.dataflow else [])
-             + (["buffer_mb"] if np.any(b.bytes_per_bw > 0) else []) + ["tile"])
+             + (["attention"] if has_attn else []) + (["activation"] if has_act else [])
+             + (["link_gbps"] if b.dataflow else [])
+             + (["buffer_mb"] if np.any(b.bytes_per_bw > 0) else []) + ["tile", "fold"])
     names = [n for n in names if n not in fixed]
     for _ in range(12):
         improved = False
         for name in names:
             grid = (OVERHEAD_GRID if name in ("overhead_us", "call_us", "data_us") else
                     LINK_GRID if name == "link_gbps" else BUFFER_GRID if name == "buffer_mb" else
-                    TILE_GRID if name == "tile" else FACTOR_GRID)
+                    TILE_GRID if name == "tile" else (False, True) if name == "fold" else FACTOR_GRID)
             for v in grid:
                 cand = Params(**{**vars(p), name: v})
                 loss = _loss(b, cand, speed)
@@ -578,6 +603,8 @@ def _descend(b: Batch, with_speeds: bool, p: Params, fixed: tuple[str, ...] = ()
         p = Params(**{**vars(p), "depthwise": p.vector})
     if not has_attn:  # nothing measured: attention runs at gemm
         p = Params(**{**vars(p), "attention": p.gemm})
+    if not has_act:  # nothing measured: table activations run at vector
+        p = Params(**{**vars(p), "activation": p.vector})
     return p, speed
 
 
@@ -638,9 +665,11 @@ def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
     p = src.params
     meas = lambda rows: np.array([r.measured_s for r in rows])  # noqa: E731
     entry = {"description": DESCRIPTIONS[res.name], "gemm": p.gemm, "depthwise": p.depthwise,
-             "vector": p.vector, "memory": p.memory}
+             "vector": p.vector, "memory": p.memory, "folds_batch_norm": p.fold}
     if any(np.any(r.feats[0] == 3) for r in src.fit_rows):  # fitted on networks with attention
         entry["attention"] = p.attention
+    if any(np.any(r.feats[0] == 4) for r in src.fit_rows):  # fitted on networks with table activations
+        entry["activation"] = p.activation
     entry["data_overhead_us"] = p.data_us
     if p.buffer_mb:
         entry["buffer_mb"] = p.buffer_mb
@@ -701,7 +730,7 @@ def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
 
 def edges(p: Params) -> list[str]:
     out = []
-    for name in ("gemm", "depthwise", "vector", "memory", "attention"):
+    for name in ("gemm", "depthwise", "vector", "memory", "attention", "activation"):
         v = getattr(p, name)
         if v >= FACTOR_GRID[-1]:
             out.append(f"{name} at the grid's upper end 1.0 (the rated peak)")
@@ -781,18 +810,24 @@ def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[
               "paid once per batch (op starts, data moves, the call, a context reload); `on-chip buffer`: an op "
               "whose working set, weights and activations after fusion, is at most this pays no DRAM time; "
               "`channel tile`: a convolution or linear layer is charged its channels per group rounded up to "
-              "whole tiles):", "",
-              "| class | gemm | depthwise | vector | attention | memory | on-chip buffer | channel tile | per op | "
-              "per data op | per call | chip speeds | at a grid edge |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "whole tiles; `table activations`: SiLU, GELU, sigmoid, hard swish and the like, which an NPU "
+              "evaluates by table or polynomial (the ReLU family runs at `vector`); `batch norm after a layer`: "
+              "folded into the convolution or linear layer before it (no time) or charged at `vector`, "
+              "whichever fits the class's rows better):", "",
+              "| class | gemm | depthwise | vector | table activations | attention | batch norm after a layer | "
+              "memory | on-chip buffer | channel tile | per op | per data op | per call | chip speeds | "
+              "at a grid edge |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, res in results.items():
         if res.borrowed:
             continue
         p = res.params
         sp = ", ".join(f"{c} {s:.2f} / {f:.2f}" for c, (s, f) in sorted(res.speeds.items())) or "–"
         att = f"{p.attention:g}" if "attention" in entries[name] else "(gemm)"
+        act = f"{p.activation:g}" if "activation" in entries[name] else "(vector)"
         buf = f"{p.buffer_mb:g} MB" if p.buffer_mb else "none"
-        lines.append(f"| {name} | {p.gemm:g} | {p.depthwise:g} | {p.vector:g} | {att} | {p.memory:g} | {buf} | "
+        lines.append(f"| {name} | {p.gemm:g} | {p.depthwise:g} | {p.vector:g} | {act} | {att} | "
+                     f"{'folded' if p.fold else 'at vector'} | {p.memory:g} | {buf} | "
                      f"{p.tile or 'none'} | "
                      f"{p.overhead_us:g} µs | {p.data_us:g} µs | {p.call_us:g} µs | {sp} | "
                      f"{'; '.join(edges(p)) or 'none'} |")
@@ -919,7 +954,8 @@ def main() -> None:
     for name, crows in stored.items():
         fit = efficiency_file().classes[name]
         p = Params(fit.gemm, fit.depthwise, fit.vector, fit.memory, fit.op_overhead_us, fit.call_overhead_us,
-                   fit.attention or fit.gemm, fit.data_overhead_us)
+                   fit.attention or fit.gemm, fit.data_overhead_us, activation=fit.activation or fit.vector,
+                   fold=fit.folds_batch_norm)
         checks[name] = ClassResult(name, p, {}, [], crows, np.array([]), Batch(crows).predict(p), None, None,
                                    borrowed=True)
     entries["npu"] = class_entry(pooled)
@@ -940,10 +976,11 @@ def main() -> None:
     for name, e in entries.items():
         doc["classes"][name] = e
     doc["edge_method"] = ("benchmarks/fit_edge.py: per edge runtime class, coordinate descent on log grids of "
-                          "(gemm, depthwise, vector, attention, memory, buffer_mb, channel_tile, op_overhead_us, data_overhead_us, "
+                          "(gemm, depthwise, vector, attention, activation, memory, buffer_mb, channel_tile, "
+                          "folds_batch_norm, op_overhead_us, data_overhead_us, "
                           "call_overhead_us; dataflow classes: context_link_gbps, after per-chip context_mb from "
                           "batch-1 / batch-8 pairs; the lowest loss of a descent from the defaults and one at each "
-                          "buffer_mb of its grid, then a descent from there and restarts at other fixed costs) "
+                          "buffer_mb of its grid, with batch norms folded and not, then a descent from there and restarts at other fixed costs) "
                           "alternating with closed-form chip speeds (per chip and runtime release, a fixed-cost "
                           "speed from a grid and the compute speed as the chip's median log ratio at it), "
                           "minimising the mean absolute log error of latency over the class's fit rows; "

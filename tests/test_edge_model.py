@@ -67,7 +67,8 @@ def test_an_op_that_fits_the_on_chip_buffer_pays_no_dram_time():
 def _conv(name: str, x: tuple, w: tuple, y: tuple, op: str = "convolution") -> Op:
     """A convolution with input ``x``, weight ``w`` and output ``y`` (layouts as the frontend writes them)."""
     from math import prod
-    return Op(name=name, kind="conv", op=op, macs=prod(y) * (prod(w) // w[0]),  # output × weights per output channel params=prod(w), weight_elems=prod(w),
+    return Op(name=name, kind="conv", op=op, macs=prod(y) * (prod(w) // w[0]),  # output × weights per output channel
+              params=prod(w), weight_elems=prod(w),
               act_read_elems=prod(x), act_write_elems=prod(y), input_shapes=(x, w), output_shapes=(y,))
 
 
@@ -95,6 +96,60 @@ def test_a_mac_array_pays_for_channels_padded_to_whole_tiles():
     ratios = [t.compute_s / p.compute_s for t, p in zip(tiled.ops, plain.ops)]
     assert ratios == pytest.approx([16 / 3 * 32 / 20, 16.0, 1.0, 112 / 100 * 16 / 10])
     assert [t.macs for t in tiled.ops] == [p.macs for p in plain.ops]
+
+
+def _act(name: str, op: str, n: int, flops_per: int, kind: str = "activation") -> Op:
+    return Op(name=name, kind=kind, op=op, nonmac_flops=n * flops_per, act_read_elems=n, act_write_elems=n,
+              input_shapes=[(1, n)], output_shapes=[(1, n)])
+
+
+def test_table_activations_run_at_their_own_factor():
+    """SiLU (5 FLOPs an element), GELU, sigmoid (TFLite's LOGISTIC), hard swish and ONNX's Erf run at the
+    ``activation`` factor when a class has one; ReLU, ReLU6 (hardtanh) and an add stay at ``vector``; without
+    the factor every one of them runs at ``vector``. 1000 elements on a 1 GFLOP/s unit, fusion off."""
+    ops = [_act("silu", "silu_", 1000, 5), _act("gelu", "gelu", 1000, 5), _act("sig", "LOGISTIC", 1000, 4),
+           _act("hs", "hardswish", 1000, 5), _act("erf", "Erf", 1000, 1, kind="elementwise"),
+           _act("relu", "relu", 1000, 1), _act("relu6", "hardtanh", 1000, 2),
+           _act("add", "add", 1000, 1, kind="elementwise")]
+    g = CostGraph(model="acts", ops=ops, params=0, inputs={"x": (1, 1000)})
+    at = roofline(g, INT8, 1e9, 0.0, _eff(vector=0.5, activation=0.01), fuse=False)
+    assert [o.op_class for o in at.ops] == ["activation"] * 5 + ["vector"] * 3
+    assert [o.compute_s for o in at.ops] == pytest.approx([5e-4, 5e-4, 4e-4, 5e-4, 1e-4, 2e-6, 4e-6, 2e-6])
+    plain = roofline(g, INT8, 1e9, 0.0, _eff(vector=0.5), fuse=False)
+    assert {o.op_class for o in plain.ops} == {"vector"}
+    assert [o.compute_s for o in plain.ops] == pytest.approx([1e-5, 1e-5, 8e-6, 1e-5, 2e-6, 2e-6, 4e-6, 2e-6])
+
+
+def test_the_fitted_activation_factor_reaches_the_prediction():
+    fitted = 0
+    for name, fit in efficiency_classes().items():
+        e = for_class(name)
+        assert e.activation == fit.activation
+        assert e.compute("activation") == (fit.activation if fit.activation is not None else fit.vector)
+        fitted += fit.activation is not None
+    assert fitted >= 1  # an edge class measured on networks with SiLU / sigmoid / hard swish fits its own
+
+
+def test_a_batch_norm_after_a_convolution_is_folded_by_a_class_fitted_so():
+    """conv → batch norm → ReLU, then an add and a batch norm after it: with ``folds_batch_norm`` the first
+    batch norm takes no time (folded into the convolution's weights and bias; its FLOPs still count), the
+    second (after an add, nothing to fold into) runs at vector; without it, or unfused, both run."""
+    n = 16 * 8 * 8
+    conv = _conv("conv", (1, 16, 8, 8), (16, 16, 3, 3), (1, 16, 8, 8))
+    ops = [conv, _act("bn", "native_batch_norm", n, 4, kind="norm"), _act("relu", "relu_", n, 1),
+           _act("add", "add", n, 1, kind="elementwise"), _act("bn2", "native_batch_norm", n, 4, kind="norm")]
+    g = CostGraph(model="bn", ops=ops, params=0, inputs={"x": (1, 16, 8, 8)})
+    folded = roofline(g, INT8, 1e9, 0.0, _eff(vector=0.5, folds_batch_norm=True))
+    charged = roofline(g, INT8, 1e9, 0.0, _eff(vector=0.5))
+    assert [o.compute_s for o in folded.ops[1:]] == pytest.approx([0.0, n / 0.5e9, n / 0.5e9, 4 * n / 0.5e9])
+    assert [o.compute_s for o in charged.ops[1:]] == pytest.approx([4 * n / 0.5e9, n / 0.5e9, n / 0.5e9, 4 * n / 0.5e9])
+    assert folded.flops == charged.flops and folded.ops[1].flops == 4 * n
+    unfused = roofline(g, INT8, 1e9, 0.0, _eff(vector=0.5, folds_batch_norm=True), fuse=False)
+    assert unfused.ops[1].compute_s == pytest.approx(4 * n / 0.5e9)
+    # whether a class folds is chosen by the edge fit; the NVIDIA and CPU classes were fitted charging it
+    edge = {name for name, fit in efficiency_classes().items() if fit.folds_batch_norm}
+    assert edge and not edge & {"nvidia-gpu", "nvidia-jetson-gpu", "nvidia-dla", "cpu"}
+    assert all(for_class(name).folds_batch_norm == (name in edge) for name in efficiency_classes())
 
 
 def test_the_fitted_channel_tile_reaches_the_prediction():
@@ -133,6 +188,35 @@ def test_the_edge_fit_recovers_a_known_buffer_and_memory_factor(memory, buffer_m
     assert p.buffer_mb == buffer_mb
     assert p.memory == pytest.approx(memory, rel=0.15)
     assert p.gemm == pytest.approx(0.5, rel=0.15)
+
+
+@pytest.mark.parametrize("fold", [True, False])
+def test_the_edge_fit_finds_whether_batch_norms_are_folded(fold):
+    """30 networks of a convolution, a batch norm and another element-wise op, 20 of them with the batch
+    norm right after the convolution (foldable), made by the fit's own model with the batch norms folded
+    or charged at vector (gemm 0.5, vector 0.01, 3 % noise): the fit says which."""
+    import sys
+
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import fit_edge as fe
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for i in range(30):
+        r = fe.Row(f"r{i}", "chip", "rt", "c", f"m{i}", (224, 224), 1, 0.0, False, peak=1e12, bandwidth=0.0)
+        conv = 10 ** rng.uniform(8, 10)
+        r.feats = (np.array([0, 2, 2], dtype=np.int8), np.array([conv, conv * 10 ** rng.uniform(-3, -1.5),
+                                                                  conv * 10 ** rng.uniform(-3.5, -2)]),
+                   np.zeros(3), 0, 0, 0.0, 0.0, False, {t: np.ones(3) for t in fe.TILE_GRID if t},
+                   np.array([False, i < 20, False]))
+        rows.append(r)
+    true = fe.Params(gemm=0.5, vector=0.01, overhead_us=0.0, call_us=0.0, fold=fold)
+    for r, t in zip(rows, fe.Batch(rows).predict(true) * np.exp(rng.normal(0, 0.03, len(rows)))):
+        r.measured_s = float(t)
+    p, _ = fe.fit(fe.Batch(rows), with_speeds=False)
+    assert p.fold == fold
 
 
 def test_a_chip_measured_in_two_runtime_releases_has_a_speed_per_release():

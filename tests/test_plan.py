@@ -210,7 +210,8 @@ def test_vision_language_at_one_and_two_requests_per_second(run_cli):
     assert one["sufficient"] and one["latency_loaded_s"] <= one["latency_budget_s"]
 
 
-def test_table_and_explain(run_cli):
+def test_table_and_explain(run_cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")  # an 80-column terminal (piped output is 120 wide otherwise)
     rc, out, err = run_cli("plan", str(EXAMPLES / "multi_camera.yaml"), "--explain")
     assert rc == 0, err
     assert out.splitlines()[0].startswith(("SUFFICIENT", "UNCERTAIN", "INSUFFICIENT"))

@@ -100,9 +100,24 @@ def _hand_latency_bounds(c):
             dims = (op.macs // (op.act_write_elems or 1), n)
         return math.prod(math.ceil(d / tile) * tile / d for d in dims)
 
-    flops = {"gemm": 0, "depthwise": 0, "vector": 0}
+    # activations evaluated by table (PyTorch names: SiLU, sigmoid, hard swish, GELU, ...) run at the
+    # class's activation factor when it has one; the ReLU family stays at vector
+    table = {"silu", "sigmoid", "hardswish", "hardsigmoid", "gelu", "tanh", "mish", "softplus", "elu", "selu", "celu"}
+
+    def cls(op) -> str:
+        k = op_class(op)
+        if k == "vector" and c.efficiency.activation is not None and op.op.rstrip("_") in table:
+            return "activation"
+        return k
+
+    flops = {"gemm": 0, "depthwise": 0, "vector": 0, "activation": 0}
+    prev = None
     for op in c.count.layers:
-        flops[op_class(op)] += op.flops * padded(op)
+        # a batch norm right after a convolution is folded into its weights (no time) by a class fitted so
+        folded = op.op == "native_batch_norm" and prev is not None and prev.kind == "conv"
+        if not (folded and c.efficiency.folds_batch_norm):
+            flops[cls(op)] += op.flops * padded(op)
+        prev = op
     speed = c.efficiency.speed  # a measured chip's speed relative to its class (1 otherwise)
     peak = c.peak_tops * 1e12 * speed
     C = sum(f / (peak * getattr(c.efficiency, k)) for k, f in flops.items() if f)

@@ -68,6 +68,12 @@ def test_the_zoo_entry_is_the_deployed_yolov6n(counts):
     assert zoo.find("yolov6n").name == "yolov6n"
 
 
+def test_the_zoo_entry_yolov6s_is_the_deployed_yolov6s(counts):
+    r, ref = chipfit.count("yolov6s"), counts("s")
+    assert list(r.graph.inputs.values()) == [(1, 3, 640, 640)]
+    assert (r.params, r.macs) == (ref.params, ref.macs)
+
+
 @pytest.mark.parametrize("scale", sorted(PUBLISHED))
 def test_yolov6_matches_the_published_size_and_flops(scale, counts):
     params_m, gflops = PUBLISHED[scale]
@@ -183,3 +189,8 @@ def test_blocks_by_hand():
 @pytest.mark.parametrize("alias", ["yolov6n", "yolov6-n", "YOLOv6-N", "yolov6n-3.0"])
 def test_aliases(alias):
     assert zoo.lookup(alias).name == "yolov6n"
+
+
+@pytest.mark.parametrize("alias", ["yolov6s", "yolov6-s", "YOLOv6-S", "yolov6s-3.0"])
+def test_yolov6s_aliases(alias):
+    assert zoo.lookup(alias).name == "yolov6s"

@@ -92,7 +92,11 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
                   + (f"; flops_i of a convolution or linear layer × its channels rounded up to whole tiles of "
                      f"{e.channel_tile} over its channels (fitted)" if e.channel_tile else "")
                   + f"; eff_class: gemm {e.gemm:.3g}, depthwise {e.depthwise:.3g}, vector {e.vector:.3g}"
-                  + (f", attention (two activations multiplied) {e.attention:.3g}" if e.attention is not None else "")))
+                  + (f", attention (two activations multiplied) {e.attention:.3g}" if e.attention is not None else "")
+                  + (f", table activations (SiLU, GELU, sigmoid, …) {e.activation:.3g}"
+                     if e.activation is not None else "")
+                  + ("; a batch norm right after a convolution or linear layer is folded into it (no time)"
+                     if e.folds_batch_norm else "")))
     if e.buffer_bytes and r.bandwidth_gbps:
         held = [o for o in roof.ops if not o.on_host and o.bytes and o.bytes <= e.buffer_bytes]
         spilled = [o for o in roof.ops if not o.on_host and o.bytes > e.buffer_bytes]

@@ -74,7 +74,11 @@ final output move. A decomposed activation (an exporter's ``Sigmoid`` then ``Mul
 ``Erf`` chain of GELU, ``tanh(softplus)`` of Mish) is fused as the single op it stands for: once
 the chain holds a gate function (:data:`GATE_OPS`), an element-wise op that reads the chain's
 starting tensor again reads it on chip, so a network priced from PyTorch and from its ONNX export
-moves the same bytes. With ``fuse=False`` every op reads its inputs and writes its outputs.
+moves the same bytes. For a class fitted that way (``efficiency.folds_batch_norm``, chosen per edge
+runtime class by its fit) a batch normalisation fused directly after a convolution or linear layer
+is folded into that layer's weights and bias, as deployment compilers do: it takes no time (its
+FLOPs still count in the totals). With ``fuse=False`` every op reads its inputs and writes its
+outputs.
 """
 
 from __future__ import annotations
@@ -84,7 +88,7 @@ from dataclasses import dataclass, field
 from math import prod
 
 from chipfit.core.costgraph import CostGraph, Op
-from chipfit.core.opfamily import channel_dims, is_depthwise
+from chipfit.core.opfamily import channel_dims, family, is_depthwise, is_table_activation
 from chipfit.core.precision import Precision
 from chipfit.data.efficiency import Efficiency
 
@@ -318,6 +322,7 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
     weight_bytes, max_act, attention, layers = 0.0, 0.0, False, 0
     room = onchip_bytes if link_bandwidth else 0.0  # on-chip weight memory still free
     was_host = False
+    after_weights = False  # the op before ran a convolution or linear layer on the accelerator
     for i, op in enumerate(graph.ops):
         out_elems = op.act_write_elems
         read = op.act_read_elems
@@ -351,6 +356,8 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
             attention = True
             if efficiency.attention is not None:
                 cls = "attention"
+        elif efficiency.activation is not None and cls == "vector" and is_table_activation(op):
+            cls = "activation"
         max_act = max(max_act, (op.act_read_elems + out_elems) * a_bits / 8)  # the op's working set
         crossing_s = read * batch * a_bits / 8 / link_bandwidth if crossing and link_bandwidth else 0.0
         if here_host:
@@ -359,6 +366,8 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
         else:
             weight_bytes += op.weight_elems * w_bits / 8  # what the accelerator holds, or reloads
             compute_s = flops * channel_padding(op, efficiency.channel_tile) / (peak_ops * efficiency.compute(cls))
+            if efficiency.folds_batch_norm and fused and after_weights and family(op) == "batch_norm":
+                compute_s = 0.0  # folded into the weights and bias of the layer before it
             dq = 0
             if w_bits < a_bits and op.weight_elems and cls != "vector":
                 dq = DEQUANT_OPS * op.weight_elems
@@ -381,6 +390,7 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
                                 buffer=buffer))
         chain = out_elems if (op.kind in MATRIX_KINDS or op.kind in FUSIBLE_KINDS) and out_elems else 0
         gated = gated and fused
+        after_weights = op.kind in ("conv", "linear") and bool(op.weight_elems) and not here_host
     notes = []
     if not bandwidth and not link_bandwidth:
         notes.append("no DRAM bandwidth in the database for this chip: memory time is not modelled")

@@ -144,6 +144,18 @@ _names("batch_norm", "native_batch_norm", "cudnn_batch_norm", "miopen_batch_norm
        "batchnormalization", "batch_norm")
 
 
+#: Activation families an accelerator evaluates with a lookup table or a polynomial (an exponential,
+#: tanh, erf, or a product x · f(x)) rather than with the clamp of the ReLU family (ReLU, ReLU6,
+#: leaky ReLU), which costs nothing after a convolution on an NPU.
+TABLE_ACTIVATIONS = frozenset({"sigmoid", "tanh", "elu", "hardswish", "hardsigmoid", "gelu", "silu", "mish",
+                               "softplus", "erf"})
+
+
+def is_table_activation(op: Op) -> bool:
+    """An op of one of the :data:`TABLE_ACTIVATIONS` families (SiLU, GELU, sigmoid, hard swish, …)."""
+    return op.kind in ("activation", "elementwise") and family(op) in TABLE_ACTIVATIONS
+
+
 #: TFLite convolutions: channels-last input, the filter's input channels per group at this index
 _CHANNELS_LAST = {"CONV_2D": 3, "CONV_3D": 3}
 

@@ -24,6 +24,17 @@ efficiency of matrix products of two activations (attention's QKᵀ and AV, whic
 below their convolution rate; unset: they run at ``gemm``), and ``data_overhead_us``, a fixed
 cost per data-movement op (a concat, a transpose copy) that the runtime runs as an op of its own.
 
+**Table activations** (``activation``, fitted per edge class). An NPU applies the ReLU family's
+clamps on the way out of a convolution at no cost, but evaluates SiLU, GELU, sigmoid, tanh, hard
+swish and the like (:data:`chipfit.core.opfamily.TABLE_ACTIVATIONS`) with a lookup table or a
+polynomial, at a rate of its own; unset, they run at ``vector``.
+
+**Folded batch norms** (``folds_batch_norm``, chosen per edge class by its fit). Deployment
+compilers fold a batch normalisation that directly follows a convolution or linear layer into that
+layer's weights and bias; a class that folds prices it at no time. A class whose rows are better
+explained charging it at ``vector`` does so (then it stands in for a cost per element of such
+networks that the model has no term for); the NVIDIA and CPU classes were fitted charging it.
+
 **Dataflow chips** (``dataflow: true``, Hailo): a network that fits the chip in one *context*
 runs all its layers at once, as a pipeline, so it pays no per-op cost; one that does not fit is
 split by the compiler into contexts that run one after another, and then pays the per-op costs
@@ -119,6 +130,12 @@ class ClassFit(_Strict):
     op_overhead_us: float = Field(default=0.0, ge=0, le=1e6)  # fixed cost per op and batch, microseconds
     call_overhead_us: float = Field(default=0.0, ge=0, le=1e7)  # fixed cost per inference call (batch), microseconds
     attention: float | None = Field(default=None, gt=0, le=1)  # matrix products of two activations (None: gemm)
+    #: activation functions evaluated by table or polynomial (SiLU, GELU, sigmoid, hard swish, …; the
+    #: ReLU family runs at ``vector``); None: at ``vector``
+    activation: float | None = Field(default=None, gt=0, le=1)
+    #: a batch norm right after a convolution or linear layer is folded into its weights (no time),
+    #: as the class was fitted; false: it runs at ``vector`` (the classes fitted that way)
+    folds_batch_norm: bool = False
     data_overhead_us: float = Field(default=0.0, ge=0, le=1e6)  # fixed cost per data-movement op (concat, copy)
     dataflow: bool = False  # layers run concurrently in one context: fixed op costs only when split
     context_link_gbps: float | None = Field(default=None, gt=0)  # dataflow: weight reload rate per batch, GB/s
@@ -187,6 +204,8 @@ class Efficiency:
     buffer_bytes: float = 0.0       # an op whose bytes are at most this pays no DRAM time (0: every op does)
     fixed_speed: float | None = None  # the chip's measured speed for the fixed costs; None: at ``speed``
     channel_tile: int = 0           # input / output channels the MAC array takes at a time (0: no padding)
+    activation: float | None = None  # SiLU, GELU, sigmoid, hard swish, … (table activations); None: at vector
+    folds_batch_norm: bool = False  # a batch norm right after a convolution or linear layer takes no time
 
     @property
     def fixed_rate(self) -> float:
@@ -196,6 +215,8 @@ class Efficiency:
     def compute(self, op_class: str) -> float:
         if op_class == "attention":
             return self.attention if self.attention is not None else self.gemm
+        if op_class == "activation":
+            return self.activation if self.activation is not None else self.vector
         return getattr(self, op_class)
 
     @property
@@ -272,7 +293,8 @@ def for_class(name: str, utilization: float | None = None, chip: str | None = No
                       context_bytes=(measured.context_mb or 0.0) * 1e6 if measured else 0.0,
                       context_bytes_per_layer=(fit.context_mb_per_layer or 0.0) * 1e6,
                       context_link_bw=(fit.context_link_gbps or 0.0) * 1e9,
-                      buffer_bytes=(fit.buffer_mb or 0.0) * 1e6, channel_tile=fit.channel_tile or 0)
+                      buffer_bytes=(fit.buffer_mb or 0.0) * 1e6, channel_tile=fit.channel_tile or 0,
+                      activation=fit.activation, folds_batch_norm=fit.folds_batch_norm)
 
 
 def band_of(res: Residual | None, what: str, borrowed: bool = False) -> Band | None:

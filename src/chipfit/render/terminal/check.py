@@ -96,7 +96,9 @@ def check_view(r: "CheckResult", explain: bool = False, per_layer: bool = False)
     if eff.fixed_rate != eff.speed:
         speed += f" (fixed costs {eff.fixed_rate:.3g})"
     t.add_row("efficiency", f"{eff.efficiency_class}: gemm {eff.gemm:.3g}, depthwise {eff.depthwise:.3g}, "
-              f"vector {eff.vector:.3g}, memory {eff.memory:.3g}"
+              f"vector {eff.vector:.3g}"
+              + (f", table activations {eff.activation:.3g}" if eff.activation is not None else "")
+              + f", memory {eff.memory:.3g}"
               + (f", channel tile {eff.channel_tile}" if eff.channel_tile else "")
               + f"{speed} ({cli_words(eff.basis)})")
     for note in r.to_dict()["notes"]:
