@@ -20,13 +20,13 @@ plus ``call_overhead_us / fixed_speed`` per batch, with compute factors ``gemm``
 functions an NPU evaluates by table or polynomial: SiLU, GELU, sigmoid, hard swish, …; the ReLU
 family's clamps stay ``vector``), whether a batch norm right after a convolution or linear layer
 is folded into it (no time) or charged at ``vector`` (``fold``, the one of the two that fits the
-class's rows better), the memory factor, a fixed cost
-per op ``op_overhead_us``, per data-movement op (concat, copy) ``data_overhead_us`` and per call
-``call_overhead_us``, and two speeds per measured chip (each of geometric mean 1 over the class's
-chips; per runtime release for a chip measured in several, see :func:`speed_keys`): ``speed`` divides
-what grows with the batch (compute and DRAM time) and ``fixed_speed`` what is paid once per batch
-(op starts, data moves, the call, a context reload), which runs on the chip's control processor and
-its host CPU, not on its MAC arrays, so it need not follow the compute speed.
+class's rows better), the memory factor, a fixed cost per op ``op_overhead_us``, per
+data-movement op (concat, copy) ``data_overhead_us`` and per call ``call_overhead_us``, and two
+speeds per measured chip (each of geometric mean 1 over the class's chips; per runtime release for
+a chip measured in several, see :func:`speed_keys`): ``speed`` divides what grows with the batch
+(compute and DRAM time) and ``fixed_speed`` what is paid once per batch (op starts, data moves,
+the call, a context reload), which runs on the chip's control processor and its host CPU, not on
+its MAC arrays, so it need not follow the compute speed.
 A convolution's or linear layer's FLOPs are charged with its input and output channels per group
 rounded up to whole tiles of ``tile`` channels (:data:`TILE_GRID`, 0 = none): a MAC array takes a
 fixed number of channels at a time, so a 3-channel image or a grouped convolution of 4 channels
@@ -579,7 +579,8 @@ def _descend(b: Batch, with_speeds: bool, p: Params, fixed: tuple[str, ...] = ()
     names = (["gemm", "vector", "memory", "overhead_us", "call_us", "data_us"] + (["depthwise"] if has_dw else [])
              + (["attention"] if has_attn else []) + (["activation"] if has_act else [])
              + (["link_gbps"] if b.dataflow else [])
-             + (["buffer_mb"] if np.any(b.bytes_per_bw > 0) else []) + ["tile", "fold"])
+             + (["buffer_mb"] if np.any(b.bytes_per_bw > 0) else []) + ["tile"]
+             + (["fold"] if np.any(b.unfolded < 1) else []))
     names = [n for n in names if n not in fixed]
     for _ in range(12):
         improved = False
@@ -980,7 +981,8 @@ def main() -> None:
                           "folds_batch_norm, op_overhead_us, data_overhead_us, "
                           "call_overhead_us; dataflow classes: context_link_gbps, after per-chip context_mb from "
                           "batch-1 / batch-8 pairs; the lowest loss of a descent from the defaults and one at each "
-                          "buffer_mb of its grid, with batch norms folded and not, then a descent from there and restarts at other fixed costs) "
+                          "buffer_mb of its grid, with batch norms folded and not, then a descent from there and "
+                          "restarts at other fixed costs) "
                           "alternating with closed-form chip speeds (per chip and runtime release, a fixed-cost "
                           "speed from a grid and the compute speed as the chip's median log ratio at it), "
                           "minimising the mean absolute log error of latency over the class's fit rows; "
