@@ -71,10 +71,13 @@ import datetime
 import gzip
 import json
 import math
+import multiprocessing
+import os
 import re
 import sys
 import zlib
 from collections import Counter, defaultdict
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -660,6 +663,16 @@ def fit_class(name: str, rows: list[Row], with_speeds: bool) -> ClassResult:
                        Batch(test_rows).predict(p, speed) if test_rows else np.array([]), loo_model, loo_chip)
 
 
+#: per fit job (a class, or the pooled "npu"): its rows and whether chip speeds are fitted; set before
+#: the worker processes fork, so the rows and their features are not sent to them
+_JOBS: dict[str, tuple[list[Row], bool]] = {}
+
+
+def _fit_job(name: str) -> ClassResult:
+    rows, with_speeds = _JOBS[name]
+    return fit_class(name, rows, with_speeds)
+
+
 # ----------------------------------------------------------------------------- output
 def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
     src = lender or res
@@ -930,18 +943,20 @@ def main() -> None:
     by_class = defaultdict(list)
     for r in rows:
         by_class[r.cls].append(r)
-    results: dict[str, ClassResult] = {}
-    small = []
     stored = {name: by_class.pop(name) for name in list(by_class) if name not in DESCRIPTIONS}
-    for name in sorted(by_class, key=lambda n: -len(by_class[n])):
-        crows = by_class[name]
-        if sum(not r.heldout for r in crows) >= MIN_ROWS:
-            results[name] = fit_class(name, crows, with_speeds=True)
-            print(f"{name}: {results[name].params} speeds {results[name].speeds}", flush=True)
-        else:
-            small.append(name)
-    pooled_rows = [r for name in results for r in by_class[name]]
-    pooled = fit_class("npu", pooled_rows, with_speeds=False)
+    by_size = sorted(by_class, key=lambda n: -len(by_class[n]))
+    fitted = [name for name in by_size if sum(not r.heldout for r in by_class[name]) >= MIN_ROWS]
+    small = [name for name in by_size if name not in fitted]
+    # the fits are independent: one process each, the longest (the pooled fit) first
+    jobs = ["npu", *fitted]
+    _JOBS.update({name: (by_class[name], True) for name in fitted})
+    _JOBS["npu"] = ([r for name in fitted for r in by_class[name]], False)
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1, mp_context=multiprocessing.get_context("fork")) as ex:
+        done = dict(zip(jobs, ex.map(_fit_job, jobs)))
+    pooled = done.pop("npu")
+    results: dict[str, ClassResult] = done
+    for name, res in results.items():
+        print(f"{name}: {res.params} speeds {res.speeds}", flush=True)
     print(f"npu (pooled): {pooled.params}", flush=True)
     for name in small:
         results[name] = ClassResult(name, pooled.params, {}, [], by_class[name], np.array([]),

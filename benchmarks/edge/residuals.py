@@ -5,8 +5,10 @@
 Reads ``predictions.csv`` (the fit's prediction of every priced row) and, per class, prints the
 correlation of log(predicted / measured) with features of the row's network (parameters, FLOPs,
 fixed-cost ops, data moves, depthwise and vector shares of FLOPs, attention, input size, batch),
-the median error per model (fit rows: in-sample; held-out rows marked), and for the Hailo rows the
-batch-1 / batch-8 time per image that shows which networks the compiler split into contexts.
+the median error per model (fit rows: in-sample; held-out rows marked), for the Hailo rows the
+batch-1 / batch-8 time per image that shows which networks the compiler split into contexts, and
+for Qualcomm AI Hub's rows the time of the same network on the same device under two runtimes of
+the same backend and in int8 against float.
 Analysis only: it writes nothing.
 """
 
@@ -70,6 +72,39 @@ def main() -> None:
         if 1 in v and 8 in v:
             print(f"   {chip:10s} {model:20s} need {v[1].feats[6]:6.1f} MB  attention {str(v[1].feats[7]):5s} "
                   f"ratio {v[1].measured_s / (v[8].measured_s / 8):4.2f}")
+    same_backend()
+
+
+def same_backend() -> None:
+    """Facts of the measurements no graph-based cost can see: per network, the median over devices
+    of its time under QNN over its time under TFLite (QNN delegate) and under ONNX Runtime (QNN EP),
+    same release, same device, int8, batch 1 (all three run the QNN HTP backend, so a ratio far
+    from 1 is the runtime's build, not the network); and of its int8 time over its float time
+    (an NPU's int8 path is 2-4x faster: a ratio near or above 1 is not an integer build)."""
+    import csv as _csv
+
+    raw = list(_csv.DictReader(open(F.ROWS, encoding="utf-8")))
+    by_runtime, by_precision = defaultdict(dict), defaultdict(dict)
+    for r in raw:
+        if "/int8/" not in r["id"] and "/float/" not in r["id"] or r["batch"] != "1" or r["metric"] != "latency_ms":
+            continue
+        release, device = r["id"].split("/")[0], r["id"].split("/")[-1]
+        if r["precision"] == "int8":
+            by_runtime[(release, r["model_ref"], device)][F.RUNTIME_CLASS.get(r["runtime"])] = float(r["value"])
+        by_precision[(release, r["model_ref"], device, r["runtime"])][r["precision"]] = float(r["value"])
+    ratios = defaultdict(lambda: defaultdict(list))
+    for (_, model, _), t in by_runtime.items():
+        for other in ("tflite-qnn", "onnxruntime-qnn"):
+            if "qnn" in t and other in t:
+                ratios[model][other].append(t["qnn"] / t[other])
+    for (_, model, _, _), t in by_precision.items():
+        if "int8" in t and "float" in t:
+            ratios[model]["float"].append(t["int8"] / t["float"])
+    print("== same network, same device, int8, batch 1: median time ratio over devices (n devices)")
+    fmt = lambda v: f"{np.median(v):5.2f} ({len(v):2d})" if v else "    –     "  # noqa: E731
+    print(f"   {'network':28s} qnn/tflite  qnn/onnxrt  int8/float")
+    for model, v in sorted(ratios.items(), key=lambda kv: -np.median(kv[1]["tflite-qnn"] or [1.0])):
+        print(f"   {model:28s} {fmt(v['tflite-qnn'])} {fmt(v['onnxruntime-qnn'])} {fmt(v['float'])}")
 
 
 if __name__ == "__main__":
