@@ -398,6 +398,7 @@ class Batch:
         # per op: 0 for a batch norm a class that folds them folds into the layer before, else 1
         self.unfolded = 1.0 - np.concatenate([r.feats[9] if len(r.feats) > 9 else np.zeros(len(r.feats[0]))
                                               for r in rows])
+        self.padded_folded = {t: v * self.unfolded for t, v in self.padded.items()}  # (not per loss evaluation)
         bws = np.concatenate(bw)
         self.bytes = np.concatenate(by)
         self.bytes_per_bw = np.where(bws > 0, self.bytes / np.where(bws > 0, bws, 1), 0.0)
@@ -431,7 +432,7 @@ class Batch:
         """Per row at speed 1: the time that grows with the batch (the ops' compute and DRAM time)
         and the time paid once per batch (op starts, data moves, the call, a context reload)."""
         eff = np.array([p.gemm, p.depthwise, p.vector, p.attention, p.activation])[self.cls]
-        compute = self.padded[p.tile] * self.unfolded if p.fold else self.padded[p.tile]
+        compute = (self.padded_folded if p.fold else self.padded)[p.tile]
         t = np.maximum(compute / eff, self.dram(p.buffer_mb) / p.memory)
         fixed = (self.launches * p.overhead_us + self.moves * p.data_us) * 1e-6
         if self.dataflow:  # one context: a pipeline, no fixed cost per op; split: those and the reload

@@ -84,22 +84,21 @@ def same_backend() -> None:
     import csv as _csv
 
     raw = list(_csv.DictReader(open(F.ROWS, encoding="utf-8")))
-    by_runtime, by_precision = defaultdict(dict), defaultdict(dict)
+    latency = {r["id"]: float(r["value"]) for r in raw if r["batch"] == "1" and r["metric"] == "latency_ms"}
+    by_runtime = defaultdict(dict)
+    ratios = defaultdict(lambda: defaultdict(list))
     for r in raw:
-        if "/int8/" not in r["id"] and "/float/" not in r["id"] or r["batch"] != "1" or r["metric"] != "latency_ms":
+        twin = F.float_twin(r["id"])  # an AI Hub int8 row: its float build's id
+        if twin is None or r["id"] not in latency:
             continue
         release, device = r["id"].split("/")[0], r["id"].split("/")[-1]
-        if r["precision"] == "int8":
-            by_runtime[(release, r["model_ref"], device)][F.RUNTIME_CLASS.get(r["runtime"])] = float(r["value"])
-        by_precision[(release, r["model_ref"], device, r["runtime"])][r["precision"]] = float(r["value"])
-    ratios = defaultdict(lambda: defaultdict(list))
+        by_runtime[(release, r["model_ref"], device)][F.RUNTIME_CLASS.get(r["runtime"])] = latency[r["id"]]
+        if twin in latency:
+            ratios[r["model_ref"]]["float"].append(latency[r["id"]] / latency[twin])
     for (_, model, _), t in by_runtime.items():
         for other in ("tflite-qnn", "onnxruntime-qnn"):
             if "qnn" in t and other in t:
                 ratios[model][other].append(t["qnn"] / t[other])
-    for (_, model, _, _), t in by_precision.items():
-        if "int8" in t and "float" in t:
-            ratios[model]["float"].append(t["int8"] / t["float"])
     print("== same network, same device, int8, batch 1: median time ratio over devices (n devices)")
     fmt = lambda v: f"{np.median(v):5.2f} ({len(v):2d})" if v else "    –     "  # noqa: E731
     print(f"   {'network':28s} qnn/tflite  qnn/onnxrt  int8/float")
