@@ -121,12 +121,24 @@ def test_the_schema_refuses_a_clock_for_a_ratio_and_unknown_units(tmp_path):
     path.write_text(BOARD.replace("gpu: {value: 0.5,", "gpu: {value: 625,"))
     with pytest.raises(ChipfitError, match="a clock ratio, not a clock"):
         database([str(path)])
-    path.write_text(BOARD.replace("          dla: {value: 0.75", "          npu: {value: 0.75"))
-    with pytest.raises(ChipfitError, match=r"power mode 15W scales unknown units \['npu'\]"):
+    text = BOARD.replace("          dla: {value: 0.75", "          npu: {value: 0.75")
+    path.write_text(text)
+    line = _line_of(text, "npu: {value: 0.75")
+    # the sentence names the line of the field at fault, not the chip's
+    with pytest.raises(ChipfitError, match=rf"bad.yaml, line {line}: "
+                                           r"chips\[0\].power_modes\[1\].clock_scale.npu: "
+                                           r"power mode 15W scales unknown units \['npu'\]"):
         database([str(path)])
-    path.write_text(BOARD.replace("memory_reserved_gb: {value: 1.5", "memory_reserved_gb: {value: 8"))
-    with pytest.raises(ChipfitError, match="memory_reserved_gb must be below every memory size"):
+    text = BOARD.replace("memory_reserved_gb: {value: 1.5", "memory_reserved_gb: {value: 8")
+    path.write_text(text)
+    with pytest.raises(ChipfitError, match=rf"line {_line_of(text, 'memory_reserved_gb:')}: chips\[0\].memory_reserved_gb: "
+                                           "memory_reserved_gb must be below every memory size"):
         database([str(path)])
+
+
+def _line_of(text: str, needle: str) -> int:
+    """1-based line of the first line of ``text`` holding ``needle``."""
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
 def test_power_mode_option_equals_the_at_form_and_a_conflict_is_one_sentence(board, run_cli):

@@ -467,11 +467,19 @@ def test_a_user_chip_with_on_chip_memory_streams_what_does_not_fit(tmp_path):
 
 
 @pytest.mark.parametrize("edit, message", [
-    (("runtimes: [edgetpu]", "runtimes: [warp-drive]"), r"stick.yaml, line \d+: .*runtimes 'warp-drive' is not one of"),
+    # each names the line of the field itself (the chip file's lines: runtimes 10, onchip 13, host link 16)
+    (("runtimes: [edgetpu]", "runtimes: [edgetpu, warp-drive]"),
+     r"stick.yaml, line 10: chips\[0\].runtimes\[1\]: my-stick: 'warp-drive' is not one of"),
+    (("efficiency_class: npu", "efficiency_class: npuu"),
+     r"stick.yaml, line 9: chips\[0\].efficiency_class: my-stick: 'npuu' is not one of"),
     (("onchip_memory_mb: {value: 8", "onchip_memory_mb: {value: -8"),
-     r"stick.yaml, line \d+: chips\[0\].onchip_memory_mb.value: Input should be greater than 0"),
+     r"stick.yaml, line 13: chips\[0\].onchip_memory_mb.value: Input should be greater than 0"),
     (("bandwidth_gbps: {value: 0.5, source: bench", "bandwidth_gbps: {value: 0.5, source: nowhere"),
-     "my-stick.host_link.bandwidth_gbps cites source 'nowhere'"),
+     r"stick.yaml, line 16: chips\[0\].host_link.bandwidth_gbps.source: my-stick cites source 'nowhere', which "
+     r"the file's sources do not list \(bench\)"),
+    ((CHIP.split("chips:\n", 1)[1].rstrip("\n"), CHIP.split("chips:\n", 1)[1].rstrip("\n")
+      + "\n" + CHIP.split("chips:\n", 1)[1].rstrip("\n")),
+     r"stick.yaml, line 17: chips\[1\].id: chip id 'my-stick' is already used earlier in the file"),
 ])
 def test_bad_chip_data_is_one_sentence_naming_file_line_and_field(tmp_path, edit, message):
     f = tmp_path / "stick.yaml"

@@ -32,12 +32,23 @@ def load_tree(model: type[M], text: str, origin: str, context: dict[str, Any] | 
         return model.model_validate(data, context=context), root
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = tuple(err["loc"])
+        cause = (err.get("ctx") or {}).get("error")
+        loc = tuple(err["loc"]) + (cause.loc if isinstance(cause, At) else ())
         more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key" + _allowed(model, loc)
         raise problem(origin, root, loc, msg + more) from None
+
+
+class At(ValueError):
+    """A validator's error about a field below the value it checks (a cross-field rule: a source a
+    figure cites, a runtime a chip lists), located at ``loc`` under it so the message names that
+    field's line."""
+
+    def __init__(self, loc: tuple, message: str):
+        super().__init__(message)
+        self.loc = tuple(loc)
 
 
 #: YAML nesting deeper than this is refused (no data file of chipfit's needs a tenth of it).

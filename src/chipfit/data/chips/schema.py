@@ -48,6 +48,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from chipfit.core.datafile import At
 from chipfit.data.efficiency import Residual
 
 #: Arithmetic a chip rates its peak in; the ``compute`` of a workload precision.
@@ -218,31 +219,35 @@ class Chip(_Strict):
             raise ValueError("a chip with dense peaks needs efficiency_class")
         _check_accumulate(self.dense, self.fp16_accumulate)
         ids = [u.id for u in self.units]
-        if len(ids) != len(set(ids)):
-            raise ValueError(f"unit ids repeat: {ids}")
+        for k, uid in enumerate(ids):
+            if uid in ids[:k]:
+                raise At(("units", k, "id"), f"unit id '{uid}' is already used by an earlier unit")
         if self.memory_options:
             sizes = [o.id for o in self.memory_options]
-            if len(sizes) != len(set(sizes)):
-                raise ValueError(f"memory_options repeat a size: {sizes}")
+            for k, size in enumerate(sizes):
+                if size in sizes[:k]:
+                    raise At(("memory_options", k, "memory_gb"), f"memory_options repeat a size: {sizes}")
             if self.memory_gb is None or f"{self.memory_gb.value:g}gb" not in sizes:
-                raise ValueError("memory_gb (the default size) must be one of memory_options")
+                raise At(("memory_gb",), "memory_gb (the default size) must be one of memory_options")
         if self.memory_reserved_gb is not None and (
                 self.memory_gb is None or self.memory_reserved_gb.value >= min(
                     [self.memory_gb.value] + [o.memory_gb.value for o in self.memory_options])):
-            raise ValueError("memory_reserved_gb must be below every memory size of the chip")
+            raise At(("memory_reserved_gb",), "memory_reserved_gb must be below every memory size of the chip")
         if self.power_modes:
             modes = [m.id for m in self.power_modes]
-            if len(modes) != len(set(modes)):
-                raise ValueError(f"power mode ids repeat: {modes}")
+            for k, mode in enumerate(modes):
+                if mode in modes[:k]:
+                    raise At(("power_modes", k, "id"), f"power mode ids repeat: {modes}")
             if self.power_mode not in modes:
-                raise ValueError(f"power_mode (the mode the listed figures are at) must be one of {modes}")
+                raise At(("power_mode",), f"power_mode (the mode the listed figures are at) must be one of {modes}")
             units = {u.id for u in self.compute_units()}
-            for m in self.power_modes:
+            for k, m in enumerate(self.power_modes):
                 unknown = sorted(set(m.clock_scale) - units)
                 if unknown:
-                    raise ValueError(f"power mode {m.id} scales unknown units {unknown}; units: {sorted(units)}")
+                    raise At(("power_modes", k, "clock_scale", unknown[0]),
+                             f"power mode {m.id} scales unknown units {unknown}; units: {sorted(units)}")
         elif self.power_mode is not None:
-            raise ValueError("power_mode names a mode, but the chip lists no power_modes")
+            raise At(("power_mode",), "power_mode names a mode, but the chip lists no power_modes")
         return self
 
     def compute_units(self) -> list[Unit]:
@@ -321,35 +326,45 @@ class Chip(_Strict):
 
     def figures(self) -> list[tuple[str, Figure]]:
         """Every sourced number with its dotted field name."""
-        out: list[tuple[str, Figure]] = []
+        return [(name, fig) for name, _, fig in self.located_figures()]
+
+    def located_figures(self) -> list[tuple[str, tuple, Figure]]:
+        """Every sourced number with its dotted field name (list items named by their id) and its
+        place in the chip's data (list items by index), for an error that points at its line."""
+        out: list[tuple[str, tuple, Figure]] = []
         for name in ("memory_bandwidth_gbps", "memory_gb", "onchip_memory_mb", "power_w"):
             fig = getattr(self, name)
             if fig is not None:
-                out.append((name, fig))
+                out.append((name, (name,), fig))
         if self.host_link is not None:
-            out.append(("host_link.bandwidth_gbps", self.host_link.bandwidth_gbps))
+            out.append(("host_link.bandwidth_gbps", ("host_link", "bandwidth_gbps"), self.host_link.bandwidth_gbps))
         if self.memory_reserved_gb is not None:
-            out.append(("memory_reserved_gb", self.memory_reserved_gb))
-        for o in self.memory_options:
-            out.append((f"memory_options.{o.id}.memory_gb", o.memory_gb))
+            out.append(("memory_reserved_gb", ("memory_reserved_gb",), self.memory_reserved_gb))
+        for i, o in enumerate(self.memory_options):
+            at = ("memory_options", i)
+            out.append((f"memory_options.{o.id}.memory_gb", (*at, "memory_gb"), o.memory_gb))
             if o.memory_bandwidth_gbps is not None:
-                out.append((f"memory_options.{o.id}.memory_bandwidth_gbps", o.memory_bandwidth_gbps))
-        for m in self.power_modes:
-            out.append((f"power_modes.{m.id}.power_w", m.power_w))
-            out += [(f"power_modes.{m.id}.clock_scale.{u}", f) for u, f in m.clock_scale.items()]
+                out.append((f"memory_options.{o.id}.memory_bandwidth_gbps", (*at, "memory_bandwidth_gbps"),
+                            o.memory_bandwidth_gbps))
+        for i, m in enumerate(self.power_modes):
+            at = ("power_modes", i)
+            out.append((f"power_modes.{m.id}.power_w", (*at, "power_w"), m.power_w))
+            out += [(f"power_modes.{m.id}.clock_scale.{u}", (*at, "clock_scale", u), f)
+                    for u, f in m.clock_scale.items()]
             if m.memory_bandwidth_gbps is not None:
-                out.append((f"power_modes.{m.id}.memory_bandwidth_gbps", m.memory_bandwidth_gbps))
-        for prefix, unit_dense, unit_sparse, acc, power, clock in (
-            [("", self.dense, self.sparse, self.fp16_accumulate, None, self.clock_mhz)]
-            + [(f"units.{u.id}.", u.dense, u.sparse, u.fp16_accumulate, u.power_w, u.clock_mhz) for u in self.units]
+                out.append((f"power_modes.{m.id}.memory_bandwidth_gbps", (*at, "memory_bandwidth_gbps"),
+                            m.memory_bandwidth_gbps))
+        for prefix, at, unit_dense, unit_sparse, acc, power, clock in (
+            [("", (), self.dense, self.sparse, self.fp16_accumulate, None, self.clock_mhz)]
+            + [(f"units.{u.id}.", ("units", i), u.dense, u.sparse, u.fp16_accumulate, u.power_w, u.clock_mhz)
+               for i, u in enumerate(self.units)]
         ):
-            out += [(f"{prefix}dense.{k}", f) for k, f in unit_dense.items()]
-            out += [(f"{prefix}sparse.{k}", f) for k, f in unit_sparse.items()]
-            out += [(f"{prefix}fp16_accumulate.{k}", f) for k, f in acc.items()]
+            for table, peaks in (("dense", unit_dense), ("sparse", unit_sparse), ("fp16_accumulate", acc)):
+                out += [(f"{prefix}{table}.{k}", (*at, table, k), f) for k, f in peaks.items()]
             if power is not None:
-                out.append((f"{prefix}power_w", power))
+                out.append((f"{prefix}power_w", (*at, "power_w"), power))
             if clock is not None:
-                out.append((f"{prefix}clock_mhz", clock))
+                out.append((f"{prefix}clock_mhz", (*at, "clock_mhz"), clock))
         return out
 
 
@@ -360,17 +375,19 @@ class ChipFile(_Strict):
 
     @model_validator(mode="after")
     def _sources_exist(self) -> "ChipFile":
-        for chip in self.chips:
-            cited = [(f"{chip.id}.{name}", fig.source) for name, fig in chip.figures()]
+        for i, chip in enumerate(self.chips):
+            cited = [((*at, "source"), fig.source) for _, at, fig in chip.located_figures()]
             if chip.headline is not None:
-                cited.append((f"{chip.id}.headline", chip.headline.source))
-            for where, key in cited:
+                cited.append((("headline", "source"), chip.headline.source))
+            for at, key in cited:
                 if key not in self.sources:
-                    raise ValueError(f"{where} cites source '{key}', which the file's sources do not list")
-        ids = [c.id for c in self.chips]
-        dup = sorted({i for i in ids if ids.count(i) > 1})
-        if dup:
-            raise ValueError(f"chip ids repeat in the file: {', '.join(dup)}")
+                    raise At(("chips", i, *at), f"{chip.id} cites source '{key}', which the file's sources do not "
+                             f"list ({', '.join(self.sources)})")
+        seen: set[str] = set()
+        for i, chip in enumerate(self.chips):
+            if chip.id in seen:
+                raise At(("chips", i, "id"), f"chip id '{chip.id}' is already used earlier in the file")
+            seen.add(chip.id)
         return self
 
     @field_validator("chips")
@@ -378,11 +395,13 @@ class ChipFile(_Strict):
     def _known_classes(cls, chips: list[Chip], info: ValidationInfo) -> list[Chip]:
         known = (info.context or {}).get("efficiency_classes")
         if known:
-            for chip in chips:
-                for unit in chip.compute_units():
-                    for name in [unit.efficiency_class, *unit.runtimes]:
+            for i, chip in enumerate(chips):
+                units = [((i, "units", k), u) for k, u in enumerate(chip.units)] or [((i,), u)
+                                                                                     for u in chip.compute_units()]
+                for at, unit in units:
+                    named = [(("efficiency_class",), unit.efficiency_class)]
+                    named += [(("runtimes", j), r) for j, r in enumerate(unit.runtimes)]
+                    for field, name in named:
                         if name not in known:
-                            field = "efficiency_class" if name == unit.efficiency_class else "runtimes"
-                            raise ValueError(f"{chip.id}: {field} '{name}' is not one of "
-                                             f"{', '.join(sorted(known))}")
+                            raise At((*at, *field), f"{chip.id}: '{name}' is not one of {', '.join(sorted(known))}")
         return chips
