@@ -157,6 +157,29 @@ def test_the_fitted_channel_tile_reaches_the_prediction():
         assert for_class(name).channel_tile == (fit.channel_tile or 0)
 
 
+def test_a_dataflow_chip_holds_an_op_per_image_in_its_buffer():
+    """A pipeline streams the images of a batch through each layer one at a time, so on a dataflow
+    chip an op's bytes per image, not per batch, must fit the buffer."""
+    def relu(name: str, elems: int) -> Op:
+        return Op(name=name, kind="elementwise", op="relu", nonmac_flops=elems, act_read_elems=elems,
+                  act_write_elems=elems, input_shapes=[(1, elems)], output_shapes=[(1, elems)])
+    # int8: 'small' reads and writes 0.5 M elements = 1 MB per image, 'big' 3 MB; 1 GB/s DRAM, compute ~0
+    g = CostGraph(model="acts", ops=[relu("small", 500_000), relu("big", 1_500_000)], params=0,
+                  inputs={"x": (1, 500_000)})
+    plain = _eff(buffer_bytes=2e6)
+    flow = _eff(buffer_bytes=2e6, dataflow=True)
+    # batch 8: 8 MB and 24 MB per batch; an NPU that is not a pipeline tiles both through DRAM
+    assert [o.memory_s for o in roofline(g, INT8, 1e15, 1e9, plain, batch=8, fuse=False).ops] == \
+        pytest.approx([8e-3, 24e-3])
+    # the dataflow chip holds the 1 MB image of 'small'; 'big' (3 MB an image) pays for all 24 MB
+    assert [o.memory_s for o in roofline(g, INT8, 1e15, 1e9, flow, batch=8, fuse=False).ops] == \
+        pytest.approx([0.0, 24e-3])
+    # at batch 1 the two agree
+    for eff in (plain, flow):
+        assert [o.memory_s for o in roofline(g, INT8, 1e15, 1e9, eff, batch=1, fuse=False).ops] == \
+            pytest.approx([0.0, 3e-3])
+
+
 def test_the_fitted_on_chip_buffer_reaches_the_prediction():
     for name, fit in efficiency_classes().items():
         assert for_class(name).buffer_bytes == pytest.approx((fit.buffer_mb or 0.0) * 1e6)

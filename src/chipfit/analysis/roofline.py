@@ -43,6 +43,8 @@ bytes/s) on every batch, which adds ``streamed bytes / link_bandwidth`` to that 
 whose working set (its bytes after fusion: weights and the activations it reads and writes) fits
 it is charged no DRAM time (the NPU moves it while computing); a larger one (a high-resolution
 feature map, tiled through DRAM) is charged all of its bytes. 0 (every other class): every op is.
+A dataflow chip streams the images of a batch through each layer one at a time, so there an op's
+bytes per image (its bytes over the batch) are what must fit.
 
 **Channel tiles** (``efficiency.channel_tile``, fitted per edge runtime class). An NPU's MAC array
 takes a fixed number of input and output channels at a time; a convolution or linear layer whose
@@ -317,6 +319,8 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
     peak_ops = peak_ops * speed
     mem_rate = bandwidth * efficiency.memory * speed
     buffer = efficiency.buffer_bytes  # an op's bytes up to this stay on chip: no DRAM time
+    if efficiency.dataflow:  # a pipeline holds one image of the batch in each layer at a time
+        buffer *= batch
     overhead = efficiency.op_overhead_s / efficiency.fixed_rate
     data_overhead = efficiency.data_overhead_s / efficiency.fixed_rate
     weight_bytes, max_act, attention, layers = 0.0, 0.0, False, 0

@@ -51,7 +51,8 @@ through DRAM. So an op whose working set (weights plus the activations it reads 
 fusion) is at most ``buffer_mb`` is charged no DRAM time, and a larger one (a high-resolution
 feature map) all of its bytes at the ``memory`` factor. The buffer is a fitted threshold, not a
 published SRAM size (none is published for these chips): weights are still read from DRAM, and the
-required bandwidth ``check`` reports still counts every byte.
+required bandwidth ``check`` reports still counts every byte. A dataflow class (below) streams the
+images of a batch through each layer one at a time, so its ops' bytes per image are what must fit.
 
 **Channel tiles** (``channel_tile``, fitted per edge class). A MAC array takes a fixed number of
 input and output channels at a time; a convolution or linear layer whose channels per group are
