@@ -403,16 +403,16 @@ class Batch:
         self.bytes = np.concatenate(by)
         self.bytes_per_bw = np.where(bws > 0, self.bytes / np.where(bws > 0, bws, 1), 0.0)
         self._dram: dict[float, np.ndarray] = {}
+        self.dataflow = bool(rows) and all(r.cls in DATAFLOW for r in rows)
         # a dataflow chip streams a batch through each layer one image at a time: its ops' bytes per
-        # image are what must fit the on-chip buffer
-        per_row = np.array([r.batch if r.cls in DATAFLOW else 1 for r in rows], dtype=float)
+        # image are what must fit the on-chip buffer (as the roofline prices a dataflow class)
+        per_row = np.array([r.batch if self.dataflow else 1 for r in rows], dtype=float)
         self.fits_bytes = self.bytes / per_row[self.idx]
         self.launches = np.array([r.feats[3] for r in rows], dtype=float)
         self.moves = np.array([r.feats[4] for r in rows], dtype=float)
         self.weights = np.array([r.feats[5] for r in rows], dtype=float)
         self.need_mb = np.array([r.feats[6] for r in rows], dtype=float)
         self.attention = np.array([r.feats[7] for r in rows], dtype=bool)
-        self.dataflow = bool(rows) and all(r.cls in DATAFLOW for r in rows)
         self.measured = np.array([r.measured_s for r in rows])
         self.chips = sorted({r.chip for r in rows})
         self.chip_of = np.array([self.chips.index(r.chip) for r in rows])
