@@ -100,11 +100,9 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
     if e.buffer_bytes and r.bandwidth_gbps:
         held = [o for o in roof.ops if not o.on_host and o.bytes and o.bytes <= o.buffer]
         spilled = [o for o in roof.ops if not o.on_host and o.bytes > o.buffer]
-        per_image = " per image (a dataflow chip streams the batch through each layer)" \
-            if e.dataflow and roof.batch > 1 else ""
         lines.append(("on-chip buffer",
-                      f"bytes_i count only for ops whose working set{per_image} exceeds the {e.efficiency_class} "
-                      f"class's {human_bytes(e.buffer_bytes)} on-chip buffer (fitted): {len(spilled)} ops, "
+                      f"bytes_i count only for ops whose working set exceeds the {e.efficiency_class} class's "
+                      f"{human_bytes(e.buffer_bytes)} on-chip buffer (fitted): {len(spilled)} ops, "
                       f"{human_bytes(sum(o.bytes for o in spilled))}, are tiled through DRAM; {len(held)} fit it "
                       "and are charged no DRAM time"))
     if roof.link_bandwidth:
