@@ -81,9 +81,8 @@ def same_backend() -> None:
     same release, same device, int8, batch 1 (all three run the QNN HTP backend, so a ratio far
     from 1 is the runtime's build, not the network); and of its int8 time over its float time
     (an NPU's int8 path is 2-4x faster: a ratio near or above 1 is not an integer build)."""
-    import csv as _csv
-
-    raw = list(_csv.DictReader(open(F.ROWS, encoding="utf-8")))
+    with open(F.ROWS, encoding="utf-8") as fh:
+        raw = list(csv.DictReader(fh))
     latency = {r["id"]: float(r["value"]) for r in raw if r["batch"] == "1" and r["metric"] == "latency_ms"}
     by_runtime = defaultdict(dict)
     ratios = defaultdict(lambda: defaultdict(list))

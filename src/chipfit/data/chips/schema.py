@@ -396,9 +396,8 @@ class ChipFile(_Strict):
         known = (info.context or {}).get("efficiency_classes")
         if known:
             for i, chip in enumerate(chips):
-                units = [((i, "units", k), u) for k, u in enumerate(chip.units)] or [((i,), u)
-                                                                                     for u in chip.compute_units()]
-                for at, unit in units:
+                for k, unit in enumerate(chip.compute_units()):
+                    at = (i, "units", k) if chip.units else (i,)  # no units: the chip's own fields
                     named = [(("efficiency_class",), unit.efficiency_class)]
                     named += [(("runtimes", j), r) for j, r in enumerate(unit.runtimes)]
                     for field, name in named:
