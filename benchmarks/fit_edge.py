@@ -34,6 +34,9 @@ per group leaves most of it idle.
 ``dram`` is the op's bytes (weights and activations after fusion) when they exceed the class's
 on-chip buffer ``buffer_mb`` (fitted on :data:`BUFFER_GRID`, 0 = every op), else 0: an op that fits
 the NPU's on-chip memory moves its tensors while it computes; a larger one is tiled through DRAM.
+``staging`` (fitted on :data:`STAGING_GRID`, 0 = none) adds each op's bytes at that multiple of the
+DRAM bandwidth to its time, whatever the buffer: a runtime that stages every op's tensors in and out
+of the NPU's local memory without overlapping the move with the op's compute.
 
 **Dataflow classes** (:data:`DATAFLOW`: Hailo). A network that fits the chip runs in one context,
 its layers all at once: no fixed cost per op. One that does not fit is split into contexts: it pays
@@ -52,7 +55,8 @@ on Hailo-8 and -8L splits). The on-chip memory of these chips is not published, 
 ``zlib.crc32(model_ref) % 4 == 0`` (a fixed quarter of the models, the same for every class)
 is never fitted on. A class is fitted on its other rows by coordinate descent on log grids (the
 lowest loss of a descent from the defaults and one at each on-chip buffer size of its grid, then
-restarts with the fixed costs set elsewhere, kept when they lower the loss), minimising the mean
+restarts with the fixed costs set elsewhere, then one at each staging rate, kept when they lower
+the loss), minimising the mean
 absolute log error (the target is a median error, and one network a runtime handles
 pathologically must not pull every other prediction), alternating with the chip speeds
 (closed form: each chip's median log ratio at each fixed-cost speed of a grid). Reported per
@@ -371,6 +375,7 @@ class Params:
     tile: int = 0                            # channels the MAC array takes at a time (0: no padding)
     activation: float = 0.1                  # table activations (SiLU, GELU, sigmoid, hard swish, ...)
     fold: bool = False                       # a batch norm right after a layer with weights takes no time
+    staging: float = 0.0                     # each op's bytes also move at this × the DRAM bandwidth (0: none)
 
 
 class Batch:
@@ -438,6 +443,8 @@ class Batch:
         eff = np.array([p.gemm, p.depthwise, p.vector, p.attention, p.activation])[self.cls]
         compute = (self.padded_folded if p.fold else self.padded)[p.tile]
         t = np.maximum(compute / eff, self.dram(p.buffer_mb) / p.memory)
+        if p.staging:  # every op stages its bytes, on chip or not, before or after it computes
+            t = t + self.bytes_per_bw / p.staging
         fixed = (self.launches * p.overhead_us + self.moves * p.data_us) * 1e-6
         if self.dataflow:  # one context: a pipeline, no fixed cost per op; split: those and the reload
             fixed = np.where(self.split(p), fixed + self.weights / (p.link_gbps * 1e9), 0.0)
@@ -455,6 +462,8 @@ FACTOR_GRID = [round(0.001 * 1.1 ** i, 6) for i in range(80) if 0.001 * 1.1 ** i
 OVERHEAD_GRID = [0.0] + [round(0.5 * 1.2 ** i, 3) for i in range(52)]  # 0 and 0.5 us .. ~6 ms
 LINK_GRID = [round(0.25 * 1.15 ** i, 3) for i in range(45)]  # 0.25 .. ~118 GB/s
 BUFFER_GRID = [0.0, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0]  # MB; 0: every op's bytes go to DRAM
+#: staging rates tried, as multiples of the chip's DRAM bandwidth (0: no staging term)
+STAGING_GRID = [0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
 
 
 #: dataflow classes: the allowance per layer (MB) tried; the one whose capacities misjudge fewest fit
@@ -529,9 +538,10 @@ def fit(b: Batch, with_speeds: bool, start: Params | None = None) -> tuple[Param
     """The factors minimising the loss over ``b``: coordinate descent from ``start`` (a refit) or,
     for a first fit, the best of a descent of all of them and a profile over the on-chip buffer (a
     descent of the other factors at each value of its grid), then a descent of all of them from the
-    lowest loss, then :func:`_hop`; all of it once with batch norms folded and once not. The descent
-    alone stops at whichever buffer it reaches first (a large buffer with a slow memory and a small
-    one with a fast memory can both be local minima)."""
+    lowest loss, then :func:`_hop`; all of it once with batch norms folded and once not; then a
+    profile over the staging rate from the best. The descent alone stops at whichever buffer it
+    reaches first (a large buffer with a slow memory and a small one with a fast memory can both be
+    local minima)."""
     if start is not None:
         return _descend(b, with_speeds, start)
     best = None
@@ -545,6 +555,16 @@ def fit(b: Batch, with_speeds: bool, start: Params | None = None) -> tuple[Param
         p, speed = min(fits, key=lambda ps: _loss(b, *ps))
         found = _hop(b, with_speeds, *_descend(b, with_speeds, p, speed=speed))
         if best is None or _loss(b, *found) < _loss(b, *best) - 1e-12:
+            best = found
+    if np.any(b.bytes_per_bw > 0):
+        # a staging term changes how compute and memory factors trade, so the descent seldom reaches
+        # it from none: a profile over its grid from the best fit, then a descent from the lowest
+        p, speed = best
+        fits = [_descend(b, with_speeds, Params(**{**vars(p), "staging": x}), fixed=("staging",), speed=speed)
+                for x in STAGING_GRID if x != p.staging]
+        q, qs = min(fits, key=lambda ps: _loss(b, *ps))
+        found = _descend(b, with_speeds, q, speed=qs)
+        if _loss(b, *found) < _loss(b, *best) - 1e-12:
             best = found
     return best
 
@@ -587,7 +607,7 @@ def _descend(b: Batch, with_speeds: bool, p: Params, fixed: tuple[str, ...] = ()
     names = (["gemm", "vector", "memory", "overhead_us", "call_us", "data_us"] + (["depthwise"] if has_dw else [])
              + (["attention"] if has_attn else []) + (["activation"] if has_act else [])
              + (["link_gbps"] if b.dataflow else [])
-             + (["buffer_mb"] if np.any(b.bytes_per_bw > 0) else []) + ["tile"]
+             + (["buffer_mb", "staging"] if np.any(b.bytes_per_bw > 0) else []) + ["tile"]
              + (["fold"] if np.any(b.unfolded < 1) else []))
     names = [n for n in names if n not in fixed]
     for _ in range(12):
@@ -595,6 +615,7 @@ def _descend(b: Batch, with_speeds: bool, p: Params, fixed: tuple[str, ...] = ()
         for name in names:
             grid = (OVERHEAD_GRID if name in ("overhead_us", "call_us", "data_us") else
                     LINK_GRID if name == "link_gbps" else BUFFER_GRID if name == "buffer_mb" else
+                    STAGING_GRID if name == "staging" else
                     TILE_GRID if name == "tile" else (False, True) if name == "fold" else FACTOR_GRID)
             for v in grid:
                 cand = Params(**{**vars(p), name: v})
@@ -692,6 +713,8 @@ def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
     entry["data_overhead_us"] = p.data_us
     if p.buffer_mb:
         entry["buffer_mb"] = p.buffer_mb
+    if p.staging:
+        entry["staging"] = p.staging
     if p.tile:
         entry["channel_tile"] = p.tile
     if lender is not None:
@@ -763,6 +786,8 @@ def edges(p: Params) -> list[str]:
         out.append(f"context_link_gbps at the grid's end {p.link_gbps}")
     if p.buffer_mb >= BUFFER_GRID[-1]:
         out.append(f"buffer_mb at the grid's upper end {BUFFER_GRID[-1]}")
+    if p.staging >= STAGING_GRID[-1]:
+        out.append(f"staging at the grid's upper end {STAGING_GRID[-1]}")
     if p.tile >= TILE_GRID[-1]:
         out.append(f"channel_tile at the grid's upper end {TILE_GRID[-1]}")
     return out
@@ -860,15 +885,17 @@ def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[
               "measured chip's speed relative to its class, for the work that grows with the batch / for what is "
               "paid once per batch (op starts, data moves, the call, a context reload); `on-chip buffer`: an op "
               "whose working set, weights and activations after fusion, is at most this pays no DRAM time; "
+              "`staging`: every op also moves its bytes at this multiple of the chip's DRAM bandwidth, on top of "
+              "its compute or DRAM time (none: no such term); "
               "`channel tile`: a convolution or linear layer is charged its channels per group rounded up to "
               "whole tiles; `table activations`: SiLU, GELU, sigmoid, hard swish and the like, which an NPU "
               "evaluates by table or polynomial (the ReLU family runs at `vector`); `batch norm after a layer`: "
               "folded into the convolution or linear layer before it (no time) or charged at `vector`, "
               "whichever fits the class's rows better):", "",
               "| class | gemm | depthwise | vector | table activations | attention | batch norm after a layer | "
-              "memory | on-chip buffer | channel tile | per op | per data op | per call | chip speeds | "
+              "memory | on-chip buffer | staging | channel tile | per op | per data op | per call | chip speeds | "
               "at a grid edge |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, res in results.items():
         if res.borrowed:
             continue
@@ -879,6 +906,7 @@ def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[
         buf = f"{p.buffer_mb:g} MB" if p.buffer_mb else "none"
         lines.append(f"| {name} | {p.gemm:g} | {p.depthwise:g} | {p.vector:g} | {act} | {att} | "
                      f"{'folded' if p.fold else 'at vector'} | {p.memory:g} | {buf} | "
+                     f"{f'×{p.staging:g} DRAM' if p.staging else 'none'} | "
                      f"{p.tile or 'none'} | "
                      f"{p.overhead_us:g} µs | {p.data_us:g} µs | {p.call_us:g} µs | {sp} | "
                      f"{'; '.join(edges(p)) or 'none'} |")
@@ -1029,12 +1057,12 @@ def main() -> None:
     for name, e in entries.items():
         doc["classes"][name] = e
     doc["edge_method"] = ("benchmarks/fit_edge.py: per edge runtime class, coordinate descent on log grids of "
-                          "(gemm, depthwise, vector, attention, activation, memory, buffer_mb, channel_tile, "
+                          "(gemm, depthwise, vector, attention, activation, memory, buffer_mb, staging, channel_tile, "
                           "folds_batch_norm, op_overhead_us, data_overhead_us, "
                           "call_overhead_us; dataflow classes: context_link_gbps, after per-chip context_mb from "
                           "batch-1 / batch-8 pairs; the lowest loss of a descent from the defaults and one at each "
                           "buffer_mb of its grid, with batch norms folded and not, then a descent from there and "
-                          "restarts at other fixed costs) "
+                          "restarts at other fixed costs, then a profile over staging) "
                           "alternating with closed-form chip speeds (per chip and runtime release, a fixed-cost "
                           "speed from a grid and the compute speed as the chip's median log ratio at it), "
                           "minimising the mean absolute log error of latency over the class's fit rows; "

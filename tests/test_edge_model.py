@@ -64,6 +64,28 @@ def test_an_op_that_fits_the_on_chip_buffer_pays_no_dram_time():
     assert roofline(g, INT8, 1e15, 1e9, _eff(buffer_bytes=4e6), fuse=False).memory_s == 0.0
 
 
+def test_a_staging_class_adds_every_ops_bytes_at_its_rate_to_the_op_time():
+    """Staging 2 on 1 GB/s of DRAM stages at 2 GB/s: the 1.002 MB and 3.004 MB layers add 0.501 ms and
+    1.502 ms to their compute (2e6 and 6e6 FLOPs at 2e9 ops/s: 1 ms and 3 ms), though both fit the 16 MB
+    buffer; with no staging they cost their compute alone. Batch 8 stages the activations 8 times and the
+    weights once, as it moves them."""
+    g = CostGraph(model="two-sizes", ops=[_linear("small", 1000, 1000), _linear("big", 3000, 1000)],
+                  params=4_000_000, inputs={"x": (1, 1000)})
+    plain = roofline(g, INT8, 2e9, 1e9, _eff(buffer_bytes=16e6), fuse=False)
+    assert [o.time_s for o in plain.ops] == pytest.approx([1e-3, 3e-3])
+    staged = roofline(g, INT8, 2e9, 1e9, _eff(buffer_bytes=16e6, staging=2.0), fuse=False)
+    assert [o.staging_s for o in staged.ops] == pytest.approx([0.501e-3, 1.502e-3])
+    assert [o.time_s for o in staged.ops] == pytest.approx([1.501e-3, 4.502e-3])
+    assert staged.ops[0].to_dict()["staging_s"] == pytest.approx(0.501e-3)
+    # batch 8: weights 1 MB + 3 MB once, activations (2000 + 4000) bytes × 8
+    s8 = (4e6 + 8 * 6000) / 2e9
+    assert sum(o.staging_s for o in roofline(g, INT8, 2e9, 1e9, _eff(staging=2.0), batch=8, fuse=False).ops) \
+        == pytest.approx(s8)
+    assert staged.latency_at(8) == pytest.approx(8 * 4e-3 + s8)
+    # no DRAM bandwidth in the database: nothing to stage at
+    assert roofline(g, INT8, 2e9, 0.0, _eff(staging=2.0), fuse=False).latency_s == pytest.approx(4e-3)
+
+
 def _conv(name: str, x: tuple, w: tuple, y: tuple, op: str = "convolution") -> Op:
     """A convolution with input ``x``, weight ``w`` and output ``y`` (layouts as the frontend writes them)."""
     from math import prod
@@ -211,6 +233,40 @@ def test_the_edge_fit_recovers_a_known_buffer_and_memory_factor(memory, buffer_m
     assert p.buffer_mb == buffer_mb
     assert p.memory == pytest.approx(memory, rel=0.15)
     assert p.gemm == pytest.approx(0.5, rel=0.15)
+
+
+def test_the_fitted_staging_reaches_the_prediction():
+    for name, fit in efficiency_classes().items():
+        assert for_class(name).staging == (fit.staging or 0.0)
+
+
+@pytest.mark.parametrize("staging", [0.0, 2.0])
+def test_the_edge_fit_finds_a_staging_term_only_where_there_is_one(staging):
+    """Rows made by the fit's own model (gemm 0.5, memory 0.3, an 8 MB buffer, 100 µs per call) with or
+    without every op's bytes staged at twice the DRAM bandwidth, plus 5 % noise, on ops small enough to
+    fit the buffer, whose staging time is of the order of their compute: the fit finds the staging rate,
+    or none."""
+    import sys
+
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import fit_edge as fe
+
+    rng = np.random.default_rng(11)
+    rows = []
+    for i in range(40):  # 40 networks of 4 ops: 3-300 MFLOP, 0.1-5 MB each (staged at 20 GB/s: 5-250 µs)
+        r = fe.Row(f"r{i}", "chip", "rt", "c", f"m{i}", (224, 224), 1, 0.0, False, peak=1e12, bandwidth=10e9)
+        r.feats = (np.zeros(4, dtype=np.int8), 10 ** rng.uniform(6.5, 8.5, 4), 10 ** rng.uniform(5, 6.7, 4),
+                   0, 0, 0.0, 0.0, False)
+        rows.append(r)
+    true = fe.Params(gemm=0.5, memory=0.3, buffer_mb=8.0, overhead_us=0.0, call_us=100.0, staging=staging)
+    for r, t in zip(rows, fe.Batch(rows).predict(true) * np.exp(rng.normal(0, 0.05, len(rows)))):
+        r.measured_s = float(t)
+    b = fe.Batch(rows)
+    p, _ = fe.fit(b, with_speeds=False)
+    assert p.staging == staging
+    assert fe._loss(b, p, {}) < 1.5 * fe._loss(b, true, {})  # the noise's own loss: about 0.04
 
 
 @pytest.mark.parametrize("fold", [True, False])

@@ -83,7 +83,8 @@ def _hand_latency_bounds(c):
     that class's efficiency; a convolution or linear layer with its channels per group rounded up to
     whole tiles of the class's channel tile), memory time M = bytes / (bandwidth × memory
     efficiency), of the ops whose bytes exceed the on-chip buffer. Summing max(compute, memory) op
-    by op lies between max(C, M) and C + M, plus the runtime's fixed costs."""
+    by op lies between max(C, M) and C + M, plus the staging time S of a runtime fitted with one and
+    the runtime's fixed costs."""
     from chipfit.analysis.roofline import op_class
 
     tile = c.efficiency.channel_tile  # a MAC array's channel tile: matrix ops pay for whole tiles
@@ -126,11 +127,15 @@ def _hand_latency_bounds(c):
     M = dram / (c.effective_bandwidth_gbps * 1e9 * speed)
     # the fixed costs of an edge runtime: per op started, per data move (a concat, a shuffle copy)
     # and per call, at the chip's speed for fixed costs (its compute speed when it has none of its own)
+    # a runtime fitted with a staging rate also moves every op's bytes at that multiple of the rated
+    # bandwidth, not overlapped with anything (0: none)
+    staging = c.efficiency.staging * c.bandwidth_gbps * 1e9 * speed
+    S = sum(o.bytes for o in c.roof1.ops) / staging if staging else 0.0
     fixed_speed = c.efficiency.fixed_speed or speed
     fixed = (c.efficiency.op_overhead_s * sum(1 for o in c.roof1.ops if o.flops and not o.fused)
              + c.efficiency.data_overhead_s * sum(1 for o in c.roof1.ops if o.kind == "data" and o.bytes)
              + c.efficiency.call_overhead_s) / fixed_speed
-    return max(C, M) + fixed, C + M + fixed
+    return max(C, M) + S + fixed, C + M + S + fixed
 
 
 @pytest.mark.parametrize("fps", [60, 300])

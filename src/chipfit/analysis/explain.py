@@ -85,9 +85,11 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
     n_mem = sum(1 for o in roof.ops if o.bound == "memory" and o.time_s > 0)
     n_cmp = sum(1 for o in roof.ops if o.bound == "compute" and o.time_s > 0)
     speed = f" × chip speed {e.speed:.3g}" if e.speed != 1 else ""
+    staged = bool(e.staging and r.bandwidth_gbps)
     lines.append(("per-op roofline",
                   f"time_i = max(flops_i / (peak × eff_class{speed}), bytes_i / (bandwidth × {e.memory:.3g}{speed})"
                   + (" + streamed_i / host link" if roof.link_bandwidth else "") + ")"
+                  + (f" + bytes_i / (bandwidth × staging {e.staging:g}{speed})" if staged else "")
                   + (" + op cost" if e.op_overhead_s else "")
                   + (f"; flops_i of a convolution or linear layer × its channels rounded up to whole tiles of "
                      f"{e.channel_tile} over its channels (fitted)" if e.channel_tile else "")
@@ -105,6 +107,12 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
                       f"{human_bytes(e.buffer_bytes)} on-chip buffer (fitted): {len(spilled)} ops, "
                       f"{human_bytes(sum(o.bytes for o in spilled))}, are tiled through DRAM; {len(held)} fit it "
                       "and are charged no DRAM time"))
+    if staged:
+        lines.append(("staging",
+                      f"the {e.efficiency_class} class stages every op's bytes in and out of the accelerator's local "
+                      f"memory at {num(r.bandwidth_gbps * e.staging * e.speed)} GB/s ({e.staging:g} × the DRAM "
+                      f"bandwidth{speed}, fitted), not overlapped with its compute: "
+                      f"{_t(sum(o.staging_s for o in roof.ops))} per inference"))
     if roof.link_bandwidth:
         link = r.record.chip.host_link
         streamed = [o for o in roof.ops if o.streamed_bytes]
@@ -145,10 +153,10 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
     n_start = sum(1 for o in roof.ops if o.overhead_s and o.kind != "data")
     n_moves = sum(1 for o in roof.ops if o.overhead_s and o.kind == "data")
     if n_start or n_moves or roof.call_overhead_s:
-        lines.append(("fixed costs", f"{n_start} ops (not fused) × {_t(e.op_overhead_s / e.fixed_rate)} to start each"
-                      + (f" + {n_moves} data moves (concat, copy) × {_t(e.data_overhead_s / e.fixed_rate)}"
-                         if n_moves else "")
-                      + f" = {_t(roof.overhead_s)}, + {_t(roof.call_overhead_s)} per call of the runtime, per batch"
+        per_op = ([f"{n_start} ops (not fused) × {_t(e.op_overhead_s / e.fixed_rate)} to start each"] if n_start else []) \
+            + ([f"{n_moves} data moves (concat, copy) × {_t(e.data_overhead_s / e.fixed_rate)}"] if n_moves else [])
+        lines.append(("fixed costs", (" + ".join(per_op) + f" = {_t(roof.overhead_s)}, + " if per_op else "")
+                      + f"{_t(roof.call_overhead_s)} per call of the runtime, per batch"
                       + (f" (at the chip's fixed-cost speed {e.fixed_rate:.3g})" if e.fixed_rate != 1 else "")))
     fixed = roof.overhead_s + roof.call_overhead_s + roof.context_s
     lines.append(("latency (batch 1)",

@@ -4,7 +4,7 @@ For every op::
 
     compute_s = flops / (peak_ops_per_s × compute efficiency of the op's class)
     memory_s  = bytes / (bandwidth × memory efficiency)
-    time_s    = max(compute_s, memory_s) + overhead     bound = the larger of the two
+    time_s    = max(compute_s, memory_s) + staging_s + overhead     bound = the larger of the two
 
 and the model's latency is the sum over ops (ops run one after another), plus a fixed cost per
 call. Batch ``B`` multiplies FLOPs and activation bytes by ``B``; weights are read once per batch.
@@ -45,6 +45,11 @@ it is charged no DRAM time (the NPU moves it while computing); a larger one (a h
 feature map, tiled through DRAM) is charged all of its bytes. 0 (every other class): every op is.
 A dataflow chip streams the images of a batch through each layer one at a time, so there an op's
 bytes per image (its bytes over the batch) are what must fit.
+
+**Staging** (``efficiency.staging``, fitted per edge runtime class; none where it does not help the
+fit). A runtime that copies every op's tensors in and out of the accelerator's local memory without
+overlapping the copy with the op's compute adds ``bytes / (bandwidth × staging)`` to each op's time
+(``staging_s``), whether or not the op fits the buffer.
 
 **Channel tiles** (``efficiency.channel_tile``, fitted per edge runtime class). An NPU's MAC array
 takes a fixed number of input and output channels at a time; a convolution or linear layer whose
@@ -155,19 +160,27 @@ class OpTime:
     fixed_flops: int = 0      # of ``flops``, the dequantization of weights (once per batch)
     dram_rate: float = 0.0    # bytes/s at which its bytes move to and from DRAM (0: not modelled)
     buffer: float = 0.0       # on-chip buffer: an op with at most this many bytes pays no DRAM time
+    staging_rate: float = 0.0  # bytes/s at which every byte of the op is also staged (0: not modelled)
+
+    @property
+    def staging_s(self) -> float:
+        """Time to stage the op's bytes in and out of the accelerator's local memory, not overlapped
+        with its compute (the class's ``staging``; 0 for a class without one)."""
+        return self.bytes / self.staging_rate if self.staging_rate else 0.0
 
     @property
     def time_s(self) -> float:
-        return max(self.compute_s, self.memory_s) + self.overhead_s + self.transfer_s
+        return max(self.compute_s, self.memory_s) + self.staging_s + self.overhead_s + self.transfer_s
 
     def time_at(self, scale: float) -> float:
         """The op's time at ``scale`` times this batch: activations, their FLOPs and crossings scale,
         weights, their dequantization, streaming and the fixed cost do not."""
         compute = (self.compute_s * ((self.flops - self.fixed_flops) * scale + self.fixed_flops) / self.flops
                    if self.flops else 0.0)
-        memory = _dram_s(self.weight_part + (self.bytes - self.weight_part) * scale, self.dram_rate,
-                         self.buffer) + self.link_s
-        return max(compute, memory) + self.overhead_s + self.transfer_s * scale
+        nbytes = self.weight_part + (self.bytes - self.weight_part) * scale
+        memory = _dram_s(nbytes, self.dram_rate, self.buffer) + self.link_s
+        staging = nbytes / self.staging_rate if self.staging_rate else 0.0
+        return max(compute, memory) + staging + self.overhead_s + self.transfer_s * scale
 
     @property
     def bound(self) -> str:
@@ -186,7 +199,7 @@ class OpTime:
             "compute_s": self.compute_s, "memory_s": self.memory_s, "time_s": self.time_s,
             "bound": self.bound, "fused": self.fused, "overhead_s": self.overhead_s,
             "streamed_bytes": self.streamed_bytes, "link_s": self.link_s, "on_host": self.on_host,
-            "transfer_s": self.transfer_s,
+            "transfer_s": self.transfer_s, "staging_s": self.staging_s,
         }
 
 
@@ -318,6 +331,7 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
     speed = efficiency.speed
     peak_ops = peak_ops * speed
     mem_rate = bandwidth * efficiency.memory * speed
+    staging_rate = bandwidth * efficiency.staging * speed  # 0: the class stages nothing
     buffer = efficiency.buffer_bytes  # an op's bytes up to this stay on chip: no DRAM time
     if efficiency.dataflow:  # a pipeline holds one image of the batch in each layer at a time
         buffer *= batch
@@ -391,7 +405,7 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
             times.append(OpTime(op.name, op.kind, op.op, cls, flops, nbytes, compute_s, memory_s, fused,
                                 op.macs * batch, fixed, streamed, link_s, transfer_s=crossing_s,
                                 weight_part=op.weight_elems * w_bits / 8, fixed_flops=dq, dram_rate=mem_rate,
-                                buffer=buffer))
+                                buffer=buffer, staging_rate=staging_rate))
         chain = out_elems if (op.kind in MATRIX_KINDS or op.kind in FUSIBLE_KINDS) and out_elems else 0
         gated = gated and fused
         after_weights = op.kind in ("conv", "linear") and bool(op.weight_elems) and not here_host

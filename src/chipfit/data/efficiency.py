@@ -54,6 +54,12 @@ published SRAM size (none is published for these chips): weights are still read 
 required bandwidth ``check`` reports still counts every byte. A dataflow class (below) streams the
 images of a batch through each layer one at a time, so its ops' bytes per image are what must fit.
 
+**Staging** (``staging``, fitted per edge class; none where it does not help the fit). A runtime
+that copies every op's tensors in and out of the NPU's local memory without overlapping the copy
+with the op's compute pays for each op's bytes (weights and activations after fusion) at ``staging``
+times the chip's DRAM bandwidth on top of its compute or DRAM time, whether or not the op fits the
+buffer.
+
 **Channel tiles** (``channel_tile``, fitted per edge class). A MAC array takes a fixed number of
 input and output channels at a time; a convolution or linear layer whose channels per group are
 not whole tiles (a 3-channel image, a grouped convolution of 4 channels per group) is charged its
@@ -147,6 +153,10 @@ class ClassFit(_Strict):
     #: stays in the accelerator's on-chip buffer and pays no DRAM time, MB (fitted; None: every op
     #: streams its bytes)
     buffer_mb: float | None = Field(default=None, gt=0)
+    #: every op also moves its bytes (weights and activations after fusion) at this multiple of the
+    #: chip's DRAM bandwidth, added to its compute or DRAM time, whatever the buffer (fitted; None:
+    #: no such term)
+    staging: float | None = Field(default=None, gt=0, le=1000)
     #: channels (input and output, per group) the MAC array takes at a time: a convolution or linear
     #: layer is charged its channels rounded up to whole tiles (fitted; None: no padding)
     channel_tile: int | None = Field(default=None, ge=1, le=1024)
@@ -207,6 +217,7 @@ class Efficiency:
     channel_tile: int = 0           # input / output channels the MAC array takes at a time (0: no padding)
     activation: float | None = None  # SiLU, GELU, sigmoid, hard swish, … (table activations); None: at vector
     folds_batch_norm: bool = False  # a batch norm right after a convolution or linear layer takes no time
+    staging: float = 0.0            # every op also moves its bytes at this × the DRAM bandwidth (0: no such term)
 
     @property
     def fixed_rate(self) -> float:
@@ -295,7 +306,8 @@ def for_class(name: str, utilization: float | None = None, chip: str | None = No
                       context_bytes_per_layer=(fit.context_mb_per_layer or 0.0) * 1e6,
                       context_link_bw=(fit.context_link_gbps or 0.0) * 1e9,
                       buffer_bytes=(fit.buffer_mb or 0.0) * 1e6, channel_tile=fit.channel_tile or 0,
-                      activation=fit.activation, folds_batch_norm=fit.folds_batch_norm)
+                      activation=fit.activation, folds_batch_norm=fit.folds_batch_norm,
+                      staging=fit.staging or 0.0)
 
 
 def band_of(res: Residual | None, what: str, borrowed: bool = False) -> Band | None:

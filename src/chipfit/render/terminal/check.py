@@ -58,8 +58,7 @@ def check_view(r: "CheckResult", explain: bool = False, per_layer: bool = False)
                   f"{r.record.chip.host_link.name} every inference: {_t(r.roof1.link_s)}")
     if r.roof1.overhead_s or r.roof1.call_overhead_s:
         t.add_row("fixed costs", f"{_t(r.roof1.overhead_s + r.roof1.call_overhead_s)} per batch "
-                  f"({_t(r.efficiency.op_overhead_s / r.efficiency.fixed_rate)} to start each of "
-                  f"{sum(1 for o in r.roof1.ops if o.overhead_s)} ops, {_t(r.roof1.call_overhead_s)} per call)")
+                  f"({fixed_parts(r)})")
     if r.together is not None:
         tg = r.together
         parts = " + ".join(f"{n} × {u} {num(t)}" if n > 1 else f"{u} {num(t)}" for u, n, t, _ in tg.units)
@@ -109,6 +108,16 @@ def check_view(r: "CheckResult", explain: bool = False, per_layer: bool = False)
     if per_layer:
         parts += [Text(""), layer_table(r)]
     return Group(*parts)
+
+
+def fixed_parts(r: "CheckResult") -> str:
+    """What the fixed costs of one batch are made of, leaving out the kinds the runtime does not pay."""
+    starts = [o for o in r.roof1.ops if o.overhead_s and o.flops]
+    moves = [o for o in r.roof1.ops if o.overhead_s and not o.flops]
+    parts = ([f"{_t(starts[0].overhead_s)} to start each of {len(starts)} ops"] if starts else []) \
+        + ([f"{_t(sum(o.overhead_s for o in moves))} for {len(moves)} data moves"] if moves else []) \
+        + ([f"{_t(r.roof1.call_overhead_s)} per call"] if r.roof1.call_overhead_s else [])
+    return ", ".join(parts)
 
 
 def layer_table(r: "CheckResult") -> Table:
