@@ -85,7 +85,7 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
     n_mem = sum(1 for o in roof.ops if o.bound == "memory" and o.time_s > 0)
     n_cmp = sum(1 for o in roof.ops if o.bound == "compute" and o.time_s > 0)
     speed = f" × chip speed {e.speed:.3g}" if e.speed != 1 else ""
-    staged = bool(e.staging and r.bandwidth_gbps)
+    staged = bool(roof.staging_rate)
     lines.append(("per-op roofline",
                   f"time_i = max(flops_i / (peak × eff_class{speed}), bytes_i / (bandwidth × {e.memory:.3g}{speed})"
                   + (" + streamed_i / host link" if roof.link_bandwidth else "") + ")"
@@ -110,7 +110,7 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
     if staged:
         lines.append(("staging",
                       f"the {e.efficiency_class} class stages every op's bytes in and out of the accelerator's local "
-                      f"memory at {num(r.bandwidth_gbps * e.staging * e.speed)} GB/s ({e.staging:g} × the DRAM "
+                      f"memory at {num(roof.staging_rate / 1e9)} GB/s ({e.staging:g} × the DRAM "
                       f"bandwidth{speed}, fitted), not overlapped with its compute: "
                       f"{_t(sum(o.staging_s for o in roof.ops))} per inference"))
     if roof.link_bandwidth:
@@ -150,8 +150,7 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
         else:
             lines.append(("contexts", f"dataflow chip; {need} fits its {human_bytes(roof.context_bytes)} one-context "
                           "capacity: the layers run at once, as a pipeline, with no fixed cost per op"))
-    n_start = sum(1 for o in roof.ops if o.overhead_s and o.kind != "data")
-    n_moves = sum(1 for o in roof.ops if o.overhead_s and o.kind == "data")
+    n_start, n_moves = (len(ops) for ops in roof.fixed_cost_ops())
     if n_start or n_moves or roof.call_overhead_s:
         per_op = ([f"{n_start} ops (not fused) × {_t(e.op_overhead_s / e.fixed_rate)} to start each"] if n_start else []) \
             + ([f"{n_moves} data moves (concat, copy) × {_t(e.data_overhead_s / e.fixed_rate)}"] if n_moves else [])

@@ -166,7 +166,7 @@ class OpTime:
     def staging_s(self) -> float:
         """Time to stage the op's bytes in and out of the accelerator's local memory, not overlapped
         with its compute (the class's ``staging``; 0 for a class without one)."""
-        return self.bytes / self.staging_rate if self.staging_rate else 0.0
+        return _rate_s(self.bytes, self.staging_rate)
 
     @property
     def time_s(self) -> float:
@@ -179,8 +179,7 @@ class OpTime:
                    if self.flops else 0.0)
         nbytes = self.weight_part + (self.bytes - self.weight_part) * scale
         memory = _dram_s(nbytes, self.dram_rate, self.buffer) + self.link_s
-        staging = nbytes / self.staging_rate if self.staging_rate else 0.0
-        return max(compute, memory) + staging + self.overhead_s + self.transfer_s * scale
+        return max(compute, memory) + _rate_s(nbytes, self.staging_rate) + self.overhead_s + self.transfer_s * scale
 
     @property
     def bound(self) -> str:
@@ -246,6 +245,16 @@ class Roofline:
     @property
     def overhead_s(self) -> float:
         return sum(o.overhead_s for o in self.ops)
+
+    def fixed_cost_ops(self) -> tuple[list[OpTime], list[OpTime]]:
+        """The ops that pay a fixed cost: those that start a computation, and the data moves."""
+        paid = [o for o in self.ops if o.overhead_s]
+        return [o for o in paid if o.kind != "data"], [o for o in paid if o.kind == "data"]
+
+    @property
+    def staging_rate(self) -> float:
+        """Bytes/s at which the accelerator's ops stage their bytes (0: its class stages nothing)."""
+        return max((o.staging_rate for o in self.ops), default=0.0)
 
     @property
     def streamed_bytes(self) -> int:
@@ -434,9 +443,14 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
     return r
 
 
+def _rate_s(nbytes: float, rate: float) -> float:
+    """Time to move ``nbytes`` at ``rate`` bytes/s; none when there is no rate."""
+    return nbytes / rate if rate else 0.0
+
+
 def _dram_s(nbytes: float, rate: float, buffer: float) -> float:
     """DRAM time of an op's bytes at ``rate`` bytes/s: none when they fit the on-chip ``buffer``."""
-    return nbytes / rate if rate and nbytes > buffer else 0.0
+    return _rate_s(nbytes, rate) if nbytes > buffer else 0.0
 
 
 def _host_op(op: Op, cls: str, flops: int, nbytes: int, batch: int, host: HostRate | None, fused: bool,

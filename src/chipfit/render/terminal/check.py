@@ -112,9 +112,9 @@ def check_view(r: "CheckResult", explain: bool = False, per_layer: bool = False)
 
 def fixed_parts(r: "CheckResult") -> str:
     """What the fixed costs of one batch are made of, leaving out the kinds the runtime does not pay."""
-    starts = [o for o in r.roof1.ops if o.overhead_s and o.flops]
-    moves = [o for o in r.roof1.ops if o.overhead_s and not o.flops]
-    parts = ([f"{_t(starts[0].overhead_s)} to start each of {len(starts)} ops"] if starts else []) \
+    starts, moves = r.roof1.fixed_cost_ops()
+    parts = ([f"{_t(r.efficiency.op_overhead_s / r.efficiency.fixed_rate)} to start each of {len(starts)} ops"]
+             if starts else []) \
         + ([f"{_t(sum(o.overhead_s for o in moves))} for {len(moves)} data moves"] if moves else []) \
         + ([f"{_t(r.roof1.call_overhead_s)} per call"] if r.roof1.call_overhead_s else [])
     return ", ".join(parts)
