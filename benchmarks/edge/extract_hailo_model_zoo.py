@@ -33,6 +33,11 @@ MODEL_REFS = {
     "resnet_v1_34": ("resnet34", "standard ResNet-34 layout: same architecture as torchvision resnet34 (Hailo's params and OPS match)"),
     "yolov6n": ("yolov6n_0.1.0", "YOLOv6 release 0.1.0 (4.32M parameters, 11.12G FLOPs), not the release-3.0 YOLOv6-N of chipfit's zoo"),
     "mobilenet_v3": ("mobilenet_edgetpu", "the network config loads mobilenet_v3_edgetpu.tflite: MobileNet-EdgeTPU, not MobileNetV3"),
+    "vit_tiny": ("deit_tiny", "timm vit_tiny_patch16_224: same architecture as DeiT-Ti (chipfit zoo deit_tiny)"),
+    "vit_small": ("deit_small", "timm vit_small_patch16_224: same architecture as DeiT-S (chipfit zoo deit_small)"),
+    "yolov3_gluon": ("yolov3", "GluonCV yolo3_darknet53: the same layers as Darknet YOLOv3 (chipfit zoo yolov3)"),
+    "yolov3_gluon_416": ("yolov3_416", "GluonCV yolo3_darknet53 at 416: the same layers as Darknet YOLOv3 (chipfit zoo yolov3_416)"),
+    "lprnet": ("lprnet_hailo", "Hailo's ResNet-like LPRNet at 75x300 (7.14M parameters), not the original 24x94 LPRNet"),
 }
 
 

@@ -90,7 +90,7 @@ import torch
 from torch import nn
 
 
-def _conv_bn_act(cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1,
+def conv_bn_act(cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1,
                  act: nn.Module | None = None) -> nn.Sequential:
     """A bias-free k x k conv ("same" padding), BatchNorm and an optional activation."""
     layers = [nn.Conv2d(cin, cout, kernel, stride, kernel // 2, groups=groups, bias=False),
@@ -110,12 +110,12 @@ class SlimBottleneck(nn.Module):
         super().__init__()
         width = depth // 4
         self.body = nn.Sequential(
-            _conv_bn_act(cin, width, 1, act=nn.ReLU()),
-            _conv_bn_act(width, width, 3, stride, act=nn.ReLU()),
-            _conv_bn_act(width, depth, 1),
+            conv_bn_act(cin, width, 1, act=nn.ReLU()),
+            conv_bn_act(width, width, 3, stride, act=nn.ReLU()),
+            conv_bn_act(width, depth, 1),
         )
         if cin != depth:
-            self.shortcut = _conv_bn_act(cin, depth, 1, stride)
+            self.shortcut = conv_bn_act(cin, depth, 1, stride)
         else:
             self.shortcut = nn.MaxPool2d(1, stride) if stride > 1 else nn.Identity()
         self.relu = nn.ReLU()
@@ -130,7 +130,7 @@ class SlimResNetV1(nn.Module):
 
     def __init__(self, units: tuple[int, ...], num_classes: int = 1000):
         super().__init__()
-        self.stem = nn.Sequential(_conv_bn_act(3, 64, 7, 2, act=nn.ReLU()), nn.MaxPool2d(3, 2, 1))
+        self.stem = nn.Sequential(conv_bn_act(3, 64, 7, 2, act=nn.ReLU()), nn.MaxPool2d(3, 2, 1))
         layers, cin = [], 64
         for i, n in enumerate(units):
             depth, last_stride = 256 * 2 ** i, 2 if i < len(units) - 1 else 1
@@ -204,13 +204,13 @@ class EdgeTPUBlock(nn.Module):
         inner = int(cin * expand)
         layers = []
         if inner > cin:
-            layers.append(_conv_bn_act(cin, inner, kernel if fused else 1, stride if fused else 1,
+            layers.append(conv_bn_act(cin, inner, kernel if fused else 1, stride if fused else 1,
                                        act=nn.ReLU()))
         else:
             inner = cin
         if not fused:
-            layers.append(_conv_bn_act(inner, inner, kernel, stride, groups=inner, act=nn.ReLU()))
-        layers.append(_conv_bn_act(inner, cout, 1))
+            layers.append(conv_bn_act(inner, inner, kernel, stride, groups=inner, act=nn.ReLU()))
+        layers.append(conv_bn_act(inner, cout, 1))
         self.body = nn.Sequential(*layers)
         self.residual = residual and stride == 1 and cin == cout
 
@@ -238,11 +238,11 @@ EDGETPU_BLOCKS = (
 class MobileNetEdgeTPU(nn.Module):
     def __init__(self, num_classes: int = 1000):
         super().__init__()
-        layers, cin = [_conv_bn_act(3, 32, 3, 2, act=nn.ReLU())], 32
+        layers, cin = [conv_bn_act(3, 32, 3, 2, act=nn.ReLU())], 32
         for fused, k, s, e, cout, res in EDGETPU_BLOCKS:
             layers.append(EdgeTPUBlock(cin, cout, k, s, e, fused, res))
             cin = cout
-        layers.append(_conv_bn_act(cin, 1280, 1, act=nn.ReLU()))
+        layers.append(conv_bn_act(cin, 1280, 1, act=nn.ReLU()))
         self.features = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(1280, num_classes)
@@ -278,12 +278,12 @@ def deit_base() -> nn.Module:
 # ------------------------------------------------------------------------------------ HarDNet
 
 def _relu6_conv(cin: int, cout: int, kernel: int, stride: int = 1) -> nn.Sequential:
-    return _conv_bn_act(cin, cout, kernel, stride, act=nn.ReLU6())
+    return conv_bn_act(cin, cout, kernel, stride, act=nn.ReLU6())
 
 
 def _dw(ch: int, stride: int = 1) -> nn.Sequential:
     """HarDNet's depthwise 3x3 conv + BatchNorm (no activation)."""
-    return _conv_bn_act(ch, ch, 3, stride, groups=ch)
+    return conv_bn_act(ch, ch, 3, stride, groups=ch)
 
 
 def hardnet_links(layer: int, base: int, growth: int, mult: float) -> tuple[int, int, list[int]]:

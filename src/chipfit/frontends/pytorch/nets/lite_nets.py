@@ -113,7 +113,7 @@ class LiteMBConv(nn.Module):
 LITE_SCALES = {0: (1.0, 1.0, 224), 1: (1.0, 1.1, 240), 2: (1.1, 1.2, 260), 3: (1.2, 1.4, 280), 4: (1.4, 1.8, 300)}
 
 
-def _round_filters(c: int, width: float, divisor: int = 8) -> int:
+def round_filters(c: int, width: float, divisor: int = 8) -> int:
     """EfficientNet's channel rounding: the nearest multiple of 8, never below 90 % of the scaled width."""
     scaled = c * width
     out = max(divisor, int(scaled + divisor / 2) // divisor * divisor)
@@ -126,7 +126,7 @@ def lite_stages(width: float, depth: float) -> tuple:
     fixed 32-channel stem."""
     last = len(EFFICIENTNET_B0_STAGES) - 1
     return tuple((r if i in (0, last) else math.ceil(depth * r), k, s, e,
-                  LITE_STEM if i == 0 else _round_filters(cin, width), _round_filters(cout, width))
+                  LITE_STEM if i == 0 else round_filters(cin, width), round_filters(cout, width))
                  for i, (r, k, s, e, cin, cout) in enumerate(EFFICIENTNET_B0_STAGES))
 
 
