@@ -294,22 +294,15 @@ def yolov8m_pose() -> nn.Module:
 
 
 # -- YOLOv6-N of release 0.2.1 ---------------------------------------------------------------
-class SimSPPF(nn.Module):
-    """YOLOv6 0.2's SimSPPF: a 1x1 ConvBNReLU halving, three chained 5x5 max pools concatenated
-    with it, a 1x1 ConvBNReLU."""
+class SimSPPF(SPPF):
+    """YOLOv6 0.2's SimSPPF: SPPF (a 1x1 conv halving, three chained 5x5 max pools concatenated
+    with it, a 1x1 conv) with ConvBNReLU convs."""
 
     def __init__(self, c1: int, c2: int, k: int = 5):
-        super().__init__()
+        super().__init__(c1, c2, k)
         c_ = c1 // 2
         self.cv1 = _v6.ConvBNAct(c1, c_, 1)
         self.cv2 = _v6.ConvBNAct(4 * c_, c2, 1)
-        self.m = nn.MaxPool2d(k, 1, k // 2)
-
-    def forward(self, x):
-        y = [self.cv1(x)]
-        for _ in range(3):
-            y.append(self.m(y[-1]))
-        return self.cv2(torch.cat(y, 1))
 
 
 class YOLOv6Legacy(nn.Module):
