@@ -194,6 +194,8 @@ def _hw(text: str) -> tuple[int, int] | None:
         return dims[0], dims[1]
     if len(dims) == 4 and dims[1] == 3:
         return dims[2], dims[3]
+    if len(dims) == 4 and dims[3] in (1, 3):  # channels last
+        return dims[1], dims[2]
     return None
 
 
@@ -330,11 +332,11 @@ def graph_of(model: str, hw: tuple[int, int]) -> CostGraph:
     return g
 
 
-CLASS_INDEX = {"gemm": 0, "depthwise": 1, "vector": 2, "attention": 3, "activation": 4}
+CLASS_INDEX = {"gemm": 0, "depthwise": 1, "vector": 2, "attention": 3, "activation": 4, "norm": 5}
 #: channel tiles tried (0: no padding): NPU MAC arrays take 8 to 64 channels at a time
 TILE_GRID = [0, 4, 8, 16, 32, 64]
 _UNIT = Efficiency(1.0, 1.0, 1.0, 1.0, "unit", "unit", attention=1.0, op_overhead_s=1.0, data_overhead_s=1e-3,
-                   activation=1.0)
+                   activation=1.0, norm=1.0)
 _UNIT_FOLDED = replace(_UNIT, folds_batch_norm=True)  # a batch norm right after a layer with weights: no time
 
 
@@ -376,6 +378,7 @@ class Params:
     activation: float = 0.1                  # table activations (SiLU, GELU, sigmoid, hard swish, ...)
     fold: bool = False                       # a batch norm right after a layer with weights takes no time
     staging: float = 0.0                     # each op's bytes also move at this × the DRAM bandwidth (0: none)
+    norm: float | None = None                # layer, group, RMS norms and softmax (None: at vector)
 
 
 class Batch:
@@ -440,7 +443,8 @@ class Batch:
     def parts(self, p: Params) -> tuple[np.ndarray, np.ndarray]:
         """Per row at speed 1: the time that grows with the batch (the ops' compute and DRAM time)
         and the time paid once per batch (op starts, data moves, the call, a context reload)."""
-        eff = np.array([p.gemm, p.depthwise, p.vector, p.attention, p.activation])[self.cls]
+        eff = np.array([p.gemm, p.depthwise, p.vector, p.attention, p.activation,
+                        p.vector if p.norm is None else p.norm])[self.cls]
         compute = (self.padded_folded if p.fold else self.padded)[p.tile]
         t = np.maximum(compute / eff, self.dram(p.buffer_mb) / p.memory)
         if p.staging:  # every op stages its bytes, on chip or not, before or after it computes
@@ -459,6 +463,12 @@ class Batch:
 
 
 FACTOR_GRID = [round(0.001 * 1.1 ** i, 6) for i in range(80) if 0.001 * 1.1 ** i < 1.0] + [1.0]
+#: normalising ops (layer, group, RMS norms, softmax): a streaming NPU runs their reductions far below
+#: its other rates, so their grid reaches two decades lower
+NORM_GRID = [round(1e-5 * 1.1 ** i, 8) for i in range(49)] + FACTOR_GRID
+#: a class fits its own rate for normalising ops only when at least this many of its fit networks
+#: have them (else they run at ``vector``): one or two networks would set it to their own error
+NORM_MIN_NETWORKS = 3
 OVERHEAD_GRID = [0.0] + [round(0.5 * 1.2 ** i, 3) for i in range(52)]  # 0 and 0.5 us .. ~6 ms
 LINK_GRID = [round(0.25 * 1.15 ** i, 3) for i in range(45)]  # 0.25 .. ~118 GB/s
 BUFFER_GRID = [0.0, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0]  # MB; 0: every op's bytes go to DRAM
@@ -600,12 +610,14 @@ def _descend(b: Batch, with_speeds: bool, p: Params, fixed: tuple[str, ...] = ()
     has_dw = bool(np.any(b.cls == 1))
     has_attn = bool(np.any(b.cls == 3))
     has_act = bool(np.any(b.cls == 4))
+    has_norm = len({r.model for r in b.rows if np.any(r.feats[0] == 5)}) >= NORM_MIN_NETWORKS
     if b.dataflow:
         caps, layer_mb = contexts(b)
         p = Params(**{**vars(p), "context_mb": caps, "layer_mb": layer_mb})
         best = _loss(b, p, speed)
     names = (["gemm", "vector", "memory", "overhead_us", "call_us", "data_us"] + (["depthwise"] if has_dw else [])
              + (["attention"] if has_attn else []) + (["activation"] if has_act else [])
+             + (["norm"] if has_norm else [])
              + (["link_gbps"] if b.dataflow else [])
              + (["buffer_mb", "staging"] if np.any(b.bytes_per_bw > 0) else []) + ["tile"]
              + (["fold"] if np.any(b.unfolded < 1) else []))
@@ -616,7 +628,8 @@ def _descend(b: Batch, with_speeds: bool, p: Params, fixed: tuple[str, ...] = ()
             grid = (OVERHEAD_GRID if name in ("overhead_us", "call_us", "data_us") else
                     LINK_GRID if name == "link_gbps" else BUFFER_GRID if name == "buffer_mb" else
                     STAGING_GRID if name == "staging" else
-                    TILE_GRID if name == "tile" else (False, True) if name == "fold" else FACTOR_GRID)
+                    TILE_GRID if name == "tile" else (False, True) if name == "fold" else
+                    NORM_GRID if name == "norm" else FACTOR_GRID)
             for v in grid:
                 cand = Params(**{**vars(p), name: v})
                 loss = _loss(b, cand, speed)
@@ -635,6 +648,8 @@ def _descend(b: Batch, with_speeds: bool, p: Params, fixed: tuple[str, ...] = ()
         p = Params(**{**vars(p), "attention": p.gemm})
     if not has_act:  # nothing measured: table activations run at vector
         p = Params(**{**vars(p), "activation": p.vector})
+    if not has_norm:  # too few networks measured: normalising ops run at vector
+        p = Params(**{**vars(p), "norm": None})
     return p, speed
 
 
@@ -710,6 +725,8 @@ def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
         entry["attention"] = p.attention
     if any(np.any(r.feats[0] == 4) for r in src.fit_rows):  # fitted on networks with table activations
         entry["activation"] = p.activation
+    if p.norm is not None:  # fitted on enough networks with normalising ops
+        entry["norm"] = p.norm
     entry["data_overhead_us"] = p.data_us
     if p.buffer_mb:
         entry["buffer_mb"] = p.buffer_mb
@@ -772,12 +789,14 @@ def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
 
 def edges(p: Params) -> list[str]:
     out = []
-    for name in ("gemm", "depthwise", "vector", "memory", "attention", "activation"):
-        v = getattr(p, name)
+    for name in ("gemm", "depthwise", "vector", "memory", "attention", "activation", "norm"):
+        v, low = getattr(p, name), NORM_GRID[0] if name == "norm" else FACTOR_GRID[0]
+        if v is None:
+            continue
         if v >= FACTOR_GRID[-1]:
             out.append(f"{name} at the grid's upper end 1.0 (the rated peak)")
-        elif v <= FACTOR_GRID[0]:
-            out.append(f"{name} at the grid's lower end {FACTOR_GRID[0]}")
+        elif v <= low:
+            out.append(f"{name} at the grid's lower end {low}")
     for name, v in (("op_overhead_us", p.overhead_us), ("call_overhead_us", p.call_us),
                     ("data_overhead_us", p.data_us)):
         if v >= OVERHEAD_GRID[-1]:
@@ -889,13 +908,16 @@ def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[
               "its compute or DRAM time (none: no such term); "
               "`channel tile`: a convolution or linear layer is charged its channels per group rounded up to "
               "whole tiles; `table activations`: SiLU, GELU, sigmoid, hard swish and the like, which an NPU "
-              "evaluates by table or polynomial (the ReLU family runs at `vector`); `batch norm after a layer`: "
+              "evaluates by table or polynomial (the ReLU family runs at `vector`); `norms and softmax`: layer, "
+              "group and RMS norms and softmax, each a reduction over a feature axis (fitted where at least "
+              f"{NORM_MIN_NETWORKS} of the class's fit networks have them, else at `vector`); "
+              "`batch norm after a layer`: "
               "folded into the convolution or linear layer before it (no time) or charged at `vector`, "
               "whichever fits the class's rows better):", "",
-              "| class | gemm | depthwise | vector | table activations | attention | batch norm after a layer | "
-              "memory | on-chip buffer | staging | channel tile | per op | per data op | per call | chip speeds | "
-              "at a grid edge |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "| class | gemm | depthwise | vector | table activations | norms and softmax | attention | "
+              "batch norm after a layer | memory | on-chip buffer | staging | channel tile | per op | per data op | "
+              "per call | chip speeds | at a grid edge |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, res in results.items():
         if res.borrowed:
             continue
@@ -903,8 +925,9 @@ def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[
         sp = ", ".join(f"{c} {s:.2f} / {f:.2f}" for c, (s, f) in sorted(res.speeds.items())) or "–"
         att = f"{p.attention:g}" if "attention" in entries[name] else "(gemm)"
         act = f"{p.activation:g}" if "activation" in entries[name] else "(vector)"
+        norm = f"{p.norm:g}" if "norm" in entries[name] else "(vector)"
         buf = f"{p.buffer_mb:g} MB" if p.buffer_mb else "none"
-        lines.append(f"| {name} | {p.gemm:g} | {p.depthwise:g} | {p.vector:g} | {act} | {att} | "
+        lines.append(f"| {name} | {p.gemm:g} | {p.depthwise:g} | {p.vector:g} | {act} | {norm} | {att} | "
                      f"{'folded' if p.fold else 'at vector'} | {p.memory:g} | {buf} | "
                      f"{f'×{p.staging:g} DRAM' if p.staging else 'none'} | "
                      f"{p.tile or 'none'} | "
@@ -1036,7 +1059,7 @@ def main() -> None:
         fit = efficiency_file().classes[name]
         p = Params(fit.gemm, fit.depthwise, fit.vector, fit.memory, fit.op_overhead_us, fit.call_overhead_us,
                    fit.attention or fit.gemm, fit.data_overhead_us, activation=fit.activation or fit.vector,
-                   fold=fit.folds_batch_norm)
+                   fold=fit.folds_batch_norm, norm=fit.norm)
         checks[name] = ClassResult(name, p, {}, [], crows, np.array([]), Batch(crows).predict(p), None, None,
                                    borrowed=True)
     entries["npu"] = class_entry(pooled)

@@ -152,6 +152,35 @@ def test_the_fitted_activation_factor_reaches_the_prediction():
     assert fitted >= 1  # an edge class measured on networks with SiLU / sigmoid / hard swish fits its own
 
 
+def test_normalising_ops_run_at_their_own_factor():
+    """A layer norm (ATen's native_layer_norm), a group norm, an RMS norm (ONNX's SimplifiedLayerNormalization)
+    and a softmax run at the ``norm`` factor when a class has one; a batch norm, an add and a mean stay at
+    ``vector``; without the factor every one of them runs at ``vector``. 1000 elements on a 1 GFLOP/s unit,
+    fusion off: 5 FLOPs an element at 0.001 is 5000 FLOPs / 1e6 FLOP/s = 5 ms; at 0.5, 10 µs."""
+    ops = [_act("ln", "aten.native_layer_norm", 1000, 5, kind="norm"),
+           _act("gn", "aten.native_group_norm", 1000, 5, kind="norm"),
+           _act("rms", "SimplifiedLayerNormalization", 1000, 4, kind="norm"),
+           _act("sm", "aten._softmax", 1000, 5, kind="softmax"),
+           _act("bn", "aten.native_batch_norm", 1000, 2, kind="norm"),
+           _act("add", "add", 1000, 1, kind="elementwise"),
+           _act("mean", "aten.mean", 1000, 1, kind="pool")]
+    g = CostGraph(model="norms", ops=ops, params=0, inputs={"x": (1, 1000)})
+    at = roofline(g, INT8, 1e9, 0.0, _eff(vector=0.5, norm=0.001), fuse=False)
+    assert [o.op_class for o in at.ops] == ["norm"] * 4 + ["vector"] * 3
+    assert [o.compute_s for o in at.ops] == pytest.approx([5e-3, 5e-3, 4e-3, 5e-3, 4e-6, 2e-6, 2e-6])
+    plain = roofline(g, INT8, 1e9, 0.0, _eff(vector=0.5), fuse=False)
+    assert {o.op_class for o in plain.ops} == {"vector"}
+    assert [o.compute_s for o in plain.ops] == pytest.approx([1e-5, 1e-5, 8e-6, 1e-5, 4e-6, 2e-6, 2e-6])
+
+
+def test_the_fitted_norm_factor_reaches_the_prediction():
+    """A class fitted with its own rate for normalising ops prices them at it; the others at vector."""
+    for name, fit in efficiency_classes().items():
+        e = for_class(name)
+        assert e.norm == fit.norm
+        assert e.compute("norm") == (fit.norm if fit.norm is not None else fit.vector)
+
+
 def test_a_batch_norm_after_a_convolution_is_folded_by_a_class_fitted_so():
     """conv → batch norm → ReLU, then an add and a batch norm after it: with ``folds_batch_norm`` the first
     batch norm takes no time (folded into the convolution's weights and bias; its FLOPs still count), the
@@ -710,3 +739,49 @@ def test_a_batch_priced_from_the_batch_1_roofline_equals_its_own_roofline(model,
     for b in BATCHES[1:]:
         own = predict(counted, rec, unit, fps=1, batch=b, host=host).roof
         assert one.latency_at(b) == pytest.approx(own.latency_s, rel=1e-6), b
+
+
+@pytest.mark.parametrize("networks_with_norms", [6, 2])
+def test_the_edge_fit_finds_a_norm_rate_only_where_enough_networks_have_norms(networks_with_norms):
+    """Rows made by the fit's own model (gemm 0.5, vector 0.1, normalising ops at 0.002, 100 µs per call)
+    plus 5 % noise, 30 networks of a gemm, a vector op and a third op that is a layer norm in some of
+    them: with six such networks the fit finds the norm rate; with two (fewer than the fit's minimum)
+    it fits none and those ops run at vector."""
+    import sys
+
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import fit_edge as fe
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for i in range(30):  # 100 MFLOP-1 GFLOP of gemm; 0.1-1 MFLOP in each of the other two ops
+        cls = [0, 2, 5 if i < networks_with_norms else 2]
+        r = fe.Row(f"r{i}", "chip", "rt", "c", f"m{i}", (224, 224), 1, 0.0, False, peak=1e12, bandwidth=0.0)
+        r.feats = (np.array(cls, dtype=np.int8), np.array([10 ** rng.uniform(8, 9), *10 ** rng.uniform(5, 6, 2)]),
+                   np.zeros(3), 0, 0, 0.0, 0.0, False)
+        rows.append(r)
+    true = fe.Params(gemm=0.5, vector=0.1, norm=0.002, overhead_us=0.0, call_us=100.0)
+    for r, t in zip(rows, fe.Batch(rows).predict(true) * np.exp(rng.normal(0, 0.05, len(rows)))):
+        r.measured_s = float(t)
+    p, _ = fe.fit(fe.Batch(rows), with_speeds=False)
+    if networks_with_norms >= fe.NORM_MIN_NETWORKS:
+        assert p.norm == pytest.approx(0.002, rel=0.15)
+    else:
+        assert p.norm is None
+    assert p.gemm == pytest.approx(0.5, rel=0.15)
+
+
+def test_the_edge_fit_reads_image_sizes_in_either_layout():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import fit_edge as fe
+
+    assert fe._hw("1x3x480x640") == (480, 640)  # NCHW
+    assert fe._hw("1x513x513x3") == (513, 513)  # NHWC
+    assert fe._hw("1x513x513x1") == (513, 513)  # NHWC, one channel as the source prints it
+    assert fe._hw("224x224x3") == (224, 224)
+    assert fe._hw("640x480") == (640, 480)
+    assert fe._hw("1x1x22x1125") is None  # not an image

@@ -265,7 +265,9 @@ def test_lprnet_stem_by_hand(counts):
 
 def test_lprnet_is_not_the_original_lprnet():
     # other model zoos' rows under the name "lprnet" are the 24x94 original, a different network
-    assert zoo.find("lprnet") is None
+    original, hailo = zoo.find("lprnet"), zoo.find("lprnet_hailo")
+    assert original.name != hailo.name
+    assert original.input_shape[2:] == [24, 94] and hailo.input_shape[2:] == [75, 300]
 
 
 # ------------------------------------------------------------------------------------ OSNet

@@ -25,6 +25,7 @@ from chipfit.data import zoo  # noqa: E402
 #: Hailo id -> (input side, Hailo Params (M) as printed, Hailo OPS (G), output channels per level)
 HAILO = {
     "yolov5s_wo_spp": (640, "7.85", 17.74, [255] * 3),
+    "yolov5s_2.0": (640, "7.46", 17.44, [255] * 3),  # Hailo's id: yolov5s (cfg yolov5s.yaml)
     "yolov5m_wo_spp": (640, "22.67", 52.88, [255] * 3),
     "yolov5xs_wo_spp": (512, "7.85", 11.36, [255] * 3),
     "yolov5m_6.1": (640, "21.17", 48.96, [255] * 3),
@@ -50,6 +51,8 @@ PARAMS_REL = {
     "yolov6n_0.2.1": 0.005,
     # the deployed network has 71.31M (the paper's Table 2: YOLOv7-X 71.3M); Hailo prints 71.46M
     "yolov7x": 0.005,
+    # release v2.0's YOLOv5s with SPP has 7.447M folded; Hailo prints 7.46M
+    "yolov5s_2.0": 0.005,
 }
 
 
@@ -120,6 +123,18 @@ def test_wo_spp_replaces_spp_by_one_3x3_conv():
     assert [(c.in_channels, c.out_channels, c.kernel_size) for c in convs] == [(512, 256, (3, 3))]
     assert sum(p.numel() for p in layer8.parameters()) == 512 * 256 * 9 + 2 * 256
     assert not any(isinstance(m, torch.nn.MaxPool2d) for m in model.modules())
+
+
+def test_v2_yolov5s_keeps_the_spp_block():
+    """Hailo's yolov5s (zoo yolov5s_2.0) is release v2.0's network with its SPP block at layer 8: a
+    1x1 512 -> 256, max pools of 5, 9 and 13, a 1x1 1024 -> 512 (each with BatchNorm), where the
+    ``_wo_spp`` variant has one 3x3 conv; its parameter count written out."""
+    layer8 = _build("yolov5s_2.0").layers[8]
+    convs = [m for m in layer8.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size) for c in convs] == [(512, 256, (1, 1)),
+                                                                                (1024, 512, (1, 1))]
+    assert [m.kernel_size for m in layer8.modules() if isinstance(m, torch.nn.MaxPool2d)] == [5, 9, 13]
+    assert sum(p.numel() for p in layer8.parameters()) == 512 * 256 + 2 * 256 + 1024 * 512 + 2 * 512
 
 
 def test_leaky_variants_have_no_silu():

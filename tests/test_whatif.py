@@ -104,6 +104,7 @@ def _hand_latency_bounds(c):
     # activations evaluated by table (PyTorch names: SiLU, sigmoid, hard swish, GELU, ...) run at the
     # class's activation factor when it has one; the ReLU family stays at vector
     table = {"silu", "sigmoid", "hardswish", "hardsigmoid", "gelu", "tanh", "mish", "softplus", "elu", "selu", "celu"}
+    norms = {"native_layer_norm", "layer_norm", "native_group_norm", "group_norm", "softmax", "log_softmax"}
 
     def cls(op) -> str:
         # a product of two activations (attention's QKᵀ and AV) runs at the class's attention factor
@@ -112,9 +113,12 @@ def _hand_latency_bounds(c):
         k = op_class(op)
         if k == "vector" and c.efficiency.activation is not None and op.op.rstrip("_") in table:
             return "activation"
+        # layer, group norms and softmax (ATen names) run at the class's norm factor when it has one
+        if k == "vector" and c.efficiency.norm is not None and op.op.split(".")[-1].lstrip("_") in norms:
+            return "norm"
         return k
 
-    flops = {"gemm": 0, "depthwise": 0, "vector": 0, "activation": 0, "attention": 0}
+    flops = {"gemm": 0, "depthwise": 0, "vector": 0, "activation": 0, "attention": 0, "norm": 0}
     prev = None
     for op in c.count.layers:
         # a batch norm right after a convolution is folded into its weights (no time) by a class fitted so

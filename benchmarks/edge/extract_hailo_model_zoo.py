@@ -37,6 +37,8 @@ MODEL_REFS = {
     "vit_small": ("deit_small", "timm vit_small_patch16_224: same architecture as DeiT-S (chipfit zoo deit_small)"),
     "yolov3_gluon": ("yolov3", "GluonCV yolo3_darknet53: the same layers as Darknet YOLOv3 (chipfit zoo yolov3)"),
     "yolov3_gluon_416": ("yolov3_416", "GluonCV yolo3_darknet53 at 416: the same layers as Darknet YOLOv3 (chipfit zoo yolov3_416)"),
+    "yolov5s": ("yolov5s_2.0", "YOLOv5s of release v2.0 with its SPP block (Hailo's cfg: 7.46M parameters, 17.44G OPS), "
+                "not the current release's yolov5s (7.2M)"),
     "lprnet": ("lprnet_hailo", "Hailo's ResNet-like LPRNet at 75x300 (7.14M parameters), not the original 24x94 LPRNet"),
 }
 
@@ -81,17 +83,20 @@ def extract(repo: str, commit: str) -> list[dict]:
     sha = resolve_commit(repo, commit)
     out = []
     for dev, chip in DEVICES.items():
+        pages = {}
         for path in sorted(git_ls(repo, sha, f"docs/public_models/{dev}")):
-            if not path.endswith(".rst"):
-                continue
             task = path.rsplit("/", 1)[1][len(dev) + 1:-4]
-            if task in SKIP_TASKS:
-                continue
-            text = git_show(repo, sha, path)
-            m = re.search(r"compiled using Hailo Dataflow Compiler (v\d+(?:\.\d+)*)", text)
-            dfc = m.group(1) if m else ""
-            m = re.search(r"ModelZoo/Compiled/(v\d+(?:\.\d+)*)/", text)
-            mz = m.group(1) if m else ""
+            if path.endswith(".rst") and task not in SKIP_TASKS:
+                text = git_show(repo, sha, path)
+                m = re.search(r"compiled using Hailo Dataflow Compiler (v\d+(?:\.\d+)*)", text)
+                dfc = m.group(1) if m else ""
+                m = re.search(r"ModelZoo/Compiled/(v\d+(?:\.\d+)*)/", text)
+                pages[path] = (task, text, dfc, m.group(1) if m else "")
+        # a page that names its compiler but not its model-zoo release was compiled in the release
+        # the chip's other pages with the same compiler name (one release string per compiler)
+        release = {dfc: mz for _, _, dfc, mz in pages.values() if mz}
+        for path, (task, text, dfc, mz) in pages.items():
+            mz = mz or release.get(dfc, "")
             perf_mode = "Benchmark and TAPPAS  networks run in performance mode" in text
             for titles, header, rows in parse_list_tables(text):
                 if "FPS (Batch Size=1)" not in header:

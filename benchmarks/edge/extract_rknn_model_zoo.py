@@ -40,7 +40,8 @@ MODEL_REFS = {
     "RetinaFace_mobile320": ("retinaface_mobilenet", "RetinaFace with a MobileNet backbone (width not stated)"),
     "RetinaFace_resnet50_320": ("retinaface_resnet50", ""),
     "lprnet": ("lprnet", ""),
-    "ppocrv4_det": ("ppocrv4_det", ""),
+    "ppocrv4_det": ("paddle_ocr_v5_mobile_detection", "PP-OCRv4 mobile detection: the same architecture as PP-OCRv5's "
+                    "mobile detector (PaddleOCR's two configs have identical Architecture sections)"),
     "ppocrv4_rec": ("ppocrv4_rec", ""),
     "lite-transformer-encoder-16": ("lite_transformer_encoder", "sequence model (embedding 256, 16 tokens)"),
     "lite-transformer-decoder-16": ("lite_transformer_decoder", "sequence model (embedding 256, 16 tokens)"),

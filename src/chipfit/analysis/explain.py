@@ -97,6 +97,7 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
                   + (f", attention (two activations multiplied) {e.attention:.3g}" if e.attention is not None else "")
                   + (f", table activations (SiLU, GELU, sigmoid, …) {e.activation:.3g}"
                      if e.activation is not None else "")
+                  + (f", normalising ops (layer, group, RMS norms, softmax) {e.norm:.3g}" if e.norm is not None else "")
                   + ("; a batch norm right after a convolution or linear layer is folded into it (no time)"
                      if e.folds_batch_norm else "")))
     if e.buffer_bytes and r.bandwidth_gbps:

@@ -95,7 +95,7 @@ from dataclasses import dataclass, field
 from math import prod
 
 from chipfit.core.costgraph import CostGraph, Op
-from chipfit.core.opfamily import channel_dims, family, is_depthwise, is_table_activation
+from chipfit.core.opfamily import channel_dims, family, is_depthwise, is_normalising, is_table_activation
 from chipfit.core.precision import Precision
 from chipfit.data.efficiency import Efficiency
 
@@ -385,6 +385,8 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
                 cls = "attention"
         elif efficiency.activation is not None and cls == "vector" and is_table_activation(op):
             cls = "activation"
+        elif efficiency.norm is not None and cls == "vector" and is_normalising(op):
+            cls = "norm"
         max_act = max(max_act, (op.act_read_elems + out_elems) * a_bits / 8)  # the op's working set
         crossing_s = read * batch * a_bits / 8 / link_bandwidth if crossing and link_bandwidth else 0.0
         if here_host:

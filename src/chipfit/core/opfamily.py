@@ -156,6 +156,18 @@ def is_table_activation(op: Op) -> bool:
     return op.kind in ("activation", "elementwise") and family(op) in TABLE_ACTIVATIONS
 
 
+#: Normalising families: each reduces over a feature axis (the channels of a token or a pixel, a
+#: group of channels, a row of attention scores) before it can write any output, which a
+#: streaming accelerator runs as reductions of its own rather than on the way out of a layer.
+#: Batch norm is not one: its statistics are constants at inference.
+NORMALISING = frozenset({"layer_norm", "group_norm", "rms_norm", "softmax"})
+
+
+def is_normalising(op: Op) -> bool:
+    """An op of one of the :data:`NORMALISING` families (layer, group, RMS norm, softmax)."""
+    return family(op) in NORMALISING
+
+
 #: TFLite convolutions: channels-last input, the filter's input channels per group at this index
 _CHANNELS_LAST = {"CONV_2D": 3, "CONV_3D": 3}
 

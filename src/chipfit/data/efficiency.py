@@ -29,6 +29,11 @@ clamps on the way out of a convolution at no cost, but evaluates SiLU, GELU, sig
 swish and the like (:data:`chipfit.core.opfamily.TABLE_ACTIVATIONS`) with a lookup table or a
 polynomial, at a rate of its own; unset, they run at ``vector``.
 
+**Normalising ops** (``norm``, fitted per edge class where its rows have them). Layer, group and
+RMS norms and softmax (:data:`chipfit.core.opfamily.NORMALISING`) each reduce over a feature axis
+before they can write any output; a streaming accelerator runs them as reductions of their own, at
+a rate of its own; unset, they run at ``vector``.
+
 **Folded batch norms** (``folds_batch_norm``, chosen per edge class by its fit). Deployment
 compilers fold a batch normalisation that directly follows a convolution or linear layer into that
 layer's weights and bias; a class that folds prices it at no time. A class whose rows are better
@@ -140,6 +145,9 @@ class ClassFit(_Strict):
     #: activation functions evaluated by table or polynomial (SiLU, GELU, sigmoid, hard swish, …; the
     #: ReLU family runs at ``vector``); None: at ``vector``
     activation: float | None = Field(default=None, gt=0, le=1)
+    #: normalising ops (layer, group and RMS norms, softmax: a reduction over a feature axis before
+    #: any output); None: at ``vector``
+    norm: float | None = Field(default=None, gt=0, le=1)
     #: a batch norm right after a convolution or linear layer is folded into its weights (no time),
     #: as the class was fitted; false: it runs at ``vector`` (the classes fitted that way)
     folds_batch_norm: bool = False
@@ -218,6 +226,7 @@ class Efficiency:
     activation: float | None = None  # SiLU, GELU, sigmoid, hard swish, … (table activations); None: at vector
     folds_batch_norm: bool = False  # a batch norm right after a convolution or linear layer takes no time
     staging: float = 0.0            # every op also moves its bytes at this × the DRAM bandwidth (0: no such term)
+    norm: float | None = None       # layer, group, RMS norms and softmax (normalising ops); None: at vector
 
     @property
     def fixed_rate(self) -> float:
@@ -229,6 +238,8 @@ class Efficiency:
             return self.attention if self.attention is not None else self.gemm
         if op_class == "activation":
             return self.activation if self.activation is not None else self.vector
+        if op_class == "norm":
+            return self.norm if self.norm is not None else self.vector
         return getattr(self, op_class)
 
     @property
@@ -307,7 +318,7 @@ def for_class(name: str, utilization: float | None = None, chip: str | None = No
                       context_link_bw=(fit.context_link_gbps or 0.0) * 1e9,
                       buffer_bytes=(fit.buffer_mb or 0.0) * 1e6, channel_tile=fit.channel_tile or 0,
                       activation=fit.activation, folds_batch_norm=fit.folds_batch_norm,
-                      staging=fit.staging or 0.0)
+                      staging=fit.staging or 0.0, norm=fit.norm)
 
 
 def band_of(res: Residual | None, what: str, borrowed: bool = False) -> Band | None:

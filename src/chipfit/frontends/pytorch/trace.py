@@ -179,15 +179,16 @@ class _Recorder:
             return sdpa(*args, **kwargs)
         q = args[0] if len(args) > 0 else kwargs["query"]
         v = args[2] if len(args) > 2 else kwargs["value"]
-        if q.device.type == "meta" and v.device.type == "meta":
-            # on meta only the shape matters: skip running the kernel's decomposition
-            out = q.new_empty((*q.shape[:-1], v.shape[-1]))
-        else:
-            self.suppress += 1
-            try:
+        self.suppress += 1  # the kernel's own ops, and on meta the empty output, are not recorded
+        try:
+            if q.device.type == "meta" and v.device.type == "meta":
+                # on meta only the shape matters: skip running the kernel's decomposition (the output
+                # is the attention's, not a tensor made from the query alone, which may be a weight)
+                out = q.new_empty((*q.shape[:-1], v.shape[-1]))
+            else:
                 out = sdpa(*args, **kwargs)
-            finally:
-                self.suppress -= 1
+        finally:
+            self.suppress -= 1
         kind, cost = self.price("aten::scaled_dot_product_attention", args, kwargs, out)
         self.record("scaled_dot_product_attention", kind, cost, args, kwargs, out)
         return out

@@ -97,6 +97,7 @@ def check_view(r: "CheckResult", explain: bool = False, per_layer: bool = False)
     t.add_row("efficiency", f"{eff.efficiency_class}: gemm {eff.gemm:.3g}, depthwise {eff.depthwise:.3g}, "
               f"vector {eff.vector:.3g}"
               + (f", table activations {eff.activation:.3g}" if eff.activation is not None else "")
+              + (f", norms and softmax {eff.norm:.3g}" if eff.norm is not None else "")
               + f", memory {eff.memory:.3g}"
               + (f", channel tile {eff.channel_tile}" if eff.channel_tile else "")
               + f"{speed} ({cli_words(eff.basis)})")

@@ -22,6 +22,11 @@ yolov5s_wo_spp, yolov5m_wo_spp, yolov5xs_wo_spp
     11.36G OPS = 17.74G × (512 / 640)², so its multiples are yolov5s's). Hailo: 7.85M / 17.74G,
     22.67M / 52.88G, 7.85M / 11.36G OPS.
 
+yolov5s_2.0
+    Hailo's ``yolov5s`` (cfg ``yolov5s.yaml``, ``info.source`` tag v2.0, model files ``yolov5s_spp``):
+    the same v2.0 network with its SPP block kept (a 1x1 halving, 5/9/13 max pools concatenated, a
+    1x1), not the current release's yolov5s (C3 blocks, SPPF, SiLU). Hailo: 7.46M / 17.44G OPS.
+
 yolov5m_6.1, yolov5m6_6.1
     YOLOv5 release v6.1 (``info.source``), https://github.com/ultralytics/yolov5 tag v6.1:
     ``models/yolov5m.yaml`` is the layer table of v7.0 that ``yolo.py`` builds (6x6 stride-2 stem
@@ -178,17 +183,19 @@ class BottleneckCSP(nn.Module):
 V5_V2_SCALES = {"s": (0.33, 0.50), "m": (0.67, 0.75)}
 
 
-def yolov5_wo_spp(scale: str = "s") -> nn.Module:
-    """YOLOv5 v2.0 with the SPP block replaced by a 3x3 Conv (Hailo's ``*_wo_spp``)."""
+def yolov5_wo_spp(scale: str = "s", spp: bool = False) -> nn.Module:
+    """YOLOv5 v2.0 with the SPP block replaced by a 3x3 Conv (Hailo's ``*_wo_spp``); with ``spp``,
+    the release's own network (SPP: a 1x1 halving, 5/9/13 max pools concatenated, a 1x1)."""
     sc = Scale(*V5_V2_SCALES[scale])
     conv = sc.conv
+    neck = sc.block(1024, lambda c1, c: _yolox.SPP(c1, c)) if spp else conv(512, 3, 1)
 
     def csp(c2, n, shortcut=True):
         return sc.block(c2, lambda c1, c: BottleneckCSP(c1, c, sc.n(n), shortcut))
 
     spec = [(-1, sc.block(64, lambda c1, c: _yolox.Focus(c1, c, 3))), (-1, conv(128, 3, 2)), (-1, csp(128, 3)),
             (-1, conv(256, 3, 2)), (-1, csp(256, 9)), (-1, conv(512, 3, 2)), (-1, csp(512, 9)),
-            (-1, conv(1024, 3, 2)), (-1, conv(512, 3, 1)), (-1, csp(1024, 3, False)),
+            (-1, conv(1024, 3, 2)), (-1, neck), (-1, csp(1024, 3, False)),
             (-1, conv(512, 1, 1)), (-1, upsample_row), ([-1, 6], cat_row), (-1, csp(512, 3, False)),
             (-1, conv(256, 1, 1)), (-1, upsample_row), ([-1, 4], cat_row), (-1, csp(256, 3, False)),
             (-1, conv(256, 3, 2)), ([-1, 14], cat_row), (-1, csp(512, 3, False)),
@@ -199,6 +206,11 @@ def yolov5_wo_spp(scale: str = "s") -> nn.Module:
 
 def yolov5s_wo_spp() -> nn.Module:
     return yolov5_wo_spp("s")
+
+
+def yolov5s_v2() -> nn.Module:
+    """Hailo's yolov5s: release v2.0's YOLOv5s with its SPP block (LeakyReLU, as the release)."""
+    return yolov5_wo_spp("s", spp=True)
 
 
 def yolov5m_wo_spp() -> nn.Module:
