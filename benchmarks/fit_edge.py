@@ -421,6 +421,8 @@ class Batch:
         self.weights = np.array([r.feats[5] for r in rows], dtype=float)
         self.need_mb = np.array([r.feats[6] for r in rows], dtype=float)
         self.attention = np.array([r.feats[7] for r in rows], dtype=bool)
+        #: the networks with normalising ops (layer, group, RMS norms, softmax)
+        self.norm_networks = len({r.model for r in rows if np.any(r.feats[0] == CLASS_INDEX["norm"])})
         self.measured = np.array([r.measured_s for r in rows])
         self.chips = sorted({r.chip for r in rows})
         self.chip_of = np.array([self.chips.index(r.chip) for r in rows])
@@ -610,7 +612,7 @@ def _descend(b: Batch, with_speeds: bool, p: Params, fixed: tuple[str, ...] = ()
     has_dw = bool(np.any(b.cls == 1))
     has_attn = bool(np.any(b.cls == 3))
     has_act = bool(np.any(b.cls == 4))
-    has_norm = len({r.model for r in b.rows if np.any(r.feats[0] == 5)}) >= NORM_MIN_NETWORKS
+    has_norm = b.norm_networks >= NORM_MIN_NETWORKS
     if b.dataflow:
         caps, layer_mb = contexts(b)
         p = Params(**{**vars(p), "context_mb": caps, "layer_mb": layer_mb})

@@ -109,7 +109,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from chipfit.frontends.pytorch.nets.common import Normalize
+from chipfit.frontends.pytorch.nets.common import Normalize, stage_outputs
 
 
 def _conv_bn(cin: int, cout: int, k: int = 1, stride: int = 1, padding: int | None = None, groups: int = 1,
@@ -478,11 +478,7 @@ class Res2Net50(nn.Module):
         self.stages = nn.ModuleList(stages)
 
     def forward(self, x):
-        x = self.stem(x)
-        feats = []
-        for stage in self.stages:
-            x = stage(x)
-            feats.append(x)
+        feats = stage_outputs(self.stages, self.stem(x))
         return feats
 
 

@@ -21,3 +21,13 @@ class Normalize(nn.Module):
 
     def forward(self, x):
         return (x - self.mean) / self.std
+
+
+def stage_outputs(stages, x: torch.Tensor) -> list[torch.Tensor]:
+    """Run ``stages`` one after another from ``x``; every stage's output, in order (a backbone's
+    feature pyramid)."""
+    feats = []
+    for stage in stages:
+        x = stage(x)
+        feats.append(x)
+    return feats

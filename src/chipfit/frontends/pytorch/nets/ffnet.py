@@ -59,7 +59,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from chipfit.frontends.pytorch.nets.common import Normalize
+from chipfit.frontends.pytorch.nets.common import Normalize, stage_outputs
 
 NUM_CLASSES = 19                      # Cityscapes
 
@@ -105,11 +105,7 @@ class SlimResNet(nn.Module):
         self.stages = nn.ModuleList(_stage(chans[i], chans[i + 1], blocks[i], strides[i]) for i in range(4))
 
     def forward(self, x):
-        x = self.stem(x)
-        feats = []
-        for stage in self.stages:
-            x = stage(x)
-            feats.append(x)
+        feats = stage_outputs(self.stages, self.stem(x))
         return feats
 
 

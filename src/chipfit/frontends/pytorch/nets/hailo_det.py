@@ -119,6 +119,7 @@ from torch import nn
 
 from chipfit.frontends.pytorch.nets import yolov6 as _v6
 from chipfit.frontends.pytorch.nets import yolov7 as _v7
+from chipfit.frontends.pytorch.nets.common import stage_outputs
 from chipfit.frontends.pytorch.nets.hailo_yolo import YOLOv6Legacy
 from chipfit.frontends.pytorch.nets.yolo import (
     C3,
@@ -297,11 +298,7 @@ class NanoDetRepVGG(nn.Module):
         self.head = NanoDetHead(c, reg_max=reg_max)
 
     def forward(self, x):
-        x = self.stem(x)
-        feats = []
-        for stage in self.stages:
-            x = stage(x)
-            feats.append(x)
+        feats = stage_outputs(self.stages, self.stem(x))
         return self.head(self.fpn(feats[1:]))
 
 

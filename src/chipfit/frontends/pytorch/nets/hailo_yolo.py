@@ -126,6 +126,7 @@ from torch import nn
 from chipfit.frontends.pytorch.nets import yolov6 as _v6
 from chipfit.frontends.pytorch.nets import yolov7 as _v7
 from chipfit.frontends.pytorch.nets import yolox as _yolox
+from chipfit.frontends.pytorch.nets.common import stage_outputs
 from chipfit.frontends.pytorch.nets.yolo import (
     C3,
     SPPF,
@@ -347,11 +348,7 @@ class YOLOv6Legacy(nn.Module):
         self.head = _v6.V6Head([c6, c8, c10])
 
     def forward(self, x):
-        x = self.stem(x)
-        feats = []
-        for stage in self.stages:
-            x = stage(x)
-            feats.append(x)
+        feats = stage_outputs(self.stages, self.stem(x))
         x2, x1, x0 = feats[1], feats[2], self.sppf(feats[3])
         fpn0 = self.reduce0(x0)
         f0 = self.rep_p4(torch.cat((self.up0(fpn0), x1), 1))

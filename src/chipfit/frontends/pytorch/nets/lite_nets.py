@@ -61,6 +61,8 @@ import math
 import torch
 from torch import nn
 
+from chipfit.frontends.pytorch.nets.common import stage_outputs
+
 # --------------------------------------------------------------------------- EfficientNet-Lite
 
 # The EfficientNet-B0 stages (tensorflow/tpu efficientnet_lite_builder.py, _DEFAULT_BLOCKS_ARGS,
@@ -323,11 +325,7 @@ class NanoDetPlus(nn.Module):
         self.head = NanoDetPlusHead(levels=4, channels=channels)  # strides 8, 16, 32, 64
 
     def forward(self, images):
-        x = self.stem(images)
-        feats = []
-        for stage in self.stages:
-            x = stage(x)
-            feats.append(x)
+        feats = stage_outputs(self.stages, self.stem(images))
         return self.head(self.fpn(feats))
 
 

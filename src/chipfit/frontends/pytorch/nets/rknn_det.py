@@ -88,6 +88,7 @@ import torch
 from torch import nn
 
 from chipfit.frontends.pytorch.nets import yolov6 as _v6
+from chipfit.frontends.pytorch.nets.common import stage_outputs
 from chipfit.frontends.pytorch.nets.hailo_yolo import PoseV8, SimSPPF
 from chipfit.frontends.pytorch.nets.yolo import Conv, LayerGraph, Scale, cat_row, yolov5, yolov8
 
@@ -438,11 +439,7 @@ class PPYOLOE(nn.Module):
         self.head = PPYOLOEHead(outs)
 
     def forward(self, x):
-        x = self.stem(x)
-        feats = []
-        for stage in self.stages:
-            x = stage(x)
-            feats.append(x)
+        feats = stage_outputs(self.stages, self.stem(x))
         blocks = feats[1:][::-1]                              # P5, P4, P3
         fpn, route = [], None
         for i, block in enumerate(blocks):

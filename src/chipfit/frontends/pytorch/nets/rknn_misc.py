@@ -98,6 +98,7 @@ from torch import nn
 from torch.nn import functional as F
 from torchvision.models import resnet50
 
+from chipfit.frontends.pytorch.nets.common import stage_outputs
 from chipfit.frontends.pytorch.nets.hailo_face import SSH, RetinaMobileNet
 from chipfit.frontends.pytorch.nets.hailo_nets import conv_bn_act
 
@@ -388,11 +389,7 @@ class STDC1(nn.Module):
         self.out_channels = [base * 4 * 2 ** i for i in range(len(layers))]
 
     def forward(self, x):
-        x = self.stem(x)
-        feats = []
-        for stage in self.stages:
-            x = stage(x)
-            feats.append(x)
+        feats = stage_outputs(self.stages, self.stem(x))
         return feats
 
 
