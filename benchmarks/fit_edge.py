@@ -37,6 +37,12 @@ the NPU's on-chip memory moves its tensors while it computes; a larger one is ti
 ``staging`` (fitted on :data:`STAGING_GRID`, 0 = none) adds each op's bytes at that multiple of the
 DRAM bandwidth to its time, whatever the buffer: a runtime that stages every op's tensors in and out
 of the NPU's local memory without overlapping the move with the op's compute.
+A published build may run some layers at another precision than 8 bits: a Hailo compile script
+says which (:mod:`hailo_layers`). A MAC of a layer at 16-bit activations and weights costs
+``sixteen`` 8-bit MACs (fitted on :data:`SIXTEEN_GRID`; 16 x 8 bits: its square root), and a
+layer's weights count toward its network's one-context need and reload at the bits the build
+stores them in. chipfit prices the user's network as an 8-bit build, so the factor describes the
+rows, not a prediction.
 
 **Dataflow classes** (:data:`DATAFLOW`: Hailo). A network that fits the chip runs in one context,
 its layers all at once: no fixed cost per op. One that does not fit is split into contexts: it pays
@@ -86,6 +92,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
+import hailo_layers
 import numpy as np
 import yaml
 
@@ -163,6 +170,7 @@ class Row:
     feats: tuple | None = None  # (class index per op, flops, bytes, launches)
     release: str = ""        # the runtime release measured (rows.csv runtime_version)
     speed_of: str = ""       # whose speed the row runs at: its chip, or its chip in another release
+    layers: tuple = ()       # (precision mode, layers) lines of the build's compile script (Hailo)
 
 
 def speed_keys(rows: list[Row], also: list[Row] = ()) -> None:
@@ -249,6 +257,7 @@ def select_rows(db) -> tuple[list[Row], dict[str, int], list[Row]]:
         raw = list(csv.DictReader(fh))
     latency = {r["id"]: (r["metric"], float(r["value"]), int(r["batch"])) for r in raw}
     set_aside = []
+    compiled = hailo_layers.compile_lines()
     for r in raw:
         gpu = r["runtime"] == "tensorrt" and r["unit"] == "gpu"
         if r["unit"] != "npu" and not gpu:
@@ -297,7 +306,8 @@ def select_rows(db) -> tuple[list[Row], dict[str, int], list[Row]]:
         bw = rec.chip.memory_bandwidth_gbps.value * 1e9 if rec.chip.memory_bandwidth_gbps else 0.0
         row = Row(r["id"], rec.id, r["runtime"], cls, r["model_ref"], hw, batch, measured,
                   held_out(r["model_ref"]), precision, unit.dense[precision].value * 1e12, bw,
-                  release=r["runtime_version"])
+                  release=r["runtime_version"],
+                  layers=tuple(compiled.get((r["chip"], r["runtime_version"], r["model"]), ())))
         twin = latency.get(float_twin(r["id"]))
         if twin is not None and twin[0] == r["metric"] and twin[2] == batch and \
                 (value >= twin[1] if r["metric"] == "latency_ms" else value <= twin[1]):
@@ -340,11 +350,14 @@ _UNIT = Efficiency(1.0, 1.0, 1.0, 1.0, "unit", "unit", attention=1.0, op_overhea
 _UNIT_FOLDED = replace(_UNIT, folds_batch_norm=True)  # a batch norm right after a layer with weights: no time
 
 
-def features(graph: CostGraph, batch: int, precision: str = "int8") -> tuple:
+def features(graph: CostGraph, batch: int, precision: str = "int8", layers: tuple = ()) -> tuple:
     """Per op: class index, FLOPs, bytes (after fusion); per graph: the ops that pay the fixed
     cost, the data-movement ops that pay theirs, weight bytes, one-context need (MB), whether it
     has attention; per channel tile the ops' padding (compute cost over FLOPs); per op, whether
-    a class that folds batch norms into the layer before them folds it."""
+    a class that folds batch norms into the layer before them folds it; per op, how many times a
+    16-bit MAC (:attr:`Params.sixteen`) one of its MACs costs in the build ``layers`` describe
+    (:mod:`hailo_layers`: 1 for a 16 x 16-bit product, 0.5 for 16 x 8, 0 at 8 bits), whose weight
+    bytes (and one-context need) count its weights at the bits the build stores them in."""
     r = roofline(graph, get_precision(precision), 1.0, 1.0, _UNIT, batch=batch, fuse=True)
     folded = roofline(graph, get_precision(precision), 1.0, 1.0, _UNIT_FOLDED, batch=batch, fuse=True)
     assert len(r.ops) == len(graph.ops)
@@ -355,8 +368,13 @@ def features(graph: CostGraph, batch: int, precision: str = "int8") -> tuple:
     nbytes = np.array([o.bytes for o in r.ops], dtype=float)
     launches = sum(1 for o in r.ops if o.overhead_s == 1.0)
     moves = sum(1 for o in r.ops if o.overhead_s == 1e-3)
-    return (cls, flops, nbytes, launches, moves, r.weight_bytes, r.context_need_bytes / 1e6, r.has_attention,
-            padding, np.array([bool(o.flops) and not f.compute_s for o, f in zip(r.ops, folded.ops)]))
+    act, wts = hailo_layers.precisions(graph, list(layers))
+    # partial 8 x 8-bit products per MAC (4 for 16 x 16 bits), as a power of four
+    wide = np.log(np.maximum(1.0, act / 8 * np.maximum(wts, 8) / 8)) / np.log(4.0)
+    extra = float(sum(op.weight_elems * (w / 8 - 1) for op, w in zip(graph.ops, wts) if w != 8))
+    return (cls, flops, nbytes, launches, moves, r.weight_bytes + extra, (r.context_need_bytes + extra) / 1e6,
+            r.has_attention, padding,
+            np.array([bool(o.flops) and not f.compute_s for o, f in zip(r.ops, folded.ops)]), wide)
 
 
 # ----------------------------------------------------------------------------- the model
@@ -379,6 +397,7 @@ class Params:
     fold: bool = False                       # a batch norm right after a layer with weights takes no time
     staging: float = 0.0                     # each op's bytes also move at this × the DRAM bandwidth (0: none)
     norm: float | None = None                # layer, group, RMS norms and softmax (None: at vector)
+    sixteen: float = 1.0                     # a MAC at 16-bit activations and weights, in 8-bit MACs' time
 
 
 class Batch:
@@ -407,6 +426,9 @@ class Batch:
         self.unfolded = 1.0 - np.concatenate([r.feats[9] if len(r.feats) > 9 else np.zeros(len(r.feats[0]))
                                               for r in rows])
         self.padded_folded = {t: v * self.unfolded for t, v in self.padded.items()}  # (not per loss evaluation)
+        # per op: its MACs' cost in 16-bit MACs as a power of Params.sixteen (0: an 8-bit build's layer)
+        self.wide = np.concatenate([r.feats[10] if len(r.feats) > 10 else np.zeros(len(r.feats[0])) for r in rows])
+        self.has_wide = bool(np.any(self.wide > 0))
         bws = np.concatenate(bw)
         self.bytes = np.concatenate(by)
         self.bytes_per_bw = np.where(bws > 0, self.bytes / np.where(bws > 0, bws, 1), 0.0)
@@ -448,6 +470,8 @@ class Batch:
         eff = np.array([p.gemm, p.depthwise, p.vector, p.attention, p.activation,
                         p.vector if p.norm is None else p.norm])[self.cls]
         compute = (self.padded_folded if p.fold else self.padded)[p.tile]
+        if self.has_wide and p.sixteen != 1.0:
+            compute = compute * p.sixteen ** self.wide
         t = np.maximum(compute / eff, self.dram(p.buffer_mb) / p.memory)
         if p.staging:  # every op stages its bytes, on chip or not, before or after it computes
             t = t + self.bytes_per_bw / p.staging
@@ -471,6 +495,9 @@ NORM_GRID = [round(1e-5 * 1.1 ** i, 8) for i in range(49)] + FACTOR_GRID
 #: a class fits its own rate for normalising ops only when at least this many of its fit networks
 #: have them (else they run at ``vector``): one or two networks would set it to their own error
 NORM_MIN_NETWORKS = 3
+#: a 16 x 16-bit MAC in 8 x 8-bit MACs: 4 partial products on an 8-bit array, more where the wider
+#: layer also takes more of a dataflow chip's resources
+SIXTEEN_GRID = [1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0, 64.0]
 OVERHEAD_GRID = [0.0] + [round(0.5 * 1.2 ** i, 3) for i in range(52)]  # 0 and 0.5 us .. ~6 ms
 LINK_GRID = [round(0.25 * 1.15 ** i, 3) for i in range(45)]  # 0.25 .. ~118 GB/s
 BUFFER_GRID = [0.0, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0]  # MB; 0: every op's bytes go to DRAM
@@ -619,7 +646,7 @@ def _descend(b: Batch, with_speeds: bool, p: Params, fixed: tuple[str, ...] = ()
         best = _loss(b, p, speed)
     names = (["gemm", "vector", "memory", "overhead_us", "call_us", "data_us"] + (["depthwise"] if has_dw else [])
              + (["attention"] if has_attn else []) + (["activation"] if has_act else [])
-             + (["norm"] if has_norm else [])
+             + (["norm"] if has_norm else []) + (["sixteen"] if b.has_wide else [])
              + (["link_gbps"] if b.dataflow else [])
              + (["buffer_mb", "staging"] if np.any(b.bytes_per_bw > 0) else []) + ["tile"]
              + (["fold"] if np.any(b.unfolded < 1) else []))
@@ -631,7 +658,7 @@ def _descend(b: Batch, with_speeds: bool, p: Params, fixed: tuple[str, ...] = ()
                     LINK_GRID if name == "link_gbps" else BUFFER_GRID if name == "buffer_mb" else
                     STAGING_GRID if name == "staging" else
                     TILE_GRID if name == "tile" else (False, True) if name == "fold" else
-                    NORM_GRID if name == "norm" else FACTOR_GRID)
+                    NORM_GRID if name == "norm" else SIXTEEN_GRID if name == "sixteen" else FACTOR_GRID)
             for v in grid:
                 cand = Params(**{**vars(p), name: v})
                 loss = _loss(b, cand, speed)
@@ -729,6 +756,8 @@ def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
         entry["activation"] = p.activation
     if p.norm is not None:  # fitted on enough networks with normalising ops
         entry["norm"] = p.norm
+    if any(len(r.feats) > 10 and np.any(r.feats[10] > 0) for r in src.fit_rows):  # builds with 16-bit layers
+        entry["sixteen_bit_cost"] = p.sixteen
     entry["data_overhead_us"] = p.data_us
     if p.buffer_mb:
         entry["buffer_mb"] = p.buffer_mb
@@ -752,6 +781,8 @@ def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
     entry["basis"] = (f"fitted by benchmarks/fit_edge.py on {len(res.fit_rows)} published int8 rows of "
                       f"benchmarks/edge/rows.csv ({len(chips)} chips: {', '.join(chips)}); "
                       f"{len(res.test_rows)} rows of held-out models never fitted on"
+                      + ("; the layers a build's compile script sets to 16 bits priced at sixteen_bit_cost"
+                         if "sixteen_bit_cost" in entry else "")
                       + ("; dataflow: each chip's context_mb is set from the batch-1 / batch-8 pairs of its fit rows "
                          "(its on-chip memory is not published), context_link_gbps is fitted"
                          if res.name in DATAFLOW else "")
@@ -809,6 +840,8 @@ def edges(p: Params) -> list[str]:
         out.append(f"buffer_mb at the grid's upper end {BUFFER_GRID[-1]}")
     if p.staging >= STAGING_GRID[-1]:
         out.append(f"staging at the grid's upper end {STAGING_GRID[-1]}")
+    if p.sixteen >= SIXTEEN_GRID[-1]:
+        out.append(f"sixteen_bit_cost at the grid's upper end {SIXTEEN_GRID[-1]}")
     if p.tile >= TILE_GRID[-1]:
         out.append(f"channel_tile at the grid's upper end {TILE_GRID[-1]}")
     return out
@@ -913,13 +946,16 @@ def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[
               "evaluates by table or polynomial (the ReLU family runs at `vector`); `norms and softmax`: layer, "
               "group and RMS norms and softmax, each a reduction over a feature axis (fitted where at least "
               f"{NORM_MIN_NETWORKS} of the class's fit networks have them, else at `vector`); "
+              "`16-bit MAC`: how many 8-bit MACs' time a multiply-accumulate costs in a layer a published build's "
+              "compile script sets to 16-bit activations and weights (fitted where the class's rows have such "
+              "layers; chipfit predicts 8-bit builds); "
               "`batch norm after a layer`: "
               "folded into the convolution or linear layer before it (no time) or charged at `vector`, "
               "whichever fits the class's rows better):", "",
-              "| class | gemm | depthwise | vector | table activations | norms and softmax | attention | "
+              "| class | gemm | depthwise | vector | table activations | norms and softmax | attention | 16-bit MAC | "
               "batch norm after a layer | memory | on-chip buffer | staging | channel tile | per op | per data op | "
               "per call | chip speeds | at a grid edge |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, res in results.items():
         if res.borrowed:
             continue
@@ -928,8 +964,9 @@ def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[
         att = f"{p.attention:g}" if "attention" in entries[name] else "(gemm)"
         act = f"{p.activation:g}" if "activation" in entries[name] else "(vector)"
         norm = f"{p.norm:g}" if "norm" in entries[name] else "(vector)"
+        wide = f"×{p.sixteen:g}" if "sixteen_bit_cost" in entries[name] else "–"
         buf = f"{p.buffer_mb:g} MB" if p.buffer_mb else "none"
-        lines.append(f"| {name} | {p.gemm:g} | {p.depthwise:g} | {p.vector:g} | {act} | {norm} | {att} | "
+        lines.append(f"| {name} | {p.gemm:g} | {p.depthwise:g} | {p.vector:g} | {act} | {norm} | {att} | {wide} | "
                      f"{'folded' if p.fold else 'at vector'} | {p.memory:g} | {buf} | "
                      f"{f'×{p.staging:g} DRAM' if p.staging else 'none'} | "
                      f"{p.tile or 'none'} | "
@@ -1022,7 +1059,7 @@ def main() -> None:
         key = (r.model, r.hw)
         if key not in graphs:
             graphs[key] = graph_of(*key)
-        r.feats = features(graphs[key], r.batch, r.precision)
+        r.feats = features(graphs[key], r.batch, r.precision, r.layers)
     # a row whose network has ops its runtime leaves to the host CPU (runtime_ops.yaml) measures the
     # CPU too: the per-class factors are fitted on accelerator-only rows
     hosted = {r.id for r in rows if placement_for(graphs[(r.model, r.hw)], r.cls) is not None}
@@ -1082,8 +1119,8 @@ def main() -> None:
     for name, e in entries.items():
         doc["classes"][name] = e
     doc["edge_method"] = ("benchmarks/fit_edge.py: per edge runtime class, coordinate descent on log grids of "
-                          "(gemm, depthwise, vector, attention, activation, memory, buffer_mb, staging, channel_tile, "
-                          "folds_batch_norm, op_overhead_us, data_overhead_us, "
+                          "(gemm, depthwise, vector, attention, activation, norm, memory, buffer_mb, staging, "
+                          "channel_tile, folds_batch_norm, sixteen_bit_cost, op_overhead_us, data_overhead_us, "
                           "call_overhead_us; dataflow classes: context_link_gbps, after per-chip context_mb from "
                           "batch-1 / batch-8 pairs; the lowest loss of a descent from the defaults and one at each "
                           "buffer_mb of its grid, with batch norms folded and not, then a descent from there and "

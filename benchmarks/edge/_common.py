@@ -80,11 +80,15 @@ def write_rows(rows: list[dict], out: str | None) -> None:
         print(f"wrote {len(rows)} rows to {out}", file=sys.stderr)
 
 
-def std_args(description: str, default_commit: str, default_out: str):
+def std_args(description: str, default_commit: str, default_out: str,
+             extra: list[tuple[str, str, str]] = ()):
+    """The extractors' arguments; ``extra``: more options, each (flag, default, help)."""
     import argparse
     p = argparse.ArgumentParser(description=description)
     p.add_argument("repo", help="path to a git checkout (work tree or git dir) of the source repository")
     p.add_argument("--commit", default=default_commit, help=f"commit or tag to read (default {default_commit})")
     p.add_argument("-o", "--out", default=str(SOURCES_DIR / default_out),
                    help="output CSV ('-' for stdout)")
+    for flag, default, text in extra:
+        p.add_argument(flag, default=default, help=text)
     return p.parse_args()

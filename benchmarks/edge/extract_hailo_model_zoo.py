@@ -1,19 +1,36 @@
 """Rows from the Hailo model zoo public-model tables (docs/public_models/<DEVICE>/*.rst):
-FPS at batch 1 and batch 8 for Hailo-8, Hailo-8L, Hailo-10H, Hailo-15H and Hailo-15L.
+FPS at batch 1 and batch 8 for Hailo-8, Hailo-8L, Hailo-10H, Hailo-15H and Hailo-15L; and, for each
+network and chip, the layers its compile script (cfg/alls) sets to another precision than 8 bits.
 
 usage: python3 extract_hailo_model_zoo.py /path/to/hailo_model_zoo [--commit c83fc03...] [-o sources/hailo_model_zoo.csv]
+       [--layers layers/hailo_model_zoo.csv]
 """
 from __future__ import annotations
 
+import csv
 import re
+import subprocess
 
-from _common import git_ls, git_show, resolve_commit, std_args, write_rows, yolo_tag
+from _common import HERE, git_ls, git_show, resolve_commit, std_args, write_rows, yolo_tag
 
 SOURCE = "github:hailo-ai/hailo_model_zoo"
 DEFAULT_COMMIT = "c83fc030e862de8daf05b783f503712d168ef620"  # v5.2.0, 2026-01-20
 DEVICES = {"HAILO8": "hailo-8", "HAILO8L": "hailo-8l", "HAILO10H": "hailo-10h",
            "HAILO15H": "hailo-15h", "HAILO15L": "hailo-15l"}
-SKIP_TASKS = {"text_image_retrieval"}  # text encoders: not vision models
+SKIP_TASKS = {"text_image_retrieval"}
+#: the commit holding each model-zoo release's compile scripts: the tables of Hailo-8 and Hailo-8L
+#: were compiled in release v2.17.0, whose scripts live on the branch update-to-version-2.17
+RELEASE_COMMITS = {"v5.2.0": DEFAULT_COMMIT, "v2.17.0": "1bde1102a7706e43688c863330a93acbc0f4db90"}
+#: the compile-script folder (cfg/alls/<arch>/base, else cfg/alls/generic) of each chip: the model
+#: zoo compiles Hailo-10H networks with the Hailo-15H scripts (core/main_utils.py, resolve_alls_path)
+ALLS_ARCH = {"hailo-8": "hailo8", "hailo-8l": "hailo8l", "hailo-10h": "hailo15h", "hailo-15h": "hailo15h",
+             "hailo-15l": "hailo15l"}
+LAYER_COLUMNS = ["chip", "runtime_version", "model", "order", "precision_mode", "layers", "source",
+                 "source_path", "source_commit"]
+#: quantization_param(<layers>, ..., precision_mode=<mode>): the layers (a name, a [list] or a
+#: {wildcard}) a compile script sets to a precision mode (a<activation bits>_w<weight bits>)
+PRECISION_LINE = re.compile(r"^\s*quantization_param\(\s*(\[[^\]]*\]|\{[^}]*\}|[^,\s]+)\s*,"
+                            r"[^#]*?precision_mode\s*=\s*(a\d+_w\d+)", re.M)  # text encoders: not vision models
 
 # Hailo network name -> torchvision builder / chipfit zoo name, only where the published model is
 # that architecture (source repo checked in the model zoo's network config). Others keep their own name.
@@ -138,6 +155,52 @@ def extract(repo: str, commit: str) -> list[dict]:
     return out
 
 
+def _exists(repo: str, commit: str, path: str) -> bool:
+    return subprocess.run(["git", "-C", repo, "cat-file", "-e", f"{commit}:{path}"],
+                          capture_output=True).returncode == 0
+
+
+def compile_script(repo: str, commit: str, chip: str, network: str) -> str | None:
+    """The path of the compile script the model zoo uses for ``network`` on ``chip`` at ``commit``:
+    the network config's alls_script, in the chip's folder if it has one, else the generic one."""
+    name = f"{network}.alls"
+    cfg = f"hailo_model_zoo/cfg/networks/{network}.yaml"
+    if _exists(repo, commit, cfg):
+        m = re.search(r"^\s*alls_script:\s*(\S+)", git_show(repo, commit, cfg), re.M)
+        name = m.group(1) if m else name
+    for folder in (f"{ALLS_ARCH[chip]}/base", "generic"):
+        path = f"hailo_model_zoo/cfg/alls/{folder}/{name}"
+        if _exists(repo, commit, path):
+            return path
+    return None
+
+
+def layer_precisions(repo: str, rows: list[dict]) -> list[dict]:
+    """Per network and chip of ``rows``, each line of its compile script that sets layers to a
+    precision mode, in script order (a later line overrides an earlier one for the same layer)."""
+    out = []
+    for chip, version, model in sorted({(r["chip"], r["runtime_version"], r["model"]) for r in rows}):
+        m = re.search(r"model zoo (v[\d.]+)", version)
+        commit = RELEASE_COMMITS.get(m.group(1)) if m else None
+        path = compile_script(repo, commit, chip, model) if commit else None
+        if path is None:
+            continue
+        for order, (layers, mode) in enumerate(PRECISION_LINE.findall(git_show(repo, commit, path)), 1):
+            out.append({"chip": chip, "runtime_version": version, "model": model, "order": order,
+                        "precision_mode": mode, "layers": layers, "source": SOURCE, "source_path": path,
+                        "source_commit": commit})
+    return out
+
+
 if __name__ == "__main__":
-    a = std_args(__doc__, DEFAULT_COMMIT, "hailo_model_zoo.csv")
-    write_rows(extract(a.repo, a.commit), a.out)
+    a = std_args(__doc__, DEFAULT_COMMIT, "hailo_model_zoo.csv",
+                 extra=[("--layers", str(HERE / "layers" / "hailo_model_zoo.csv"),
+                         "output CSV of the layers each compile script sets to another precision")])
+    rows = extract(a.repo, a.commit)
+    write_rows(rows, a.out)
+    layers = layer_precisions(a.repo, rows)
+    with open(a.layers, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=LAYER_COLUMNS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(layers)
+    print(f"wrote {len(layers)} compile-script lines to {a.layers}")

@@ -32,7 +32,7 @@ def main() -> None:
     for r in rows:
         if (r.model, r.hw) not in graphs:
             graphs[(r.model, r.hw)] = F.graph_of(r.model, r.hw)
-        r.feats = F.features(graphs[(r.model, r.hw)], r.batch, r.precision)
+        r.feats = F.features(graphs[(r.model, r.hw)], r.batch, r.precision, r.layers)
     by_class = defaultdict(list)
     for r in rows:
         p = preds.get((r.id, r.cls))

@@ -148,6 +148,10 @@ class ClassFit(_Strict):
     #: normalising ops (layer, group and RMS norms, softmax: a reduction over a feature axis before
     #: any output); None: at ``vector``
     norm: float | None = Field(default=None, gt=0, le=1)
+    #: how the fit priced published builds that run some layers at 16-bit activations and weights
+    #: (a vendor's compile script says which): one such MAC costs this many 8-bit MACs' time.
+    #: chipfit predicts 8-bit builds, so a prediction does not use it; None: no such builds fitted
+    sixteen_bit_cost: float | None = Field(default=None, ge=1)
     #: a batch norm right after a convolution or linear layer is folded into its weights (no time),
     #: as the class was fitted; false: it runs at ``vector`` (the classes fitted that way)
     folds_batch_norm: bool = False
