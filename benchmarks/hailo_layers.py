@@ -71,9 +71,11 @@ def _matches(spec: str, name: str) -> bool:
 def precisions(graph: CostGraph, lines: list[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
     """Per op, its activation and weight bits in the build the script ``lines`` describe (each line
     ``(precision_mode, layers)`` in script order; 8 and 8 for every layer no line names)."""
+    act = np.full(len(graph.ops), 8)
+    wts = np.full(len(graph.ops), 8)
+    if not lines:  # an all-8-bit build: no naming needed
+        return act, wts
     names = layer_names(graph)
-    act = np.full(len(names), 8)
-    wts = np.full(len(names), 8)
     for mode, layers in lines:
         a, w = (int(x) for x in _MODE.fullmatch(mode).groups())
         for spec in re.split(r"[\s,]+", layers.strip("[]{} ")):
