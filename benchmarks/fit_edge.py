@@ -433,6 +433,10 @@ class Batch:
         self.bytes = np.concatenate(by)
         self.bytes_per_bw = np.where(bws > 0, self.bytes / np.where(bws > 0, bws, 1), 0.0)
         self._dram: dict[float, np.ndarray] = {}
+        #: per op class present: its ops (the model's time is a sum over classes, each computed apart)
+        self.ops_of = {k: np.flatnonzero(self.cls == k) for k in sorted(set(self.cls.tolist()))}
+        self._slices: dict[tuple, np.ndarray] = {}
+        self._work: dict[tuple, np.ndarray] = {}
         self.dataflow = bool(rows) and all(r.cls in DATAFLOW for r in rows)
         # a dataflow chip streams a batch through each layer one image at a time: its ops' bytes per
         # image are what must fit the on-chip buffer (as the roofline prices a dataflow class)
@@ -464,21 +468,44 @@ class Batch:
             self._dram[buffer_mb] = np.where(self.fits_bytes > buffer_mb * 1e6, self.bytes_per_bw, 0.0)
         return self._dram[buffer_mb]
 
+    def _slice(self, name: str, key, k: int) -> np.ndarray:
+        """The ops of class ``k`` of a per-op array (``name`` and ``key`` say which one), kept."""
+        got = self._slices.get((name, key, k))
+        if got is None:
+            full = {"padded": lambda: self.padded[key], "folded": lambda: self.padded_folded[key],
+                    "dram": lambda: self.dram(key), "staged": lambda: self.bytes_per_bw,
+                    "wide": lambda: self.wide, "idx": lambda: self.idx}[name]()
+            got = self._slices[(name, key, k)] = full[self.ops_of[k]]
+        return got
+
+    def _class_work(self, p: Params, k: int, eff: float) -> np.ndarray:
+        """Per row at speed 1: the compute and DRAM time of its ops of class ``k``, kept per value of
+        what that time depends on, so a descent over one class's factor recomputes that class only."""
+        key = (k, eff, p.tile, p.fold, p.sixteen if self.has_wide else 1.0, p.buffer_mb, p.memory, p.staging)
+        got = self._work.get(key)
+        if got is None:
+            compute = self._slice("folded" if p.fold else "padded", p.tile, k)
+            if self.has_wide and p.sixteen != 1.0:
+                compute = compute * p.sixteen ** self._slice("wide", None, k)
+            t = np.maximum(compute / eff, self._slice("dram", p.buffer_mb, k) / p.memory)
+            if p.staging:  # every op stages its bytes, on chip or not, before or after it computes
+                t = t + self._slice("staged", None, k) / p.staging
+            if len(self._work) >= 4096:
+                self._work.clear()
+            got = self._work[key] = np.bincount(self._slice("idx", None, k), weights=t, minlength=len(self.rows))
+        return got
+
     def parts(self, p: Params) -> tuple[np.ndarray, np.ndarray]:
         """Per row at speed 1: the time that grows with the batch (the ops' compute and DRAM time)
         and the time paid once per batch (op starts, data moves, the call, a context reload)."""
-        eff = np.array([p.gemm, p.depthwise, p.vector, p.attention, p.activation,
-                        p.vector if p.norm is None else p.norm])[self.cls]
-        compute = (self.padded_folded if p.fold else self.padded)[p.tile]
-        if self.has_wide and p.sixteen != 1.0:
-            compute = compute * p.sixteen ** self.wide
-        t = np.maximum(compute / eff, self.dram(p.buffer_mb) / p.memory)
-        if p.staging:  # every op stages its bytes, on chip or not, before or after it computes
-            t = t + self.bytes_per_bw / p.staging
+        effs = (p.gemm, p.depthwise, p.vector, p.attention, p.activation, p.vector if p.norm is None else p.norm)
+        work = np.zeros(len(self.rows))
+        for k in self.ops_of:
+            work = work + self._class_work(p, k, effs[k])
         fixed = (self.launches * p.overhead_us + self.moves * p.data_us) * 1e-6
         if self.dataflow:  # one context: a pipeline, no fixed cost per op; split: those and the reload
             fixed = np.where(self.split(p), fixed + self.weights / (p.link_gbps * 1e9), 0.0)
-        return np.bincount(self.idx, weights=t, minlength=len(self.rows)), fixed + p.call_us * 1e-6
+        return work, fixed + p.call_us * 1e-6
 
     def predict(self, p: Params, speed: dict[str, tuple[float, float]] | None = None) -> np.ndarray:
         work, fixed = self.parts(p)
