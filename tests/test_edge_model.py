@@ -356,6 +356,35 @@ def test_a_chip_measured_in_two_runtime_releases_has_a_speed_per_release():
     assert speed["a"][0] == pytest.approx(speed["b"][0])
 
 
+def test_the_release_spread_left_after_each_chips_shift_is_reported():
+    """Six networks on chip a in two releases: five run exactly twice as long in "old", one three
+    times. The raw gap is a median 100 %; with the chip's shift (its median, 2x) taken out, five are
+    left at 0 and one at 3/2 - 1 = 50 %, and the report gives that median and p90."""
+    import math
+    import sys
+
+    import numpy as np
+
+    from chipfit.core.stats import percentile
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import fit_edge as fe
+
+    rows = []
+    for release, scales in (("new", [1.0] * 6), ("new", [1.0] * 6), ("old", [2.0] * 5 + [3.0])):
+        for i, scale in enumerate(scales):
+            r = fe.Row(f"{release}{i}{len(rows)}", "a", "rt", "k", f"m{i}", (224, 224), 1, 1e-3 * scale, False,
+                       peak=1e12, release=release)
+            rows.append(r)
+    fe.speed_keys(rows)
+    res = fe.ClassResult("k", fe.Params(), {"a": (1.0, 1.0), "a (old)": (0.5, 0.5)}, rows, [], np.array([]),
+                         np.array([]), None, None)
+    (line,) = [x for x in fe.release_lines({"k": res}) if x]
+    assert "by a median 100.0% (6 networks measured in both)" in line
+    assert f"by a median 0.0% and a p90 of {fe.pct(percentile([0, 0, 0, 0, 0, 50.0], 90))}" in line
+    assert math.isclose(percentile([0, 0, 0, 0, 0, 50.0], 90), 25.0)
+
+
 def test_the_edge_fit_finds_a_chip_whose_fixed_costs_run_slower_than_its_compute():
     """Chip b computes as fast as chip a but pays its 200 µs call at half speed: the closed-form
     speeds give b the same compute speed and half the fixed-cost speed."""
