@@ -600,36 +600,44 @@ def _speeds(b: Batch, p: Params) -> dict[str, tuple[float, float]]:
     return {c: (math.exp(w - mean_w), math.exp(f - mean_f)) for c, (w, f) in per.items()}
 
 
-def fit(b: Batch, with_speeds: bool, start: Params | None = None) -> tuple[Params, dict[str, tuple[float, float]]]:
+def fit(b: Batch, with_speeds: bool, start: Params | None = None,
+        orders: int = 1) -> tuple[Params, dict[str, tuple[float, float]]]:
     """The factors minimising the loss over ``b``: coordinate descent from ``start`` (a refit) or,
-    for a first fit, the best of a descent of all of them and a profile over the on-chip buffer (a
-    descent of the other factors at each value of its grid), then a descent of all of them from the
-    lowest loss, then :func:`_hop`; all of it once with batch norms folded and once not; then a
-    profile over the staging rate from the best. The descent alone stops at whichever buffer it
-    reaches first (a large buffer with a slow memory and a small one with a fast memory can both be
-    local minima)."""
+    for a first fit, the lowest loss of :func:`_search` in each of ``orders`` coordinate orders
+    (:func:`_ordered`; the first on a tie)."""
     if start is not None:
         return _descend(b, with_speeds, start)
+    return min((_search(b, with_speeds, k) for k in range(orders)), key=lambda ps: _loss(b, *ps))
+
+
+def _search(b: Batch, with_speeds: bool, order: int) -> tuple[Params, dict[str, tuple[float, float]]]:
+    """A first fit, every descent in coordinate order ``order``: the best of a descent of all the
+    factors and a profile over the on-chip buffer (a descent of the other factors at each value of its
+    grid), then a descent of all of them from the lowest loss, then :func:`_hop`; all of it once with
+    batch norms folded and once not; then a profile over the staging rate from the best. The descent
+    alone stops at whichever buffer it reaches first (a large buffer with a slow memory and a small one
+    with a fast memory can both be local minima). Coordinate descent ends in a local minimum that
+    depends on the order of its coordinates."""
     best = None
     # folded batch norms or not: a switch the descent rarely flips once the factors have settled, so
     # the whole search runs on each side (only one when no op would fold), the lower loss kept
     for fold in (False, True) if np.any(b.unfolded < 1) else (False,):
-        fits = [_descend(b, with_speeds, Params(fold=fold), fixed=("fold",))]
+        fits = [_descend(b, with_speeds, Params(fold=fold), fixed=("fold",), order=order)]
         if np.any(b.bytes_per_bw > 0):
-            fits += [_descend(b, with_speeds, Params(buffer_mb=mb, fold=fold), fixed=("buffer_mb", "fold"))
-                     for mb in BUFFER_GRID]
+            fits += [_descend(b, with_speeds, Params(buffer_mb=mb, fold=fold), fixed=("buffer_mb", "fold"),
+                              order=order) for mb in BUFFER_GRID]
         p, speed = min(fits, key=lambda ps: _loss(b, *ps))
-        found = _hop(b, with_speeds, *_descend(b, with_speeds, p, speed=speed))
+        found = _hop(b, with_speeds, *_descend(b, with_speeds, p, speed=speed, order=order), order=order)
         if best is None or _loss(b, *found) < _loss(b, *best) - 1e-12:
             best = found
     if np.any(b.bytes_per_bw > 0):
         # a staging term changes how compute and memory factors trade, so the descent seldom reaches
         # it from none: a profile over its grid from the best fit, then a descent from the lowest
         p, speed = best
-        fits = [_descend(b, with_speeds, Params(**{**vars(p), "staging": x}), fixed=("staging",), speed=speed)
-                for x in STAGING_GRID if x != p.staging]
+        fits = [_descend(b, with_speeds, Params(**{**vars(p), "staging": x}), fixed=("staging",), speed=speed,
+                         order=order) for x in STAGING_GRID if x != p.staging]
         q, qs = min(fits, key=lambda ps: _loss(b, *ps))
-        found = _descend(b, with_speeds, q, speed=qs)
+        found = _descend(b, with_speeds, q, speed=qs, order=order)
         if _loss(b, *found) < _loss(b, *best) - 1e-12:
             best = found
     return best
@@ -641,7 +649,7 @@ HOPS = {name: [min(OVERHEAD_GRID, key=lambda g: abs(g - us)) for us in targets]
         for name, targets in (("call_us", (0, 50, 200, 800)), ("overhead_us", (0, 20, 100)))}
 
 
-def _hop(b: Batch, with_speeds: bool, p: Params, speed: dict) -> tuple[Params, dict]:
+def _hop(b: Batch, with_speeds: bool, p: Params, speed: dict, order: int = 0) -> tuple[Params, dict]:
     """From a settled fit, set each of :data:`HOPS` to each of its values, descend with it held there,
     then with it free; keep any lower loss and repeat until none is found."""
     best = _loss(b, p, speed)
@@ -649,8 +657,9 @@ def _hop(b: Batch, with_speeds: bool, p: Params, speed: dict) -> tuple[Params, d
         improved = False
         for name, values in HOPS.items():
             for v in values:
-                q, t = _descend(b, with_speeds, Params(**{**vars(p), name: v}), fixed=(name,), speed=speed)
-                q, t = _descend(b, with_speeds, q, speed=t)
+                q, t = _descend(b, with_speeds, Params(**{**vars(p), name: v}), fixed=(name,), speed=speed,
+                                order=order)
+                q, t = _descend(b, with_speeds, q, speed=t, order=order)
                 loss = _loss(b, q, t)
                 if loss < best - 1e-6:
                     best, p, speed, improved = loss, q, t, True
@@ -659,8 +668,17 @@ def _hop(b: Batch, with_speeds: bool, p: Params, speed: dict) -> tuple[Params, d
     return p, speed
 
 
+def _ordered(names: list[str], order: int) -> list[str]:
+    """The coordinates in order ``order``: 0 as listed, 1 reversed, k > 1 a fixed shuffle (seed k)."""
+    if order == 0:
+        return names
+    if order == 1:
+        return names[::-1]
+    return [names[i] for i in np.random.default_rng(order).permutation(len(names))]
+
+
 def _descend(b: Batch, with_speeds: bool, p: Params, fixed: tuple[str, ...] = (),
-             speed: dict | None = None) -> tuple[Params, dict[str, tuple[float, float]]]:
+             speed: dict | None = None, order: int = 0) -> tuple[Params, dict[str, tuple[float, float]]]:
     speed = speed or {}
     best = _loss(b, p, speed)
     has_dw = bool(np.any(b.cls == 1))
@@ -677,7 +695,7 @@ def _descend(b: Batch, with_speeds: bool, p: Params, fixed: tuple[str, ...] = ()
              + (["link_gbps"] if b.dataflow else [])
              + (["buffer_mb", "staging"] if np.any(b.bytes_per_bw > 0) else []) + ["tile"]
              + (["fold"] if np.any(b.unfolded < 1) else []))
-    names = [n for n in names if n not in fixed]
+    names = _ordered([n for n in names if n not in fixed], order)
     for _ in range(12):
         improved = False
         for name in names:
@@ -747,10 +765,10 @@ class ClassResult:
     borrowed: bool = False
 
 
-def fit_class(name: str, rows: list[Row], with_speeds: bool) -> ClassResult:
+def fit_class(name: str, rows: list[Row], with_speeds: bool, orders: int = 1) -> ClassResult:
     fit_rows = [r for r in rows if not r.heldout]
     test_rows = [r for r in rows if r.heldout]
-    p, speed = fit(Batch(fit_rows), with_speeds)
+    p, speed = fit(Batch(fit_rows), with_speeds, orders=orders)
     loo_model = leave_one_out(fit_rows, lambda r: r.model, with_speeds, p, True)
     loo_chip = None
     if len({r.chip for r in rows}) > 1:
@@ -763,11 +781,13 @@ def fit_class(name: str, rows: list[Row], with_speeds: bool) -> ClassResult:
 #: per fit job (a class, or the pooled "npu"): its rows and whether chip speeds are fitted; set before
 #: the worker processes fork, so the rows and their features are not sent to them
 _JOBS: dict[str, tuple[list[Row], bool]] = {}
+#: coordinate orders each first fit tries (``--orders``), set with the jobs
+SEARCH = {"orders": 1}
 
 
 def _fit_job(name: str) -> ClassResult:
     rows, with_speeds = _JOBS[name]
-    return fit_class(name, rows, with_speeds)
+    return fit_class(name, rows, with_speeds, SEARCH["orders"])
 
 
 # ----------------------------------------------------------------------------- output
@@ -1083,7 +1103,13 @@ def write_validation(block: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dry-run", action="store_true", help="print, write nothing")
+    ap.add_argument("--orders", type=int, default=1, metavar="N",
+                    help="each class's first fit keeps the lowest loss of N coordinate orders (default 1: as "
+                         "listed; 2 adds the reverse; more add fixed shuffles); N times the search time")
     args = ap.parse_args()
+    if args.orders < 1:
+        sys.exit("--orders must be at least 1")
+    SEARCH["orders"] = args.orders
     if not ROWS.exists():
         sys.exit("benchmarks/edge/rows.csv is missing: run python benchmarks/edge/build.py first")
     db = database()
@@ -1160,8 +1186,9 @@ def main() -> None:
                           "call_overhead_us; dataflow classes: context_link_gbps, after per-chip context_mb from "
                           "batch-1 / batch-8 pairs; the lowest loss of a descent from the defaults and one at each "
                           "buffer_mb of its grid, with batch norms folded and not, then a descent from there and "
-                          "restarts at other fixed costs, then a profile over staging) "
-                          "alternating with closed-form chip speeds (per chip and runtime release, a fixed-cost "
+                          "restarts at other fixed costs, then a profile over staging"
+                          + (f"; the lowest loss of {args.orders} coordinate orders) " if args.orders > 1 else ") ")
+                          + "alternating with closed-form chip speeds (per chip and runtime release, a fixed-cost "
                           "speed from a grid and the compute speed as the chip's median log ratio at it), "
                           "minimising the mean absolute log error of latency over the class's fit rows; "
                           f"rows of models with crc32(model) % {HELD_OUT_MODULUS} == 0 are held out")
