@@ -468,14 +468,11 @@ class Batch:
             self._dram[buffer_mb] = np.where(self.fits_bytes > buffer_mb * 1e6, self.bytes_per_bw, 0.0)
         return self._dram[buffer_mb]
 
-    def _slice(self, name: str, key, k: int) -> np.ndarray:
-        """The ops of class ``k`` of a per-op array (``name`` and ``key`` say which one), kept."""
-        got = self._slices.get((name, key, k))
+    def _slice(self, full: np.ndarray, name: tuple, k: int) -> np.ndarray:
+        """The ops of class ``k`` of the per-op array ``full`` (``name`` says which one), kept."""
+        got = self._slices.get((name, k))
         if got is None:
-            full = {"padded": lambda: self.padded[key], "folded": lambda: self.padded_folded[key],
-                    "dram": lambda: self.dram(key), "staged": lambda: self.bytes_per_bw,
-                    "wide": lambda: self.wide, "idx": lambda: self.idx}[name]()
-            got = self._slices[(name, key, k)] = full[self.ops_of[k]]
+            got = self._slices[(name, k)] = full[self.ops_of[k]]
         return got
 
     def _class_work(self, p: Params, k: int, eff: float) -> np.ndarray:
@@ -484,15 +481,17 @@ class Batch:
         key = (k, eff, p.tile, p.fold, p.sixteen if self.has_wide else 1.0, p.buffer_mb, p.memory, p.staging)
         got = self._work.get(key)
         if got is None:
-            compute = self._slice("folded" if p.fold else "padded", p.tile, k)
+            padded = self.padded_folded if p.fold else self.padded
+            compute = self._slice(padded[p.tile], ("padded", p.fold, p.tile), k)
             if self.has_wide and p.sixteen != 1.0:
-                compute = compute * p.sixteen ** self._slice("wide", None, k)
-            t = np.maximum(compute / eff, self._slice("dram", p.buffer_mb, k) / p.memory)
+                compute = compute * p.sixteen ** self._slice(self.wide, ("wide",), k)
+            t = np.maximum(compute / eff, self._slice(self.dram(p.buffer_mb), ("dram", p.buffer_mb), k) / p.memory)
             if p.staging:  # every op stages its bytes, on chip or not, before or after it computes
-                t = t + self._slice("staged", None, k) / p.staging
+                t = t + self._slice(self.bytes_per_bw, ("staged",), k) / p.staging
             if len(self._work) >= 4096:
                 self._work.clear()
-            got = self._work[key] = np.bincount(self._slice("idx", None, k), weights=t, minlength=len(self.rows))
+            got = self._work[key] = np.bincount(self._slice(self.idx, ("idx",), k), weights=t,
+                                                minlength=len(self.rows))
         return got
 
     def parts(self, p: Params) -> tuple[np.ndarray, np.ndarray]:
@@ -778,16 +777,14 @@ def fit_class(name: str, rows: list[Row], with_speeds: bool, orders: int = 1) ->
                        Batch(test_rows).predict(p, speed) if test_rows else np.array([]), loo_model, loo_chip)
 
 
-#: per fit job (a class, or the pooled "npu"): its rows and whether chip speeds are fitted; set before
-#: the worker processes fork, so the rows and their features are not sent to them
-_JOBS: dict[str, tuple[list[Row], bool]] = {}
-#: coordinate orders each first fit tries (``--orders``), set with the jobs
-SEARCH = {"orders": 1}
+#: per fit job (a class, or the pooled "npu"): its rows, whether chip speeds are fitted and how many
+#: coordinate orders its first fit tries (``--orders``); set before the worker processes fork, so the
+#: rows and their features are not sent to them
+_JOBS: dict[str, tuple[list[Row], bool, int]] = {}
 
 
 def _fit_job(name: str) -> ClassResult:
-    rows, with_speeds = _JOBS[name]
-    return fit_class(name, rows, with_speeds, SEARCH["orders"])
+    return fit_class(name, *_JOBS[name])
 
 
 # ----------------------------------------------------------------------------- output
@@ -1109,7 +1106,6 @@ def main() -> None:
     args = ap.parse_args()
     if args.orders < 1:
         sys.exit("--orders must be at least 1")
-    SEARCH["orders"] = args.orders
     if not ROWS.exists():
         sys.exit("benchmarks/edge/rows.csv is missing: run python benchmarks/edge/build.py first")
     db = database()
@@ -1138,8 +1134,8 @@ def main() -> None:
     small = [name for name in by_size if name not in fitted]
     # the fits are independent: one process each, the longest (the pooled fit) first
     jobs = ["npu", *fitted]
-    _JOBS.update({name: (by_class[name], True) for name in fitted})
-    _JOBS["npu"] = ([r for name in fitted for r in by_class[name]], False)
+    _JOBS.update({name: (by_class[name], True, args.orders) for name in fitted})
+    _JOBS["npu"] = ([r for name in fitted for r in by_class[name]], False, args.orders)
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 1, mp_context=multiprocessing.get_context("fork")) as ex:
         done = dict(zip(jobs, ex.map(_fit_job, jobs)))
     pooled = done.pop("npu")
