@@ -762,6 +762,7 @@ class ClassResult:
     loo_model: np.ndarray | None
     loo_chip: np.ndarray | None
     borrowed: bool = False
+    loo_runtime: np.ndarray | None = None    # a pooled fit: each runtime's rows predicted by a refit without them
 
 
 def fit_class(name: str, rows: list[Row], with_speeds: bool, orders: int = 1) -> ClassResult:
@@ -773,8 +774,14 @@ def fit_class(name: str, rows: list[Row], with_speeds: bool, orders: int = 1) ->
     if len({r.chip for r in rows}) > 1:
         # a chip never measured: refit without all of its rows, predict them all at speed 1
         loo_chip = leave_one_out(fit_rows + test_rows, lambda r: r.chip, with_speeds, p, False)
+    loo_runtime = None
+    if len({r.cls for r in rows}) > 1:
+        # a pooled fit lends its factors to runtimes never measured: refit without all of a runtime's
+        # rows, predict them all at speed 1
+        loo_runtime = leave_one_out(fit_rows + test_rows, lambda r: r.cls, with_speeds, p, False)
     return ClassResult(name, p, speed, fit_rows, test_rows, Batch(fit_rows).predict(p, speed),
-                       Batch(test_rows).predict(p, speed) if test_rows else np.array([]), loo_model, loo_chip)
+                       Batch(test_rows).predict(p, speed) if test_rows else np.array([]), loo_model, loo_chip,
+                       loo_runtime=loo_runtime)
 
 
 #: coordinate orders each class's first fit tries by default (``--orders``): the order a descent takes
@@ -866,6 +873,8 @@ def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
                                    meas(res.fit_rows + res.test_rows))
     if res.loo_chip is not None:
         entry["unmeasured_chip"] = stats(res.loo_chip, meas(res.fit_rows + res.test_rows))
+    if res.loo_runtime is not None:
+        entry["unmeasured_runtime"] = stats(res.loo_runtime, meas(res.fit_rows + res.test_rows))
     return entry
 
 
@@ -929,6 +938,17 @@ def redrawn(rows: list[Row], pred: np.ndarray) -> tuple[tuple[float, float], tup
     return ((percentile(meds, 5), percentile(meds, 95)), (percentile(p90s, 5), percentile(p90s, 95)))
 
 
+def covered(res: ClassResult) -> tuple[int, int, tuple[float, float]]:
+    """How many of the held-out rows fall inside the band the class's fit rows give without them (the
+    5th-95th percentile of measured / predicted over the fit rows, each predicted by the refit that
+    left its model out): a band that means what it says holds about 90 % of them. Also the rows and
+    that band."""
+    ratio = [r.measured_s / x for r, x in zip(res.fit_rows, res.loo_model)]
+    lo, hi = percentile(ratio, 5), percentile(ratio, 95)
+    inside = sum(lo <= r.measured_s / x <= hi for r, x in zip(res.test_rows, res.test_pred))
+    return int(inside), len(res.test_rows), (lo, hi)
+
+
 def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[str, int], n_rows: int,
                      pooled: ClassResult, checks: dict[str, ClassResult], aside: dict) -> str:
     lines = [BLOCK[0], "## Edge NPUs (published measurements, `benchmarks/edge/`)", "",
@@ -971,19 +991,36 @@ def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[
         h = stats(res.test_pred, np.array([r.measured_s for r in res.test_rows]))
         lines.append(f"| {name} (fitted on other rows, checked here) | 0 | {len({r.chip for r in res.test_rows})} | "
                      f"– | – | {h['n']} | {errors(h)} | – | {band(h)} | – |")
+    if pooled.loo_runtime is not None:
+        every = pooled.fit_rows + pooled.test_rows
+        by = defaultdict(list)
+        for r, x in zip(every, pooled.loo_runtime):
+            by[r.cls].append((r, x))
+        u = entries["npu"]["unmeasured_runtime"]
+        lines += ["", "The pooled `npu` fit on a runtime it never saw, the case of every class that borrows it: each "
+                  "fitted runtime's rows left out of the pooled fit in turn and predicted at speed 1. "
+                  f"{u['n']} rows, median {pct(u['median_abs_pct'])}, p90 {pct(u['p90_abs_pct'])}, band {band(u)} "
+                  "(the band a borrowing class shows); per runtime left out: "
+                  + ", ".join(f"{c} {errors(stats(np.array([x for _, x in rx]), np.array([r.measured_s for r, _ in rx])))}"
+                              for c, rx in sorted(by.items())) + "."]
     lines += ["", f"How firm the held-out figures are: a handful of held-out networks decide them, so the held-out "
               f"networks were drawn again with replacement {RESAMPLES:,} times (a fixed random seed) and the median and "
               "p90 recomputed each time; the 5th-95th percentile of each is shown. This measures the luck of "
-              "which networks were held out, not a band on a prediction.", "",
-              "| class | held-out networks | held-out median (5-95 % over redraws) | held-out p90 (5-95 % over redraws) |",
-              "|---|---|---|---|"]
+              "which networks were held out, not a band on a prediction. Whether the band means what it says: "
+              "the band of the fit rows alone (each predicted by the refit that left its model out) should hold "
+              "about 90 % of the held-out rows, which none of those refits saw.", "",
+              "| class | held-out networks | held-out median (5-95 % over redraws) | held-out p90 (5-95 % over redraws) "
+              "| held-out rows inside the fit rows' band |",
+              "|---|---|---|---|---|"]
     for name, res in results.items():
         if res.borrowed or not res.test_rows:
             continue
         h = entries[name]["heldout"]
         (m_lo, m_hi), (q_lo, q_hi) = redrawn(res.test_rows, res.test_pred)
+        inside, n, (lo, hi) = covered(res)
         lines.append(f"| {name} | {len({r.model for r in res.test_rows})} | {pct(h['median_abs_pct'])} "
-                     f"({pct(m_lo)}–{pct(m_hi)}) | {pct(h['p90_abs_pct'])} ({pct(q_lo)}–{pct(q_hi)}) |")
+                     f"({pct(m_lo)}–{pct(m_hi)}) | {pct(h['p90_abs_pct'])} ({pct(q_lo)}–{pct(q_hi)}) | "
+                     f"{inside} of {n} ({pct(100 * inside / n)}) in ×{lo:.2f}–×{hi:.2f} |")
     lines += ["", "Fitted factors (compute factors are fractions of the rated dense int8 peak; chip speeds are a "
               "measured chip's speed relative to its class, for the work that grows with the batch / for what is "
               "paid once per batch (op starts, data moves, the call, a context reload); `on-chip buffer`: an op "

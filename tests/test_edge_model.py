@@ -846,3 +846,47 @@ def test_the_edge_fit_reads_image_sizes_in_either_layout():
     assert fe._hw("224x224x3") == (224, 224)
     assert fe._hw("640x480") == (640, 480)
     assert fe._hw("1x1x22x1125") is None  # not an image
+
+
+def test_the_held_out_rows_inside_the_fit_rows_band_are_counted():
+    """21 fit rows whose measured / leave-one-model-out prediction is 1.00, 1.05, ..., 2.00: their
+    5th percentile is the 2nd value, 1.05, and their 95th the 20th, 1.95 (linear interpolation at
+    20 x 0.05 = 1 and 20 x 0.95 = 19). Of five held-out rows at 1.0, 1.05, 1.5, 1.95 and 2.0, the three
+    from 1.05 to 1.95 are inside."""
+    import sys
+
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import fit_edge as fe
+
+    def rows(ratios, tag):
+        out = [fe.Row(f"{tag}{i}", "a", "rt", "k", f"{tag}{i}", (224, 224), 1, 1e-3 * x, tag == "h", peak=1e12)
+               for i, x in enumerate(ratios)]
+        return out, np.full(len(out), 1e-3)
+
+    fit_rows, loo = rows([1 + i / 20 for i in range(21)], "f")
+    test_rows, test_pred = rows([1.0, 1.05, 1.5, 1.95, 2.0], "h")
+    res = fe.ClassResult("k", fe.Params(), {}, fit_rows, test_rows, loo, test_pred, loo, None)
+    inside, n, (lo, hi) = fe.covered(res)
+    assert (inside, n) == (3, 5)
+    assert (lo, hi) == (pytest.approx(1.05), pytest.approx(1.95))
+
+
+def test_a_borrowing_class_shows_the_band_of_a_runtime_the_pooled_fit_never_saw():
+    """A runtime with too few rows to fit (the Edge TPU's, say) borrows the pooled npu factors: its
+    band is the pooled fit's error on each fitted runtime's rows when that runtime was left out of
+    the pooled fit, not the error of a chip left out (whose runtime the fit still saw)."""
+    classes = efficiency_classes()
+    lender = classes["npu"]
+    assert lender.unmeasured_runtime is not None
+    borrowers = [name for name, fit in classes.items() if fit.borrows == "npu"]
+    assert "edgetpu" in borrowers
+    for name in borrowers:
+        b = for_class(name).band
+        assert (b.n, b.median_abs_pct, b.p90_abs_pct) == (lender.unmeasured_runtime.n,
+                                                          lender.unmeasured_runtime.median_abs_pct,
+                                                          lender.unmeasured_runtime.p90_abs_pct), name
+        assert b.borrowed and "runtimes left out of the npu fit" in b.what, name
+    # every row of the pooled fit is predicted once, by the refit that left its runtime out
+    assert lender.unmeasured_runtime.n == lender.residual.n + lender.heldout.n == lender.unmeasured_chip.n

@@ -178,6 +178,8 @@ class ClassFit(_Strict):
     #: without its model in the fit (the band of a new network on a measured chip)
     out_of_sample: Residual | None = None
     unmeasured_chip: Residual | None = None  # leave-one-chip-out: a chip of the class never measured
+    #: leave-one-runtime-out (a pooled class): a runtime never measured, the band of a class that borrows it
+    unmeasured_runtime: Residual | None = None
     borrows: str | None = None           # the class whose factors this one uses, when it has no rows
 
 
@@ -309,8 +311,12 @@ def for_class(name: str, utilization: float | None = None, chip: str | None = No
         band = band_of(fit.residual, "fit rows")
     if band is None and fit.borrows:
         lender = classes[fit.borrows]
-        src = lender.unmeasured_chip or lender.heldout or lender.residual
-        band = band_of(src, f"rows of chips left out of the {fit.borrows} fit, borrowed", borrowed=True)
+        if lender.unmeasured_runtime is not None:  # what the lender's factors miss on a runtime it never saw
+            band = band_of(lender.unmeasured_runtime, f"rows of runtimes left out of the {fit.borrows} fit in "
+                           "turn, borrowed", borrowed=True)
+        else:
+            band = band_of(lender.unmeasured_chip or lender.heldout or lender.residual,
+                           f"rows of chips left out of the {fit.borrows} fit, borrowed", borrowed=True)
     return Efficiency(fit.gemm, fit.depthwise, fit.vector, fit.memory, name, fit.basis, fit.residual,
                       op_overhead_s=fit.op_overhead_us * 1e-6, call_overhead_s=fit.call_overhead_us * 1e-6,
                       speed=measured.speed if measured else 1.0,
