@@ -70,7 +70,9 @@ class: in-sample error, leave-one-model-out error, held-out error (with chip spe
 chip, a new model) and leave-one-chip-out error (refit without the chip, predicted at speed 1: a
 chip never measured). Classes with fewer than ``MIN_ROWS`` fit rows are not fitted: they borrow
 the pooled ``npu`` class (fitted on every row of the fitted classes, without chip speeds) and
-their rows check it.
+their rows check it. The pooled class is also refitted without each fitted runtime's rows in turn
+(leave-one-runtime-out): that error is the band of every chip priced with the pooled factors, whose
+runtime no fit has seen.
 """
 
 from __future__ import annotations
@@ -1204,8 +1206,8 @@ def main() -> None:
     entries["npu"] = class_entry(pooled)
     entries["npu"]["basis"] = ("pooled fit of " + ", ".join(n for n, r in results.items() if not r.borrowed)
                                + " rows (" + entries["npu"]["basis"].split(" on ", 1)[1]
-                               + "), one set of factors for every chip: its leave-one-chip-out error is the "
-                               "band of an NPU never measured")
+                               + "), one set of factors for every chip: its leave-one-runtime-out error is the "
+                               "band of an NPU whose runtime was never measured")
     # the rows set aside, priced as their class prices a new network on their chip
     aside = {name: (rs, Batch(rs).predict(results[name].params, results[name].speeds))
              for name in results if not results[name].borrowed

@@ -873,7 +873,7 @@ def test_the_held_out_rows_inside_the_fit_rows_band_are_counted():
     assert (lo, hi) == (pytest.approx(1.05), pytest.approx(1.95))
 
 
-def test_a_borrowing_class_shows_the_band_of_a_runtime_the_pooled_fit_never_saw():
+def test_a_borrowing_class_and_the_pooled_class_show_the_band_of_a_runtime_never_seen():
     """A runtime with too few rows to fit (the Edge TPU's, say) borrows the pooled npu factors: its
     band is the pooled fit's error on each fitted runtime's rows when that runtime was left out of
     the pooled fit, not the error of a chip left out (whose runtime the fit still saw)."""
@@ -888,5 +888,10 @@ def test_a_borrowing_class_shows_the_band_of_a_runtime_the_pooled_fit_never_saw(
                                                           lender.unmeasured_runtime.median_abs_pct,
                                                           lender.unmeasured_runtime.p90_abs_pct), name
         assert b.borrowed and "runtimes left out of the npu fit" in b.what, name
+    # a chip priced with the pooled class itself runs a runtime no fit has seen: the same band, its own
+    own = for_class("npu").band
+    assert (own.n, own.median_abs_pct, own.borrowed) == (lender.unmeasured_runtime.n,
+                                                         lender.unmeasured_runtime.median_abs_pct, False)
+    assert own.what == "rows of runtimes left out of the fit in turn"
     # every row of the pooled fit is predicted once, by the refit that left its runtime out
     assert lender.unmeasured_runtime.n == lender.residual.n + lender.heldout.n == lender.unmeasured_chip.n

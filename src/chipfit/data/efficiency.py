@@ -178,7 +178,8 @@ class ClassFit(_Strict):
     #: without its model in the fit (the band of a new network on a measured chip)
     out_of_sample: Residual | None = None
     unmeasured_chip: Residual | None = None  # leave-one-chip-out: a chip of the class never measured
-    #: leave-one-runtime-out (a pooled class): a runtime never measured, the band of a class that borrows it
+    #: leave-one-runtime-out (a pooled class): a runtime never measured, the band of the class's own chips
+    #: (they run runtimes it was not fitted on) and of a class that borrows it
     unmeasured_runtime: Residual | None = None
     borrows: str | None = None           # the class whose factors this one uses, when it has no rows
 
@@ -301,7 +302,9 @@ def for_class(name: str, utilization: float | None = None, chip: str | None = No
     if fit is None:
         raise ChipfitError(f"unknown efficiency class '{name}'; known: {', '.join(classes)}")
     measured = fit.chips.get(chip) if chip else None
-    if measured is None and fit.unmeasured_chip is not None:  # a chip this class never measured
+    if measured is None and fit.unmeasured_runtime is not None:  # a pooled class: its chips run other runtimes
+        band = band_of(fit.unmeasured_runtime, "rows of runtimes left out of the fit in turn")
+    elif measured is None and fit.unmeasured_chip is not None:  # a chip this class never measured
         band = band_of(fit.unmeasured_chip, "rows of chips left out of the fit in turn")
     elif fit.out_of_sample is not None and not fit.borrows:
         band = band_of(fit.out_of_sample, "rows of models left out of the fit")
