@@ -999,10 +999,11 @@ def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[
         for r, x in zip(every, pooled.loo_runtime):
             by[r.cls].append((r, x))
         u = entries["npu"]["unmeasured_runtime"]
-        lines += ["", "The pooled `npu` fit on a runtime it never saw, the case of every class that borrows it: each "
-                  "fitted runtime's rows left out of the pooled fit in turn and predicted at speed 1. "
+        lines += ["", "The pooled `npu` fit on a runtime it never saw, the case of every chip priced with it (its own "
+                  "and those of the classes that borrow it): each fitted runtime's rows left out of the pooled "
+                  "fit in turn and predicted at speed 1. "
                   f"{u['n']} rows, median {pct(u['median_abs_pct'])}, p90 {pct(u['p90_abs_pct'])}, band {band(u)} "
-                  "(the band a borrowing class shows); per runtime left out: "
+                  "(the band those chips show); per runtime left out: "
                   + ", ".join(f"{c} {errors(stats(np.array([x for _, x in rx]), np.array([r.measured_s for r, _ in rx])))}"
                               for c, rx in sorted(by.items())) + "."]
     lines += ["", f"How firm the held-out figures are: a handful of held-out networks decide them, so the held-out "
