@@ -1150,7 +1150,7 @@ def main() -> None:
                          f"2 adds the reverse; more add fixed shuffles; default {ORDERS}); N times the search time")
     args = ap.parse_args()
     if args.orders < 1:
-        sys.exit("--orders must be at least 1")
+        ap.error("--orders must be at least 1")
     if not ROWS.exists():
         sys.exit("benchmarks/edge/rows.csv is missing: run python benchmarks/edge/build.py first")
     db = database()
