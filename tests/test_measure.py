@@ -164,6 +164,28 @@ def test_probe_writes_a_measured_chip_file_that_check_can_use(monkeypatch, tmp_p
     assert r.latency_s > 0 and r.peak_tops == rec.chip.dense["fp32"].value
 
 
+def test_the_probe_skips_a_size_whose_runs_would_take_over_the_budget(monkeypatch):
+    import importlib
+
+    probe_mod = importlib.import_module("chipfit.measure.probe")
+    monkeypatch.setattr(probe_mod, "SIZE_BUDGET_S", 3.0)
+    timed = []
+
+    def seconds(rate):   # a product of side n at a fixed rate (operations per second)
+        return lambda n: timed.append(n) or 2 * n ** 3 / rate
+
+    # 2 GOPS (an emulated precision): 512 takes 0.134 s; 1024 would take 8 x 0.134 x (5 + 1) = 6.4 s
+    assert probe_mod._sweep((512, 1024, 2048), seconds(2e9), reps=5) == [(512, 2 * 512 ** 3 / 2e9)]
+    assert timed == [512]
+    # 200 GFLOP/s: 2048 costs 0.086 s a run, 0.52 s with its warm-up and 5 reps: every size runs
+    timed.clear()
+    assert [n for n, _ in probe_mod._sweep((256, 512, 1024, 2048), seconds(2e11), reps=5)] == [256, 512, 1024, 2048]
+    # the rule is the budget: 1024 at 20 GOPS is 0.107 s a run; 2048 would be 8 x 0.107 x 6 = 5.2 s
+    assert [n for n, _ in probe_mod._sweep((1024, 2048), seconds(2e10), reps=5)] == [1024]
+    monkeypatch.setattr(probe_mod, "SIZE_BUDGET_S", 6.0)
+    assert [n for n, _ in probe_mod._sweep((1024, 2048), seconds(2e10), reps=5)] == [1024, 2048]
+
+
 def test_probe_refuses_to_overwrite_without_force(run_cli, tmp_path):
     path = tmp_path / "mine.yaml"
     path.write_text("precious\n", encoding="utf-8")

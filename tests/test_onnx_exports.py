@@ -49,17 +49,26 @@ def _randomize(module):
     return module.eval()
 
 
+#: Transformer blocks of the text models and ViT: every block is the same ops, and the exporters'
+#: time grows with the blocks (two keep the block-to-block wiring, at a sixth of the 12-block time)
+LAYERS = 2
+
+
 def _build(name):
     if name in ("gpt2", "bert-base"):
         transformers = pytest.importorskip("transformers")
         if name == "gpt2":
             # the TorchScript exporter fails on transformers' packed-sequence check without a mask
-            model = _LastHidden(transformers.GPT2Model(transformers.GPT2Config()), attention_mask="ones",
-                                use_cache=False)
+            model = _LastHidden(transformers.GPT2Model(transformers.GPT2Config(n_layer=LAYERS)),
+                                attention_mask="ones", use_cache=False)
         else:
-            model = _LastHidden(transformers.BertModel(transformers.BertConfig(), add_pooling_layer=False))
+            model = _LastHidden(transformers.BertModel(transformers.BertConfig(num_hidden_layers=LAYERS),
+                                                       add_pooling_layer=False))
         return _randomize(model), torch.zeros(1, 128, dtype=torch.long)
     torchvision = pytest.importorskip("torchvision")
+    if name == "vit_b_16":  # ViT-B/16's blocks, LAYERS of them
+        model = torchvision.models.VisionTransformer(224, 16, LAYERS, 12, 768, 3072)
+        return _randomize(model), torch.zeros(1, 3, 224, 224)
     return _randomize(getattr(torchvision.models, name)()), torch.zeros(1, 3, 224, 224)
 
 

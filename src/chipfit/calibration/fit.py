@@ -84,11 +84,14 @@ class Prediction:
 
 
 class Predictor:
-    """Predicts cases, caching each model's cost graph."""
+    """Predicts cases, caching each model's cost graph, and each prediction made with given factors
+    (a fit's coordinate descent and its leave-one-out refits price the same case with the same
+    factors many times over)."""
 
     def __init__(self, db: ChipDB | None = None):
         self.db = db or database()
         self.graphs: dict[tuple, CostGraph] = {}
+        self.known: dict[tuple, Prediction] = {}
 
     def graph(self, case: Case) -> CostGraph:
         key = (case.model, case.input_shape, case.seq_len)
@@ -112,6 +115,12 @@ class Predictor:
 
     def predict(self, case: Case, effs: dict[str, Efficiency] | None = None) -> Prediction:
         effs = effs or {}
+        key = (case, tuple(sorted(effs.items())))
+        if key not in self.known:
+            self.known[key] = self._predict(case, effs)
+        return self.known[key]
+
+    def _predict(self, case: Case, effs: dict[str, Efficiency]) -> Prediction:
         graph = self.graph(case)
         prec = get_precision(case.precision)
         rec, units = self.units(case)

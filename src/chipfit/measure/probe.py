@@ -9,7 +9,10 @@ Micro-benchmarks (torch, in this process, ``threads`` threads):
   The output is allocated once: allocating a fresh 64 MiB result per product costs page faults
   that a 4096-square product on 2 cores does not hide (measured here: 144 GFLOP/s at n = 2048
   with fresh outputs vs 200 at n = 512 with a reused one). Each size runs ``reps`` times and at
-  least 1 s.
+  least 1 s. A larger size is skipped when its runs would take more than :data:`SIZE_BUDGET_S`
+  (one product of twice the side costs 8 times the last one): where a precision is only emulated
+  (int8 without VNNI or AMX runs near 2 GOPS, a 2048-square product about 9 s) the sweep would
+  take minutes and find no higher rate.
 - **memory**: reading a 256 MiB fp32 tensor (``sum``; bytes read / time) and copying it into
   another (``copy_``; bytes read + written / time). The chip's ``memory_bandwidth_gbps`` is the
   higher of the two, as the roofline counts bytes read plus bytes written.
@@ -35,6 +38,7 @@ from chipfit.core.errors import ChipfitError, MissingDependency
 CHIP_ID = "this-machine"
 MATMUL_SIZES = {"fp32": (256, 512, 1024, 2048), "bf16": (512, 1024), "fp16": (256,), "int8": (512, 1024, 2048)}
 MIN_SECONDS = 1.0
+SIZE_BUDGET_S = 3.0
 MEMORY_MIB = 256
 
 
@@ -96,6 +100,19 @@ def _best(fn: Callable[[], object], reps: int, sync: Callable[[], None], min_s: 
     return best
 
 
+def _sweep(sizes: tuple[int, ...], time_one: Callable[[int], float], reps: int) -> list[tuple[int, float]]:
+    """(side, fastest seconds) of each size in turn, stopping before a size whose warm-up and
+    ``reps`` runs would take more than :data:`SIZE_BUDGET_S` at the last size's rate."""
+    out: list[tuple[int, float]] = []
+    for n in sizes:
+        if out:
+            last_n, last_t = out[-1]
+            if (reps + 1) * last_t * (n / last_n) ** 3 > SIZE_BUDGET_S:
+                break
+        out.append((n, time_one(n)))
+    return out
+
+
 def _matmul(torch, prec: str, n: int, device: str) -> Callable[[], object]:
     if prec == "int8":
         a = torch.randint(-128, 127, (n, n), dtype=torch.int8, device=device)
@@ -133,19 +150,19 @@ def probe_device(device: str = "cpu", threads: int | None = None, reps: int = 5,
     notes: dict[str, str] = {}
     for prec, sizes in MATMUL_SIZES.items():
         step(f"matmul {prec}")
-        best_rate, best_n = 0.0, 0
         try:
-            for n in sizes if device == "cpu" else (4096, 8192):
-                t = _best(_matmul(torch, prec, n, device), reps, sync, MIN_SECONDS)
-                if 2 * n ** 3 / t > best_rate:
-                    best_rate, best_n = 2 * n ** 3 / t, n
+            runs = _sweep(sizes if device == "cpu" else (4096, 8192),
+                          lambda n: _best(_matmul(torch, prec, n, device), reps, sync, MIN_SECONDS), reps)
         except (RuntimeError, NotImplementedError):  # this torch build has no such kernel here
             continue
+        best_rate, best_n = max((2 * n ** 3 / t, n) for n, t in runs)
         tops[prec] = best_rate / 1e12
         op = "torch._int_mm" if prec == "int8" else "torch.matmul"
+        ran = [n for n, _ in runs]
         notes[prec] = (f"fastest {op} {prec} run, square {best_n}x{best_n}"
-                       + (f" (of {sizes[0]}..{sizes[-1]})" if len(sizes) > 1 else "") + ", "
-                       f"{threads or 'all'} threads" if device == "cpu" else f"fastest {op} {prec} run on {name}")
+                       + (f" (of {ran[0]}..{ran[-1]})" if len(ran) > 1 else "")
+                       + (f"; {sizes[len(ran)]} and up not run, each over {SIZE_BUDGET_S:g} s" if len(ran) < len(sizes) else "")
+                       + f", {threads or 'all'} threads" if device == "cpu" else f"fastest {op} {prec} run on {name}")
     step("memory")
     elems = MEMORY_MIB * 2 ** 20 // 4
     x = torch.randn(elems, device=device)
