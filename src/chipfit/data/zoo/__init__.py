@@ -20,10 +20,10 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chipfit.core.costgraph import CostGraph
+from chipfit.core.datafile import shipped
 from chipfit.core.errors import ChipfitError
 
 
@@ -75,7 +75,7 @@ def by_name() -> dict[str, ZooEntry]:
     for path in sorted(resources.files(__package__).iterdir(), key=lambda p: p.name):
         if not path.name.endswith(".yaml"):
             continue
-        for raw in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+        for raw in shipped(path.read_text(encoding="utf-8")) or []:
             entry = ZooEntry(**raw)
             if entry.name in out:
                 raise ValueError(f"zoo: '{entry.name}' is defined twice ({path.name})")
