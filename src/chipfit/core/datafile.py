@@ -82,9 +82,9 @@ class _Loader(yaml.SafeLoader):
             self._depth -= 1
 
 
-#: libyaml's parser, where PyYAML was built with it: about ten times as fast as the pure-Python
-#: one (the built-in chip database reads in a few tenths of a second instead of seconds). It
-#: composes the node tree in C, so the refusals of :class:`_Loader` run on its events first.
+#: libyaml's parser, where PyYAML was built with it: several times as fast as the pure-Python one
+#: (the 330 kB efficiency file parses in 0.2 s instead of 1.3 s on a 2-core machine). It composes
+#: the node tree in C, so the refusals of :class:`_Loader` run on its events first.
 FAST = bool(getattr(yaml, "__with_libyaml__", False))
 
 
