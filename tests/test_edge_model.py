@@ -731,6 +731,28 @@ def test_a_network_too_big_for_one_context_is_split_and_a_batch_amortises_the_re
     assert fast.latency_s == pytest.approx(r1.latency_s / 2)
 
 
+def test_a_network_near_the_capacity_is_priced_the_other_way_too():
+    g = _graph()  # needs 2.002 MB
+    one = roofline(g, INT8, 1e9, 0.0, _dataflow(context_bytes=3e6))     # fits: 2.002 / 3 = 0.67
+    split = roofline(g, INT8, 1e9, 0.0, _dataflow(context_bytes=1.5e6))  # split: 2.002 / 1.5 = 1.33
+    assert one.split is False and split.split is True and one.near_capacity and split.near_capacity
+    # one context: 2 ops x 2 ms = 4 ms; split: + 2 x 100 us + 2 MB / 1 GB/s reload = 6.2 ms
+    assert one.latency_s == pytest.approx(4e-3) and split.latency_s == pytest.approx(6.2e-3)
+    assert one.other_latency_s == pytest.approx(6.2e-3) and split.other_latency_s == pytest.approx(4e-3)
+    assert any("within a factor 2" in n and "split, a batch takes 6.2 ms" in n for n in one.notes)
+    assert any("in one context, a batch takes 4 ms" in n for n in split.notes)
+    # at batch 8 the reload and the op costs are still paid once: 8 x 4 ms + 2.2 ms
+    assert roofline(g, INT8, 1e9, 0.0, _dataflow(context_bytes=3e6), batch=8).other_latency_s == pytest.approx(34.2e-3)
+    # beyond a factor 2 either way, or a split forced by attention: one price, no note
+    for far in (roofline(g, INT8, 1e9, 0.0, _dataflow(context_bytes=5e6)),      # 0.40
+                roofline(g, INT8, 1e9, 0.0, _dataflow(context_bytes=0.9e6))):   # 2.22
+        assert far.other_latency_s is None and not far.near_capacity
+        assert not any("within a factor" in n for n in far.notes)
+    attn = CostGraph(model="attn", ops=[_linear("proj", 1000, 1000), _matmul_of_two_activations("qk", 100)],
+                     params=1_000_000, inputs={"x": (1, 1000)})
+    assert roofline(attn, INT8, 1e9, 0.0, _dataflow(context_bytes=1.5e6)).other_latency_s is None
+
+
 def test_every_layer_takes_its_part_of_a_context_besides_its_weights():
     g = _graph()  # 2 layers, 2.002 MB of weights and working set
     # 0.5 MB per layer: 2.002 + 2 × 0.5 = 3.002 MB; a 2.5 MB context held the weights, not the layers

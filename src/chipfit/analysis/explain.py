@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from chipfit.analysis.roofline import NEAR_CAPACITY
 from chipfit.core.units import duration, human_bytes, num, percent, si, unit_ref
 from chipfit.core.units import duration as _t
 
@@ -151,6 +152,10 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
         else:
             lines.append(("contexts", f"dataflow chip; {need} fits its {human_bytes(roof.context_bytes)} one-context "
                           "capacity: the layers run at once, as a pipeline, with no fixed cost per op"))
+        if roof.other_latency_s is not None:
+            lines.append(("contexts", f"within a factor {NEAR_CAPACITY:g} of the capacity the compiler may choose "
+                          f"the other way: {'one context' if roof.split else 'split'}, "
+                          f"{_t(roof.other_latency_s)} a batch"))
     n_start, n_moves = (len(ops) for ops in roof.fixed_cost_ops())
     if n_start or n_moves or roof.call_overhead_s:
         per_op = ([f"{n_start} ops (not fused) × {_t(e.op_overhead_s / e.fixed_rate)} to start each"] if n_start else []) \

@@ -97,6 +97,7 @@ from math import prod
 from chipfit.core.costgraph import CostGraph, Op
 from chipfit.core.opfamily import channel_dims, family, is_depthwise, is_normalising, is_table_activation
 from chipfit.core.precision import Precision
+from chipfit.core.units import duration, human_bytes
 from chipfit.data.efficiency import Efficiency
 
 #: Op kinds that run on the matrix engine.
@@ -111,6 +112,11 @@ GATE_OPS = ("sigmoid", "tanh", "erf", "hardsigmoid", "softplus")
 #: Operations to dequantize one weight element of a weight-only format (multiply by the
 #: group's scale, add its offset), run once per weight read.
 DEQUANT_OPS = 2
+#: Dataflow chips: a network whose one-context need is within this factor of the chip's capacity
+#: is priced both ways (one context, split). The capacity is a threshold set between the measured
+#: networks that ran in one context and those that were split, and the need is a sum of sizes, not
+#: the compiler's own allocation: measured networks this close to it ran either way.
+NEAR_CAPACITY = 2.0
 
 
 def op_class(op: Op) -> str:
@@ -222,6 +228,7 @@ class Roofline:
     split: bool | None = None      # dataflow chips: split into contexts (None: not a dataflow chip)
     context_bytes: float = 0.0     # dataflow: the chip's one-context capacity (0: not measured)
     context_s: float = 0.0         # dataflow, split: weights reloaded once per batch
+    other_latency_s: float | None = None  # dataflow, near the capacity: one batch priced the other way
     layers: int = 0                # dataflow: the ops that are layers of their own (compute, not fused)
     host: HostRate | None = None   # the CPU that runs the ops left to it (None: none named)
     host_priced: bool = True       # False: ops are left to a host CPU no chip figure prices (no time)
@@ -241,6 +248,14 @@ class Roofline:
         """What a dataflow chip must hold to run the network in one context: weights + the largest
         op working set (one image) + the class's allowance per layer times the layers."""
         return self.weight_bytes + self.max_act_bytes + self.layers * self.efficiency.context_bytes_per_layer
+
+    @property
+    def near_capacity(self) -> bool:
+        """Dataflow: the one-context need is within a factor :data:`NEAR_CAPACITY` of the chip's
+        measured capacity (and no attention forces a split): where the compiler's choice between one
+        context and several is hardest to tell from the network's sizes."""
+        return bool(self.split is not None and self.context_bytes and not self.has_attention
+                    and 1 / NEAR_CAPACITY <= self.context_need_bytes / self.context_bytes <= NEAR_CAPACITY)
 
     @property
     def overhead_s(self) -> float:
@@ -432,9 +447,11 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
         r.context_bytes = efficiency.context_bytes
         r.layers = layers
         r.split = bool(efficiency.context_bytes) and (attention or r.context_need_bytes > efficiency.context_bytes)
+        rate = efficiency.context_link_bw * efficiency.fixed_rate
+        reload_s = weight_bytes / rate if rate else 0.0
+        fixed_s = sum(t.overhead_s for t in times if not t.on_host)
         if r.split:
-            rate = efficiency.context_link_bw * efficiency.fixed_rate
-            r.context_s = weight_bytes / rate if rate else 0.0
+            r.context_s = reload_s
         else:  # one context: the layers run at once, as a pipeline, with no fixed cost each
             for t in times:
                 if not t.on_host:
@@ -442,6 +459,12 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
             if not efficiency.context_bytes:
                 notes.append("this chip's one-context capacity was never measured: priced as one context "
                              "(a network too big for the chip would be split and run slower)")
+        if r.near_capacity:  # the other choice: one context drops the fixed costs and the reload
+            r.other_latency_s = r.latency_s + (-1 if r.split else 1) * (fixed_s + reload_s)
+            notes.append(f"the network's one-context need, {human_bytes(r.context_need_bytes)}, is within a factor "
+                         f"{NEAR_CAPACITY:g} of the chip's one-context capacity, {human_bytes(r.context_bytes)}: "
+                         f"priced {'split into contexts' if r.split else 'as one context'}; "
+                         f"{'in one context' if r.split else 'split'}, a batch takes {duration(r.other_latency_s)}")
     return r
 
 
