@@ -109,7 +109,7 @@ VALIDATION = ROOT / "VALIDATION.md"
 BLOCK = ("<!-- edge:start (written by benchmarks/fit_edge.py) -->", "<!-- edge:end -->")
 
 from chipfit.analysis.fallback import placement_for  # noqa: E402
-from chipfit.analysis.roofline import channel_padding, roofline  # noqa: E402
+from chipfit.analysis.roofline import NEAR_CAPACITY, channel_padding, roofline  # noqa: E402
 from chipfit.core.costgraph import CostGraph  # noqa: E402
 from chipfit.core.precision import get_precision  # noqa: E402
 from chipfit.core.stats import percentile  # noqa: E402
@@ -457,12 +457,25 @@ class Batch:
         self.speeds = sorted({r.speed_of or r.chip for r in rows})  # a chip, or a chip in another release
         self.speed_idx = np.array([self.speeds.index(r.speed_of or r.chip) for r in rows])
 
+    def _capacity(self, p: Params) -> np.ndarray:
+        """Per row: its chip's one-context capacity, MB (0: none set)."""
+        return np.array([(p.context_mb or {}).get(c) or 0.0 for c in self.chips])[self.chip_of]
+
     def split(self, p: Params) -> np.ndarray:
         """Dataflow classes: the rows whose network is split into contexts on their chip."""
         if not self.dataflow or not p.context_mb:
             return np.zeros(len(self.rows), dtype=bool)
-        cap = np.array([p.context_mb.get(c) or 0.0 for c in self.chips])[self.chip_of]
+        cap = self._capacity(p)
         return (cap > 0) & (self.attention | (self.need_mb + p.layer_mb * self.launches > cap))
+
+    def near(self, p: Params) -> np.ndarray:
+        """Dataflow classes: the rows whose one-context need is within a factor :data:`NEAR_CAPACITY`
+        of their chip's capacity (no attention), which a prediction also prices the other way."""
+        if not self.dataflow or not p.context_mb:
+            return np.zeros(len(self.rows), dtype=bool)
+        cap = self._capacity(p)
+        need = self.need_mb + p.layer_mb * self.launches
+        return (cap > 0) & ~self.attention & (need * NEAR_CAPACITY >= cap) & (need <= cap * NEAR_CAPACITY)
 
     def dram(self, buffer_mb: float) -> np.ndarray:
         """Per op: bytes / bandwidth, 0 for an op whose bytes fit the on-chip buffer."""
@@ -496,20 +509,23 @@ class Batch:
                                                 minlength=len(self.rows))
         return got
 
-    def parts(self, p: Params) -> tuple[np.ndarray, np.ndarray]:
+    def parts(self, p: Params, other: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Per row at speed 1: the time that grows with the batch (the ops' compute and DRAM time)
-        and the time paid once per batch (op starts, data moves, the call, a context reload)."""
+        and the time paid once per batch (op starts, data moves, the call, a context reload);
+        ``other``: a row near its chip's capacity priced the other way (split if it was not)."""
         effs = (p.gemm, p.depthwise, p.vector, p.attention, p.activation, p.vector if p.norm is None else p.norm)
         work = np.zeros(len(self.rows))
         for k in self.ops_of:
             work = work + self._class_work(p, k, effs[k])
         fixed = (self.launches * p.overhead_us + self.moves * p.data_us) * 1e-6
         if self.dataflow:  # one context: a pipeline, no fixed cost per op; split: those and the reload
-            fixed = np.where(self.split(p), fixed + self.weights / (p.link_gbps * 1e9), 0.0)
+            split = self.split(p) ^ self.near(p) if other else self.split(p)
+            fixed = np.where(split, fixed + self.weights / (p.link_gbps * 1e9), 0.0)
         return work, fixed + p.call_us * 1e-6
 
-    def predict(self, p: Params, speed: dict[str, tuple[float, float]] | None = None) -> np.ndarray:
-        work, fixed = self.parts(p)
+    def predict(self, p: Params, speed: dict[str, tuple[float, float]] | None = None,
+                other: bool = False) -> np.ndarray:
+        work, fixed = self.parts(p, other)
         if not speed:
             return work + fixed
         s = np.array([speed.get(c, (1.0, 1.0)) for c in self.speeds])[self.speed_idx]
@@ -545,16 +561,10 @@ def context_capacity(b: Batch, layer_mb: float = 0.0) -> tuple[dict[str, float],
     :data:`SPLIT_RATIO`), the smallest such on a tie: the largest need measured in one context.
     Networks with attention split anyway and are left out. On a chip where every measured network
     split: half the smallest need. Also returns how many networks the capacities misjudge."""
-    pairs: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
-    need = {}
-    for r, n, k, a in zip(b.rows, b.need_mb, b.launches, b.attention):
-        if not a:
-            pairs[(r.chip, r.model)][r.batch] = r.measured_s
-            need[(r.chip, r.model)] = float(n + layer_mb * k)
     out, wrong = {}, 0
+    measured = measured_splits(b, layer_mb)
     for chip in b.chips:
-        pts = [(need[k], v[1] / (v[8] / 8) > SPLIT_RATIO) for k, v in pairs.items()
-               if k[0] == chip and 1 in v and 8 in v]
+        pts = [v for k, v in measured.items() if k[0] == chip]
         if not pts:
             continue
         cands = sorted({n for n, _ in pts})
@@ -563,6 +573,37 @@ def context_capacity(b: Batch, layer_mb: float = 0.0) -> tuple[dict[str, float],
         out[chip] = round(cap, 2)
         wrong += sum((n > round(cap, 2)) != s for n, s in pts)
     return out, wrong
+
+
+def measured_splits(b: Batch, layer_mb: float) -> dict[tuple[str, str], tuple[float, bool]]:
+    """Per (chip, network) measured at batch 1 and 8, without attention: its one-context need (MB,
+    with ``layer_mb`` per layer) and whether it ran split (batch-1 time over batch-8 time per image
+    above :data:`SPLIT_RATIO`)."""
+    pairs: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
+    need = {}
+    for r, n, k, a in zip(b.rows, b.need_mb, b.launches, b.attention):
+        if not a:
+            pairs[(r.chip, r.model)][r.batch] = r.measured_s
+            need[(r.chip, r.model)] = float(n + layer_mb * k)
+    return {k: (need[k], v[1] / (v[8] / 8) > SPLIT_RATIO) for k, v in pairs.items() if 1 in v and 8 in v}
+
+
+def context_choices(rows: list[Row], p: Params) -> dict[str, dict[str, int]]:
+    """Dataflow: of the measured networks (batch-1 / batch-8 pairs, no attention) on chips with a
+    capacity, how many the capacities misjudge (one context or split) and how many there are, near the
+    capacity (the need within a factor :data:`NEAR_CAPACITY` of it, where a prediction shows the
+    other price too) and away from it: ``{"near": {"misjudged": m, "pairs": n}, "far": {...}}``."""
+    out = {"near": {"misjudged": 0, "pairs": 0}, "far": {"misjudged": 0, "pairs": 0}}
+    if not rows:
+        return out
+    for (chip, _), (need, split) in measured_splits(Batch(rows), p.layer_mb).items():
+        cap = (p.context_mb or {}).get(chip)
+        if not cap:
+            continue
+        where = out["near"] if cap / NEAR_CAPACITY <= need <= cap * NEAR_CAPACITY else out["far"]
+        where["misjudged"] += int((need > cap) != split)
+        where["pairs"] += 1
+    return out
 
 
 def contexts(b: Batch) -> tuple[dict[str, float], float]:
@@ -854,6 +895,9 @@ def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
         entry["dataflow"] = True
         entry["context_link_gbps"] = p.link_gbps
         entry["context_mb_per_layer"] = p.layer_mb
+        fit, held = context_choices(res.fit_rows, p), context_choices(res.test_rows, p)
+        entry["context_choices"] = {"factor": NEAR_CAPACITY, "fit_near": fit["near"], "fit_far": fit["far"],
+                                    "heldout_near": held["near"], "heldout_far": held["far"]}
     if res.speeds:
         counts = defaultdict(int)
         for r in res.fit_rows:
@@ -1072,6 +1116,7 @@ def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[
                       + ", ".join(f"{c} {v:g}" for c, v in sorted((p.context_mb or {}).items()))
                       + "); a bigger one, or one with attention, is split into contexts: it pays the per-op "
                       f"costs and reloads its weights once per batch at {p.link_gbps:g} GB/s (fitted)."]
+            lines += context_lines(res, entries[name]["context_choices"])
     per_chip = defaultdict(lambda: defaultdict(list))
     for name, res in results.items():
         preds = list(zip(res.test_rows, res.test_pred)) if not res.borrowed else []
@@ -1098,6 +1143,38 @@ def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[
                          f"{pct(float(np.median(np.abs(err)) * 100))} | {int(np.sum(err < 0))} of {len(rs)} |")
     lines += ["", "Every priced row, with its role and prediction, is in `benchmarks/edge/predictions.csv`.", BLOCK[1]]
     return "\n".join(lines)
+
+
+def context_lines(res: ClassResult, c: dict) -> list[str]:
+    """A dataflow class: how often its capacities misjudge one context against split, near the
+    capacity and away from it, and whether the held-out rows near it fall inside the band alone and
+    inside the band widened to cover the other price (as a prediction shows it)."""
+    share = lambda k: f"{c[k]['misjudged']} of {c[k]['pairs']}"  # noqa: E731
+    rate = lambda *ks: 100 * sum(c[k]["misjudged"] for k in ks) / max(1, sum(c[k]["pairs"] for k in ks))  # noqa: E731
+    near, far = rate("fit_near", "heldout_near"), rate("fit_far", "heldout_far")
+    f = c["factor"]
+    out = ["", f"Where the capacities misjudge one context against split (a network's batch-1 / batch-8 pair "
+           f"measured on its chip, networks with attention left out): with the need within a factor {f:g} of "
+           f"the chip's capacity, {share('fit_near')} fit pairs and {share('heldout_near')} held-out pairs "
+           f"({pct(near)}); further from it, {share('fit_far')} fit pairs and {share('heldout_far')} held-out pairs "
+           f"({pct(far)}). A wrong choice costs more than the band (the per-op costs and the weight reload), and "
+           f"near the capacity it happens {'more' if near > 5 else 'less'} often than the 5% either end of a band "
+           "leaves out: there a prediction also prices the other choice, and its band runs from the faster "
+           "price's fast end to the slower price's slow end."]
+    near = Batch(res.test_rows).near(res.params)
+    if not near.any():
+        return out
+    measured = np.array([r.measured_s for r in res.test_rows])[near]
+    pred = res.test_pred[near]
+    other = Batch(res.test_rows).predict(res.params, res.speeds, other=True)[near]
+    _, _, (lo, hi) = covered(res)
+    plain = int(np.sum((measured >= lo * pred) & (measured <= hi * pred)))
+    wide = int(np.sum((measured >= lo * np.minimum(pred, other)) & (measured <= hi * np.maximum(pred, other))))
+    n = len(measured)
+    out[-1] += (f" Of the {n} held-out rows near the capacity, {plain} ({pct(100 * plain / n)}) fall inside the fit "
+                f"rows' band (×{lo:.2f}–×{hi:.2f}) of the price alone and {wide} ({pct(100 * wide / n)}) inside "
+                "that band widened to both prices.")
+    return out
 
 
 def release_lines(results: dict[str, ClassResult]) -> list[str]:

@@ -741,6 +741,10 @@ def test_a_network_near_the_capacity_is_priced_the_other_way_too():
     assert one.other_latency_s == pytest.approx(6.2e-3) and split.other_latency_s == pytest.approx(4e-3)
     assert any("within a factor 2" in n and "split, a batch takes 6.2 ms" in n for n in one.notes)
     assert any("in one context, a batch takes 4 ms" in n for n in split.notes)
+    # a class that counted how often its capacities misjudged networks this close says so
+    counted = roofline(g, INT8, 1e9, 0.0, _dataflow(context_bytes=3e6, context_misjudged=(3, 40)))
+    assert any("where 3 of 40 measured networks ran the other way" in n for n in counted.notes)
+    assert not any("measured networks ran" in n for n in one.notes)
     # at batch 8 the reload and the op costs are still paid once: 8 x 4 ms + 2.2 ms
     assert roofline(g, INT8, 1e9, 0.0, _dataflow(context_bytes=3e6), batch=8).other_latency_s == pytest.approx(34.2e-3)
     # beyond a factor 2 either way, or a split forced by attention: one price, no note
@@ -751,6 +755,93 @@ def test_a_network_near_the_capacity_is_priced_the_other_way_too():
     attn = CostGraph(model="attn", ops=[_linear("proj", 1000, 1000), _matmul_of_two_activations("qk", 100)],
                      params=1_000_000, inputs={"x": (1, 1000)})
     assert roofline(attn, INT8, 1e9, 0.0, _dataflow(context_bytes=1.5e6)).other_latency_s is None
+
+
+def test_near_the_capacity_the_band_runs_from_the_faster_price_to_the_slower():
+    from chipfit.analysis.check import both_prices
+
+    g = _graph()
+    one = roofline(g, INT8, 1e9, 0.0, _dataflow(context_bytes=3e6))     # 4 ms; split 6.2 ms
+    split = roofline(g, INT8, 1e9, 0.0, _dataflow(context_bytes=1.5e6))  # 6.2 ms; one context 4 ms
+    far = roofline(g, INT8, 1e9, 0.0, _dataflow(context_bytes=5e6))     # 4 ms, one price
+    # a band of x0.8 .. x1.5 of the price: one context 3.2 .. 6 ms, split 4.96 .. 9.3 ms
+    lo, hi = both_prices((0.8, 1.5), [one])
+    assert (lo * 4e-3, hi * 4e-3) == (pytest.approx(3.2e-3), pytest.approx(9.3e-3))
+    lo, hi = both_prices((0.8, 1.5), [split])
+    assert (lo * 6.2e-3, hi * 6.2e-3) == (pytest.approx(3.2e-3), pytest.approx(9.3e-3))
+    assert both_prices((0.8, 1.5), [far]) == (0.8, 1.5)
+    # at batch 8 the other price is 34.2 ms against 32 ms: the wider of batch 1 and the batch asked
+    eight = roofline(g, INT8, 1e9, 0.0, _dataflow(context_bytes=3e6), batch=8)
+    assert both_prices((0.8, 1.5), [one, eight]) == (0.8, pytest.approx(1.5 * 6.2 / 4))
+    assert both_prices((0.8, 1.5), [eight]) == (0.8, pytest.approx(1.5 * 34.2 / 32))
+
+
+def test_a_verdict_near_the_capacity_holds_for_both_context_choices():
+    # arcface_r50 on hailo-8 is priced in one context, and split would take about 11x as long
+    r = check("arcface_r50", "hailo-8", fps=30)
+    other = r.roof1.other_latency_s
+    assert other is not None and r.roof1.split is False and other > 5 * r.latency_s
+    b = r.efficiency.band
+    assert r.latency_s_low == pytest.approx(r.latency_s * b.low)
+    assert r.latency_s_high == pytest.approx(other * b.high)
+    assert r.max_fps_low == pytest.approx(1 / (other * b.high))
+    # a rate the central price meets with room to spare, which split at the slow end misses
+    fps = 2 / (other * b.high)
+    assert fps < r.max_fps / b.high
+    mid = check("arcface_r50", "hailo-8", fps=fps)
+    assert mid.sufficient and mid.verdict == "UNCERTAIN"
+    assert check("arcface_r50", "hailo-8", fps=0.5 / (other * b.high)).verdict == "SUFFICIENT"
+    d = r.to_dict()
+    assert any("error band covers both" in n for n in d["notes"]) and d["other_context_latency_s"] == other
+    assert d["latency_s_high"] == pytest.approx(other * b.high)
+    # far from the capacity (resnet18 needs over twice hailo-15l's) the band is the class's own
+    far = check("resnet18", "hailo-15l", fps=30)
+    assert far.roof1.split and far.roof1.other_latency_s is None
+    assert far.latency_s_high == pytest.approx(far.latency_s * far.efficiency.band.high)
+    assert far.to_dict()["other_context_latency_s"] is None
+
+
+def test_the_hailo_fit_counts_its_context_choices_at_the_factor_predictions_use():
+    from chipfit.analysis.roofline import NEAR_CAPACITY
+
+    c = efficiency_classes()["hailort"].context_choices
+    assert c is not None and c.factor == NEAR_CAPACITY
+    near = (c.fit_near.misjudged + c.heldout_near.misjudged, c.fit_near.pairs + c.heldout_near.pairs)
+    assert for_class("hailort", chip="hailo-8").context_misjudged == near
+    # the reason the band covers both prices there: wrong more often than the 5 % a band's end leaves out
+    assert near[0] / near[1] > 0.05
+    far = c.fit_far.misjudged + c.heldout_far.misjudged, c.fit_far.pairs + c.heldout_far.pairs
+    assert far[0] / far[1] < near[0] / near[1]
+
+
+def test_the_fit_counts_the_networks_its_capacities_misjudge_near_and_far():
+    """A chip of 10 MB capacity and six networks measured at batch 1 and 8: need 6 MB in one context
+    (right), 8 MB split (wrong: 8 < 10), 15 MB split (right) are within a factor 2 of it; 30 MB in
+    one context (wrong) and 2 MB in one context (right) are not; 12 MB with attention is left out."""
+    import sys
+
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import fit_edge as fe
+
+    def net(model, need, split, attention=False, heldout=False):
+        out = []
+        for batch in (1, 8):
+            t = (2e-3 if split else 1e-3) if batch == 1 else 8e-3  # split: batch 1 twice the per-image time
+            r = fe.Row(f"{model}/{batch}", "c", "rt", "hailort", model, (224, 224), batch, t, heldout, peak=1e12)
+            r.feats = (np.zeros(1, dtype=np.int8), np.ones(1), np.ones(1), 1, 0, 1e6, need, attention)
+            out.append(r)
+        return out
+
+    rows = [r for args in [("a", 6, False), ("b", 8, True), ("c", 15, True), ("d", 30, False), ("e", 2, False),
+                           ("f", 12, True, True)] for r in net(*args)]
+    p = fe.Params(context_mb={"c": 10.0})
+    got = fe.context_choices(rows, p)
+    assert got == {"near": {"misjudged": 1, "pairs": 3}, "far": {"misjudged": 1, "pairs": 2}}
+    # rows near the capacity, as the prediction prices them both ways (attention forces a split)
+    assert fe.Batch(rows).near(p).tolist() == [True] * 6 + [False] * 4 + [False] * 2
+    assert fe.context_choices([], p)["near"] == {"misjudged": 0, "pairs": 0}
 
 
 def test_every_layer_takes_its_part_of_a_context_besides_its_weights():

@@ -53,6 +53,19 @@ def three_way(fits: bool, needed: float, low: float, high: float) -> str:
     return "SUFFICIENT" if low >= needed else "UNCERTAIN"
 
 
+def both_prices(band: tuple[float, float], roofs: Iterable[Roofline]) -> tuple[float, float]:
+    """A band (multipliers of the predicted latency) widened, where a roofline near a dataflow
+    chip's capacity also priced the other context choice, to run from the faster price's fast end to
+    the slower price's slow end: measured networks that close to the capacity ran the other way more
+    often than the 5 % either end of a band leaves out."""
+    low, high = band
+    for roof in roofs:
+        if roof.other_latency_s is not None and roof.latency_s > 0:
+            ratio = roof.other_latency_s / roof.latency_s
+            low, high = min(low, band[0] * ratio), max(high, band[1] * ratio)
+    return low, high
+
+
 def band_text(eff: Efficiency) -> str:
     """The band in words, for the line that shows a prediction."""
     b = eff.band
@@ -93,8 +106,9 @@ class Together:
 def together(parts: list[tuple[Unit, Roofline]], bandwidth_gbps: float | None) -> Together:
     """Units running copies at once, from each unit's roofline at the batch they run."""
     rows = [(u.id, u.count, r.throughput, r.bytes / r.latency_s if r.latency_s else 0.0) for u, r in parts]
-    bands = [r.efficiency.band for _, r in parts if r.efficiency.band is not None]
-    band = (min(b.low for b in bands), max(b.high for b in bands)) if bands else (1.0, 1.0)
+    bands = [both_prices((r.efficiency.band.low, r.efficiency.band.high), [r])
+             for _, r in parts if r.efficiency.band is not None]
+    band = (min(b[0] for b in bands), max(b[1] for b in bands)) if bands else (1.0, 1.0)
     return Together(rows, bandwidth_gbps, band)
 
 
@@ -234,7 +248,8 @@ class CheckResult:
     def band(self) -> tuple[float, float]:
         """(low, high) multipliers of the predicted latency; (1, 1) without a band; the widest
         of the units' bands when several run together; the ops left to a host CPU carry its class's
-        band, weighted by their share of the batch-1 latency."""
+        band, weighted by their share of the batch-1 latency; near a dataflow chip's capacity, widened
+        to cover the other context choice (:func:`both_prices`, at batch 1 and the batch asked)."""
         if self.together:
             return self.together.band
         b = self.efficiency.band
@@ -245,7 +260,13 @@ class CheckResult:
             share = self.roof1.host_s / total
             hb = host.efficiency.band
             low, high = (1 - share) * low + share * hb.low, (1 - share) * high + share * hb.high
-        return low, high
+        return both_prices((low, high), (self.roof1, self.roof)) if b is not None else (low, high)
+
+    @property
+    def both_contexts(self) -> bool:
+        """The band covers two context choices (a network near a dataflow chip's capacity)."""
+        return (self.together is None and self.efficiency.band is not None
+                and any(x.other_latency_s is not None for x in (self.roof1, self.roof)))
 
     @property
     def latency_s_low(self) -> float:
@@ -336,6 +357,7 @@ class CheckResult:
             "call_overhead_s": self.roof1.call_overhead_s,
             "streamed_weight_bytes": self.roof1.streamed_bytes,
             "host_link_s": self.roof1.link_s,
+            "other_context_latency_s": self.roof1.other_latency_s,
             "power_w": self.power_w,
             "energy_per_inference_j": self.energy_per_inference_j,
             "tops_per_w": self.tops_per_w,

@@ -115,7 +115,8 @@ DEQUANT_OPS = 2
 #: Dataflow chips: a network whose one-context need is within this factor of the chip's capacity
 #: is priced both ways (one context, split). The capacity is a threshold set between the measured
 #: networks that ran in one context and those that were split, and the need is a sum of sizes, not
-#: the compiler's own allocation: measured networks this close to it ran either way.
+#: the compiler's own allocation: measured networks this close to it ran either way, so a
+#: prediction's error band covers both prices.
 NEAR_CAPACITY = 2.0
 
 
@@ -461,10 +462,13 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
                              "(a network too big for the chip would be split and run slower)")
         if r.near_capacity:  # the other choice: one context drops the fixed costs and the reload
             r.other_latency_s = r.latency_s + (-1 if r.split else 1) * (fixed_s + reload_s)
+            seen = efficiency.context_misjudged
             notes.append(f"the network's one-context need, {human_bytes(r.context_need_bytes)}, is within a factor "
-                         f"{NEAR_CAPACITY:g} of the chip's one-context capacity, {human_bytes(r.context_bytes)}: "
-                         f"priced {'split into contexts' if r.split else 'as one context'}; "
-                         f"{'in one context' if r.split else 'split'}, a batch takes {duration(r.other_latency_s)}")
+                         f"{NEAR_CAPACITY:g} of the chip's one-context capacity, {human_bytes(r.context_bytes)}"
+                         + (f", where {seen[0]} of {seen[1]} measured networks ran the other way" if seen else "")
+                         + f": priced {'split into contexts' if r.split else 'as one context'}; "
+                         f"{'in one context' if r.split else 'split'}, a batch takes {duration(r.other_latency_s)}; "
+                         "the error band covers both")
     return r
 
 

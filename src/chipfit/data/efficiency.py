@@ -130,6 +130,29 @@ class ChipSpeed(_Strict):
     other_releases: dict[str, float] | None = None
 
 
+class ContextCount(_Strict):
+    misjudged: int = Field(ge=0)
+    pairs: int = Field(ge=0)
+
+
+class ContextChoices(_Strict):
+    """Dataflow classes: how many measured networks (a network's batch-1 / batch-8 pair on one chip)
+    the capacities judge wrongly, one context against split, with the network's need within
+    ``factor`` of its chip's capacity (``near``) and further from it (``far``)."""
+
+    factor: float = Field(gt=1)
+    fit_near: ContextCount
+    fit_far: ContextCount
+    heldout_near: ContextCount
+    heldout_far: ContextCount
+
+    @property
+    def near(self) -> tuple[int, int]:
+        """(misjudged, pairs) near the capacity, fit and held-out pairs together."""
+        return (self.fit_near.misjudged + self.heldout_near.misjudged,
+                self.fit_near.pairs + self.heldout_near.pairs)
+
+
 class ClassFit(_Strict):
     description: str
     gemm: float = Field(gt=0, le=1)
@@ -161,6 +184,7 @@ class ClassFit(_Strict):
     #: dataflow: what each layer (an op that computes and is not fused) takes of the one-context
     #: capacity besides its weights, MB (fitted with the capacities)
     context_mb_per_layer: float | None = Field(default=None, ge=0)
+    context_choices: ContextChoices | None = None  # dataflow: one context or split, misjudged how often
     #: an op whose working set (weights and activations in and out, after fusion) is at most this
     #: stays in the accelerator's on-chip buffer and pays no DRAM time, MB (fitted; None: every op
     #: streams its bytes)
@@ -227,6 +251,9 @@ class Efficiency:
     context_bytes: float = 0.0      # dataflow: the chip's one-context capacity (0: not measured)
     context_bytes_per_layer: float = 0.0  # dataflow: what each layer takes of that capacity besides its weights
     context_link_bw: float = 0.0    # dataflow: bytes/s at which a split network's weights reload per batch
+    #: dataflow: (misjudged, pairs) of the measured networks near a chip's capacity whose one context
+    #: or split the capacities judged wrongly (None: not counted)
+    context_misjudged: tuple[int, int] | None = None
     buffer_bytes: float = 0.0       # an op whose bytes are at most this pays no DRAM time (0: every op does)
     fixed_speed: float | None = None  # the chip's measured speed for the fixed costs; None: at ``speed``
     channel_tile: int = 0           # input / output channels the MAC array takes at a time (0: no padding)
@@ -329,6 +356,7 @@ def for_class(name: str, utilization: float | None = None, chip: str | None = No
                       context_bytes=(measured.context_mb or 0.0) * 1e6 if measured else 0.0,
                       context_bytes_per_layer=(fit.context_mb_per_layer or 0.0) * 1e6,
                       context_link_bw=(fit.context_link_gbps or 0.0) * 1e9,
+                      context_misjudged=fit.context_choices.near if fit.context_choices else None,
                       buffer_bytes=(fit.buffer_mb or 0.0) * 1e6, channel_tile=fit.channel_tile or 0,
                       activation=fit.activation, folds_batch_norm=fit.folds_batch_norm,
                       staging=fit.staging or 0.0, norm=fit.norm)

@@ -29,8 +29,8 @@ def band_words(r: "CheckResult") -> str:
                f"{band_text(host.efficiency)}" if host is not None and r.latency_s else "")
     if r.efficiency.band is None and not on_host:
         return f"; {band_text(r.efficiency)}"
-    return (f"; {num(r.max_fps_low)}-{num(r.max_fps_high)} within the error measured for "
-            f"{band_text(r.efficiency)}{on_host}")
+    return (f"; {num(r.max_fps_low)}-{num(r.max_fps_high)}{' over both context choices,' if r.both_contexts else ''}"
+            f" within the error measured for {band_text(r.efficiency)}{on_host}")
 
 
 def verdict_line(r: "CheckResult") -> Text:
