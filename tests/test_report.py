@@ -57,6 +57,18 @@ def test_check_page_matches_its_json(check_json):
         assert html.escape(row["formula"]) in page
 
 
+def test_a_page_near_a_dataflow_chips_capacity_says_its_band_covers_both_context_choices():
+    from chipfit import check
+    from chipfit.core.units import duration
+
+    near = check("arcface_r50", "hailo-8", fps=100).to_dict()
+    page = html_report.render(near)
+    other = near["other_context_latency_s"]
+    assert other is not None and html.escape(f"over both context choices (the other: {duration(other)}") in page
+    far = check("resnet18", "hailo-15l", fps=30).to_dict()
+    assert far["other_context_latency_s"] is None and "over both context choices" not in html_report.render(far)
+
+
 def test_page_is_offline_and_self_contained(check_json):
     page = html_report.render(check_json)
     assert not re.search(r"\b(src|href)\s*=", page), "the page must not load anything"

@@ -289,7 +289,10 @@ def _check(r: dict) -> tuple[str, str]:
          f"at batch {r['best_batch']}"),
         ("error band", "max_fps_low", r.get("max_fps_low"),
          f"max FPS {num(r['max_fps_low'])}-{num(r['max_fps_high'])}, latency {duration(r['latency_s_low'])}-"
-         f"{duration(r['latency_s_high'])} ({render_fields(r.get('band') or '')})" if r.get("max_fps_low") else "none"),
+         f"{duration(r['latency_s_high'])}"
+         + (f" over both context choices (the other: {duration(r['other_context_latency_s'])} at batch 1)"
+            if r.get("other_context_latency_s") is not None else "")
+         + f" ({render_fields(r.get('band') or '')})" if r.get("max_fps_low") else "none"),
         ("utilization", "utilization", r["utilization"], f"{percent(r['utilization'])} at {r['fps']:g} FPS"),
         ("bound", "bound", r["bound"], f"{r['bound']}-bound"),
         ("required bandwidth", "required_bandwidth_gbps", r["required_bandwidth_gbps"],
