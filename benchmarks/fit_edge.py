@@ -1161,12 +1161,13 @@ def context_lines(res: ClassResult, c: dict) -> list[str]:
            f"near the capacity it happens {'more' if near > 5 else 'less'} often than the 5% either end of a band "
            "leaves out: there a prediction also prices the other choice, and its band runs from the faster "
            "price's fast end to the slower price's slow end."]
-    near = Batch(res.test_rows).near(res.params)
+    held = Batch(res.test_rows)
+    near = held.near(res.params)
     if not near.any():
         return out
-    measured = np.array([r.measured_s for r in res.test_rows])[near]
+    measured = held.measured[near]
     pred = res.test_pred[near]
-    other = Batch(res.test_rows).predict(res.params, res.speeds, other=True)[near]
+    other = held.predict(res.params, res.speeds, other=True)[near]
     _, _, (lo, hi) = covered(res)
     plain = int(np.sum((measured >= lo * pred) & (measured <= hi * pred)))
     wide = int(np.sum((measured >= lo * np.minimum(pred, other)) & (measured <= hi * np.maximum(pred, other))))

@@ -186,11 +186,10 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
         lines.append(("TOPS/W", f"peak / power = {r.peak_tops:g} / {r.power_w:g} = {r.tops_per_w:.3g}"))
     lines.append(("efficiency source", f"class {e.efficiency_class}: {efficiency_basis(e)}"))
     lo, hi = r.band
-    both = r.both_contexts and (lo, hi) != (e.band.low, e.band.high)
     lines.append(("error band", f"latency × (×{lo:.3g} … ×{hi:.3g}) = {_t(r.latency_s_low)} … {_t(r.latency_s_high)};"
                   f" max FPS {num(r.max_fps_low)} … {num(r.max_fps_high)}"
                   + (f" (the class's ×{e.band.low:.3g} … ×{e.band.high:.3g} around each context choice's price)"
-                     if both else "") if e.band else
+                     if r.both_contexts else "") if e.band else
                   "none: this class has no measurements"))
     lines.append(("verdict", f"throughput {num(r.throughput_fps / hi)} … {num(r.throughput_fps / lo)} FPS "
                   f"(central {num(r.throughput_fps)}) against {r.fps:g} FPS, memory "
