@@ -3,6 +3,7 @@
     python benchmarks/edge/build.py        # sources/*.csv -> rows.csv (once)
     python benchmarks/fit_edge.py          # fit, write efficiency.yaml, predictions.csv, VALIDATION.md block
     python benchmarks/fit_edge.py --dry-run
+    python benchmarks/edge/published.py    # then: the scored rows chipfit check shows as published measurements
 
 **Rows used.** Every row of ``benchmarks/edge/rows.csv`` that chipfit can price: an NPU row
 whose chip is in chipfit's database with an int8 peak, whose model is a torchvision network or a
@@ -250,6 +251,16 @@ def float_twin(row_id: str) -> str | None:
     return row_id.replace("/int8/", "/float/", 1) if "/int8/" in row_id else None
 
 
+def row_unit(rec, cls: str, gpu: bool, precision: str):
+    """The unit of chipfit's chip ``rec`` a row of runtime class ``cls`` ran on, and the class it is
+    priced with: a Jetson GPU row (``gpu``) the GPU's own; an NPU row the unit that runs ``cls``."""
+    if gpu:
+        unit = rec.chip.unit_with(precision)
+        return unit, unit.efficiency_class if unit is not None else None
+    return next((u for u in rec.chip.compute_units() if cls in runtimes_of(u)), None) or \
+        rec.chip.unit_with(precision), cls
+
+
 def select_rows(db) -> tuple[list[Row], dict[str, int], list[Row]]:
     """The rows chipfit can price, a count of the rest by reason, and the priced rows set aside as
     :data:`NOT_INTEGER` (scored apart, never fitted on)."""
@@ -288,12 +299,7 @@ def select_rows(db) -> tuple[list[Row], dict[str, int], list[Row]]:
         except Exception:
             left["chip not in chipfit's database"] += 1
             continue
-        if gpu:
-            unit = rec.chip.unit_with(precision)
-            cls = unit.efficiency_class if unit is not None else None
-        else:
-            unit = next((u for u in rec.chip.compute_units() if cls in runtimes_of(u)), None) or \
-                rec.chip.unit_with(precision)
+        unit, cls = row_unit(rec, cls, gpu, precision)
         if unit is None or precision not in unit.dense:
             left[f"chip has no {precision} peak"] += 1
             continue

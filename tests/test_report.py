@@ -217,3 +217,13 @@ def test_resnet18_worked_example_explained(tmp_path):
     assert "memory fits → SUFFICIENT" in text
     assert "single factor --utilization 0.6" in text
     assert "not validated" in text or "validation on" in text
+
+
+def test_a_page_shows_the_published_measurements_of_the_network_on_the_chip():
+    from chipfit import check
+
+    r = check("mobilenet_v2", "qcs8550", fps=30).to_dict()
+    page = html_report.render(r)
+    assert r["published"] and all(f"published, batch {m['batch']}" in page for m in r["published"])
+    assert "github:quic/ai-hub-models" in page
+    assert "published, batch" not in html_report.render(check("mobilenet_v2", "jetson-orin-nano-8gb", fps=30).to_dict())

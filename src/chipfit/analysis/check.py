@@ -41,6 +41,7 @@ from chipfit.core.units import duration as _t
 from chipfit.core.units import num, unit_ref
 from chipfit.data.chips import ChipRecord, Unit, database, split_unit, with_mode
 from chipfit.data.efficiency import Efficiency, for_unit, runtimes_of
+from chipfit.data.published import Published, published_for
 from chipfit.frontends.resolve import is_onnx
 
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -124,6 +125,26 @@ class UnitSummary:
 
 
 @dataclass
+class Measured:
+    """A published measurement of the network asked on the unit and runtime asked, with chipfit's
+    prediction of the same batch."""
+
+    row: Published
+    predicted_s: float  # chipfit's latency of one batch of ``row.batch``
+
+    @property
+    def error_pct(self) -> float:
+        return 100 * (self.predicted_s / self.row.latency_s - 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        p = self.row
+        return {"batch": p.batch, "latency_s": p.latency_s, "throughput_fps": p.throughput_fps,
+                "predicted_latency_s": self.predicted_s, "error_pct": self.error_pct, "runtime": p.runtime,
+                "runtime_version": p.runtime_version, "source": p.source, "source_path": p.source_path,
+                "source_commit": p.source_commit, "source_table": p.source_table}
+
+
+@dataclass
 class CheckResult:
     count: CountResult
     record: ChipRecord
@@ -145,6 +166,7 @@ class CheckResult:
     notes: list[str] = field(default_factory=list)
     together: Together | None = None  # set when several units run copies at once (ID:all)
     fallback: Fallback | None = None  # the ops the runtime leaves to the host CPU
+    published: list[Measured] = field(default_factory=list)  # measurements of this network here
 
     @cached_property
     def batched(self) -> dict[int, float]:
@@ -374,6 +396,7 @@ class CheckResult:
             "other_units": [vars(u) for u in self.other_units],
             "together": self.together.to_dict() if self.together else None,
             "fallback": self.fallback.to_dict() if self.fallback else None,
+            "published": [m.to_dict() for m in self.published],
             "notes": list(self.count.notes) + self.notes + self.roof.notes,
         })
         if per_layer:
@@ -483,12 +506,14 @@ def predict(count: CountResult, record: ChipRecord, unit: Unit, *, fps: float, b
     fallback = fallback_of(runtime_name, graph, roof1) if on_host else None
     if fallback is not None:
         notes.append(fallback_note(fallback))
+    published = [Measured(p, (roof1 if p.batch == 1 else roof if p.batch == batch else run(p.batch)).latency_s)
+                 for p in published_for(graph, record.id, unit.id, prec.name, runtime_name)]
     return CheckResult(
         count=count, record=record, unit=unit, precision=prec, fps=float(fps), batch=batch,
         sparse=sparse, peak_tops=peak_tops, efficiency=eff, roof=roof, roof1=roof1,
         batches=batches, weight_bytes=weight_bytes, peak_activation_bytes=working * batch,
         capacity_bytes=capacity, power_w=_power(record, unit), other_units=others, notes=notes,
-        fallback=fallback,
+        fallback=fallback, published=published,
     )
 
 

@@ -293,6 +293,12 @@ def _check(r: dict) -> tuple[str, str]:
          + (f" over both context choices (the other: {duration(r['other_context_latency_s'])} at batch 1)"
             if r.get("other_context_latency_s") is not None else "")
          + f" ({render_fields(r.get('band') or '')})" if r.get("max_fps_low") else "none"),
+    ] + [
+        (f"published, batch {m['batch']}", None, None,
+         f"{duration(m['latency_s'])} measured = {num(m['throughput_fps'])} FPS; chipfit {duration(m['predicted_latency_s'])}"
+         f" ({m['error_pct']:+.0f} %); {m['runtime']} {m['runtime_version']}, {m['source']} {m['source_path']} @ "
+         f"{m['source_commit'][:7]}") for m in r.get("published") or []
+    ] + [
         ("utilization", "utilization", r["utilization"], f"{percent(r['utilization'])} at {r['fps']:g} FPS"),
         ("bound", "bound", r["bound"], f"{r['bound']}-bound"),
         ("required bandwidth", "required_bandwidth_gbps", r["required_bandwidth_gbps"],

@@ -15,7 +15,7 @@ from chipfit.core.units import human_bytes, num, si, unit_ref
 from chipfit.render.terminal.explain import explain_table
 
 if TYPE_CHECKING:
-    from chipfit.analysis.check import CheckResult
+    from chipfit.analysis.check import CheckResult, Measured
     from chipfit.analysis.rank import RankResult
 
 
@@ -52,6 +52,8 @@ def check_view(r: "CheckResult", explain: bool = False, per_layer: bool = False)
     t.add_row("max FPS", f"{num(r.max_fps)} at batch 1{band_words(r)}")
     t.add_row("latency", f"{_t(r.latency_s)} ({_t(r.latency_s_low)}-{_t(r.latency_s_high)}), {r.bound}-bound"
               + (f"; {num(r.max_fps_batched)} FPS at batch {r.best_batch}" if r.best_batch > 1 else ""))
+    for m in r.published:
+        t.add_row("published", published_words(r, m))
     if r.roof1.streamed_bytes:
         t.add_row("host link", f"{human_bytes(r.roof1.streamed_bytes)} of weights do not fit in the "
                   f"{human_bytes(r.roof1.onchip_bytes)} on-chip memory and cross the "
@@ -109,6 +111,15 @@ def check_view(r: "CheckResult", explain: bool = False, per_layer: bool = False)
     if per_layer:
         parts += [Text(""), layer_table(r)]
     return Group(*parts)
+
+
+def published_words(r: "CheckResult", m: "Measured") -> str:
+    """A published measurement of the network on this unit, against the rate asked and the prediction."""
+    p = m.row
+    meets = "meets" if p.throughput_fps >= r.fps else "misses"
+    version = f" {p.runtime_version}" if p.runtime_version else ""
+    return (f"batch {p.batch}: {_t(p.latency_s)} measured = {num(p.throughput_fps)} FPS ({meets} {r.fps:g} FPS); "
+            f"chipfit {_t(m.predicted_s)} ({m.error_pct:+.0f} %); {p.runtime}{version}, {p.where}")
 
 
 def fixed_parts(r: "CheckResult") -> str:

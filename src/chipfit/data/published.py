@@ -1,0 +1,103 @@
+"""Published measurements of built-in networks on edge chips (schema and lookup).
+
+``published_edge.csv`` holds the measured latencies chipfit's edge runtime classes were fitted and
+checked on: per chip, compute unit, runtime class, network (a built-in name), input size, precision
+and batch, the latency of one batch as its source published it, with the repository, file, commit and
+table it was copied from. ``chipfit check`` shows the rows of the network, chip, unit, runtime,
+input size and precision asked, beside its own prediction. Written by the benchmark that fits the
+edge classes; nothing in it is measured or converted by chipfit.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from functools import lru_cache
+from importlib import resources
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from chipfit.core.costgraph import CostGraph
+
+COLUMNS = ["chip", "unit", "runtime", "runtime_version", "model", "height", "width", "precision", "batch",
+           "latency_s", "source", "source_path", "source_commit", "source_table"]
+FILE = "published_edge.csv"
+
+
+class Published(BaseModel):
+    """One published measurement: the latency of one batch."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    chip: str = Field(min_length=1)
+    unit: str = Field(min_length=1)
+    runtime: str = Field(min_length=1)
+    runtime_version: str = ""
+    model: str = Field(min_length=1)
+    height: int = Field(gt=0)
+    width: int = Field(gt=0)
+    precision: str = Field(min_length=1)
+    batch: int = Field(ge=1)
+    latency_s: float = Field(gt=0)
+    source: str = Field(min_length=1)
+    source_path: str = Field(min_length=1)
+    source_commit: str = Field(pattern=r"^[0-9a-f]{40}$")
+    source_table: str = ""
+
+    @property
+    def throughput_fps(self) -> float:
+        return self.batch / self.latency_s
+
+    @property
+    def where(self) -> str:
+        """The source in a few words: repository, file and commit."""
+        return f"{self.source} {self.source_path} @ {self.source_commit[:7]}"
+
+
+def parse(text: str, origin: str) -> tuple[Published, ...]:
+    """The rows of a published-measurements CSV; a bad row is refused naming its line and field."""
+    reader = csv.DictReader(io.StringIO(text))
+    if reader.fieldnames != COLUMNS:
+        raise ValueError(f"{origin}: the header must be {','.join(COLUMNS)}")
+    out = []
+    for line, raw in enumerate(reader, start=2):
+        try:
+            out.append(Published(**raw))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise ValueError(f"{origin}, line {line}, field {err['loc'][0]}: {err['msg']}") from None
+    return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def published_rows() -> tuple[Published, ...]:
+    return parse(resources.files(__package__).joinpath(FILE).read_text(encoding="utf-8"), FILE)
+
+
+def _canonical(name: str) -> str:
+    """A built-in network's own name for ``name`` (itself, or the entry an alias names)."""
+    from chipfit.data import zoo
+
+    entry = zoo.find(name)
+    return entry.name if entry is not None and zoo.variant_note(name) is None else name
+
+
+@lru_cache(maxsize=1)
+def _index() -> dict[tuple, list[Published]]:
+    out: dict[tuple, list[Published]] = {}
+    for p in published_rows():
+        key = (_canonical(p.model), p.height, p.width, p.chip, p.unit, p.precision, p.runtime)
+        out.setdefault(key, []).append(p)
+    return out
+
+
+def published_for(graph: CostGraph, chip: str, unit: str, precision: str, runtime: str) -> list[Published]:
+    """The published measurements of the built-in network ``graph`` was counted from, at its input
+    size and ``precision``, on ``unit`` of ``chip`` with ``runtime``; none for a network read from a
+    file or built by the user's code (its name says nothing of its layers)."""
+    if graph.frontend != "torch" or len(graph.inputs) != 1:
+        return []
+    shape = next(iter(graph.inputs.values()))
+    if len(shape) != 4:
+        return []
+    return list(_index().get((_canonical(graph.model), shape[2], shape[3], chip, unit, precision, runtime), []))

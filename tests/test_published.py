@@ -1,0 +1,105 @@
+"""Published measurements shown beside a prediction: the shipped file, its lookup, and check's use of it."""
+
+from __future__ import annotations
+
+import csv
+import glob
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from chipfit import check
+from chipfit.data.chips import database
+from chipfit.data.efficiency import runtimes_of
+from chipfit.data.published import parse, published_rows
+
+ROOT = Path(__file__).resolve().parent.parent
+EDGE = ROOT / "benchmarks" / "edge"
+
+
+def _predictions() -> list[dict]:
+    with open(EDGE / "predictions.csv", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_the_shipped_file_is_the_fits_scored_rows():
+    """Every row the edge fit scored (fit, held-out, checked; not the builds set aside) is in the file,
+    with the latency the fit saw, and nothing else is."""
+    shipped = Counter((p.chip, p.runtime, p.model, f"{p.height}x{p.width}", p.batch, round(p.latency_s, 9))
+                      for p in published_rows())
+    scored = Counter((r["chip"], r["class"], r["model"], r["input"], int(r["batch"]), round(float(r["measured_s"]), 9))
+                     for r in _predictions() if r["role"] in ("fit", "heldout", "check"))
+    assert shipped == scored
+    assert len(shipped) > 2900
+
+
+def test_every_row_names_a_unit_that_runs_its_runtime_and_a_source_extract():
+    db = database()
+    extracted = set()
+    for path in glob.glob(str(EDGE / "sources" / "*.csv")):
+        with open(path, encoding="utf-8") as fh:
+            extracted |= {(r["source"], r["source_path"], r["source_commit"]) for r in csv.DictReader(fh)}
+    for p in published_rows():
+        rec, unit = db.get(f"{p.chip}:{p.unit}")
+        assert p.runtime in runtimes_of(unit) or p.runtime == unit.efficiency_class, (p.chip, p.runtime)
+        assert (p.source, p.source_path, p.source_commit) in extracted
+
+
+def test_a_bad_row_is_refused_naming_its_line_and_field():
+    head = ("chip,unit,runtime,runtime_version,model,height,width,precision,batch,latency_s,source,source_path,"
+            "source_commit,source_table\n")
+    good = f"rk3588,npu,rknn,2.3.2,yolov8n,640,640,int8,1,0.0136,github:a/b,README.md,{'a' * 40},t\n"
+    assert len(parse(head + good, "x.csv")) == 1
+    with pytest.raises(ValueError, match=r"x.csv, line 3, field latency_s: .*greater than 0"):
+        parse(head + good + good.replace("0.0136", "-1"), "x.csv")
+    with pytest.raises(ValueError, match=r"line 2, field source_commit"):
+        parse(head + good.replace("a" * 40, "HEAD"), "x.csv")
+    with pytest.raises(ValueError, match="the header must be"):
+        parse("chip,unit\n", "x.csv")
+
+
+def test_check_shows_the_published_rows_of_the_network_chip_and_runtime_asked():
+    """mobilenet_v2 on the QCS8550's NPU: the QNN rows, with chipfit's prediction of the same batch
+    (the one the fit scored), against the rate asked."""
+    r = check("mobilenet_v2", "qcs8550", fps=30)
+    want = [p for p in _predictions() if p["model"] == "mobilenet_v2" and p["chip"] == "qcs8550"
+            and p["class"] == "qnn" and p["input"] == "224x224" and p["role"] != "set-aside"]
+    assert want and len(r.published) == len(want)
+    by_batch = {int(p["batch"]): p for p in want if p["speed_of"] == "qcs8550"}
+    for m in r.published:
+        assert m.row.runtime == "qnn" and m.row.precision == "int8"
+        assert m.row.throughput_fps == pytest.approx(m.row.batch / m.row.latency_s)
+        if m.row.batch in by_batch:  # the fit's own prediction of the row (the release chipfit predicts with)
+            assert m.predicted_s == pytest.approx(float(by_batch[m.row.batch]["predicted_s"]), rel=2e-3)
+        assert m.error_pct == pytest.approx(100 * (m.predicted_s / m.row.latency_s - 1))
+    out = r.to_dict()["published"]
+    assert {o["batch"] for o in out} == {m.row.batch for m in r.published}
+    assert all(o["source"] == "github:quic/ai-hub-models" and len(o["source_commit"]) == 40 for o in out)
+    # another runtime of the same chip shows its own rows
+    tflite = check("mobilenet_v2", "qcs8550", fps=30, runtime="tflite-qnn")
+    assert tflite.published and {m.row.runtime for m in tflite.published} == {"tflite-qnn"}
+
+
+def test_the_terminal_and_json_say_whether_the_measurement_meets_the_rate():
+    from chipfit.render.terminal.check import published_words
+
+    r = check("resnet50", "jetson-nano", fps=30, precision="fp16")
+    assert r.published, "torch2trt's Jetson Nano resnet50 rows"
+    m = r.published[0]
+    words = published_words(r, m)
+    assert words.startswith(f"batch {m.row.batch}: ") and "measured" in words and "torch2trt" in words
+    assert ("meets 30 FPS" if m.row.throughput_fps >= 30 else "misses 30 FPS") in words
+    assert "misses 1000 FPS" in published_words(check("resnet50", "jetson-nano", fps=1000, precision="fp16"), m)
+    json.dumps(r.to_dict())  # plain data
+
+
+def test_nothing_is_shown_where_nothing_was_measured():
+    # another input size than any measurement of the network on the chip
+    assert check("mobilenet_v2", "qcs8550", fps=30, input_shape="1x3x256x256").published == []
+    # another precision (the Xavier's GPU rows are TensorRT fp16)
+    assert check("resnet50", "jetson-agx-xavier", fps=30, precision="fp16").published
+    assert check("resnet50", "jetson-agx-xavier", fps=30, precision="int8").published == []
+    # a chip nobody measured
+    assert check("mobilenet_v2", "jetson-orin-nano-8gb", fps=30).to_dict()["published"] == []
