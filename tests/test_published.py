@@ -103,3 +103,29 @@ def test_nothing_is_shown_where_nothing_was_measured():
     assert check("resnet50", "jetson-agx-xavier", fps=30, precision="int8").published == []
     # a chip nobody measured
     assert check("mobilenet_v2", "jetson-orin-nano-8gb", fps=30).to_dict()["published"] == []
+
+
+def test_rank_shows_each_chips_published_batch_1_rate_and_leaves_the_column_out_when_none_has_one():
+    from rich.console import Console
+
+    from chipfit import rank
+    from chipfit.render.terminal.check import rank_view
+
+    res = rank("mobilenet_v2", fps=30, category="mobile")
+    measured = {r.chip: r for r in res.ranked if any(m.row.batch == 1 for m in r.published)}
+    assert "snapdragon-8-elite" in measured
+    row = next(c for c in res.to_dict()["chips"] if c["chip"] == "snapdragon-8-elite")
+    assert row["published"] and row["published"] == measured["snapdragon-8-elite"].to_dict()["published"]
+    console = Console(width=250, record=True)
+    console.print(rank_view(res))
+    text = console.export_text()
+    assert "measured" in text.splitlines()[1] and "measured: the FPS a vendor published" in text
+    fps = sorted(m.row.throughput_fps for m in measured["snapdragon-8-elite"].published if m.row.batch == 1)
+    line = next(x for x in text.splitlines() if " snapdragon-8-elite " in x)
+    from chipfit.core.units import num
+    assert num(fps[0], 3) in line and num(fps[-1], 3) in line
+    none = rank("mobilenet_v2", fps=30, category="datacenter")
+    assert not any(r.published for r in none.ranked + none.failing)
+    console = Console(width=250, record=True)
+    console.print(rank_view(none))
+    assert "measured" not in console.export_text()

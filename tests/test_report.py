@@ -227,3 +227,14 @@ def test_a_page_shows_the_published_measurements_of_the_network_on_the_chip():
     assert r["published"] and all(f"published, batch {m['batch']}" in page for m in r["published"])
     assert "github:quic/ai-hub-models" in page
     assert "published, batch" not in html_report.render(check("mobilenet_v2", "jetson-orin-nano-8gb", fps=30).to_dict())
+
+
+def test_a_rank_page_shows_each_chips_published_batch_1_rate():
+    from chipfit import rank
+    from chipfit.core.units import num
+
+    r = rank("mobilenet_v2", fps=30, category="mobile").to_dict()
+    page = html_report.render(r)
+    row = next(c for c in r["chips"] if c["chip"] == "snapdragon-8-elite")
+    assert "measured (batch 1, published)" in page
+    assert all(num(m["throughput_fps"]) in page for m in row["published"] if m["batch"] == 1)

@@ -41,6 +41,7 @@ class RankResult:
                 "margin_tops", "latency_s", "max_fps", "max_fps_batched", "utilization", "bound",
                 "limiting", "memory_fits", "sufficient", "verdict", "max_fps_low", "max_fps_high",
                 "latency_s_low", "latency_s_high", "band", "runtime", "power_w", "energy_per_inference_j")} | {
+                "published": d["published"],
                 "validated": r.efficiency.validated,
                 "band_borrowed": bool(r.efficiency.band and r.efficiency.band.borrowed)}
 

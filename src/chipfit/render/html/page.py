@@ -338,12 +338,13 @@ def _rank(r: dict) -> tuple[str, str]:
                    "green meets it) and rated power",
                    svg.bars(rows, "Chip comparison", ["max FPS", "power W"], [num, lambda w: f"{w:g} W" if w else "-"],
                             log=True, ref=r["fps"], ref_label=f"{r['fps']:g} FPS"))
-    table = _table(["chip", "unit", "max FPS", "band", "latency", "utilization", "bound", "power",
-                    "energy/inference", "verdict"],
+    table = _table(["chip", "unit", "max FPS", "band", "measured (batch 1, published)", "latency", "utilization",
+                    "bound", "power", "energy/inference", "verdict"],
                    [[c["chip"], c["unit"], num(c["max_fps"]),
                      f"{num(c['max_fps_low'])}-{num(c['max_fps_high'])}"
                      + (" (borrowed: the runtime has no rows of its own)" if c.get("band_borrowed") else "")
                      if c.get("validated", True) and c.get("max_fps_low") else "none (class not measured)",
+                     ", ".join(num(m["throughput_fps"]) for m in c.get("published") or [] if m["batch"] == 1) or "-",
                      duration(c["latency_s"]), percent(c["utilization"]),
                      c["bound"], f"{c['power_w']:g} W" if c.get("power_w") else "-",
                      f"{c['energy_per_inference_j']:.3g} J" if c.get("energy_per_inference_j") else "-",

@@ -156,9 +156,19 @@ def _band_cell(r: "CheckResult") -> str:
 
 #: rank's columns, and the order they give way in on a terminal too narrow for all of them
 RANK_COLUMNS = (("#", "right"), ("chip", "left"), ("peak TOPS", "right"), ("margin", "right"),
-                ("max FPS", "right"), ("band", "right"), ("verdict", "left"), ("latency", "right"),
-                ("bound", "left"), ("power", "right"), ("J/inf", "right"), ("memory", "left"))
-RANK_DROP_ORDER = ("J/inf", "memory", "bound", "margin", "peak TOPS", "latency")
+                ("max FPS", "right"), ("band", "right"), ("measured", "right"), ("verdict", "left"),
+                ("latency", "right"), ("bound", "left"), ("power", "right"), ("J/inf", "right"),
+                ("memory", "left"))
+RANK_DROP_ORDER = ("J/inf", "memory", "bound", "margin", "peak TOPS", "latency", "measured")
+
+
+def _measured_cell(r: "CheckResult") -> str:
+    """The published batch-1 FPS of the network on the chip (a range over runtime releases), else ''."""
+    fps = sorted(m.row.throughput_fps for m in r.published if m.row.batch == 1)
+    if not fps:
+        return ""
+    return num(fps[0], 3) if len(fps) == 1 or num(fps[0], 3) == num(fps[-1], 3) else \
+        f"{num(fps[0], 3)}-{num(fps[-1], 3)}"
 
 
 def rank_view(res: "RankResult", show_all: bool = False, explain: bool = False,
@@ -177,12 +187,12 @@ def rank_view(res: "RankResult", show_all: bool = False, explain: bool = False,
             "#": str(i) if r.sufficient else "-", "chip": Text(unit_ref(r.chip, r.unit.id), style=style),
             "peak TOPS": num(r.peak_tops), "margin": f"{r.margin_tops:+.3g}",
             "max FPS": num(r.max_fps) + ("§" if not r.roof1.host_priced else ""),
-            "band": _band_cell(r), "verdict": Text(r.verdict.lower(), style=VERDICT_STYLE[r.verdict]),
+            "band": _band_cell(r), "measured": _measured_cell(r), "verdict": Text(r.verdict.lower(), style=VERDICT_STYLE[r.verdict]),
             "latency": _t(r.latency_s), "bound": r.bound if r.bandwidth_gbps else "compute*",
             "power": f"{r.power_w:g} W" if r.power_w else "?",
             "J/inf": f"{r.energy_per_inference_j:.2g}" if r.energy_per_inference_j else "?",
             "memory": "fits" if r.memory_fits else "too small"})
-    columns = [name for name, _ in RANK_COLUMNS]
+    columns = [name for name, _ in RANK_COLUMNS if name != "measured" or any(row[name] for row in cells)]
     if width:
         need = {name: max([len(name)] + [len(str(row[name])) for row in cells]) for name in columns}
         for name in RANK_DROP_ORDER:
@@ -212,9 +222,13 @@ def rank_view(res: "RankResult", show_all: bool = False, explain: bool = False,
     if any(not r.roof1.host_priced for r in rows):
         tail += ("\n§ its runtime leaves ops to a host CPU the chip does not have: the accelerator's part only "
                  "(--host prices the rest)")
+    if "measured" in columns:
+        tail += ("\nmeasured: the FPS a vendor published for this network on the chip at batch 1, with the "
+                 "runtime ranked (check shows its source)")
     if "bound" in columns and any(not r.bandwidth_gbps for r in rows):
         tail += "\n* DRAM bandwidth unknown (on-chip or host memory): memory time not modelled, an optimistic bound"
-    left_out = [name for name, _ in RANK_COLUMNS if name not in columns]
+    left_out = [name for name, _ in RANK_COLUMNS if name not in columns and (name != "measured" or any(
+        row[name] for row in cells))]
     if left_out:
         tail += f"\n{', '.join(left_out)}: left out for the terminal's width (a wider one, or --json, has them)"
     parts.append(Text(tail, style="dim"))
