@@ -129,3 +129,19 @@ def test_rank_shows_each_chips_published_batch_1_rate_and_leaves_the_column_out_
     console = Console(width=250, record=True)
     console.print(rank_view(none))
     assert "measured" not in console.export_text()
+
+
+def test_a_chips_page_names_the_networks_measured_on_it():
+    from rich.console import Console
+
+    from chipfit.data.published import networks_on
+    from chipfit.render.terminal.chips import chip_detail
+
+    nets = {p.model for p in published_rows() if p.chip == "rk3588"}
+    assert networks_on("rk3588") == {("npu", "rknn"): sorted(nets)}
+    console = Console(width=400, record=True)
+    console.print(chip_detail(database().get("rk3588")[0]))
+    text = console.export_text()
+    assert f"published measurements on unit npu with rknn: {len(nets)} networks ({', '.join(sorted(nets)[:6])}, …)" \
+        in text
+    assert networks_on("jetson-orin-nano-8gb") == {}

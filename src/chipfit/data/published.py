@@ -101,3 +101,12 @@ def published_for(graph: CostGraph, chip: str, unit: str, precision: str, runtim
     if len(shape) != 4:
         return []
     return list(_index().get((_canonical(graph.model), shape[2], shape[3], chip, unit, precision, runtime), []))
+
+
+def networks_on(chip: str) -> dict[tuple[str, str], list[str]]:
+    """Per (unit, runtime) of ``chip``: the built-in networks a published measurement exists of, by name."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for p in published_rows():
+        if p.chip == chip:
+            out.setdefault((p.unit, p.runtime), set()).add(p.model)
+    return {k: sorted(v) for k, v in sorted(out.items())}

@@ -10,6 +10,7 @@ from rich.text import Text
 
 from chipfit.core.units import num
 from chipfit.data.efficiency import runtimes_of
+from chipfit.data.published import networks_on
 
 if TYPE_CHECKING:
     from chipfit.data.chips import ChipRecord
@@ -94,6 +95,10 @@ def chip_detail(rec: "ChipRecord") -> Group:
         rts = ", ".join(runtimes_of(u))
         parts.append(Text(f"unit {u.id}: {n}{u.name} (runtimes: {rts}; the first is the default, "
                           f"--runtime picks another)", style="dim"))
+    for (unit, runtime), nets in networks_on(rec.id).items():
+        shown = ", ".join(nets[:6]) + (", …" if len(nets) > 6 else "")
+        parts.append(Text(f"published measurements on unit {unit} with {runtime}: {len(nets)} networks ({shown}); "
+                          f"check shows them beside its prediction", style="dim"))
     for u in c.compute_units():
         e = u.efficiency
         if e is not None:
