@@ -48,9 +48,9 @@ def test_every_row_names_a_unit_that_runs_its_runtime_and_a_source_extract():
 
 
 def test_a_bad_row_is_refused_naming_its_line_and_field():
-    head = ("chip,unit,runtime,runtime_version,model,height,width,precision,batch,latency_s,source,source_path,"
-            "source_commit,source_table\n")
-    good = f"rk3588,npu,rknn,2.3.2,yolov8n,640,640,int8,1,0.0136,github:a/b,README.md,{'a' * 40},t\n"
+    head = ("chip,unit,runtime,runtime_version,model,height,width,macs,params,precision,batch,latency_s,source,"
+            "source_path,source_commit,source_table\n")
+    good = f"rk3588,npu,rknn,2.3.2,yolov8n,640,640,4370000000,3160000,int8,1,0.0136,github:a/b,README.md,{'a' * 40},t\n"
     assert len(parse(head + good, "x.csv")) == 1
     with pytest.raises(ValueError, match=r"x.csv, line 3, field latency_s: .*greater than 0"):
         parse(head + good + good.replace("0.0136", "-1"), "x.csv")
@@ -145,3 +145,17 @@ def test_a_chips_page_names_the_networks_measured_on_it():
     assert f"published measurements on unit npu with rknn: {len(nets)} networks ({', '.join(sorted(nets)[:6])}, …)" \
         in text
     assert networks_on("jetson-orin-nano-8gb") == {}
+
+
+def test_a_network_is_the_measured_one_only_with_its_macs_and_parameters():
+    """A user's module of the same architecture (torchvision's MobileNetV2, named by its class, an alias
+    of the built-in) is the measured network; one of another width is not, whatever its name; a
+    callable's name counts as the network's."""
+    import torchvision
+
+    same = torchvision.models.mobilenet_v2(weights=None).eval()
+    narrow = torchvision.models.mobilenet_v2(weights=None, width_mult=0.75).eval()
+    got = check(same, "qcs8550", fps=30, input_shape="1x3x224x224")
+    assert got.count.model == "MobileNetV2" and got.published
+    assert check(narrow, "qcs8550", fps=30, input_shape="1x3x224x224").published == []
+    assert check("torchvision.models:resnet101", "qcs8550", fps=30, input_shape="1x3x224x224").published

@@ -5,8 +5,9 @@
 
 Every row of ``predictions.csv`` that the fit scored (role ``fit``, ``heldout`` or ``check``; not the
 builds set aside as slower in int8 than in float), with its chip, unit, runtime class, network, input
-size, precision, batch and measured latency of one batch, and the file, commit and table of
-``rows.csv`` it was copied from. Nothing is measured or converted here.
+size, the MACs and parameters of the network chipfit priced it as (what a user's network must match),
+precision, batch and measured latency of one batch, and the file, commit and table of ``rows.csv`` it
+was copied from. Nothing is measured or converted here.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from chipfit.data.published import COLUMNS  # noqa: E402
 
 def rows() -> list[dict[str, str]]:
     db = database()
+    graphs = {}  # the network chipfit priced the row with (traced once by the fit, cached)
     with open(ROWS, newline="", encoding="utf-8") as fh:
         source = {r["id"]: r for r in csv.DictReader(fh)}
     out = []
@@ -42,9 +44,13 @@ def rows() -> list[dict[str, str]]:
             s = source[p["id"]]
             unit, _ = F.row_unit(db.get(p["chip"])[0], p["class"], s["unit"] == "gpu", s["precision"])
             height, width = p["input"].split("x")
+            graph = graphs.get((p["model"], p["input"]))
+            if graph is None:
+                graph = graphs[(p["model"], p["input"])] = F.graph_of(p["model"], (int(height), int(width)))
             out.append({"chip": p["chip"], "unit": unit.id, "runtime": p["class"],
                         "runtime_version": s["runtime_version"], "model": p["model"], "height": height,
-                        "width": width, "precision": s["precision"], "batch": p["batch"],
+                        "width": width, "macs": graph.macs, "params": graph.params,
+                        "precision": s["precision"], "batch": p["batch"],
                         "latency_s": p["measured_s"], "source": s["source"], "source_path": s["source_path"],
                         "source_commit": s["source_commit"], "source_table": s["source_table"]})
     out.sort(key=lambda r: (r["chip"], r["unit"], r["runtime"], r["model"], int(r["height"]), int(r["width"]),

@@ -1,10 +1,12 @@
 """Published measurements of built-in networks on edge chips (schema and lookup).
 
 ``published_edge.csv`` holds the measured latencies chipfit's edge runtime classes were fitted and
-checked on: per chip, compute unit, runtime class, network (a built-in name), input size, precision
-and batch, the latency of one batch as its source published it, with the repository, file, commit and
-table it was copied from. ``chipfit check`` shows the rows of the network, chip, unit, runtime,
-input size and precision asked, beside its own prediction. Written by the benchmark that fits the
+checked on: per chip, compute unit, runtime class, network (a built-in name, with the MACs and
+parameters of chipfit's graph of it at the input size), input size, precision and batch, the latency
+of one batch as its source published it, with the repository, file, commit and table it was copied
+from. ``chipfit check`` shows the rows of the network, chip, unit, runtime, input size and precision
+asked, beside its own prediction: a network is the measured one when it has its name (or an alias)
+and the same MACs and parameters at the same input size. Written by the benchmark that fits the
 edge classes; nothing in it is measured or converted by chipfit.
 """
 
@@ -14,14 +16,16 @@ import csv
 import io
 from functools import lru_cache
 from importlib import resources
+from pathlib import PurePath
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chipfit.core.costgraph import CostGraph
 
-COLUMNS = ["chip", "unit", "runtime", "runtime_version", "model", "height", "width", "precision", "batch",
-           "latency_s", "source", "source_path", "source_commit", "source_table"]
+COLUMNS = ["chip", "unit", "runtime", "runtime_version", "model", "height", "width", "macs", "params", "precision",
+           "batch", "latency_s", "source", "source_path", "source_commit", "source_table"]
 FILE = "published_edge.csv"
+MODEL_FILES = (".onnx", ".tflite")
 
 
 class Published(BaseModel):
@@ -36,6 +40,8 @@ class Published(BaseModel):
     model: str = Field(min_length=1)
     height: int = Field(gt=0)
     width: int = Field(gt=0)
+    macs: int = Field(ge=0)     # of the network chipfit priced the row as, at this input
+    params: int = Field(ge=0)
     precision: str = Field(min_length=1)
     batch: int = Field(ge=1)
     latency_s: float = Field(gt=0)
@@ -75,9 +81,11 @@ def published_rows() -> tuple[Published, ...]:
 
 
 def _canonical(name: str) -> str:
-    """A built-in network's own name for ``name`` (itself, or the entry an alias names)."""
+    """A built-in network's own name for ``name`` (itself, or the entry an alias names); a callable's
+    name for ``module:callable`` (``torchvision.models:resnet101``), a file's stem for a model file."""
     from chipfit.data import zoo
 
+    name = PurePath(name.rsplit(":", 1)[-1]).stem if name.endswith(MODEL_FILES) else name.rsplit(":", 1)[-1]
     entry = zoo.find(name)
     return entry.name if entry is not None and zoo.variant_note(name) is None else name
 
@@ -92,15 +100,17 @@ def _index() -> dict[tuple, list[Published]]:
 
 
 def published_for(graph: CostGraph, chip: str, unit: str, precision: str, runtime: str) -> list[Published]:
-    """The published measurements of the built-in network ``graph`` was counted from, at its input
-    size and ``precision``, on ``unit`` of ``chip`` with ``runtime``; none for a network read from a
-    file or built by the user's code (its name says nothing of its layers)."""
-    if graph.frontend != "torch" or len(graph.inputs) != 1:
+    """The published measurements of the network ``graph`` is, at its input size and ``precision``, on
+    ``unit`` of ``chip`` with ``runtime``: those of the network of its name (a built-in name or alias,
+    a callable's or a file's name) whose MACs and parameters it has; none for any other network (a name
+    alone says nothing of the layers)."""
+    if len(graph.inputs) != 1:
         return []
     shape = next(iter(graph.inputs.values()))
     if len(shape) != 4:
         return []
-    return list(_index().get((_canonical(graph.model), shape[2], shape[3], chip, unit, precision, runtime), []))
+    rows = _index().get((_canonical(graph.model), shape[2], shape[3], chip, unit, precision, runtime), [])
+    return [p for p in rows if (p.macs, p.params) == (graph.macs, graph.params)]
 
 
 def networks_on(chip: str) -> dict[tuple[str, str], list[str]]:
