@@ -506,8 +506,12 @@ def predict(count: CountResult, record: ChipRecord, unit: Unit, *, fps: float, b
     fallback = fallback_of(runtime_name, graph, roof1) if on_host else None
     if fallback is not None:
         notes.append(fallback_note(fallback))
-    published = [Measured(p, (roof1 if p.batch == 1 else roof if p.batch == batch else run(p.batch)).latency_s)
-                 for p in published_for(graph, record.id, unit.id, prec.name, runtime_name)]
+    priced = {1: roof1, batch: roof}  # a published batch priced once, however many releases measured it
+    published = []
+    for p in published_for(graph, record.id, unit.id, prec.name, runtime_name):
+        if p.batch not in priced:
+            priced[p.batch] = run(p.batch)
+        published.append(Measured(p, priced[p.batch].latency_s))
     return CheckResult(
         count=count, record=record, unit=unit, precision=prec, fps=float(fps), batch=batch,
         sparse=sparse, peak_tops=peak_tops, efficiency=eff, roof=roof, roof1=roof1,
