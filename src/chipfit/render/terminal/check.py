@@ -192,7 +192,9 @@ def rank_view(res: "RankResult", show_all: bool = False, explain: bool = False,
             "power": f"{r.power_w:g} W" if r.power_w else "?",
             "J/inf": f"{r.energy_per_inference_j:.2g}" if r.energy_per_inference_j else "?",
             "memory": "fits" if r.memory_fits else "too small"})
-    columns = [name for name, _ in RANK_COLUMNS if name != "measured" or any(row[name] for row in cells)]
+    # the measured column only where some chip has a published rate
+    available = [name for name, _ in RANK_COLUMNS if name != "measured" or any(row[name] for row in cells)]
+    columns = list(available)
     if width:
         need = {name: max([len(name)] + [len(str(row[name])) for row in cells]) for name in columns}
         for name in RANK_DROP_ORDER:
@@ -227,8 +229,7 @@ def rank_view(res: "RankResult", show_all: bool = False, explain: bool = False,
                  "runtime ranked (check shows its source)")
     if "bound" in columns and any(not r.bandwidth_gbps for r in rows):
         tail += "\n* DRAM bandwidth unknown (on-chip or host memory): memory time not modelled, an optimistic bound"
-    left_out = [name for name, _ in RANK_COLUMNS if name not in columns and (name != "measured" or any(
-        row[name] for row in cells))]
+    left_out = [name for name in available if name not in columns]
     if left_out:
         tail += f"\n{', '.join(left_out)}: left out for the terminal's width (a wider one, or --json, has them)"
     parts.append(Text(tail, style="dim"))
