@@ -159,3 +159,35 @@ def test_a_network_is_the_measured_one_only_with_its_macs_and_parameters():
     assert got.count.model == "MobileNetV2" and got.published
     assert check(narrow, "qcs8550", fps=30, input_shape="1x3x224x224").published == []
     assert check("torchvision.models:resnet101", "qcs8550", fps=30, input_shape="1x3x224x224").published
+
+
+def test_every_measured_network_is_a_built_in_name_a_user_can_ask_for():
+    """The measured torchvision classifiers (ResNet-34/101/152, VGG, DenseNet, SqueezeNet, ...) are
+    built-in names, at the crop size of their default weights (FCN-ResNet50 at its 520-pixel resize,
+    without the auxiliary head, as the measurements were priced), so `check NAME` shows the
+    measurements made at that size."""
+    from chipfit.data import zoo
+
+    rows = published_rows()
+    unnamed = {p.model for p in rows if zoo.find(p.model) is None}
+    assert unnamed == set()
+    assert check("fcn_resnet50", "qcs8550", fps=30).published
+    at_default = [p for p in rows if p.model == "resnet34" and p.chip == "hailo-8" and p.batch == 1]
+    assert zoo.find("resnet34").input_shape[2:] == [at_default[0].height, at_default[0].width]
+    r = check("resnet34", "hailo-8", fps=30)
+    assert [m.row.latency_s for m in r.published if m.row.batch == 1] == [at_default[0].latency_s]
+    # Inception-v3's default is torchvision's 299-pixel crop; the measurements at 224 show at 224
+    assert zoo.find("inception_v3").input_shape == [1, 3, 299, 299]
+    assert check("inception_v3", "qcs8550", fps=30).published == []
+
+
+def test_a_built_in_network_traced_at_another_input_prints_no_library_warning():
+    pytest.importorskip("torchvision")
+    import warnings
+
+    import chipfit
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torchvision's inception_v3 warns about how it initialises weights
+        small = chipfit.count("inception_v3", input_shape=["1,3,224,224"])
+    assert 0 < small.macs < chipfit.count("inception_v3").macs

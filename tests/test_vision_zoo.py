@@ -82,3 +82,17 @@ def test_the_image_size_is_the_one_each_checkpoint_runs_at(counts):
     assert counts("depth-anything-v2-small").graph.inputs["pixel_values"] == (1, 3, 518, 518)
     assert counts("sam-vit-base-encoder").graph.inputs["pixel_values"] == (1, 3, 1024, 1024)
     assert zoo.stored_graph("deeplabv3_mobilenet_v3_large") is not None
+
+
+def test_fcn_resnet50_is_torchvisions_network_less_its_auxiliary_head(counts):
+    """torchvision's FCN_ResNet50 COCO_WITH_VOC_LABELS_V1 metadata counts the network with its
+    auxiliary head (35,322,218 parameters, 152.717 GMACs at 520x520); the built-in leaves the head out.
+    The head on the 1024-channel stage-3 output at 65x65 (stride 8): a 3x3 convolution to 256 channels
+    without bias, a batch norm (weight and bias), a 1x1 convolution to 21 classes with bias."""
+    side = 520 // 8
+    head_params = 3 * 3 * 1024 * 256 + 2 * 256 + 256 * 21 + 21
+    head_macs = side * side * (3 * 3 * 1024 * 256 + 256 * 21)
+    result = counts("fcn_resnet50")
+    assert result.graph.unsupported == {}
+    assert result.params == 35_322_218 - head_params
+    assert round((result.macs + head_macs) / 1e9, 3) == 152.717

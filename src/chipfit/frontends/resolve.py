@@ -18,6 +18,7 @@ import importlib
 import math
 import re
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,12 +136,16 @@ def user_code(what: str):
         raise ChipfitError(f"{what} called exit({exc.code!r}) instead of returning a model") from None
 
 
-def _build_on(device: str, factory, what: str):
+def _build_on(device: str, factory, what: str, built_in: bool = False):
+    """``factory()`` built on ``device``; a built-in network's builder is built without its warnings
+    (torchvision's about how it would initialise weights that are never read)."""
     _torch()
     from chipfit.frontends.pytorch.build import build_module
 
     try:
-        with user_code(what):
+        with user_code(what), warnings.catch_warnings():
+            if built_in:
+                warnings.simplefilter("ignore")
             return build_module(factory, device)
     except ChipfitError:
         raise
@@ -261,7 +266,7 @@ def resolve(
     if seq_len is not None:
         what = "images" if entry.task == "vision" else f"a {'×'.join(map(str, entry.input_shape))} input"
         raise ChipfitError(f"'{entry.name}' takes {what}: use `input_shape`, not `seq_len`")
-    module = _build_on(device, _torchvision_builder(entry.builder), f"'{entry.name}'")
+    module = _build_on(device, _torchvision_builder(entry.builder), f"'{entry.name}'", built_in=True)
     if not shapes:
         shapes = [InputShape((batch or entry.input_shape[0], *entry.input_shape[1:]))]
     return ResolvedModel(entry.name, module, make_inputs(shapes, device))

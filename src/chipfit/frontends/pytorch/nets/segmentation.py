@@ -36,3 +36,11 @@ def lraspp_mobilenet_v3_large():
     from torchvision.models.segmentation import lraspp_mobilenet_v3_large as build
 
     return _network(build)
+
+
+def fcn_resnet50():
+    """FCN (Long et al. 2014) on a ResNet-50 backbone (dilated last two stages), without the auxiliary
+    head: the network Qualcomm AI Hub's FCN-ResNet50 measurements were priced as."""
+    from torchvision.models.segmentation import fcn_resnet50 as build
+
+    return _network(build)
