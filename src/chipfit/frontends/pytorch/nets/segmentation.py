@@ -4,7 +4,9 @@ torchvision's builders load ImageNet backbone weights unless told not to, and th
 ``forward`` returns a dict. These wrappers build each network as its COCO-with-VOC-labels
 weights ship it (21 classes; DeepLabV3 with the auxiliary head those weights hold, which
 runs in ``forward`` too) and return the logits, upsampled to the input size as torchvision
-does. torchvision's ``_ops`` and ``num_params`` metadata count the same network.
+does. torchvision's ``_ops`` and ``num_params`` metadata count the same network, but for
+FCN-ResNet50, built without its auxiliary head (as its published edge measurements were priced):
+the metadata counts it with the head.
 """
 
 from __future__ import annotations
