@@ -57,6 +57,10 @@ separates the two groups (:func:`context_capacity`), with the allowance per laye
 :data:`LAYER_GRID` that misjudges fewest networks (:func:`contexts`), and a network with attention
 always splits (every such pair measured
 on Hailo-8 and -8L splits). The on-chip memory of these chips is not published, hence the fit.
+A network in one context runs its depthwise convolutions and table activations at rates of their
+own, ``one_context_depthwise`` and ``one_context_activation`` times the class's (fitted on
+:data:`ONE_CONTEXT_GRID`, capped at the rated peak): the one-context rows' residuals follow those
+two ops' share of the time where the split rows' do not, so one rate for both ways misprices one.
 
 **Held-out rows, decided before fitting**: every row of a model whose
 ``zlib.crc32(model_ref) % 4 == 0`` (a fixed quarter of the models, the same for every class)
@@ -406,6 +410,8 @@ class Params:
     staging: float = 0.0                     # each op's bytes also move at this × the DRAM bandwidth (0: none)
     norm: float | None = None                # layer, group, RMS norms and softmax (None: at vector)
     sixteen: float = 1.0                     # a MAC at 16-bit activations and weights, in 8-bit MACs' time
+    dw_one: float = 1.0                      # dataflow classes: depthwise rate in one context, × depthwise
+    act_one: float = 1.0                     # dataflow classes: table-activation rate in one context, × activation
 
 
 class Batch:
@@ -520,12 +526,16 @@ class Batch:
         and the time paid once per batch (op starts, data moves, the call, a context reload);
         ``other``: a row near its chip's capacity priced the other way (split if it was not)."""
         effs = (p.gemm, p.depthwise, p.vector, p.attention, p.activation, p.vector if p.norm is None else p.norm)
+        split = (self.split(p) ^ self.near(p) if other else self.split(p)) if self.dataflow else None
+        one_context = {CLASS_INDEX["depthwise"]: p.dw_one, CLASS_INDEX["activation"]: p.act_one}
         work = np.zeros(len(self.rows))
         for k in self.ops_of:
-            work = work + self._class_work(p, k, effs[k])
+            w = self._class_work(p, k, effs[k])
+            if split is not None and one_context.get(k, 1.0) != 1.0:  # its own rate in one context
+                w = np.where(split, w, self._class_work(p, k, min(1.0, effs[k] * one_context[k])))
+            work = work + w
         fixed = (self.launches * p.overhead_us + self.moves * p.data_us) * 1e-6
         if self.dataflow:  # one context: a pipeline, no fixed cost per op; split: those and the reload
-            split = self.split(p) ^ self.near(p) if other else self.split(p)
             fixed = np.where(split, fixed + self.weights / (p.link_gbps * 1e9), 0.0)
         return work, fixed + p.call_us * 1e-6
 
@@ -538,6 +548,9 @@ class Batch:
         return work / s[:, 0] + fixed / s[:, 1]
 
 
+#: dataflow classes: a one-context network's depthwise and table-activation rates as multiples of
+#: the class's (the rate capped at the rated peak)
+ONE_CONTEXT_GRID = [0.125, 0.18, 0.25, 0.35, 0.5, 0.7, 1.0, 1.4, 2.0, 2.8, 4.0, 5.6]
 FACTOR_GRID = [round(0.001 * 1.1 ** i, 6) for i in range(80) if 0.001 * 1.1 ** i < 1.0] + [1.0]
 #: normalising ops (layer, group, RMS norms, softmax): a streaming NPU runs their reductions far below
 #: its other rates, so their grid reaches two decades lower
@@ -741,6 +754,7 @@ def _descend(b: Batch, with_speeds: bool, p: Params, fixed: tuple[str, ...] = ()
              + (["attention"] if has_attn else []) + (["activation"] if has_act else [])
              + (["norm"] if has_norm else []) + (["sixteen"] if b.has_wide else [])
              + (["link_gbps"] if b.dataflow else [])
+             + (["dw_one"] if b.dataflow and has_dw else []) + (["act_one"] if b.dataflow and has_act else [])
              + (["buffer_mb", "staging"] if np.any(b.bytes_per_bw > 0) else []) + ["tile"]
              + (["fold"] if np.any(b.unfolded < 1) else []))
     names = _ordered([n for n in names if n not in fixed], order)
@@ -749,6 +763,7 @@ def _descend(b: Batch, with_speeds: bool, p: Params, fixed: tuple[str, ...] = ()
         for name in names:
             grid = (OVERHEAD_GRID if name in ("overhead_us", "call_us", "data_us") else
                     LINK_GRID if name == "link_gbps" else BUFFER_GRID if name == "buffer_mb" else
+                    ONE_CONTEXT_GRID if name in ("dw_one", "act_one") else
                     STAGING_GRID if name == "staging" else
                     TILE_GRID if name == "tile" else (False, True) if name == "fold" else
                     NORM_GRID if name == "norm" else SIXTEEN_GRID if name == "sixteen" else FACTOR_GRID)
@@ -889,7 +904,8 @@ def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
                       + ("; the layers a build's compile script sets to 16 bits priced at sixteen_bit_cost"
                          if "sixteen_bit_cost" in entry else "")
                       + ("; dataflow: each chip's context_mb is set from the batch-1 / batch-8 pairs of its fit rows "
-                         "(its on-chip memory is not published), context_link_gbps is fitted"
+                         "(its on-chip memory is not published), context_link_gbps and the one-context depthwise and "
+                         "activation rates are fitted"
                          if res.name in DATAFLOW else "")
                       + (f"; at the edge of the fit's grid: {', '.join(edges(p))}" if edges(p) else ""))
     entry["fitted_on"] = [r.id for r in res.fit_rows]  # ids of benchmarks/edge/rows.csv
@@ -901,6 +917,10 @@ def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
         entry["dataflow"] = True
         entry["context_link_gbps"] = p.link_gbps
         entry["context_mb_per_layer"] = p.layer_mb
+        if p.dw_one != 1.0:
+            entry["one_context_depthwise"] = p.dw_one
+        if p.act_one != 1.0:
+            entry["one_context_activation"] = p.act_one
         fit, held = context_choices(res.fit_rows, p), context_choices(res.test_rows, p)
         entry["context_choices"] = {"factor": NEAR_CAPACITY, "fit_near": fit["near"], "fit_far": fit["far"],
                                     "heldout_near": held["near"], "heldout_far": held["far"]}
@@ -946,6 +966,9 @@ def edges(p: Params) -> list[str]:
             out.append(f"{name} at the grid's upper end {OVERHEAD_GRID[-1]}")
     if p.context_mb is not None and p.link_gbps in (LINK_GRID[0], LINK_GRID[-1]):
         out.append(f"context_link_gbps at the grid's end {p.link_gbps}")
+    for name, v in (("one_context_depthwise", p.dw_one), ("one_context_activation", p.act_one)):
+        if v in (ONE_CONTEXT_GRID[0], ONE_CONTEXT_GRID[-1]):
+            out.append(f"{name} at the grid's end {v}")
     if p.buffer_mb >= BUFFER_GRID[-1]:
         out.append(f"buffer_mb at the grid's upper end {BUFFER_GRID[-1]}")
     if p.staging >= STAGING_GRID[-1]:
@@ -1121,7 +1144,10 @@ def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[
                       "(MB, set from the fit rows' batch-1 / batch-8 pairs: "
                       + ", ".join(f"{c} {v:g}" for c, v in sorted((p.context_mb or {}).items()))
                       + "); a bigger one, or one with attention, is split into contexts: it pays the per-op "
-                      f"costs and reloads its weights once per batch at {p.link_gbps:g} GB/s (fitted)."]
+                      f"costs and reloads its weights once per batch at {p.link_gbps:g} GB/s (fitted)."
+                      + (f" In one context it runs depthwise convolutions at {p.dw_one:g} × and table activations "
+                         f"at {p.act_one:g} × the class's rates (fitted, capped at the rated peak)."
+                         if (p.dw_one, p.act_one) != (1.0, 1.0) else "")]
             lines += context_lines(res, entries[name]["context_choices"])
     per_chip = defaultdict(lambda: defaultdict(list))
     for name, res in results.items():
@@ -1308,7 +1334,8 @@ def main() -> None:
     doc["edge_method"] = ("benchmarks/fit_edge.py: per edge runtime class, coordinate descent on log grids of "
                           "(gemm, depthwise, vector, attention, activation, norm, memory, buffer_mb, staging, "
                           "channel_tile, folds_batch_norm, sixteen_bit_cost, op_overhead_us, data_overhead_us, "
-                          "call_overhead_us; dataflow classes: context_link_gbps, after per-chip context_mb from "
+                          "call_overhead_us; dataflow classes: context_link_gbps, one_context_depthwise, "
+                          "one_context_activation, after per-chip context_mb from "
                           "batch-1 / batch-8 pairs; the lowest loss of a descent from the defaults and one at each "
                           "buffer_mb of its grid, with batch norms folded and not, then a descent from there and "
                           "restarts at other fixed costs, then a profile over staging"

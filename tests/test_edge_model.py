@@ -844,6 +844,76 @@ def test_the_fit_counts_the_networks_its_capacities_misjudge_near_and_far():
     assert fe.context_choices([], p)["near"] == {"misjudged": 0, "pairs": 0}
 
 
+def _dw_graph() -> CostGraph:
+    """A 1000 → 1000 linear layer (2 MFLOPs, 1 MB of int8 weights), a 10×10 depthwise convolution of
+    100 channels on a 10×10 map (2 MFLOPs, 10 kB of weights, 10 kB in and out) and a SiLU of 1000
+    elements (5 FLOPs each): one-context need 1.01 MB of weights + 20 kB working set = 1.03 MB."""
+    return CostGraph(model="dw", ops=[_linear("a", 1000, 1000), _conv("dw", (1, 100, 10, 10), (100, 1, 10, 10),
+                                                                       (1, 100, 10, 10)),
+                                      _act("silu", "silu_", 1000, 5)], params=1_010_000, inputs={"x": (1, 1000)})
+
+
+def test_one_context_runs_depthwise_and_table_activations_at_rates_of_their_own():
+    """At 1 GFLOP/s, depthwise 0.1 and activation 0.01; in one context the depthwise rate is 2 × (10 ms
+    instead of 20) and the activation rate 0.5 × (1 ms instead of 0.5); split, each op pays 100 µs and the
+    1.01 MB of weights reload at 1 GB/s. One context: 2 + 10 + 1 = 13 ms; split: 2 + 20 + 0.5 + 0.3 + 1.01
+    = 23.81 ms, whichever way the chip chose, and near its capacity the other price is the other sum."""
+    eff = dict(depthwise=0.1, activation=0.01, one_context_depthwise=2.0, one_context_activation=0.5)
+    g = _dw_graph()
+    one = roofline(g, INT8, 1e9, 0.0, _dataflow(context_bytes=4e6, **eff), fuse=False)   # 1.03 / 4: far
+    assert one.split is False and one.context_need_bytes == pytest.approx(1_030_000)
+    assert [o.compute_s for o in one.ops] == pytest.approx([2e-3, 10e-3, 1e-3])
+    assert one.latency_s == pytest.approx(13e-3) and one.latency_at(8) == pytest.approx(8 * 13e-3)
+    split = roofline(g, INT8, 1e9, 0.0, _dataflow(context_bytes=0.4e6, **eff), fuse=False)  # 1.03 / 0.4: far
+    assert split.split is True and [o.compute_s for o in split.ops] == pytest.approx([2e-3, 20e-3, 0.5e-3])
+    assert split.latency_s == pytest.approx(23.81e-3)
+    near_one = roofline(g, INT8, 1e9, 0.0, _dataflow(context_bytes=1.5e6, **eff), fuse=False)
+    near_split = roofline(g, INT8, 1e9, 0.0, _dataflow(context_bytes=0.9e6, **eff), fuse=False)
+    assert (near_one.latency_s, near_one.other_latency_s) == (pytest.approx(13e-3), pytest.approx(23.81e-3))
+    assert (near_split.latency_s, near_split.other_latency_s) == (pytest.approx(23.81e-3), pytest.approx(13e-3))
+    # at batch 8 the other price of the one-context network: 8 × 22.5 ms of work + 0.3 ms + 1.01 ms
+    near8 = roofline(g, INT8, 1e9, 0.0, _dataflow(context_bytes=1.5e6, **eff), batch=8, fuse=False)
+    assert near8.other_latency_s == pytest.approx(8 * 22.5e-3 + 1.31e-3)
+    # a rate is capped at the rated peak: depthwise 0.1 × 20 → 1.0, 2 ms
+    capped = roofline(g, INT8, 1e9, 0.0, _dataflow(context_bytes=4e6, **{**eff, "one_context_depthwise": 20.0}),
+                      fuse=False)
+    assert capped.ops[1].compute_s == pytest.approx(2e-3)
+    # without one-context rates, one context runs each op at its class's rate: 2 + 20 + 0.5 ms
+    plain = roofline(g, INT8, 1e9, 0.0, _dataflow(context_bytes=4e6, depthwise=0.1, activation=0.01), fuse=False)
+    assert plain.latency_s == pytest.approx(22.5e-3)
+
+
+def test_the_edge_fit_prices_one_context_rows_at_their_own_rates():
+    """The fit's own model agrees with the roofline on the network above: its ops as the fit's features
+    (class, FLOPs / peak), priced one context and split (a 2 MB and a 0.6 MB chip)."""
+    import sys
+
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import fit_edge as fe
+
+    rows = []
+    for chip in ("big", "small"):
+        r = fe.Row(f"dw/{chip}", chip, "rt", "hailort", "dw", (224, 224), 1, 1.0, False, peak=1e9)
+        r.feats = (np.array([0, 1, 4], dtype=np.int8), np.array([2e6, 2e6, 5e3]), np.zeros(3),
+                   3, 0, 1.01e6, 1.03, False)
+        rows.append(r)
+    p = fe.Params(gemm=1.0, depthwise=0.1, vector=1.0, activation=0.01, overhead_us=100.0, link_gbps=1.0,
+                  context_mb={"big": 2.0, "small": 0.6}, dw_one=2.0, act_one=0.5)
+    assert fe.Batch(rows).predict(p) == pytest.approx([13e-3, 23.81e-3])
+    # near the capacity (1.03 within a factor 2 of both): each priced the other way
+    assert fe.Batch(rows).predict(p, other=True) == pytest.approx([23.81e-3, 13e-3])
+
+
+def test_the_fitted_one_context_rates_reach_the_prediction():
+    for name, fit in efficiency_classes().items():
+        e = for_class(name)
+        assert e.one_context_depthwise == (fit.one_context_depthwise or 1.0)
+        assert e.one_context_activation == (fit.one_context_activation or 1.0)
+        assert fit.dataflow or (fit.one_context_depthwise is None and fit.one_context_activation is None)
+
+
 def test_every_layer_takes_its_part_of_a_context_besides_its_weights():
     g = _graph()  # 2 layers, 2.002 MB of weights and working set
     # 0.5 MB per layer: 2.002 + 2 × 0.5 = 3.002 MB; a 2.5 MB context held the weights, not the layers

@@ -141,9 +141,14 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
         need = (f"weights {human_bytes(roof.weight_bytes)} + largest op working set {human_bytes(roof.max_act_bytes)}"
                 + (f" + {roof.layers} layers × {human_bytes(per_layer)}" if per_layer else "")
                 + f" = {human_bytes(roof.context_need_bytes)}")
+        own_rates = "" if roof.split else "".join(  # what one context runs at rates of its own
+            f"; its {what} run at {e.one_context_compute(c):.3g}, {m:g} × the class's {e.compute(c):.3g}"
+            for c, what, m in (("depthwise", "depthwise convolutions", e.one_context_depthwise),
+                               ("activation", "table activations", e.one_context_activation))
+            if m != 1 and any(o.op_class == c and not o.on_host for o in roof.ops))
         if not roof.context_bytes:
             lines.append(("contexts", f"dataflow chip; {need}; its one-context capacity was never measured: "
-                          "priced as one context (no fixed cost per op)"))
+                          "priced as one context (no fixed cost per op)" + own_rates))
         elif roof.split:
             why = "it has attention" if roof.has_attention else f"more than the chip's {human_bytes(roof.context_bytes)}"
             lines.append(("contexts", f"dataflow chip; {need}: {why}, so it is split into contexts: each op pays its "
@@ -151,7 +156,7 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
                           f"{num(e.context_link_bw * e.fixed_rate / 1e9)} GB/s = {_t(roof.context_s)}"))
         else:
             lines.append(("contexts", f"dataflow chip; {need} fits its {human_bytes(roof.context_bytes)} one-context "
-                          "capacity: the layers run at once, as a pipeline, with no fixed cost per op"))
+                          "capacity: the layers run at once, as a pipeline, with no fixed cost per op" + own_rates))
         if roof.other_latency_s is not None:
             lines.append(("contexts", f"within a factor {NEAR_CAPACITY:g} of the capacity the compiler may choose "
                           f"the other way: {'one context' if roof.split else 'split'}, "

@@ -32,7 +32,10 @@ layer takes a part of the chip, whatever its weights); a
 network that needs more, or that has attention, is split into contexts that run one after
 another: then every op pays its fixed cost and the weights reload once per batch
 (``weight bytes / efficiency.context_link_bw``), which a larger batch amortises. A chip whose
-capacity was never measured is priced as one context, and says so.
+capacity was never measured is priced as one context, and says so. In one context, depthwise
+convolutions and table activations run at their one-context rates
+(``efficiency.one_context_compute``: the class's rate times ``one_context_depthwise`` or
+``one_context_activation``, at most the rated peak).
 
 **On-chip memory and host link.** A coprocessor without DRAM of its own (an Edge TPU on USB or
 PCIe) keeps weights in its on-chip memory (``onchip_bytes``) while they fit, filled in the
@@ -451,17 +454,26 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
         rate = efficiency.context_link_bw * efficiency.fixed_rate
         reload_s = weight_bytes / rate if rate else 0.0
         fixed_s = sum(t.overhead_s for t in times if not t.on_host)
+        # in one context, depthwise convolutions and table activations run at rates of their own
+        rated = [(t, efficiency.compute(t.op_class) / efficiency.one_context_compute(t.op_class))
+                 for t in times if not t.on_host and t.compute_s
+                 and efficiency.one_context_compute(t.op_class) != efficiency.compute(t.op_class)]
+        split_time = sum(t.time_s - t.overhead_s for t, _ in rated)  # those ops at their rates, without fixed costs
         if r.split:
             r.context_s = reload_s
         else:  # one context: the layers run at once, as a pipeline, with no fixed cost each
             for t in times:
                 if not t.on_host:
                     t.overhead_s = 0.0
+            for t, scale in rated:
+                t.compute_s *= scale
             if not efficiency.context_bytes:
                 notes.append("this chip's one-context capacity was never measured: priced as one context "
                              "(a network too big for the chip would be split and run slower)")
         if r.near_capacity:  # the other choice: one context drops the fixed costs and the reload
-            r.other_latency_s = r.latency_s + (-1 if r.split else 1) * (fixed_s + reload_s)
+            one_time = sum(max(t.compute_s * (scale if r.split else 1), t.memory_s) + t.staging_s + t.transfer_s
+                           for t, scale in rated)  # those ops in one context, without their fixed costs
+            r.other_latency_s = r.latency_s + (-1 if r.split else 1) * (fixed_s + reload_s + split_time - one_time)
             seen = efficiency.context_misjudged
             notes.append(f"the network's one-context need, {human_bytes(r.context_need_bytes)}, is within a factor "
                          f"{NEAR_CAPACITY:g} of the chip's one-context capacity, {human_bytes(r.context_bytes)}"

@@ -48,7 +48,10 @@ What fits is the chip's ``context_mb`` (per measured chip: the largest need, in 
 measured in one context on it: the on-chip memory is not published), against a network's need:
 its int8 weights plus its largest op working set plus ``context_mb_per_layer`` for each layer (an
 op that computes and is not fused: each takes a part of the chip, whatever its weights; fitted
-with the capacities). A network with attention is always split.
+with the capacities). A network with attention is always split. In one context, depthwise
+convolutions and table activations run at ``one_context_depthwise`` and ``one_context_activation``
+times the class's ``depthwise`` and ``activation`` (fitted: the one-context measurements price
+those two ops differently from the split ones).
 
 **On-chip buffer** (``buffer_mb``, fitted per edge class). An NPU moves the tensors of an op that
 fits its on-chip memory while it computes, and keeps intermediates there; one too big is tiled
@@ -185,6 +188,10 @@ class ClassFit(_Strict):
     #: capacity besides its weights, MB (fitted with the capacities)
     context_mb_per_layer: float | None = Field(default=None, ge=0)
     context_choices: ContextChoices | None = None  # dataflow: one context or split, misjudged how often
+    #: dataflow: a network in one context runs its depthwise convolutions and its table activations
+    #: at these multiples of ``depthwise`` and ``activation`` (capped at the rated peak; None: at them)
+    one_context_depthwise: float | None = Field(default=None, gt=0, le=100)
+    one_context_activation: float | None = Field(default=None, gt=0, le=100)
     #: an op whose working set (weights and activations in and out, after fusion) is at most this
     #: stays in the accelerator's on-chip buffer and pays no DRAM time, MB (fitted; None: every op
     #: streams its bytes)
@@ -261,11 +268,20 @@ class Efficiency:
     folds_batch_norm: bool = False  # a batch norm right after a convolution or linear layer takes no time
     staging: float = 0.0            # every op also moves its bytes at this × the DRAM bandwidth (0: no such term)
     norm: float | None = None       # layer, group, RMS norms and softmax (normalising ops); None: at vector
+    #: dataflow, one context: depthwise convolutions and table activations run at these multiples of
+    #: their rates (capped at the rated peak)
+    one_context_depthwise: float = 1.0
+    one_context_activation: float = 1.0
 
     @property
     def fixed_rate(self) -> float:
         """What the fixed costs (per op, per data move, per call, a context reload) are divided by."""
         return self.fixed_speed if self.fixed_speed is not None else self.speed
+
+    def one_context_compute(self, op_class: str) -> float:
+        """The factor an op class runs at in a dataflow chip's one context."""
+        rate = {"depthwise": self.one_context_depthwise, "activation": self.one_context_activation}.get(op_class)
+        return min(1.0, self.compute(op_class) * rate) if rate else self.compute(op_class)
 
     def compute(self, op_class: str) -> float:
         if op_class == "attention":
@@ -359,7 +375,9 @@ def for_class(name: str, utilization: float | None = None, chip: str | None = No
                       context_misjudged=fit.context_choices.near if fit.context_choices else None,
                       buffer_bytes=(fit.buffer_mb or 0.0) * 1e6, channel_tile=fit.channel_tile or 0,
                       activation=fit.activation, folds_batch_norm=fit.folds_batch_norm,
-                      staging=fit.staging or 0.0, norm=fit.norm)
+                      staging=fit.staging or 0.0, norm=fit.norm,
+                      one_context_depthwise=fit.one_context_depthwise or 1.0,
+                      one_context_activation=fit.one_context_activation or 1.0)
 
 
 def band_of(res: Residual | None, what: str, borrowed: bool = False) -> Band | None:
