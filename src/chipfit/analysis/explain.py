@@ -141,11 +141,10 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
         need = (f"weights {human_bytes(roof.weight_bytes)} + largest op working set {human_bytes(roof.max_act_bytes)}"
                 + (f" + {roof.layers} layers × {human_bytes(per_layer)}" if per_layer else "")
                 + f" = {human_bytes(roof.context_need_bytes)}")
+        names = {"depthwise": "depthwise convolutions", "activation": "table activations"}
         own_rates = "" if roof.split else "".join(  # what one context runs at rates of its own
-            f"; its {what} run at {e.one_context_compute(c):.3g}, {m:g} × the class's {e.compute(c):.3g}"
-            for c, what, m in (("depthwise", "depthwise convolutions", e.one_context_depthwise),
-                               ("activation", "table activations", e.one_context_activation))
-            if m != 1 and any(o.op_class == c and not o.on_host for o in roof.ops))
+            f"; its {names[c]} run at {e.one_context_compute(c):.3g}, {m:g} × the class's {e.compute(c):.3g}"
+            for c, m in e.one_context_rates.items() if any(o.op_class == c and not o.on_host for o in roof.ops))
         if not roof.context_bytes:
             lines.append(("contexts", f"dataflow chip; {need}; its one-context capacity was never measured: "
                           "priced as one context (no fixed cost per op)" + own_rates))

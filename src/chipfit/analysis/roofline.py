@@ -455,9 +455,9 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
         reload_s = weight_bytes / rate if rate else 0.0
         fixed_s = sum(t.overhead_s for t in times if not t.on_host)
         # in one context, depthwise convolutions and table activations run at rates of their own
-        rated = [(t, efficiency.compute(t.op_class) / efficiency.one_context_compute(t.op_class))
-                 for t in times if not t.on_host and t.compute_s
-                 and efficiency.one_context_compute(t.op_class) != efficiency.compute(t.op_class)]
+        scales = {c: efficiency.compute(c) / efficiency.one_context_compute(c) for c in efficiency.one_context_rates}
+        rated = [(t, scales[t.op_class]) for t in times
+                 if not t.on_host and t.compute_s and scales.get(t.op_class, 1.0) != 1.0]
         split_time = sum(t.time_s - t.overhead_s for t, _ in rated)  # those ops at their rates, without fixed costs
         if r.split:
             r.context_s = reload_s

@@ -278,9 +278,15 @@ class Efficiency:
         """What the fixed costs (per op, per data move, per call, a context reload) are divided by."""
         return self.fixed_speed if self.fixed_speed is not None else self.speed
 
+    @property
+    def one_context_rates(self) -> dict[str, float]:
+        """Dataflow, one context: the op classes that run at rates of their own, with their multipliers."""
+        return {c: m for c, m in (("depthwise", self.one_context_depthwise),
+                                  ("activation", self.one_context_activation)) if m != 1.0}
+
     def one_context_compute(self, op_class: str) -> float:
         """The factor an op class runs at in a dataflow chip's one context."""
-        rate = {"depthwise": self.one_context_depthwise, "activation": self.one_context_activation}.get(op_class)
+        rate = self.one_context_rates.get(op_class)
         return min(1.0, self.compute(op_class) * rate) if rate else self.compute(op_class)
 
     def compute(self, op_class: str) -> float:
