@@ -61,6 +61,9 @@ A network in one context runs its depthwise convolutions and table activations a
 own, ``one_context_depthwise`` and ``one_context_activation`` times the class's (fitted on
 :data:`ONE_CONTEXT_GRID`, capped at the rated peak): the one-context rows' residuals follow those
 two ops' share of the time where the split rows' do not, so one rate for both ways misprices one.
+The chips without DRAM of their own (:data:`NO_DRAM`) have a one-context activation rate of their
+own (a chip's ``one_context_activation`` in the class's ``chips``); a chip never measured runs at
+the class's.
 
 **Held-out rows, decided before fitting**: every row of a model whose
 ``zlib.crc32(model_ref) % 4 == 0`` (a fixed quarter of the models, the same for every class)
@@ -151,6 +154,11 @@ MIN_ROWS = 40
 HELD_OUT_MODULUS = 4
 #: classes whose chips run a network as a dataflow pipeline, split into contexts when it does not fit
 DATAFLOW = {"hailort"}
+#: dataflow chips without DRAM of their own (PCIe accelerators: weights and activations live on chip;
+#: the later Hailo chips have a DRAM interface): a network in one context on them runs its table
+#: activations at a rate of its own, ``Params.act_one_no_dram`` (with one rate for every chip, these
+#: chips' one-context rows were still predicted slower the more time their activations took)
+NO_DRAM = {"hailo-8", "hailo-8l"}
 #: batch-1 / (batch-8 per image) time above which a measured pair counts as split into contexts
 SPLIT_RATIO = 1.15
 
@@ -412,12 +420,15 @@ class Params:
     sixteen: float = 1.0                     # a MAC at 16-bit activations and weights, in 8-bit MACs' time
     dw_one: float = 1.0                      # dataflow classes: depthwise rate in one context, × depthwise
     act_one: float = 1.0                     # dataflow classes: table-activation rate in one context, × activation
+    act_one_no_dram: float = 1.0             # the same on the chips of NO_DRAM
 
 
 class Batch:
     """The rows of one fit, flattened so a prediction of all of them is a few numpy operations."""
 
-    def __init__(self, rows: list[Row]):
+    def __init__(self, rows: list[Row], chip_rates: bool = True):
+        """``chip_rates``: the rows' chips run at the rates of their kind (:data:`NO_DRAM`); false:
+        at the class's, as chipfit prices a chip the class never measured."""
         self.rows = rows
         idx, cls, fl, by, pk, bw = [], [], [], [], [], []
         for i, r in enumerate(rows):
@@ -452,6 +463,7 @@ class Batch:
         self._slices: dict[tuple, np.ndarray] = {}
         self._work: dict[tuple, np.ndarray] = {}
         self.dataflow = bool(rows) and all(r.cls in DATAFLOW for r in rows)
+        self.no_dram = np.array([chip_rates and self.dataflow and r.chip in NO_DRAM for r in rows], dtype=bool)
         # a dataflow chip streams a batch through each layer one image at a time: its ops' bytes per
         # image are what must fit the on-chip buffer (as the roofline prices a dataflow class)
         batch = np.array([r.batch for r in rows], dtype=float)
@@ -531,8 +543,11 @@ class Batch:
         work = np.zeros(len(self.rows))
         for k in self.ops_of:
             w = self._class_work(p, k, effs[k])
-            if split is not None and one_context.get(k, 1.0) != 1.0:  # its own rate in one context
-                w = np.where(split, w, self._class_work(p, k, min(1.0, effs[k] * one_context[k])))
+            if split is not None:  # its own rate in one context
+                one = w if one_context.get(k, 1.0) == 1.0 else self._class_work(p, k, min(1.0, effs[k] * one_context[k]))
+                if k == CLASS_INDEX["activation"] and self.no_dram.any() and p.act_one_no_dram != p.act_one:
+                    one = np.where(self.no_dram, self._class_work(p, k, min(1.0, effs[k] * p.act_one_no_dram)), one)
+                w = np.where(split, w, one)
             work = work + w
         fixed = (self.launches * p.overhead_us + self.moves * p.data_us) * 1e-6
         if self.dataflow:  # one context: a pipeline, no fixed cost per op; split: those and the reload
@@ -755,6 +770,7 @@ def _descend(b: Batch, with_speeds: bool, p: Params, fixed: tuple[str, ...] = ()
              + (["norm"] if has_norm else []) + (["sixteen"] if b.has_wide else [])
              + (["link_gbps"] if b.dataflow else [])
              + (["dw_one"] if b.dataflow and has_dw else []) + (["act_one"] if b.dataflow and has_act else [])
+             + (["act_one_no_dram"] if b.dataflow and has_act and b.no_dram.any() else [])
              + (["buffer_mb", "staging"] if np.any(b.bytes_per_bw > 0) else []) + ["tile"]
              + (["fold"] if np.any(b.unfolded < 1) else []))
     names = _ordered([n for n in names if n not in fixed], order)
@@ -763,7 +779,7 @@ def _descend(b: Batch, with_speeds: bool, p: Params, fixed: tuple[str, ...] = ()
         for name in names:
             grid = (OVERHEAD_GRID if name in ("overhead_us", "call_us", "data_us") else
                     LINK_GRID if name == "link_gbps" else BUFFER_GRID if name == "buffer_mb" else
-                    ONE_CONTEXT_GRID if name in ("dw_one", "act_one") else
+                    ONE_CONTEXT_GRID if name in ("dw_one", "act_one", "act_one_no_dram") else
                     STAGING_GRID if name == "staging" else
                     TILE_GRID if name == "tile" else (False, True) if name == "fold" else
                     NORM_GRID if name == "norm" else SIXTEEN_GRID if name == "sixteen" else FACTOR_GRID)
@@ -810,7 +826,9 @@ def leave_one_out(rows: list[Row], key, with_speeds: bool, start: Params, speeds
         if not rest:
             continue
         p, speed = fit(Batch(rest), with_speeds, start)
-        pred[idx] = Batch([rows[i] for i in idx]).predict(p, speed if speeds_for_test else None)
+        # a chip never measured (no speeds) also runs at the class's rates, not those of its kind
+        pred[idx] = Batch([rows[i] for i in idx], chip_rates=speeds_for_test).predict(
+            p, speed if speeds_for_test else None)
     return pred
 
 
@@ -939,6 +957,9 @@ def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
         for c, mb in (p.context_mb or {}).items():
             if c in entry["chips"]:
                 entry["chips"][c]["context_mb"] = mb
+        if res.name in DATAFLOW and p.act_one_no_dram != p.act_one:  # the chips without DRAM of their own
+            for c in NO_DRAM & set(entry["chips"]):
+                entry["chips"][c]["one_context_activation"] = p.act_one_no_dram
     if res.test_rows:
         entry["heldout"] = stats(res.test_pred, meas(res.test_rows))
     entry["out_of_sample"] = stats(np.concatenate([res.loo_model, res.test_pred]),
@@ -966,7 +987,8 @@ def edges(p: Params) -> list[str]:
             out.append(f"{name} at the grid's upper end {OVERHEAD_GRID[-1]}")
     if p.context_mb is not None and p.link_gbps in (LINK_GRID[0], LINK_GRID[-1]):
         out.append(f"context_link_gbps at the grid's end {p.link_gbps}")
-    for name, v in (("one_context_depthwise", p.dw_one), ("one_context_activation", p.act_one)):
+    for name, v in (("one_context_depthwise", p.dw_one), ("one_context_activation", p.act_one),
+                    (f"one_context_activation of {', '.join(sorted(NO_DRAM))}", p.act_one_no_dram)):
         if v in (ONE_CONTEXT_GRID[0], ONE_CONTEXT_GRID[-1]):
             out.append(f"{name} at the grid's end {v}")
     if p.buffer_mb >= BUFFER_GRID[-1]:
@@ -1146,8 +1168,11 @@ def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[
                       + "); a bigger one, or one with attention, is split into contexts: it pays the per-op "
                       f"costs and reloads its weights once per batch at {p.link_gbps:g} GB/s (fitted)."
                       + (f" In one context it runs depthwise convolutions at {p.dw_one:g} × and table activations "
-                         f"at {p.act_one:g} × the class's rates (fitted, capped at the rated peak)."
-                         if (p.dw_one, p.act_one) != (1.0, 1.0) else "")]
+                         f"at {p.act_one:g} × the class's rates (fitted, capped at the rated peak)"
+                         + (f"; on the chips without DRAM of their own ({', '.join(sorted(NO_DRAM))}) table "
+                            f"activations at {p.act_one_no_dram:g} × (fitted)"
+                            if p.act_one_no_dram != p.act_one else "") + "."
+                         if (p.dw_one, p.act_one, p.act_one_no_dram) != (1.0, 1.0, 1.0) else "")]
             lines += context_lines(res, entries[name]["context_choices"])
     per_chip = defaultdict(lambda: defaultdict(list))
     for name, res in results.items():
@@ -1335,7 +1360,8 @@ def main() -> None:
                           "(gemm, depthwise, vector, attention, activation, norm, memory, buffer_mb, staging, "
                           "channel_tile, folds_batch_norm, sixteen_bit_cost, op_overhead_us, data_overhead_us, "
                           "call_overhead_us; dataflow classes: context_link_gbps, one_context_depthwise, "
-                          "one_context_activation, after per-chip context_mb from "
+                          "one_context_activation (one more for the chips without DRAM of their own), after "
+                          "per-chip context_mb from "
                           "batch-1 / batch-8 pairs; the lowest loss of a descent from the defaults and one at each "
                           "buffer_mb of its grid, with batch norms folded and not, then a descent from there and "
                           "restarts at other fixed costs, then a profile over staging"

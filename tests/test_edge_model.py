@@ -904,6 +904,14 @@ def test_the_edge_fit_prices_one_context_rows_at_their_own_rates():
     assert fe.Batch(rows).predict(p) == pytest.approx([13e-3, 23.81e-3])
     # near the capacity (1.03 within a factor 2 of both): each priced the other way
     assert fe.Batch(rows).predict(p, other=True) == pytest.approx([23.81e-3, 13e-3])
+    # a chip without DRAM of its own runs its one-context activations at its own multiple: 0.25 × 0.01
+    # of 1 GFLOP/s, 5 kFLOPs in 2 ms instead of 1: 14 ms; split, the class's rates (23.81 ms); as a chip
+    # never measured (the class's rates): 13 ms
+    own = fe.Row("dw/hailo-8", "hailo-8", "rt", "hailort", "dw", (224, 224), 1, 1.0, False, peak=1e9)
+    own.feats = rows[0].feats
+    q = fe.Params(**{**vars(p), "context_mb": {"big": 2.0, "small": 0.6, "hailo-8": 2.0}, "act_one_no_dram": 0.25})
+    assert fe.Batch(rows + [own]).predict(q) == pytest.approx([13e-3, 23.81e-3, 14e-3])
+    assert fe.Batch([own], chip_rates=False).predict(q) == pytest.approx([13e-3])
 
 
 def test_the_fitted_one_context_rates_reach_the_prediction():
@@ -912,6 +920,10 @@ def test_the_fitted_one_context_rates_reach_the_prediction():
         assert e.one_context_depthwise == (fit.one_context_depthwise or 1.0)
         assert e.one_context_activation == (fit.one_context_activation or 1.0)
         assert fit.dataflow or (fit.one_context_depthwise is None and fit.one_context_activation is None)
+        for chip, measured in fit.chips.items():  # a chip's own activation rate, else the class's
+            got = for_class(name, chip=chip).one_context_activation
+            assert got == (measured.one_context_activation or fit.one_context_activation or 1.0)
+            assert fit.dataflow or measured.one_context_activation is None
 
 
 def test_every_layer_takes_its_part_of_a_context_besides_its_weights():

@@ -51,7 +51,8 @@ op that computes and is not fused: each takes a part of the chip, whatever its w
 with the capacities). A network with attention is always split. In one context, depthwise
 convolutions and table activations run at ``one_context_depthwise`` and ``one_context_activation``
 times the class's ``depthwise`` and ``activation`` (fitted: the one-context measurements price
-those two ops differently from the split ones).
+those two ops differently from the split ones); a measured chip may have a one-context activation
+rate of its own (the chips without DRAM of their own do).
 
 **On-chip buffer** (``buffer_mb``, fitted per edge class). An NPU moves the tensors of an op that
 fits its on-chip memory while it computes, and keeps intermediates there; one too big is tiled
@@ -131,6 +132,9 @@ class ChipSpeed(_Strict):
     #: ``other_releases`` the speed fitted on each other release's rows; chipfit predicts with ``speed``
     release: str | None = None
     other_releases: dict[str, float] | None = None
+    #: dataflow classes: this chip's one-context table-activation rate, where it differs from the
+    #: class's ``one_context_activation`` (fitted: the chips without DRAM of their own run them apart)
+    one_context_activation: float | None = Field(default=None, gt=0, le=100)
 
 
 class ContextCount(_Strict):
@@ -383,7 +387,8 @@ def for_class(name: str, utilization: float | None = None, chip: str | None = No
                       activation=fit.activation, folds_batch_norm=fit.folds_batch_norm,
                       staging=fit.staging or 0.0, norm=fit.norm,
                       one_context_depthwise=fit.one_context_depthwise or 1.0,
-                      one_context_activation=fit.one_context_activation or 1.0)
+                      one_context_activation=(measured and measured.one_context_activation
+                                              or fit.one_context_activation or 1.0))
 
 
 def band_of(res: Residual | None, what: str, borrowed: bool = False) -> Band | None:
