@@ -3,6 +3,7 @@
     python benchmarks/edge/build.py        # sources/*.csv -> rows.csv (once)
     python benchmarks/fit_edge.py          # fit, write efficiency.yaml, predictions.csv, VALIDATION.md block
     python benchmarks/fit_edge.py --dry-run
+    python benchmarks/fit_edge.py --cv qnn     # one class's error cross-validated by model, nothing written
     python benchmarks/edge/published.py    # then: the scored rows chipfit check shows as published measurements
 
 **Rows used.** Every row of ``benchmarks/edge/rows.csv`` that chipfit can price: an NPU row
@@ -78,7 +79,10 @@ class: in-sample error, leave-one-model-out error, held-out error (with chip spe
 chip, a new model) and leave-one-chip-out error (refit without the chip, predicted at speed 1: a
 chip never measured). Classes with fewer than ``MIN_ROWS`` fit rows are not fitted: they borrow
 the pooled ``npu`` class (fitted on every row of the fitted classes, without chip speeds) and
-their rows check it. The pooled class is also refitted without each fitted runtime's rows in turn
+their rows check it. ``--cv CLASS`` prints a class's error cross-validated by model
+(:func:`cross_validated`: four folds of its fit models, each predicted by the whole search run
+without it), which tests the optimum the search chooses where leave-one-model-out does not; a change
+to the model is kept only when both errors fall. The pooled class is also refitted without each fitted runtime's rows in turn
 (leave-one-runtime-out): that error is the band of every chip priced with the pooled factors, whose
 runtime no fit has seen.
 """
@@ -832,6 +836,31 @@ def leave_one_out(rows: list[Row], key, with_speeds: bool, start: Params, speeds
     return pred
 
 
+#: folds of :func:`cross_validated`
+CV_FOLDS = 4
+
+
+def cv_fold(model: str) -> int:
+    """A fit model's fold in :func:`cross_validated`: a fixed rule, drawn apart from the held-out one."""
+    return (zlib.crc32(model.encode()) // HELD_OUT_MODULUS) % CV_FOLDS
+
+
+def cross_validated(rows: list[Row], with_speeds: bool, orders: int = 1) -> np.ndarray:
+    """Each row predicted by a first fit, the whole search (:func:`fit`), of the rows of the other
+    folds' models (:func:`cv_fold`). Leave-one-model-out refits descend from the class's fit, so they
+    do not test which optimum the search chooses; a change to the model that moves it (another
+    per-op cost, batch norms folded or not) can lower the leave-one-model-out error and still predict
+    new networks worse. A change is kept only when both errors fall."""
+    pred = np.full(len(rows), np.nan)
+    for k in range(CV_FOLDS):
+        idx = [i for i, r in enumerate(rows) if cv_fold(r.model) == k]
+        train = [r for r in rows if cv_fold(r.model) != k]
+        if idx and train:
+            p, speed = fit(Batch(train), with_speeds, orders=orders)
+            pred[idx] = Batch([rows[i] for i in idx]).predict(p, speed)
+    return pred
+
+
 @dataclass
 class ClassResult:
     name: str
@@ -1277,34 +1306,50 @@ def write_validation(block: str) -> None:
     VALIDATION.write_text(text, encoding="utf-8")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--dry-run", action="store_true", help="print, write nothing")
-    ap.add_argument("--orders", type=int, default=ORDERS, metavar="N",
-                    help=f"each class's first fit keeps the lowest loss of N coordinate orders (1: as listed; "
-                         f"2 adds the reverse; more add fixed shuffles; default {ORDERS}); N times the search time")
-    args = ap.parse_args()
-    if args.orders < 1:
-        ap.error("--orders must be at least 1")
-    if not ROWS.exists():
-        sys.exit("benchmarks/edge/rows.csv is missing: run python benchmarks/edge/build.py first")
-    db = database()
-    rows, left, set_aside = select_rows(db)
-    with open(ROWS, encoding="utf-8") as fh:
-        n_rows = sum(1 for _ in fh) - 1
+def priced_rows() -> tuple[list[Row], dict[str, int], list[Row]]:
+    """The rows the fit can price, with their features (see :func:`select_rows`), less those whose
+    network has ops its runtime leaves to the host CPU (runtime_ops.yaml): such a row measures the CPU
+    too, and the per-class factors are fitted on accelerator-only rows."""
+    rows, left, set_aside = select_rows(database())
     graphs = {}
     for r in rows + set_aside:
         key = (r.model, r.hw)
         if key not in graphs:
             graphs[key] = graph_of(*key)
         r.feats = features(graphs[key], r.batch, r.precision, r.layers)
-    # a row whose network has ops its runtime leaves to the host CPU (runtime_ops.yaml) measures the
-    # CPU too: the per-class factors are fitted on accelerator-only rows
     hosted = {r.id for r in rows if placement_for(graphs[(r.model, r.hw)], r.cls) is not None}
     if hosted:
         left["some ops are left to the host CPU (runtime_ops.yaml)"] = len(hosted)
         rows = [r for r in rows if r.id not in hosted]
-    set_aside = [r for r in set_aside if r.id not in hosted]
+    return rows, left, [r for r in set_aside if r.id not in hosted]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dry-run", action="store_true", help="print, write nothing")
+    ap.add_argument("--orders", type=int, default=ORDERS, metavar="N",
+                    help=f"each class's first fit keeps the lowest loss of N coordinate orders (1: as listed; "
+                         f"2 adds the reverse; more add fixed shuffles; default {ORDERS}); N times the search time")
+    ap.add_argument("--cv", metavar="CLASS",
+                    help="print CLASS's error cross-validated by model (see cross_validated), write nothing")
+    args = ap.parse_args()
+    if args.orders < 1:
+        ap.error("--orders must be at least 1")
+    if not ROWS.exists():
+        sys.exit("benchmarks/edge/rows.csv is missing: run python benchmarks/edge/build.py first")
+    rows, left, set_aside = priced_rows()
+    with open(ROWS, encoding="utf-8") as fh:
+        n_rows = sum(1 for _ in fh) - 1
+    if args.cv:
+        fit_rows = [r for r in rows if r.cls == args.cv and not r.heldout]
+        if not fit_rows:
+            ap.error(f"no fit rows of class {args.cv!r}")
+        pred = cross_validated(fit_rows, True, args.orders)
+        meas = np.array([r.measured_s for r in fit_rows])
+        s = stats(pred, meas)
+        print(f"{args.cv}: {len(fit_rows)} fit rows, {CV_FOLDS}-fold cross-validated by model: median "
+              f"{s['median_abs_pct']} %, p90 {s['p90_abs_pct']} %, mean |log| {np.mean(np.abs(np.log(pred / meas))):.4f}")
+        return
     by_class = defaultdict(list)
     for r in rows:
         by_class[r.cls].append(r)
