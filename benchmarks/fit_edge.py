@@ -82,9 +82,9 @@ the pooled ``npu`` class (fitted on every row of the fitted classes, without chi
 their rows check it. ``--cv CLASS`` prints a class's error cross-validated by model
 (:func:`cross_validated`: four folds of its fit models, each predicted by the whole search run
 without it), which tests the optimum the search chooses where leave-one-model-out does not; a change
-to the model is kept only when both errors fall. The pooled class is also refitted without each fitted runtime's rows in turn
-(leave-one-runtime-out): that error is the band of every chip priced with the pooled factors, whose
-runtime no fit has seen.
+to the model is kept only when both errors fall. The pooled class is also refitted without each
+fitted runtime's rows in turn (leave-one-runtime-out): that error is the band of every chip priced
+with the pooled factors, whose runtime no fit has seen.
 """
 
 from __future__ import annotations
