@@ -466,6 +466,7 @@ class Batch:
         self.ops_of = {k: np.flatnonzero(self.cls == k) for k in sorted(set(self.cls.tolist()))}
         self._slices: dict[tuple, np.ndarray] = {}
         self._work: dict[tuple, np.ndarray] = {}
+        self._bases: dict[tuple, tuple] = {}
         self.dataflow = bool(rows) and all(r.cls in DATAFLOW for r in rows)
         self.no_dram = np.array([chip_rates and self.dataflow and r.chip in NO_DRAM for r in rows], dtype=bool)
         # a dataflow chip streams a batch through each layer one image at a time: its ops' bytes per
@@ -518,23 +519,47 @@ class Batch:
             got = self._slices[(name, k)] = full[self.ops_of[k]]
         return got
 
-    def _class_work(self, p: Params, k: int, eff: float) -> np.ndarray:
-        """Per row at speed 1: the compute and DRAM time of its ops of class ``k``, kept per value of
-        what that time depends on, so a descent over one class's factor recomputes that class only."""
-        key = (k, eff, p.tile, p.fold, p.sixteen if self.has_wide else 1.0, p.buffer_mb, p.memory, p.staging)
-        got = self._work.get(key)
+    def _class_base(self, p: Params, k: int) -> tuple:
+        """What the time of class ``k``'s ops depends on besides the class's factor and the memory
+        rate, kept per value of the rest: per row, the compute of its ops that never wait on DRAM
+        (their bytes fit the on-chip buffer: their time is that over the factor, so a row's sum of
+        it is too) and its staging time; the ops that may wait on DRAM, as arrays."""
+        key = (k, p.tile, p.fold, p.sixteen if self.has_wide else 1.0, p.buffer_mb, p.staging)
+        got = self._bases.get(key)
         if got is None:
             padded = self.padded_folded if p.fold else self.padded
             compute = self._slice(padded[p.tile], ("padded", p.fold, p.tile), k)
             if self.has_wide and p.sixteen != 1.0:
                 compute = compute * p.sixteen ** self._slice(self.wide, ("wide",), k)
-            t = np.maximum(compute / eff, self._slice(self.dram(p.buffer_mb), ("dram", p.buffer_mb), k) / p.memory)
-            if p.staging:  # every op stages its bytes, on chip or not, before or after it computes
-                t = t + self._slice(self.bytes_per_bw, ("staged",), k) / p.staging
+            dram = self._slice(self.dram(p.buffer_mb), ("dram", p.buffer_mb), k)
+            idx = self._slice(self.idx, ("idx",), k)
+            waits = dram > 0
+            free = np.bincount(idx[~waits], weights=compute[~waits], minlength=len(self.rows))
+            # every op stages its bytes, on chip or not, before or after it computes
+            staged = (np.bincount(idx, weights=self._slice(self.bytes_per_bw, ("staged",), k) / p.staging,
+                                  minlength=len(self.rows)) if p.staging else None)
+            if len(self._bases) >= 256:
+                self._bases.clear()
+            got = self._bases[key] = (free, compute[waits], dram[waits], idx[waits], staged)
+        return got
+
+    def _class_work(self, p: Params, k: int, eff: float) -> np.ndarray:
+        """Per row at speed 1: the compute and DRAM time of its ops of class ``k``, kept per value of
+        what that time depends on, so a descent over one class's factor recomputes that class only
+        (and, of it, only the ops that may wait on DRAM)."""
+        key = (k, eff, p.tile, p.fold, p.sixteen if self.has_wide else 1.0, p.buffer_mb, p.memory, p.staging)
+        got = self._work.get(key)
+        if got is None:
+            free, compute, dram, idx, staged = self._class_base(p, k)
+            got = free / eff
+            if len(idx):
+                got = got + np.bincount(idx, weights=np.maximum(compute / eff, dram / p.memory),
+                                        minlength=len(self.rows))
+            if staged is not None:
+                got = got + staged
             if len(self._work) >= 4096:
                 self._work.clear()
-            got = self._work[key] = np.bincount(self._slice(self.idx, ("idx",), k), weights=t,
-                                                minlength=len(self.rows))
+            self._work[key] = got
         return got
 
     def parts(self, p: Params, other: bool = False) -> tuple[np.ndarray, np.ndarray]:

@@ -1127,3 +1127,42 @@ def test_the_edge_fit_cross_validates_by_model_with_the_whole_search():
     idx = [i for i, r in enumerate(rows) if folds[r.model] == 0]
     p, _ = fe.fit(fe.Batch([r for r in rows if folds[r.model] != 0]), False)
     assert pred[idx] == pytest.approx(fe.Batch([rows[i] for i in idx]).predict(p))
+
+
+def test_the_fits_op_times_are_the_rooflines_sum_whatever_it_kept_from_an_earlier_evaluation():
+    """The fit keeps, per class, what does not depend on the class's factor (the ops that fit the buffer
+    are summed once); every prediction is still Σ max(FLOPs / (peak × factor), bytes / (bandwidth ×
+    memory), 0 for an op within the buffer) + bytes / (bandwidth × staging) + the fixed costs, written
+    out here per op, for parameters visited in any order."""
+    import sys
+
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import fit_edge as fe
+
+    # two networks: a convolution, a depthwise one and an add, and two convolutions; op bytes 0.5-40 MB
+    cls = [np.array([0, 1, 2], dtype=np.int8), np.array([0, 0], dtype=np.int8)]
+    flops = [np.array([4e9, 1e8, 2e7]), np.array([1e9, 3e9])]
+    nbytes = [np.array([40e6, 0.5e6, 3e6]), np.array([2e6, 10e6])]
+    rows = []
+    for i in range(2):
+        r = fe.Row(f"r{i}", "chip", "rt", "c", f"m{i}", (224, 224), 1, 1.0, False, peak=1e12, bandwidth=10e9)
+        r.feats = (cls[i], flops[i], nbytes[i], len(cls[i]), 0, 0.0, 0.0, False)
+        rows.append(r)
+    b = fe.Batch(rows)
+
+    def by_hand(p):
+        out = []
+        for i in range(2):
+            eff = np.array([(p.gemm, p.depthwise, p.vector)[k] for k in cls[i]])
+            dram = np.where(nbytes[i] > p.buffer_mb * 1e6, nbytes[i] / 10e9 / p.memory, 0.0)
+            t = np.maximum(flops[i] / 1e12 / eff, dram).sum() + len(cls[i]) * p.overhead_us * 1e-6 + p.call_us * 1e-6
+            out.append(t + (nbytes[i].sum() / 10e9 / p.staging if p.staging else 0.0))
+        return np.array(out)
+
+    base = fe.Params(gemm=0.5, depthwise=0.05, vector=0.02, memory=0.4, overhead_us=10.0, call_us=50.0)
+    for change in ({}, {"gemm": 0.25}, {"buffer_mb": 4.0}, {"gemm": 0.125, "buffer_mb": 4.0}, {"memory": 0.1},
+                   {"buffer_mb": 4.0, "staging": 2.0}, {"vector": 0.5, "staging": 2.0}, {"buffer_mb": 100.0}, {}):
+        p = fe.Params(**{**vars(base), **change})
+        assert b.predict(p) == pytest.approx(by_hand(p), rel=1e-12), change
