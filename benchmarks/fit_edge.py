@@ -870,19 +870,35 @@ def cv_fold(model: str) -> int:
     return (zlib.crc32(model.encode()) // HELD_OUT_MODULUS) % CV_FOLDS
 
 
+#: the rows :func:`cross_validated` fits (read by its worker processes, forked with them)
+_CV_ROWS: list[Row] = []
+
+
+def _cv_fit(job: tuple[int, bool, int]) -> tuple[Params, dict] | None:
+    """The whole search on the rows of the folds other than ``job``'s (None: no such rows)."""
+    k, with_speeds, orders = job
+    train = [r for r in _CV_ROWS if cv_fold(r.model) != k]
+    return fit(Batch(train), with_speeds, orders=orders) if train else None
+
+
 def cross_validated(rows: list[Row], with_speeds: bool, orders: int = 1) -> np.ndarray:
     """Each row predicted by a first fit, the whole search (:func:`fit`), of the rows of the other
     folds' models (:func:`cv_fold`). Leave-one-model-out refits descend from the class's fit, so they
     do not test which optimum the search chooses; a change to the model that moves it (another
     per-op cost, batch norms folded or not) can lower the leave-one-model-out error and still predict
-    new networks worse. A change is kept only when both errors fall."""
+    new networks worse. A change is kept only when both errors fall. The folds' searches run in
+    parallel processes."""
+    global _CV_ROWS
+    _CV_ROWS = rows
+    jobs = [(k, with_speeds, orders) for k in range(CV_FOLDS)]
+    with ProcessPoolExecutor(max_workers=min(CV_FOLDS, os.cpu_count() or 1),
+                             mp_context=multiprocessing.get_context("fork")) as ex:
+        fits = list(ex.map(_cv_fit, jobs))
     pred = np.full(len(rows), np.nan)
-    for k in range(CV_FOLDS):
+    for (k, _, _), found in zip(jobs, fits):
         idx = [i for i, r in enumerate(rows) if cv_fold(r.model) == k]
-        train = [r for r in rows if cv_fold(r.model) != k]
-        if idx and train:
-            p, speed = fit(Batch(train), with_speeds, orders=orders)
-            pred[idx] = Batch([rows[i] for i in idx]).predict(p, speed)
+        if idx and found is not None:
+            pred[idx] = Batch([rows[i] for i in idx]).predict(*found)
     return pred
 
 
