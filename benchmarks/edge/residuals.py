@@ -4,7 +4,9 @@
 
 Reads ``predictions.csv`` (the fit's prediction of every priced row) and, per class, prints the
 correlation of log(predicted / measured) with features of the row's network (parameters, FLOPs,
-fixed-cost ops, data moves, depthwise and vector shares of FLOPs, attention, input size, batch),
+fixed-cost ops, data moves, resize ops, depthwise, vector and elementwise shares of FLOPs, attention,
+input size, batch), in sample and, over the fit rows, with each row predicted without its model in the
+fit (leave-one-model-out: what a change to the model would have to explain for new networks),
 the median error per model (fit rows: in-sample; held-out rows marked), for the Hailo rows the
 batch-1 / batch-8 time per image that shows which networks the compiler split into contexts, and
 for Qualcomm AI Hub's rows the time of the same network on the same device under two runtimes of
@@ -37,10 +39,14 @@ def main() -> None:
     for r in rows:
         p = preds.get((r.id, r.cls))
         if p is not None:
-            by_class[r.cls].append((r, float(p["predicted_s"]), p["role"]))
+            by_class[r.cls].append((r, float(p["predicted_s"]), p["role"], float(p["left_out_s"])))
     for cls, items in sorted(by_class.items(), key=lambda kv: -len(kv[1])):
-        y = np.array([np.log(p / r.measured_s) for r, p, _ in items])
+        y = np.array([np.log(p / r.measured_s) for r, p, _, _ in items])
+        fit = np.array([role == "fit" for _, _, role, _ in items])
+        left_out = np.array([np.log(q / r.measured_s) for r, _, _, q in items])
+        items = [x[:3] for x in items]
         fl = [r.feats[1].sum() for r, _, _ in items]
+        kinds = [np.array([o.kind for o in graphs[(r.model, r.hw)].ops]) for r, _, _ in items]
         feats = {
             "log params": [np.log(r.feats[5] + 1) for r, _, _ in items],
             "log FLOPs/image": [np.log(f / r.batch) for f, (r, _, _) in zip(fl, items)],
@@ -48,15 +54,20 @@ def main() -> None:
             "data moves": [r.feats[4] for r, _, _ in items],
             "depthwise share": [r.feats[1][r.feats[0] == 1].sum() / f for f, (r, _, _) in zip(fl, items)],
             "vector share": [r.feats[1][r.feats[0] == 2].sum() / f for f, (r, _, _) in zip(fl, items)],
+            "elementwise share": [r.feats[1][k == "elementwise"].sum() / f for f, k, (r, _, _) in zip(fl, kinds, items)],
+            "resize ops": [float(np.sum(k == "resize")) for k in kinds],
             "attention": [float(r.feats[7]) for r, _, _ in items],
             "input height": [r.hw[0] for r, _, _ in items],
             "batch 8": [float(r.batch == 8) for r, _, _ in items],
         }
-        print(f"== {cls}: {len(items)} rows, sd of log(pred/meas) {y.std():.2f}")
+        print(f"== {cls}: {len(items)} rows, sd of log(pred/meas) {y.std():.2f}; correlation in sample"
+              + (f", and left out (the {fit.sum()} fit rows, each predicted without its model)" if fit.any() else
+                 " (no fit rows in this fit)"))
         for name, v in feats.items():
             v = np.asarray(v, dtype=float)
             if v.std() > 0:
-                print(f"   corr with {name:16s} {np.corrcoef(v, y)[0, 1]:+.2f}")
+                out = f"{np.corrcoef(v[fit], left_out[fit])[0, 1]:+.2f}" if fit.sum() > 2 and v[fit].std() > 0 else "  –"
+                print(f"   corr with {name:17s} {np.corrcoef(v, y)[0, 1]:+.2f}   left out {out}")
         per = defaultdict(list)
         for r, p, role in items:
             per[("HELD " if role == "heldout" else "") + r.model].append(100 * (p / r.measured_s - 1))
