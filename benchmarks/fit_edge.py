@@ -890,7 +890,8 @@ def cross_validated(rows: list[Row], with_speeds: bool, orders: int = 1) -> np.n
     parallel processes."""
     global _CV_ROWS
     _CV_ROWS = rows
-    jobs = [(k, with_speeds, orders) for k in range(CV_FOLDS)]
+    folds = {cv_fold(r.model) for r in rows}
+    jobs = [(k, with_speeds, orders) for k in range(CV_FOLDS) if k in folds]  # a fold with no rows: no fit
     with ProcessPoolExecutor(max_workers=min(CV_FOLDS, os.cpu_count() or 1),
                              mp_context=multiprocessing.get_context("fork")) as ex:
         fits = list(ex.map(_cv_fit, jobs))
