@@ -10,13 +10,18 @@ fit (leave-one-model-out: what a change to the model would have to explain for n
 the median error per model (fit rows: in-sample; held-out rows marked), for the Hailo rows the
 batch-1 / batch-8 time per image that shows which networks the compiler split into contexts, and
 for Qualcomm AI Hub's rows the time of the same network on the same device under two runtimes of
-the same backend and in int8 against float.
+the same backend and in int8 against float, and two checks of what the per-network error is: how
+far two classes agree on it (a network's median left-out error in each class that fitted it,
+correlated over the networks both fitted: runtimes of one backend that agree are seeing the same
+thing in the network's build), and whether it follows the number of layers the runtime compiled
+(AI Hub publishes it per row, "layers on NPU a/b") over the ops chipfit counts.
 Analysis only: it writes nothing.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -84,6 +89,49 @@ def main() -> None:
             print(f"   {chip:10s} {model:20s} need {v[1].feats[6]:6.1f} MB  attention {str(v[1].feats[7]):5s} "
                   f"ratio {v[1].measured_s / (v[8].measured_s / 8):4.2f}")
     same_backend()
+    shared_errors(preds.values())
+    compiled_layers(preds, rows)
+
+
+def shared_errors(preds) -> None:
+    """Per pair of classes, the correlation over the networks both fitted of each network's median
+    left-out error (log, its fit rows) in the one and in the other."""
+    per = defaultdict(lambda: defaultdict(list))
+    for p in preds:
+        if p["role"] == "fit":
+            per[p["class"]][p["model"]].append(np.log(float(p["left_out_s"]) / float(p["measured_s"])))
+    print("== per-network left-out error shared by two classes: correlation over the networks both fitted")
+    names = sorted(per, key=lambda c: -len(per[c]))
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            both = sorted(set(per[a]) & set(per[b]))
+            if len(both) >= 5:
+                x = [np.median(per[a][m]) for m in both]
+                y = [np.median(per[b][m]) for m in both]
+                print(f"   {a:16s} {b:16s} {len(both):3d} networks  {np.corrcoef(x, y)[0, 1]:+.2f}")
+
+
+def compiled_layers(preds: dict, rows: list) -> None:
+    """Qualcomm AI Hub rows: the correlation over a class's fit networks of their median left-out
+    error with log(layers the runtime compiled / ops chipfit counts a fixed cost for) and with
+    log(layers compiled)."""
+    with open(F.ROWS, encoding="utf-8") as fh:
+        notes = {r["id"]: r["notes"] for r in csv.DictReader(fh)}
+    per = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        p = preds.get((r.id, r.cls))
+        found = re.search(r"layers on NPU \d+/(\d+)", notes.get(r.id, ""))
+        if p is not None and p["role"] == "fit" and found and r.feats[3]:
+            per[r.cls][r.model].append((np.log(float(p["left_out_s"]) / r.measured_s), int(found.group(1)), r.feats[3]))
+    print("== compiled layers (AI Hub) against the per-network left-out error: correlation over fit networks")
+    for cls, models in sorted(per.items()):
+        err = np.array([np.median([e for e, _, _ in v]) for v in models.values()])
+        layers = np.array([np.median([n for _, n, _ in v]) for v in models.values()])
+        counted = np.array([v[0][2] for v in models.values()])
+        if len(err) > 2:
+            print(f"   {cls:16s} {len(err):3d} networks  log(compiled / counted) "
+                  f"{np.corrcoef(np.log(layers / counted), err)[0, 1]:+.2f}  log(compiled) "
+                  f"{np.corrcoef(np.log(layers), err)[0, 1]:+.2f}")
 
 
 def same_backend() -> None:
