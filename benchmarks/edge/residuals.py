@@ -10,11 +10,12 @@ fit (leave-one-model-out: what a change to the model would have to explain for n
 the median error per model (fit rows: in-sample; held-out rows marked), for the Hailo rows the
 batch-1 / batch-8 time per image that shows which networks the compiler split into contexts, and
 for Qualcomm AI Hub's rows the time of the same network on the same device under two runtimes of
-the same backend and in int8 against float, and two checks of what the per-network error is: how
-far two classes agree on it (a network's median left-out error in each class that fitted it,
-correlated over the networks both fitted: runtimes of one backend that agree are seeing the same
-thing in the network's build), and whether it follows the number of layers the runtime compiled
-(AI Hub publishes it per row, "layers on NPU a/b") over the ops chipfit counts.
+the same backend and in int8 against float, and three checks of what the per-network error is:
+its share of the left-out error's variance; how far two classes agree on it (a network's median
+left-out error in each class that fitted it, correlated over the networks both fitted: runtimes of
+one backend that agree are seeing the same thing in the network's build); and whether it follows
+the number of layers the runtime compiled (AI Hub publishes it per row, "layers on NPU a/b") over
+the ops chipfit counts.
 Analysis only: it writes nothing.
 """
 
@@ -94,14 +95,20 @@ def main() -> None:
 
 
 def shared_errors(preds) -> None:
-    """Per pair of classes, the correlation over the networks both fitted of each network's median
-    left-out error (log, its fit rows) in the one and in the other."""
+    """Per class, the share of the variance of the fit rows' left-out error (log) that lies between
+    networks; per pair of classes, the correlation over the networks both fitted of each network's
+    median left-out error in the one and in the other."""
     per = defaultdict(lambda: defaultdict(list))
     for p in preds:
         if p["role"] == "fit":
             per[p["class"]][p["model"]].append(np.log(float(p["left_out_s"]) / float(p["measured_s"])))
-    print("== per-network left-out error shared by two classes: correlation over the networks both fitted")
     names = sorted(per, key=lambda c: -len(per[c]))
+    print("== left-out error (log) of the fit rows: the share of its variance between networks (their means)")
+    for c in names:
+        every = np.concatenate([np.array(v) for v in per[c].values()])
+        within = np.concatenate([np.array(v) - np.mean(v) for v in per[c].values()])
+        print(f"   {c:16s} {len(per[c]):3d} networks  {1 - within.var() / every.var():.2f}")
+    print("== per-network left-out error shared by two classes: correlation over the networks both fitted")
     for i, a in enumerate(names):
         for b in names[i + 1:]:
             both = sorted(set(per[a]) & set(per[b]))
