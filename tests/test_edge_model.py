@@ -1166,3 +1166,104 @@ def test_the_fits_op_times_are_the_rooflines_sum_whatever_it_kept_from_an_earlie
                    {"buffer_mb": 4.0, "staging": 2.0}, {"vector": 0.5, "staging": 2.0}, {"buffer_mb": 100.0}, {}):
         p = fe.Params(**{**vars(base), **change})
         assert b.predict(p) == pytest.approx(by_hand(p), rel=1e-12), change
+
+
+def test_a_class_with_an_input_and_output_cost_pays_it_per_element_and_image():
+    """The two-linear network: 1,000 input elements and 1,000 output elements (the last op's). At
+    2 ns each, at a fixed-cost speed of 4: 2,000 × 2 ns / 4 = 1 µs per image, on top of the ops."""
+    g = _graph()
+    assert g.io_elements == 2000
+    plain = roofline(g, INT8, 1e12, 1e12, _eff())
+    r = roofline(g, INT8, 1e12, 1e12, _eff(io_s_per_element=2e-9, fixed_speed=4.0))
+    assert r.io_s == pytest.approx(1e-6)
+    assert r.latency_s == pytest.approx(plain.latency_s + 1e-6)
+    # it grows with the batch, as the ops' work does, and a batch priced from batch 1 agrees
+    r8 = roofline(g, INT8, 1e12, 1e12, _eff(io_s_per_element=2e-9, fixed_speed=4.0), batch=8)
+    assert r8.io_s == pytest.approx(8e-6)
+    assert r.latency_at(8) == pytest.approx(r8.latency_s)
+
+
+def _io_row(fe, cls: str, batch: int, i: int = 0, gflop: float = 1e-3, io: float = 3000):
+    """A fit row of one gemm op of ``gflop`` GFLOP per image on a 1e12 ops/s chip, ``io`` elements in and out."""
+    import numpy as np
+
+    r = fe.Row(f"x/{cls}/{batch}/{i}", "c", "rt", cls, f"m{i}", (224, 224), batch, 1.0, False, peak=1e12)
+    r.feats = (np.array([0], dtype=np.int8), np.array([gflop * 1e9 * batch]), np.zeros(1), 1, 0, 0.0, 0.0, False,
+               {t: np.ones(1) for t in fe.TILE_GRID if t}, np.zeros(1), np.zeros(1), io)
+    return r
+
+
+def test_the_edge_fit_prices_the_input_and_output_of_its_classes_only():
+    """The fit's model: 3,000 elements in and out at 0.5 ns: 1.5 µs per image, on a row of a class of
+    IO_CLASSES; a row of another class (or of a pooled fit of several) pays none."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import fit_edge as fe
+
+    p = fe.Params(gemm=1.0, overhead_us=0.0, io_ns=0.5)
+    (io_class,) = sorted(fe.IO_CLASSES)
+    # 1 MFLOP at 1e12 ops/s: 1 µs per image
+    assert fe.Batch([_io_row(fe, io_class, 1), _io_row(fe, io_class, 8)]).predict(p) == pytest.approx(
+        [1e-6 + 1.5e-6, 8e-6 + 12e-6])
+    assert "rknn" not in fe.IO_CLASSES
+    assert fe.Batch([_io_row(fe, "rknn", 1)]).predict(p) == pytest.approx([1e-6])
+    assert fe.Batch([_io_row(fe, io_class, 1), _io_row(fe, "rknn", 1)]).predict(p) == pytest.approx([1e-6, 1e-6])
+
+
+def test_the_edge_fit_adds_the_input_and_output_cost_after_the_search():
+    """Rows made by the fit's own model with 0.5 ns per element of input and output, over networks whose
+    inputs differ 100-fold: the first fit's search runs without the term (on ``without_io``), the
+    descent after it finds it, and a fit of rows of a class without the term never has one."""
+    import sys
+
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import fit_edge as fe
+
+    (io_class,) = sorted(fe.IO_CLASSES)
+    rng = np.random.default_rng(5)
+    rows = [_io_row(fe, io_class, 1, i, gflop=10 ** rng.uniform(-1, 1), io=10 ** rng.uniform(4, 6)) for i in range(20)]
+    true = fe.Params(gemm=0.5, overhead_us=0.0, call_us=0.0, io_ns=0.5)
+    for r, t in zip(rows, fe.Batch(rows).predict(true)):
+        r.measured_s = float(t)
+    b = fe.Batch(rows)
+    assert not np.any(b.without_io().io) and np.all(b.io > 0) and b.without_io().rows is b.rows
+    p, _ = fe.fit(b, with_speeds=False)
+    assert p.io_ns == pytest.approx(0.5, rel=0.25)
+    assert fe._loss(b, p, {}) < fe._loss(b, fe.fit(b.without_io(), with_speeds=False)[0], {})
+    other = [_io_row(fe, "rknn", 1, i, io=r.feats[11]) for i, r in enumerate(rows)]
+    for r, m in zip(other, rows):
+        r.measured_s = m.measured_s
+    assert fe.fit(fe.Batch(other), with_speeds=False)[0].io_ns == 0.0
+
+
+def test_the_fitted_input_and_output_cost_reaches_the_prediction():
+    fitted = {name for name, fit in efficiency_classes().items() if fit.io_ns_per_element}
+    for name, fit in efficiency_classes().items():
+        assert for_class(name).io_s_per_element == pytest.approx((fit.io_ns_per_element or 0.0) * 1e-9)
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import fit_edge as fe
+
+    assert fitted <= fe.IO_CLASSES
+
+
+def test_check_prices_and_explains_the_input_and_output_cost_of_its_runtime():
+    """resnet50 on a Snapdragon under TFLite (a class with the cost): 3·224·224 input elements and 1,000
+    output elements, at the class's cost per element over the chip's fixed-cost speed; under QNN (no
+    such cost) none."""
+    from chipfit.analysis.explain import check_explanation
+
+    (io_class,) = sorted(n for n, fit in efficiency_classes().items() if fit.io_ns_per_element)
+    r = check("resnet50", "qcs8550", fps=30, runtime=io_class)
+    e = r.efficiency
+    assert r.count.graph.io_elements == 3 * 224 * 224 + 1000
+    assert r.roof1.io_s == pytest.approx(e.io_s_per_element * (3 * 224 * 224 + 1000) / e.fixed_rate)
+    assert r.roof1.latency_s == pytest.approx(sum(o.time_s for o in r.roof1.ops) + r.roof1.call_overhead_s
+                                              + r.roof1.io_s)
+    fixed = dict(check_explanation(r))["fixed costs"]
+    assert "152 k elements of input and output" in fixed and "ns each" in fixed
+    assert check("resnet50", "qcs8550", fps=30, runtime="qnn").roof1.io_s == 0.0

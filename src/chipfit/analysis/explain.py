@@ -161,13 +161,16 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
                           f"the other way: {'one context' if roof.split else 'split'}, "
                           f"{_t(roof.other_latency_s)} a batch"))
     n_start, n_moves = (len(ops) for ops in roof.fixed_cost_ops())
-    if n_start or n_moves or roof.call_overhead_s:
+    if n_start or n_moves or roof.call_overhead_s or roof.io_s:
         per_op = ([f"{n_start} ops (not fused) × {_t(e.op_overhead_s / e.fixed_rate)} to start each"] if n_start else []) \
             + ([f"{n_moves} data moves (concat, copy) × {_t(e.data_overhead_s / e.fixed_rate)}"] if n_moves else [])
         lines.append(("fixed costs", (" + ".join(per_op) + f" = {_t(roof.overhead_s)}, + " if per_op else "")
                       + f"{_t(roof.call_overhead_s)} per call of the runtime, per batch"
+                      + (f", + {si(c.graph.io_elements * roof.batch)} elements of input and output × "
+                         f"{e.io_s_per_element / e.fixed_rate * 1e9:.3g} ns each = {_t(roof.io_s)} (the host copies and "
+                         "converts them)" if roof.io_s else "")
                       + (f" (at the chip's fixed-cost speed {e.fixed_rate:.3g})" if e.fixed_rate != 1 else "")))
-    fixed = roof.overhead_s + roof.call_overhead_s + roof.context_s
+    fixed = roof.overhead_s + roof.call_overhead_s + roof.context_s + roof.io_s
     lines.append(("latency (batch 1)",
                   f"Σ time_i = {_t(by['compute'])} in {n_cmp} compute-bound ops + {_t(by['memory'])} in "
                   f"{n_mem} memory-bound ops" + (f" + {_t(fixed)} fixed costs" if fixed else "")

@@ -13,9 +13,11 @@ call. Batch ``B`` multiplies FLOPs and activation bytes by ``B``; weights are re
 launch, an NPU layer switch): ``efficiency.op_overhead_s`` per op that computes and is not fused
 into the op before it, once per batch, and ``efficiency.call_overhead_s`` once per call (per batch).
 This is why small models at batch 1 run slower than their roofline and why a batch of 8 costs less
-per image. **Chip speed**: a measured chip's ``efficiency.speed`` multiplies its compute rate and
-bandwidth, and its ``efficiency.fixed_rate`` divides the fixed costs (per op, per data move, per
-call, a context reload) (1 for a chip never measured).
+per image. **Input and output**: a class with ``efficiency.io_s_per_element`` also pays that per
+element of the network's input and of its last op's output, per image (the host copies and converts
+them), at the fixed-cost speed. **Chip speed**: a measured chip's ``efficiency.speed`` multiplies its
+compute rate and bandwidth, and its ``efficiency.fixed_rate`` divides the fixed costs (per op, per
+data move, per call, a context reload, the input and output) (1 for a chip never measured).
 
 **Attention and data movement.** A matrix product of two activations (attention's QKᵀ and AV:
 no weights) runs at the class's ``attention`` efficiency when it has one (NPUs run these far
@@ -232,6 +234,7 @@ class Roofline:
     split: bool | None = None      # dataflow chips: split into contexts (None: not a dataflow chip)
     context_bytes: float = 0.0     # dataflow: the chip's one-context capacity (0: not measured)
     context_s: float = 0.0         # dataflow, split: weights reloaded once per batch
+    io_s: float = 0.0              # the host's copy and conversion of the input and output, the batch's
     other_latency_s: float | None = None  # dataflow, near the capacity: one batch priced the other way
     layers: int = 0                # dataflow: the ops that are layers of their own (compute, not fused)
     host: HostRate | None = None   # the CPU that runs the ops left to it (None: none named)
@@ -285,13 +288,13 @@ class Roofline:
 
     @property
     def latency_s(self) -> float:
-        return sum(o.time_s for o in self.ops) + self.call_overhead_s + self.context_s
+        return sum(o.time_s for o in self.ops) + self.call_overhead_s + self.context_s + self.io_s
 
     def latency_at(self, batch: int) -> float:
         """The latency of one batch of ``batch`` from this roofline, without pricing every op again
         (equal to ``roofline(..., batch=batch).latency_s``)."""
         scale = batch / self.batch
-        return sum(o.time_at(scale) for o in self.ops) + self.call_overhead_s + self.context_s
+        return sum(o.time_at(scale) for o in self.ops) + self.call_overhead_s + self.context_s + self.io_s * scale
 
     def throughput_at(self, batch: int) -> float:
         """Inferences per second at ``batch`` (see :meth:`latency_at`)."""
@@ -447,6 +450,8 @@ def roofline(graph: CostGraph, precision: Precision, peak_ops: float, bandwidth:
                  link_bandwidth, efficiency.call_overhead_s / efficiency.fixed_rate if called else 0.0,
                  weight_bytes, max_act, attention, host=host,
                  host_priced=host is not None or not any(t.on_host and (t.flops or t.bytes) for t in times))
+    if called and efficiency.io_s_per_element:  # the host moves the input and output of every image
+        r.io_s = efficiency.io_s_per_element * graph.io_elements * batch / efficiency.fixed_rate
     if efficiency.dataflow:
         r.context_bytes = efficiency.context_bytes
         r.layers = layers

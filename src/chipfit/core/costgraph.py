@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, fields
+from math import prod
 
 from chipfit.core.precision import Precision, get_precision, weight_role
 from chipfit.core.precision import nbytes as _nbytes
@@ -215,6 +216,12 @@ class CostGraph:
     @property
     def flops(self) -> int:
         return 2 * self.macs + self.nonmac_flops
+
+    @property
+    def io_elements(self) -> int:
+        """Elements of the network's inputs and of its last op's output: what a host hands an
+        accelerator and takes back for one pass."""
+        return sum(prod(shape) for shape in self.inputs.values()) + (self.ops[-1].act_write_elems if self.ops else 0)
 
     @property
     def unsupported(self) -> dict[str, int]:

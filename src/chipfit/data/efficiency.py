@@ -74,6 +74,12 @@ input and output channels at a time; a convolution or linear layer whose channel
 not whole tiles (a 3-channel image, a grouped convolution of 4 channels per group) is charged its
 channels rounded up to whole tiles.
 
+**Input and output** (``io_ns_per_element``, fitted for the edge classes where it lowered both the
+leave-one-model-out and the cross-validated error; none elsewhere). The host copies and converts the
+network's input for the accelerator and its output back, for every image: a cost per element of the
+input and of the last op's output, paid at the chip's fixed-cost speed. A 2048 x 1024 segmentation network's input has 42
+times the elements of a 224 x 224 classifier's.
+
 **Error bands.** A class's ``out_of_sample`` residual pools every prediction of a row whose
 model the fit never saw: the rows of the held-out models (``heldout``, chosen by a fixed rule
 before fitting) and each fit row predicted by a refit without its model (leave-one-model-out).
@@ -207,6 +213,9 @@ class ClassFit(_Strict):
     #: channels (input and output, per group) the MAC array takes at a time: a convolution or linear
     #: layer is charged its channels rounded up to whole tiles (fitted; None: no padding)
     channel_tile: int | None = Field(default=None, ge=1, le=1024)
+    #: per element of the network's input and of its output, per image: the host's copy and conversion
+    #: of the tensors it hands the accelerator and takes back, nanoseconds (fitted; None: no such term)
+    io_ns_per_element: float | None = Field(default=None, gt=0, le=1e4)
     chips: dict[str, ChipSpeed] = Field(default_factory=dict)  # per measured chip (edge runtimes)
     heldout: Residual | None = None      # rows of models held out of the fit
     #: held-out rows plus leave-one-model-out predictions of the fit rows: every row predicted
@@ -276,6 +285,7 @@ class Efficiency:
     #: their rates (capped at the rated peak)
     one_context_depthwise: float = 1.0
     one_context_activation: float = 1.0
+    io_s_per_element: float = 0.0   # per element of the network's input and output, per image (0: no such term)
 
     @property
     def fixed_rate(self) -> float:
@@ -385,7 +395,7 @@ def for_class(name: str, utilization: float | None = None, chip: str | None = No
                       context_misjudged=fit.context_choices.near if fit.context_choices else None,
                       buffer_bytes=(fit.buffer_mb or 0.0) * 1e6, channel_tile=fit.channel_tile or 0,
                       activation=fit.activation, folds_batch_norm=fit.folds_batch_norm,
-                      staging=fit.staging or 0.0, norm=fit.norm,
+                      staging=fit.staging or 0.0, norm=fit.norm, io_s_per_element=(fit.io_ns_per_element or 0.0) * 1e-9,
                       one_context_depthwise=fit.one_context_depthwise or 1.0,
                       one_context_activation=(measured and measured.one_context_activation
                                               or fit.one_context_activation or 1.0))

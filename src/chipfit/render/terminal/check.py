@@ -58,8 +58,8 @@ def check_view(r: "CheckResult", explain: bool = False, per_layer: bool = False)
         t.add_row("host link", f"{human_bytes(r.roof1.streamed_bytes)} of weights do not fit in the "
                   f"{human_bytes(r.roof1.onchip_bytes)} on-chip memory and cross the "
                   f"{r.record.chip.host_link.name} every inference: {_t(r.roof1.link_s)}")
-    if r.roof1.overhead_s or r.roof1.call_overhead_s:
-        t.add_row("fixed costs", f"{_t(r.roof1.overhead_s + r.roof1.call_overhead_s)} per batch "
+    if r.roof1.overhead_s or r.roof1.call_overhead_s or r.roof1.io_s:
+        t.add_row("fixed costs", f"{_t(r.roof1.overhead_s + r.roof1.call_overhead_s + r.roof1.io_s)} per batch "
                   f"({fixed_parts(r)})")
     if r.together is not None:
         tg = r.together
@@ -128,7 +128,8 @@ def fixed_parts(r: "CheckResult") -> str:
     parts = ([f"{_t(r.efficiency.op_overhead_s / r.efficiency.fixed_rate)} to start each of {len(starts)} ops"]
              if starts else []) \
         + ([f"{_t(sum(o.overhead_s for o in moves))} for {len(moves)} data moves"] if moves else []) \
-        + ([f"{_t(r.roof1.call_overhead_s)} per call"] if r.roof1.call_overhead_s else [])
+        + ([f"{_t(r.roof1.call_overhead_s)} per call"] if r.roof1.call_overhead_s else []) \
+        + ([f"{_t(r.roof1.io_s)} for the input and output"] if r.roof1.io_s else [])
     return ", ".join(parts)
 
 
