@@ -77,8 +77,8 @@ channels rounded up to whole tiles.
 **Input and output** (``io_ns_per_element``, fitted for the edge classes where it lowered both the
 leave-one-model-out and the cross-validated error; none elsewhere). The host copies and converts the
 network's input for the accelerator and its output back, for every image: a cost per element of the
-input and of the last op's output, paid at the chip's fixed-cost speed. A 2048 x 1024 segmentation network's input has 42
-times the elements of a 224 x 224 classifier's.
+input and of the last op's output, paid at the chip's fixed-cost speed. A 2048 x 1024 segmentation
+network's input has 42 times the elements of a 224 x 224 classifier's.
 
 **Error bands.** A class's ``out_of_sample`` residual pools every prediction of a row whose
 model the fit never saw: the rows of the held-out models (``heldout``, chosen by a fixed rule
