@@ -1267,3 +1267,55 @@ def test_check_prices_and_explains_the_input_and_output_cost_of_its_runtime():
     fixed = dict(check_explanation(r))["fixed costs"]
     assert "152 k elements of input and output" in fixed and "ns each" in fixed
     assert check("resnet50", "qcs8550", fps=30, runtime="qnn").roof1.io_s == 0.0
+
+
+def test_the_edge_fit_scores_a_network_carried_from_its_other_chips():
+    """Three rows of one network on chips a, b, c and one of another network on a alone. Row a's carried
+    prediction is its prediction times the median of b's and c's measured / predicted (2 and 0.5: the
+    median of their logs is 0, a ratio of 1); row b's times the median of 1.25 and 0.5. The network on
+    one chip has nothing to carry."""
+    import math
+    import sys
+
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import fit_edge as fe
+
+    def row(model: str, chip: str, measured: float):
+        return fe.Row(f"{model}/{chip}", chip, "rt", "c", model, (224, 224), 1, measured, False)
+
+    rows = [row("n", "a", 1.0), row("n", "b", 2.0), row("n", "c", 1.0), row("m", "a", 3.0)]
+    pred = np.array([0.8, 1.0, 2.0, 1.0])
+    scaled, measured = fe.measured_elsewhere(rows, pred)
+    assert list(measured) == [1.0, 2.0, 1.0]
+    assert scaled == pytest.approx([0.8 * 1.0, 1.0 * math.sqrt(1.25 * 0.5), 2.0 * math.sqrt(1.25 * 2.0)])
+
+
+def test_check_carries_the_networks_measurements_on_the_classes_other_chips():
+    """resnet50 under QNN on a Snapdragon the class measured: each published measurement of it on the
+    class's other chips priced there by check itself; the prediction here times the median of their
+    measured / predicted ratios, with the band the class's rows measured for such a carry."""
+    import json
+    import math
+    import statistics
+
+    from chipfit.data.published import published_elsewhere
+
+    r = check("resnet50", "qcs8550", fps=30, runtime="qnn")
+    rows = published_elsewhere(r.count.graph, "qcs8550", "int8", "qnn")
+    assert len({p.chip for p in rows}) >= 3 and "qcs8550" not in {p.chip for p in rows}
+    logs = [math.log(p.latency_s / check("resnet50", f"{p.chip}:{p.unit}", fps=30, runtime="qnn",
+                                         batch=p.batch).latency_s) for p in rows]
+    e = r.elsewhere
+    assert e.ratio == pytest.approx(math.exp(statistics.median(logs)))
+    assert e.latency_s == pytest.approx(r.latency_s * e.ratio)
+    fit = efficiency_classes()["qnn"].measured_elsewhere
+    assert (e.band.low, e.band.high, e.band.n) == (min(fit.band_low, 1.0), max(fit.band_high, 1.0), fit.n)
+    out = json.loads(json.dumps(r.to_dict()))["measured_elsewhere"]
+    assert out["latency_s"] == pytest.approx(e.latency_s) and len(out["measurements"]) == len(rows)
+    # nothing to carry: another input size (no published rows), a uniform factor, a chip the class never measured
+    assert check("resnet50", "qcs8550", fps=30, runtime="qnn", input_shape="1x3x256x256").elsewhere is None
+    assert check("resnet50", "qcs8550", fps=30, runtime="qnn", utilization=0.5).elsewhere is None
+    assert "qrb5165" not in efficiency_classes()["qnn"].chips
+    assert check("resnet50", "qrb5165", fps=30, runtime="qnn").elsewhere is None

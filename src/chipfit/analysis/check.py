@@ -25,6 +25,8 @@ Definitions (all per inference at batch 1 unless said otherwise):
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -40,8 +42,8 @@ from chipfit.core.precision import Precision, get_precision
 from chipfit.core.units import duration as _t
 from chipfit.core.units import num, unit_ref
 from chipfit.data.chips import ChipRecord, Unit, database, split_unit, with_mode
-from chipfit.data.efficiency import Efficiency, for_unit, runtimes_of
-from chipfit.data.published import Published, published_for
+from chipfit.data.efficiency import Band, Efficiency, for_unit, runtimes_of
+from chipfit.data.published import Published, published_elsewhere, published_for
 from chipfit.frontends.resolve import is_onnx
 
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -145,6 +147,37 @@ class Measured:
 
 
 @dataclass
+class Elsewhere:
+    """The network's published measurements on the class's other chips, each with chipfit's prediction
+    there, carried to the chip asked: its prediction times their median measured / predicted ratio."""
+
+    rows: list[Measured]
+    band: Band             # what such a prediction erred by, over the class's rows
+    latency_s: float       # of one batch on the chip asked: the prediction times ``ratio``
+    batch: int
+
+    @property
+    def ratio(self) -> float:
+        return math.exp(statistics.median(math.log(m.row.latency_s / m.predicted_s) for m in self.rows))
+
+    @property
+    def chips(self) -> list[str]:
+        return sorted({m.row.chip for m in self.rows})
+
+    @property
+    def max_fps(self) -> float:
+        return self.batch / self.latency_s
+
+    def to_dict(self) -> dict[str, Any]:
+        b = self.band
+        return {"ratio": self.ratio, "latency_s": self.latency_s, "latency_s_low": self.latency_s * b.low,
+                "latency_s_high": self.latency_s * b.high, "max_fps": self.max_fps,
+                "band": {"n": b.n, "median_abs_pct": b.median_abs_pct, "p90_abs_pct": b.p90_abs_pct,
+                         "low": b.low, "high": b.high, "what": b.what},
+                "measurements": [{"chip": m.row.chip, **m.to_dict()} for m in self.rows]}
+
+
+@dataclass
 class CheckResult:
     count: CountResult
     record: ChipRecord
@@ -167,6 +200,7 @@ class CheckResult:
     together: Together | None = None  # set when several units run copies at once (ID:all)
     fallback: Fallback | None = None  # the ops the runtime leaves to the host CPU
     published: list[Measured] = field(default_factory=list)  # measurements of this network here
+    elsewhere: Elsewhere | None = None  # its measurements on the class's other chips, carried here
 
     @cached_property
     def batched(self) -> dict[int, float]:
@@ -398,6 +432,7 @@ class CheckResult:
             "together": self.together.to_dict() if self.together else None,
             "fallback": self.fallback.to_dict() if self.fallback else None,
             "published": [m.to_dict() for m in self.published],
+            "measured_elsewhere": self.elsewhere.to_dict() if self.elsewhere else None,
             "notes": list(self.count.notes) + self.notes + self.roof.notes,
         })
         if per_layer:
@@ -563,7 +598,34 @@ def check(model: Any, chip: str, *, fps: float, precision: str | Precision = "in
                      fuse=fuse, runtime=runtime, host=host, chips_files=chips_files)
     if note:
         result.notes.insert(0, note)
+    result.elsewhere = measured_elsewhere(result, sparse=sparse, fuse=fuse, host=host, chips_files=chips_files)
     return result
+
+
+def measured_elsewhere(result: CheckResult, *, sparse: bool, fuse: bool, host: str | None,
+                       chips_files: Iterable[str]) -> Elsewhere | None:
+    """The network's published measurements on the other chips of the runtime class ``result`` was
+    priced with, each priced there as ``check`` prices it, carried to ``result``'s chip (one the class
+    measured, so that what the carried prediction erred by is known); None when there are none."""
+    eff = result.efficiency
+    if eff.elsewhere is None:
+        return None
+    rows = published_elsewhere(result.count.graph, result.record.id, result.precision.name, eff.efficiency_class)
+    db = database(chips_files)
+    priced: dict[tuple, float] = {}
+    measured = []
+    for p in rows:
+        key = (p.chip, p.unit, p.batch)
+        if key not in priced:
+            record, unit = db.get(f"{p.chip}:{p.unit}")
+            priced[key] = predict(result.count, record, unit, fps=result.fps, batch=p.batch, sparse=sparse, fuse=fuse,
+                                  runtime=eff.efficiency_class, host=host, chips_files=chips_files).latency_s
+        measured.append(Measured(p, priced[key]))
+    if not measured:
+        return None
+    found = Elsewhere(measured, eff.elsewhere, 0.0, result.batch)
+    found.latency_s = result.latency_s * found.ratio
+    return found
 
 
 def pick_units(name: str, spec: str, prec: Precision, sparse: bool = False,

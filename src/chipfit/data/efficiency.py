@@ -225,6 +225,9 @@ class ClassFit(_Strict):
     #: leave-one-runtime-out (a pooled class): a runtime never measured, the band of the class's own chips
     #: (they run runtimes it was not fitted on) and of a class that borrows it
     unmeasured_runtime: Residual | None = None
+    #: a network measured on other chips of the class, predicted on one more of its chips as its
+    #: prediction times its median measured / predicted ratio on the others (see ``chipfit check``)
+    measured_elsewhere: Residual | None = None
     borrows: str | None = None           # the class whose factors this one uses, when it has no rows
 
 
@@ -286,6 +289,9 @@ class Efficiency:
     one_context_depthwise: float = 1.0
     one_context_activation: float = 1.0
     io_s_per_element: float = 0.0   # per element of the network's input and output, per image (0: no such term)
+    #: a chip the class measured: the band of a prediction carried from the network's measurements on
+    #: the class's other chips (None: not a measured chip, or nothing validates it)
+    elsewhere: Band | None = None
 
     @property
     def fixed_rate(self) -> float:
@@ -398,7 +404,9 @@ def for_class(name: str, utilization: float | None = None, chip: str | None = No
                       staging=fit.staging or 0.0, norm=fit.norm, io_s_per_element=(fit.io_ns_per_element or 0.0) * 1e-9,
                       one_context_depthwise=fit.one_context_depthwise or 1.0,
                       one_context_activation=(measured and measured.one_context_activation
-                                              or fit.one_context_activation or 1.0))
+                                              or fit.one_context_activation or 1.0),
+                      elsewhere=band_of(fit.measured_elsewhere, "rows of networks measured on other chips of the "
+                                        "class") if measured is not None and not fit.borrows else None)
 
 
 def band_of(res: Residual | None, what: str, borrowed: bool = False) -> Band | None:

@@ -113,6 +113,26 @@ def published_for(graph: CostGraph, chip: str, unit: str, precision: str, runtim
     return [p for p in rows if (p.macs, p.params) == (graph.macs, graph.params)]
 
 
+@lru_cache(maxsize=1)
+def _by_network() -> dict[tuple, list[Published]]:
+    out: dict[tuple, list[Published]] = {}
+    for p in published_rows():
+        out.setdefault((_canonical(p.model), p.height, p.width, p.precision, p.runtime), []).append(p)
+    return out
+
+
+def published_elsewhere(graph: CostGraph, chip: str, precision: str, runtime: str) -> list[Published]:
+    """The published measurements of the network ``graph`` is (matched as :func:`published_for`
+    matches it), at its input size and ``precision``, with ``runtime``, on every chip but ``chip``."""
+    if len(graph.inputs) != 1:
+        return []
+    shape = next(iter(graph.inputs.values()))
+    if len(shape) != 4:
+        return []
+    rows = _by_network().get((_canonical(graph.model), shape[2], shape[3], precision, runtime), [])
+    return [p for p in rows if p.chip != chip and (p.macs, p.params) == (graph.macs, graph.params)]
+
+
 def networks_on(chip: str) -> dict[tuple[str, str], list[str]]:
     """Per (unit, runtime) of ``chip``: the built-in networks a published measurement exists of, by name."""
     out: dict[tuple[str, str], set[str]] = {}

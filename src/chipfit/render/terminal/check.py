@@ -54,6 +54,8 @@ def check_view(r: "CheckResult", explain: bool = False, per_layer: bool = False)
               + (f"; {num(r.max_fps_batched)} FPS at batch {r.best_batch}" if r.best_batch > 1 else ""))
     for m in r.published:
         t.add_row("published", published_words(r, m))
+    if r.elsewhere is not None:
+        t.add_row("elsewhere", elsewhere_words(r))
     if r.roof1.streamed_bytes:
         t.add_row("host link", f"{human_bytes(r.roof1.streamed_bytes)} of weights do not fit in the "
                   f"{human_bytes(r.roof1.onchip_bytes)} on-chip memory and cross the "
@@ -120,6 +122,17 @@ def published_words(r: "CheckResult", m: "Measured") -> str:
     version = f" {p.runtime_version}" if p.runtime_version else ""
     return (f"batch {p.batch}: {_t(p.latency_s)} measured = {num(p.throughput_fps)} FPS ({meets} {r.fps:g} FPS); "
             f"chipfit {_t(m.predicted_s)} ({m.error_pct:+.0f} %); {p.runtime}{version}, {p.where}")
+
+
+def elsewhere_words(r: "CheckResult") -> str:
+    """The network's published measurements on the class's other chips, carried to this one."""
+    e, b = r.elsewhere, r.elsewhere.band
+    return (f"measured on {len(e.chips)} other chip{'s' if len(e.chips) > 1 else ''} under "
+            f"{r.efficiency.efficiency_class} ({len(e.rows)} row{'s' if len(e.rows) > 1 else ''}) at a median "
+            f"{e.ratio:.3g}× chipfit's prediction there: here {_t(e.latency_s)} ({_t(e.latency_s * b.low)}-"
+            f"{_t(e.latency_s * b.high)}) = {num(e.max_fps)} FPS at batch {e.batch} "
+            f"({'meets' if e.max_fps >= r.fps else 'misses'} {r.fps:g} FPS); such a prediction erred by a median "
+            f"{b.median_abs_pct:.3g} %, p90 {b.p90_abs_pct:.3g} % over {b.n} {b.what}")
 
 
 def fixed_parts(r: "CheckResult") -> str:
