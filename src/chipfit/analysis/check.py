@@ -153,12 +153,17 @@ class Elsewhere:
 
     rows: list[Measured]
     band: Band             # what such a prediction erred by, over the class's rows
-    latency_s: float       # of one batch on the chip asked: the prediction times ``ratio``
+    predicted_s: float     # chipfit's latency of one batch on the chip asked
     batch: int
 
     @property
     def ratio(self) -> float:
         return math.exp(statistics.median(math.log(m.row.latency_s / m.predicted_s) for m in self.rows))
+
+    @property
+    def latency_s(self) -> float:
+        """Of one batch on the chip asked: the prediction times :attr:`ratio`."""
+        return self.predicted_s * self.ratio
 
     @property
     def chips(self) -> list[str]:
@@ -606,26 +611,28 @@ def measured_elsewhere(result: CheckResult, *, sparse: bool, fuse: bool, host: s
                        chips_files: Iterable[str]) -> Elsewhere | None:
     """The network's published measurements on the other chips of the runtime class ``result`` was
     priced with, each priced there as ``check`` prices it, carried to ``result``'s chip (one the class
-    measured, so that what the carried prediction erred by is known); None when there are none."""
+    measured, so that what the carried prediction erred by is known); None when there are none. A
+    chip that cannot price the network as asked (no sparse peak, say) is passed over."""
     eff = result.efficiency
     if eff.elsewhere is None:
         return None
     rows = published_elsewhere(result.count.graph, result.record.id, result.precision.name, eff.efficiency_class)
     db = database(chips_files)
-    priced: dict[tuple, float] = {}
+    priced: dict[tuple, float | None] = {}
     measured = []
     for p in rows:
         key = (p.chip, p.unit, p.batch)
         if key not in priced:
             record, unit = db.get(f"{p.chip}:{p.unit}")
-            priced[key] = predict(result.count, record, unit, fps=result.fps, batch=p.batch, sparse=sparse, fuse=fuse,
-                                  runtime=eff.efficiency_class, host=host, chips_files=chips_files).latency_s
-        measured.append(Measured(p, priced[key]))
-    if not measured:
-        return None
-    found = Elsewhere(measured, eff.elsewhere, 0.0, result.batch)
-    found.latency_s = result.latency_s * found.ratio
-    return found
+            try:
+                priced[key] = predict(result.count, record, unit, fps=result.fps, batch=p.batch, sparse=sparse,
+                                      fuse=fuse, runtime=eff.efficiency_class, host=host,
+                                      chips_files=chips_files).latency_s
+            except ChipfitError:
+                priced[key] = None
+        if priced[key] is not None:
+            measured.append(Measured(p, priced[key]))
+    return Elsewhere(measured, eff.elsewhere, result.latency_s, result.batch) if measured else None
 
 
 def pick_units(name: str, spec: str, prec: Precision, sparse: bool = False,
