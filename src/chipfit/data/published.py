@@ -94,43 +94,32 @@ def _canonical(name: str) -> str:
 def _index() -> dict[tuple, list[Published]]:
     out: dict[tuple, list[Published]] = {}
     for p in published_rows():
-        key = (_canonical(p.model), p.height, p.width, p.chip, p.unit, p.precision, p.runtime)
-        out.setdefault(key, []).append(p)
+        out.setdefault((_canonical(p.model), p.height, p.width, p.precision, p.runtime), []).append(p)
     return out
 
 
-def published_for(graph: CostGraph, chip: str, unit: str, precision: str, runtime: str) -> list[Published]:
-    """The published measurements of the network ``graph`` is, at its input size and ``precision``, on
-    ``unit`` of ``chip`` with ``runtime``: those of the network of its name (a built-in name or alias,
-    a callable's or a file's name) whose MACs and parameters it has; none for any other network (a name
+def _of_network(graph: CostGraph, precision: str, runtime: str) -> list[Published]:
+    """The published measurements of the network ``graph`` is, at its input size and ``precision``,
+    with ``runtime``, on any chip: those of the network of its name (a built-in name or alias, a
+    callable's or a file's name) whose MACs and parameters it has; none for any other network (a name
     alone says nothing of the layers)."""
     if len(graph.inputs) != 1:
         return []
     shape = next(iter(graph.inputs.values()))
     if len(shape) != 4:
         return []
-    rows = _index().get((_canonical(graph.model), shape[2], shape[3], chip, unit, precision, runtime), [])
+    rows = _index().get((_canonical(graph.model), shape[2], shape[3], precision, runtime), [])
     return [p for p in rows if (p.macs, p.params) == (graph.macs, graph.params)]
 
 
-@lru_cache(maxsize=1)
-def _by_network() -> dict[tuple, list[Published]]:
-    out: dict[tuple, list[Published]] = {}
-    for p in published_rows():
-        out.setdefault((_canonical(p.model), p.height, p.width, p.precision, p.runtime), []).append(p)
-    return out
+def published_for(graph: CostGraph, chip: str, unit: str, precision: str, runtime: str) -> list[Published]:
+    """The published measurements of the network ``graph`` is (:func:`_of_network`) on ``unit`` of ``chip``."""
+    return [p for p in _of_network(graph, precision, runtime) if (p.chip, p.unit) == (chip, unit)]
 
 
 def published_elsewhere(graph: CostGraph, chip: str, precision: str, runtime: str) -> list[Published]:
-    """The published measurements of the network ``graph`` is (matched as :func:`published_for`
-    matches it), at its input size and ``precision``, with ``runtime``, on every chip but ``chip``."""
-    if len(graph.inputs) != 1:
-        return []
-    shape = next(iter(graph.inputs.values()))
-    if len(shape) != 4:
-        return []
-    rows = _by_network().get((_canonical(graph.model), shape[2], shape[3], precision, runtime), [])
-    return [p for p in rows if p.chip != chip and (p.macs, p.params) == (graph.macs, graph.params)]
+    """The published measurements of the network ``graph`` is (:func:`_of_network`) on every chip but ``chip``."""
+    return [p for p in _of_network(graph, precision, runtime) if p.chip != chip]
 
 
 def networks_on(chip: str) -> dict[tuple[str, str], list[str]]:
