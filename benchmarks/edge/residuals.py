@@ -15,9 +15,8 @@ its share of the left-out error's variance; how far two classes agree on it (a n
 left-out error in each class that fitted it, correlated over the networks both fitted: runtimes of
 one backend that agree are seeing the same thing in the network's build); and whether it follows
 the number of layers the runtime compiled (AI Hub publishes it per row, "layers on NPU a/b") over
-the ops chipfit counts. Last, what a network's own measurements on other chips are worth: each row
-predicted without its network in the fit (held out, or left out), times the network's median
-measured / predicted ratio on the class's other chips.
+the ops chipfit counts. (What a network's own measurements on other chips are worth is a table of
+``VALIDATION.md``, written by the fit.)
 Analysis only: it writes nothing.
 """
 
@@ -94,7 +93,6 @@ def main() -> None:
     same_backend()
     shared_errors(preds.values())
     compiled_layers(preds, rows)
-    measured_elsewhere(preds.values())
 
 
 def shared_errors(preds) -> None:
@@ -173,32 +171,6 @@ def same_backend() -> None:
     for model, v in sorted(ratios.items(), key=lambda kv: -np.median(kv[1]["tflite-qnn"] or [1.0])):
         print(f"   {model:28s} {fmt(v['tflite-qnn'])} {fmt(v['onnxruntime-qnn'])} {fmt(v['float'])}")
 
-
-
-def measured_elsewhere(preds) -> None:
-    """Per class, the error of each row predicted without its network in the fit (a held-out row's
-    prediction, a fit row's leave-one-model-out one), alone and times the median measured / predicted
-    ratio of the same network at the same input on the class's other chips (rows whose network was
-    measured on no other chip are left out of both)."""
-    by = defaultdict(list)
-    for p in preds:
-        if p["role"] in ("fit", "heldout"):
-            by[(p["class"], p["model"], p["input"])].append(p)
-    alone, scaled, networks = defaultdict(list), defaultdict(list), defaultdict(set)
-    for (cls, model, _), group in by.items():
-        for p in group:
-            others = [np.log(float(o["measured_s"]) / float(o["left_out_s"])) for o in group if o["chip"] != p["chip"]]
-            if others:
-                guess = float(p["left_out_s"]) / float(p["measured_s"])
-                alone[cls].append(abs(guess - 1) * 100)
-                scaled[cls].append(abs(guess * np.exp(np.median(others)) - 1) * 100)
-                networks[cls].add(model)
-    print("== a network measured on other chips of the class: each row without its network in the fit, alone "
-          "and times the network's median measured / predicted ratio there (median / p90 |error|)")
-    for cls in sorted(alone, key=lambda c: -len(alone[c])):
-        a, b = np.array(alone[cls]), np.array(scaled[cls])
-        print(f"   {cls:16s} {len(a):5d} rows, {len(networks[cls]):3d} networks  alone {np.median(a):5.1f} % / "
-              f"{np.percentile(a, 90):5.1f} %   with the ratio {np.median(b):5.1f} % / {np.percentile(b, 90):5.1f} %")
 
 
 if __name__ == "__main__":
