@@ -1085,14 +1085,17 @@ def measured_elsewhere(rows: list[Row], pred: np.ndarray) -> tuple[np.ndarray, n
     """What a network's measurements on other chips of a class are worth, as ``chipfit check`` uses
     them: each row whose network (at its input size) was measured on another chip of the class,
     predicted at ``pred`` (the row without its network in the fit) times the network's median measured
-    / ``pred`` ratio over its rows on the other chips; and those rows' measured latencies."""
+    / ``pred`` ratio over its rows on the other chips (those at the row's batch, where there are any);
+    and those rows' measured latencies."""
     groups = defaultdict(list)
     for i, r in enumerate(rows):
         groups[(r.model, r.hw)].append(i)
     scaled, measured = [], []
     for idx in groups.values():
         for i in idx:
-            others = [math.log(rows[j].measured_s / pred[j]) for j in idx if rows[j].chip != rows[i].chip]
+            elsewhere = [j for j in idx if rows[j].chip != rows[i].chip]
+            same = [j for j in elsewhere if rows[j].batch == rows[i].batch]
+            others = [math.log(rows[j].measured_s / pred[j]) for j in same or elsewhere]
             if others:
                 scaled.append(pred[i] * math.exp(float(np.median(others))))
                 measured.append(rows[i].measured_s)
@@ -1231,12 +1234,13 @@ def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[
                   "(the band those chips show); per runtime left out: "
                   + ", ".join(f"{c} {errors(stats(np.array([x for _, x in rx]), np.array([r.measured_s for r, _ in rx])))}"
                               for c, rx in sorted(by.items())) + "."]
-    lines += ["", "A network measured on other chips of its class: `chipfit check` carries the published "
+    lines += ["", "A network measured on other chips of its class: `chipfit check` and `rank` carry the published "
               "measurements of the network asked, on the class's other chips, to the chip asked (a chip the class "
-              "measured): its prediction times the network's median measured / predicted ratio there. The error "
-              "of that, over every row whose network was measured on another chip: each row predicted without its "
-              "network in the fit, times the ratio over the network's rows on the other chips, predicted the same "
-              "way.", "",
+              "measured): its prediction times the network's median measured / predicted ratio there, over its rows "
+              "at the batch asked where it has any; the verdict rests on that prediction. The error of that, over "
+              "every row whose network was measured on another chip: each row predicted without its network in the "
+              "fit, times the ratio over the network's rows on the other chips (at the row's batch, where there are "
+              "any), predicted the same way.", "",
               "| class | rows | networks | median / p90 | band (5-95 %) | models left out, alone: median / p90 |",
               "|---|---|---|---|---|---|"]
     for name, res in results.items():

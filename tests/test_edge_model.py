@@ -1292,6 +1292,45 @@ def test_the_edge_fit_scores_a_network_carried_from_its_other_chips():
     assert scaled == pytest.approx([0.8 * 1.0, 1.0 * math.sqrt(1.25 * 0.5), 2.0 * math.sqrt(1.25 * 2.0)])
 
 
+def test_the_edge_fit_carries_a_networks_ratio_from_rows_of_the_same_batch():
+    """A network measured at batch 1 and 8 on chips a and b, and at batch 1 alone on c: a's batch-8 row
+    carries b's batch-8 ratio only (4), a's batch-1 row the median of b's and c's batch-1 ratios (2 and
+    0.5: 1); c's batch-1 row the median of a's and b's batch-1 ratios (1 and 2), not their batch-8 ones."""
+    import sys
+
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import fit_edge as fe
+
+    def row(chip: str, batch: int, measured: float):
+        return fe.Row(f"n/{chip}/{batch}", chip, "rt", "c", "n", (224, 224), batch, measured, False)
+
+    rows = [row("a", 1, 1.0), row("a", 8, 4.0), row("b", 1, 2.0), row("b", 8, 8.0), row("c", 1, 0.5)]
+    pred = np.ones(5)
+    scaled, measured = fe.measured_elsewhere(rows, pred)
+    assert list(measured) == [1.0, 4.0, 2.0, 8.0, 0.5]
+    assert scaled == pytest.approx([1.0, 8.0, 0.5 ** 0.5, 4.0, 2.0 ** 0.5])
+
+
+def test_check_carries_a_batch_from_the_same_batch_measured_elsewhere():
+    """yolov8n on a Hailo-8 at batch 8: the Hailo model zoo's batch-8 rows of it on the class's other
+    chips, each priced by check at batch 8 there, carried to check's batch-8 latency here; the carried
+    rate is 8 images per carried latency."""
+    import math
+    import statistics
+
+    r = check("yolov8n", "hailo-8", fps=30, batch=8)
+    e = r.elsewhere
+    assert e is not None and {m.row.batch for m in e.rows} == {8} and "hailo-8" not in e.chips
+    logs = [math.log(m.row.latency_s / check("yolov8n", f"{m.row.chip}:{m.row.unit}", fps=30,
+                                             batch=8).roof.latency_s) for m in e.rows]
+    assert e.ratio == pytest.approx(math.exp(statistics.median(logs)))
+    assert e.latency_s == pytest.approx(r.roof.latency_s * e.ratio)
+    assert e.max_fps == pytest.approx(8 / e.latency_s)
+    assert {m.row.batch for m in check("yolov8n", "hailo-8", fps=30).elsewhere.rows} == {1}
+
+
 def test_check_carries_the_networks_measurements_on_the_classes_other_chips():
     """resnet50 under QNN on a Snapdragon the class measured: each published measurement of it on the
     class's other chips priced there by check itself; the prediction here times the median of their

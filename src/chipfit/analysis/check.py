@@ -148,12 +148,13 @@ class Measured:
 
 @dataclass
 class Elsewhere:
-    """The network's published measurements on the class's other chips, each with chipfit's prediction
-    there, carried to the chip asked: its prediction times their median measured / predicted ratio."""
+    """The network's published measurements on the class's other chips (those at the batch asked, where
+    there are any), each with chipfit's prediction there, carried to the chip asked: its prediction
+    times their median measured / predicted ratio."""
 
     rows: list[Measured]
     band: Band             # what such a prediction erred by, over the class's rows
-    predicted_s: float     # chipfit's latency of one batch on the chip asked
+    predicted_s: float     # chipfit's latency of one batch of ``batch`` on the chip asked
     batch: int
 
     @property
@@ -610,13 +611,15 @@ def check(model: Any, chip: str, *, fps: float, precision: str | Precision = "in
 def measured_elsewhere(result: CheckResult, *, sparse: bool, fuse: bool, host: str | None,
                        chips_files: Iterable[str]) -> Elsewhere | None:
     """The network's published measurements on the other chips of the runtime class ``result`` was
-    priced with, each priced there as ``check`` prices it, carried to ``result``'s chip (one the class
-    measured, so that what the carried prediction erred by is known); None when there are none. A
+    priced with (those at the batch asked, where there are any: a network's ratio travels between chips
+    best at one batch), each priced there as ``check`` prices it, carried to ``result``'s chip (one the
+    class measured, so that what the carried prediction erred by is known); None when there are none. A
     chip that cannot price the network as asked (no sparse peak, say) is passed over."""
     eff = result.efficiency
     if eff.elsewhere is None:
         return None
     rows = published_elsewhere(result.count.graph, result.record.id, result.precision.name, eff.efficiency_class)
+    rows = [p for p in rows if p.batch == result.batch] or rows
     db = database(chips_files)
     priced: dict[tuple, float | None] = {}
     measured = []
@@ -627,12 +630,12 @@ def measured_elsewhere(result: CheckResult, *, sparse: bool, fuse: bool, host: s
             try:
                 priced[key] = predict(result.count, record, unit, fps=result.fps, batch=p.batch, sparse=sparse,
                                       fuse=fuse, runtime=eff.efficiency_class, host=host,
-                                      chips_files=chips_files).latency_s
+                                      chips_files=chips_files).roof.latency_s
             except ChipfitError:
                 priced[key] = None
         if priced[key] is not None:
             measured.append(Measured(p, priced[key]))
-    return Elsewhere(measured, eff.elsewhere, result.latency_s, result.batch) if measured else None
+    return Elsewhere(measured, eff.elsewhere, result.roof.latency_s, result.batch) if measured else None
 
 
 def pick_units(name: str, spec: str, prec: Precision, sparse: bool = False,
