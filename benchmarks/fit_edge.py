@@ -1072,8 +1072,8 @@ def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
     if res.loo_chip is not None:
         entry["unmeasured_chip"] = stats(res.loo_chip, meas(res.fit_rows + res.test_rows))
     if res.speeds:  # a class with chip speeds: what carrying a network's measurements between its chips is worth
-        scaled, measured = measured_elsewhere(res.fit_rows + res.test_rows,
-                                              np.concatenate([res.loo_model, res.test_pred]))
+        scaled, measured, _ = measured_elsewhere(res.fit_rows + res.test_rows,
+                                                 np.concatenate([res.loo_model, res.test_pred]))
         if len(scaled):
             entry["measured_elsewhere"] = stats(scaled, measured)
     if res.loo_runtime is not None:
@@ -1081,25 +1081,25 @@ def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
     return entry
 
 
-def measured_elsewhere(rows: list[Row], pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def measured_elsewhere(rows: list[Row], pred: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """What a network's measurements on other chips of a class are worth, as ``chipfit check`` uses
     them: each row whose network (at its input size) was measured on another chip of the class,
     predicted at ``pred`` (the row without its network in the fit) times the network's median measured
-    / ``pred`` ratio over its rows on the other chips (those at the row's batch, where there are any);
-    and those rows' measured latencies."""
+    / ``pred`` ratio over its rows on the other chips at the row's batch; those rows' measured
+    latencies; and their indices in ``rows``."""
     groups = defaultdict(list)
     for i, r in enumerate(rows):
         groups[(r.model, r.hw)].append(i)
-    scaled, measured = [], []
+    scaled, measured, carried = [], [], []
     for idx in groups.values():
         for i in idx:
-            elsewhere = [j for j in idx if rows[j].chip != rows[i].chip]
-            same = [j for j in elsewhere if rows[j].batch == rows[i].batch]
-            others = [math.log(rows[j].measured_s / pred[j]) for j in same or elsewhere]
+            others = [math.log(rows[j].measured_s / pred[j]) for j in idx
+                      if rows[j].chip != rows[i].chip and rows[j].batch == rows[i].batch]
             if others:
                 scaled.append(pred[i] * math.exp(float(np.median(others))))
                 measured.append(rows[i].measured_s)
-    return np.array(scaled), np.array(measured)
+                carried.append(i)
+    return np.array(scaled), np.array(measured), carried
 
 
 def edges(p: Params) -> list[str]:
@@ -1234,28 +1234,28 @@ def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[
                   "(the band those chips show); per runtime left out: "
                   + ", ".join(f"{c} {errors(stats(np.array([x for _, x in rx]), np.array([r.measured_s for r, _ in rx])))}"
                               for c, rx in sorted(by.items())) + "."]
-    lines += ["", "A network measured on other chips of its class: `chipfit check` and `rank` carry the published "
-              "measurements of the network asked, on the class's other chips, to the chip asked (a chip the class "
-              "measured): its prediction times the network's median measured / predicted ratio there, over its rows "
-              "at the batch asked where it has any; the verdict rests on that prediction. The error of that, over "
-              "every row whose network was measured on another chip: each row predicted without its network in the "
-              "fit, times the ratio over the network's rows on the other chips (at the row's batch, where there are "
-              "any), predicted the same way.", "",
-              "| class | rows | networks | median / p90 | band (5-95 %) | models left out, alone: median / p90 |",
-              "|---|---|---|---|---|---|"]
+    lines += ["", "A network measured on other chips of its class: `chipfit check`, `rank` and `whatif` carry the "
+              "published measurements of the network asked, on the class's other chips, to the chip asked (a chip "
+              "the class measured): its prediction times the network's median measured / predicted ratio there, over its rows "
+              "at the batch asked; the verdict rests on that prediction. The error of that, over every row whose "
+              "network was measured on another chip at its batch: each row predicted without its network in the "
+              "fit, times the ratio over the network's rows on the other chips at the row's batch, predicted the "
+              "same way. The last columns are the held-out rows alone (every held-out network was measured on "
+              "other chips of its class).", "",
+              "| class | rows | networks | median / p90 | band (5-95 %) | the same rows, predicted alone: median / p90 "
+              "| held-out rows | held-out, carried: median / p90 | held-out, predicted alone |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for name, res in results.items():
         m = entries[name].get("measured_elsewhere")
         if res.borrowed or m is None:
             continue
-        every = res.fit_rows + res.test_rows
-        chips_of = defaultdict(set)
-        for r in every:
-            chips_of[(r.model, r.hw)].add(r.chip)
-        alone = [(x, r.measured_s) for r, x in zip(every, np.concatenate([res.loo_model, res.test_pred]))
-                 if len(chips_of[(r.model, r.hw)]) > 1]
-        a = stats(np.array([x for x, _ in alone]), np.array([y for _, y in alone]))
-        lines.append(f"| {name} | {m['n']} | {len({k for k, v in chips_of.items() if len(v) > 1})} | "
-                     f"{errors(m)} | {band(m)} | {errors(a)} |")
+        every, pred = res.fit_rows + res.test_rows, np.concatenate([res.loo_model, res.test_pred])
+        scaled, measured, carried = measured_elsewhere(every, pred)
+        held = [k for k, i in enumerate(carried) if i >= len(res.fit_rows)]
+        lines.append(f"| {name} | {m['n']} | {len({(every[i].model, every[i].hw) for i in carried})} | "
+                     f"{errors(m)} | {band(m)} | {errors(stats(pred[carried], measured))} | {len(held)} | "
+                     + (f"{errors(stats(scaled[held], measured[held]))} | "
+                        f"{errors(stats(pred[carried][held], measured[held]))} |" if held else "– | – |"))
     lines += ["", f"How firm the held-out figures are: a handful of held-out networks decide them, so the held-out "
               f"networks were drawn again with replacement {RESAMPLES:,} times (a fixed random seed) and the median and "
               "p90 recomputed each time; the 5th-95th percentile of each is shown. This measures the luck of "

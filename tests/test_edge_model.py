@@ -1287,15 +1287,16 @@ def test_the_edge_fit_scores_a_network_carried_from_its_other_chips():
 
     rows = [row("n", "a", 1.0), row("n", "b", 2.0), row("n", "c", 1.0), row("m", "a", 3.0)]
     pred = np.array([0.8, 1.0, 2.0, 1.0])
-    scaled, measured = fe.measured_elsewhere(rows, pred)
-    assert list(measured) == [1.0, 2.0, 1.0]
+    scaled, measured, carried = fe.measured_elsewhere(rows, pred)
+    assert list(measured) == [1.0, 2.0, 1.0] and carried == [0, 1, 2]
     assert scaled == pytest.approx([0.8 * 1.0, 1.0 * math.sqrt(1.25 * 0.5), 2.0 * math.sqrt(1.25 * 2.0)])
 
 
 def test_the_edge_fit_carries_a_networks_ratio_from_rows_of_the_same_batch():
-    """A network measured at batch 1 and 8 on chips a and b, and at batch 1 alone on c: a's batch-8 row
-    carries b's batch-8 ratio only (4), a's batch-1 row the median of b's and c's batch-1 ratios (2 and
-    0.5: 1); c's batch-1 row the median of a's and b's batch-1 ratios (1 and 2), not their batch-8 ones."""
+    """A network measured at batch 1 and 8 on chips a and b, at batch 1 alone on c and at batch 4 alone on
+    d: a's batch-8 row carries b's batch-8 ratio only (4), a's batch-1 row the median of b's and c's
+    batch-1 ratios (2 and 0.5: 1); c's batch-1 row the median of a's and b's batch-1 ratios (1 and 2),
+    not their batch-8 ones; d's row, with no other chip at its batch, carries nothing."""
     import sys
 
     import numpy as np
@@ -1306,10 +1307,11 @@ def test_the_edge_fit_carries_a_networks_ratio_from_rows_of_the_same_batch():
     def row(chip: str, batch: int, measured: float):
         return fe.Row(f"n/{chip}/{batch}", chip, "rt", "c", "n", (224, 224), batch, measured, False)
 
-    rows = [row("a", 1, 1.0), row("a", 8, 4.0), row("b", 1, 2.0), row("b", 8, 8.0), row("c", 1, 0.5)]
-    pred = np.ones(5)
-    scaled, measured = fe.measured_elsewhere(rows, pred)
-    assert list(measured) == [1.0, 4.0, 2.0, 8.0, 0.5]
+    rows = [row("a", 1, 1.0), row("a", 8, 4.0), row("b", 1, 2.0), row("b", 8, 8.0), row("c", 1, 0.5),
+            row("d", 4, 3.0)]
+    pred = np.ones(6)
+    scaled, measured, carried = fe.measured_elsewhere(rows, pred)
+    assert list(measured) == [1.0, 4.0, 2.0, 8.0, 0.5] and carried == [0, 1, 2, 3, 4]
     assert scaled == pytest.approx([1.0, 8.0, 0.5 ** 0.5, 4.0, 2.0 ** 0.5])
 
 
@@ -1329,6 +1331,54 @@ def test_check_carries_a_batch_from_the_same_batch_measured_elsewhere():
     assert e.latency_s == pytest.approx(r.roof.latency_s * e.ratio)
     assert e.max_fps == pytest.approx(8 / e.latency_s)
     assert {m.row.batch for m in check("yolov8n", "hailo-8", fps=30).elsewhere.rows} == {1}
+    # no row of it at batch 2 on another chip: nothing carried, the verdict is the class prediction's
+    r2 = check("yolov8n", "hailo-8", fps=30, batch=2)
+    assert r2.elsewhere is None and r2.verdict_basis == "class" and r2.verdict == r2.class_verdict
+
+
+def test_the_verdict_rests_on_the_networks_measurements_elsewhere_where_there_are_some():
+    """yolov8n on a Snapdragon under QNN at 500 FPS: the class prediction's band straddles the rate
+    (UNCERTAIN), the carry's narrower band does not. The verdict, ``sufficient`` and the JSON follow the
+    carry: SUFFICIENT when its slow end (max FPS / the band's high end) meets the rate; rank and whatif
+    give the chip the same verdict; at a batch no other chip measured it rests on the class."""
+    import json
+
+    from chipfit.analysis.check import three_way
+    from chipfit.analysis.rank import rank
+    from chipfit.analysis.whatif import whatif
+
+    r = check("yolov8n", "qcs8550", fps=500, runtime="qnn")
+    e = r.elsewhere
+    slow, fast = e.max_fps / e.band.high, e.max_fps / e.band.low
+    assert r.verdict_basis == "measured_elsewhere" and r.verdict_fps == pytest.approx((e.max_fps, slow, fast))
+    assert r.verdict == three_way(r.memory_fits, 500, slow, fast) == "SUFFICIENT"
+    assert r.class_verdict == three_way(r.memory_fits, 500, r.max_fps_low, r.max_fps_high) == "UNCERTAIN"
+    assert r.sufficient == (e.max_fps >= 500)
+    d = json.loads(json.dumps(r.to_dict()))
+    assert (d["verdict"], d["verdict_basis"], d["class_verdict"]) == ("SUFFICIENT", "measured_elsewhere", "UNCERTAIN")
+    assert d["measured_elsewhere"]["max_fps_low"] == pytest.approx(slow)
+    ranked = {x.chip: x for x in rank("yolov8n", fps=500, runtime="qnn", category="edge").ranked}
+    assert ranked["qcs8550"].verdict == "SUFFICIENT" and ranked["qcs8550"].elsewhere.ratio == pytest.approx(e.ratio)
+    w = whatif("yolov8n", "qcs8550", fps=500, runtime="qnn", levers=["batch"])
+    assert w.baseline.verdict == "SUFFICIENT" and w.to_dict()["options"][0]["max_fps"] == pytest.approx(e.max_fps)
+    # the class's verdict where nothing is carried
+    assert check("yolov8n", "qcs8550", fps=500, runtime="qnn", batch=2).verdict_basis == "class"
+
+
+def test_a_carry_near_a_dataflow_chips_capacity_covers_both_context_choices():
+    """arcface_r50 on a Hailo-8 sits near the chip's one-context capacity: chipfit prices one context,
+    the model zoo measured it split (8.85 ms at batch 1). Its carry from the other Hailo chips keeps its
+    central figure but widens its band as the class's is widened, by the other choice's price over this
+    one, so at 100 FPS the verdict is UNCERTAIN, not a SUFFICIENT that the measured 113 FPS barely meets."""
+    from chipfit.analysis.check import both_prices
+
+    r = check("arcface_r50", "hailo-8", fps=100)
+    e = r.elsewhere
+    assert r.roof1.other_latency_s is not None and e.both_contexts
+    assert (e.low, e.high) == pytest.approx(both_prices((e.band.low, e.band.high), (r.roof1, r.roof)))
+    assert e.high == pytest.approx(e.band.high * r.roof1.other_latency_s / r.roof1.latency_s)
+    assert r.verdict_fps[1] == pytest.approx(e.max_fps / e.high) and r.verdict_fps[1] < 100 < e.max_fps
+    assert r.verdict == "UNCERTAIN"
 
 
 def test_check_carries_the_networks_measurements_on_the_classes_other_chips():

@@ -151,7 +151,7 @@ def test_rank_lists_only_chips_that_meet_the_target_sorted(resnet18):
     powers = [r.power_w for r in res.ranked if r.power_w]
     assert powers == sorted(powers)
     by_latency = chipfit.rank(resnet18, fps=30, precision="int8", by="latency")
-    lat = [r.latency_s for r in by_latency.ranked]
+    lat = [r.latency_s * r.verdict_scale for r in by_latency.ranked]  # on the verdict's basis
     assert lat == sorted(lat)
     edge = chipfit.rank(resnet18, fps=30, precision="int8", category="edge", max_power=30)
     assert all(r.record.chip.category == "edge" and r.power_w <= 30 for r in edge.ranked)

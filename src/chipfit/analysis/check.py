@@ -20,7 +20,13 @@ Definitions (all per inference at batch 1 unless said otherwise):
   (``chipfit.data.efficiency``), and ``max_fps_low/high`` follow; ``verdict`` is ``SUFFICIENT``
   when even the slow end of the band meets the rate (and the model fits in memory),
   ``INSUFFICIENT`` when even the fast end misses it (or the model does not fit), else
-  ``UNCERTAIN``. ``sufficient`` stays the verdict of the central prediction.
+  ``UNCERTAIN``. ``sufficient`` is the verdict of the central prediction;
+- **the verdict's basis** (``verdict_basis``): the class prediction above, or, where the network
+  was published on the class's other chips at the batch asked, those measurements carried here
+  (:class:`Elsewhere`: the prediction times their median measured / predicted ratio, with the band
+  such a carry measured over the class's rows); ``verdict`` and ``sufficient`` follow the basis,
+  ``class_verdict`` is the class prediction's, and ``latency_s``, ``max_fps`` and their bands stay
+  the class prediction's.
 """
 
 from __future__ import annotations
@@ -148,14 +154,20 @@ class Measured:
 
 @dataclass
 class Elsewhere:
-    """The network's published measurements on the class's other chips (those at the batch asked, where
-    there are any), each with chipfit's prediction there, carried to the chip asked: its prediction
-    times their median measured / predicted ratio."""
+    """The network's published measurements on the class's other chips at the batch asked, each with
+    chipfit's prediction there, carried to the chip asked: its prediction times their median measured /
+    predicted ratio."""
 
     rows: list[Measured]
     band: Band             # what such a prediction erred by, over the class's rows
     predicted_s: float     # chipfit's latency of one batch of ``batch`` on the chip asked
     batch: int
+    low: float             # the band's multipliers of the carried latency: ``band``'s, widened near a
+    high: float            # dataflow chip's capacity to cover the other context choice (:func:`both_prices`)
+
+    @property
+    def both_contexts(self) -> bool:
+        return (self.low, self.high) != (self.band.low, self.band.high)
 
     @property
     def ratio(self) -> float:
@@ -176,8 +188,10 @@ class Elsewhere:
 
     def to_dict(self) -> dict[str, Any]:
         b = self.band
-        return {"ratio": self.ratio, "latency_s": self.latency_s, "latency_s_low": self.latency_s * b.low,
-                "latency_s_high": self.latency_s * b.high, "max_fps": self.max_fps,
+        return {"ratio": self.ratio, "batch": self.batch, "latency_s": self.latency_s,
+                "latency_s_low": self.latency_s * self.low, "latency_s_high": self.latency_s * self.high,
+                "max_fps": self.max_fps, "max_fps_low": self.max_fps / self.high,
+                "max_fps_high": self.max_fps / self.low, "both_contexts": self.both_contexts,
                 "band": {"n": b.n, "median_abs_pct": b.median_abs_pct, "p90_abs_pct": b.p90_abs_pct,
                          "low": b.low, "high": b.high, "what": b.what},
                 "measurements": [{"chip": m.row.chip, **m.to_dict()} for m in self.rows]}
@@ -294,10 +308,6 @@ class CheckResult:
         return self.capacity_bytes is None or self.memory_required_bytes <= self.capacity_bytes
 
     @property
-    def sufficient(self) -> bool:
-        return self.memory_fits and self.throughput_fps >= self.fps
-
-    @property
     def energy_per_inference_j(self) -> float | None:
         return self.power_w * self.latency_s if self.power_w else None
 
@@ -347,12 +357,44 @@ class CheckResult:
         return self.max_fps / self.band[0]
 
     @property
-    def verdict(self) -> str:
+    def verdict_basis(self) -> str:
+        """The prediction the verdict rests on: ``measured_elsewhere`` (:attr:`elsewhere`) where the
+        network was published on the class's other chips, else ``class``."""
+        return "measured_elsewhere" if self.elsewhere is not None else "class"
+
+    @property
+    def verdict_fps(self) -> tuple[float, float, float]:
+        """(central, slow end, fast end) inferences/s at the batch asked, on the verdict's basis."""
+        e = self.elsewhere
+        if e is not None:
+            return e.max_fps, e.max_fps / e.high, e.max_fps / e.low
         t = self.throughput_fps
-        v = three_way(self.memory_fits, self.fps, t / self.band[1], t / self.band[0])
+        return t, t / self.band[1], t / self.band[0]
+
+    @property
+    def verdict_scale(self) -> float:
+        """What the verdict's basis multiplies chipfit's latency by: the carried ratio, or 1."""
+        return self.elsewhere.ratio if self.elsewhere is not None else 1.0
+
+    @property
+    def sufficient(self) -> bool:
+        return self.memory_fits and self.verdict_fps[0] >= self.fps
+
+    def _three_way(self, low: float, high: float) -> str:
+        v = three_way(self.memory_fits, self.fps, low, high)
         if v == "SUFFICIENT" and not self.roof1.host_priced:
             return "UNCERTAIN"  # work left to a host CPU that nothing prices
         return v
+
+    @property
+    def verdict(self) -> str:
+        return self._three_way(*self.verdict_fps[1:])
+
+    @property
+    def class_verdict(self) -> str:
+        """The verdict of the class prediction alone (:attr:`verdict` where that is its basis)."""
+        t = self.throughput_fps
+        return self._three_way(t / self.band[1], t / self.band[0])
 
     @property
     def limiting(self) -> str:
@@ -409,6 +451,8 @@ class CheckResult:
             "memory_fits": self.memory_fits,
             "sufficient": self.sufficient,
             "verdict": self.verdict,
+            "verdict_basis": self.verdict_basis,
+            "class_verdict": self.class_verdict,
             "latency_s_low": self.latency_s_low,
             "latency_s_high": self.latency_s_high,
             "max_fps_low": self.max_fps_low,
@@ -609,22 +653,26 @@ def check(model: Any, chip: str, *, fps: float, precision: str | Precision = "in
 
 
 def measured_elsewhere(result: CheckResult, *, sparse: bool, fuse: bool, host: str | None,
-                       chips_files: Iterable[str]) -> Elsewhere | None:
+                       chips_files: Iterable[str],
+                       priced: dict[tuple, float | None] | None = None) -> Elsewhere | None:
     """The network's published measurements on the other chips of the runtime class ``result`` was
-    priced with (those at the batch asked, where there are any: a network's ratio travels between chips
-    best at one batch), each priced there as ``check`` prices it, carried to ``result``'s chip (one the
-    class measured, so that what the carried prediction erred by is known); None when there are none. A
-    chip that cannot price the network as asked (no sparse peak, say) is passed over."""
+    priced with, at the batch asked (a network's ratio travels between chips at one batch; Hailo's
+    differs between batch 1 and 8), each priced there as ``check`` prices it, carried to ``result``'s
+    chip (one the class measured, so that what the carried prediction erred by is known; near a dataflow
+    chip's capacity its band covers the other context choice, as the class's does); None when
+    there are none, or on a sparse peak (the published rows ran dense). A chip that cannot price the
+    network as asked is passed over. ``priced`` keeps the latencies priced, by chip, unit, batch and
+    class, for the next call on the same count and options (``rank``'s chips)."""
     eff = result.efficiency
-    if eff.elsewhere is None:
+    if eff.elsewhere is None or sparse:  # the published rows are dense runs
         return None
     rows = published_elsewhere(result.count.graph, result.record.id, result.precision.name, eff.efficiency_class)
-    rows = [p for p in rows if p.batch == result.batch] or rows
+    rows = [p for p in rows if p.batch == result.batch]
     db = database(chips_files)
-    priced: dict[tuple, float | None] = {}
+    priced = {} if priced is None else priced
     measured = []
     for p in rows:
-        key = (p.chip, p.unit, p.batch)
+        key = (p.chip, p.unit, p.batch, eff.efficiency_class)
         if key not in priced:
             record, unit = db.get(f"{p.chip}:{p.unit}")
             try:
@@ -635,7 +683,10 @@ def measured_elsewhere(result: CheckResult, *, sparse: bool, fuse: bool, host: s
                 priced[key] = None
         if priced[key] is not None:
             measured.append(Measured(p, priced[key]))
-    return Elsewhere(measured, eff.elsewhere, result.roof.latency_s, result.batch) if measured else None
+    if not measured:
+        return None
+    low, high = both_prices((eff.elsewhere.low, eff.elsewhere.high), (result.roof1, result.roof))
+    return Elsewhere(measured, eff.elsewhere, result.roof.latency_s, result.batch, low, high)
 
 
 def pick_units(name: str, spec: str, prec: Precision, sparse: bool = False,

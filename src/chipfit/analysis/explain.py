@@ -198,10 +198,16 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
                   + (f" (the class's ×{e.band.low:.3g} … ×{e.band.high:.3g} around each context choice's price)"
                      if r.both_contexts else "") if e.band else
                   "none: this class has no measurements"))
-    lines.append(("verdict", f"throughput {num(r.throughput_fps / hi)} … {num(r.throughput_fps / lo)} FPS "
-                  f"(central {num(r.throughput_fps)}) against {r.fps:g} FPS, memory "
-                  f"{'fits' if r.memory_fits else 'does not fit'} → {r.verdict} (SUFFICIENT when the slow end meets "
-                  f"the rate, INSUFFICIENT when the fast end misses it, else UNCERTAIN)"))
+    central, slow, fast = r.verdict_fps
+    basis = "" if r.elsewhere is None else (
+        f" on the network's measurements on {len(r.elsewhere.chips)} other chips: {num(r.throughput_fps)} FPS ÷ "
+        f"{r.elsewhere.ratio:.3g} (their median measured / predicted) within ×{r.elsewhere.low:.3g} … "
+        f"×{r.elsewhere.high:.3g} (what such a carry erred by"
+        + (", over both context choices)" if r.elsewhere.both_contexts else ")"))
+    lines.append(("verdict", f"throughput {num(slow)} … {num(fast)} FPS (central {num(central)}){basis} against "
+                  f"{r.fps:g} FPS, memory {'fits' if r.memory_fits else 'does not fit'} → {r.verdict} (SUFFICIENT "
+                  f"when the slow end meets the rate, INSUFFICIENT when the fast end misses it, else UNCERTAIN)"
+                  + (f"; the class prediction alone: {r.class_verdict}" if r.elsewhere is not None else "")))
     return lines
 
 

@@ -3,14 +3,16 @@ target sorted best first (by rated power, margin, energy or latency).
 
 A chip is ranked when its central prediction meets the target; each row carries its error band
 and three-valued verdict, and a chip whose efficiency class has no measurements says so
-(``validated: false``) rather than standing level with a validated one."""
+(``validated: false``) rather than standing level with a validated one. Where the network was
+published on other chips of a chip's runtime class, the verdict rests on those measurements carried
+to the chip, as ``check``'s does (``verdict_basis``), and the sort on the latency they give."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from chipfit.analysis.check import CheckResult, count_for, predict
+from chipfit.analysis.check import CheckResult, count_for, measured_elsewhere, predict
 from chipfit.analysis.count import CountResult
 from chipfit.analysis.explain import rank_explanation
 from chipfit.analysis.fallback import host_cpu, own_cpu
@@ -39,9 +41,10 @@ class RankResult:
             return {k: d[k] for k in (
                 "chip", "chip_name", "unit", "required_tops", "chip_peak_tops", "effective_tops",
                 "margin_tops", "latency_s", "max_fps", "max_fps_batched", "utilization", "bound",
-                "limiting", "memory_fits", "sufficient", "verdict", "max_fps_low", "max_fps_high",
-                "latency_s_low", "latency_s_high", "band", "runtime", "power_w", "energy_per_inference_j")} | {
-                "published": d["published"],
+                "limiting", "memory_fits", "sufficient", "verdict", "verdict_basis", "class_verdict",
+                "max_fps_low", "max_fps_high", "latency_s_low", "latency_s_high", "band", "runtime", "power_w",
+                "energy_per_inference_j")} | {
+                "published": d["published"], "measured_elsewhere": d["measured_elsewhere"],
                 "validated": r.efficiency.validated,
                 "band_borrowed": bool(r.efficiency.band and r.efficiency.band.borrowed)}
 
@@ -60,12 +63,17 @@ class RankResult:
 
 
 def _sort_key(by: str):
+    """Ties, and ``latency``, go to the batch-1 latency on the verdict's basis (times the carried ratio
+    where the verdict rests on the network's measurements on other chips)."""
     inf = float("inf")
+
+    def latency(r: CheckResult) -> float:
+        return r.latency_s * r.verdict_scale
     return {
-        "power": lambda r: (r.power_w if r.power_w else inf, r.latency_s),
-        "margin": lambda r: (-r.margin_tops, r.latency_s),
-        "energy": lambda r: (r.energy_per_inference_j if r.energy_per_inference_j else inf, r.latency_s),
-        "latency": lambda r: (r.latency_s,),
+        "power": lambda r: (r.power_w if r.power_w else inf, latency(r)),
+        "margin": lambda r: (-r.margin_tops, latency(r)),
+        "energy": lambda r: (r.energy_per_inference_j if r.energy_per_inference_j else inf, latency(r)),
+        "latency": lambda r: (latency(r),),
     }[by]
 
 
@@ -87,6 +95,7 @@ def rank(model: Any, *, fps: float, precision: str | Precision = "int8", by: str
                      min_memory_gb=min_memory_gb, power_mode=power_mode)
     count = count_for(model, prec, count_kwargs)
     ranked, failing, skipped = [], [], {}
+    priced: dict = {}  # the other chips' prices of the network, shared by the chips' carries
     for rec in records:
         unit = rec.chip.unit_with(prec.compute, sparse)
         if unit is None:
@@ -95,7 +104,9 @@ def rank(model: Any, *, fps: float, precision: str | Precision = "int8", by: str
         res = predict(count, rec, unit, fps=fps, batch=batch, utilization=utilization, sparse=sparse,
                       runtime=runtime if runtime in runtimes_of(unit) else None,
                       host=None if own_cpu(rec, unit) else host, chips_files=chips_files)
+        res.elsewhere = measured_elsewhere(res, sparse=sparse, fuse=True, host=host, chips_files=chips_files,
+                                           priced=priced)
         (ranked if res.sufficient else failing).append(res)
     ranked.sort(key=_sort_key(by))
-    failing.sort(key=lambda r: -r.throughput_fps)
+    failing.sort(key=lambda r: -r.verdict_fps[0])
     return RankResult(count, float(fps), by, ranked, failing, skipped)

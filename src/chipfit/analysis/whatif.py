@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, Callable, Iterable
 
-from chipfit.analysis.check import CheckResult, pick_unit, predict
+from chipfit.analysis.check import CheckResult, measured_elsewhere, pick_unit, predict
 from chipfit.analysis.count import count
 from chipfit.analysis.params import LEVERS, WhatIfParams, validate
 from chipfit.core.errors import ChipfitError
@@ -66,15 +65,17 @@ class Option:
             "lever": self.lever, "setting": self.setting,
             "macs": self.macs if self.macs is not None else (r.count.macs if r else None),
             "required_tops": r.required_tops if r else None,
-            "latency_s": self.latency_s if self.latency_s is not None else (r.latency_s if r else None),
-            "max_fps": r.throughput_fps if r else None,
+            "latency_s": self.latency_s if self.latency_s is not None else (r.latency_s * r.verdict_scale
+                                                                            if r else None),
+            "max_fps": r.verdict_fps[0] if r else None,
             "memory_bytes": r.memory_required_bytes if r else None,
             "energy_per_inference_j": (r.energy_per_inference_j / r.batch
                                        if r and r.energy_per_inference_j is not None else None),
             "sufficient": r.sufficient if r else None,
             "verdict": r.verdict if r else None,
-            "max_fps_low": r.throughput_fps / r.band[1] if r else None,
-            "max_fps_high": r.throughput_fps / r.band[0] if r else None,
+            "verdict_basis": r.verdict_basis if r else None,
+            "max_fps_low": r.verdict_fps[1] if r else None,
+            "max_fps_high": r.verdict_fps[2] if r else None,
             "accuracy_top1": self.accuracy_top1, "accuracy_source": self.accuracy_source,
             "note": self.note,
         }
@@ -113,7 +114,7 @@ class WhatIfResult:
         best = self.choice()
         return {"model": self.model, "chip": self.chip, "unit": self.unit, "fps": self.fps,
                 "precision": self.precision, "sufficient": self.baseline.sufficient,
-                "verdict": self.baseline.verdict,
+                "verdict": self.baseline.verdict, "verdict_basis": self.baseline.verdict_basis,
                 "macs": self.baseline.count.macs, "required_tops": self.baseline.required_tops,
                 "fitting": [f"{o.lever}: {o.setting}" for o in self.fitting()],
                 "choice": f"{best.lever}: {best.setting}" if best else None,
@@ -139,7 +140,14 @@ def whatif(model: Any, chip: str, *, fps: float, precision: str = "int8", prune_
     peak for is tried, and the others are left out).
     """
     prune_ratios, scales, batches = list(prune_ratios), list(scales), list(batches)
-    price = partial(predict, runtime=runtime)  # every option priced with the same runtime
+
+    def price(counted, record, unit, **kw) -> CheckResult:
+        """Every option priced with the same runtime, and, as ``check`` does, from the measurements of its
+        network on the class's other chips where there are any."""
+        r = predict(counted, record, unit, runtime=runtime, **kw)
+        r.elsewhere = measured_elsewhere(r, sparse=kw.get("sparse", False), fuse=True, host=None,
+                                         chips_files=chips_files)
+        return r
     validate(WhatIfParams, chip=chip, fps=fps, precision=precision, prune_ratios=prune_ratios, scales=scales,
              batches=batches, levers=None if levers is None else list(levers),
              precisions=None if precisions is None else list(precisions), chips_files=chips_files,
@@ -187,8 +195,9 @@ def whatif(model: Any, chip: str, *, fps: float, precision: str = "int8", prune_
     for b in batches if "batch" in asked else ():
         r = price(base_count, record, unit, fps=fps, batch=b)
         wait = (b - 1) / fps
-        options.append(Option("batch", str(b), r, latency_s=r.roof.latency_s + wait,
-                              note=f"a batch takes {_ms(r.roof.latency_s)}, + {_ms(wait)} to fill it "
+        batch_s = r.roof.latency_s * r.verdict_scale
+        options.append(Option("batch", str(b), r, latency_s=batch_s + wait,
+                              note=f"a batch takes {_ms(batch_s)}, + {_ms(wait)} to fill it "
                                    f"({b - 1}/{fps:g} s)"))
 
     tell("input size", 3, steps)

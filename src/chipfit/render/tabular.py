@@ -17,7 +17,8 @@ from chipfit.render.html.page import kind_of
 #: Scalar keys of the summary, per result kind, in order (those present are shown).
 SUMMARY_KEYS = {
     "count": ("model", "precision", "macs", "flops", "nonmac_flops", "params", "weight_bytes", "activation_bytes"),
-    "check": ("model", "chip", "unit", "precision", "fps", "batch", "sufficient", "limiting", "macs", "flops",
+    "check": ("model", "chip", "unit", "precision", "fps", "batch", "sufficient", "verdict", "verdict_basis",
+              "class_verdict", "limiting", "macs", "flops",
               "required_tops", "chip_peak_tops", "effective_tops", "margin_tops", "latency_s", "max_fps",
               "utilization", "bound", "required_bandwidth_gbps", "chip_bandwidth_gbps", "memory_required_bytes",
               "memory_capacity_bytes", "memory_fits", "power_w", "energy_per_inference_j"),
@@ -30,7 +31,8 @@ SUMMARY_KEYS = {
     "plan": ("scenario", "sufficient", "limiting", "required_tops", "required_bandwidth_gbps", "memory_bytes",
              "memory_fits", "utilization", "latency_s", "latency_loaded_s", "latency_budget_s"),
     "plan-rank": ("scenario", "by"),
-    "whatif": ("model", "chip", "unit", "precision", "fps", "sufficient", "macs", "required_tops", "choice"),
+    "whatif": ("model", "chip", "unit", "precision", "fps", "sufficient", "verdict", "verdict_basis", "macs",
+               "required_tops", "choice"),
     "chips": (),
 }
 
@@ -38,7 +40,7 @@ _CHECK_LAYER = ("name", "kind", "op", "op_class", "macs", "flops", "bytes", "int
                 "time_s", "bound", "fused")
 _COUNT_LAYER = ("name", "kind", "op", "module_type", "macs", "flops", "params", "weight_bytes", "activation_bytes",
                 "input_shapes", "output_shapes", "supported")
-_RANK = ("chip", "chip_name", "unit", "sufficient", "max_fps", "latency_s", "utilization", "bound", "required_tops",
+_RANK = ("chip", "chip_name", "unit", "sufficient", "verdict", "verdict_basis", "max_fps", "latency_s", "utilization", "bound", "required_tops",
          "effective_tops", "margin_tops", "memory_fits", "power_w", "energy_per_inference_j", "limiting")
 _LLM_POINT = ("ttft_s", "tpot_s", "decode_tokens_per_s", "decode_tokens_per_s_total", "prefill_tokens_per_s",
               "e2e_latency_s", "weight_bytes", "kv_cache_bytes", "memory_fits")
@@ -48,7 +50,8 @@ _STAGE = ("name", "kind", "model", "chip", "unit", "precision", "rate", "streams
 _PLAN_CHIP = ("chip", "chip_name", "sufficient", "utilization", "memory_bytes", "memory_capacity_bytes",
               "latency_s", "latency_loaded_s", "power_w", "limiting")
 _OPTION = ("lever", "setting", "macs", "required_tops", "latency_s", "max_fps", "memory_bytes",
-           "energy_per_inference_j", "sufficient", "accuracy_top1", "accuracy_source", "note")
+           "energy_per_inference_j", "sufficient", "verdict", "verdict_basis", "accuracy_top1", "accuracy_source",
+           "note")
 _CHIP = ("id", "name", "vendor", "category", "memory_bandwidth_gbps", "memory_gb", "power_w", "origin")
 
 

@@ -298,7 +298,7 @@ def _check(r: dict) -> tuple[str, str]:
          f"{duration(m['latency_s'])} measured = {num(m['throughput_fps'])} FPS; chipfit {duration(m['predicted_latency_s'])}"
          f" ({m['error_pct']:+.0f} %); {m['runtime']} {m['runtime_version']}, {m['source']} {m['source_path']} @ "
          f"{m['source_commit'][:7]}") for m in r.get("published") or []
-    ] + [
+    ] + _elsewhere(r) + [
         ("utilization", "utilization", r["utilization"], f"{percent(r['utilization'])} at {r['fps']:g} FPS"),
         ("bound", "bound", r["bound"], f"{r['bound']}-bound"),
         ("required bandwidth", "required_bandwidth_gbps", r["required_bandwidth_gbps"],
@@ -313,9 +313,27 @@ def _check(r: dict) -> tuple[str, str]:
          f"{si(r['params'])} params"),
         ("chip", "chip", r["chip"], f"{r['chip_name']}, unit {r['unit']}"),
     ] + _efficiency(r.get("efficiency")))
-    body = [_verdict3(verdict, title, r["limiting"]), _section("Summary", kv),
+    e = r.get("measured_elsewhere")
+    basis = (f"; from its measurements on {len({m['chip'] for m in e['measurements']})} other chips "
+             f"(class prediction: {r['class_verdict']})" if e else "")
+    body = [_verdict3(verdict, title, r["limiting"] + basis), _section("Summary", kv),
             _section("Roofline and per-op time", *_layers_charts(r)), _explain(r), _notes(r)]
     return title, "".join(body)
+
+
+def _elsewhere(r: dict) -> list[tuple]:
+    """The summary row of the network's measurements on the class's other chips, carried here."""
+    e = r.get("measured_elsewhere")
+    if not e:
+        return []
+    b, chips = e["band"], sorted({m["chip"] for m in e["measurements"]})
+    return [("measured elsewhere", None, None,
+             f"{num(e['max_fps'])} FPS at batch {e['batch']} ({num(e['max_fps_low'])}-{num(e['max_fps_high'])}"
+             + (" over both context choices" if e.get("both_contexts") else "") + "): "
+             f"chipfit's prediction × {e['ratio']:.3g}, the median measured / predicted of its "
+             f"{len(e['measurements'])} rows on {', '.join(chips)}; such a carry erred by a median "
+             f"{b['median_abs_pct']:.3g} %, p90 {b['p90_abs_pct']:.3g} % over {b['n']} {b['what']}; the verdict "
+             f"rests on it")]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -338,17 +356,20 @@ def _rank(r: dict) -> tuple[str, str]:
                    "green meets it) and rated power",
                    svg.bars(rows, "Chip comparison", ["max FPS", "power W"], [num, lambda w: f"{w:g} W" if w else "-"],
                             log=True, ref=r["fps"], ref_label=f"{r['fps']:g} FPS"))
-    table = _table(["chip", "unit", "max FPS", "band", "measured (batch 1, published)", "latency", "utilization",
+    table = _table(["chip", "unit", "max FPS", "band", "measured (batch 1, published; ≈ carried from other chips)",
+                    "latency", "utilization",
                     "bound", "power", "energy/inference", "verdict"],
                    [[c["chip"], c["unit"], num(c["max_fps"]),
                      f"{num(c['max_fps_low'])}-{num(c['max_fps_high'])}"
                      + (" (borrowed: the runtime has no rows of its own)" if c.get("band_borrowed") else "")
                      if c.get("validated", True) and c.get("max_fps_low") else "none (class not measured)",
-                     ", ".join(num(m["throughput_fps"]) for m in c.get("published") or [] if m["batch"] == 1) or "-",
+                     ", ".join(num(m["throughput_fps"]) for m in c.get("published") or [] if m["batch"] == 1)
+                     or (f"≈{num(c['measured_elsewhere']['max_fps'])}" if c.get("measured_elsewhere") else "-"),
                      duration(c["latency_s"]), percent(c["utilization"]),
                      c["bound"], f"{c['power_w']:g} W" if c.get("power_w") else "-",
                      f"{c['energy_per_inference_j']:.3g} J" if c.get("energy_per_inference_j") else "-",
                      (c.get("verdict") or ("SUFFICIENT" if c["sufficient"] else "INSUFFICIENT")).lower()
+                     + (" (on its measurements on other chips)" if c.get("measured_elsewhere") else "")
                      + ("" if c["sufficient"] else f": {c['limiting']}")] for c in chips])
     skipped = r.get("skipped") or []
     skip = _section("Skipped", "<ul>" + "".join(f"<li>{escape(s['chip'])}: {escape(s['reason'])}</li>"

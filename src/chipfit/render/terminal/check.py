@@ -39,6 +39,10 @@ def verdict_line(r: "CheckResult") -> Text:
     head = Text(r.verdict, style=VERDICT_STYLE[r.verdict])
     head.append(f"  {r.count.model} on {where} at {r.fps:g} FPS, {r.precision.name}"
                 + (f", batch {r.batch}" if r.batch > 1 else ""), style="bold")
+    if r.elsewhere is not None:
+        n = len(r.elsewhere.chips)
+        head.append(f"  from its measurements on {n} other chip{'s' if n > 1 else ''} (class prediction: "
+                    f"{r.class_verdict})")
     return head
 
 
@@ -129,8 +133,9 @@ def elsewhere_words(r: "CheckResult") -> str:
     e, b = r.elsewhere, r.elsewhere.band
     return (f"measured on {len(e.chips)} other chip{'s' if len(e.chips) > 1 else ''} under "
             f"{r.efficiency.efficiency_class} ({len(e.rows)} row{'s' if len(e.rows) > 1 else ''}) at a median "
-            f"{e.ratio:.3g}× chipfit's prediction there: here {_t(e.latency_s)} ({_t(e.latency_s * b.low)}-"
-            f"{_t(e.latency_s * b.high)}) = {num(e.max_fps)} FPS at batch {e.batch} "
+            f"{e.ratio:.3g}× chipfit's prediction there: here {_t(e.latency_s)} ({_t(e.latency_s * e.low)}-"
+            f"{_t(e.latency_s * e.high)}{' over both context choices' if e.both_contexts else ''}) = "
+            f"{num(e.max_fps)} FPS at batch {e.batch} "
             f"({'meets' if e.max_fps >= r.fps else 'misses'} {r.fps:g} FPS); such a prediction erred by a median "
             f"{b.median_abs_pct:.3g} %, p90 {b.p90_abs_pct:.3g} % over {b.n} {b.what}")
 
@@ -177,10 +182,11 @@ RANK_DROP_ORDER = ("J/inf", "memory", "bound", "margin", "peak TOPS", "latency",
 
 
 def _measured_cell(r: "CheckResult") -> str:
-    """The published batch-1 FPS of the network on the chip (a range over runtime releases), else ''."""
+    """The published batch-1 FPS of the network on the chip (a range over runtime releases), else its
+    measurements on the class's other chips carried here ('≈', at the batch ranked), else ''."""
     fps = sorted(m.row.throughput_fps for m in r.published if m.row.batch == 1)
     if not fps:
-        return ""
+        return f"≈{num(r.elsewhere.max_fps, 3)}" if r.elsewhere is not None else ""
     return num(fps[0], 3) if len(fps) == 1 or num(fps[0], 3) == num(fps[-1], 3) else \
         f"{num(fps[0], 3)}-{num(fps[-1], 3)}"
 
@@ -201,7 +207,9 @@ def rank_view(res: "RankResult", show_all: bool = False, explain: bool = False,
             "#": str(i) if r.sufficient else "-", "chip": Text(unit_ref(r.chip, r.unit.id), style=style),
             "peak TOPS": num(r.peak_tops), "margin": f"{r.margin_tops:+.3g}",
             "max FPS": num(r.max_fps) + ("§" if not r.roof1.host_priced else ""),
-            "band": _band_cell(r), "measured": _measured_cell(r), "verdict": Text(r.verdict.lower(), style=VERDICT_STYLE[r.verdict]),
+            "band": _band_cell(r), "measured": _measured_cell(r),
+            "verdict": Text(r.verdict.lower() + ("°" if r.elsewhere is not None else ""),
+                            style=VERDICT_STYLE[r.verdict]),
             "latency": _t(r.latency_s), "bound": r.bound if r.bandwidth_gbps else "compute*",
             "power": f"{r.power_w:g} W" if r.power_w else "?",
             "J/inf": f"{r.energy_per_inference_j:.2g}" if r.energy_per_inference_j else "?",
@@ -241,6 +249,11 @@ def rank_view(res: "RankResult", show_all: bool = False, explain: bool = False,
     if "measured" in columns:
         tail += ("\nmeasured: the FPS a vendor published for this network on the chip at batch 1, with the "
                  "runtime ranked (check shows its source)")
+        if any(c["measured"].startswith("≈") for c in cells):
+            tail += f"; ≈: its measurements on the runtime's other chips, carried to the chip, at batch {rows[0].batch}"
+    if any(r.elsewhere is not None for r in rows):
+        tail += ("\n° the verdict rests on the network's measurements on other chips of the runtime, carried to the "
+                 "chip with the band such a carry measured (check shows them)")
     if "bound" in columns and any(not r.bandwidth_gbps for r in rows):
         tail += "\n* DRAM bandwidth unknown (on-chip or host memory): memory time not modelled, an optimistic bound"
     left_out = [name for name in available if name not in columns]

@@ -16,12 +16,14 @@ if TYPE_CHECKING:
 
 
 def verdict_word(o: dict, fps: float) -> Text:
-    """fits / too slow / memory / not priced, for one option's dict."""
+    """fits / too slow / memory / not priced, for one option's dict; '°' where it rests on the network's
+    measurements on other chips."""
     if o["sufficient"] is None:
         return Text("-", style="dim")
+    mark = "°" if o.get("verdict_basis") == "measured_elsewhere" else ""
     if o["sufficient"]:
-        return Text("fits", style="bold green")
-    return Text("too slow" if (o["max_fps"] or 0) < fps else "no memory", style="bold red")
+        return Text("fits" + mark, style="bold green")
+    return Text(("too slow" if (o["max_fps"] or 0) < fps else "no memory") + mark, style="bold red")
 
 
 def whatif_view(r: "WhatIfResult") -> Group:
@@ -35,8 +37,10 @@ def whatif_view(r: "WhatIfResult") -> Group:
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold")
     summary.add_column()
+    carried = (f", from its measurements on {len(base.elsewhere.chips)} other chips (class prediction: "
+               f"{num(base.max_fps)} FPS, {base.class_verdict})" if base.elsewhere is not None else "")
     summary.add_row("as given", f"{si(base.count.macs)}MACs, needs {num(base.required_tops)} TOPS; max "
-                    f"{num(base.max_fps)} FPS ({base.limiting})")
+                    f"{num(base.verdict_fps[0])} FPS{carried} ({base.limiting})")
     fits = d["fitting"]
     summary.add_row("options that fit", f"{len(fits)} of {sum(o['sufficient'] is not None for o in d['options'])} "
                     "priced" + ("" if fits else ": none closes the gap on this chip"))
@@ -76,6 +80,8 @@ def whatif_view(r: "WhatIfResult") -> Group:
         parts.append(Text(f"note: {cli_words(note)}", style="dim"))
     parts.append(Text("TOPS: needed at the target rate. Latency: one input (a batch adds the wait to fill it)."
                       + (" Energy: rated power × latency." if energy else "")
+                      + (" °: from the network's measurements on other chips of the runtime, carried to this one."
+                         if any(o.get("verdict_basis") == "measured_elsewhere" for o in opts) else "")
                       + (" Top-1: ImageNet-1K, as published with the weights (--json gives each source)."
                          if acc else ""), style="dim"))
     return Group(*parts)
