@@ -18,10 +18,10 @@ from chipfit.render.html.page import kind_of
 SUMMARY_KEYS = {
     "count": ("model", "precision", "macs", "flops", "nonmac_flops", "params", "weight_bytes", "activation_bytes"),
     "check": ("model", "chip", "unit", "precision", "fps", "batch", "sufficient", "verdict", "verdict_basis",
-              "class_verdict", "limiting", "macs", "flops",
-              "required_tops", "chip_peak_tops", "effective_tops", "margin_tops", "latency_s", "max_fps",
-              "utilization", "bound", "required_bandwidth_gbps", "chip_bandwidth_gbps", "memory_required_bytes",
-              "memory_capacity_bytes", "memory_fits", "power_w", "energy_per_inference_j"),
+              "class_verdict", "limiting", "macs", "flops", "required_tops", "chip_peak_tops", "effective_tops",
+              "margin_tops", "latency_s", "max_fps", "utilization", "bound", "required_bandwidth_gbps",
+              "chip_bandwidth_gbps", "memory_required_bytes", "memory_capacity_bytes", "memory_fits", "power_w",
+              "energy_per_inference_j"),
     "rank": ("model", "precision", "fps", "by", "macs", "flops", "required_tops"),
     "llm": ("model", "chip", "unit", "precision", "kv_precision", "engine", "prompt", "output", "batch", "context",
             "chips_count", "ttft_s", "tpot_s", "decode_tokens_per_s", "decode_tokens_per_s_total",
@@ -40,8 +40,9 @@ _CHECK_LAYER = ("name", "kind", "op", "op_class", "macs", "flops", "bytes", "int
                 "time_s", "bound", "fused")
 _COUNT_LAYER = ("name", "kind", "op", "module_type", "macs", "flops", "params", "weight_bytes", "activation_bytes",
                 "input_shapes", "output_shapes", "supported")
-_RANK = ("chip", "chip_name", "unit", "sufficient", "verdict", "verdict_basis", "max_fps", "latency_s", "utilization", "bound", "required_tops",
-         "effective_tops", "margin_tops", "memory_fits", "power_w", "energy_per_inference_j", "limiting")
+_RANK = ("chip", "chip_name", "unit", "sufficient", "verdict", "verdict_basis", "max_fps", "latency_s", "utilization",
+         "bound", "required_tops", "effective_tops", "margin_tops", "memory_fits", "power_w", "energy_per_inference_j",
+         "limiting")
 _LLM_POINT = ("ttft_s", "tpot_s", "decode_tokens_per_s", "decode_tokens_per_s_total", "prefill_tokens_per_s",
               "e2e_latency_s", "weight_bytes", "kv_cache_bytes", "memory_fits")
 _STAGE = ("name", "kind", "model", "chip", "unit", "precision", "rate", "streams", "batch", "repeat", "runs_per_s",
