@@ -82,6 +82,30 @@ def test_check_shows_the_published_rows_of_the_network_chip_and_runtime_asked():
     assert tflite.published and {m.row.runtime for m in tflite.published} == {"tflite-qnn"}
 
 
+def test_an_onnx_export_of_a_published_network_is_that_network(tmp_path):
+    """mobilenet_v2 exported to ONNX folds its batch norms into the convolutions: the same MACs, a few
+    parameters fewer than the published network's (chipfit's graph of the built-in). Named for it, it is
+    that network, within SAME: check shows its published rows and carries those of the other chips."""
+    torch = pytest.importorskip("torch")
+    torchvision = pytest.importorskip("torchvision")
+    from chipfit.data.published import SAME
+
+    path = tmp_path / "mobilenet_v2.onnx"
+    torch.onnx.export(torchvision.models.mobilenet_v2().eval(), (torch.zeros(1, 3, 224, 224),), str(path),
+                      dynamo=False, opset_version=17)
+    built_in, exported = check("mobilenet_v2", "qcs8550", fps=30), check(str(path), "qcs8550", fps=30)
+    p = built_in.published[0].row
+    assert exported.count.macs == p.macs and exported.count.params < p.params
+    assert abs(exported.count.params - p.params) <= SAME * p.params
+    assert len(exported.published) == len(built_in.published)
+    assert exported.elsewhere is not None and exported.elsewhere.chips == built_in.elsewhere.chips
+    # the same file under another name, or the network at another input size, is not it
+    other = tmp_path / "my_net.onnx"
+    other.write_bytes(path.read_bytes())
+    assert not check(str(other), "qcs8550", fps=30).published
+    assert not check("mobilenet_v2", "qcs8550", fps=30, input_shape="1x3x256x256").published
+
+
 def test_the_terminal_and_json_say_whether_the_measurement_meets_the_rate():
     from chipfit.render.terminal.check import published_words
 
