@@ -1234,14 +1234,14 @@ def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[
                   "(the band those chips show); per runtime left out: "
                   + ", ".join(f"{c} {errors(stats(np.array([x for _, x in rx]), np.array([r.measured_s for r, _ in rx])))}"
                               for c, rx in sorted(by.items())) + "."]
-    lines += ["", "A network measured on other chips of its class: `chipfit check`, `rank` and `whatif` carry the "
-              "published measurements of the network asked, on the class's other chips, to the chip asked (a chip "
-              "the class measured): its prediction times the network's median measured / predicted ratio there, over its rows "
-              "at the batch asked; the verdict rests on that prediction. The error of that, over every row whose "
-              "network was measured on another chip at its batch: each row predicted without its network in the "
-              "fit, times the ratio over the network's rows on the other chips at the row's batch, predicted the "
-              "same way. The last columns are the held-out rows alone (every held-out network was measured on "
-              "other chips of its class).", "",
+    lines += ["", "A network measured on other chips of its class: `chipfit check`, `rank`, `whatif` and `plan` carry "
+              "the published measurements of the network asked, on the class's other chips, to the chip asked (a "
+              "chip the class measured): its prediction times the network's median measured / predicted ratio "
+              "there, over its rows at the batch asked; the verdict rests on that prediction. The error of that, "
+              "over every row whose network was measured on another chip at its batch: each row predicted without "
+              "its network in the fit, times the ratio over the network's rows on the other chips at the row's "
+              "batch, predicted the same way. The last columns are the held-out rows alone (every held-out "
+              "network was measured on other chips of its class).", "",
               "| class | rows | networks | median / p90 | band (5-95 %) | the same rows, predicted alone: median / p90 "
               "| held-out rows | held-out, carried: median / p90 | held-out, predicted alone |",
               "|---|---|---|---|---|---|---|---|---|"]

@@ -350,3 +350,19 @@ def test_a_stage_may_name_a_runtime_its_chip_runs(tmp_path):
     assert qnn.stages[0].busy_s != tfl.stages[0].busy_s
     with pytest.raises(ChipfitError, match=r"line 7: stages\[0\]\.runtime: .*hailort is not one this chip runs"):
         plan(_write(tmp_path, text.replace("RUNTIME", "hailort")))
+
+
+def test_a_stage_of_a_network_measured_on_other_chips_takes_the_carried_latency():
+    """yolov8n on an RK3588: published on the class's other Rockchip chips, so the stage's latency is
+    check's carried one (chipfit's latency × their median measured / predicted) and its band the carry's,
+    as check's verdict; a network never published keeps the class prediction."""
+    r = plan({"name": "camera", "chip": "rk3588", "stages": [{"name": "det", "model": "yolov8n", "rate": 30},
+                                                             {"name": "cls", "model": "resnet18", "after": ["det"]}]})
+    det, cls = r.stages
+    c = chipfit.check("yolov8n", "rk3588", fps=30)
+    e = c.elsewhere
+    assert e is not None and det.detail.elsewhere is not None
+    assert det.latency_s == pytest.approx(e.latency_s) and det.band == pytest.approx((e.low, e.high))
+    assert r.to_dict()["stages"][0]["latency_basis"] == "measured_elsewhere"
+    assert cls.detail.elsewhere is None and cls.band == cls.detail.band
+    assert cls.latency_s == pytest.approx(cls.detail.roof.latency_s)

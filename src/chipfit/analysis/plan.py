@@ -44,7 +44,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from chipfit.analysis.check import capacity_of, count_for, pick_unit, predict
+from chipfit.analysis.check import capacity_of, count_for, measured_elsewhere, pick_unit, predict
 from chipfit.analysis.count import CountResult
 from chipfit.analysis.explain import bound_words, plan_explanation
 from chipfit.analysis.fallback import fallback_note, own_cpu
@@ -131,10 +131,12 @@ class StagePlan:
 
     @property
     def band(self) -> tuple[float, float]:
-        """(low, high) multipliers of this stage's time from its class's measured error; an LLM
+        """(low, high) multipliers of this stage's time from its class's measured error (or, where the
+        network's measurements on other chips are carried here, the band such a carry measured); an LLM
         stage takes the wider of its prefill and decode bands; (1, 1) without measurements."""
         if not self.stage.llm:
-            return self.detail.band
+            e = self.detail.elsewhere
+            return (e.low, e.high) if e is not None else self.detail.band
         bands = [b for b in (self.detail.ttft_band, self.detail.tpot_band) if b is not None]
         return (min(b.low for b in bands), max(b.high for b in bands)) if bands else (1.0, 1.0)
 
@@ -153,6 +155,7 @@ class StagePlan:
             "batch_latency_s": self.batch_latency_s, "bound": self.bound,
             "weight_bytes": self.weight_bytes, "working_bytes": self.working_bytes, "note": s.note,
             "notes": list(self.notes),
+            "latency_basis": "class" if s.llm else self.detail.verdict_basis,
         }
         if s.llm:
             d = self.detail
@@ -576,7 +579,9 @@ def _stage(sc: Scenario, i: int, s: Stage, default_chip: str | None, chip_given:
                       host=None if own_cpu(record, unit) else sc.host, chips_files=chips_files)
     except ChipfitError as exc:
         raise fail(where + ("runtime" if s.runtime and "runtime" in str(exc) else "model",), exc) from None
-    batch_s = res.roof.latency_s
+    # as check does: the network's measurements on the runtime's other chips, where there are some
+    res.elsewhere = measured_elsewhere(res, sparse=False, fuse=True, host=sc.host, chips_files=chips_files)
+    batch_s = res.roof.latency_s * res.verdict_scale
     notes = ([note] if note else []) + list(count.notes) + ([fallback_note(res.fallback)] if res.fallback else [])
     return StagePlan(s, record, unit, prec.name, triggers, runs, res.roof.flops / s.batch,
                      res.roof.bytes / s.batch, batch_s / s.batch, s.repeat * batches * batch_s, batch_s,

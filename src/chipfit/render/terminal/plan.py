@@ -52,11 +52,13 @@ def plan_view(r: "PlanResult", explain: bool = False) -> Group:
     for col, just in (("stage · model, precision", "left"), ("runs/s", "right"), ("TOPS", "right"),
                       ("GB/s", "right"), ("memory", "right"), ("latency", "right"), ("share", "right")):
         stages.add_column(col, justify=just, overflow="fold", no_wrap=col != "stage · model, precision")
+    carried = {sp.name for sp in r.stages if not sp.stage.llm and sp.detail.elsewhere is not None}
     for sp in r.stages:
         label = Text(sp.name, style="bold")
         label.append(f"\n{sp.weights_key[1]}, " + ("host CPU" if sp.is_host else sp.precision), style="dim")
         stages.add_row(label, num(sp.runs_per_s, 3), num(sp.required_tops, 3), num(sp.required_bandwidth_gbps, 3),
-                       human_bytes(sp.weight_bytes + sp.working_bytes), duration(sp.latency_s), percent(sp.share))
+                       human_bytes(sp.weight_bytes + sp.working_bytes),
+                       duration(sp.latency_s) + ("°" if sp.name in carried else ""), percent(sp.share))
 
     chips = Table(show_edge=False, header_style="bold", pad_edge=False, title="chips", title_justify="left",
                   title_style="bold")
@@ -75,7 +77,11 @@ def plan_view(r: "PlanResult", explain: bool = False) -> Group:
             for u in c.units:
                 chips.add_row(f"  :{u.unit}" + (" (host)" if u.host_stages and not host else ""),
                               percent(u.utilization), "", "", ", ".join(u.stages))
-    parts: list = [head, summary, Text(""), stages, Text(""), chips]
+    parts: list = [head, summary, Text(""), stages]
+    if carried:
+        parts.append(Text("° from the network's measurements on other chips of the runtime, carried to the chip "
+                          "with the band such a carry measured (check shows them)", style="dim"))
+    parts += [Text(""), chips]
     notes = r.notes
     if notes:
         nt = Table.grid(padding=(0, 2))
