@@ -363,13 +363,16 @@ class CheckResult:
         return "measured_elsewhere" if self.elsewhere is not None else "class"
 
     @property
+    def class_fps(self) -> tuple[float, float, float]:
+        """(central, slow end, fast end) inferences/s at the batch asked, of the class prediction."""
+        t = self.throughput_fps
+        return t, t / self.band[1], t / self.band[0]
+
+    @property
     def verdict_fps(self) -> tuple[float, float, float]:
         """(central, slow end, fast end) inferences/s at the batch asked, on the verdict's basis."""
         e = self.elsewhere
-        if e is not None:
-            return e.max_fps, e.max_fps / e.high, e.max_fps / e.low
-        t = self.throughput_fps
-        return t, t / self.band[1], t / self.band[0]
+        return (e.max_fps, e.max_fps / e.high, e.max_fps / e.low) if e is not None else self.class_fps
 
     @property
     def verdict_scale(self) -> float:
@@ -393,8 +396,7 @@ class CheckResult:
     @property
     def class_verdict(self) -> str:
         """The verdict of the class prediction alone (:attr:`verdict` where that is its basis)."""
-        t = self.throughput_fps
-        return self._three_way(t / self.band[1], t / self.band[0])
+        return self._three_way(*self.class_fps[1:])
 
     @property
     def limiting(self) -> str:
