@@ -1072,21 +1072,28 @@ def class_entry(res: ClassResult, lender: ClassResult | None = None) -> dict:
     if res.loo_chip is not None:
         entry["unmeasured_chip"] = stats(res.loo_chip, meas(res.fit_rows + res.test_rows))
     if res.speeds:  # a class with chip speeds: what carrying a network's measurements between its chips is worth
-        scaled, measured, _ = measured_elsewhere(res.fit_rows + res.test_rows,
-                                                 np.concatenate([res.loo_model, res.test_pred]))
+        rule = here_rule(res.fit_rows, res.loo_model)[0]
+        every = res.fit_rows + res.test_rows
+        scaled, measured, _ = measured_elsewhere(every, np.concatenate([res.loo_model, res.test_pred]),
+                                                 own=rule == "own")
         if len(scaled):
             entry["measured_elsewhere"] = stats(scaled, measured)
+            if rule == "own":
+                entry["carry_includes_chip"] = True
+        if rule == "here":
+            entry["measured_here"] = stats(*measured_here(every)[:2])
     if res.loo_runtime is not None:
         entry["unmeasured_runtime"] = stats(res.loo_runtime, meas(res.fit_rows + res.test_rows))
     return entry
 
 
-def measured_elsewhere(rows: list[Row], pred: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int]]:
+def measured_elsewhere(rows: list[Row], pred: np.ndarray, own: bool = False) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """What a network's measurements on other chips of a class are worth, as ``chipfit check`` uses
     them: each row whose network (at its input size) was measured on another chip of the class,
     predicted at ``pred`` (the row without its network in the fit) times the network's median measured
-    / ``pred`` ratio over its rows on the other chips at the row's batch; those rows' measured
-    latencies; and their indices in ``rows``."""
+    / ``pred`` ratio over its rows on the other chips at the row's batch (``own``: and its other rows on
+    the row's chip, another release's or source's); those rows' measured latencies; and their indices
+    in ``rows``."""
     groups = defaultdict(list)
     for i, r in enumerate(rows):
         groups[(r.model, r.hw)].append(i)
@@ -1094,12 +1101,62 @@ def measured_elsewhere(rows: list[Row], pred: np.ndarray) -> tuple[np.ndarray, n
     for idx in groups.values():
         for i in idx:
             others = [math.log(rows[j].measured_s / pred[j]) for j in idx
-                      if rows[j].chip != rows[i].chip and rows[j].batch == rows[i].batch]
+                      if j != i and (own or rows[j].chip != rows[i].chip) and rows[j].batch == rows[i].batch]
             if others:
                 scaled.append(pred[i] * math.exp(float(np.median(others))))
                 measured.append(rows[i].measured_s)
                 carried.append(i)
     return np.array(scaled), np.array(measured), carried
+
+
+def measured_here(rows: list[Row]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """What a network's published measurement on the chip asked is worth, as ``chipfit check`` uses it:
+    each row with another row of its network, input size and batch on its chip (another release or
+    source), predicted as those rows' median measured latency (geometric); those rows' measured
+    latencies; and their indices in ``rows``."""
+    groups = defaultdict(list)
+    for i, r in enumerate(rows):
+        groups[(r.model, r.hw, r.batch, r.chip)].append(i)
+    scaled, measured, here = [], [], []
+    for idx in groups.values():
+        for i in idx:
+            others = [math.log(rows[j].measured_s) for j in idx if j != i]
+            if others:
+                scaled.append(math.exp(float(np.median(others))))
+                measured.append(rows[i].measured_s)
+                here.append(i)
+    return np.array(scaled), np.array(measured), here
+
+
+#: the fit rows a class needs, measured again on their own chip and on other chips, for the fit to let a
+#: published measurement on the chip asked change what the verdict rests on (:func:`here_rule`)
+HERE_ROWS = 20
+
+
+def here_rule(rows: list[Row], pred: np.ndarray) -> tuple[str, dict[str, dict]]:
+    """What a published measurement of the network on the chip asked does to the verdict, decided on a
+    class's fit rows (``pred``: each predicted without its network in the fit) that were measured again
+    on their chip (another release or source) and on other chips at their batch. Each such row is
+    predicted three ways: ``here`` (the other measurements on its chip), ``carry`` (the network's ratio
+    on the other chips, :func:`measured_elsewhere`) and ``own`` (the ratio over its other rows, its
+    chip's included). ``here`` when it beats ``carry`` in both median and p90 |error| (the verdict rests
+    on the chip's own measurements), else ``own`` when that does (the carry takes the chip's rows in),
+    else "" (the carry leaves them out); "" with fewer than :data:`HERE_ROWS` such rows. Returns the
+    choice and each way's errors over those rows."""
+    here_s, _, here_i = measured_here(rows)
+    carry_s, _, carry_i = measured_elsewhere(rows, pred)
+    own_s, _, own_i = measured_elsewhere(rows, pred, own=True)
+    both = sorted(set(here_i) & set(carry_i))
+    if not both:
+        return "", {}
+    pick = lambda s, idx: np.array([s[idx.index(i)] for i in both])  # noqa: E731
+    m = np.array([rows[i].measured_s for i in both])
+    ways = {"here": stats(pick(here_s, here_i), m), "carry": stats(pick(carry_s, carry_i), m),
+            "own": stats(pick(own_s, own_i), m)}
+    beats = lambda a: all(ways[a][k] < ways["carry"][k] for k in ("median_abs_pct", "p90_abs_pct"))  # noqa: E731
+    if len(both) < HERE_ROWS:
+        return "", ways
+    return ("here" if beats("here") else "own" if beats("own") else ""), ways
 
 
 def edges(p: Params) -> list[str]:
@@ -1250,12 +1307,31 @@ def validation_block(results: dict[str, ClassResult], entries: dict, left: dict[
         if res.borrowed or m is None:
             continue
         every, pred = res.fit_rows + res.test_rows, np.concatenate([res.loo_model, res.test_pred])
-        scaled, measured, carried = measured_elsewhere(every, pred)
+        scaled, measured, carried = measured_elsewhere(every, pred, own=entries[name].get("carry_includes_chip", False))
         held = [k for k, i in enumerate(carried) if i >= len(res.fit_rows)]
         lines.append(f"| {name} | {m['n']} | {len({(every[i].model, every[i].hw) for i in carried})} | "
                      f"{errors(m)} | {band(m)} | {errors(stats(pred[carried], measured))} | {len(held)} | "
                      + (f"{errors(stats(scaled[held], measured[held]))} | "
                         f"{errors(stats(pred[carried][held], measured[held]))} |" if held else "– | – |"))
+    choices = {"here": "the verdict rests on the chip's own measurements", "own": "the carry takes the chip's rows in",
+               "": "the carry leaves the chip's rows out"}
+    lines += ["", "A network published on the chip asked: what should its measurement there do to the verdict? A user's "
+              "run is another run, so the fit asks it of the rows measured again on their own chip (another runtime "
+              "release or source) and also on other chips at their batch, each predicted three ways: by the other "
+              "measurements on its chip (their median), by the carry above, and by the carry over the network's "
+              "other rows with its chip's included. The fit decides on its fit rows: the chip's own measurements "
+              "when they beat the carry in both median and p90, else the carry with the chip's rows when that "
+              f"does, else the carry as above; a class with fewer than {HERE_ROWS} such rows keeps the carry. The "
+              "band of the chip's own measurements (5-95 %) is over every row measured again on its chip.", "",
+              "| class | fit rows | the chip's other measurements | carry | carry, the chip's rows in | choice | band |",
+              "|---|---|---|---|---|---|---|"]
+    for name, res in results.items():
+        if res.borrowed or not res.speeds:
+            continue
+        choice, ways = here_rule(res.fit_rows, res.loo_model)
+        if ways:
+            lines.append(f"| {name} | {ways['here']['n']} | {errors(ways['here'])} | {errors(ways['carry'])} | {errors(ways['own'])} "
+                         f"| {choices[choice]} | {band(entries[name].get('measured_here'))} |")
     lines += ["", f"How firm the held-out figures are: a handful of held-out networks decide them, so the held-out "
               f"networks were drawn again with replacement {RESAMPLES:,} times (a fixed random seed) and the median and "
               "p90 recomputed each time; the 5th-95th percentile of each is shown. This measures the luck of "

@@ -1315,16 +1315,59 @@ def test_the_edge_fit_carries_a_networks_ratio_from_rows_of_the_same_batch():
     assert scaled == pytest.approx([1.0, 8.0, 0.5 ** 0.5, 4.0, 2.0 ** 0.5])
 
 
+def test_the_edge_fit_chooses_what_a_measurement_on_the_chip_asked_does_to_the_verdict():
+    """Networks measured twice on chip a (two releases) and once on chip b. Each a row is predicted
+    three ways: by a's other row (``here``), by b's ratio (the carry), by the median ratio over a's other
+    row and b's (the carry, a's rows in). (1) a's two releases measure alike (1 and 1), b measures 2 on a
+    prediction of 1: here errs 0 %, the carry 100 %: the verdict rests on a's own rows. (2) a's releases
+    measure 1 and 2 where the fit predicts 1 and 2, b 1.5 on 1: here errs 100 % and 50 %, the carry 50 %
+    on both, the carry with a's rows in sqrt(1.5) - 1 = 22.5 % on both: the carry takes the chip's rows
+    in. Below HERE_ROWS such rows the fit keeps the carry as it is."""
+    import math
+    import sys
+
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import fit_edge as fe
+
+    def rows_of(n: int, a1: float, a2: float, b: float):
+        rows = []
+        for k in range(n):
+            rows += [fe.Row(f"n{k}/a/1", "a", "rt", "c", f"n{k}", (224, 224), 1, a1, False),
+                     fe.Row(f"n{k}/a/2", "a", "rt", "c", f"n{k}", (224, 224), 1, a2, False),
+                     fe.Row(f"n{k}/b", "b", "rt", "c", f"n{k}", (224, 224), 1, b, False)]
+        return rows
+
+    rows = rows_of(10, 1.0, 1.0, 2.0)
+    scaled, measured, here = fe.measured_here(rows)
+    assert here == [i for i in range(30) if i % 3 != 2] and list(scaled) == list(measured) == [1.0] * 20
+    choice, ways = fe.here_rule(rows, np.ones(30))
+    assert choice == "here" and ways["here"]["median_abs_pct"] == 0 and ways["carry"]["median_abs_pct"] == 100
+    rows = rows_of(10, 1.0, 2.0, 1.5)
+    pred = np.array([1.0, 2.0, 1.0] * 10)
+    scaled, _, carried = fe.measured_elsewhere(rows, pred, own=True)
+    assert carried == list(range(30))
+    assert scaled[:3] == pytest.approx([math.sqrt(1.5), 2 * math.sqrt(1.5), 1.0])  # b: a's two ratios of 1
+    choice, ways = fe.here_rule(rows, pred)
+    assert choice == "own" and ways["own"]["n"] == 20
+    assert (ways["here"]["median_abs_pct"], ways["carry"]["median_abs_pct"]) == (75.0, 50.0)
+    assert ways["own"]["p90_abs_pct"] == pytest.approx(100 * (math.sqrt(1.5) - 1), abs=0.01)
+    assert fe.here_rule(rows_of(9, 1.0, 2.0, 1.5), np.array([1.0, 2.0, 1.0] * 9))[0] == ""
+
+
 def test_check_carries_a_batch_from_the_same_batch_measured_elsewhere():
-    """yolov8n on a Hailo-8 at batch 8: the Hailo model zoo's batch-8 rows of it on the class's other
-    chips, each priced by check at batch 8 there, carried to check's batch-8 latency here; the carried
-    rate is 8 images per carried latency."""
+    """yolov8n on a Hailo-8 at batch 8: the Hailo model zoo's batch-8 rows of it on the class's chips
+    (this one's too where the class's fit chose to carry the chip's own rows), each priced by check at
+    batch 8 there, carried to check's batch-8 latency here; the carried rate is 8 images per carried
+    latency."""
     import math
     import statistics
 
     r = check("yolov8n", "hailo-8", fps=30, batch=8)
     e = r.elsewhere
-    assert e is not None and {m.row.batch for m in e.rows} == {8} and "hailo-8" not in e.chips
+    assert e is not None and {m.row.batch for m in e.rows} == {8} and len(e.chips) >= 3
+    assert ("hailo-8" in e.chips) == efficiency_classes()["hailort"].carry_includes_chip
     logs = [math.log(m.row.latency_s / check("yolov8n", f"{m.row.chip}:{m.row.unit}", fps=30,
                                              batch=8).roof.latency_s) for m in e.rows]
     assert e.ratio == pytest.approx(math.exp(statistics.median(logs)))
@@ -1365,6 +1408,42 @@ def test_the_verdict_rests_on_the_networks_measurements_elsewhere_where_there_ar
     assert check("yolov8n", "qcs8550", fps=500, runtime="qnn", batch=2).verdict_basis == "class"
 
 
+def test_the_verdict_rests_on_the_chips_own_measurements_where_the_fit_chose_them():
+    """TFLite with the QNN delegate: the fit found a network's other measurements on its own chip closer
+    than the carry, so yolov8n on a QCS6490, published there under two AI Hub releases, is judged on
+    those: their median latency (the geometric mean of two), with the band rows measured again on their
+    chip showed; at 200 FPS the class prediction straddles the rate, the measurements do not. rank,
+    whatif and plan give the same basis; under QNN on the same chip (the fit chose the carry) and at a
+    batch not published here, the verdict rests elsewhere."""
+    import json
+    import math
+
+    from chipfit.analysis.check import three_way
+    from chipfit.analysis.rank import rank
+    from chipfit.analysis.whatif import whatif
+
+    fit = efficiency_classes()["tflite-qnn"].measured_here
+    r = check("yolov8n", "qcs6490", fps=200, runtime="tflite-qnn")
+    rows = [m.row for m in r.published if m.row.batch == 1]
+    assert len(rows) == 2 and fit is not None
+    h = r.here
+    latency = math.sqrt(rows[0].latency_s * rows[1].latency_s)
+    assert h.latency_s == pytest.approx(latency) and (h.low, h.high) == (fit.band_low, fit.band_high)
+    slow, fast = 1 / latency / fit.band_high, 1 / latency / fit.band_low
+    assert r.verdict_basis == "measured_here" and r.verdict_fps == pytest.approx((1 / latency, slow, fast))
+    assert r.verdict == three_way(True, 200, slow, fast) == "SUFFICIENT" and r.class_verdict == "UNCERTAIN"
+    assert r.verdict_scale == pytest.approx(latency / r.roof.latency_s)
+    d = json.loads(json.dumps(r.to_dict()))
+    assert d["measured_here"]["here"] and d["measured_here"]["max_fps_low"] == pytest.approx(slow)
+    assert d["verdict_max_fps"] == pytest.approx(1 / latency) and d["measured_elsewhere"] is not None
+    ranked = {x.chip: x for x in rank("yolov8n", fps=200, runtime="tflite-qnn", category="edge").ranked}
+    assert ranked["qcs6490"].verdict_basis == "measured_here"
+    w = whatif("yolov8n", "qcs6490", fps=200, runtime="tflite-qnn", levers=["batch"])
+    assert w.baseline.verdict_basis == "measured_here" and w.to_dict()["options"][0]["max_fps"] == pytest.approx(1 / latency)
+    assert check("yolov8n", "qcs6490", fps=200, runtime="qnn").verdict_basis == "measured_elsewhere"
+    assert check("yolov8n", "qcs6490", fps=200, runtime="tflite-qnn", batch=2).here is None
+
+
 def test_a_carry_near_a_dataflow_chips_capacity_covers_both_context_choices():
     """arcface_r50 on a Hailo-8 sits near the chip's one-context capacity: chipfit prices one context,
     the model zoo measured it split (8.85 ms at batch 1). Its carry from the other Hailo chips keeps its
@@ -1384,16 +1463,20 @@ def test_a_carry_near_a_dataflow_chips_capacity_covers_both_context_choices():
 def test_check_carries_the_networks_measurements_on_the_classes_other_chips():
     """resnet50 under QNN on a Snapdragon the class measured: each published measurement of it on the
     class's other chips priced there by check itself; the prediction here times the median of their
-    measured / predicted ratios, with the band the class's rows measured for such a carry."""
+    measured / predicted ratios, with the band the class's rows measured for such a carry; the chip's
+    own rows count among them where the class's fit chose that."""
     import json
     import math
     import statistics
 
-    from chipfit.data.published import published_elsewhere
+    from chipfit.data.published import published_elsewhere, published_for
 
     r = check("resnet50", "qcs8550", fps=30, runtime="qnn")
     rows = published_elsewhere(r.count.graph, "qcs8550", "int8", "qnn")
     assert len({p.chip for p in rows}) >= 3 and "qcs8550" not in {p.chip for p in rows}
+    own = published_for(r.count.graph, "qcs8550", "main", "int8", "qnn")
+    assert own and efficiency_classes()["qnn"].carry_includes_chip
+    rows += own
     logs = [math.log(p.latency_s / check("resnet50", f"{p.chip}:{p.unit}", fps=30, runtime="qnn",
                                          batch=p.batch).latency_s) for p in rows]
     e = r.elsewhere

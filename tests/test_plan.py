@@ -366,3 +366,15 @@ def test_a_stage_of_a_network_measured_on_other_chips_takes_the_carried_latency(
     assert r.to_dict()["stages"][0]["latency_basis"] == "measured_elsewhere"
     assert cls.detail.elsewhere is None and cls.band == cls.detail.band
     assert cls.latency_s == pytest.approx(cls.detail.roof.latency_s)
+
+
+def test_a_stage_of_a_network_published_on_its_chip_takes_the_measured_latency_where_the_fit_chose_it():
+    """yolov8n under TFLite with the QNN delegate on a QCS6490, where its runtime's fit chose a network's
+    own measurements on the chip over the carry: the stage's latency is check's (the median of the two
+    published rows) and its band theirs."""
+    r = plan({"name": "camera", "chip": "qcs6490",
+              "stages": [{"name": "det", "model": "yolov8n", "rate": 30, "runtime": "tflite-qnn"}]})
+    h = chipfit.check("yolov8n", "qcs6490", fps=30, runtime="tflite-qnn").here
+    det = r.stages[0]
+    assert h is not None and det.latency_s == pytest.approx(h.latency_s) and det.band == pytest.approx((h.low, h.high))
+    assert r.to_dict()["stages"][0]["latency_basis"] == "measured_here"

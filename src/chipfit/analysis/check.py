@@ -24,7 +24,10 @@ Definitions (all per inference at batch 1 unless said otherwise):
 - **the verdict's basis** (``verdict_basis``): the class prediction above, or, where the network
   was published on the class's other chips at the batch asked, those measurements carried here
   (:class:`Elsewhere`: the prediction times their median measured / predicted ratio, with the band
-  such a carry measured over the class's rows); ``verdict`` and ``sufficient`` follow the basis,
+  such a carry measured over the class's rows; where the class's fit chose it, the chip's own rows
+  count among them), or, where the network was published on the chip asked at the batch asked and the
+  class's fit chose it over the carry, those measurements (their median, with the band a measurement
+  measured again on its chip showed); ``verdict`` and ``sufficient`` follow the basis,
   ``class_verdict`` is the class prediction's, and ``latency_s``, ``max_fps`` and their bands stay
   the class prediction's.
 """
@@ -154,9 +157,11 @@ class Measured:
 
 @dataclass
 class Elsewhere:
-    """The network's published measurements on the class's other chips at the batch asked, each with
-    chipfit's prediction there, carried to the chip asked: its prediction times their median measured /
-    predicted ratio."""
+    """The network's published measurements on the class's other chips at the batch asked (and on the
+    chip asked, where the class's fit chose that), each with chipfit's prediction there, carried to the
+    chip asked: its prediction times their median measured / predicted ratio. With ``here``, the chip's
+    own measurements at the batch asked alone, where the class's fit chose them over the carry: the
+    ratio is then their median over chipfit's prediction, and the latency their median."""
 
     rows: list[Measured]
     band: Band             # what such a prediction erred by, over the class's rows
@@ -164,6 +169,7 @@ class Elsewhere:
     batch: int
     low: float             # the band's multipliers of the carried latency: ``band``'s, widened near a
     high: float            # dataflow chip's capacity to cover the other context choice (:func:`both_prices`)
+    here: bool = False     # the chip's own measurements
 
     @property
     def both_contexts(self) -> bool:
@@ -182,13 +188,23 @@ class Elsewhere:
     def chips(self) -> list[str]:
         return sorted({m.row.chip for m in self.rows})
 
+    def source(self, chip: str) -> str:
+        """Whose measurements these are, seen from ``chip`` (the chip asked), in a few words."""
+        if self.here:
+            return f"its published measurement{'s' if len(self.rows) > 1 else ''} on this chip"
+        k = len([c for c in self.chips if c != chip])
+        others = f"{k} other chip{'s' if k > 1 else ''}"
+        return f"its measurements on {others}" if chip not in self.chips else \
+            "its measurements on this chip" + (f" and {others}" if k else "")
+
     @property
     def max_fps(self) -> float:
         return self.batch / self.latency_s
 
     def to_dict(self) -> dict[str, Any]:
         b = self.band
-        return {"ratio": self.ratio, "batch": self.batch, "latency_s": self.latency_s,
+        return {"ratio": self.ratio, "batch": self.batch, "chips": self.chips, "here": self.here,
+                "latency_s": self.latency_s,
                 "latency_s_low": self.latency_s * self.low, "latency_s_high": self.latency_s * self.high,
                 "max_fps": self.max_fps, "max_fps_low": self.max_fps / self.high,
                 "max_fps_high": self.max_fps / self.low, "both_contexts": self.both_contexts,
@@ -357,10 +373,26 @@ class CheckResult:
         return self.max_fps / self.band[0]
 
     @property
+    def here(self) -> Elsewhere | None:
+        """The network's published measurements on the unit asked at the batch asked, where the class's
+        fit chose them over the carry (a measured chip of such a class, one unit, dense), else None."""
+        b = self.efficiency.here
+        if b is None or self.sparse or self.together is not None:
+            return None
+        rows = [m for m in self.published if m.row.batch == self.batch]
+        return Elsewhere(rows, b, self.roof.latency_s, self.batch, b.low, b.high, here=True) if rows else None
+
+    @property
+    def measured(self) -> Elsewhere | None:
+        """The published measurements the verdict rests on: :attr:`here`, else :attr:`elsewhere`, else None."""
+        return self.here or self.elsewhere
+
+    @property
     def verdict_basis(self) -> str:
-        """The prediction the verdict rests on: ``measured_elsewhere`` (:attr:`elsewhere`) where the
-        network was published on the class's other chips, else ``class``."""
-        return "measured_elsewhere" if self.elsewhere is not None else "class"
+        """The prediction the verdict rests on: ``measured_here`` (:attr:`here`), ``measured_elsewhere``
+        (:attr:`elsewhere`) where the network was published on the class's other chips, else ``class``."""
+        return "measured_here" if self.here is not None else \
+            "measured_elsewhere" if self.elsewhere is not None else "class"
 
     @property
     def class_fps(self) -> tuple[float, float, float]:
@@ -371,13 +403,19 @@ class CheckResult:
     @property
     def verdict_fps(self) -> tuple[float, float, float]:
         """(central, slow end, fast end) inferences/s at the batch asked, on the verdict's basis."""
-        e = self.elsewhere
+        e = self.measured
         return (e.max_fps, e.max_fps / e.high, e.max_fps / e.low) if e is not None else self.class_fps
 
     @property
+    def verdict_band(self) -> tuple[float, float]:
+        """(low, high) multipliers of the verdict's latency: its basis's band."""
+        e = self.measured
+        return (e.low, e.high) if e is not None else self.band
+
+    @property
     def verdict_scale(self) -> float:
-        """What the verdict's basis multiplies chipfit's latency by: the carried ratio, or 1."""
-        return self.elsewhere.ratio if self.elsewhere is not None else 1.0
+        """What the verdict's basis multiplies chipfit's latency by: the measured ratio, or 1."""
+        return self.measured.ratio if self.measured is not None else 1.0
 
     @property
     def sufficient(self) -> bool:
@@ -485,6 +523,10 @@ class CheckResult:
             "fallback": self.fallback.to_dict() if self.fallback else None,
             "published": [m.to_dict() for m in self.published],
             "measured_elsewhere": self.elsewhere.to_dict() if self.elsewhere else None,
+            "measured_here": self.here.to_dict() if self.here else None,
+            "verdict_max_fps": self.verdict_fps[0],
+            "verdict_max_fps_low": self.verdict_fps[1],
+            "verdict_max_fps_high": self.verdict_fps[2],
             "notes": list(self.count.notes) + self.notes + self.roof.notes,
         })
         if per_layer:
@@ -685,6 +727,8 @@ def measured_elsewhere(result: CheckResult, *, sparse: bool, fuse: bool, host: s
                 priced[key] = None
         if priced[key] is not None:
             measured.append(Measured(p, priced[key]))
+    if eff.carry_own:  # the class's fit chose to carry the chip's own rows with the others'
+        measured += [m for m in result.published if m.row.batch == result.batch]
     if not measured:
         return None
     low, high = both_prices((eff.elsewhere.low, eff.elsewhere.high), (result.roof1, result.roof))

@@ -199,15 +199,18 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
                      if r.both_contexts else "") if e.band else
                   "none: this class has no measurements"))
     central, slow, fast = r.verdict_fps
-    basis = "" if r.elsewhere is None else (
-        f" on the network's measurements on {len(r.elsewhere.chips)} other chips: {num(r.throughput_fps)} FPS ÷ "
-        f"{r.elsewhere.ratio:.3g} (their median measured / predicted) within ×{r.elsewhere.low:.3g} … "
-        f"×{r.elsewhere.high:.3g} (what such a carry erred by"
-        + (", over both context choices)" if r.elsewhere.both_contexts else ")"))
+    m = r.measured
+    basis = "" if m is None else (
+        f" on {m.source(r.chip)}: {num(m.max_fps)} FPS, {'their median' if len(m.rows) > 1 else 'as published'}, "
+        f"within ×{m.low:.3g} … "
+        f"×{m.high:.3g} (what a network measured again on its chip differed by)" if m.here else
+        f" on {m.source(r.chip)}: {num(r.throughput_fps)} FPS ÷ {m.ratio:.3g} (their median measured / "
+        f"predicted) within ×{m.low:.3g} … ×{m.high:.3g} (what such a carry erred by"
+        + (", over both context choices)" if m.both_contexts else ")"))
     lines.append(("verdict", f"throughput {num(slow)} … {num(fast)} FPS (central {num(central)}){basis} against "
                   f"{r.fps:g} FPS, memory {'fits' if r.memory_fits else 'does not fit'} → {r.verdict} (SUFFICIENT "
                   f"when the slow end meets the rate, INSUFFICIENT when the fast end misses it, else UNCERTAIN)"
-                  + (f"; the class prediction alone: {r.class_verdict}" if r.elsewhere is not None else "")))
+                  + (f"; the class prediction alone: {r.class_verdict}" if m is not None else "")))
     return lines
 
 

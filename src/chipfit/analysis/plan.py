@@ -131,12 +131,11 @@ class StagePlan:
 
     @property
     def band(self) -> tuple[float, float]:
-        """(low, high) multipliers of this stage's time from its class's measured error (or, where the
-        network's measurements on other chips are carried here, the band such a carry measured); an LLM
+        """(low, high) multipliers of this stage's time from its class's measured error (or, where its
+        time rests on the network's published measurements, their band: ``check``'s verdict band); an LLM
         stage takes the wider of its prefill and decode bands; (1, 1) without measurements."""
         if not self.stage.llm:
-            e = self.detail.elsewhere
-            return (e.low, e.high) if e is not None else self.detail.band
+            return self.detail.verdict_band
         bands = [b for b in (self.detail.ttft_band, self.detail.tpot_band) if b is not None]
         return (min(b.low for b in bands), max(b.high for b in bands)) if bands else (1.0, 1.0)
 
@@ -579,7 +578,7 @@ def _stage(sc: Scenario, i: int, s: Stage, default_chip: str | None, chip_given:
                       host=None if own_cpu(record, unit) else sc.host, chips_files=chips_files)
     except ChipfitError as exc:
         raise fail(where + ("runtime" if s.runtime and "runtime" in str(exc) else "model",), exc) from None
-    # as check does: the network's measurements on the runtime's other chips, where there are some
+    # as check does: the network's published measurements (here, or on the runtime's other chips carried here)
     res.elsewhere = measured_elsewhere(res, sparse=False, fuse=True, host=sc.host, chips_files=chips_files)
     batch_s = res.roof.latency_s * res.verdict_scale
     notes = ([note] if note else []) + list(count.notes) + ([fallback_note(res.fallback)] if res.fallback else [])

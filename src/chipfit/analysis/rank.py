@@ -43,8 +43,9 @@ class RankResult:
                 "margin_tops", "latency_s", "max_fps", "max_fps_batched", "utilization", "bound",
                 "limiting", "memory_fits", "sufficient", "verdict", "verdict_basis", "class_verdict",
                 "max_fps_low", "max_fps_high", "latency_s_low", "latency_s_high", "band", "runtime", "power_w",
-                "energy_per_inference_j")} | {
+                "energy_per_inference_j", "verdict_max_fps", "verdict_max_fps_low", "verdict_max_fps_high")} | {
                 "published": d["published"], "measured_elsewhere": d["measured_elsewhere"],
+                "measured_here": d["measured_here"],
                 "validated": r.efficiency.validated,
                 "band_borrowed": bool(r.efficiency.band and r.efficiency.band.borrowed)}
 

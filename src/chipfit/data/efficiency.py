@@ -228,6 +228,12 @@ class ClassFit(_Strict):
     #: a network measured on other chips of the class, predicted on one more of its chips as its
     #: prediction times its median measured / predicted ratio on the others (see ``chipfit check``)
     measured_elsewhere: Residual | None = None
+    #: the carry takes in the network's other rows on the chip asked (another release or source): the fit
+    #: chose it on its rows measured again on their chip
+    carry_includes_chip: bool = False
+    #: a network published on the chip asked, predicted as its measurements there (their median); present
+    #: only where the fit chose it over the carry on its rows measured again on their chip
+    measured_here: Residual | None = None
     borrows: str | None = None           # the class whose factors this one uses, when it has no rows
 
 
@@ -292,6 +298,10 @@ class Efficiency:
     #: a chip the class measured: the band of a prediction carried from the network's measurements on
     #: the class's other chips (None: not a measured chip, or nothing validates it)
     elsewhere: Band | None = None
+    carry_own: bool = False         # the carry takes in the network's rows on the chip asked too
+    #: a chip the class measured: the band of a network's published measurements on the chip asked, where
+    #: the verdict rests on them (None: it rests on the carry)
+    here: Band | None = None
 
     @property
     def fixed_rate(self) -> float:
@@ -406,7 +416,11 @@ def for_class(name: str, utilization: float | None = None, chip: str | None = No
                       one_context_activation=(measured and measured.one_context_activation
                                               or fit.one_context_activation or 1.0),
                       elsewhere=band_of(fit.measured_elsewhere, "rows of networks measured on other chips of the "
-                                        "class") if measured is not None and not fit.borrows else None)
+                                        "class" + (" (and again on their own)" if fit.carry_includes_chip else ""))
+                      if measured is not None and not fit.borrows else None,
+                      carry_own=fit.carry_includes_chip,
+                      here=band_of(fit.measured_here, "rows measured again on their chip (another release or source)")
+                      if measured is not None and not fit.borrows else None)
 
 
 def band_of(res: Residual | None, what: str, borrowed: bool = False) -> Band | None:

@@ -313,27 +313,47 @@ def _check(r: dict) -> tuple[str, str]:
          f"{si(r['params'])} params"),
         ("chip", "chip", r["chip"], f"{r['chip_name']}, unit {r['unit']}"),
     ] + _efficiency(r.get("efficiency")))
-    e = r.get("measured_elsewhere")
-    basis = (f"; from its measurements on {len({m['chip'] for m in e['measurements']})} other chips "
-             f"(class prediction: {r['class_verdict']})" if e else "")
+    basis = (f"; from {_source(r)} (class prediction: {r['class_verdict']})"
+             if r.get("verdict_basis") not in (None, "class") else "")
     body = [_verdict3(verdict, title, r["limiting"] + basis), _section("Summary", kv),
             _section("Roofline and per-op time", *_layers_charts(r)), _explain(r), _notes(r)]
     return title, "".join(body)
 
 
+def _source(r: dict) -> str:
+    """Whose measurements the verdict rests on, in a few words (as ``check`` says it)."""
+    e = r["measured_here"] if r["verdict_basis"] == "measured_here" else r["measured_elsewhere"]
+    if e["here"]:
+        return f"its published measurement{'s' if len(e['measurements']) > 1 else ''} on this chip"
+    k = len([c for c in e["chips"] if c != r["chip"]])
+    others = f"{k} other chip{'s' if k > 1 else ''}"
+    return f"its measurements on {others}" if r["chip"] not in e["chips"] else \
+        "its measurements on this chip" + (f" and {others}" if k else "")
+
+
 def _elsewhere(r: dict) -> list[tuple]:
-    """The summary row of the network's measurements on the class's other chips, carried here."""
+    """The summary rows of the network's published measurements on this chip, where the verdict rests on
+    them, and on the class's other chips, carried here."""
+    out = []
+    h = r.get("measured_here")
+    if h:
+        b = h["band"]
+        out.append(("measured here", None, None,
+                    f"{num(h['max_fps'])} FPS at batch {h['batch']} ({num(h['max_fps_low'])}-{num(h['max_fps_high'])}):"
+                    f" the median of its {len(h['measurements'])} published rows on this chip; a network measured "
+                    f"again on its chip differed by a median {b['median_abs_pct']:.3g} %, p90 {b['p90_abs_pct']:.3g} % "
+                    f"over {b['n']} {b['what']}; the verdict rests on it"))
     e = r.get("measured_elsewhere")
     if not e:
-        return []
+        return out
     b, chips = e["band"], sorted({m["chip"] for m in e["measurements"]})
-    return [("measured elsewhere", None, None,
+    return out + [("measured elsewhere", None, None,
              f"{num(e['max_fps'])} FPS at batch {e['batch']} ({num(e['max_fps_low'])}-{num(e['max_fps_high'])}"
              + (" over both context choices" if e.get("both_contexts") else "") + "): "
              f"chipfit's prediction × {e['ratio']:.3g}, the median measured / predicted of its "
              f"{len(e['measurements'])} rows on {', '.join(chips)}; such a carry erred by a median "
-             f"{b['median_abs_pct']:.3g} %, p90 {b['p90_abs_pct']:.3g} % over {b['n']} {b['what']}; the verdict "
-             f"rests on it")]
+             f"{b['median_abs_pct']:.3g} %, p90 {b['p90_abs_pct']:.3g} % over {b['n']} {b['what']}"
+             + ("; the verdict rests on it" if r.get("verdict_basis") == "measured_elsewhere" else ""))]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -348,11 +368,12 @@ def _rank(r: dict) -> tuple[str, str]:
               ("required TOPS", "required_tops", r["required_tops"], f"{num(r['required_tops'])} TOPS"),
               ("chips that meet it", None, len(r["chips"]), str(len(r["chips"]))),
               ("sorted by", "by", r["by"], r["by"])])
-    rows = [svg.Bar(c["chip"], [c["max_fps"], c.get("power_w") or 0],
+    rows = [svg.Bar(c["chip"], [c["verdict_max_fps"], c.get("power_w") or 0],
                     f"{c['chip_name']} ({c['unit']}): max {num(c['max_fps'])} FPS, latency {duration(c['latency_s'])}, "
                     f"{c['bound']}-bound, {percent(c['utilization'])} busy; {c['limiting']}",
                     [svg.OK if c["sufficient"] else svg.BAD, svg.GREY]) for c in chips]
-    chart = _chart("chips", f"Max FPS at batch 1 per chip (log scale; the line is the target {r['fps']:g} FPS; "
+    chart = _chart("chips", f"Max FPS per chip, on what its verdict rests on (the class prediction, or the "
+                   f"network's published measurements; log scale; the line is the target {r['fps']:g} FPS; "
                    "green meets it) and rated power",
                    svg.bars(rows, "Chip comparison", ["max FPS", "power W"], [num, lambda w: f"{w:g} W" if w else "-"],
                             log=True, ref=r["fps"], ref_label=f"{r['fps']:g} FPS"))
@@ -369,7 +390,7 @@ def _rank(r: dict) -> tuple[str, str]:
                      c["bound"], f"{c['power_w']:g} W" if c.get("power_w") else "-",
                      f"{c['energy_per_inference_j']:.3g} J" if c.get("energy_per_inference_j") else "-",
                      (c.get("verdict") or ("SUFFICIENT" if c["sufficient"] else "INSUFFICIENT")).lower()
-                     + (" (on its measurements on other chips)" if c.get("measured_elsewhere") else "")
+                     + (" (on its published measurements)" if c.get("verdict_basis") not in (None, "class") else "")
                      + ("" if c["sufficient"] else f": {c['limiting']}")] for c in chips])
     skipped = r.get("skipped") or []
     skip = _section("Skipped", "<ul>" + "".join(f"<li>{escape(s['chip'])}: {escape(s['reason'])}</li>"

@@ -39,10 +39,8 @@ def verdict_line(r: "CheckResult") -> Text:
     head = Text(r.verdict, style=VERDICT_STYLE[r.verdict])
     head.append(f"  {r.count.model} on {where} at {r.fps:g} FPS, {r.precision.name}"
                 + (f", batch {r.batch}" if r.batch > 1 else ""), style="bold")
-    if r.elsewhere is not None:
-        n = len(r.elsewhere.chips)
-        head.append(f"  from its measurements on {n} other chip{'s' if n > 1 else ''} (class prediction: "
-                    f"{r.class_verdict})")
+    if r.measured is not None:
+        head.append(f"  from {r.measured.source(r.chip)} (class prediction: {r.class_verdict})")
     return head
 
 
@@ -58,6 +56,8 @@ def check_view(r: "CheckResult", explain: bool = False, per_layer: bool = False)
               + (f"; {num(r.max_fps_batched)} FPS at batch {r.best_batch}" if r.best_batch > 1 else ""))
     for m in r.published:
         t.add_row("published", published_words(r, m))
+    if r.here is not None:
+        t.add_row("measured", here_words(r))
     if r.elsewhere is not None:
         t.add_row("elsewhere", elsewhere_words(r))
     if r.roof1.streamed_bytes:
@@ -129,15 +129,25 @@ def published_words(r: "CheckResult", m: "Measured") -> str:
 
 
 def elsewhere_words(r: "CheckResult") -> str:
-    """The network's published measurements on the class's other chips, carried to this one."""
+    """The network's published measurements on the class's other chips (and this one's, where the class's
+    fit chose that), carried to this one."""
     e, b = r.elsewhere, r.elsewhere.band
-    return (f"measured on {len(e.chips)} other chip{'s' if len(e.chips) > 1 else ''} under "
-            f"{r.efficiency.efficiency_class} ({len(e.rows)} row{'s' if len(e.rows) > 1 else ''}) at a median "
-            f"{e.ratio:.3g}× chipfit's prediction there: here {_t(e.latency_s)} ({_t(e.latency_s * e.low)}-"
+    return (f"{e.source(r.chip)} under {r.efficiency.efficiency_class} ({len(e.rows)} row{'s' if len(e.rows) > 1 else ''}) "
+            f"at a median {e.ratio:.3g}× chipfit's prediction there: here {_t(e.latency_s)} ({_t(e.latency_s * e.low)}-"
             f"{_t(e.latency_s * e.high)}{' over both context choices' if e.both_contexts else ''}) = "
             f"{num(e.max_fps)} FPS at batch {e.batch} "
             f"({'meets' if e.max_fps >= r.fps else 'misses'} {r.fps:g} FPS); such a prediction erred by a median "
             f"{b.median_abs_pct:.3g} %, p90 {b.p90_abs_pct:.3g} % over {b.n} {b.what}")
+
+
+def here_words(r: "CheckResult") -> str:
+    """The network's published measurements on this chip at the batch asked, where the verdict rests on them."""
+    e, b = r.here, r.here.band
+    return (f"{_t(e.latency_s)} ({_t(e.latency_s * e.low)}-{_t(e.latency_s * e.high)}) = {num(e.max_fps)} FPS at "
+            f"batch {e.batch}, " + (f"the median of its {len(e.rows)} published rows here" if len(e.rows) > 1
+                                    else "as published here")
+            + f" ({'meets' if e.max_fps >= r.fps else 'misses'} {r.fps:g} FPS); a network measured again on its "
+            f"chip differed by a median {b.median_abs_pct:.3g} %, p90 {b.p90_abs_pct:.3g} % over {b.n} {b.what}")
 
 
 def fixed_parts(r: "CheckResult") -> str:
@@ -208,7 +218,7 @@ def rank_view(res: "RankResult", show_all: bool = False, explain: bool = False,
             "peak TOPS": num(r.peak_tops), "margin": f"{r.margin_tops:+.3g}",
             "max FPS": num(r.max_fps) + ("§" if not r.roof1.host_priced else ""),
             "band": _band_cell(r), "measured": _measured_cell(r),
-            "verdict": Text(r.verdict.lower() + ("°" if r.elsewhere is not None else ""),
+            "verdict": Text(r.verdict.lower() + ("°" if r.measured is not None else ""),
                             style=VERDICT_STYLE[r.verdict]),
             "latency": _t(r.latency_s), "bound": r.bound if r.bandwidth_gbps else "compute*",
             "power": f"{r.power_w:g} W" if r.power_w else "?",
@@ -251,9 +261,10 @@ def rank_view(res: "RankResult", show_all: bool = False, explain: bool = False,
                  "runtime ranked (check shows its source)")
         if any(c["measured"].startswith("≈") for c in cells):
             tail += f"; ≈: its measurements on the runtime's other chips, carried to the chip, at batch {rows[0].batch}"
-    if any(r.elsewhere is not None for r in rows):
-        tail += ("\n° the verdict rests on the network's measurements on other chips of the runtime, carried to the "
-                 "chip with the band such a carry measured (check shows them)")
+    if any(r.measured is not None for r in rows):
+        tail += ("\n° the verdict rests on the network's published measurements: on other chips of the runtime, "
+                 "carried to the chip with the band such a carry measured, or on the chip itself where its runtime's "
+                 "fit found those closer (check shows them)")
     if "bound" in columns and any(not r.bandwidth_gbps for r in rows):
         tail += "\n* DRAM bandwidth unknown (on-chip or host memory): memory time not modelled, an optimistic bound"
     left_out = [name for name in available if name not in columns]

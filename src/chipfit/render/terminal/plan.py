@@ -52,7 +52,7 @@ def plan_view(r: "PlanResult", explain: bool = False) -> Group:
     for col, just in (("stage · model, precision", "left"), ("runs/s", "right"), ("TOPS", "right"),
                       ("GB/s", "right"), ("memory", "right"), ("latency", "right"), ("share", "right")):
         stages.add_column(col, justify=just, overflow="fold", no_wrap=col != "stage · model, precision")
-    carried = {sp.name for sp in r.stages if not sp.stage.llm and sp.detail.elsewhere is not None}
+    carried = {sp.name for sp in r.stages if not sp.stage.llm and sp.detail.measured is not None}
     for sp in r.stages:
         label = Text(sp.name, style="bold")
         label.append(f"\n{sp.weights_key[1]}, " + ("host CPU" if sp.is_host else sp.precision), style="dim")
@@ -79,8 +79,9 @@ def plan_view(r: "PlanResult", explain: bool = False) -> Group:
                               percent(u.utilization), "", "", ", ".join(u.stages))
     parts: list = [head, summary, Text(""), stages]
     if carried:
-        parts.append(Text("° from the network's measurements on other chips of the runtime, carried to the chip "
-                          "with the band such a carry measured (check shows them)", style="dim"))
+        parts.append(Text("° from the network's published measurements: on other chips of the runtime, carried to "
+                          "the chip with the band such a carry measured, or on the chip itself where its runtime's fit "
+                          "found those closer (check shows them)", style="dim"))
     parts += [Text(""), chips]
     notes = r.notes
     if notes:

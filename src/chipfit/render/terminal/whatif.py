@@ -20,7 +20,7 @@ def verdict_word(o: dict, fps: float) -> Text:
     measurements on other chips."""
     if o["sufficient"] is None:
         return Text("-", style="dim")
-    mark = "°" if o.get("verdict_basis") == "measured_elsewhere" else ""
+    mark = "°" if o.get("verdict_basis") not in (None, "class") else ""
     if o["sufficient"]:
         return Text("fits" + mark, style="bold green")
     return Text(("too slow" if (o["max_fps"] or 0) < fps else "no memory") + mark, style="bold red")
@@ -37,8 +37,8 @@ def whatif_view(r: "WhatIfResult") -> Group:
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold")
     summary.add_column()
-    carried = (f", from its measurements on {len(base.elsewhere.chips)} other chips (class prediction: "
-               f"{num(base.max_fps)} FPS, {base.class_verdict})" if base.elsewhere is not None else "")
+    carried = (f", from {base.measured.source(base.chip)} (class prediction: {num(base.max_fps)} FPS, "
+               f"{base.class_verdict})" if base.measured is not None else "")
     summary.add_row("as given", f"{si(base.count.macs)}MACs, needs {num(base.required_tops)} TOPS; max "
                     f"{num(base.verdict_fps[0])} FPS{carried} ({base.limiting})")
     fits = d["fitting"]
@@ -80,8 +80,9 @@ def whatif_view(r: "WhatIfResult") -> Group:
         parts.append(Text(f"note: {cli_words(note)}", style="dim"))
     parts.append(Text("TOPS: needed at the target rate. Latency: one input (a batch adds the wait to fill it)."
                       + (" Energy: rated power × latency." if energy else "")
-                      + (" °: from the network's measurements on other chips of the runtime, carried to this one."
-                         if any(o.get("verdict_basis") == "measured_elsewhere" for o in opts) else "")
+                      + (" °: from the network's published measurements: on other chips of the runtime, carried to "
+                         "this one, or on this chip where its runtime's fit found those closer."
+                         if any(o.get("verdict_basis") not in (None, "class") for o in opts) else "")
                       + (" Top-1: ImageNet-1K, as published with the weights (--json gives each source)."
                          if acc else ""), style="dim"))
     return Group(*parts)
