@@ -106,6 +106,38 @@ def test_an_onnx_export_of_a_published_network_is_that_network(tmp_path):
     assert not check("mobilenet_v2", "qcs8550", fps=30, input_shape="1x3x256x256").published
 
 
+def test_a_network_of_a_published_name_that_gets_none_of_its_measurements_is_told_why(tmp_path):
+    """A graph named for a published network that is not it, or not as asked, gets one note saying why
+    its measurements are not used: a head for 10 classes (other MACs and parameters), another input
+    size, a batch no chip published, a chip the runtime's class never measured. The network as published,
+    and a name never published, get no such note."""
+    torch = pytest.importorskip("torch")
+    torchvision = pytest.importorskip("torchvision")
+    from chipfit.core.units import si
+
+    def note(r):
+        found = [n for n in r.notes if "was published under" in n]
+        assert len(found) <= 1
+        return found[0] if found else None
+
+    path = tmp_path / "mobilenet_v2.onnx"
+    torch.onnx.export(torchvision.models.mobilenet_v2(num_classes=10).eval(), (torch.zeros(1, 3, 224, 224),),
+                      str(path), dynamo=False, opset_version=17)
+    r = check(str(path), "qcs8550", fps=30)
+    p = check("mobilenet_v2", "qcs8550", fps=30).published[0].row
+    assert not r.published and r.elsewhere is None and r.verdict_basis == "class"
+    assert f"with {si(p.macs)}MACs and {si(p.params)} params at this input (this graph: {si(r.count.macs)}MACs, " \
+           f"{si(r.count.params)} params)" in note(r)
+    assert "at 224×224, not at this graph's 256×256" in note(check("mobilenet_v2", "qcs8550", fps=30,
+                                                                  input_shape="1x3x256x256"))
+    assert "at batch 1, 8, not 2" in note(check("yolov8n", "hailo-8", fps=30, batch=2))
+    assert "the class never measured qrb5165" in note(check("yolov8n", "qrb5165", fps=30, runtime="qnn"))
+    assert note(check("mobilenet_v2", "qcs8550", fps=30)) is None
+    other = tmp_path / "my_net.onnx"
+    other.write_bytes(path.read_bytes())
+    assert note(check(str(other), "qcs8550", fps=30)) is None
+
+
 def test_the_terminal_and_json_say_whether_the_measurement_meets_the_rate():
     from chipfit.render.terminal.check import published_words
 

@@ -49,10 +49,10 @@ from chipfit.analysis.roofline import Roofline, roofline
 from chipfit.core.errors import ChipfitError
 from chipfit.core.precision import Precision, get_precision
 from chipfit.core.units import duration as _t
-from chipfit.core.units import num, unit_ref
+from chipfit.core.units import num, si, unit_ref
 from chipfit.data.chips import ChipRecord, Unit, database, split_unit, with_mode
 from chipfit.data.efficiency import Band, Efficiency, for_unit, runtimes_of
-from chipfit.data.published import Published, published_elsewhere, published_for
+from chipfit.data.published import Published, namesakes, published_elsewhere, published_for
 from chipfit.frontends.resolve import is_onnx
 
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -693,7 +693,42 @@ def check(model: Any, chip: str, *, fps: float, precision: str | Precision = "in
     if note:
         result.notes.insert(0, note)
     result.elsewhere = measured_elsewhere(result, sparse=sparse, fuse=fuse, host=host, chips_files=chips_files)
+    why = unmatched(result)
+    if why:
+        result.notes.append(why)
     return result
+
+
+def unmatched(result: CheckResult) -> str | None:
+    """Why a network that has a published network's name has neither its measurements here nor a carry
+    (another input size; other MACs or parameters, such as a head for another number of classes; only
+    other batches; a chip the runtime's class never measured), in one sentence; None otherwise."""
+    eff, graph = result.efficiency, result.count.graph
+    if result.measured is not None or result.sparse or any(m.row.batch == result.batch for m in result.published):
+        return None
+    rows = namesakes(graph, result.precision.name, eff.efficiency_class)
+    shape = next(iter(graph.inputs.values())) if len(graph.inputs) == 1 else ()
+    if not rows or len(shape) != 4:
+        return None
+    n = len({p.chip for p in rows})
+    head = f"{rows[0].model} was published under {eff.efficiency_class} on {n} chip{'s' if n > 1 else ''}"
+    same = published_elsewhere(graph, result.record.id, result.precision.name, eff.efficiency_class)
+    if same and eff.elsewhere is None:
+        return (f"{head}, but the class never measured {result.chip}, so what its measurements are worth here "
+                "is unknown: the verdict rests on the class prediction")
+    if same:
+        batches = sorted({p.batch for p in same})
+        return None if result.batch in batches else (
+            f"{head} at batch {', '.join(map(str, batches))}, not {result.batch}: the verdict rests on the class "
+            "prediction")
+    sizes = sorted({(p.height, p.width) for p in rows})
+    if (shape[2], shape[3]) not in sizes:
+        return (f"{head} at {', '.join(f'{h}×{w}' for h, w in sizes)}, not at this graph's {shape[2]}×{shape[3]}: "
+                "the verdict rests on the class prediction")
+    p = next(p for p in rows if (p.height, p.width) == (shape[2], shape[3]))
+    return (f"{head}, but with {si(p.macs)}MACs and {si(p.params)} params at this input (this graph: "
+            f"{si(graph.macs)}MACs, {si(graph.params)} params): another network of that name (a head for another "
+            "number of classes?), so none of its measurements is used")
 
 
 def measured_elsewhere(result: CheckResult, *, sparse: bool, fuse: bool, host: str | None,

@@ -118,6 +118,14 @@ def _of_network(graph: CostGraph, precision: str, runtime: str) -> list[Publishe
             if abs(graph.macs - p.macs) <= SAME * p.macs and abs(graph.params - p.params) <= SAME * p.params]
 
 
+def namesakes(graph: CostGraph, precision: str, runtime: str) -> list[Published]:
+    """The published measurements, with ``runtime`` at ``precision``, of the network of ``graph``'s name
+    at any input size, whatever its MACs and parameters: what a graph that is not that network, or not
+    at a published input size, is told it was not matched with."""
+    name = _canonical(graph.model)
+    return [p for k, rows in _index().items() if (k[0], k[3], k[4]) == (name, precision, runtime) for p in rows]
+
+
 def published_for(graph: CostGraph, chip: str, unit: str, precision: str, runtime: str) -> list[Published]:
     """The published measurements of the network ``graph`` is (:func:`_of_network`) on ``unit`` of ``chip``."""
     return [p for p in _of_network(graph, precision, runtime) if (p.chip, p.unit) == (chip, unit)]
