@@ -15,7 +15,10 @@ its share of the left-out error's variance; how far two classes agree on it (a n
 left-out error in each class that fitted it, correlated over the networks both fitted: runtimes of
 one backend that agree are seeing the same thing in the network's build); and whether it follows
 the number of layers the runtime compiled (AI Hub publishes it per row, "layers on NPU a/b") over
-the ops chipfit counts. (What a network's own measurements on other chips are worth is a table of
+the ops chipfit counts; and whether a network's error follows that of the networks most like it: each
+fit row's left-out prediction times the mean log ratio (measured / in-sample prediction) of the k fit
+networks of other names nearest in graph features, k = 1, 3, 5, 10 (what a network never measured could
+borrow from its neighbours). (What a network's own measurements on other chips are worth is a table of
 ``VALIDATION.md``, written by the fit.)
 Analysis only: it writes nothing.
 """
@@ -93,6 +96,57 @@ def main() -> None:
     same_backend()
     shared_errors(preds.values())
     compiled_layers(preds, rows)
+    neighbours(preds, rows, graphs)
+
+
+#: graph features a network's neighbours are found by (each scaled by its spread over a class's networks)
+NEIGHBOUR_FEATURES = ("log FLOPs", "log parameters", "depthwise share", "vector share", "elementwise share",
+                      "log(1 + resize ops)", "attention", "log fixed-cost ops")
+
+
+def neighbour_features(graph) -> np.ndarray:
+    """:data:`NEIGHBOUR_FEATURES` of one network at batch 1."""
+    f = F.features(graph, 1)
+    cls, flops = f[0], f[1]
+    kinds = np.array([o.kind for o in graph.ops])
+    total = flops.sum()
+    return np.array([np.log(total), np.log(f[5] + 1), flops[cls == 1].sum() / total, flops[cls == 2].sum() / total,
+                     flops[kinds == "elementwise"].sum() / total, np.log1p(np.sum(kinds == "resize")),
+                     float(f[7]), np.log(max(f[3], 1))])
+
+
+def neighbours(preds: dict, rows: list, graphs: dict) -> None:
+    """Per class, the fit rows' left-out error (median / p90 |error|) as it is and times the mean log
+    ratio of the k nearest fit networks of other names at the row's batch (each network's ratio: the
+    median of log(measured / in-sample prediction) over its fit rows at that batch)."""
+    feats = {key: neighbour_features(g) for key, g in graphs.items()}
+    by_class = defaultdict(list)
+    for r in rows:
+        p = preds.get((r.id, r.cls))
+        if p is not None and p["role"] == "fit":
+            by_class[r.cls].append((r, float(p["predicted_s"]), float(p["left_out_s"])))
+    print("== a network's error borrowed from its k nearest fit networks of other names (graph features): "
+          "fit rows, left out, median / p90 |error|")
+    for cls, items in sorted(by_class.items(), key=lambda kv: -len(kv[1])):
+        logs = defaultdict(lambda: defaultdict(list))
+        for r, p, _ in items:
+            logs[(r.model, r.hw)][r.batch].append(np.log(r.measured_s / p))
+        nets = list(logs)
+        x = np.array([feats[n] for n in nets])
+        spread = np.where(x.std(0) > 0, x.std(0), 1.0)
+        out = []
+        for k in (0, 1, 3, 5, 10):
+            err = []
+            for r, _, left in items:
+                scale = 0.0
+                if k:
+                    d = np.sqrt((((x - feats[(r.model, r.hw)]) / spread) ** 2).sum(1))
+                    near = sorted((d[i], float(np.median(logs[n][r.batch]))) for i, n in enumerate(nets)
+                                  if n[0] != r.model and r.batch in logs[n])[:k]
+                    scale = float(np.mean([v for _, v in near]))
+                err.append(100 * abs(left * np.exp(scale) / r.measured_s - 1))
+            out.append(f"k={k} {np.median(err):.1f}/{np.percentile(err, 90):.1f}")
+        print(f"   {cls:16s} {len(items):4d} rows  " + "   ".join(out))
 
 
 def shared_errors(preds) -> None:
