@@ -57,3 +57,12 @@ def test_the_cli_takes_all_and_says_what_ran(run_cli):
 def test_a_unit_the_chip_lacks_is_one_sentence():
     with pytest.raises(ChipfitError, match="has no unit 'npu'"):
         check("resnet50", "jetson-agx-orin-64gb:gpu+npu", fps=1)
+
+
+def test_all_units_where_one_has_the_precision_is_that_unit_named():
+    """An RK3588 has an int8 peak on its NPU alone: ``rk3588:all`` at int8 is ``rk3588:npu``, with its
+    published row and its carry from the runtime's other chips, and no sum of one unit."""
+    together_, named = check("yolov8n", "rk3588:all", fps=30), check("yolov8n", "rk3588:npu", fps=30)
+    assert together_.together is None and together_.unit.id == "npu"
+    assert together_.verdict_basis == named.verdict_basis == "measured_elsewhere"
+    assert together_.verdict_fps == pytest.approx(named.verdict_fps)

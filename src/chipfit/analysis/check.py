@@ -675,8 +675,10 @@ def check(model: Any, chip: str, *, fps: float, precision: str | Precision = "in
         host_cpu(host, chips_files)  # refused up front, not only when the model needs it
     counted = count_for(model, precision, count_kwargs)
     name, spec = split_unit(chip)
-    if spec == "all" or "+" in spec:
-        record, units = pick_units(name, spec, prec, sparse, chips_files)
+    record, units = pick_units(name, spec, prec, sparse, chips_files) if spec == "all" or "+" in spec else (None, [])
+    if len(units) == 1:  # one unit at this precision: as if it were named
+        chip = f"{name}:{units[0].id}"
+    elif units:
         results = [predict(counted, record, u, fps=fps, batch=batch, utilization=utilization, sparse=sparse,
                            fuse=fuse, runtime=runtime if runtime in runtimes_of(u) else None, host=host,
                            chips_files=chips_files) for u in units]
