@@ -223,3 +223,31 @@ def test_an_onnx_files_op_names_place_it_as_the_traced_network_is(tmp_path):
     tpu = check(str(path), "coral-edge-tpu", fps=1).fallback
     assert tpu.first_family == "layer_norm" and tpu.families == {"layer_norm": 1, "conv": 1}
     assert check(str(path), "rk3588", fps=1).fallback is None
+
+
+def test_a_runtime_that_takes_one_image_per_call_runs_a_batch_as_that_many_calls():
+    """The Edge TPU compiler takes tensors whose dimensions beyond the 3 innermost are 1: a compiled
+    network takes one image per call. A batch of 4 is 4 calls of one: 4 times the latency of one, the
+    same throughput, and batching gains nothing; a runtime without that limit still gains from it."""
+    from chipfit.data.runtime_ops import runtime_ops
+
+    assert runtime_ops("edgetpu").one_image and not runtime_ops("rknn").one_image
+    one, four = check("resnet50", "coral-edge-tpu", fps=30), check("resnet50", "coral-edge-tpu", fps=30, batch=4)
+    assert four.roof.latency_s == pytest.approx(4 * one.roof1.latency_s)
+    assert four.roof.flops == 4 * one.roof1.flops and four.roof.batch == 4
+    assert four.throughput_fps == pytest.approx(one.max_fps) and four.roof1.latency_s == one.roof1.latency_s
+    assert list(one.batched) == [1] and one.best_batch == 1 and one.max_fps_batched == one.max_fps
+    assert any("a batch of 4 is 4 calls" in n for n in four.notes)
+    assert not any("calls, one after the other" in n for n in one.notes)
+    assert check("resnet50", "rk3588", fps=30).best_batch > 1
+
+
+def test_repeating_a_roofline_multiplies_every_time_and_count():
+    """``repeated(3)``: three calls of a batch, each op's FLOPs, bytes and times three times, and the
+    per-call costs too; the weights held are the network's."""
+    g = _graph(_linear("fc", 64), _linear("fc2", 64))
+    r = roofline(g, INT8, 1e12, 1e9, _eff(op_overhead_s=1e-5, call_overhead_s=2e-4), batch=1)
+    t = r.repeated(3)
+    assert t.batch == 3 and t.flops == 3 * r.flops and t.bytes == 3 * r.bytes
+    assert t.latency_s == pytest.approx(3 * r.latency_s) and t.call_overhead_s == pytest.approx(3 * r.call_overhead_s)
+    assert t.weight_bytes == r.weight_bytes and t.throughput == pytest.approx(r.throughput)

@@ -53,6 +53,7 @@ from chipfit.core.units import num, si, unit_ref
 from chipfit.data.chips import ChipRecord, Unit, database, split_unit, with_mode
 from chipfit.data.efficiency import Band, Efficiency, for_unit, runtimes_of
 from chipfit.data.published import Published, namesakes, published_elsewhere, published_for
+from chipfit.data.runtime_ops import runtime_ops
 from chipfit.frontends.resolve import is_onnx
 
 BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
@@ -598,7 +599,12 @@ def predict(count: CountResult, record: ChipRecord, unit: Unit, *, fps: float, b
     on_host = placement_for(graph, runtime_name)
     host_unit = host_rate(record, unit, prec, host, chips_files) if on_host else None
 
+    ops = runtime_ops(runtime_name)
+    one_image = ops is not None and ops.one_image  # a batch is that many calls of one image
+
     def run(b: int) -> Roofline:
+        if one_image and b > 1:
+            return roof1.repeated(b)
         return roofline(graph, prec, peak_tops * 1e12, bw, eff, batch=b, fuse=fuse, onchip_bytes=onchip,
                         link_bandwidth=link, on_host=on_host, host=host_unit)
 
@@ -608,7 +614,7 @@ def predict(count: CountResult, record: ChipRecord, unit: Unit, *, fps: float, b
     def batches() -> dict[int, float]:
         out = {}
         for b in BATCHES:
-            if capacity is not None and weight_bytes + working * b > capacity:
+            if capacity is not None and weight_bytes + working * b > capacity or one_image and b > 1:
                 break
             out[b] = (roof1.throughput if b == 1 else roof.throughput if b == batch
                       else roof1.throughput_at(b))  # the batch-1 roofline scaled, not priced again
@@ -633,6 +639,9 @@ def predict(count: CountResult, record: ChipRecord, unit: Unit, *, fps: float, b
         others.append(UnitSummary(u.id, u.name, u.count, upeak, r.throughput))
     if unit.count > 1:
         notes.append(f"unit {unit.id} has {unit.count} identical instances: figures are for one")
+    if one_image and batch > 1:
+        notes.append(f"the {runtime_name} runtime takes one image per call (its compiled network's tensors carry no "
+                     f"batch): a batch of {batch} is {batch} calls, one after the other, and gains nothing")
     fallback = fallback_of(runtime_name, graph, roof1) if on_host else None
     if fallback is not None:
         notes.append(fallback_note(fallback))

@@ -96,7 +96,7 @@ outputs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from math import prod
 
 from chipfit.core.costgraph import CostGraph, Op
@@ -295,6 +295,19 @@ class Roofline:
         (equal to ``roofline(..., batch=batch).latency_s``)."""
         scale = batch / self.batch
         return sum(o.time_at(scale) for o in self.ops) + self.call_overhead_s + self.context_s + self.io_s * scale
+
+    def repeated(self, calls: int) -> "Roofline":
+        """``calls`` runs of this batch one after the other, as one batch ``calls`` times larger: what a
+        runtime that takes one image per call does with a batch. Every op's FLOPs, bytes and times, and
+        the per-call costs, are ``calls`` times this batch's; the weights held stay the network's."""
+        n = calls
+        ops = [replace(o, flops=o.flops * n, bytes=o.bytes * n, compute_s=o.compute_s * n, memory_s=o.memory_s * n,
+                       macs=o.macs * n, overhead_s=o.overhead_s * n, streamed_bytes=o.streamed_bytes * n,
+                       link_s=o.link_s * n, transfer_s=o.transfer_s * n, weight_part=o.weight_part * n,
+                       fixed_flops=o.fixed_flops * n) for o in self.ops]
+        return replace(self, ops=ops, batch=self.batch * n, call_overhead_s=self.call_overhead_s * n,
+                       context_s=self.context_s * n, io_s=self.io_s * n,
+                       other_latency_s=None if self.other_latency_s is None else self.other_latency_s * n)
 
     def throughput_at(self, batch: int) -> float:
         """Inferences per second at ``batch`` (see :meth:`latency_at`)."""

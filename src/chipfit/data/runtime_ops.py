@@ -9,7 +9,9 @@ vendor document that says so:
 - ``runs: all_but_listed``: everything but the listed families runs on it (a deny-list);
 - ``partition: per_op``: each op left out runs on the CPU and the next one returns to the
   accelerator; ``partition: once``: the compiler cuts the graph at the first op it cannot map,
-  and that op and every op after it run on the CPU.
+  and that op and every op after it run on the CPU;
+- ``one_image: true``: the compiled network takes one image per call (its tensors carry no batch),
+  so a batch of N is N calls, one after the other, and batching gains nothing.
 
 A runtime absent from the file runs every op on its accelerator (and says nothing about it).
 """
@@ -34,6 +36,7 @@ class RuntimeOps(BaseModel):
     runs: Literal["listed", "all_but_listed"]
     partition: Literal["per_op", "once"]
     families: tuple[str, ...]
+    one_image: bool = False  # a compiled network takes one image per call: a batch is that many calls
     notes: str | None = None
 
     @field_validator("families")
