@@ -243,10 +243,14 @@ def test_whatif_report_and_formats(run_cli, tmp_path):
 
     data = json.loads(html.split('id="chipfit-result">')[1].split("</script>")[0])
     assert kind_of(data) == "whatif"
-    # energy = rated power × latency, where the chip lists its power (the Orin Nano does)
+    # energy = rated power × latency, where the chip lists its power (the Orin Nano does); a batch's
+    # option: power × the time of one batch (its latency less the wait to fill it, (b - 1) / 2000 s) per image
     for o in data["options"]:
         if o["sufficient"] is not None and o["lever"] != "batch":
             assert o["energy_per_inference_j"] == pytest.approx(15 * o["latency_s"], rel=1e-9)
+        elif o["sufficient"] is not None:
+            b = int(o["setting"])
+            assert o["energy_per_inference_j"] == pytest.approx(15 * (o["latency_s"] - (b - 1) / 2000) / b, rel=1e-9)
 
 
 def test_every_option_is_priced_with_the_runtime_asked_for():

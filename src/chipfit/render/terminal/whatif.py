@@ -79,7 +79,7 @@ def whatif_view(r: "WhatIfResult") -> Group:
     for note in r.notes:
         parts.append(Text(f"note: {cli_words(note)}", style="dim"))
     parts.append(Text("TOPS: needed at the target rate. Latency: one input (a batch adds the wait to fill it)."
-                      + (" Energy: rated power × latency." if energy else "")
+                      + (" Energy: rated power × the time of a batch, per input." if energy else "")
                       + (" °: from the network's published measurements: on other chips of the runtime, carried to "
                          "this one, or on this chip where its runtime's fit found those closer."
                          if any(o.get("verdict_basis") not in (None, "class") for o in opts) else "")
