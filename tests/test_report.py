@@ -238,3 +238,30 @@ def test_a_rank_page_shows_each_chips_published_batch_1_rate():
     row = next(c for c in r["chips"] if c["chip"] == "snapdragon-8-elite")
     assert "measured (batch 1, published; ≈ carried from other chips)" in page
     assert all(num(m["throughput_fps"]) in page for m in row["published"] if m["batch"] == 1)
+
+
+def test_the_page_says_what_the_verdict_rests_on_and_reads_results_saved_before_it_said_so():
+    """A check resting on the network's published rows on the chip says so in its headline and summary
+    (one row: "as published"); a rank page charts each chip's rate on its verdict's basis. A result saved
+    before those keys existed (no ``measured_here``, ``chips``, ``here``, ``verdict_max_fps``) still renders."""
+    import re
+
+    from chipfit import check, rank
+
+    here = check("yolov8n", "qcs8550", fps=200, runtime="tflite-qnn")
+    assert here.verdict_basis == "measured_here" and len(here.here.rows) == 1
+    text = re.sub(r"<[^>]+>", " ", html_report.render(json.loads(json.dumps(here.to_dict()))))
+    assert "from its published measurement on this chip" in text and "as published on this chip" in text
+    old = json.loads(json.dumps(check("yolov8n", "qcs8550", fps=500).to_dict()))
+    assert old["verdict_basis"] == "measured_elsewhere"
+    for key in ("measured_here", "verdict_max_fps", "verdict_max_fps_low", "verdict_max_fps_high"):
+        old.pop(key)
+    for key in ("here", "chips"):
+        old["measured_elsewhere"].pop(key)
+    assert "from its measurements on this chip and" in re.sub(r"<[^>]+>", " ", html_report.render(old))
+    ranked = json.loads(json.dumps(rank("yolov8n", fps=200, runtime="tflite-qnn", category="edge").to_dict()))
+    row = next(c for c in ranked["chips"] if c["chip"] == "qcs8550")
+    assert row["verdict_max_fps"] == pytest.approx(here.verdict_fps[0]) != row["max_fps"]
+    for c in ranked["chips"] + ranked["insufficient"]:
+        c.pop("verdict_max_fps")
+    assert "Chip comparison" in html_report.render(ranked)

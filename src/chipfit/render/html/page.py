@@ -321,13 +321,17 @@ def _check(r: dict) -> tuple[str, str]:
 
 
 def _source(r: dict) -> str:
-    """Whose measurements the verdict rests on, in a few words (as ``check`` says it)."""
-    e = r["measured_here"] if r["verdict_basis"] == "measured_here" else r["measured_elsewhere"]
-    if e["here"]:
+    """Whose measurements the verdict rests on, in a few words (as ``check`` says it; a result saved by an
+    earlier version lacks ``here`` and ``chips``)."""
+    e = r.get("measured_here") if r["verdict_basis"] == "measured_here" else r.get("measured_elsewhere")
+    if not e:
+        return "its published measurements"
+    if e.get("here"):
         return f"its published measurement{'s' if len(e['measurements']) > 1 else ''} on this chip"
-    k = len([c for c in e["chips"] if c != r["chip"]])
+    chips = e.get("chips") or sorted({m["chip"] for m in e["measurements"]})
+    k = len([c for c in chips if c != r["chip"]])
     others = f"{k} other chip{'s' if k > 1 else ''}"
-    return f"its measurements on {others}" if r["chip"] not in e["chips"] else \
+    return f"its measurements on {others}" if r["chip"] not in chips else \
         "its measurements on this chip" + (f" and {others}" if k else "")
 
 
@@ -340,7 +344,9 @@ def _elsewhere(r: dict) -> list[tuple]:
         b = h["band"]
         out.append(("measured here", None, None,
                     f"{num(h['max_fps'])} FPS at batch {h['batch']} ({num(h['max_fps_low'])}-{num(h['max_fps_high'])}):"
-                    f" the median of its {len(h['measurements'])} published rows on this chip; a network measured "
+                    + (f" the median of its {len(h['measurements'])} published rows on this chip"
+                       if len(h["measurements"]) > 1 else " as published on this chip")
+                    + "; a network measured "
                     f"again on its chip differed by a median {b['median_abs_pct']:.3g} %, p90 {b['p90_abs_pct']:.3g} % "
                     f"over {b['n']} {b['what']}; the verdict rests on it"))
     e = r.get("measured_elsewhere")
@@ -368,7 +374,7 @@ def _rank(r: dict) -> tuple[str, str]:
               ("required TOPS", "required_tops", r["required_tops"], f"{num(r['required_tops'])} TOPS"),
               ("chips that meet it", None, len(r["chips"]), str(len(r["chips"]))),
               ("sorted by", "by", r["by"], r["by"])])
-    rows = [svg.Bar(c["chip"], [c["verdict_max_fps"], c.get("power_w") or 0],
+    rows = [svg.Bar(c["chip"], [c.get("verdict_max_fps", c["max_fps"]), c.get("power_w") or 0],
                     f"{c['chip_name']} ({c['unit']}): max {num(c['max_fps'])} FPS, latency {duration(c['latency_s'])}, "
                     f"{c['bound']}-bound, {percent(c['utilization'])} busy; {c['limiting']}",
                     [svg.OK if c["sufficient"] else svg.BAD, svg.GREY]) for c in chips]
