@@ -77,3 +77,27 @@ def test_malformed_chips_file_points_at_the_field(run_cli, tmp_path):
     rc, out, err = run_cli("chips", "--chips-file", str(bad))
     assert_one_sentence_error(rc, out, err)
     assert "bad.yaml, line 10: chips[0].dense.int8.value" in err
+
+
+def test_a_check_at_a_batch_shows_the_batchs_rate_and_energy_per_inference():
+    """At --batch 8 the verdict judges 8 images per batch latency: the terminal shows that rate and its
+    band, and the energy per inference is rated power × the batch's latency / 8 (at batch 1, × the
+    latency)."""
+    from rich.console import Console
+
+    from chipfit import check
+    from chipfit.core.units import num
+    from chipfit.render.terminal.check import check_view
+
+    one, eight = check("resnet50", "jetson-orin-nano-8gb", fps=500), check("resnet50", "jetson-orin-nano-8gb",
+                                                                           fps=500, batch=8)
+    assert one.energy_per_inference_j == pytest.approx(15 * one.latency_s)
+    assert eight.energy_per_inference_j == pytest.approx(15 * eight.roof.latency_s / 8)
+    assert eight.energy_per_inference_j < one.energy_per_inference_j
+    console = Console(width=200, record=True)
+    console.print(check_view(eight))
+    text = console.export_text()
+    fps, slow, fast = eight.class_fps
+    assert fps == pytest.approx(8 / eight.roof.latency_s)
+    assert "batch 8      " in text and f"= {num(fps)} FPS ({num(slow)}-{num(fast)})" in text
+    assert "per inference (batch 8) at 15 W" in text

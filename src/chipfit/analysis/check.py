@@ -13,8 +13,9 @@ Definitions (all per inference at batch 1 unless said otherwise):
 - ``memory_fits``: weights + the largest op working set (× batch) ≤ the chip's memory;
 - ``sufficient``: the chip sustains ``fps`` (batch / latency of one batch ≥ fps) and the
   model fits in memory;
-- ``energy_per_inference_j = power × latency_s`` at the chip's rated (TDP/typical) power: an
-  upper bound, since a chip below full load draws less;
+- ``energy_per_inference_j = power × latency of one batch / batch`` (at batch 1, ``power ×
+  latency_s``) at the chip's rated (TDP/typical) power: an upper bound, since a chip below full load
+  draws less;
 - **error band**: ``latency_s_low/high = latency_s × band`` where the band is the 5th-95th
   percentile of measured / predicted latency over the rows that validated the efficiency class
   (``chipfit.data.efficiency``), and ``max_fps_low/high`` follow; ``verdict`` is ``SUFFICIENT``
@@ -326,7 +327,8 @@ class CheckResult:
 
     @property
     def energy_per_inference_j(self) -> float | None:
-        return self.power_w * self.latency_s if self.power_w else None
+        """Rated power × the time of one batch of the batch asked, per inference of it."""
+        return self.power_w * self.roof.latency_s / self.batch if self.power_w else None
 
     @property
     def tops_per_w(self) -> float | None:

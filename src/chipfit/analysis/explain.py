@@ -188,8 +188,9 @@ def check_explanation(r: "CheckResult") -> list[tuple[str, str]]:
                   f"largest op working set {human_bytes(r.peak_activation_bytes)} = "
                   f"{human_bytes(r.memory_required_bytes)} vs {cap}"))
     if r.power_w:
-        lines.append(("energy", f"power × latency = {r.power_w:g} W × {_t(r.latency_s)} = "
-                      f"{num(r.energy_per_inference_j)} J per inference (upper bound: rated power)"))
+        per = (f"power × latency = {r.power_w:g} W × {_t(r.latency_s)}" if r.batch == 1 else
+               f"power × latency of a batch / batch = {r.power_w:g} W × {_t(r.roof.latency_s)} / {r.batch}")
+        lines.append(("energy", f"{per} = {num(r.energy_per_inference_j)} J per inference (upper bound: rated power)"))
         lines.append(("TOPS/W", f"peak / power = {r.peak_tops:g} / {r.power_w:g} = {r.tops_per_w:.3g}"))
     lines.append(("efficiency source", f"class {e.efficiency_class}: {efficiency_basis(e)}"))
     lo, hi = r.band

@@ -70,8 +70,8 @@ class Option:
             "max_fps": r.verdict_fps[0] if r else None,
             "memory_bytes": r.memory_required_bytes if r else None,
             # rated power × the time of one batch, on the verdict's basis, per image of it
-            "energy_per_inference_j": (r.power_w * r.roof.latency_s * r.verdict_scale / r.batch
-                                       if r and r.power_w else None),
+            "energy_per_inference_j": (r.energy_per_inference_j * r.verdict_scale
+                                       if r and r.energy_per_inference_j is not None else None),
             "sufficient": r.sufficient if r else None,
             "verdict": r.verdict if r else None,
             "verdict_basis": r.verdict_basis if r else None,

@@ -54,6 +54,9 @@ def check_view(r: "CheckResult", explain: bool = False, per_layer: bool = False)
     t.add_row("max FPS", f"{num(r.max_fps)} at batch 1{band_words(r)}")
     t.add_row("latency", f"{_t(r.latency_s)} ({_t(r.latency_s_low)}-{_t(r.latency_s_high)}), {r.bound}-bound"
               + (f"; {num(r.max_fps_batched)} FPS at batch {r.best_batch}" if r.best_batch > 1 else ""))
+    if r.batch > 1:
+        fps, slow, fast = r.class_fps
+        t.add_row(f"batch {r.batch}", f"{_t(r.roof.latency_s)} a batch = {num(fps)} FPS ({num(slow)}-{num(fast)})")
     for m in r.published:
         t.add_row("published", published_words(r, m))
     if r.here is not None:
@@ -92,7 +95,8 @@ def check_view(r: "CheckResult", explain: bool = False, per_layer: bool = False)
               f"activations {human_bytes(r.peak_activation_bytes)}) of {cap}",
               style="" if r.memory_fits else "bold red"))
     if r.power_w:
-        t.add_row("energy", f"≤ {r.energy_per_inference_j:.3g} J per inference at {r.power_w:g} W; "
+        t.add_row("energy", f"≤ {r.energy_per_inference_j:.3g} J per inference"
+                  + (f" (batch {r.batch})" if r.batch > 1 else "") + f" at {r.power_w:g} W; "
                   f"{r.tops_per_w:.3g} peak TOPS/W")
     for u in r.other_units:
         n = f"{u.count} × " if u.count > 1 else ""
