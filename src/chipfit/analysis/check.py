@@ -50,7 +50,7 @@ from chipfit.analysis.roofline import Roofline, roofline
 from chipfit.core.errors import ChipfitError
 from chipfit.core.precision import Precision, get_precision
 from chipfit.core.units import duration as _t
-from chipfit.core.units import num, si, unit_ref
+from chipfit.core.units import measured_where, num, si, unit_ref
 from chipfit.data.chips import ChipRecord, Unit, database, split_unit, with_mode
 from chipfit.data.efficiency import Band, Efficiency, for_unit, runtimes_of
 from chipfit.data.published import Published, namesakes, published_elsewhere, published_for
@@ -192,12 +192,7 @@ class Elsewhere:
 
     def source(self, chip: str) -> str:
         """Whose measurements these are, seen from ``chip`` (the chip asked), in a few words."""
-        if self.here:
-            return f"its published measurement{'s' if len(self.rows) > 1 else ''} on this chip"
-        k = len([c for c in self.chips if c != chip])
-        others = f"{k} other chip{'s' if k > 1 else ''}"
-        return f"its measurements on {others}" if chip not in self.chips else \
-            "its measurements on this chip" + (f" and {others}" if k else "")
+        return measured_where(self.here, len(self.rows), self.chips, chip)
 
     @property
     def max_fps(self) -> float:

@@ -49,6 +49,17 @@ def unit_ref(chip: str, unit: str) -> str:
     return chip if unit == "main" else f"{chip}:{unit}"
 
 
+def measured_where(here: bool, rows: int, chips: list[str], chip: str) -> str:
+    """Whose published measurements a verdict rests on, seen from ``chip`` (the chip asked): ``rows``
+    of its own (``here``), or the network's on ``chips``, which may include it."""
+    if here:
+        return f"its published measurement{'s' if rows > 1 else ''} on this chip"
+    k = len([c for c in chips if c != chip])
+    others = f"{k} other chip{'s' if k > 1 else ''}"
+    return f"its measurements on {others}" if chip not in chips else \
+        "its measurements on this chip" + (f" and {others}" if k else "")
+
+
 def signed_percent(x: float | None) -> str:
     """A relative error for people: ``0.123`` → ``+12.3 %``; ``-`` for None."""
     return "-" if x is None else f"{100 * x:+.1f} %"

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from chipfit.core.errors import ChipfitError, render_fields
 from chipfit.core.jsonio import dumps_json, script_json
-from chipfit.core.units import duration, human_bytes, num, percent, si, unit_ref
+from chipfit.core.units import duration, human_bytes, measured_where, num, percent, si, unit_ref
 from chipfit.core.version import VERSION
 from chipfit.render.html import svg
 
@@ -326,13 +326,8 @@ def _source(r: dict) -> str:
     e = r.get("measured_here") if r["verdict_basis"] == "measured_here" else r.get("measured_elsewhere")
     if not e:
         return "its published measurements"
-    if e.get("here"):
-        return f"its published measurement{'s' if len(e['measurements']) > 1 else ''} on this chip"
     chips = e.get("chips") or sorted({m["chip"] for m in e["measurements"]})
-    k = len([c for c in chips if c != r["chip"]])
-    others = f"{k} other chip{'s' if k > 1 else ''}"
-    return f"its measurements on {others}" if r["chip"] not in chips else \
-        "its measurements on this chip" + (f" and {others}" if k else "")
+    return measured_where(bool(e.get("here")), len(e["measurements"]), chips, r["chip"])
 
 
 def _elsewhere(r: dict) -> list[tuple]:
